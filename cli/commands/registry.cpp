@@ -1,0 +1,22 @@
+// The explicit table of wisp's commands, in help order. A command is listed here only
+// when it works.
+
+#include "../command.hpp"
+
+namespace wisp::cli {
+
+std::unique_ptr<Command> make_completion_command();
+
+std::vector<std::unique_ptr<Command>> make_commands() {
+  std::vector<std::unique_ptr<Command>> commands;
+  commands.push_back(make_completion_command());
+  return commands;
+}
+
+std::string group_description(const std::string& name) {
+  if (name == "local")
+    return "Run functions and APIs on this machine, without Docker";
+  return {};
+}
+
+} // namespace wisp::cli

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Installs what wisp needs to build (Debian packages), idempotently.
+#   --with-peers  also the real peers its tests run against: docker-registry, skopeo,
+#                 umoci, wrk, hyperfine, nginx, and AWS's Node runtime client
+#                 (aws-lambda-ric@3.3.0, cached outside the repo in $WISP_PEERS_DIR).
+#   --with-bench  also serverless@3 + serverless-offline (the benchmark's peer).
+set -euo pipefail
+
+with_peers=0
+with_bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-peers) with_peers=1 ;;
+    --with-bench) with_peers=1; with_bench=1 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+build_packages=(
+  cmake ninja-build g++ pkg-config ccache python3
+  libcli11-dev libyaml-cpp-dev libboost1.81-all-dev libboost-json1.81-dev
+  libcurl4-openssl-dev libarchive-dev libssl-dev libtomlplusplus-dev libfmt-dev
+  libexpected-dev doctest-dev
+)
+peer_packages=(
+  docker-registry skopeo umoci wrk hyperfine nginx-light zip unzip
+  autoconf automake libtool make
+)
+
+packages=("${build_packages[@]}")
+if [ "$with_peers" = 1 ]; then
+  packages+=("${peer_packages[@]}")
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+else
+  echo "install-deps: all Debian packages present"
+fi
+
+peers_dir="${WISP_PEERS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wisp-peers}"
+
+npm_peer() {  # npm_peer <dir-name> <package@version>...
+  local dir="$peers_dir/$1"; shift
+  local stamp="$dir/.installed-$(echo "$*" | tr ' /@' '_--')"
+  if [ -f "$stamp" ]; then
+    echo "install-deps: $* already in $dir"
+    return 0
+  fi
+  if ! command -v npm >/dev/null; then
+    echo "install-deps: npm not found; cannot install $*" >&2
+    return 1
+  fi
+  mkdir -p "$dir"
+  (cd "$dir" && { [ -f package.json ] || npm init -y >/dev/null; } &&
+     npm install --no-audit --no-fund --loglevel=error "$@" </dev/null)
+  touch "$stamp"
+}
+
+if [ "$with_peers" = 1 ]; then
+  npm_peer aws-lambda-ric aws-lambda-ric@3.3.0
+  npm_peer powertools @aws-lambda-powertools/parser@2 zod@3
+fi
+if [ "$with_bench" = 1 ]; then
+  npm_peer serverless serverless@3 serverless-offline@13
+fi

@@ -1,0 +1,167 @@
+#include <wisp/support/fs.hpp>
+
+#include <fmt/format.h>
+#include <fmt/std.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <random>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace wisp::support {
+
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+class Fd {
+public:
+  explicit Fd(int fd) : m_fd(fd) {}
+  ~Fd() {
+    if (m_fd >= 0)
+      ::close(m_fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  [[nodiscard]] int get() const { return m_fd; }
+  int release() {
+    const int fd = m_fd;
+    m_fd = -1;
+    return fd;
+  }
+
+private:
+  int m_fd;
+};
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("{:016x}", rng());
+}
+
+} // namespace
+
+Result<std::string> read_file(const fs::path& path, std::uintmax_t max_size) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0)
+    return failf("cannot read {}: {}", path.string(), errno_text(errno));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    return failf("cannot read {}: {}", path.string(), errno_text(errno));
+  if (S_ISDIR(st.st_mode))
+    return failf("cannot read {}: is a directory", path.string());
+  if (!S_ISREG(st.st_mode))
+    return failf("cannot read {}: not a regular file", path.string());
+  if (static_cast<std::uintmax_t>(st.st_size) > max_size)
+    return failf("cannot read {}: {} bytes is larger than the limit of {} bytes", path.string(),
+                 st.st_size, max_size);
+  std::string content;
+  content.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const auto n = ::read(fd.get(), content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return failf("cannot read {}: {}", path.string(), errno_text(errno));
+    }
+    if (n == 0)
+      break;
+    done += static_cast<std::size_t>(n);
+  }
+  content.resize(done);
+  return content;
+}
+
+Status write_file_atomic(const fs::path& path, std::string_view content, unsigned mode) {
+  std::error_code ec;
+  const auto parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  fs::create_directories(parent, ec);
+  if (ec)
+    return failf("cannot create directory {}: {}", parent.string(), ec.message());
+  const auto temp = parent / fmt::format(".{}.tmp-{}", path.filename().string(), random_suffix());
+  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (fd.get() < 0)
+    return failf("cannot write {}: {}", path.string(), errno_text(errno));
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const auto n = ::write(fd.get(), content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      const int err = errno;
+      ::unlink(temp.c_str());
+      return failf("cannot write {}: {}", path.string(), errno_text(err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  // The umask may have narrowed the mode; callers asked for this exact one.
+  ::fchmod(fd.get(), static_cast<mode_t>(mode));
+  if (::fsync(fd.get()) != 0 || ::close(fd.release()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    return failf("cannot write {}: {}", path.string(), errno_text(err));
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    return failf("cannot write {}: {}", path.string(), errno_text(err));
+  }
+  return {};
+}
+
+bool is_within(const fs::path& path, const fs::path& root) {
+  std::error_code ec;
+  const auto resolved = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  if (ec)
+    return false;
+  const auto resolved_root = fs::weakly_canonical(fs::absolute(root, ec), ec);
+  if (ec)
+    return false;
+  auto it = resolved.begin();
+  for (const auto& part : resolved_root) {
+    if (part.empty())
+      continue;
+    if (it == resolved.end() || *it != part)
+      return false;
+    ++it;
+  }
+  return true;
+}
+
+TempDir::TempDir(std::string_view prefix) {
+  auto base = fs::temp_directory_path();
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto candidate = base / fmt::format("{}-{}", prefix, random_suffix());
+    std::error_code ec;
+    if (fs::create_directory(candidate, ec)) {
+      m_path = std::move(candidate);
+      return;
+    }
+  }
+  throw std::runtime_error("cannot create a temporary directory in " + base.string());
+}
+
+TempDir::TempDir(TempDir&& other) noexcept : m_path(std::move(other.m_path)), m_keep(other.m_keep) {
+  other.m_path.clear();
+}
+
+TempDir::~TempDir() {
+  if (!m_keep && !m_path.empty()) {
+    std::error_code ec;
+    fs::remove_all(m_path, ec);
+  }
+}
+
+fs::path executable_dir() {
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec)
+    return fs::current_path();
+  return exe.parent_path();
+}
+
+} // namespace wisp::support

@@ -1,0 +1,51 @@
+#pragma once
+// Filesystem helpers. Writes are atomic (temp file in the same directory, fsync, rename)
+// so an interrupted wisp never leaves a half-written file behind.
+
+#include <wisp/support/error.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace wisp::support {
+
+namespace fs = std::filesystem;
+
+inline constexpr std::uintmax_t k_default_max_read = 512ull * 1024 * 1024;
+
+// Reads a whole regular file. Errors name the path and the reason: missing, a directory,
+// unreadable, larger than `max_size`.
+Result<std::string> read_file(const fs::path& path, std::uintmax_t max_size = k_default_max_read);
+
+// Writes `content` to `path` atomically; creates parent directories. `mode` is applied to
+// the new file (e.g. 0755 for scripts).
+Status write_file_atomic(const fs::path& path, std::string_view content, unsigned mode = 0644);
+
+// True when `path` (after resolving `..` and symlinks of its existing prefix) lies inside
+// `root` (also resolved). Neither needs to exist entirely.
+bool is_within(const fs::path& path, const fs::path& root);
+
+// A directory under the system temp dir, removed on destruction unless keep() was called.
+class TempDir {
+public:
+  explicit TempDir(std::string_view prefix = "wisp");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  TempDir(TempDir&& other) noexcept;
+  TempDir& operator=(TempDir&&) = delete;
+
+  [[nodiscard]] const fs::path& path() const { return m_path; }
+  void keep() { m_keep = true; }
+
+private:
+  fs::path m_path;
+  bool m_keep = false;
+};
+
+// The directory holding the running executable (via /proc/self/exe).
+fs::path executable_dir();
+
+} // namespace wisp::support

@@ -1,0 +1,36 @@
+#include <wisp/template/model.hpp>
+
+namespace wisp::sam {
+
+const Function* Model::find_function(std::string_view id_or_name) const {
+  for (const auto& function : functions)
+    if (function.logical_id == id_or_name)
+      return &function;
+  for (const auto& function : functions)
+    if (!function.function_name.empty() && function.function_name == id_or_name)
+      return &function;
+  return nullptr;
+}
+
+const Api* Model::find_api(std::string_view logical_id) const {
+  for (const auto& api : apis)
+    if (api.logical_id == logical_id)
+      return &api;
+  return nullptr;
+}
+
+const Layer* Model::find_layer(std::string_view logical_id) const {
+  for (const auto& layer : layers)
+    if (layer.logical_id == logical_id)
+      return &layer;
+  return nullptr;
+}
+
+const Resource* Model::find_resource(std::string_view logical_id) const {
+  for (const auto& resource : resources)
+    if (resource.logical_id == logical_id)
+      return &resource;
+  return nullptr;
+}
+
+} // namespace wisp::sam

@@ -1,0 +1,47 @@
+#include <wisp/support/fs.hpp>
+
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+
+using namespace wisp::support;
+
+TEST_CASE("atomic write creates parents, sets mode, replaces content") {
+  TempDir dir("wisp-test");
+  const auto path = dir.path() / "a" / "b" / "file.txt";
+  REQUIRE(write_file_atomic(path, "one").has_value());
+  REQUIRE(write_file_atomic(path, "two", 0755).has_value());
+  CHECK(read_file(path).value() == "two");
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0755);
+  // No temp files are left behind.
+  int count = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(path.parent_path()))
+    ++count;
+  CHECK(count == 1);
+}
+
+TEST_CASE("read_file errors name the path and the reason") {
+  TempDir dir("wisp-test");
+  auto missing = read_file(dir.path() / "nope");
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(missing.error().message.find("nope") != std::string::npos);
+  CHECK(missing.error().message.find("No such file") != std::string::npos);
+  auto directory = read_file(dir.path());
+  REQUIRE_FALSE(directory.has_value());
+  CHECK(directory.error().message.find("is a directory") != std::string::npos);
+  REQUIRE(write_file_atomic(dir.path() / "big", std::string(100, 'x')).has_value());
+  auto too_big = read_file(dir.path() / "big", 10);
+  REQUIRE_FALSE(too_big.has_value());
+  CHECK(too_big.error().message.find("larger than the limit") != std::string::npos);
+}
+
+TEST_CASE("is_within resolves .. and symlinks") {
+  TempDir dir("wisp-test");
+  fs::create_directories(dir.path() / "root" / "sub");
+  CHECK(is_within(dir.path() / "root" / "sub" / "x", dir.path() / "root"));
+  CHECK_FALSE(is_within(dir.path() / "root" / ".." / "x", dir.path() / "root"));
+  fs::create_directory_symlink(dir.path(), dir.path() / "root" / "escape");
+  CHECK_FALSE(is_within(dir.path() / "root" / "escape" / "x", dir.path() / "root"));
+}
