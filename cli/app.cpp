@@ -58,14 +58,12 @@ void add_common_options(CLI::App& app, GlobalOptions& global, unsigned groups) {
   if ((groups & k_group_output) != 0u)
     set_choices(app.add_option("--output", global.output, "Output format"), {"text", "json"})
         ->group("Common");
-  app.add_option("--config-file", global.config_file,
-                 "samconfig file (default: samconfig.toml)")
+  app.add_option("--config-file", global.config_file, "samconfig file (default: samconfig.toml)")
       ->group("Config");
   app.add_option("--config-env", global.config_env,
                  "Environment in the samconfig file (default: default)")
       ->group("Config");
-  set_choices(app.add_option("--color", global.color, "Colour output"),
-              {"auto", "always", "never"})
+  set_choices(app.add_option("--color", global.color, "Colour output"), {"auto", "always", "never"})
       ->group("Common");
   app.add_flag("--debug", global.debug, "Print debug logs")->group("Common");
 }
@@ -164,7 +162,7 @@ support::Status apply_config(CLI::App& leaf, Context& context, bool config_expli
     auto* option = option_for_key(leaf, entry.key);
     if (option == nullptr) {
       if (entry.from_global)
-        continue;  // global parameters apply only to the commands that have them
+        continue; // global parameters apply only to the commands that have them
       const auto keys = option_keys(leaf);
       std::string hint;
       if (auto close = support::closest_match(entry.key, keys))
@@ -178,7 +176,7 @@ support::Status apply_config(CLI::App& leaf, Context& context, bool config_expli
       continue;
     }
     if (option->count() > 0)
-      continue;  // the command line wins
+      continue; // the command line wins
     const bool single = option->get_items_expected_max() <= 1 &&
                         option->get_multi_option_policy() != CLI::MultiOptionPolicy::TakeAll;
     if (entry.is_list && single && entry.values.size() != 1)
@@ -210,8 +208,8 @@ void print_error(const Context& context, const support::Error& error) {
       if (auto text = support::read_file(diagnostic.file))
         source = std::move(*text);
     }
-    context.console.err(support::render(diagnostic, {context.console.color_err, !source.empty()},
-                                        source));
+    context.console.err(
+        support::render(diagnostic, {context.console.color_err, !source.empty()}, source));
   }
 }
 

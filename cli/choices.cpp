@@ -24,8 +24,8 @@ const std::vector<std::string>* choices_of(const CLI::Option* option) {
 
 const std::vector<std::string>& known_runtimes() {
   static const std::vector<std::string> runtimes = {
-      "python3.9",  "python3.10", "python3.11",     "python3.12",   "python3.13",
-      "python3.14", "nodejs18.x", "nodejs20.x",     "nodejs22.x",   "nodejs24.x",
+      "python3.9",  "python3.10",   "python3.11",     "python3.12", "python3.13",
+      "python3.14", "nodejs18.x",   "nodejs20.x",     "nodejs22.x", "nodejs24.x",
       "provided",   "provided.al2", "provided.al2023"};
   return runtimes;
 }

@@ -26,7 +26,7 @@ enum OptionGroup : unsigned {
 // Options every command can see. Some are on every command (config, colour, debug);
 // the rest only where the command's groups include them.
 struct GlobalOptions {
-  std::string template_file;  // empty: template.yaml, then template.yml
+  std::string template_file; // empty: template.yaml, then template.yml
   std::string config_file = "samconfig.toml";
   std::string config_env = "default";
   std::vector<std::string> parameter_overrides;
@@ -41,8 +41,8 @@ struct GlobalOptions {
 struct Context {
   GlobalOptions global;
   support::Console console;
-  CLI::App* root = nullptr;                 // the whole command tree (for completion)
-  std::vector<std::string> command_path;    // e.g. {"local", "start-api"}
+  CLI::App* root = nullptr;              // the whole command tree (for completion)
+  std::vector<std::string> command_path; // e.g. {"local", "start-api"}
   bool stdin_is_tty = false;
 };
 
@@ -52,11 +52,11 @@ struct Example {
 };
 
 struct CommandInfo {
-  std::vector<std::string> path;  // {"validate"} or {"local", "invoke"}
-  std::string summary;            // one line for the command list
-  std::string description;        // a paragraph for `--help`
-  std::vector<Example> examples;  // shown under `--help`
-  unsigned groups = 0;            // OptionGroup bits
+  std::vector<std::string> path; // {"validate"} or {"local", "invoke"}
+  std::string summary;           // one line for the command list
+  std::string description;       // a paragraph for `--help`
+  std::vector<Example> examples; // shown under `--help`
+  unsigned groups = 0;           // OptionGroup bits
 };
 
 class Command {

@@ -11,15 +11,15 @@ namespace wisp::cli {
 namespace {
 
 struct OptionSpec {
-  std::vector<std::string> names;  // "--name", "-n"
+  std::vector<std::string> names; // "--name", "-n"
   bool takes_value = false;
   std::vector<std::string> choices;
   std::string description;
 };
 
 struct NodeSpec {
-  std::string path;  // "" for the root, "/local/invoke" below it
-  std::vector<std::pair<std::string, std::string>> subcommands;  // name, summary
+  std::string path; // "" for the root, "/local/invoke" below it
+  std::vector<std::pair<std::string, std::string>> subcommands; // name, summary
   std::vector<OptionSpec> options;
   std::vector<std::string> positional_choices;
 };
@@ -139,8 +139,9 @@ std::string bash_script(const std::vector<NodeSpec>& nodes) {
         keys += fmt::format("\"{} {}\"", node.path, name);
       }
       if (!option.choices.empty())
-        s += fmt::format("        {}) COMPREPLY=( $(compgen -W {} -- \"${{cur}}\") ); return 0 ;;\n",
-                         keys, sh_quote(words_of(option.choices)));
+        s +=
+            fmt::format("        {}) COMPREPLY=( $(compgen -W {} -- \"${{cur}}\") ); return 0 ;;\n",
+                        keys, sh_quote(words_of(option.choices)));
       else
         s += fmt::format("        {}) COMPREPLY=( $(compgen -f -- \"${{cur}}\") ); return 0 ;;\n",
                          keys);
@@ -181,7 +182,8 @@ std::string zsh_script(const std::vector<NodeSpec>& nodes) {
        "    for (( i = 2; i < CURRENT; i++ )); do\n"
        "        word=\"${words[i]}\"\n"
        "        case \"${cmdpath}/${word}\" in\n";
-  s += fmt::format("            ({}) cmdpath=\"${{cmdpath}}/${{word}}\" ;;\n", path_patterns(nodes));
+  s +=
+      fmt::format("            ({}) cmdpath=\"${{cmdpath}}/${{word}}\" ;;\n", path_patterns(nodes));
   s += "        esac\n"
        "    done\n"
        "    case \"${cmdpath} ${prev}\" in\n";
@@ -196,8 +198,7 @@ std::string zsh_script(const std::vector<NodeSpec>& nodes) {
         keys += fmt::format("\"{} {}\"", node.path, name);
       }
       if (!option.choices.empty())
-        s += fmt::format("        ({}) compadd -- {}; return ;;\n", keys,
-                         words_of(option.choices));
+        s += fmt::format("        ({}) compadd -- {}; return ;;\n", keys, words_of(option.choices));
       else
         s += fmt::format("        ({}) _files; return ;;\n", keys);
     }

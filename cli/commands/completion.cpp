@@ -1,7 +1,7 @@
 // wisp completion bash|zsh|fish — prints a completion script for the shell.
 
-#include "../command.hpp"
 #include "../completion.hpp"
+#include "../command.hpp"
 
 namespace wisp::cli {
 
@@ -41,6 +41,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Command> make_completion_command() { return std::make_unique<CompletionCommand>(); }
+std::unique_ptr<Command> make_completion_command() {
+  return std::make_unique<CompletionCommand>();
+}
 
 } // namespace wisp::cli

@@ -51,8 +51,8 @@ stack_name = "app-prod"
 }
 
 TEST_CASE("malformed TOML is an error with file:line:col") {
-  const auto config = SamConfig::parse("version = 0.1\n[default.deploy.parameters\nx = 1\n",
-                                       "samconfig.toml");
+  const auto config =
+      SamConfig::parse("version = 0.1\n[default.deploy.parameters\nx = 1\n", "samconfig.toml");
   REQUIRE_FALSE(config.has_value());
   REQUIRE(config.error().diagnostics.size() == 1);
   const auto& d = config.error().diagnostics[0];

@@ -23,8 +23,9 @@ TEST_CASE("render shows the source line and a caret under the column") {
 
 TEST_CASE("diagnostics to json escapes") {
   const std::vector<Diagnostic> list{{"a\"b.yaml", 1, 2, Severity::error, "c", "m\n"}};
-  CHECK(to_json(list) ==
-        R"([{"file":"a\"b.yaml","line":1,"column":2,"severity":"error","code":"c","message":"m\n"}])");
+  CHECK(
+      to_json(list) ==
+      R"([{"file":"a\"b.yaml","line":1,"column":2,"severity":"error","code":"c","message":"m\n"}])");
 }
 
 TEST_CASE("sort orders by position") {

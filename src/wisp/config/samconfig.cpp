@@ -59,8 +59,7 @@ struct SamConfigBuilder {
       root = toml::parse(text, std::string_view(file));
     } catch (const toml::parse_error& e) {
       return config_error(file, static_cast<int>(e.source().begin.line),
-                          static_cast<int>(e.source().begin.column),
-                          std::string(e.description()));
+                          static_cast<int>(e.source().begin.column), std::string(e.description()));
     }
     for (auto&& [env_key, env_node] : root) {
       const std::string env(env_key.str());
@@ -85,10 +84,9 @@ struct SamConfigBuilder {
         const auto& cmd_src = cmd_key.source();
         const auto* cmd_table = cmd_node.as_table();
         if (cmd_table == nullptr)
-          return config_error(file, static_cast<int>(cmd_src.begin.line),
-                              static_cast<int>(cmd_src.begin.column),
-                              fmt::format("'{}.{}' must be a table holding a 'parameters' table",
-                                          env, cmd));
+          return config_error(
+              file, static_cast<int>(cmd_src.begin.line), static_cast<int>(cmd_src.begin.column),
+              fmt::format("'{}.{}' must be a table holding a 'parameters' table", env, cmd));
         auto& table = commands[cmd];
         for (auto&& [section_key, section_node] : *cmd_table) {
           const auto& sec_src = section_key.source();
@@ -237,8 +235,7 @@ Result<SamConfig> SamConfig::load(const std::filesystem::path& path) {
   return parse(*text, path.string());
 }
 
-std::vector<Entry> SamConfig::parameters(std::string_view env,
-                                         std::string_view command_key) const {
+std::vector<Entry> SamConfig::parameters(std::string_view env, std::string_view command_key) const {
   std::map<std::string, Entry, std::less<>> merged;
   const auto env_it = m_envs.find(env);
   if (env_it == m_envs.end())
@@ -261,7 +258,9 @@ std::vector<Entry> SamConfig::parameters(std::string_view env,
   return out;
 }
 
-bool SamConfig::has_env(std::string_view env) const { return m_envs.contains(env); }
+bool SamConfig::has_env(std::string_view env) const {
+  return m_envs.contains(env);
+}
 
 std::vector<std::string> SamConfig::envs() const {
   std::vector<std::string> out;

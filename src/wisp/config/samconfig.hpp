@@ -18,9 +18,9 @@ namespace wisp::config {
 // One `key = value` of a parameters table, its value(s) already as text.
 struct Entry {
   std::string key;
-  std::vector<std::string> values;  // a scalar gives one value; a list gives each item
+  std::vector<std::string> values; // a scalar gives one value; a list gives each item
   bool is_list = false;
-  bool from_global = false;  // came from [<env>.global.parameters]
+  bool from_global = false; // came from [<env>.global.parameters]
   std::string file;
   int line = 0;
   int column = 0;

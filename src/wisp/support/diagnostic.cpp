@@ -12,9 +12,12 @@ namespace wisp::support {
 
 std::string_view to_string(Severity severity) {
   switch (severity) {
-  case Severity::error: return "error";
-  case Severity::warning: return "warning";
-  case Severity::note: return "note";
+  case Severity::error:
+    return "error";
+  case Severity::warning:
+    return "warning";
+  case Severity::note:
+    return "note";
   }
   return "error";
 }
@@ -75,12 +78,13 @@ void Diagnostics::append(const Diagnostics& other) {
   m_items.insert(m_items.end(), other.m_items.begin(), other.m_items.end());
 }
 
-bool Diagnostics::has_errors() const { return error_count() > 0; }
+bool Diagnostics::has_errors() const {
+  return error_count() > 0;
+}
 
 std::size_t Diagnostics::error_count() const {
-  return static_cast<std::size_t>(std::count_if(m_items.begin(), m_items.end(), [](const auto& d) {
-    return d.severity == Severity::error;
-  }));
+  return static_cast<std::size_t>(std::count_if(
+      m_items.begin(), m_items.end(), [](const auto& d) { return d.severity == Severity::error; }));
 }
 
 std::size_t Diagnostics::warning_count() const {
@@ -103,9 +107,15 @@ std::string render(const Diagnostic& d, const RenderOptions& options, std::strin
   const Style style(options.color);
   std::string out = style.bold(location_prefix(d));
   switch (d.severity) {
-  case Severity::error: out += style.red_bold("error:"); break;
-  case Severity::warning: out += style.yellow_bold("warning:"); break;
-  case Severity::note: out += style.cyan_bold("note:"); break;
+  case Severity::error:
+    out += style.red_bold("error:");
+    break;
+  case Severity::warning:
+    out += style.yellow_bold("warning:");
+    break;
+  case Severity::note:
+    out += style.cyan_bold("note:");
+    break;
   }
   out += ' ';
   out += d.message;

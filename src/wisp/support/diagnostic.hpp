@@ -14,11 +14,11 @@ enum class Severity { error, warning, note };
 std::string_view to_string(Severity severity);
 
 struct Diagnostic {
-  std::string file;  // as the user named it; empty when no file is involved
-  int line = 0;      // 1-based; 0 when unknown
-  int column = 0;    // 1-based; 0 when unknown
+  std::string file; // as the user named it; empty when no file is involved
+  int line = 0;     // 1-based; 0 when unknown
+  int column = 0;   // 1-based; 0 when unknown
   Severity severity = Severity::error;
-  std::string code;  // stable identifier, e.g. "yaml-syntax" or "W2001"
+  std::string code; // stable identifier, e.g. "yaml-syntax" or "W2001"
   std::string message;
 };
 
@@ -48,15 +48,16 @@ private:
 };
 
 struct RenderOptions {
-  bool color = false;        // ANSI colours
-  bool show_source = false;  // the source line and a caret under the column
+  bool color = false;       // ANSI colours
+  bool show_source = false; // the source line and a caret under the column
 };
 
 // Renders one diagnostic; `source` is the text of the diagnostic's file (may be empty).
 std::string render(const Diagnostic& diagnostic, const RenderOptions& options,
                    std::string_view source = {});
 
-// JSON array of diagnostics: [{"file":..,"line":..,"column":..,"severity":..,"code":..,"message":..}]
+// JSON array of diagnostics:
+// [{"file":..,"line":..,"column":..,"severity":..,"code":..,"message":..}]
 std::string to_json(const std::vector<Diagnostic>& diagnostics);
 
 } // namespace wisp::support

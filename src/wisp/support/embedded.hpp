@@ -8,7 +8,7 @@
 namespace wisp::support {
 
 struct EmbeddedFile {
-  std::string_view path;  // relative to the directory that embedded it
+  std::string_view path; // relative to the directory that embedded it
   std::string_view data;
 };
 

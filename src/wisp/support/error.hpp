@@ -22,8 +22,8 @@ enum class ExitCode : int {
 };
 
 struct Error {
-  std::string message;                  // one line, no trailing period needed
-  std::vector<Diagnostic> diagnostics;  // positions in files, when a file is involved
+  std::string message;                 // one line, no trailing period needed
+  std::vector<Diagnostic> diagnostics; // positions in files, when a file is involved
   ExitCode exit_code = ExitCode::failure;
 };
 

@@ -15,7 +15,9 @@ namespace wisp::support {
 
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 class Fd {
 public:

@@ -25,7 +25,9 @@ Sha256::~Sha256() {
 Sha256::Sha256(Sha256&&) noexcept = default;
 Sha256& Sha256::operator=(Sha256&&) noexcept = default;
 
-void Sha256::update(std::string_view data) { update(data.data(), data.size()); }
+void Sha256::update(std::string_view data) {
+  update(data.data(), data.size());
+}
 
 void Sha256::update(const void* data, std::size_t size) {
   if (size > 0)
@@ -45,7 +47,9 @@ Sha256Digest sha256(std::string_view data) {
   return hasher.finish();
 }
 
-std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
+std::string sha256_hex(std::string_view data) {
+  return to_hex(sha256(data));
+}
 
 Sha256Digest hmac_sha256(std::string_view key, std::string_view data) {
   Sha256Digest digest{};
@@ -67,7 +71,9 @@ std::string to_hex(std::string_view bytes) {
   return out;
 }
 
-std::string to_hex(const Sha256Digest& digest) { return to_hex(as_bytes(digest)); }
+std::string to_hex(const Sha256Digest& digest) {
+  return to_hex(as_bytes(digest));
+}
 
 std::string base64_encode(std::string_view bytes) {
   static constexpr char k_alphabet[] =
@@ -98,7 +104,9 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
-std::string base64_encode(const Sha256Digest& digest) { return base64_encode(as_bytes(digest)); }
+std::string base64_encode(const Sha256Digest& digest) {
+  return base64_encode(as_bytes(digest));
+}
 
 std::optional<std::string> base64_decode(std::string_view text) {
   const auto value = [](char c) -> int {

@@ -15,13 +15,18 @@ ColorMode parse_color_mode(std::string_view text) {
   return ColorMode::automatic;
 }
 
-bool is_tty(int fd) { return ::isatty(fd) == 1; }
+bool is_tty(int fd) {
+  return ::isatty(fd) == 1;
+}
 
 bool use_color(ColorMode mode, int fd) {
   switch (mode) {
-  case ColorMode::always: return true;
-  case ColorMode::never: return false;
-  case ColorMode::automatic: break;
+  case ColorMode::always:
+    return true;
+  case ColorMode::never:
+    return false;
+  case ColorMode::automatic:
+    break;
   }
   if (const char* no_color = std::getenv("NO_COLOR"); no_color != nullptr && *no_color != '\0')
     return false;
@@ -53,7 +58,9 @@ void Console::warning(std::string_view message) const {
   err(fmt::format("{} {}\n", err_style().yellow_bold("warning:"), message));
 }
 
-void Console::info(std::string_view message) const { err(fmt::format("{}\n", message)); }
+void Console::info(std::string_view message) const {
+  err(fmt::format("{}\n", message));
+}
 
 void Console::debug_log(std::string_view message) const {
   if (debug)

@@ -50,16 +50,16 @@ struct Console {
   bool color_out = false;
   bool color_err = false;
   bool debug = false;
-  bool json = false;  // --output json
+  bool json = false; // --output json
 
   [[nodiscard]] Style out_style() const { return Style(color_out); }
   [[nodiscard]] Style err_style() const { return Style(color_err); }
 
-  void out(std::string_view text) const;   // stdout, as is
-  void err(std::string_view text) const;   // stderr, as is
-  void error(std::string_view message) const;    // "error: message\n" on stderr
-  void warning(std::string_view message) const;  // "warning: message\n" on stderr
-  void info(std::string_view message) const;     // message + "\n" on stderr
+  void out(std::string_view text) const;          // stdout, as is
+  void err(std::string_view text) const;          // stderr, as is
+  void error(std::string_view message) const;     // "error: message\n" on stderr
+  void warning(std::string_view message) const;   // "warning: message\n" on stderr
+  void info(std::string_view message) const;      // message + "\n" on stderr
   void debug_log(std::string_view message) const; // only with --debug
 };
 

@@ -23,12 +23,12 @@ struct LoadOptions {
   std::string region = "us-east-1";
   std::string account_id = "123456789012";
   std::string stack_name = "local";
-  bool lint = false;  // also best-practice warnings
+  bool lint = false; // also best-practice warnings
 };
 
 struct LoadResult {
-  Model model;                       // meaningful only when !diagnostics.has_errors()
-  support::Diagnostics diagnostics;  // every problem found, errors and warnings
+  Model model;                      // meaningful only when !diagnostics.has_errors()
+  support::Diagnostics diagnostics; // every problem found, errors and warnings
 };
 
 // Never throws on bad input: every problem is a diagnostic with file:line:col.

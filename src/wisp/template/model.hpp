@@ -31,28 +31,28 @@ struct SourceRef {
 };
 
 enum class PackageType { zip, image };
-enum class ApiKind { rest, http };  // REST API (payload 1.0) / HTTP API (2.0 or 1.0)
+enum class ApiKind { rest, http }; // REST API (payload 1.0) / HTTP API (2.0 or 1.0)
 
 // A reference that is either a resource of this template or a literal (name or ARN).
 struct ResourceRef {
-  std::string logical_id;  // set when it refers to a resource in this template
-  std::string literal;     // otherwise: the name/ARN as written (resolved)
+  std::string logical_id; // set when it refers to a resource in this template
+  std::string literal;    // otherwise: the name/ARN as written (resolved)
   [[nodiscard]] bool empty() const { return logical_id.empty() && literal.empty(); }
 };
 
 // One entry of a function's `Events`.
 struct EventSource {
-  std::string name;                 // the key under Events
-  std::string type;                 // Api, HttpApi, Schedule, ScheduleV2, SQS, SNS, S3, ...
-  boost::json::object properties;   // resolved
+  std::string name;               // the key under Events
+  std::string type;               // Api, HttpApi, Schedule, ScheduleV2, SQS, SNS, S3, ...
+  boost::json::object properties; // resolved
   SourceRef source;
 };
 
 struct DeploymentPreference {
-  std::string type;                 // Canary10Percent5Minutes ... AllAtOnce
+  std::string type; // Canary10Percent5Minutes ... AllAtOnce
   bool enabled = true;
-  std::vector<ResourceRef> alarms;  // AWS::CloudWatch::Alarm logical ids or alarm names
-  ResourceRef pre_traffic_hook;     // a function
+  std::vector<ResourceRef> alarms; // AWS::CloudWatch::Alarm logical ids or alarm names
+  ResourceRef pre_traffic_hook;    // a function
   ResourceRef post_traffic_hook;
   std::string role;
   SourceRef source;
@@ -66,35 +66,35 @@ struct ImageConfig {
 
 struct Function {
   std::string logical_id;
-  std::string resource_type;        // AWS::Serverless::Function | AWS::Lambda::Function
-  std::string function_name;        // FunctionName when set (physical name), else empty
+  std::string resource_type; // AWS::Serverless::Function | AWS::Lambda::Function
+  std::string function_name; // FunctionName when set (physical name), else empty
   std::string handler;
-  std::string runtime;              // e.g. python3.13, nodejs22.x, provided.al2023
+  std::string runtime; // e.g. python3.13, nodejs22.x, provided.al2023
   PackageType package_type = PackageType::zip;
-  std::filesystem::path code_dir;   // absolute local directory of CodeUri (Zip, local code)
-  std::string code_s3_uri;          // s3://bucket/key when CodeUri is remote
-  std::optional<std::string> inline_code;  // InlineCode / Code.ZipFile
+  std::filesystem::path code_dir;         // absolute local directory of CodeUri (Zip, local code)
+  std::string code_s3_uri;                // s3://bucket/key when CodeUri is remote
+  std::optional<std::string> inline_code; // InlineCode / Code.ZipFile
   std::string image_uri;
   ImageConfig image_config;
-  boost::json::object metadata;     // resource Metadata (BuildMethod, Dockerfile, ...)
-  int memory_size = 128;            // MB
-  int timeout = 3;                  // seconds
-  int ephemeral_storage = 512;      // MB
+  boost::json::object metadata; // resource Metadata (BuildMethod, Dockerfile, ...)
+  int memory_size = 128;        // MB
+  int timeout = 3;              // seconds
+  int ephemeral_storage = 512;  // MB
   std::vector<std::string> architectures{"x86_64"};
-  std::map<std::string, std::string> environment;   // resolved Environment.Variables
-  std::vector<std::string> unresolved_environment;  // variables set to "" (unresolvable)
+  std::map<std::string, std::string> environment;  // resolved Environment.Variables
+  std::vector<std::string> unresolved_environment; // variables set to "" (unresolvable)
   std::vector<EventSource> events;
   std::string auto_publish_alias;
   std::optional<DeploymentPreference> deployment_preference;
-  std::vector<ResourceRef> layers;  // template layers by logical id, or layer version ARNs
+  std::vector<ResourceRef> layers; // template layers by logical id, or layer version ARNs
   std::optional<int> reserved_concurrency;
-  std::optional<int> provisioned_concurrency;  // ProvisionedConcurrencyConfig
-  boost::json::value policies;      // as written: string, list, statements, SAM templates
-  ResourceRef role;                 // Role (ARN or a template IAM role)
+  std::optional<int> provisioned_concurrency; // ProvisionedConcurrencyConfig
+  boost::json::value policies;                // as written: string, list, statements, SAM templates
+  ResourceRef role;                           // Role (ARN or a template IAM role)
   std::map<std::string, std::string> tags;
-  std::string tracing;              // Active | PassThrough | empty
-  std::string log_group;            // LoggingConfig.LogGroup; empty → /aws/lambda/<name>
-  std::string log_format;           // LoggingConfig.LogFormat: Text | JSON | empty
+  std::string tracing;    // Active | PassThrough | empty
+  std::string log_group;  // LoggingConfig.LogGroup; empty → /aws/lambda/<name>
+  std::string log_format; // LoggingConfig.LogFormat: Text | JSON | empty
   std::optional<boost::json::object> function_url_config;
   SourceRef source;
 };
@@ -103,16 +103,17 @@ struct Authorizer {
   enum class Kind { lambda_token, lambda_request, cognito, jwt, iam };
   std::string name;
   Kind kind = Kind::lambda_token;
-  std::string function_logical_id;          // Lambda authorizers (FunctionArn → function)
-  std::string function_arn;                 // when FunctionArn is a literal ARN
-  std::vector<std::string> identity_sources;  // REST: method.request.header.X; HTTP: $request.header.X
-  int ttl_seconds = 300;                    // result caching; 0 disables
-  std::string identity_validation_expression;  // REST TOKEN
-  std::string payload_format_version;       // HTTP API Lambda authorizers: 1.0 | 2.0
-  bool enable_simple_responses = false;     // HTTP API Lambda authorizers
-  std::string jwt_issuer;                   // JWT
+  std::string function_logical_id; // Lambda authorizers (FunctionArn → function)
+  std::string function_arn;        // when FunctionArn is a literal ARN
+  std::vector<std::string>
+      identity_sources;  // REST: method.request.header.X; HTTP: $request.header.X
+  int ttl_seconds = 300; // result caching; 0 disables
+  std::string identity_validation_expression; // REST TOKEN
+  std::string payload_format_version;         // HTTP API Lambda authorizers: 1.0 | 2.0
+  bool enable_simple_responses = false;       // HTTP API Lambda authorizers
+  std::string jwt_issuer;                     // JWT
   std::vector<std::string> jwt_audience;
-  std::vector<std::string> user_pool_arns;  // Cognito
+  std::vector<std::string> user_pool_arns; // Cognito
   SourceRef source;
 };
 
@@ -133,19 +134,19 @@ struct MethodSetting {
 };
 
 struct Api {
-  std::string logical_id;            // ServerlessRestApi / ServerlessHttpApi when implicit
+  std::string logical_id; // ServerlessRestApi / ServerlessHttpApi when implicit
   ApiKind kind = ApiKind::rest;
   bool implicit = false;
-  std::string stage_name;            // REST implicit: "Prod"; HTTP implicit: "$default"
-  std::map<std::string, std::string> stage_variables;  // Variables / StageVariables
-  std::optional<Cors> cors;          // Cors / CorsConfiguration
+  std::string stage_name; // REST implicit: "Prod"; HTTP implicit: "$default"
+  std::map<std::string, std::string> stage_variables; // Variables / StageVariables
+  std::optional<Cors> cors;                           // Cors / CorsConfiguration
   std::vector<std::string> binary_media_types;
   std::map<std::string, Authorizer> authorizers;
-  std::string default_authorizer;    // Auth.DefaultAuthorizer
-  std::optional<boost::json::object> canary_setting;  // REST CanarySetting, resolved
-  std::optional<boost::json::value> definition_body;  // DefinitionBody / loaded DefinitionUri
+  std::string default_authorizer;                    // Auth.DefaultAuthorizer
+  std::optional<boost::json::object> canary_setting; // REST CanarySetting, resolved
+  std::optional<boost::json::value> definition_body; // DefinitionBody / loaded DefinitionUri
   std::vector<MethodSetting> method_settings;
-  boost::json::object properties;    // everything else, resolved
+  boost::json::object properties; // everything else, resolved
   SourceRef source;
 };
 
@@ -153,23 +154,23 @@ struct Api {
 struct Route {
   std::string api_logical_id;
   ApiKind kind = ApiKind::rest;
-  std::string method;                  // upper case, or ANY
-  std::string path;                    // "/users/{id}", "/{proxy+}", or "$default"
-  std::string payload_format_version;  // "1.0" | "2.0"
+  std::string method;                 // upper case, or ANY
+  std::string path;                   // "/users/{id}", "/{proxy+}", or "$default"
+  std::string payload_format_version; // "1.0" | "2.0"
   std::string function_logical_id;
-  std::string authorizer;              // authorizer name, "NONE", or empty (API default)
-  std::string event_name;              // Events key; empty when from DefinitionBody
+  std::string authorizer; // authorizer name, "NONE", or empty (API default)
+  std::string event_name; // Events key; empty when from DefinitionBody
   SourceRef source;
 };
 
 struct Layer {
   std::string logical_id;
   std::string layer_name;
-  std::filesystem::path content_dir;   // absolute local ContentUri
+  std::filesystem::path content_dir; // absolute local ContentUri
   std::string content_s3_uri;
   std::vector<std::string> compatible_runtimes;
   std::vector<std::string> compatible_architectures;
-  boost::json::object metadata;        // BuildMethod, ...
+  boost::json::object metadata; // BuildMethod, ...
   std::string retention_policy;
   SourceRef source;
 };
@@ -178,18 +179,18 @@ struct Layer {
 struct Resource {
   std::string logical_id;
   std::string type;
-  boost::json::object properties;      // resolved
+  boost::json::object properties; // resolved
   boost::json::object metadata;
   std::vector<std::string> depends_on;
   SourceRef source;
 };
 
 struct Model {
-  std::filesystem::path template_path;  // absolute
-  std::filesystem::path base_dir;       // the template's directory
+  std::filesystem::path template_path; // absolute
+  std::filesystem::path base_dir;      // the template's directory
   std::string description;
-  std::map<std::string, std::string> parameters;  // resolved values
-  std::set<std::string> no_echo_parameters;       // never print these values
+  std::map<std::string, std::string> parameters; // resolved values
+  std::set<std::string> no_echo_parameters;      // never print these values
   std::vector<Function> functions;
   std::vector<Api> apis;
   std::vector<Route> routes;
