@@ -7,7 +7,7 @@ function __wisp_path
     set -l cmdpath ''
     for word in $tokens[2..-1]
         switch "$cmdpath/$word"
-            case /completion
+            case /local /local/generate-event /completion
                 set cmdpath "$cmdpath/$word"
         end
     end
@@ -15,11 +15,46 @@ function __wisp_path
 end
 
 complete -c wisp -f
+complete -c wisp -n 'test (__wisp_path) = ""' -a local -d 'Run functions and APIs on this machine, without Docker'
 complete -c wisp -n 'test (__wisp_path) = ""' -a completion -d 'Print a shell completion script (bash, zsh, fish)'
 complete -c wisp -n 'test (__wisp_path) = ""' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = ""' -l version -d 'Print the version and exit'
 complete -c wisp -n 'test (__wisp_path) = ""' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = ""' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/local"' -a generate-event -d 'Print a sample event (API Gateway, S3, SQS, SNS, ...) as JSON'
+complete -c wisp -n 'test (__wisp_path) = "/local"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -a 'apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l path -r -F -d 'request path'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l method -r -F -d 'HTTP method'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l body -r -F -d 'request body'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l resource -r -F -d 'API resource the request matched'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l stage -r -F -d 'API stage'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l api-id -r -F -d 'REST API id'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l region -r -F -d 'AWS region'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l account-id -r -F -d 'AWS account id'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l token -r -F -d 'the Authorization header\'s value'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l rule -r -F -d 'name of the schedule rule'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l table -r -F -d 'table name'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l partition -r -F -d 'AWS partition'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l source -r -F -d 'event source'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l detail-type -r -F -d 'detail-type'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l detail -r -F -d 'detail, a JSON object'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l event-bus -r -F -d 'event bus name'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l stream -r -F -d 'stream name'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l data -r -F -d 'record data (base64-encoded in the event)'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l partition-key -r -F -d 'partition key'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l bucket -r -F -d 'bucket name'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l key -r -F -d 'object key (URL-encoded in the event, as S3 does)'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l size -r -F -d 'object size in bytes'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l topic -r -F -d 'topic name'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l message -r -F -d 'message'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l subject -r -F -d 'subject'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l queue -r -F -d 'queue name'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -a 'bash zsh fish'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
