@@ -86,7 +86,11 @@ void print(const boost::json::value& value) {
 
 // Signs oracle-format cases read from stdin; no client, no network.
 int sign_cases() {
-  std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  std::string input;
+  char buffer[65536];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, stdin)) > 0)
+    input.append(buffer, n);
   boost::json::array out;
   const auto cases = boost::json::parse(input);
   for (const auto& item : cases.as_array()) {

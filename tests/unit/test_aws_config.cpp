@@ -2,6 +2,7 @@
 #include <wisp/support/fs.hpp>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <map>
 
@@ -128,7 +129,7 @@ TEST_CASE("aws config: credential_process runs without a shell and its output is
       "echo '{\"Version\": 1, \"AccessKeyId\": \"PROCKEY\", \"SecretAccessKey\": \"PROCSECRET\", "
       "\"SessionToken\": \"PROCTOKEN\", \"Expiration\": \"2099-01-01T00:00:00Z\"}'\n",
       0755));
-  const auto quoted = "\"" + script.string() + "\"";
+  const auto quoted = fmt::format("\"{}\"", script.string());
   home.config("[profile ok]\ncredential_process = " + quoted +
               " 'a b'\n[profile fail]\ncredential_process = " + quoted +
               " fail\n[profile v2]\ncredential_process = " + quoted +

@@ -29,7 +29,8 @@ std::string normalize_path(std::string_view path) {
     }
     output.push_back(std::move(segment));
   }
-  std::string result = "/" + support::join(output, "/");
+  std::string result(1, '/');
+  result.append(support::join(output, "/"));
   if (path.back() == '/' && result != "/")
     result += '/';
   return result;

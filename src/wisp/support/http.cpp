@@ -405,9 +405,17 @@ std::string url_decode(std::string_view text) {
 
 std::string Url::authority() const {
   const bool ipv6 = host.find(':') != std::string::npos;
-  std::string out = ipv6 ? "[" + host + "]" : host;
-  if (port != 0)
-    out += ":" + std::to_string(port);
+  std::string out;
+  out.reserve(host.size() + 8);
+  if (ipv6)
+    out.push_back('[');
+  out.append(host);
+  if (ipv6)
+    out.push_back(']');
+  if (port != 0) {
+    out.push_back(':');
+    out.append(std::to_string(port));
+  }
   return out;
 }
 
@@ -464,7 +472,7 @@ std::optional<Url> parse_url(std::string_view text) {
   if (question != std::string_view::npos)
     url.query = std::string(rest.substr(question + 1));
   if (url.path.empty())
-    url.path = "/";
+    url.path.push_back('/');
   return url;
 }
 
