@@ -20,7 +20,7 @@ done
 build_packages=(
   cmake ninja-build g++ pkg-config ccache python3
   libcli11-dev libyaml-cpp-dev libboost1.81-all-dev libboost-json1.81-dev
-  libcurl4-openssl-dev libarchive-dev libssl-dev libtomlplusplus-dev libfmt-dev
+  libcurl4-openssl-dev libarchive-dev libdeflate-dev zlib1g-dev libssl-dev libtomlplusplus-dev libfmt-dev
   libexpected-dev doctest-dev
 )
 peer_packages=(
