@@ -298,3 +298,137 @@ TEST_CASE("engine: node async handler with a multi-threaded io_context") {
   for (auto& t : threads)
     t.join();
 }
+
+TEST_CASE("engine: node programming models (callback, ESM, streaming, errors)") {
+  if (!have("node"))
+    return;
+  SUBCASE("callback handler waits for the empty event loop") {
+    Fixture f;
+    f.write("index.js", "exports.handler = (event, context, callback) => {\n"
+                        "  setTimeout(() => console.log('late timer'), 100);\n"
+                        "  callback(null, {ok: true, rid: context.awsRequestId});\n};\n");
+    auto fn = f.add("nodejs20.x", "index.handler");
+    CollectingSink sink;
+    auto& r = f.invoke(fn, sink, "{}", true);
+    REQUIRE_MESSAGE(r.outcome == Outcome::success, std::string(r.body));
+    CHECK(r.body.find("\"ok\":true") != std::string_view::npos);
+    // The response was posted only after the timer ran.
+    CHECK(r.log_tail.find("INFO\tlate timer") != std::string_view::npos);
+  }
+  SUBCASE("ES module via .mjs") {
+    Fixture f;
+    f.write("app.mjs", "export const handler = async (event) => ({esm: true, got: event.x});\n");
+    auto fn = f.add("nodejs20.x", "app.handler");
+    CollectingSink sink;
+    auto& r = f.invoke(fn, sink, R"({"x": 5})");
+    REQUIRE_MESSAGE(r.outcome == Outcome::success, std::string(r.body));
+    CHECK(r.body == R"({"esm":true,"got":5})");
+  }
+  SUBCASE("ES module via package.json type module") {
+    Fixture f;
+    f.write("package.json", R"({"type": "module"})");
+    f.write("src/app.js", "export async function handler() { return 'module'; }\n");
+    auto fn = f.add("nodejs20.x", "src/app.handler");
+    CollectingSink sink;
+    auto& r = f.invoke(fn, sink, "{}");
+    REQUIRE_MESSAGE(r.outcome == Outcome::success, std::string(r.body));
+    CHECK(r.body == "\"module\"");
+  }
+  SUBCASE("thrown error and init errors") {
+    Fixture f;
+    f.write("index.js", "exports.handler = async () => { throw new TypeError('bad thing'); };\n");
+    auto fn = f.add("nodejs20.x", "index.handler");
+    CollectingSink sink;
+    auto& r = f.invoke(fn, sink, "{}");
+    CHECK(r.outcome == Outcome::function_error);
+    CHECK(r.error_type == "TypeError");
+    CHECK(
+        r.body.find(
+            R"("errorType":"TypeError","errorMessage":"bad thing","trace":["TypeError: bad thing")") !=
+        std::string_view::npos);
+
+    auto missing = f.add("nodejs20.x", "nope.handler");
+    CollectingSink sink2;
+    auto& m = f.invoke(missing, sink2, "{}");
+    CHECK(m.outcome == Outcome::init_error);
+    CHECK(m.error_type == "Runtime.ImportModuleError");
+    CHECK(m.body.find("Error: Cannot find module 'nope'") != std::string_view::npos);
+
+    auto not_exported = f.add("nodejs20.x", "index.other");
+    CollectingSink sink3;
+    auto& n = f.invoke(not_exported, sink3, "{}");
+    CHECK(n.error_type == "Runtime.HandlerNotFound");
+    CHECK(n.body.find("index.other is undefined or not exported") != std::string_view::npos);
+  }
+  SUBCASE("response streaming with a mid-stream error") {
+    Fixture f;
+    f.write("stream.mjs",
+            "export const ok = awslambda.streamifyResponse(async (event, stream) => {\n"
+            "  stream.setContentType('text/plain');\n"
+            "  stream.write('one ');\n  await new Promise(r => setTimeout(r, 50));\n"
+            "  stream.write('two');\n  stream.end();\n});\n"
+            "export const http = awslambda.streamifyResponse(async (event, stream) => {\n"
+            "  stream = awslambda.HttpResponseStream.from(stream, {statusCode: 201});\n"
+            "  stream.write('body'); stream.end();\n});\n"
+            "export const fail = awslambda.streamifyResponse(async (event, stream) => {\n"
+            "  stream.write('partial');\n  await new Promise(r => setTimeout(r, 20));\n"
+            "  throw new Error('mid-stream failure');\n});\n");
+    auto ok = f.add("nodejs20.x", "stream.ok");
+    CollectingSink a;
+    std::vector<std::string> chunks;
+    a.on_data = [&](std::string_view c) { chunks.emplace_back(c); };
+    auto& ra = f.invoke(ok, a, "{}");
+    REQUIRE_MESSAGE(ra.outcome == Outcome::success, std::string(ra.body));
+    CHECK(ra.streamed);
+    CHECK(a.stream_content_type() == "text/plain");
+    CHECK(a.streamed_body() == "one two");
+    CHECK(chunks.size() >= 2); // delivered as they arrived
+
+    auto http = f.add("nodejs20.x", "stream.http");
+    CollectingSink b;
+    auto& rb = f.invoke(http, b, "{}");
+    REQUIRE(rb.outcome == Outcome::success);
+    CHECK(b.stream_content_type() == "application/vnd.awslambda.http-integration-response");
+    CHECK(b.streamed_body() == std::string("{\"statusCode\":201}") + std::string(8, '\0') + "body");
+
+    auto fail = f.add("nodejs20.x", "stream.fail");
+    CollectingSink c;
+    auto& rc = f.invoke(fail, c, "{}");
+    CHECK(rc.outcome == Outcome::function_error);
+    CHECK(rc.streamed);
+    CHECK(c.streamed_body() == "partial");
+    CHECK(rc.error_type == "Error");
+    CHECK(rc.body.find(R"("errorMessage":"mid-stream failure")") != std::string_view::npos);
+  }
+}
+
+TEST_CASE("engine: a flood of output neither stalls the pool nor grows memory") {
+  if (!have("python3"))
+    return;
+  Fixture f;
+  f.write("app.py", "import sys\ndef handler(event, context):\n"
+                    "    line = 'x' * 1000 + '\\n'\n"
+                    "    for _ in range(20000):\n        sys.stdout.write(line)\n"
+                    "    sys.stdout.write('y' * 600000)\n"
+                    "    return 'done'\n");
+  auto fn = f.add("python3.11", "app.handler", 30);
+  std::size_t lines = 0;
+  std::size_t longest = 0;
+  f.engine.reset();
+  EngineOptions options;
+  options.cache_dir = shared_cache();
+  options.on_log = [&](const LogLine& line) {
+    ++lines;
+    longest = std::max(longest, line.text.size());
+  };
+  f.engine = std::make_unique<Engine>(f.io, options);
+  fn = f.add("python3.11", "app.handler", 30);
+  CollectingSink sink;
+  auto& r = f.invoke(fn, sink, "{}", true);
+  REQUIRE(r.outcome == Outcome::success);
+  CHECK(r.body == "\"done\"");
+  CHECK(lines >= 20000 + 3 + 3);
+  CHECK(longest <= 256 * 1024); // an endless line is cut, not buffered whole
+  CHECK(r.log_tail.size() <= k_log_tail_size);
+  CHECK(r.log_tail.find("REPORT RequestId") != std::string_view::npos);
+}

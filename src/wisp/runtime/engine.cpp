@@ -15,9 +15,14 @@
 #include <wisp/runtime/runtimes.hpp>
 #include <wisp/support/hash.hpp>
 
+// GCC 12 reports -Wnull-dereference inside Asio's own reactor code once it is inlined here
+// (a false positive in system headers); silenced for those headers only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#pragma GCC diagnostic pop
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
@@ -43,6 +48,13 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+// Concrete executor types (no type-erased any_io_executor on the hot path).
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>, Executor>;
+using Descriptor = asio::posix::basic_stream_descriptor<Executor>;
 using Clock = std::chrono::steady_clock;
 using WallClock = std::chrono::system_clock;
 
@@ -242,19 +254,19 @@ struct Worker : std::enable_shared_from_this<Worker> {
   enum class State { starting, idle, busy, dead };
 
   Worker(asio::io_context& io, std::shared_ptr<Engine::Impl> owner_, Function* function_)
-      : owner(std::move(owner_)), function(function_), acceptor(io), exit_watch(io), output(io),
-        deadline(io) {}
+      : owner(std::move(owner_)), function(function_), acceptor(io.get_executor()),
+        exit_watch(io.get_executor()), output(io.get_executor()), deadline(io.get_executor()) {}
 
   std::shared_ptr<Engine::Impl> owner;
   Function* function;
   std::uint64_t generation = 0;
   State state = State::starting;
   pid_t pid = -1;
-  tcp::acceptor acceptor;
+  Acceptor acceptor;
   std::uint16_t port = 0;
-  asio::posix::stream_descriptor exit_watch;
-  asio::posix::stream_descriptor output;
-  asio::steady_timer deadline;
+  Descriptor exit_watch;
+  Descriptor output;
+  Timer deadline;
   int status_fd = -1;
   std::shared_ptr<Connection> parked; // holds a /next request
   Invocation* current = nullptr;      // dispatched, not yet answered
@@ -358,7 +370,8 @@ struct RuntimeBody {
 
 struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   Impl(asio::io_context& io_, EngineOptions options_)
-      : io(io_), options(std::move(options_)), rng(std::random_device{}()), sweep(io_) {
+      : io(io_), options(std::move(options_)), rng(std::random_device{}()),
+        sweep(io_.get_executor()) {
     if (options.cache_dir.empty())
       options.cache_dir = default_cache_dir();
     if (options.max_concurrency < 1)
@@ -371,7 +384,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   std::vector<std::unique_ptr<Function>> functions;
   std::vector<std::unique_ptr<Invocation>> free_invocations;
   std::mt19937_64 rng;
-  asio::steady_timer sweep;
+  Timer sweep;
   bool sweeping = false;
   bool stopped = false;
   EngineStats stats;
@@ -424,7 +437,7 @@ namespace {
 // One connection from a worker to its Runtime API port.
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
-  Connection(tcp::socket socket, std::shared_ptr<Worker> worker)
+  Connection(Socket socket, std::shared_ptr<Worker> worker)
       : m_socket(std::move(socket)), m_worker(std::move(worker)) {}
 
   void start() { read_header(); }
@@ -459,7 +472,7 @@ private:
   void reply_accepted();
   Engine::Impl& engine() { return *m_worker->owner; }
 
-  tcp::socket m_socket;
+  Socket m_socket;
   std::shared_ptr<Worker> m_worker;
   beast::flat_buffer m_buffer;
   std::optional<http::request_parser<RuntimeBody>> m_parser;
@@ -876,7 +889,7 @@ void Connection::handle_stream_end(beast::error_code ec) {
 // Engine::Impl
 
 void Engine::Impl::accept(const std::shared_ptr<Worker>& worker) {
-  worker->acceptor.async_accept([this, worker](beast::error_code ec, tcp::socket socket) {
+  worker->acceptor.async_accept([this, worker](beast::error_code ec, Socket socket) {
     if (ec)
       return;
     socket.set_option(tcp::no_delay(true), ec);
@@ -931,14 +944,15 @@ support::Status Engine::Impl::spawn(Function& fn, Invocation* bound, std::shared
   }
   fn.workers.push_back(worker);
   ++stats.cold_starts;
+  if (options.enforce_memory)
+    schedule_sweep();
   accept(worker);
-  worker->exit_watch.async_wait(asio::posix::stream_descriptor::wait_read,
+  worker->exit_watch.async_wait(Descriptor::wait_read,
                                 [this, worker](beast::error_code) { on_exit(worker); });
-  worker->output.async_wait(asio::posix::stream_descriptor::wait_read,
-                            [this, worker](beast::error_code error) {
-                              if (!error)
-                                on_output(worker);
-                            });
+  worker->output.async_wait(Descriptor::wait_read, [this, worker](beast::error_code error) {
+    if (!error)
+      on_output(worker);
+  });
   out = std::move(worker);
   return {};
 }
@@ -1145,11 +1159,10 @@ void Engine::Impl::on_output(const std::shared_ptr<Worker>& worker) {
   std::lock_guard lock(mutex);
   if (worker->output_closed || worker->state == Worker::State::dead)
     return;
-  worker->output.async_wait(asio::posix::stream_descriptor::wait_read,
-                            [this, worker](beast::error_code ec) {
-                              if (!ec)
-                                on_output(worker);
-                            });
+  worker->output.async_wait(Descriptor::wait_read, [this, worker](beast::error_code ec) {
+    if (!ec)
+      on_output(worker);
+  });
 }
 
 // Completes an invocation that had a worker: logs (START/extra/END/REPORT), then the sink,
@@ -1173,6 +1186,12 @@ void Engine::Impl::finish(Worker* worker, Invocation& inv, Outcome outcome, Repo
     drain_output_locked_log(*worker);
     const auto time_ms = epoch_ms(WallClock::now());
     emit_start_locked_log(*worker, inv, time_ms);
+    if (!worker->partial.empty()) {
+      // Output without a final newline still belongs to this invocation.
+      emit_line(*worker, inv.request_id, worker->partial, time_ms);
+      inv.append_tail(worker->partial);
+      worker->partial.clear();
+    }
     for (auto rest = extra_log; !rest.empty();) {
       const auto nl = rest.find('\n');
       const auto line = rest.substr(0, nl);

@@ -271,7 +271,7 @@ json::value aws_proxy(const EventKind& kind, const Values& values) {
                                               {"userArn", nullptr},
                                               {"userAgent", "curl/8.4.0"},
                                               {"user", nullptr}}},
-                    {"path", "/" + stage + path},
+                    {"path", fmt::format("/{}{}", stage, path)},
                     {"resourcePath", resource},
                     {"httpMethod", upper_method},
                     {"apiId", api},
@@ -290,7 +290,7 @@ json::value http_api_proxy(const EventKind& kind, const Values& values) {
   for (const char c : value_of(kind, values, "method"))
     method += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   const auto host = fmt::format("{}.execute-api.{}.amazonaws.com", api, region);
-  const auto raw_path = stage == "$default" ? path : "/" + stage + path;
+  const auto raw_path = stage == "$default" ? path : fmt::format("/{}{}", stage, path);
   return json::object{
       {"version", "2.0"},
       {"routeKey", "$default"},
@@ -363,21 +363,22 @@ json::value request_authorizer(const EventKind& kind, const Values& values) {
       {"multiValueQueryStringParameters", json::object{}},
       {"pathParameters", json::object{}},
       {"stageVariables", json::object{}},
-      {"requestContext", json::object{{"path", "/" + value_of(kind, values, "stage") + path},
-                                      {"accountId", value_of(kind, values, "account-id")},
-                                      {"resourceId", hex(6)},
-                                      {"stage", value_of(kind, values, "stage")},
-                                      {"requestId", uuid()},
-                                      {"identity", json::object{{"sourceIp", "127.0.0.1"},
-                                                                {"userAgent", "curl/8.4.0"}}},
-                                      {"resourcePath", path},
-                                      {"httpMethod", method},
-                                      {"apiId", api},
-                                      {"protocol", "HTTP/1.1"},
-                                      {"requestTime", clf_time()},
-                                      {"requestTimeEpoch", epoch_ms()},
-                                      {"domainName", host},
-                                      {"domainPrefix", api}}}};
+      {"requestContext",
+       json::object{
+           {"path", fmt::format("/{}{}", value_of(kind, values, "stage"), path)},
+           {"accountId", value_of(kind, values, "account-id")},
+           {"resourceId", hex(6)},
+           {"stage", value_of(kind, values, "stage")},
+           {"requestId", uuid()},
+           {"identity", json::object{{"sourceIp", "127.0.0.1"}, {"userAgent", "curl/8.4.0"}}},
+           {"resourcePath", path},
+           {"httpMethod", method},
+           {"apiId", api},
+           {"protocol", "HTTP/1.1"},
+           {"requestTime", clf_time()},
+           {"requestTimeEpoch", epoch_ms()},
+           {"domainName", host},
+           {"domainPrefix", api}}}};
 }
 
 json::value scheduled_event(const EventKind& kind, const Values& values) {
