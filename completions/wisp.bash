@@ -11,11 +11,29 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /local|/local/generate-event|/completion) cmdpath="${cmdpath}/${word}" ;;
+            /validate|/local|/local/invoke|/local/generate-event|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
         " --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/validate --import-values") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/validate --template"|"/validate --template-file"|"/validate -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/validate --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/validate --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/validate --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/validate --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/validate --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/invoke --event"|"/local/invoke -e") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --env-vars"|"/local/invoke -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --log-file"|"/local/invoke -l") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --template"|"/local/invoke --template-file"|"/local/invoke -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/local/generate-event --path") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/generate-event --method") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/generate-event --body") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -51,8 +69,10 @@ _wisp_completion() {
     esac
     local words="" options=""
     case "${cmdpath}" in
-        "") words='local completion'; options='--color --debug --help --version' ;;
-        "/local") words='generate-event'; options='--help' ;;
+        "") words='validate local completion'; options='--color --debug --help --version' ;;
+        "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
+        "/local") words='invoke generate-event'; options='--help' ;;
+        "/local/invoke") words=''; options='--color --config-env --config-file --debug --endpoint-url --enforce-memory --env-vars --event --help --log-file --parameter-overrides --profile --region --template --template-file' ;;
         "/local/generate-event") words='apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'; options='--account-id --api-id --body --bucket --color --config-env --config-file --data --debug --detail --detail-type --event-bus --help --key --message --method --partition --partition-key --path --queue --region --resource --rule --size --source --stage --stream --subject --table --token --topic' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac

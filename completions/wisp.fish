@@ -7,7 +7,7 @@ function __wisp_path
     set -l cmdpath ''
     for word in $tokens[2..-1]
         switch "$cmdpath/$word"
-            case /local /local/generate-event /completion
+            case /validate /local /local/invoke /local/generate-event /completion
                 set cmdpath "$cmdpath/$word"
         end
     end
@@ -15,14 +15,40 @@ function __wisp_path
 end
 
 complete -c wisp -f
+complete -c wisp -n 'test (__wisp_path) = ""' -a validate -d 'Check a SAM template and report every problem with its line and column'
 complete -c wisp -n 'test (__wisp_path) = ""' -a local -d 'Run functions and APIs on this machine, without Docker'
 complete -c wisp -n 'test (__wisp_path) = ""' -a completion -d 'Print a shell completion script (bash, zsh, fish)'
 complete -c wisp -n 'test (__wisp_path) = ""' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = ""' -l version -d 'Print the version and exit'
 complete -c wisp -n 'test (__wisp_path) = ""' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = ""' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l lint -d 'Also report best-practice warnings'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l import-values -r -F -d 'JSON file of export name to value, for Fn::ImportValue'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l template -l template-file -s t -r -F -d 'SAM template (default: template.yaml, then template.yml)'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l parameter-overrides -r -F -d 'Template parameters: \'Key=Value Key2=Value2\' or \'ParameterKey=Key,ParameterValue=Value\' (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l output -x -a 'text json' -d 'Output format'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l debug -d 'Print debug logs'
+complete -c wisp -n 'test (__wisp_path) = "/local"' -a invoke -d 'Invoke a function once, locally, without Docker'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a generate-event -d 'Print a sample event (API Gateway, S3, SQS, SNS, ...) as JSON'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l event -s e -r -F -d 'Event file; \'-\' reads stdin (default: {})'
+complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l env-vars -s n -r -F -d 'JSON file of environment variables (SAM\'s format: per function and "Parameters" for all)'
+complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l log-file -s l -r -F -d 'Append the function\'s logs to this file instead of stderr'
+complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l enforce-memory -d 'Kill the function when its memory exceeds MemorySize (Runtime.OutOfMemory)'
+complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l template -l template-file -s t -r -F -d 'SAM template (default: template.yaml, then template.yml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l parameter-overrides -r -F -d 'Template parameters: \'Key=Value Key2=Value2\' or \'ParameterKey=Key,ParameterValue=Value\' (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l region -r -F -d 'AWS region (default: from the AWS config)'
+complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l profile -r -F -d 'Profile from ~/.aws/credentials and config'
+complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l endpoint-url -r -F -d 'Backend endpoint (e.g. moto or LocalStack on loopback)'
+complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -a 'apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'
 complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l path -r -F -d 'request path'
