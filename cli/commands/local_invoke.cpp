@@ -88,6 +88,10 @@ public:
     load.template_path = context.global.template_file;
     load.parameter_overrides = context.global.parameter_overrides;
     load.region = aws_config->region.empty() ? "us-east-1" : aws_config->region;
+    // A missing handler file or bootstrap is reported by the runtime, as Lambda reports it
+    // (Runtime.ImportModuleError, Runtime.InvalidEntrypoint; a bootstrap may come from a
+    // layer), not refused up front.
+    load.check_code = false;
     support::Diagnostics warnings;
     auto model = sam::load_model(load, &warnings);
     for (const auto& warning : warnings.items())

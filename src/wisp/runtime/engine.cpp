@@ -86,6 +86,10 @@ namespace {
 
 constexpr std::string_view k_api_prefix = "/2018-06-01/runtime/";
 constexpr std::size_t k_max_line = 256u * 1024;
+// Output read per readiness event; at completion, what is left in the pipe is read whole
+// (bounded by k_final_drain so a child that keeps writing cannot hold the completion).
+constexpr std::size_t k_drain_budget = 256u * 1024;
+constexpr std::size_t k_final_drain = 64u * 1024 * 1024;
 
 const std::set<std::string, std::less<>>& reserved_names() {
   static const std::set<std::string, std::less<>> names = {
@@ -421,7 +425,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   void emit_line(Worker& worker, std::string_view request_id, std::string_view text,
                  std::int64_t time_ms);
   void emit_start_locked_log(Worker& worker, Invocation& inv, std::int64_t time_ms);
-  void drain_output_locked_log(Worker& worker);
+  void drain_output_locked_log(Worker& worker, std::size_t budget = k_drain_budget);
   void finish(Worker* worker, Invocation& inv, Outcome outcome, ReportStatus status,
               std::string_view extra_log, bool write_report);
   void complete_simple(Invocation& inv, Outcome outcome);
@@ -811,7 +815,7 @@ void Connection::handle_init_error() {
   reply_accepted();
   {
     std::lock_guard log_lock(worker.log_mutex);
-    eng.drain_output_locked_log(worker);
+    eng.drain_output_locked_log(worker, k_final_drain);
     eng.emit_line(worker, {}, init_report_line(init_ms, type), epoch_ms(WallClock::now()));
     if (worker.store)
       worker.store->flush();
@@ -1088,14 +1092,17 @@ void Engine::Impl::emit_start_locked_log(Worker& worker, Invocation& inv, std::i
   inv.append_tail(line);
 }
 
-void Engine::Impl::drain_output_locked_log(Worker& worker) {
+// Reads what the worker has written, at most `budget` bytes (so a flooding worker cannot
+// starve the io thread: the rest is read on the next readiness).
+void Engine::Impl::drain_output_locked_log(Worker& worker, std::size_t budget) {
   if (worker.output_closed || !worker.output.is_open())
     return;
   thread_local std::array<char, 65536> buffer;
   const int fd = worker.output.native_handle();
   const auto time_ms = epoch_ms(WallClock::now());
   bool eof = false;
-  while (true) {
+  std::size_t taken = 0;
+  while (taken < budget) {
     const auto n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR)
       continue;
@@ -1103,6 +1110,7 @@ void Engine::Impl::drain_output_locked_log(Worker& worker) {
       eof = n == 0;
       break;
     }
+    taken += static_cast<std::size_t>(n);
     std::string_view data(buffer.data(), static_cast<std::size_t>(n));
     while (!data.empty()) {
       const auto nl = data.find('\n');
@@ -1183,7 +1191,7 @@ void Engine::Impl::finish(Worker* worker, Invocation& inv, Outcome outcome, Repo
   if (worker != nullptr) {
     result.max_memory_used_mb = worker->max_memory_mb();
     std::lock_guard log_lock(worker->log_mutex);
-    drain_output_locked_log(*worker);
+    drain_output_locked_log(*worker, k_final_drain);
     const auto time_ms = epoch_ms(WallClock::now());
     emit_start_locked_log(*worker, inv, time_ms);
     if (!worker->partial.empty()) {
@@ -1334,7 +1342,7 @@ void Engine::Impl::on_exit(const std::shared_ptr<Worker>& worker) {
   {
     std::lock_guard log_lock(worker->log_mutex);
     worker->final_max_memory_mb = static_cast<int>((usage.ru_maxrss + 1023) / 1024);
-    drain_output_locked_log(*worker);
+    drain_output_locked_log(*worker, k_final_drain);
   }
   {
     std::lock_guard lock(mutex);
