@@ -69,6 +69,8 @@ struct Fixture {
         all = all && sink->done();
       if (all)
         return;
+      if (io.stopped())
+        io.restart();
       io.run_for(std::chrono::milliseconds(5));
     }
     FAIL("invocations did not complete within 30 s");

@@ -1026,7 +1026,6 @@ void Engine::Impl::schedule_sweep() {
 }
 
 void Engine::Impl::on_sweep() {
-  std::vector<std::pair<std::shared_ptr<Worker>, Invocation*>> oom;
   {
     std::lock_guard lock(mutex);
     sweeping = false;
@@ -1035,7 +1034,8 @@ void Engine::Impl::on_sweep() {
     const auto now = Clock::now();
     bool any = false;
     for (auto& fn : functions) {
-      for (auto& worker : fn->workers) {
+      const auto workers = fn->workers; // retiring removes from fn->workers
+      for (const auto& worker : workers) {
         if (worker->state == Worker::State::dead || worker->killed)
           continue;
         any = true;
