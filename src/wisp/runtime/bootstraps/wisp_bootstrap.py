@@ -1,6 +1,7 @@
 # wisp's Lambda runtime client for Python (stdlib only, Python 3.9+).
 #
-# wisp starts one of these per worker as `python3.X bootstrap.py`. It speaks the Lambda
+# wisp starts one of these per worker as `python3.X bootstrap.py`, which imports this module
+# (so that Python caches its bytecode) and calls main(). It speaks the Lambda
 # Runtime API at $AWS_LAMBDA_RUNTIME_API over one keep-alive connection, loads _HANDLER
 # from LAMBDA_TASK_ROOT (then layers), and reports results, errors and init errors with
 # the shapes and texts of AWS's Python runtime.
@@ -265,9 +266,9 @@ def _load_handler(handler):
                 "Runtime.BuiltInModuleConflict",
                 "Cannot use built-in module %s as a handler module" % module_name,
             )
-        import importlib
-
-        module = importlib.import_module(module_name.replace("/", "."))
+        dotted = module_name.replace("/", ".")
+        __import__(dotted)
+        module = sys.modules[dotted]
     except ImportError as e:
         raise _Fault(
             "Runtime.ImportModuleError", "Unable to import module '%s': %s" % (module_name, e)
@@ -299,8 +300,8 @@ class _Encoder(json.JSONEncoder):
         return super().default(obj)
 
 
-def _setup_logging():
-    import logging
+def _setup_logging(logging):
+    """Lambda's root handler: `[LEVEL]\t<time>\t<request id>\t<message>` on stdout."""
 
     class _Filter(logging.Filter):
         def filter(self, record):
@@ -331,6 +332,37 @@ def _setup_logging():
     root.addHandler(handler)
 
 
+class _ConfigureLoggingOnImport(object):
+    """Installs Lambda's logging handler the moment the function first imports `logging`
+    (before any of its code can log), so functions that never log do not pay for the
+    module at cold start."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "logging":
+            return None
+        sys.meta_path.remove(self)
+        spec = None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find is not None else None
+            if spec is not None:
+                break
+        if spec is None or spec.loader is None:
+            return spec
+        real = spec.loader
+
+        class _Loader(object):
+            def create_module(self, module_spec):
+                return real.create_module(module_spec)
+
+            def exec_module(self, module):
+                real.exec_module(module)
+                _setup_logging(module)
+
+        spec.loader = _Loader()
+        return spec
+
+
 def _flush():
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -359,8 +391,11 @@ def main():
 
     ensure_ascii = env.get("AWS_EXECUTION_ENV") != "AWS_Lambda_python3.12"
     encoder = _Encoder(ensure_ascii=ensure_ascii)
+    if "logging" in sys.modules:
+        _setup_logging(sys.modules["logging"])
+    else:
+        sys.meta_path.insert(0, _ConfigureLoggingOnImport())
     try:
-        _setup_logging()
         handler = _load_handler(env.get("_HANDLER", ""))
     except Exception as e:
         error = _fault_error(e, None)
@@ -451,6 +486,3 @@ def main():
                 {"Content-Type": result_type},
             )
 
-
-if __name__ == "__main__":
-    main()
