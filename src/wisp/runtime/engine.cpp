@@ -35,6 +35,7 @@
 #include <deque>
 #include <fcntl.h>
 #include <map>
+#include <memory_resource>
 #include <mutex>
 #include <random>
 #include <set>
@@ -287,6 +288,7 @@ struct Worker : std::enable_shared_from_this<Worker> {
   std::string partial;
   std::string active_request_id;
   Invocation* log_target = nullptr;
+  std::string scratch; // START/END/REPORT lines, reused
   std::unique_ptr<LogStoreWriter> store;
   std::atomic<bool> output_closed{false};
   std::atomic<int> final_max_memory_mb{0}; // from wait4's rusage once the process is gone
@@ -479,7 +481,11 @@ private:
   Socket m_socket;
   std::shared_ptr<Worker> m_worker;
   beast::flat_buffer m_buffer;
-  std::optional<http::request_parser<RuntimeBody>> m_parser;
+  // Header fields live in a per-connection arena, reset for every request: parsing a
+  // Runtime API request allocates nothing once the connection is warm.
+  std::array<std::byte, 4096> m_arena_buffer{};
+  std::pmr::monotonic_buffer_resource m_arena{m_arena_buffer.data(), m_arena_buffer.size()};
+  std::optional<http::request_parser<RuntimeBody, std::pmr::polymorphic_allocator<char>>> m_parser;
   std::string m_body;
   std::string m_reply;
   std::string m_id;
@@ -503,7 +509,10 @@ void RuntimeBody::reader::absorb(std::string_view data) {
 }
 
 void Connection::read_header() {
-  m_parser.emplace();
+  m_parser.reset();
+  m_arena.release();
+  m_parser.emplace(std::piecewise_construct, std::make_tuple(),
+                   std::make_tuple(std::pmr::polymorphic_allocator<char>(&m_arena)));
   m_parser->body_limit(boost::none);
   m_parser->header_limit(256u * 1024);
   m_parser->get().body().store = &m_body;
@@ -1087,7 +1096,8 @@ void Engine::Impl::emit_start_locked_log(Worker& worker, Invocation& inv, std::i
   if (inv.start_logged)
     return;
   inv.start_logged = true;
-  const auto line = start_line(inv.request_id, worker.function->config.version);
+  auto& line = worker.scratch;
+  write_start_line(line, inv.request_id, worker.function->config.version);
   emit_line(worker, inv.request_id, line, time_ms);
   inv.append_tail(line);
 }
@@ -1208,9 +1218,10 @@ void Engine::Impl::finish(Worker* worker, Invocation& inv, Outcome outcome, Repo
       rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
     }
     if (write_report) {
-      const auto end = end_line(inv.request_id);
-      emit_line(*worker, inv.request_id, end, time_ms);
-      inv.append_tail(end);
+      auto& line = worker->scratch;
+      write_end_line(line, inv.request_id);
+      emit_line(*worker, inv.request_id, line, time_ms);
+      inv.append_tail(line);
       ReportFields fields;
       fields.duration_ms = result.duration_ms;
       fields.billed_duration_ms = result.billed_duration_ms;
@@ -1220,9 +1231,9 @@ void Engine::Impl::finish(Worker* worker, Invocation& inv, Outcome outcome, Repo
         fields.init_duration_ms = inv.init_ms;
       fields.status = status;
       fields.error_type = inv.error_type;
-      const auto report = report_line(inv.request_id, fields);
-      emit_line(*worker, inv.request_id, report, time_ms);
-      inv.append_tail(report);
+      write_report_line(line, inv.request_id, fields);
+      emit_line(*worker, inv.request_id, line, time_ms);
+      inv.append_tail(line);
     }
     if (worker->log_target == &inv) {
       worker->log_target = nullptr;
@@ -1519,7 +1530,7 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
   inv->content_type_out.clear();
   inv->tail.clear();
   if (request.request_id.empty())
-    inv->request_id = make_uuid(impl.rng);
+    write_uuid(inv->request_id, impl.rng);
   else
     inv->request_id.assign(request.request_id);
   if (!request.invoked_arn.empty()) {
@@ -1532,7 +1543,7 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
     }
   }
   if (request.trace_id.empty())
-    inv->trace_id = make_trace_id(impl.rng, WallClock::now());
+    write_trace_id(inv->trace_id, impl.rng, WallClock::now());
   else
     inv->trace_id.assign(request.trace_id);
 
