@@ -171,15 +171,16 @@ TEST_CASE("engine: python error, timeout, crash, oversized response") {
   CHECK(c.error_type == "Runtime.ExitError");
   CHECK(c.body.find("Error: Runtime exited with error: exit status 3") != std::string_view::npos);
 
+  auto roomy = f.add("python3.11", "app.handler", 30); // 7 MB under load can take a while
   CollectingSink big;
-  auto& b = f.invoke(fn, big, R"({"big": 7000000})");
+  auto& b = f.invoke(roomy, big, R"({"big": 7000000})");
   CHECK(b.outcome == Outcome::response_too_large);
   CHECK(b.error_type == "Function.ResponseSizeTooLarge");
   CHECK(b.body.find("exceeded maximum allowed payload size (6291556 bytes).") !=
         std::string_view::npos);
   // The worker survives a 413 and stays warm.
   CollectingSink warm;
-  auto& w = f.invoke(fn, warm, "{}");
+  auto& w = f.invoke(roomy, warm, "{}");
   CHECK(w.outcome == Outcome::success);
   CHECK_FALSE(w.cold);
 }
