@@ -435,3 +435,33 @@ TEST_CASE("engine: a flood of output neither stalls the pool nor grows memory") 
   CHECK(r.log_tail.size() <= k_log_tail_size);
   CHECK(r.log_tail.find("REPORT RequestId") != std::string_view::npos);
 }
+
+TEST_CASE("engine: prewarm starts workers ahead of traffic; reload retires them") {
+  if (!have("python3"))
+    return;
+  Fixture f;
+  f.write("app.py", k_python_app);
+  auto fn = f.add("python3.11", "app.handler");
+  f.engine->prewarm(fn, 1);
+  CHECK(f.engine->stats().workers == 1);
+  // Let it finish init and wait on /next.
+  for (int i = 0; i < 600 && f.engine->stats().idle_workers == 0; ++i) {
+    if (f.io.stopped())
+      f.io.restart();
+    f.io.run_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(f.engine->stats().idle_workers == 1);
+  CollectingSink first;
+  auto& a = f.invoke(fn, first, "{}");
+  REQUIRE(a.outcome == Outcome::success);
+  CHECK(a.cold); // the first invocation of a prewarmed worker reports its init
+  CHECK(a.body.find("\"count\": 1") != std::string_view::npos);
+  CHECK(f.engine->stats().cold_starts == 1);
+
+  f.engine->reload(fn); // new code: the next invocation starts a fresh worker
+  CollectingSink second;
+  auto& b = f.invoke(fn, second, "{}");
+  REQUIRE(b.outcome == Outcome::success);
+  CHECK(b.cold);
+  CHECK(b.body.find("\"count\": 1") != std::string_view::npos);
+}

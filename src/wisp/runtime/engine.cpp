@@ -1621,7 +1621,8 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
   for (auto& worker : fn.workers) {
     const bool finishing = worker->state == Worker::State::busy && worker->current == nullptr;
     const bool starting = worker->state == Worker::State::starting;
-    if ((finishing || starting) && worker->bound == nullptr && !worker->killed) {
+    if ((finishing || starting) && worker->bound == nullptr && !worker->killed &&
+        worker->generation == fn.generation) {
       worker->bound = inv;
       inv->state = Invocation::State::bound;
       inv->worker = worker;
