@@ -465,3 +465,25 @@ TEST_CASE("engine: prewarm starts workers ahead of traffic; reload retires them"
   CHECK(b.cold);
   CHECK(b.body.find("\"count\": 1") != std::string_view::npos);
 }
+
+TEST_CASE("engine: a timeout while the event is still being written waits for the write") {
+  if (!have("python3"))
+    return;
+  Fixture f;
+  // A runtime that asks for an event and never reads it: a 5 MB event cannot be written.
+  f.write(
+      "bootstrap",
+      "#!/usr/bin/env python3\nimport os, socket, time\n"
+      "host, port = os.environ['AWS_LAMBDA_RUNTIME_API'].split(':')\n"
+      "s = socket.create_connection((host, int(port)))\n"
+      "s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)\n"
+      "s.sendall(b'GET /2018-06-01/runtime/invocation/next HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+      "time.sleep(60)\n",
+      0755);
+  auto fn = f.add("provided.al2023", "unused", 1);
+  std::string event = "\"" + std::string(5 * 1024 * 1024, 'e') + "\"";
+  CollectingSink sink;
+  auto& r = f.invoke(fn, sink, event);
+  CHECK(r.outcome == Outcome::timeout);
+  CHECK(r.error_type == "Sandbox.Timedout");
+}

@@ -218,6 +218,16 @@ struct Invocation {
   bool stream_started = false;
   std::string head;
   std::string tail;
+  // The /next response is still being written (it references `head` and `payload`): a
+  // completion decided meanwhile (timeout, crash) waits for the write to end.
+  bool delivering = false;
+  struct Deferred {
+    bool pending = false;
+    Outcome outcome = Outcome::engine_error;
+    ReportStatus status = ReportStatus::ok;
+    std::string extra_log;
+    std::shared_ptr<Worker> worker;
+  } deferred;
   // completion scratch
   std::string body;
   std::string error_type;
@@ -407,6 +417,8 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     inv->state = Invocation::State::free;
     inv->sink = nullptr;
     inv->worker.reset();
+    inv->delivering = false;
+    inv->deferred = Invocation::Deferred{};
     ++inv->seq;
     free_invocations.emplace_back(inv);
   }
@@ -435,6 +447,8 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   void on_exit(const std::shared_ptr<Worker>& worker);
   void on_output(const std::shared_ptr<Worker>& worker);
   void on_deadline(const std::shared_ptr<Worker>& worker, std::uint64_t seq);
+  bool defer_if_delivering(Invocation& inv, const std::shared_ptr<Worker>& worker, Outcome outcome,
+                           ReportStatus status, std::string& extra_log);
   void accept(const std::shared_ptr<Worker>& worker);
 };
 
@@ -448,15 +462,19 @@ public:
 
   void start() { read_header(); }
 
-  // Called by the engine (outside its mutex) to answer a parked /next.
+  // Answers a /next with `inv` (engine mutex held: the deadline cannot release it first).
   void deliver(Invocation& inv) {
+    inv.delivering = true;
     std::array<asio::const_buffer, 2> buffers{asio::buffer(inv.head), asio::buffer(inv.payload)};
     asio::async_write(m_socket, buffers,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = shared_from_this(), target = &inv,
+                       seq = inv.seq](beast::error_code ec, std::size_t) {
+                        self->delivered(*target, seq);
                         if (!ec)
                           self->read_header();
                       });
   }
+  void delivered(Invocation& inv, std::uint64_t seq);
 
   void on_stream_bytes(std::string_view data);
   bool keep_alive() const { return m_keep_alive; }
@@ -506,6 +524,21 @@ void RuntimeBody::reader::absorb(std::string_view data) {
     return;
   const auto room = k_max_response_size - std::min(k_max_response_size, m_body.store->size());
   m_body.store->append(data.substr(0, std::min(room, data.size())));
+}
+
+void Connection::delivered(Invocation& inv, std::uint64_t seq) {
+  auto& eng = engine();
+  Invocation::Deferred deferred;
+  {
+    std::lock_guard lock(eng.mutex);
+    if (inv.seq != seq)
+      return;
+    inv.delivering = false;
+    std::swap(deferred, inv.deferred);
+  }
+  if (deferred.pending)
+    eng.finish(deferred.worker.get(), inv, deferred.outcome, deferred.status, deferred.extra_log,
+               true);
 }
 
 void Connection::read_header() {
@@ -1298,8 +1331,26 @@ void Engine::Impl::on_deadline(const std::shared_ptr<Worker>& worker, std::uint6
   inv->body =
       error_payload(inv->error_type, fmt::format("RequestId: {} Error: {}", inv->request_id, text));
   inv->content_type_out = "application/json";
-  const auto line = fmt::format("{} {} {}", iso8601_ms(WallClock::now()), inv->request_id, text);
+  auto line = fmt::format("{} {} {}", iso8601_ms(WallClock::now()), inv->request_id, text);
+  if (defer_if_delivering(*inv, worker, Outcome::timeout, ReportStatus::timeout, line))
+    return;
   finish(worker.get(), *inv, Outcome::timeout, ReportStatus::timeout, line, true);
+}
+
+// A completion decided while the /next response is still being written waits for the write
+// (Connection::delivered finishes it). True when deferred.
+bool Engine::Impl::defer_if_delivering(Invocation& inv, const std::shared_ptr<Worker>& worker,
+                                       Outcome outcome, ReportStatus status,
+                                       std::string& extra_log) {
+  std::lock_guard lock(mutex);
+  if (!inv.delivering)
+    return false;
+  inv.deferred.pending = true;
+  inv.deferred.outcome = outcome;
+  inv.deferred.status = status;
+  inv.deferred.extra_log = std::move(extra_log);
+  inv.deferred.worker = worker;
+  return true;
 }
 
 void Engine::Impl::on_exit(const std::shared_ptr<Worker>& worker) {
@@ -1382,9 +1433,11 @@ void Engine::Impl::on_exit(const std::shared_ptr<Worker>& worker) {
     std::lock_guard log_lock(worker->log_mutex);
     emit_line(*worker, {}, init_report_line(inv->init_ms, error_type), epoch_ms(WallClock::now()));
   }
-  const std::string extra = message + "\n" + error_type;
-  finish(worker.get(), *inv, during_init ? Outcome::init_error : Outcome::exit_error,
-         ReportStatus::error, extra, true);
+  std::string extra = message + "\n" + error_type;
+  const auto outcome = during_init ? Outcome::init_error : Outcome::exit_error;
+  if (defer_if_delivering(*inv, worker, outcome, ReportStatus::error, extra))
+    return;
+  finish(worker.get(), *inv, outcome, ReportStatus::error, extra, true);
 }
 
 // ---------------------------------------------------------------------------------------
