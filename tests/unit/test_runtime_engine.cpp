@@ -487,3 +487,48 @@ TEST_CASE("engine: a timeout while the event is still being written waits for th
   CHECK(r.outcome == Outcome::timeout);
   CHECK(r.error_type == "Sandbox.Timedout");
 }
+
+TEST_CASE("engine: invocation metadata reaches the context (client context, identity, ids)") {
+  if (!have("python3"))
+    return;
+  Fixture f;
+  f.write("ctx.py",
+          "import json, os\n"
+          "def handler(event, context):\n"
+          "    cc = context.client_context\n"
+          "    return {'rid': context.aws_request_id, 'arn': context.invoked_function_arn,\n"
+          "            'trace': os.environ.get('_X_AMZN_TRACE_ID'),\n"
+          "            'app': cc.client.app_title, 'custom': cc.custom, 'env': cc.env,\n"
+          "            'identity': [context.identity.cognito_identity_id,\n"
+          "                         context.identity.cognito_identity_pool_id],\n"
+          "            'tenant': context.tenant_id,\n"
+          "            'event': [type(event).__name__, event.decode()]}\n");
+  auto fn = f.add("python3.11", "ctx.handler");
+  InvokeRequest request;
+  request.payload = "raw bytes";
+  request.content_type = "text/plain";
+  request.request_id = "11111111-2222-4333-8444-555555555555";
+  request.qualifier = "live";
+  request.trace_id = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+  request.client_context =
+      R"({"client": {"app_title": "shop"}, "custom": {"k": "v"}, "env": {"locale": "en"}})";
+  request.cognito_identity = R"({"cognitoIdentityId": "id-1", "cognitoIdentityPoolId": "pool-1"})";
+  request.tenant_id = "tenant-7";
+  CollectingSink sink;
+  f.engine->invoke(fn, request, sink);
+  f.run_until({&sink});
+  const auto& r = sink.result();
+  REQUIRE_MESSAGE(r.outcome == Outcome::success, std::string(r.body));
+  CHECK(r.request_id == "11111111-2222-4333-8444-555555555555");
+  const std::string body(r.body);
+  CHECK(body.find("\"rid\": \"11111111-2222-4333-8444-555555555555\"") != std::string::npos);
+  CHECK(body.find("\"arn\": \"arn:aws:lambda:us-east-1:123456789012:function:Fn:live\"") !=
+        std::string::npos);
+  CHECK(body.find("Sampled=1") != std::string::npos);
+  CHECK(body.find("\"app\": \"shop\", \"custom\": {\"k\": \"v\"}, \"env\": {\"locale\": \"en\"}") !=
+        std::string::npos);
+  CHECK(body.find("\"identity\": [\"id-1\", \"pool-1\"]") != std::string::npos);
+  CHECK(body.find("\"tenant\": \"tenant-7\"") != std::string::npos);
+  // A non-JSON content type reaches a python handler as the raw bytes.
+  CHECK(body.find("\"event\": [\"bytes\", \"raw bytes\"]") != std::string::npos);
+}
