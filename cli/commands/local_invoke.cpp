@@ -13,8 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
-#include <iterator>
 #include <optional>
 
 namespace wisp::cli {
@@ -57,7 +55,11 @@ public:
     std::string event = "{}";
     if (!m_event_file.empty()) {
       if (m_event_file == "-") {
-        event.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+        event.clear();
+        char buffer[65536];
+        std::size_t n = 0;
+        while ((n = std::fread(buffer, 1, sizeof buffer, stdin)) > 0)
+          event.append(buffer, n);
       } else {
         auto text = support::read_file(m_event_file, 16u * 1024 * 1024);
         if (!text) {
@@ -141,6 +143,10 @@ public:
     if (!result) {
       print_error(context, result.error());
       return static_cast<int>(result.error().exit_code);
+    }
+    if (result->interrupted_by != 0) {
+      console.error("interrupted; the function's worker was stopped");
+      return 128 + result->interrupted_by;
     }
     if (!result->streamed || !streamed_any || result->outcome != runtime::Outcome::success) {
       if (streamed_any && result->outcome != runtime::Outcome::success)

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import textwrap
 
@@ -551,6 +552,26 @@ class CommandLine(LocalInvoke):
         self.assertEqual(proc.stdout, '"ok"\n')
         self.assertNotIn("START RequestId", proc.stderr)
         self.assertIn("START RequestId", self.read("fn.log"))
+
+    def test_interrupt_stops_the_worker(self):
+        self.project({"Slow": "CodeUri: src/\nHandler: app.handler\nRuntime: python3.11\nTimeout: 60\n"},
+                     {"src/app.py": "import os, time\ndef handler(e, c):\n    print('pid', os.getpid(), flush=True)\n    time.sleep(50)\n"})
+        proc = subprocess.Popen([harness.WISP, "local", "invoke"], cwd=self.tmp, env=harness.env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL)
+        pid = None
+        for line in proc.stderr:
+            if line.startswith("pid "):
+                pid = int(line.split()[1])
+                break
+        self.assertIsNotNone(pid)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertIn("interrupted; the function's worker was stopped", err)
+        self.assertEqual(out, "")
+        with self.assertRaises(ProcessLookupError):
+            os.kill(pid, 0)
 
     def test_unsupported_runtime_is_a_clear_error(self):
         self.project({"J": "CodeUri: src/\nHandler: a.b\nRuntime: java21\n"}, {"src/x": ""})

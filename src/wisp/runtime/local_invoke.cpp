@@ -3,6 +3,7 @@
 #include <wisp/support/strings.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 
 namespace wisp::runtime {
@@ -79,6 +80,16 @@ support::Result<LocalInvokeResult> local_invoke(const sam::Model& model,
   if (callbacks.stream_chunk)
     sink.on_data = callbacks.stream_chunk;
   sink.on_done = [&io] { io.stop(); };
+  // Ctrl-C or a TERM: the worker is in a process group of its own, so the terminal's signal
+  // does not reach it; stop it here rather than leave it running.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  int received = 0;
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec)
+      return;
+    received = signal;
+    engine.stop();
+  });
   InvokeRequest request;
   request.payload = options.event;
   engine.invoke(handle, request, sink);
@@ -86,13 +97,15 @@ support::Result<LocalInvokeResult> local_invoke(const sam::Model& model,
     io.restart();
     io.run();
   }
+  signals.cancel();
   engine.stop();
   // Let the stopped worker be reaped and its last output drained.
   io.restart();
-  io.run_for(std::chrono::milliseconds(50));
+  io.run_for(std::chrono::seconds(2)); // returns as soon as nothing is left to do
 
   const auto& result = sink.result();
   LocalInvokeResult out;
+  out.interrupted_by = received;
   out.outcome = result.outcome;
   out.function_id = function->logical_id;
   out.request_id = std::string(result.request_id);

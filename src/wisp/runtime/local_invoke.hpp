@@ -47,6 +47,7 @@ struct LocalInvokeResult {
   double duration_ms = 0;
   double init_duration_ms = 0;
   int max_memory_used_mb = 0;
+  int interrupted_by = 0; // SIGINT/SIGTERM received: the worker was stopped
 };
 
 // Picks the function (with a "did you mean" when the name is unknown) and runs it once.
