@@ -123,6 +123,7 @@ public:
       options.session_token = credentials->session_token;
     }
     options.enforce_memory = m_enforce_memory;
+    options.endpoint_url = context.global.endpoint_url;
     runtime::LocalInvokeCallbacks callbacks;
     callbacks.log_line = [&](std::string_view line) {
       std::FILE* out = log_file != nullptr ? log_file : stderr;

@@ -121,7 +121,7 @@ def handler(event, context):
         "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
         "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_EXECUTION_ENV", "_HANDLER",
         "LAMBDA_TASK_ROOT", "AWS_LAMBDA_RUNTIME_API", "AWS_SAM_LOCAL", "TZ", "_X_AMZN_TRACE_ID",
-        "AWS_ACCESS_KEY_ID", "AWS_LAMBDA_INITIALIZATION_TYPE", "PYTHONPATH"]}
+        "AWS_ACCESS_KEY_ID", "AWS_LAMBDA_INITIALIZATION_TYPE", "PYTHONPATH", "AWS_ENDPOINT_URL"]}
     return {
         "event": event,
         "env": env,
@@ -154,7 +154,7 @@ class Python(LocalInvoke):
             "PyFunction": {"OVERRIDDEN": "function"},
         }))
         proc = self.invoke("PyFunction", "--env-vars", "env.json", "--region", "ap-south-1",
-                           event='{"k": [1, 2]}', code=0)
+                           "--endpoint-url", "http://127.0.0.1:4566", event='{"k": [1, 2]}', code=0)
         out = json.loads(proc.stdout)
         self.assertEqual(out["event"], {"k": [1, 2]})
         env = out["env"]
@@ -178,6 +178,7 @@ class Python(LocalInvoke):
         self.assertEqual(env["AWS_ACCESS_KEY_ID"], "testing")     # the harness's credentials
         self.assertRegex(env["_X_AMZN_TRACE_ID"], r"^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$")
         self.assertIsNone(env["PYTHONPATH"])
+        self.assertEqual(env["AWS_ENDPOINT_URL"], "http://127.0.0.1:4566")
         ctx = out["context"]
         self.assertEqual(ctx["function_name"], "PyFunction")
         self.assertEqual(ctx["function_version"], "$LATEST")

@@ -55,6 +55,9 @@ support::Result<LocalInvokeResult> local_invoke(const sam::Model& model,
   for (const auto& warning : warnings)
     if (callbacks.warning)
       callbacks.warning(warning);
+  if (!options.endpoint_url.empty()) // before --env-vars, which may still override it
+    config.env_overrides.insert(config.env_overrides.begin(),
+                                {"AWS_ENDPOINT_URL", options.endpoint_url});
 
   boost::asio::io_context io;
   EngineOptions engine_options;

@@ -25,6 +25,7 @@ struct LocalInvokeOptions {
   std::string access_key_id; // empty: dummy credentials
   std::string secret_access_key;
   std::string session_token;
+  std::string endpoint_url; // given to the function as AWS_ENDPOINT_URL (SDKs call it)
   bool enforce_memory = false;
   bool log_store = true;           // append to <template dir>/.wisp/logs
   std::filesystem::path cache_dir; // empty: the default
