@@ -312,13 +312,16 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     emit(BuildEvent{BuildEvent::Type::started, plan.logical_id, plan.kind, detail});
   };
 
+  // Code that no tool transforms is zipped where it is: its staged directory is the code
+  // directory itself (no copy to go stale, and local runs see edits at once).
+  const bool in_place = plan.method == BuildMethod::copy && plan.subdir.empty();
   ArtifactBuild out;
   out.logical_id = plan.logical_id;
   out.kind = plan.kind;
   out.method = plan.method;
   out.runtime = plan.runtime;
   out.source = plan.source;
-  out.staged_dir = staged;
+  out.staged_dir = in_place ? plan.source : staged;
   out.zip_path = zip_path;
 
   // 1. The content key.
@@ -359,7 +362,7 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     if (auto record = load_record(record_path); record && record->key == out.key) {
       std::error_code ec;
       if (fs::is_regular_file(zip_path, ec) && fs::file_size(zip_path, ec) == record->zip.size &&
-          fs::is_directory(staged, ec)) {
+          fs::is_directory(out.staged_dir, ec)) {
         out.zip_digest = record->zip;
         out.unzipped_size = record->unzipped_size;
         out.largest = record->largest;
@@ -369,8 +372,22 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     }
   }
 
-  // 3. Stage into a fresh directory, swapped in only when everything succeeded.
   std::error_code ec;
+  if (in_place) {
+    announce("zip");
+    auto zipped = write_zip(zip_inputs(sources), zip_path, options.zip);
+    if (!zipped)
+      return tl::unexpected(failure(plan, zipped.error().message));
+    out.zip_digest = zipped->digest;
+    out.unzipped_size = zipped->unzipped_size;
+    out.largest = largest_contributors(sources);
+    fs::remove_all(staged, ec); // a copy from an earlier build method would be stale
+    Record record{out.key, out.zip_digest, out.unzipped_size, out.largest};
+    (void)support::write_file_atomic(record_path, format_record(plan, record));
+    return out;
+  }
+
+  // 3. Stage into a fresh directory, swapped in only when everything succeeded.
   fs::create_directories(build_dir, ec);
   if (ec)
     return tl::unexpected(
@@ -410,7 +427,7 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     if (auto ran = run_step(plan, step, announce); !ran)
       return tl::unexpected(std::move(ran.error()));
   } else {
-    announce(plan.method == BuildMethod::copy ? "copy" : "stage");
+    announce("stage");
     if (auto copied = copy_tree(sources, stage_root); !copied)
       return tl::unexpected(failure(plan, copied.error().message));
     if (plan.method == BuildMethod::npm) {
