@@ -72,7 +72,7 @@ npm_peer() {  # npm_peer <dir-name> <package@version>...
 
 if [ "$with_peers" = 1 ]; then
   npm_peer aws-lambda-ric aws-lambda-ric@3.3.0
-  npm_peer powertools @aws-lambda-powertools/parser@2 zod@3
+  npm_peer powertools @aws-lambda-powertools/parser@2.35.0 zod@4
 fi
 if [ "$with_bench" = 1 ]; then
   npm_peer serverless serverless@3 serverless-offline@13
