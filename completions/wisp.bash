@@ -11,7 +11,7 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /validate|/completion) cmdpath="${cmdpath}/${word}" ;;
+            /validate|/build|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
@@ -23,14 +23,22 @@ _wisp_completion() {
         "/validate --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/validate --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/validate --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/build --build-dir"|"/build -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/build --template"|"/build --template-file"|"/build -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/build --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/build --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/build --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/build --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/build --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/completion --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
     esac
     local words="" options=""
     case "${cmdpath}" in
-        "") words='validate completion'; options='--color --debug --help --version' ;;
+        "") words='validate build completion'; options='--color --debug --help --version' ;;
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
+        "/build") words=''; options='--build-dir --cached --color --config-env --config-file --debug --help --output --parallel --parameter-overrides --template --template-file' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac
     if [[ "${cur}" == -* ]]; then

@@ -1,6 +1,7 @@
 #include <wisp/artifact/build.hpp>
 
 #include <wisp/artifact/tool.hpp>
+#include <wisp/runtime/runtimes.hpp>
 #include <wisp/support/fs.hpp>
 #include <wisp/support/hash.hpp>
 #include <wisp/support/strings.hpp>
@@ -230,21 +231,6 @@ support::Status copy_tree(const std::vector<TreeFile>& files, const fs::path& de
   return {};
 }
 
-bool on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr)
-    return false;
-  for (const auto& dir : support::split(path, ':')) {
-    if (dir.empty())
-      continue;
-    std::error_code ec;
-    const auto candidate = fs::path(dir) / program;
-    if (fs::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0)
-      return true;
-  }
-  return false;
-}
-
 // pip's words for "this requirement could not be found", turned into one clear line.
 std::string explain_pip_failure(const std::string& output) {
   static const std::regex k_no_match(R"(No matching distribution found for ([^\s]+))");
@@ -295,9 +281,15 @@ BuildOutcome run_step(const Plan& plan, const Step& step,
 }
 
 std::string python_for(const std::string& runtime) {
-  // python3.12 → python3.12 when installed, else python3.
-  if (starts_with(runtime, "python") && on_path(runtime))
-    return runtime;
+  // The runtime's interpreter as the local runtime resolves it (the real python3.X, never a
+  // version-manager shim that may not run), else python3.
+  if (const auto info = runtime::parse_runtime(runtime);
+      info && info->family == runtime::RuntimeFamily::python) {
+    std::vector<std::string> warnings;
+    if (auto interpreter =
+            runtime::resolve_interpreter(*info, runtime::default_cache_dir(), warnings))
+      return interpreter->executable.string();
+  }
   return "python3";
 }
 
@@ -392,7 +384,10 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
   if (ec)
     return tl::unexpected(
         failure(plan, fmt::format("cannot create {}: {}", build_dir.string(), ec.message())));
-  const auto temp = build_dir / fmt::format(".tmp-{}-{}", plan.logical_id, random_suffix());
+  // A stable path: tools may record where they installed (pip's direct_url.json), and the
+  // same sources should give the same bytes on the next build.
+  const auto temp = build_dir / fmt::format(".tmp-{}", plan.logical_id);
+  fs::remove_all(temp, ec);
   struct Cleanup {
     std::vector<fs::path> paths;
     ~Cleanup() {
