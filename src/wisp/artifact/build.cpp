@@ -131,7 +131,8 @@ std::string format_stat_cache(const std::vector<TreeFile>& files,
 // and whose mtime is safely older than the cache (a file changed within the same clock
 // tick as the cache write is hashed again).
 support::Result<std::vector<std::string>> file_digests(const std::vector<TreeFile>& files,
-                                                       const StatCache& cache) {
+                                                       const StatCache& cache,
+                                                       std::size_t& hashed) {
   constexpr std::int64_t k_racy_ns = 2'000'000'000;
   std::vector<std::string> hexes(files.size());
   for (std::size_t i = 0; i < files.size(); ++i) {
@@ -147,6 +148,7 @@ support::Result<std::vector<std::string>> file_digests(const std::vector<TreeFil
     }
     WISP_TRY_ASSIGN(auto digest, digest_file(f.source));
     hexes[i] = std::move(digest.hex);
+    ++hashed;
   }
   return hexes;
 }
@@ -337,15 +339,19 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     sources = std::move(*tree);
     const auto cache = load_stat_cache(stat_path);
     const auto started_ns = now_ns();
-    auto hexes = file_digests(sources, cache);
+    std::size_t hashed = 0;
+    auto hexes = file_digests(sources, cache, hashed);
     if (!hexes)
       return tl::unexpected(failure(plan, hexes.error().message));
     key_text += "ignore " + support::sha256_hex(rules->fingerprint()) + "\n";
     for (std::size_t i = 0; i < sources.size(); ++i)
       key_text += fmt::format("file {} {} {}\n", sources[i].executable ? "x" : "-", (*hexes)[i],
                               sources[i].name);
-    // Best effort: a missing stat cache only costs hashing next time.
-    (void)support::write_file_atomic(stat_path, format_stat_cache(sources, *hexes, started_ns));
+    // Best effort: a missing stat cache only costs hashing next time. Unchanged trees do not
+    // rewrite it (a no-change build writes nothing).
+    if (hashed > 0 || sources.size() != cache.entries.size())
+      (void)support::write_file_atomic(stat_path,
+                                       format_stat_cache(sources, *hexes, started_ns));
   }
   out.key = support::sha256_hex(key_text);
 
