@@ -4,6 +4,9 @@
 #include "../command.hpp"
 
 #include <wisp/artifact/package.hpp>
+#include <wisp/artifact/registry.hpp>
+#include <wisp/aws/client.hpp>
+#include <wisp/aws/s3.hpp>
 #include <wisp/support/fs.hpp>
 #include <wisp/template/load.hpp>
 
@@ -104,9 +107,49 @@ public:
       if (!quiet)
         context.console.err(line + "\n");
     };
-    // TODO(artifact): wire options.object_exists/put_object to aws::s3 and options.push/pull
-    // to artifact::push_image/pull_image once the AWS client and support/http are in main.
-    (void)registry;
+    std::shared_ptr<aws::Client> s3;
+    if (m_output_dir.empty() && !m_bucket.empty()) {
+      aws::ClientOptions client_options;
+      client_options.region = context.global.region;
+      client_options.profile = context.global.profile;
+      client_options.endpoint_url = context.global.endpoint_url;
+      if (context.global.debug)
+        client_options.debug = [&](std::string_view line) { context.console.debug_log(line); };
+      auto client = aws::make_client(client_options);
+      if (!client) {
+        print_error(context, client.error());
+        return 1;
+      }
+      s3 = *client;
+      options.object_exists = [s3](const std::string& bucket, const std::string& key,
+                                   std::uint64_t size) -> support::Result<bool> {
+        auto head = aws::s3::head_object(*s3, bucket, key);
+        if (!head)
+          return tl::unexpected(support::Error(head.error()));
+        return head->has_value() && (*head)->size == size;
+      };
+      options.put_object = [s3](const std::string& bucket, const std::string& key,
+                                const fs::path& zip,
+                                const artifact::Digest& digest) -> support::Status {
+        aws::s3::PutOptions put;
+        put.content_type = "application/zip";
+        put.sha256_hex = digest.hex;
+        put.metadata = {{"codesha256", digest.base64}};
+        auto stored = aws::s3::put_object_file(*s3, bucket, key, zip, put);
+        if (!stored)
+          return tl::unexpected(support::Error(stored.error()));
+        return {};
+      };
+    }
+    options.push = [&registry](const fs::path& layout, const std::string& tag,
+                               const artifact::ImageReference& destination) {
+      return artifact::push_image(layout, tag, destination, registry);
+    };
+    options.pull = [&registry](const artifact::ImageReference& source,
+                               const std::string& architecture, const fs::path& layout,
+                               const std::string& tag) {
+      return artifact::pull_image(source, architecture, layout, tag, registry);
+    };
     auto result = artifact::package(*model, options);
     if (!result) {
       print_error(context, result.error());

@@ -6,6 +6,7 @@ template, and Lambda's size limit refused before any upload."""
 import json
 import os
 import re
+import sys
 import subprocess
 import tempfile
 import unittest
@@ -129,7 +130,6 @@ class Package(WispTestCase):
         self.assertEqual(runtime_config["Cmd"], ["app.handler"])
         self.assertEqual(runtime_config["WorkingDir"], "/var/task")
 
-    @unittest.skip("NOT WIRED YET: registry push waits for support/http in main")
     def test_push_to_registry(self):
         harness.require_peer("skopeo", "inspects the pushed image")
         with Registry(self.path("registry")) as registry:
@@ -156,11 +156,58 @@ class Package(WispTestCase):
                          "--insecure-registry", "--output", "json", cwd=self.tmp)
             self.assertWisp(again, 0)
             self.assertEqual(json.loads(again.stdout)["uploads"], 0)
+            # The pushed image as a base pulled from the registry: its layers come first.
+            base_layers = json.loads(inspect.stdout)["Layers"]
+            self.write("template.yaml", TEMPLATE.split("  Libs:")[0].replace(
+                "      Layers:\n        - !Ref Libs\n", ""))
+            proc = wisp("package", "--format", "oci", "--output-dir", "based", "--base-image",
+                        img["location"], "--insecure-registry", "--output", "json", cwd=self.tmp)
+            self.assertWisp(proc, 0)
+            based = subprocess.run(["skopeo", "inspect", f"oci:{self.path('based/Hello')}:hello"],
+                                   capture_output=True, text=True)
+            self.assertEqual(based.returncode, 0, based.stderr)
+            layers = json.loads(based.stdout)["Layers"]
+            self.assertEqual(layers[:len(base_layers)], base_layers)
+            self.assertEqual(len(layers), len(base_layers) + 1)
             # A plain-HTTP registry without --insecure-registry fails clearly.
             proc = wisp("package", "--format", "oci", "--image-repository", repo, cwd=self.tmp)
             self.assertWisp(proc, 1, stderr_has="registry 127.0.0.1")
 
-    @unittest.skip("NOT WIRED YET: S3 upload waits for the AWS client in main")
+    def test_push_with_bearer_auth_in_chunks(self):
+        harness.require_peer("skopeo", "inspects the pushed image")
+        self.write("template.yaml", TEMPLATE.split("  Hello:")[0] + "  Img:" +
+                   TEMPLATE.split("  Img:")[1])
+        with open(self.path("img/blob.bin"), "wb") as f:
+            f.write(os.urandom(20 * 1024 * 1024))  # a layer over 16 MiB goes up in chunks
+        with Registry(self.path("registry")) as registry:
+            port = harness.free_port()
+            proxy = subprocess.Popen(
+                [sys.executable, os.path.join(os.path.dirname(__file__), "registry_auth_proxy.py"),
+                 str(port), str(registry.port), "alice", "s3cret"],
+                start_new_session=True)
+            try:
+                harness.wait_for_port(port, proc=proxy)
+                repo = f"127.0.0.1:{port}/wisp/app"
+                args = ("package", "--image-repository", repo, "--insecure-registry",
+                        "--output", "json")
+                denied = wisp(*args, cwd=self.tmp)
+                self.assertWisp(denied, 1, stderr_has="registry token service refused access "
+                                                      "(HTTP 401) (no credentials were given)")
+                creds = {"WISP_REGISTRY_USERNAME": "alice", "WISP_REGISTRY_PASSWORD": "s3cret"}
+                proc = wisp(*args, cwd=self.tmp, extra_env=creds, timeout=300)
+                self.assertWisp(proc, 0)
+                self.assertNotIn("s3cret", proc.stdout + proc.stderr)
+                img = json.loads(proc.stdout)["artifacts"][0]
+                tag = img["location"].split(":")[-1]
+                inspect = subprocess.run(
+                    ["skopeo", "inspect", "--tls-verify=false",
+                     f"docker://127.0.0.1:{registry.port}/wisp/app:{tag}"],
+                    capture_output=True, text=True)
+                self.assertEqual(inspect.returncode, 0, inspect.stderr)
+                self.assertEqual(json.loads(inspect.stdout)["Digest"], "sha256:" + img["sha256"])
+            finally:
+                harness.stop(proxy)
+
     def test_upload_to_s3(self):
         with harness.Moto() as moto:
             subprocess.run(["aws", "--endpoint-url", moto.url, "s3api", "create-bucket",
