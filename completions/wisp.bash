@@ -56,7 +56,7 @@ _wisp_completion() {
         "") words='validate build package completion'; options='--color --debug --help --version' ;;
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
         "/build") words=''; options='--build-dir --cached --color --config-env --config-file --debug --help --output --parallel --parameter-overrides --template --template-file' ;;
-        "/package") words=''; options='--base-image --build-dir --color --config-env --config-file --debug --endpoint-url --force-upload --format --help --image-repository --insecure-registry --output --output-dir --output-template-file --parameter-overrides --profile --region --s3-bucket --s3-prefix --template --template-file' ;;
+        "/package") words=''; options='--base-image --build-dir --color --config-env --config-file --debug --endpoint-url --force-upload --format --help --image-repository --insecure-registry --oci-archive --output --output-dir --output-template-file --parameter-overrides --profile --region --s3-bucket --s3-prefix --template --template-file' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac
     if [[ "${cur}" == -* ]]; then

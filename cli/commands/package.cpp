@@ -62,6 +62,8 @@ public:
     app.add_flag("--insecure-registry", m_insecure,
                  "Talk plain HTTP to the registry (loopback test registries)");
     app.add_flag("--force-upload", m_force, "Upload even when the object already exists");
+    app.add_flag("--oci-archive", m_oci_archive,
+                 "With --output-dir: also write each OCI layout as <LogicalId>.tar");
     app.add_option("-b,--build-dir", m_build_dir, "Build directory (default: .wisp/build)");
   }
 
@@ -87,6 +89,7 @@ public:
                                          : artifact::PackageFormat::automatic;
     options.base_image = m_base_image;
     options.force_upload = m_force;
+    options.oci_archive = m_oci_archive;
     options.template_output = m_template_output;
     options.build.build_dir = m_build_dir;
     options.build.parallel = true;
@@ -203,6 +206,7 @@ private:
   std::string m_base_image;
   bool m_insecure = false;
   bool m_force = false;
+  bool m_oci_archive = false;
   std::string m_build_dir;
 };
 

@@ -107,9 +107,9 @@ class Package(WispTestCase):
         self.assertEqual(unpack.returncode, 0, unpack.stderr)
         with open(os.path.join(rootfs, "rootfs", "var", "task", "app.py")) as f:
             self.assertIn("return 2", f.read())
-        # --format oci: every function as an image, layers under /opt.
-        proc = wisp("package", "--format", "oci", "--output-dir", "oci", "--output", "json",
-                    cwd=self.tmp)
+        # --format oci: every function as an image, layers under /opt; --oci-archive tars.
+        proc = wisp("package", "--format", "oci", "--output-dir", "oci", "--oci-archive",
+                    "--output", "json", cwd=self.tmp)
         self.assertWisp(proc, 0)
         rootfs2 = self.path("unpacked2")
         unpack = subprocess.run(["umoci", "unpack", "--rootless", "--image",
@@ -129,6 +129,11 @@ class Package(WispTestCase):
         self.assertEqual(runtime_config["Entrypoint"], ["/var/runtime/bootstrap"])
         self.assertEqual(runtime_config["Cmd"], ["app.handler"])
         self.assertEqual(runtime_config["WorkingDir"], "/var/task")
+        archive = subprocess.run(["skopeo", "inspect", f"oci-archive:{self.path('oci/Hello.tar')}:hello"],
+                                 capture_output=True, text=True)
+        self.assertEqual(archive.returncode, 0, archive.stderr)
+        hello = {a["logicalId"]: a for a in json.loads(proc.stdout)["artifacts"]}["Hello"]
+        self.assertEqual(json.loads(archive.stdout)["Digest"], "sha256:" + hello["sha256"])
 
     def test_push_to_registry(self):
         harness.require_peer("skopeo", "inspects the pushed image")

@@ -204,6 +204,11 @@ support::Result<PackageResult> package(const sam::Model& model, const PackageOpt
     location.logical_id = function.logical_id;
     if (export_only) {
       out.location = layout.string();
+      if (options.oci_archive) {
+        const auto tar = layout.parent_path() / (function.logical_id + ".tar");
+        WISP_TRY(write_layout_tar(layout, tar));
+        out.location = tar.string();
+      }
       out.uploaded = true;
       if (function.package_type == sam::PackageType::image)
         location.image_uri = relative_path(layout, template_dir);

@@ -29,6 +29,7 @@ struct PackageOptions {
   PackageFormat format = PackageFormat::automatic;
   std::string base_image; // OCI layout or registry reference
   bool force_upload = false;
+  bool oci_archive = false; // with output_dir: also write each OCI layout as <LogicalId>.tar
   std::filesystem::path template_output; // where the packaged template will be written
   BuildOptions build;
   std::function<void(const std::string&)> on_progress;
