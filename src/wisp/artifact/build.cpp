@@ -130,9 +130,8 @@ std::string format_stat_cache(const std::vector<TreeFile>& files,
 // The digests of `files`, reusing the stat cache for files whose identity is unchanged
 // and whose mtime is safely older than the cache (a file changed within the same clock
 // tick as the cache write is hashed again).
-support::Result<std::vector<std::string>> file_digests(const std::vector<TreeFile>& files,
-                                                       const StatCache& cache,
-                                                       std::size_t& hashed) {
+support::Result<std::vector<std::string>>
+file_digests(const std::vector<TreeFile>& files, const StatCache& cache, std::size_t& hashed) {
   constexpr std::int64_t k_racy_ns = 2'000'000'000;
   std::vector<std::string> hexes(files.size());
   for (std::size_t i = 0; i < files.size(); ++i) {
@@ -350,8 +349,7 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     // Best effort: a missing stat cache only costs hashing next time. Unchanged trees do not
     // rewrite it (a no-change build writes nothing).
     if (hashed > 0 || sources.size() != cache.entries.size())
-      (void)support::write_file_atomic(stat_path,
-                                       format_stat_cache(sources, *hexes, started_ns));
+      (void)support::write_file_atomic(stat_path, format_stat_cache(sources, *hexes, started_ns));
   }
   out.key = support::sha256_hex(key_text);
 
