@@ -361,6 +361,9 @@ support::Result<LayoutImage> read_layout_image(const fs::path& layout, const std
   if (!config_digest)
     return support::failf("{}: malformed config digest", layout.string());
   WISP_TRY_ASSIGN(image.config_json, support::read_file(blob_path(layout, *config_digest)));
+  image.config = BlobRef{string_at(config.as_object(), "mediaType"), *config_digest};
+  if (image.config.media_type.empty())
+    image.config.media_type = k_oci_config_type;
   if (const auto* layers = mo.if_contains("layers"); layers != nullptr && layers->is_array()) {
     for (const auto& l : layers->as_array()) {
       if (!l.is_object())

@@ -88,6 +88,7 @@ struct LayoutImage {
   BlobRef manifest;
   std::string manifest_json;
   std::string config_json;
+  BlobRef config;
   std::vector<BlobRef> layers;
 };
 support::Result<LayoutImage> read_layout_image(const std::filesystem::path& layout,

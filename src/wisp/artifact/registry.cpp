@@ -285,6 +285,7 @@ support::Status upload_blob(Session& session, const fs::path& file, const Digest
       patch.method = "PATCH";
       patch.url = url;
       patch.body = chunk;
+      patch.timeout = std::chrono::milliseconds(0);
       patch.headers = {{"Content-Type", "application/octet-stream"},
                        {"Content-Range", fmt::format("{}-{}", offset, offset + size - 1)}};
       auto patched = session.send(patch);
@@ -313,6 +314,7 @@ support::Status upload_blob(Session& session, const fs::path& file, const Digest
     put.method = "PUT";
     put.url = with_query(url, "digest=" + http::url_encode(digest.oci()));
     put.body_file = file;
+    put.timeout = std::chrono::milliseconds(0); // big layers: the low-speed guard still applies
     put.headers = {{"Content-Type", "application/octet-stream"}};
     WISP_TRY_ASSIGN(auto done, session.send(put));
     if (done.status != 201)
@@ -338,17 +340,7 @@ support::Result<PushResult> push_image(const fs::path& layout, const std::string
   std::vector<std::pair<std::string, BlobRef>> blobs;
   for (std::size_t i = 0; i < image.layers.size(); ++i)
     blobs.emplace_back(fmt::format("layer {}/{}", i + 1, image.layers.size()), image.layers[i]);
-  // The config's descriptor comes from the manifest.
-  {
-    boost::system::error_code ec;
-    auto manifest = json::parse(image.manifest_json, ec);
-    const auto& config = manifest.as_object().at("config").as_object();
-    Digest config_digest;
-    config_digest.hex = std::string(config.at("digest").as_string()).substr(7);
-    config_digest.size = config.at("size").to_number<std::uint64_t>();
-    blobs.emplace_back("config",
-                       BlobRef{std::string(config.at("mediaType").as_string()), config_digest});
-  }
+  blobs.emplace_back("config", image.config);
   for (const auto& [what, blob] : blobs) {
     http::Request head;
     head.method = "HEAD";
@@ -381,9 +373,11 @@ support::Result<PushResult> push_image(const fs::path& layout, const std::string
   return result;
 }
 
-support::Status pull_image(const ImageReference& source, const std::string& architecture,
-                           const fs::path& layout, const std::string& tag,
-                           const RegistryOptions& options) {
+namespace {
+
+support::Status pull_image_impl(const ImageReference& source, const std::string& architecture,
+                                const fs::path& layout, const std::string& tag,
+                                const RegistryOptions& options) {
   Session session(source, options);
   const std::string accept = fmt::format("{}, {}, {}, {}", k_oci_manifest_type, k_oci_index_type,
                                          k_docker_manifest, k_docker_list);
@@ -495,6 +489,19 @@ support::Status pull_image(const ImageReference& source, const std::string& arch
   index["manifests"] = json::array{entry};
   WISP_TRY(support::write_file_atomic(layout / "index.json", json::serialize(index) + "\n"));
   return support::write_file_atomic(layout / "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}\n");
+}
+
+} // namespace
+
+support::Status pull_image(const ImageReference& source, const std::string& architecture,
+                           const fs::path& layout, const std::string& tag,
+                           const RegistryOptions& options) {
+  // A registry answering JSON of the wrong shape is an error, not a crash.
+  try {
+    return pull_image_impl(source, architecture, layout, tag, options);
+  } catch (const std::exception& e) {
+    return support::failf("{}: malformed answer from the registry ({})", source.str(), e.what());
+  }
 }
 
 } // namespace wisp::artifact
