@@ -160,7 +160,8 @@ public:
     }
     for (const auto& w : result->warnings)
       context.console.warning(w);
-    if (!m_template_output.empty()) {
+    if (!m_template_output.empty() &&
+        support::read_file(m_template_output).value_or(std::string()) != result->template_text) {
       if (auto written = support::write_file_atomic(m_template_output, result->template_text);
           !written) {
         print_error(context, written.error());
