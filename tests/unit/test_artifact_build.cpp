@@ -326,3 +326,15 @@ TEST_CASE("Lambda's size limits name the function and the largest contributors")
   CHECK(check_image_size("Img", k_max_image).empty());
   CHECK(check_image_size("Img", k_max_image + 1).size() == 1);
 }
+
+TEST_CASE("a build dir inside the code directory stays out of the zip") {
+  support::TempDir dir("wisp-build-inside");
+  test::write(dir.path() / "app.py", "x");
+  auto model = model_in(dir.path());
+  model.functions.push_back(function("Fn", dir.path(), "python3.12"));
+  BuildOptions options;
+  options.build_dir = dir.path() / "out" / "build";
+  REQUIRE(build(model, options).value().ok());
+  REQUIRE(build(model, options).value().ok()); // the first zip is now inside the code dir
+  CHECK(zip_names(dir.path() / "out/build/Fn.zip") == std::vector<std::string>{"app.py"});
+}

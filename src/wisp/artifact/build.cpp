@@ -331,6 +331,14 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     auto rules = IgnoreRules::for_directory(plan.source);
     if (!rules)
       return tl::unexpected(failure(plan, rules.error().message));
+    // A build dir inside the code directory never goes into the artifact.
+    {
+      std::error_code rel_ec;
+      const auto relative = fs::weakly_canonical(build_dir, rel_ec)
+                                .lexically_relative(fs::weakly_canonical(plan.source, rel_ec));
+      if (!rel_ec && !relative.empty() && !relative.native().starts_with("..") && relative != ".")
+        rules->add("/" + relative.generic_string() + "/");
+    }
     auto tree = collect_tree(plan.source, *rules, TreeOptions{plan.skip_top_level});
     if (!tree)
       return tl::unexpected(
