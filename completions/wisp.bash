@@ -11,18 +11,27 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /completion) cmdpath="${cmdpath}/${word}" ;;
+            /init|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
         " --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/init --name"|"/init -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/init --runtime"|"/init -r") COMPREPLY=( $(compgen -W 'python3.14 python3.13 python3.12 nodejs24.x nodejs22.x provided.al2023' -- "${cur}") ); return 0 ;;
+        "/init --app-template") COMPREPLY=( $(compgen -W 'hello-world hello-world-esm' -- "${cur}") ); return 0 ;;
+        "/init --output-dir"|"/init -o") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/init --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/init --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/init --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/init --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/completion --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
     esac
     local words="" options=""
     case "${cmdpath}" in
-        "") words='completion'; options='--color --debug --help --version' ;;
+        "") words='init completion'; options='--color --debug --help --version' ;;
+        "/init") words=''; options='--app-template --color --config-env --config-file --debug --help --name --no-interactive --output --output-dir --runtime' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac
     if [[ "${cur}" == -* ]]; then

@@ -7,7 +7,7 @@ function __wisp_path
     set -l cmdpath ''
     for word in $tokens[2..-1]
         switch "$cmdpath/$word"
-            case /completion
+            case /init /completion
                 set cmdpath "$cmdpath/$word"
         end
     end
@@ -15,11 +15,23 @@ function __wisp_path
 end
 
 complete -c wisp -f
+complete -c wisp -n 'test (__wisp_path) = ""' -a init -d 'Create a new SAM app from a scaffold'
 complete -c wisp -n 'test (__wisp_path) = ""' -a completion -d 'Print a shell completion script (bash, zsh, fish)'
 complete -c wisp -n 'test (__wisp_path) = ""' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = ""' -l version -d 'Print the version and exit'
 complete -c wisp -n 'test (__wisp_path) = ""' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = ""' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/init"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/init"' -l name -s n -r -F -d 'Project name: the directory to create (letters, digits, \'-\' and \'_\'; at most 64)'
+complete -c wisp -n 'test (__wisp_path) = "/init"' -l runtime -s r -x -a 'python3.14 python3.13 python3.12 nodejs24.x nodejs22.x provided.al2023' -d 'Lambda runtime of the function'
+complete -c wisp -n 'test (__wisp_path) = "/init"' -l app-template -x -a 'hello-world hello-world-esm' -d 'Scaffold to use (default: hello-world; hello-world-esm is the Node.js ES module variant)'
+complete -c wisp -n 'test (__wisp_path) = "/init"' -l output-dir -s o -r -F -d 'Directory to create the project in (default: the current directory)'
+complete -c wisp -n 'test (__wisp_path) = "/init"' -l no-interactive -d 'Never ask: fail when --name or --runtime is missing'
+complete -c wisp -n 'test (__wisp_path) = "/init"' -l output -x -a 'text json' -d 'Output format'
+complete -c wisp -n 'test (__wisp_path) = "/init"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/init"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/init"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/init"' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -a 'bash zsh fish'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
