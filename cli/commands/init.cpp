@@ -46,9 +46,10 @@ public:
   }
 
   void add_options(CLI::App& app) override {
-    app.add_option("-n,--name", m_name,
-                   "Project name: the directory to create (letters, digits, '-' and '_'; at "
-                   "most 64)");
+    m_name_option =
+        app.add_option("-n,--name", m_name,
+                       "Project name: the directory to create (letters, digits, '-' and '_'; at "
+                       "most 64)");
     set_choices(app.add_option("-r,--runtime", m_runtime, "Lambda runtime of the function"),
                 scaffold::creatable_runtimes(scaffold::k_lifecycle_reviewed),
                 [](const std::string& value) {
@@ -84,7 +85,7 @@ public:
     }
 
     // A name given on the command line (or in samconfig) is checked before asking anything.
-    if (!m_name.empty()) {
+    if (m_name_option->count() > 0) {
       if (auto valid = scaffold::validate_name(m_name); !valid) {
         print_error(context, valid.error());
         return static_cast<int>(valid.error().exit_code);
@@ -94,7 +95,7 @@ public:
     std::vector<std::string> missing;
     if (m_runtime.empty())
       missing.emplace_back("--runtime");
-    if (m_name.empty())
+    if (m_name_option->count() == 0)
       missing.emplace_back("--name");
     const bool interactive = context.stdin_is_tty && !m_no_interactive;
     if (!missing.empty() && !interactive) {
@@ -166,7 +167,7 @@ private:
         WISP_TRY_ASSIGN(m_app_template, prompter.choose("Which app template?", choices, 0));
       }
     }
-    if (m_name.empty()) {
+    if (m_name_option->count() == 0) {
       const fs::path output_dir = m_output_dir.empty() ? fs::path(".") : fs::path(m_output_dir);
       WISP_TRY_ASSIGN(m_name,
                       prompter.ask("Project name", k_default_name,
@@ -205,6 +206,7 @@ private:
     console.out("  See README.md there to run the app locally and deploy it.\n");
   }
 
+  CLI::Option* m_name_option = nullptr;
   std::string m_name;
   std::string m_runtime;
   std::string m_app_template;
