@@ -162,6 +162,7 @@ private:
       const auto available = catalogue.app_templates_for(m_runtime);
       if (available.size() > 1) {
         std::vector<support::Choice> choices;
+        choices.reserve(available.size());
         for (const auto& name : available)
           choices.push_back({name, fmt::format("({})", catalogue.find(m_runtime, name)->summary)});
         WISP_TRY_ASSIGN(m_app_template, prompter.choose("Which app template?", choices, 0));

@@ -15,7 +15,10 @@ namespace wisp::scaffold {
 
 namespace {
 
-const std::array<std::string, 2> k_app_templates = {"hello-world", "hello-world-esm"};
+const std::array<std::string, 2>& app_templates() {
+  static const std::array<std::string, 2> names = {"hello-world", "hello-world-esm"};
+  return names;
+}
 
 using support::Diagnostic;
 using support::Severity;
@@ -64,7 +67,7 @@ support::Result<std::vector<std::string>> list_field(const toml::table& table, s
 support::Result<Scaffold> load_manifest(const fs::path& directory) {
   const auto manifest = directory / "manifest.toml";
   const auto file = manifest.string();
-  WISP_TRY_ASSIGN(const auto text, support::read_file(manifest, 1024 * 1024));
+  WISP_TRY_ASSIGN(const auto text, support::read_file(manifest, std::uintmax_t{1024} * 1024));
   toml::table root;
   try {
     root = toml::parse(text, std::string_view(file));
@@ -85,11 +88,11 @@ support::Result<Scaffold> load_manifest(const fs::path& directory) {
   WISP_TRY_ASSIGN(scaffold.test_command, string_field(root, "test_command", file, true));
   WISP_TRY_ASSIGN(scaffold.runtimes, list_field(root, "runtimes", file));
   WISP_TRY_ASSIGN(scaffold.executables, list_field(root, "executables", file));
-  if (std::find(k_app_templates.begin(), k_app_templates.end(), scaffold.app_template) ==
-      k_app_templates.end())
+  if (std::find(app_templates().begin(), app_templates().end(), scaffold.app_template) ==
+      app_templates().end())
     return manifest_error(file, root.get("app_template")->source(),
                           fmt::format("unknown app template '{}' (wisp knows {})",
-                                      scaffold.app_template, support::join(k_app_templates, ", ")));
+                                      scaffold.app_template, support::join(app_templates(), ", ")));
   if (scaffold.runtimes.empty())
     return support::fail(Diagnostic{file, 1, 1, Severity::error, "manifest",
                                     "'runtimes' must list at least one runtime"});
@@ -111,7 +114,7 @@ support::Result<Scaffold> load_manifest(const fs::path& directory) {
 } // namespace
 
 std::span<const std::string> app_template_names() {
-  return k_app_templates;
+  return app_templates();
 }
 
 support::Result<Catalogue> Catalogue::load(const fs::path& templates_dir) {
@@ -144,7 +147,7 @@ support::Result<Catalogue> Catalogue::load(const fs::path& templates_dir) {
 
 std::vector<std::string> Catalogue::app_templates_for(std::string_view runtime) const {
   std::vector<std::string> out;
-  for (const auto& name : k_app_templates)
+  for (const auto& name : app_templates())
     if (find(runtime, name) != nullptr)
       out.push_back(name);
   return out;

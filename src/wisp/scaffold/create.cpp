@@ -96,7 +96,7 @@ support::Status write_all(const Scaffold& scaffold, const std::vector<std::strin
   const auto root = scaffold.directory / "files";
   for (const auto& relative : files) {
     const auto source = root / relative;
-    WISP_TRY_ASSIGN(const auto text, support::read_file(source, 16u * 1024 * 1024));
+    WISP_TRY_ASSIGN(const auto text, support::read_file(source, std::uintmax_t{16} * 1024 * 1024));
     std::string content;
     if (text.find('\0') != std::string::npos) {
       content = text; // binary: copied as is

@@ -34,9 +34,12 @@ constexpr std::array k_lifecycles = {
 };
 
 // Must match the `runtimes` of the manifests in templates/ (a unit test checks).
-const std::array<std::string, 9> k_served = {"python3.14", "python3.13", "python3.12",
-                                             "python3.11", "python3.10", "nodejs24.x",
-                                             "nodejs22.x", "nodejs20.x", "provided.al2023"};
+const std::array<std::string, 9>& served_list() {
+  static const std::array<std::string, 9> runtimes = {
+      "python3.14", "python3.13", "python3.12", "python3.11",     "python3.10",
+      "nodejs24.x", "nodejs22.x", "nodejs20.x", "provided.al2023"};
+  return runtimes;
+}
 
 std::string_view family(std::string_view runtime) {
   const auto end = runtime.find_first_of("0123456789.");
@@ -44,7 +47,7 @@ std::string_view family(std::string_view runtime) {
 }
 
 bool served(std::string_view runtime) {
-  return std::find(k_served.begin(), k_served.end(), runtime) != k_served.end();
+  return std::find(served_list().begin(), served_list().end(), runtime) != served_list().end();
 }
 
 bool creatable(std::string_view runtime, std::string_view day) {
@@ -120,12 +123,12 @@ RuntimeCheck check_runtime(std::string_view runtime, std::string_view day) {
 }
 
 std::span<const std::string> served_runtimes() {
-  return k_served;
+  return served_list();
 }
 
 std::vector<std::string> creatable_runtimes(std::string_view day) {
   std::vector<std::string> out;
-  for (const auto& runtime : k_served)
+  for (const auto& runtime : served_list())
     if (creatable(runtime, day))
       out.push_back(runtime);
   return out;
