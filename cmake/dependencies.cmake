@@ -6,6 +6,9 @@ find_package(yaml-cpp 0.7 CONFIG REQUIRED)       # template loading with source 
 find_package(Boost 1.81 REQUIRED COMPONENTS json) # Asio/Beast/Process (header-only) and JSON
 find_package(CURL 7.80 REQUIRED)                 # AWS and registry HTTP client
 find_package(LibArchive 3.6 REQUIRED)            # zip and tar writing/reading
+find_package(ZLIB REQUIRED)                      # streaming deflate of very large zip entries
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate) # fast zip entry compression
 find_package(OpenSSL 3 REQUIRED)                 # SHA-256, HMAC (SigV4), TLS
 find_package(tomlplusplus 3 CONFIG REQUIRED)     # samconfig.toml with source positions
 find_package(fmt 9 CONFIG REQUIRED)              # formatting

@@ -20,8 +20,8 @@ done
 
 build_packages=(
   cmake ninja-build g++ pkg-config ccache python3
-  libcli11-dev libyaml-cpp-dev libboost1.81-all-dev libboost-json1.81-dev
-  libcurl4-openssl-dev libarchive-dev libssl-dev libtomlplusplus-dev libfmt-dev
+  libcli11-dev libyaml-cpp-dev libyaml-dev libboost1.81-all-dev libboost-json1.81-dev
+  libcurl4-openssl-dev libarchive-dev libdeflate-dev zlib1g-dev libssl-dev libtomlplusplus-dev libfmt-dev
   libexpected-dev doctest-dev
 )
 peer_packages=(
@@ -74,7 +74,7 @@ npm_peer() {  # npm_peer <dir-name> <package@version>...
 
 if [ "$with_peers" = 1 ]; then
   npm_peer aws-lambda-ric aws-lambda-ric@3.3.0
-  npm_peer powertools @aws-lambda-powertools/parser@2 zod@3
+  npm_peer powertools @aws-lambda-powertools/parser@2.35.0 zod@4
 fi
 if [ "$with_bench" = 1 ]; then
   npm_peer serverless serverless@3 serverless-offline@13

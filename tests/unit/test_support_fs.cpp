@@ -46,6 +46,33 @@ TEST_CASE("is_within resolves .. and symlinks") {
   CHECK_FALSE(is_within(dir.path() / "root" / "escape" / "x", dir.path() / "root"));
 }
 
+TEST_CASE("AtomicFile appears only on commit and can patch earlier bytes") {
+  TempDir dir("wisp-test");
+  const auto target = dir.path() / "sub" / "out.bin";
+  {
+    auto file = AtomicFile::create(target, 0600);
+    REQUIRE(file);
+    REQUIRE(file->write("hello world"));
+    REQUIRE(file->write_at(0, "HELLO"));
+    CHECK(file->size() == 11);
+    CHECK_FALSE(fs::exists(target));
+    REQUIRE(file->commit());
+  }
+  CHECK(*read_file(target) == "HELLO world");
+  CHECK((fs::status(target).permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write));
+  {
+    auto file = AtomicFile::create(target);
+    REQUIRE(file);
+    REQUIRE(file->write("replacement that is abandoned"));
+  }
+  CHECK(*read_file(target) == "HELLO world");
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(target.parent_path()))
+    ++entries;
+  CHECK(entries == 1); // no temp file left behind
+}
+
 TEST_CASE("rename_no_replace refuses an existing target, even an empty directory") {
   TempDir dir("wisp-test");
   const auto from = dir.path() / "from";

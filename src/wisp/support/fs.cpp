@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/std.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -176,6 +177,78 @@ TempDir::~TempDir() {
     std::error_code ec;
     fs::remove_all(m_path, ec);
   }
+}
+
+Result<AtomicFile> AtomicFile::create(const fs::path& path, unsigned mode) {
+  std::error_code ec;
+  const auto parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  fs::create_directories(parent, ec);
+  if (ec)
+    return failf("cannot create directory {}: {}", parent.string(), ec.message());
+  AtomicFile file;
+  file.m_path = path;
+  file.m_mode = mode;
+  file.m_temp = parent / fmt::format(".{}.tmp-{}", path.filename().string(), random_suffix());
+  file.m_fd = ::open(file.m_temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (file.m_fd < 0)
+    return failf("cannot write {}: {}", path.string(), errno_text(errno));
+  return file;
+}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : m_path(std::move(other.m_path)), m_temp(std::move(other.m_temp)), m_fd(other.m_fd),
+      m_mode(other.m_mode), m_size(other.m_size) {
+  other.m_fd = -1;
+  other.m_temp.clear();
+}
+
+AtomicFile::~AtomicFile() {
+  if (m_fd >= 0)
+    ::close(m_fd);
+  if (!m_temp.empty())
+    ::unlink(m_temp.c_str());
+}
+
+Status AtomicFile::write(std::string_view data) {
+  WISP_TRY(write_at(m_size, data));
+  return {};
+}
+
+Status AtomicFile::write_at(std::uint64_t offset, std::string_view data) {
+  if (m_fd < 0)
+    return failf("cannot write {}: already committed", m_path.string());
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const auto n =
+        ::pwrite(m_fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return failf("cannot write {}: {}", m_path.string(), errno_text(errno));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  m_size = std::max<std::uint64_t>(m_size, offset + data.size());
+  return {};
+}
+
+Status AtomicFile::commit() {
+  if (m_fd < 0)
+    return failf("cannot write {}: already committed", m_path.string());
+  ::fchmod(m_fd, static_cast<mode_t>(m_mode));
+  const int fd = m_fd;
+  m_fd = -1;
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return failf("cannot write {}: {}", m_path.string(), errno_text(err));
+  }
+  if (::close(fd) != 0)
+    return failf("cannot write {}: {}", m_path.string(), errno_text(errno));
+  if (::rename(m_temp.c_str(), m_path.c_str()) != 0)
+    return failf("cannot write {}: {}", m_path.string(), errno_text(errno));
+  m_temp.clear();
+  return {};
 }
 
 fs::path executable_dir() {

@@ -50,6 +50,36 @@ private:
   bool m_keep = false;
 };
 
+// A file written in pieces that appears at `path` only when commit() succeeds: the bytes go
+// to a temp file in the same directory, which commit() fsyncs and renames into place.
+// Destroyed without a successful commit(), it removes the temp file and leaves `path` as
+// it was. For large outputs (zips, image layers) that write_file_atomic cannot hold.
+class AtomicFile {
+public:
+  static Result<AtomicFile> create(const fs::path& path, unsigned mode = 0644);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  AtomicFile(AtomicFile&& other) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+
+  // Appends at the end.
+  Status write(std::string_view data);
+  // Overwrites bytes already written (e.g. a header patched after the data).
+  Status write_at(std::uint64_t offset, std::string_view data);
+  [[nodiscard]] std::uint64_t size() const { return m_size; }
+  [[nodiscard]] const fs::path& path() const { return m_path; }
+  Status commit();
+
+private:
+  AtomicFile() = default;
+  fs::path m_path;
+  fs::path m_temp;
+  int m_fd = -1;
+  unsigned m_mode = 0644;
+  std::uint64_t m_size = 0;
+};
+
 // The directory holding the running executable (via /proc/self/exe).
 fs::path executable_dir();
 

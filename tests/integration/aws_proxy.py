@@ -1,0 +1,164 @@
+"""A recording, fault-injecting HTTP proxy on a loopback port, in front of moto_server.
+
+Every request is recorded (method, path, query, headers, body) so tests can check exactly
+what wisp sent (e.g. API Gateway canary settings that moto drops). Faults are injected
+from a schedule or at random:
+
+    with FaultProxy(moto.url) as proxy:
+        proxy.schedule(["429", "pass", "500", "drop"])   # the next requests, in order
+        proxy.random_faults(0.3, seed=1)                  # or a share of all requests
+
+Faults: "429" (ThrottlingException, not forwarded), "500" / "503" (JSON error, not
+forwarded), "500-after" (forwarded, then answered 500: the call happened but the client
+is told otherwise), "drop" (connection closed without an answer), "slow:SECONDS" (waits,
+then forwards), "html500" (moto's answer for unsupported operations).
+"""
+
+import http.client
+import http.server
+import json
+import random
+import socketserver
+import threading
+import time
+import urllib.parse
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _handle(self):
+        proxy = self.server.owner
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        parsed = urllib.parse.urlsplit(self.path)
+        record = {
+            "method": self.command,
+            "path": parsed.path,
+            "query": parsed.query,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": body,
+            "target": self.headers.get("X-Amz-Target", ""),
+        }
+        fault = proxy._next_fault(record)
+        record["fault"] = fault
+        with proxy.lock:
+            proxy.records.append(record)
+        if fault == "drop":
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if fault.startswith("slow:"):
+            time.sleep(float(fault.split(":", 1)[1]))
+        if fault in ("429", "500", "503"):
+            code = int(fault)
+            error = "ThrottlingException" if code == 429 else "ServiceUnavailableException"
+            return self._answer(code, json.dumps({"__type": error, "message": "injected " + fault}).encode(),
+                                {"Content-Type": "application/json", "x-amzn-ErrorType": error})
+        if fault == "html500":
+            return self._answer(500, b"<!doctype html><html><body>Internal Server Error</body></html>",
+                                {"Content-Type": "text/html"})
+        try:
+            status, headers, data = proxy._forward(self.command, self.path, self.headers, body)
+        except OSError as error:  # upstream gone (e.g. the test already ended)
+            status, headers, data = 502, {"Content-Type": "text/plain"}, str(error).encode()
+        if fault == "500-after":
+            return self._answer(500, json.dumps({"__type": "InternalFailure", "message": "injected after"}).encode(),
+                                {"Content-Type": "application/json"})
+        self._answer(status, data, headers)
+
+    def _answer(self, status, data, headers):
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                continue
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _handle
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        pass  # a client that went away (timeouts, drops) is part of the tests
+
+
+class FaultProxy:
+    def __init__(self, upstream):
+        parsed = urllib.parse.urlsplit(upstream)
+        self.upstream_host = parsed.hostname
+        self.upstream_port = parsed.port
+        self.records = []
+        self.lock = threading.Lock()
+        self._schedule = []
+        self._rate = 0.0
+        self._faults = ["429", "500", "503", "drop"]
+        self._rng = random.Random(0)
+        self._match = None
+        self.server = None
+        self.thread = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self):
+        self.server = _Server(("127.0.0.1", 0), _Handler)
+        self.server.owner = self
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def schedule(self, faults):
+        with self.lock:
+            self._schedule = list(faults)
+
+    def random_faults(self, rate, seed=0, faults=None, match=None):
+        """Injects a fault into a share `rate` of requests (those `match(record)` accepts)."""
+        with self.lock:
+            self._rate = rate
+            self._rng = random.Random(seed)
+            if faults is not None:
+                self._faults = list(faults)
+            self._match = match
+
+    def clear(self):
+        with self.lock:
+            self.records.clear()
+
+    def faults_injected(self):
+        with self.lock:
+            return [r["fault"] for r in self.records if r["fault"] != "pass"]
+
+    def _next_fault(self, record):
+        with self.lock:
+            if self._schedule:
+                return self._schedule.pop(0)
+            if self._rate > 0 and (self._match is None or self._match(record)):
+                if self._rng.random() < self._rate:
+                    return self._rng.choice(self._faults)
+        return "pass"
+
+    def _forward(self, method, path, headers, body):
+        connection = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
+        try:
+            forwarded = {k: v for k, v in headers.items() if k.lower() not in ("connection", "keep-alive")}
+            connection.request(method, path, body=body, headers=forwarded)
+            response = connection.getresponse()
+            data = response.read()
+            return response.status, dict(response.getheaders()), data
+        finally:
+            connection.close()
