@@ -1,5 +1,5 @@
 """`wisp init`: every scaffold produces a project whose own handler test passes and whose
-custom runtime speaks the Runtime API (cfn-lint's verdict: test_init_cfn_lint.py); names are
+custom runtime speaks the Runtime API (cfn-lint's verdict: test_init_cloudformation.py); names are
 validated with exact messages; nothing is ever overwritten; missing flags are named when
 there is no terminal, and asked for when there is one (driven through a pseudo-terminal)."""
 
@@ -72,6 +72,11 @@ class Scaffolds(WispTestCase):
                 self.assertIn("Type: HttpApi", template)
                 for event in ("events/event.json", "events/event-http.json"):
                     json.loads(self.read(os.path.join(name, event)))
+                # wisp's own validator (with the project's samconfig: lint = true) finds
+                # nothing, and reads the samconfig without a warning.
+                checked = wisp("validate", "--output", "json", cwd=project)
+                self.assertEqual((checked.returncode, checked.stdout.strip(), checked.stderr),
+                                 (0, "[]", ""), f"wisp validate in {name}")
                 # The project's own test, as its README says to run it.
                 proc = subprocess.run(result["test_command"], shell=True, cwd=project,
                                       capture_output=True, text=True, timeout=120,
