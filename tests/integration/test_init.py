@@ -168,7 +168,7 @@ class Scaffolds(WispTestCase):
                     self.send_error(404)
                     return
                 if RuntimeApi.served > 0:
-                    done.wait(10)  # the second /next: the invocation is over; hold it
+                    done.wait(10)  # the second /next: the invocation is over
                     self.send_error(500)
                     return
                 RuntimeApi.served += 1
@@ -204,6 +204,8 @@ class Scaffolds(WispTestCase):
                             LAMBDA_TASK_ROOT=self.path("custom", "hello-world")))
         try:
             self.assertTrue(done.wait(30), "the bootstrap posted no response")
+            # The next /next gets a 500: the runtime must exit (not spin).
+            self.assertNotEqual(proc.wait(timeout=30), 0)
         finally:
             harness.stop(proc)
             server.shutdown()
