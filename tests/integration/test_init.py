@@ -91,6 +91,22 @@ class Scaffolds(WispTestCase):
                 else:
                     self.assertIn("Ran 3 tests", proc.stderr)
 
+    def test_each_scaffold_runs_under_wisp_local_invoke(self):
+        """End to end: wisp's own Runtime API runs every scaffold's function, the
+        provided.al2023 shell bootstrap included."""
+        for runtime, app_template in (("python3.13", "hello-world"), ("nodejs22.x", "hello-world"),
+                                      ("nodejs24.x", "hello-world-esm"),
+                                      ("provided.al2023", "hello-world")):
+            with self.subTest(runtime=runtime, app_template=app_template):
+                name = f"run-{runtime.replace('.', '-')}-{app_template}"
+                self.init(name, runtime, app_template)
+                proc = wisp("local", "invoke", "HelloWorldFunction", "--event",
+                            "events/event-http.json", cwd=self.path(name), timeout=120)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                response = json.loads(proc.stdout)
+                self.assertEqual(response["statusCode"], 200)
+                self.assertEqual(json.loads(response["body"]), {"message": "hello wisp"})
+
     def test_the_handler_tests_can_fail(self):
         """The scaffolds' tests assert something: a broken handler makes them fail."""
         for runtime, app_template, handler, old, new in (
