@@ -1,6 +1,7 @@
 #include "app.hpp"
 
 #include "command.hpp"
+#include "manpage.hpp"
 
 #include <wisp/config/samconfig.hpp>
 #include <wisp/support/fs.hpp>
@@ -213,36 +214,59 @@ void print_error(const Context& context, const support::Error& error) {
   }
 }
 
-int run(int argc, char** argv) {
-  Context context;
-  context.stdin_is_tty = support::is_tty(STDIN_FILENO);
+namespace {
 
+// The whole command tree: the root, one subcommand per command (in registry order), and
+// the options every command shares.
+struct Tree {
+  Context context;
   CLI::App app{"wisp — build, run and deploy SAM serverless applications: fast, Docker-free "
                "and exact.",
                "wisp"};
-  app.set_version_flag("--version", std::string("wisp ") + std::string(version()),
-                       "Print the version and exit");
-  app.require_subcommand(0, 1);
-  app.add_flag("--debug", context.global.debug, "Print debug logs");
-  set_choices(app.add_option("--color", context.global.color, "Colour output"),
-              {"auto", "always", "never"});
-  app.footer("Run 'wisp COMMAND --help' for a command's flags and examples.\n"
-             "Documentation: README.md and docs/ in the source tree.");
-  context.root = &app;
-
-  auto commands = make_commands();
+  std::vector<std::unique_ptr<Command>> commands;
   std::map<CLI::App*, Command*> by_app;
-  for (auto& command : commands) {
-    const auto info = command->info();
-    CLI::App* parent = &app;
-    for (std::size_t i = 0; i + 1 < info.path.size(); ++i)
-      parent = find_or_add_group(*parent, info.path[i]);
-    auto* sub = parent->add_subcommand(info.path.back(), info.summary);
-    sub->footer(help_footer(info));
-    command->add_options(*sub);
-    add_common_options(*sub, context.global, info.groups);
-    by_app[sub] = command.get();
+  std::map<const CLI::App*, CommandInfo> infos;
+
+  Tree() {
+    app.set_version_flag("--version", std::string("wisp ") + std::string(version()),
+                         "Print the version and exit");
+    app.require_subcommand(0, 1);
+    app.add_flag("--debug", context.global.debug, "Print debug logs");
+    set_choices(app.add_option("--color", context.global.color, "Colour output"),
+                {"auto", "always", "never"});
+    app.footer("Run 'wisp COMMAND --help' for a command's flags and examples.\n"
+               "Documentation: README.md and docs/ in the source tree.");
+    context.root = &app;
+
+    commands = make_commands();
+    for (auto& command : commands) {
+      auto info = command->info();
+      CLI::App* parent = &app;
+      for (std::size_t i = 0; i + 1 < info.path.size(); ++i)
+        parent = find_or_add_group(*parent, info.path[i]);
+      auto* sub = parent->add_subcommand(info.path.back(), info.summary);
+      sub->footer(help_footer(info));
+      command->add_options(*sub);
+      add_common_options(*sub, context.global, info.groups);
+      by_app[sub] = command.get();
+      infos[sub] = std::move(info);
+    }
   }
+};
+
+} // namespace
+
+std::string man_page() {
+  const Tree tree;
+  return render_man_page(tree.app, tree.infos);
+}
+
+int run(int argc, char** argv) {
+  auto tree = std::make_unique<Tree>();
+  auto& app = tree->app;
+  auto& context = tree->context;
+  auto& by_app = tree->by_app;
+  context.stdin_is_tty = support::is_tty(STDIN_FILENO);
 
   try {
     app.parse(argc, argv);

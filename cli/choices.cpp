@@ -17,6 +17,18 @@ CLI::Option* set_choices(CLI::Option* option, std::vector<std::string> values) {
   return option;
 }
 
+CLI::Option* set_choices(CLI::Option* option, std::vector<std::string> values,
+                         std::function<std::string(const std::string&)> check) {
+  std::string description = "{";
+  for (std::size_t i = 0; i < values.size(); ++i)
+    description += (i == 0 ? "" : ",") + values[i];
+  description += "}";
+  option->check(CLI::Validator(
+      [check = std::move(check)](std::string& value) { return check(value); }, description));
+  registry()[option] = std::move(values);
+  return option;
+}
+
 const std::vector<std::string>* choices_of(const CLI::Option* option) {
   const auto it = registry().find(option);
   return it == registry().end() ? nullptr : &it->second;

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -82,6 +83,11 @@ std::string group_description(const std::string& name);
 // Enumerated values of an option or positional: checked on parse, listed in help and
 // offered by shell completion.
 CLI::Option* set_choices(CLI::Option* option, std::vector<std::string> values);
+// The same for values `check` decides on: it returns why a value is refused, or an empty
+// string to accept it. `values` are what help lists and completion offers; `check` may
+// accept others too (e.g. a deprecated runtime it warns about later).
+CLI::Option* set_choices(CLI::Option* option, std::vector<std::string> values,
+                         std::function<std::string(const std::string&)> check);
 const std::vector<std::string>* choices_of(const CLI::Option* option);
 
 // Prints an error (its diagnostics with source lines on a TTY) to stderr.

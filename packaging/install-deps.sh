@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what wisp needs to build (Debian packages), idempotently.
-#   --with-peers  also the real peers its tests run against: docker-registry, skopeo,
-#                 umoci, wrk, hyperfine, nginx, and AWS's Node runtime client
-#                 (aws-lambda-ric@3.3.0, cached outside the repo in $WISP_PEERS_DIR).
+#   --with-peers  also what its tests run: the real peers (docker-registry, skopeo, umoci,
+#                 wrk, hyperfine, nginx, node, curl, AWS's Node runtime client
+#                 aws-lambda-ric@3.3.0 cached outside the repo in $WISP_PEERS_DIR) and the
+#                 checkers (clang-format, clang-tidy, dpkg-dev for the package test).
 #   --with-bench  also serverless@3 + serverless-offline (the benchmark's peer).
 set -euo pipefail
 
@@ -12,7 +13,7 @@ for arg in "$@"; do
   case "$arg" in
     --with-peers) with_peers=1 ;;
     --with-bench) with_peers=1; with_bench=1 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -26,6 +27,7 @@ build_packages=(
 peer_packages=(
   docker-registry skopeo umoci wrk hyperfine nginx-light zip unzip
   autoconf automake libtool make
+  nodejs curl clang-format clang-tidy dpkg-dev
 )
 
 packages=("${build_packages[@]}")

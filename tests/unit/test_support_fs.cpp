@@ -72,3 +72,18 @@ TEST_CASE("AtomicFile appears only on commit and can patch earlier bytes") {
     ++entries;
   CHECK(entries == 1); // no temp file left behind
 }
+
+TEST_CASE("rename_no_replace refuses an existing target, even an empty directory") {
+  TempDir dir("wisp-test");
+  const auto from = dir.path() / "from";
+  fs::create_directory(from);
+  REQUIRE(write_file_atomic(from / "f", "x").has_value());
+  fs::create_directory(dir.path() / "empty");
+  auto refused = rename_no_replace(from, dir.path() / "empty");
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().message == (dir.path() / "empty").string() + " already exists");
+  CHECK(fs::exists(from / "f"));
+  REQUIRE(rename_no_replace(from, dir.path() / "to").has_value());
+  CHECK(read_file(dir.path() / "to" / "f").value() == "x");
+  CHECK_FALSE(fs::exists(from));
+}

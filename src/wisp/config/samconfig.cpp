@@ -229,7 +229,7 @@ Result<SamConfig> SamConfig::parse(std::string_view text, const std::string& dis
 }
 
 Result<SamConfig> SamConfig::load(const std::filesystem::path& path) {
-  auto text = support::read_file(path, 16u * 1024 * 1024);
+  auto text = support::read_file(path, std::uintmax_t{16} * 1024 * 1024);
   if (!text)
     return tl::unexpected(text.error());
   return parse(*text, path.string());

@@ -58,10 +58,11 @@ inline tl::unexpected<Error> fail(Diagnostic diagnostic) {
       return ::tl::unexpected<::wisp::support::Error>(std::move(wisp_try_result_).error());        \
   } while (false)
 
-// WISP_TRY_ASSIGN(lhs, expr): `lhs = *expr`, or return its error.
+// WISP_TRY_ASSIGN(lhs, expr): `lhs = *expr`, or return its error. `lhs` may be a declaration
+// (`const auto x`), so it cannot be parenthesised.
 #define WISP_TRY_ASSIGN(lhs, expr)                                                                 \
   auto&& WISP_CONCAT(wisp_try_, __LINE__) = (expr);                                                \
   if (!WISP_CONCAT(wisp_try_, __LINE__))                                                           \
     return ::tl::unexpected<::wisp::support::Error>(                                               \
         std::move(WISP_CONCAT(wisp_try_, __LINE__)).error());                                      \
-  lhs = std::move(*WISP_CONCAT(wisp_try_, __LINE__))
+  lhs = std::move(*WISP_CONCAT(wisp_try_, __LINE__)) // NOLINT(bugprone-macro-parentheses)

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <random>
@@ -114,6 +115,25 @@ Status write_file_atomic(const fs::path& path, std::string_view content, unsigne
     return failf("cannot write {}: {}", path.string(), errno_text(err));
   }
   return {};
+}
+
+Status rename_no_replace(const fs::path& from, const fs::path& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0)
+    return {};
+  int err = errno;
+  if (err == EINVAL || err == ENOSYS) {
+    // The filesystem cannot refuse atomically: check, then rename (a narrow race remains).
+    struct stat st {};
+    if (::lstat(to.c_str(), &st) == 0)
+      err = EEXIST;
+    else if (::rename(from.c_str(), to.c_str()) == 0)
+      return {};
+    else
+      err = errno;
+  }
+  if (err == EEXIST)
+    return failf("{} already exists", to.string());
+  return failf("cannot rename {} to {}: {}", from.string(), to.string(), errno_text(err));
 }
 
 bool is_within(const fs::path& path, const fs::path& root) {

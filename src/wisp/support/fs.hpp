@@ -23,6 +23,11 @@ Result<std::string> read_file(const fs::path& path, std::uintmax_t max_size = k_
 // the new file (e.g. 0755 for scripts).
 Status write_file_atomic(const fs::path& path, std::string_view content, unsigned mode = 0644);
 
+// Renames `from` to `to` unless `to` exists (a file, or a directory even when empty): atomic
+// where the filesystem supports renameat2(RENAME_NOREPLACE). The error says "<to> already
+// exists" when it does.
+Status rename_no_replace(const fs::path& from, const fs::path& to);
+
 // True when `path` (after resolving `..` and symlinks of its existing prefix) lies inside
 // `root` (also resolved). Neither needs to exist entirely.
 bool is_within(const fs::path& path, const fs::path& root);
