@@ -318,8 +318,8 @@ void Loader::build_function(const ResourceDecl& decl, const Node& properties) {
   const Node* code_uri = find("CodeUri");
   const Node* inline_code = find("InlineCode");
   if (code_uri != nullptr && inline_code != nullptr)
-    error(inline_code->mark, "code", "set either CodeUri or InlineCode, not both");
-  if (code_uri != nullptr) {
+    warning(code_uri->mark, "code", "CodeUri is ignored: InlineCode is the function's code");
+  if (code_uri != nullptr && inline_code == nullptr) {
     if (code_uri->is_scalar()) {
       if (code_uri->text.starts_with("s3://"))
         function.code_s3_uri = code_uri->text;
@@ -334,6 +334,12 @@ void Loader::build_function(const ResourceDecl& decl, const Node& properties) {
   }
   if (inline_code != nullptr && inline_code->is_scalar())
     function.inline_code = inline_code->text;
+  if (code_uri == nullptr && inline_code == nullptr && function.package_type == PackageType::zip) {
+    // SAM CLI's default: the template's directory is the code.
+    function.code_dir = m_model.base_dir;
+    lint(decl.mark, "lint-codeuri",
+         "no CodeUri: the whole template directory becomes the function's code");
+  }
   if (auto image = as_string(find("ImageUri")))
     function.image_uri = *image;
   if (const auto* image_config = find("ImageConfig"); image_config && image_config->is_mapping()) {
@@ -591,8 +597,6 @@ void Loader::check_function(Function& function, const Node& properties, const Re
 
   // Code.
   if (zip) {
-    if (serverless && find("CodeUri") == nullptr && find("InlineCode") == nullptr)
-      error(decl.mark, "code", "a Zip function needs CodeUri or InlineCode");
     if (find("ImageUri") != nullptr)
       error(find("ImageUri")->mark, "code", "ImageUri needs 'PackageType: Image'");
   } else {
@@ -663,10 +667,13 @@ void Loader::check_function(Function& function, const Node& properties, const Re
                   function.metadata.at("BuildMethod").is_string()
               ? std::string(function.metadata.at("BuildMethod").as_string())
               : std::string();
+      const std::string code_text =
+          code_node != nullptr && code_node->is_scalar() ? code_node->text : std::string(".");
       if (!fs::exists(function.code_dir, ec)) {
         error(code_mark, "code-missing",
-              fmt::format("the code directory {} does not exist",
-                          function.code_dir.lexically_relative(fs::current_path()).string()));
+              fmt::format("{} '{}' does not exist (paths are relative to the template's "
+                          "directory)",
+                          serverless ? "CodeUri" : "Code", code_text));
       } else if (!fs::is_directory(function.code_dir, ec)) {
         // A zip file or a single file: fine for packaging, nothing to look into.
       } else if (build_method.empty() || build_method == "esbuild") {
@@ -680,15 +687,13 @@ void Loader::check_function(Function& function, const Node& properties, const Re
         if (!found) {
           if (runtime->family == RuntimeFamily::provided)
             error(handler->mark, "handler-missing",
-                  fmt::format(
-                      "runtime {} runs the executable 'bootstrap', but {} has none", runtime->name,
-                      (function.code_dir / "").lexically_relative(fs::current_path()).string()));
+                  fmt::format("runtime {} runs the executable 'bootstrap', but CodeUri '{}' has "
+                              "none",
+                              runtime->name, code_text));
           else
             error(handler->mark, "handler-missing",
-                  fmt::format(
-                      "handler '{}' names {}, which does not exist in {}", handler->text,
-                      candidates.front(),
-                      (function.code_dir / "").lexically_relative(fs::current_path()).string()));
+                  fmt::format("handler '{}' names {}, which is not in CodeUri '{}'", handler->text,
+                              candidates.front(), code_text));
         }
       }
     }
@@ -860,7 +865,7 @@ void Loader::check_deployment_preference(const Function& function, const Node& p
       const auto& type_name = m_scope.resources.at(ref.logical_id).type;
       if (type_name != "AWS::Serverless::Function" && type_name != "AWS::Lambda::Function")
         error(hook.value.mark, "deployment-preference",
-              fmt::format("the {} hook '{}' is a {}, not a function", hook.key, ref.logical_id,
+              fmt::format("the {} hook '{}' ({}) is not a function", hook.key, ref.logical_id,
                           type_name));
       else if (ref.logical_id == function.logical_id)
         error(hook.value.mark, "deployment-preference",
@@ -874,7 +879,7 @@ void Loader::check_deployment_preference(const Function& function, const Node& p
           m_scope.resources.at(ref.logical_id).type != "AWS::CloudWatch::Alarm" &&
           m_scope.resources.at(ref.logical_id).type != "AWS::CloudWatch::CompositeAlarm")
         error(alarm.mark, "deployment-preference",
-              fmt::format("the alarm '{}' is a {}, not an AWS::CloudWatch::Alarm", ref.logical_id,
+              fmt::format("the alarm '{}' ({}) is not an AWS::CloudWatch::Alarm", ref.logical_id,
                           m_scope.resources.at(ref.logical_id).type));
     }
   }
@@ -908,8 +913,9 @@ void Loader::build_layer(const ResourceDecl& decl, const Node& properties, bool 
     std::error_code ec;
     if (!fs::exists(layer.content_dir, ec))
       error(content->mark, "code-missing",
-            fmt::format("the layer content {} does not exist",
-                        layer.content_dir.lexically_relative(fs::current_path()).string()));
+            fmt::format("ContentUri '{}' does not exist (paths are relative to the template's "
+                        "directory)",
+                        content->text));
   }
   layer.compatible_runtimes = as_strings(properties.find("CompatibleRuntimes"));
   layer.compatible_architectures = as_strings(properties.find("CompatibleArchitectures"));
@@ -1248,6 +1254,13 @@ std::optional<Node> Loader::load_definition_uri(const Node& uri) {
   auto display = path.lexically_relative(fs::current_path());
   if (display.empty() || display.native().starts_with(".."))
     display = path;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    error(uri.mark, "definition",
+          fmt::format("'{}' does not exist (paths are relative to the template's directory)",
+                      uri.text));
+    return std::nullopt;
+  }
   auto text = support::read_file(path, 32u * 1024 * 1024);
   if (!text) {
     error(uri.mark, "definition", text.error().message);
@@ -1368,7 +1381,10 @@ void Loader::build_routes() {
       }
       const auto& target = m_scope.resources.at(id);
       const std::string expected = http ? "AWS::Serverless::HttpApi" : "AWS::Serverless::Api";
-      if (target.type != expected) {
+      // SAM also attaches events to plain API Gateway APIs of the template (it only adds the
+      // invoke permission; the API's own resources define the route).
+      const std::string raw = http ? "AWS::ApiGatewayV2::Api" : "AWS::ApiGateway::RestApi";
+      if (target.type != expected && target.type != raw) {
         if (!http && target.type == "AWS::Serverless::HttpApi")
           error(reference->mark, "api-kind-mismatch",
                 fmt::format("the Api event '{}' refers to '{}', an AWS::Serverless::HttpApi; use "
@@ -1382,8 +1398,8 @@ void Loader::build_routes() {
                             event.name, id, id));
         else
           error(reference->mark, "api-reference",
-                fmt::format("{} refers to '{}', a {}; it must be an {}", id_key, id, target.type,
-                            expected));
+                fmt::format("{} refers to '{}' ({}); it must be an {} or an {}", id_key, id,
+                            target.type, expected, raw));
         continue;
       }
       if (!target.included)

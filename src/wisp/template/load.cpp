@@ -1002,7 +1002,11 @@ void Loader::check_references() {
       if (const auto* properties = resource.find("Properties")) {
         if (sam_function && properties->is_mapping()) {
           for (const auto& property : properties->entries)
-            walk_refs(property.value, "Resources", id, property.key == "Events");
+            // Events and DeploymentPreference become resources of their own in the SAM
+            // transform (permissions, event source mappings, the deployment group): what they
+            // refer to is not a dependency of the function itself.
+            walk_refs(property.value, "Resources", id,
+                      property.key == "Events" || property.key == "DeploymentPreference");
         } else {
           walk_refs(*properties, "Resources", id, false);
         }
