@@ -130,73 +130,99 @@ fs::path local_path(const fs::path& base_dir, const std::string& text) {
 
 // -------------------------------------------------------------------- resources
 
-Node Loader::merged_properties(const ResourceDecl& decl, const Node& properties, Mark mark) {
+const Node* Loader::globals_for(const ResourceDecl& decl) {
   const auto it = m_globals.find(decl.type);
   if (it == m_globals.end())
-    return properties;
-  Node globals = it->second;
-  if (decl.node != nullptr) {
-    if (const auto* ignore = decl.node->find("IgnoreGlobals")) {
-      if (ignore->is_string() && ignore->text == "*")
-        return properties;
-      if (ignore->is_sequence()) {
-        for (const auto& item : ignore->items) {
-          if (!item.is_string())
-            continue;
-          auto& entries = globals.entries;
-          const auto before = entries.size();
-          entries.erase(std::remove_if(entries.begin(), entries.end(),
-                                       [&](const Entry& e) { return e.key == item.text; }),
-                        entries.end());
-          if (entries.size() == before)
-            error(item.mark, "globals",
-                  fmt::format("IgnoreGlobals names '{}', which Globals does not set", item.text));
-        }
-      } else {
-        error(ignore->mark, "globals", "IgnoreGlobals takes \"*\" or a list of property names");
-      }
-    }
+    return nullptr;
+  const Node* ignore = decl.node != nullptr ? decl.node->find("IgnoreGlobals") : nullptr;
+  if (ignore == nullptr)
+    return &it->second;
+  if (ignore->is_string() && ignore->text == "*")
+    return nullptr;
+  if (!ignore->is_sequence()) {
+    error(ignore->mark, "globals", "IgnoreGlobals takes \"*\" or a list of property names");
+    return &it->second;
   }
-  // SAM's merge: the resource wins for scalars and intrinsics, mappings merge key by key,
-  // lists concatenate (Globals first).
-  std::function<Node(const Node&, const Node&)> merge = [&](const Node& global,
-                                                            const Node& local) -> Node {
-    const auto token = [](const Node& n) {
-      if (n.is_mapping() && !is_symbolic(n))
-        return 1;
-      if (n.is_sequence())
-        return 2;
-      return 0;
-    };
-    const int g = token(global);
-    const int l = token(local);
-    if (g != l || g == 0)
-      return local;
-    if (g == 2) {
-      Node out(NodeKind::sequence, local.mark);
-      out.items = global.items;
-      out.items.insert(out.items.end(), local.items.begin(), local.items.end());
-      return out;
-    }
-    Node out(NodeKind::mapping, local.mark);
-    out.entries = global.entries;
-    for (const auto& entry : local.entries) {
-      auto found = std::find_if(out.entries.begin(), out.entries.end(),
-                                [&](const Entry& e) { return e.key == entry.key; });
-      if (found != out.entries.end()) {
-        found->value = merge(found->value, entry.value);
-        found->key_mark = entry.key_mark;
-      } else {
-        out.entries.push_back(entry);
-      }
-    }
-    return out;
+  Node globals = it->second;
+  for (const auto& item : ignore->items) {
+    if (!item.is_string())
+      continue;
+    auto& entries = globals.entries;
+    const auto before = entries.size();
+    entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                 [&](const Entry& e) { return e.key == item.text; }),
+                  entries.end());
+    if (entries.size() == before)
+      error(item.mark, "globals",
+            fmt::format("IgnoreGlobals names '{}', which Globals does not set", item.text));
+  }
+  m_ignored_globals.push_back(std::move(globals));
+  return &m_ignored_globals.back();
+}
+
+// SAM's Globals merge, fused with resolution (no intermediate merged copy): the resource
+// wins for scalars and intrinsics, mappings merge key by key (Globals' keys first), lists
+// concatenate (Globals first). Intrinsics are merged as the values they are written as,
+// before resolution, exactly as SAM does.
+Node Loader::resolve_merged(const Node* global, const Node& local) {
+  if (global == nullptr)
+    return m_resolver->resolve(local);
+  const auto token = [](const Node& n) {
+    if (n.is_mapping() && !is_symbolic(n))
+      return 1;
+    if (n.is_sequence())
+      return 2;
+    return 0;
   };
-  Node local = properties.is_mapping() ? properties : Node(NodeKind::mapping, mark);
-  return merge(globals, local);
+  const int g = token(*global);
+  const int l = token(local);
+  if (g != l || g == 0)
+    return m_resolver->resolve(local);
+  if (g == 2) {
+    Node out(NodeKind::sequence, local.mark);
+    out.items.reserve(global->items.size() + local.items.size());
+    for (const auto* list : {global, &local})
+      for (const auto& item : list->items) {
+        Node resolved = m_resolver->resolve(item);
+        if (resolved.kind != NodeKind::no_value)
+          out.items.push_back(std::move(resolved));
+      }
+    return out;
+  }
+  Node out(NodeKind::mapping, local.mark);
+  out.entries.reserve(global->entries.size() + local.entries.size());
+  for (const auto& entry : global->entries) {
+    const Entry* mine = local.find_entry(entry.key);
+    Node value = mine != nullptr ? resolve_merged(&entry.value, mine->value)
+                                 : m_resolver->resolve(entry.value);
+    if (value.kind != NodeKind::no_value)
+      out.entries.push_back(
+          Entry{entry.key, mine != nullptr ? mine->key_mark : entry.key_mark, std::move(value)});
+  }
+  for (const auto& entry : local.entries) {
+    if (global->find_entry(entry.key) != nullptr)
+      continue;
+    Node value = m_resolver->resolve(entry.value);
+    if (value.kind != NodeKind::no_value)
+      out.entries.push_back(Entry{entry.key, entry.key_mark, std::move(value)});
+  }
+  return out;
 }
 
 void Loader::build_resources() {
+  // Reserved up front: the model's elements are not cheap to move.
+  std::size_t functions = 0;
+  std::size_t apis = 2;
+  std::size_t layers = 0;
+  for (const auto& [id, decl] : m_scope.resources) {
+    functions += decl.type == "AWS::Serverless::Function" || decl.type == "AWS::Lambda::Function";
+    apis += decl.type == "AWS::Serverless::Api" || decl.type == "AWS::Serverless::HttpApi";
+    layers += decl.type.ends_with("::LayerVersion");
+  }
+  m_model.functions.reserve(functions);
+  m_model.apis.reserve(apis);
+  m_model.layers.reserve(layers);
+  m_model.resources.reserve(m_resource_entries.size() + 2);
   for (const auto* entry : m_resource_entries) {
     auto& decl = m_scope.resources.at(entry->key);
     if (!entry->value.is_mapping() || decl.type.empty()) {
@@ -210,16 +236,17 @@ void Loader::build_resources() {
       }
     }
     const Node* raw = entry->value.find("Properties");
-    Node properties(NodeKind::mapping, decl.mark);
+    const Node empty(NodeKind::mapping, decl.mark);
+    const Node* properties = &empty;
     if (raw != nullptr) {
       if (raw->is_mapping())
-        properties = *raw;
+        properties = raw;
       else if (!raw->is_null())
         error(raw->mark, "type",
               fmt::format("'Properties' must be a mapping, not {}", describe_kind(*raw)));
     }
-    Node merged = merged_properties(decl, properties, decl.mark);
-    Node resolved = m_resolver->resolve(merged);
+    m_resolved.push_back(resolve_merged(globals_for(decl), *properties));
+    Node& resolved = m_resolved.back();
     if (!resolved.is_mapping() || is_symbolic(resolved))
       resolved = Node(NodeKind::mapping, decl.mark);
     if (const auto* spec = resource_properties_spec(decl.type))
@@ -380,9 +407,7 @@ void Loader::build_function(const ResourceDecl& decl, const Node& properties) {
       event.source = {m_file, entry.key_mark.line, entry.key_mark.column};
       function.events.push_back(event);
       m_events.push_back(PendingEvent{m_model.functions.size(), entry.key, event.type,
-                                      props != nullptr && props->is_mapping()
-                                          ? *props
-                                          : Node(NodeKind::mapping, entry.key_mark),
+                                      props != nullptr && props->is_mapping() ? props : nullptr,
                                       entry.key_mark});
     }
   } else if (events != nullptr && !events->is_mapping()) {
@@ -1243,7 +1268,7 @@ void Loader::build_api(const ResourceDecl& decl, const Node& properties, bool ht
       api.definition_body = to_json(*loaded);
   }
   api.properties = to_json_object(properties);
-  m_api_properties[api.logical_id] = properties;
+  m_api_properties[api.logical_id] = &properties;
   m_model.apis.push_back(std::move(api));
 }
 
@@ -1279,9 +1304,11 @@ void Loader::build_implicit_apis() {
   bool rest = false;
   bool http = false;
   for (const auto& event : m_events) {
-    if (event.type == "Api" && event.properties.find("RestApiId") == nullptr)
+    if (event.type == "Api" &&
+        (event.properties == nullptr || !event.properties->find("RestApiId")))
       rest = true;
-    if (event.type == "HttpApi" && event.properties.find("ApiId") == nullptr)
+    if (event.type == "HttpApi" &&
+        (event.properties == nullptr || !event.properties->find("ApiId")))
       http = true;
   }
   const auto add = [&](const char* id, const char* type, bool is_http) {
@@ -1294,8 +1321,9 @@ void Loader::build_implicit_apis() {
     ResourceDecl decl;
     decl.logical_id = id;
     decl.type = type;
-    Node properties = merged_properties(decl, Node(NodeKind::mapping, {}), {});
-    Node resolved = m_resolver->resolve(properties);
+    const Node empty(NodeKind::mapping, Mark{});
+    m_resolved.push_back(resolve_merged(globals_for(decl), empty));
+    const Node& resolved = m_resolved.back();
     Resource resource;
     resource.logical_id = id;
     resource.type = type;
@@ -1323,7 +1351,8 @@ void Loader::build_routes() {
       continue;
     const bool http = event.type == "HttpApi";
     const auto& function = m_model.functions[event.function];
-    const Node& props = event.properties;
+    const Node no_properties(NodeKind::mapping, event.mark);
+    const Node& props = event.properties != nullptr ? *event.properties : no_properties;
     Route route;
     route.kind = http ? ApiKind::http : ApiKind::rest;
     route.function_logical_id = function.logical_id;
@@ -1459,10 +1488,10 @@ void Loader::build_routes() {
     const auto it = m_api_properties.find(api.logical_id);
     if (it == m_api_properties.end() || !api.definition_body)
       continue;
-    const Node* body = it->second.find("DefinitionBody");
+    const Node* body = it->second->find("DefinitionBody");
     std::optional<Node> loaded;
     if (body == nullptr || is_symbolic(*body)) {
-      const Node* uri = body == nullptr ? it->second.find("DefinitionUri") : nullptr;
+      const Node* uri = body == nullptr ? it->second->find("DefinitionUri") : nullptr;
       if (uri == nullptr && body != nullptr && body->intrinsic() == "Fn::Transform") {
         const Node& arg = body->entries.front().value;
         const Node* parameters = arg.is_mapping() ? arg.find("Parameters") : nullptr;

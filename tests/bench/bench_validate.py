@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Benchmark: `wisp validate` vs `cfn-lint` on SAM apps of 10 and 500 functions (not run by CI).
+
+Each generated app looks like a real one: Globals, a DynamoDB table and an SQS queue,
+every function with its own handler file under a local CodeUri, environment variables
+with intrinsics, policies, and an Api, HttpApi or SQS event. Both tools get the same
+template; both must accept it (a rejection makes the timing meaningless and aborts).
+
+Goal (issue 3): wisp ≥ 100× faster than cfn-lint on both sizes, and under 50 ms for 500
+functions.
+
+Usage: tests/bench/bench_validate.py [--wisp build/release/cli/wisp] [--runs 10]
+       [--cfn-lint-runs 3] [--sizes 10,500] [--keep]
+Prints the median wall time of each tool per size and the ratio.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+
+def make_app(root, functions):
+    lines = [
+        "AWSTemplateFormatVersion: '2010-09-09'",
+        "Transform: AWS::Serverless-2016-10-31",
+        f"Description: generated app with {functions} functions",
+        "Parameters:",
+        "  Stage:",
+        "    Type: String",
+        "    Default: dev",
+        "    AllowedValues: [dev, prod]",
+        "Conditions:",
+        "  IsProd: !Equals [!Ref Stage, prod]",
+        "Globals:",
+        "  Function:",
+        "    Runtime: python3.13",
+        "    Timeout: 10",
+        "    MemorySize: 256",
+        "    Architectures: [arm64]",
+        "    Tracing: Active",
+        "    Environment:",
+        "      Variables:",
+        "        STAGE: !Ref Stage",
+        "        TABLE: !Ref Table",
+        "Resources:",
+        "  Table:",
+        "    Type: AWS::Serverless::SimpleTable",
+        "  Queue:",
+        "    Type: AWS::SQS::Queue",
+        "    Properties:",
+        "      VisibilityTimeout: 60",
+    ]
+    for i in range(functions):
+        name = f"Function{i:04d}"
+        code = os.path.join(root, "src", f"f{i:04d}")
+        os.makedirs(code, exist_ok=True)
+        with open(os.path.join(code, "app.py"), "w") as f:
+            f.write("def handler(event, context):\n    return {'statusCode': 200}\n")
+        lines += [
+            f"  {name}:",
+            "    Type: AWS::Serverless::Function",
+            "    Properties:",
+            f"      CodeUri: src/f{i:04d}/",
+            "      Handler: app.handler",
+            f"      Description: function number {i}",
+            "      ReservedConcurrentExecutions: !If [IsProd, 10, !Ref AWS::NoValue]",
+            "      Environment:",
+            "        Variables:",
+            f"          NAME: !Sub '${{AWS::StackName}}-{name}'",
+            "          QUEUE_URL: !Ref Queue",
+            "          QUEUE_ARN: !GetAtt Queue.Arn",
+            "      Policies:",
+            "        - DynamoDBCrudPolicy:",
+            "            TableName: !Ref Table",
+            "      Events:",
+        ]
+        kind = i % 3
+        if kind == 0:
+            lines += ["        Get:", "          Type: Api", "          Properties:",
+                      f"            Path: /items{i}/{{id}}", "            Method: get"]
+        elif kind == 1:
+            lines += ["        Post:", "          Type: HttpApi", "          Properties:",
+                      f"            Path: /things{i}", "            Method: post"]
+        else:
+            lines += ["        Work:", "          Type: SQS", "          Properties:",
+                      "            Queue: !GetAtt Queue.Arn", "            BatchSize: 10"]
+    lines += ["Outputs:", "  Api:",
+              "    Value: !Sub 'https://${ServerlessRestApi}.execute-api.${AWS::Region}.amazonaws.com/Prod'"]
+    path = os.path.join(root, "template.yaml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def timed(command, cwd, runs):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return statistics.median(times), min(times)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    default_wisp = os.path.join(SOURCE_DIR, "build", "release", "cli", "wisp")
+    if not os.path.exists(default_wisp):
+        default_wisp = os.path.join(SOURCE_DIR, "build", "ci", "cli", "wisp")
+    parser.add_argument("--wisp", default=default_wisp)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--cfn-lint-runs", type=int, default=3)
+    parser.add_argument("--sizes", default="10,500")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    cfn_lint = shutil.which("cfn-lint")
+    if cfn_lint is None:
+        raise SystemExit("PEER MISSING: cfn-lint")
+    env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION="us-east-1")
+    os.environ.update(env)
+    print(f"wisp: {args.wisp}\ncfn-lint: {subprocess.run([cfn_lint, '--version'], capture_output=True, text=True).stdout.strip()}")
+    for size in [int(s) for s in args.sizes.split(",")]:
+        root = tempfile.mkdtemp(prefix=f"wisp-bench-validate-{size}-")
+        try:
+            template = make_app(root, size)
+            kb = os.path.getsize(template) / 1024
+            wisp_median, wisp_best = timed([args.wisp, "validate", "-t", template], root, args.runs)
+            lint_median, lint_best = timed([cfn_lint, template], root, args.cfn_lint_runs)
+            print(f"{size:4d} functions ({kb:.0f} KB): wisp validate {wisp_median * 1000:7.1f} ms "
+                  f"(best {wisp_best * 1000:.1f})  cfn-lint {lint_median * 1000:9.1f} ms "
+                  f"(best {lint_best * 1000:.1f})  ratio {lint_median / wisp_median:6.0f}x")
+        finally:
+            if args.keep:
+                print(f"  kept {root}")
+            else:
+                shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
