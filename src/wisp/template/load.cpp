@@ -352,6 +352,8 @@ void Loader::run() {
     check_cycles();
     build_resources();
     build_outputs();
+    if (m_options.lint)
+      lint_checks();
   }
   // One diagnostic per problem: Globals merged into several resources would otherwise
   // report the same position several times.
@@ -377,6 +379,8 @@ void Loader::run() {
 
 bool Loader::read() {
   fs::path path = m_options.template_path;
+  if (path.empty() && m_options.template_text)
+    path = "template.yaml";
   if (path.empty()) {
     auto found = default_template_path(".");
     if (!found) {
@@ -390,9 +394,17 @@ bool Loader::read() {
   const auto absolute = fs::absolute(path, ec);
   m_model.template_path = ec ? path : absolute.lexically_normal();
   m_model.base_dir = m_model.template_path.parent_path();
-  auto text = support::read_file(path, k_max_template_size);
+  support::Result<std::string> text = m_options.template_text
+                                          ? support::Result<std::string>(*m_options.template_text)
+                                          : support::read_file(path, k_max_template_size);
   if (!text) {
     m_diags.error(m_file, 0, 0, "template-read", text.error().message);
+    return false;
+  }
+  if (text->size() > k_max_template_size) {
+    m_diags.error(
+        m_file, 0, 0, "template-read",
+        fmt::format("{} is larger than the limit of {} bytes", m_file, k_max_template_size));
     return false;
   }
   auto root = read_document(*text, m_file, m_diags);
@@ -680,10 +692,9 @@ void Loader::index_resources() {
   if (m_resources == nullptr)
     return;
   if (m_resources->entries.size() > 500)
-    warning(m_resources->mark, "limit-resources",
-            fmt::format("CloudFormation allows 500 resources per stack; the template declares {} "
-                        "(before the SAM transform adds more)",
-                        m_resources->entries.size()));
+    error(m_resources->mark, "limit-resources",
+          fmt::format("CloudFormation allows 500 resources per stack; the template declares {}",
+                      m_resources->entries.size()));
   for (const auto& entry : m_resources->entries) {
     m_resource_entries.push_back(&entry);
     ResourceDecl decl;
@@ -1001,6 +1012,7 @@ void Loader::check_references() {
       const auto& decl = m_scope.resources.at(entry->key);
       const bool sam_function = decl.type == "AWS::Serverless::Function";
       if (const auto* condition = resource.find("Condition"); condition && condition->is_string()) {
+        m_used_conditions.insert(condition->text);
         if (m_scope.conditions == nullptr || m_scope.conditions->find(condition->text) == nullptr)
           error(condition->mark, "condition-undefined",
                 fmt::format("the condition '{}' is not defined in Conditions", condition->text));
@@ -1059,6 +1071,9 @@ void Loader::check_references() {
       }
       m_schema->check_object(output.value, output_spec());
       if (const auto* condition = output.value.find("Condition");
+          condition && condition->is_string())
+        m_used_conditions.insert(condition->text);
+      if (const auto* condition = output.value.find("Condition");
           condition && condition->is_string() &&
           (m_scope.conditions == nullptr || m_scope.conditions->find(condition->text) == nullptr))
         error(condition->mark, "condition-undefined",
@@ -1077,8 +1092,12 @@ void Loader::add_edge(const std::string* resource, std::string_view target, Mark
 
 void Loader::check_ref_name(const Node& at_node, std::string_view name, std::string_view section,
                             const std::string* resource, bool in_events, std::string_view how) {
-  if (is_pseudo_parameter(name) || m_scope.parameters.count(name) != 0)
+  if (is_pseudo_parameter(name))
     return;
+  if (m_scope.parameters.count(name) != 0) {
+    m_used_parameters.emplace(name);
+    return;
+  }
   const bool conditions = section == "Conditions";
   if (m_scope.is_resource(name)) {
     if (conditions)
@@ -1208,6 +1227,7 @@ void Loader::walk_refs(const Node& node, std::string_view section, const std::st
         error(arg.mark, "intrinsic", "Condition takes the name of a condition as a string");
         return;
       }
+      m_used_conditions.insert(arg.text);
       if (m_scope.conditions == nullptr || m_scope.conditions->find(arg.text) == nullptr)
         error(node.mark, "condition-undefined",
               fmt::format("the condition '{}' is not defined in Conditions", arg.text));
@@ -1265,6 +1285,10 @@ void Loader::walk_refs(const Node& node, std::string_view section, const std::st
           error(text->mark, "intrinsic", "Fn::Sub: " + problem);
           return;
         }
+        if (variables == nullptr &&
+            std::none_of(parts->begin(), parts->end(), [](const SubPart& p) { return p.variable; }))
+          lint(node.mark, "lint-sub-needless",
+               "Fn::Sub without variables: a plain string does the same");
         for (const auto& part : *parts) {
           if (!part.variable)
             continue;
@@ -1290,6 +1314,8 @@ void Loader::walk_refs(const Node& node, std::string_view section, const std::st
         if (!arity(3, 3, "[Condition, ValueIfTrue, ValueIfFalse]"))
           return;
         const Node& name = arg.items[0];
+        if (name.is_string())
+          m_used_conditions.insert(name.text);
         if (!name.is_string())
           error(name.mark, "intrinsic", "Fn::If takes the condition name as a string");
         else if (m_scope.conditions == nullptr || m_scope.conditions->find(name.text) == nullptr)
@@ -1305,6 +1331,8 @@ void Loader::walk_refs(const Node& node, std::string_view section, const std::st
         if (!arity(3, 4, "[MapName, TopLevelKey, SecondLevelKey]"))
           return;
         const Node& map = arg.items[0];
+        if (map.is_string())
+          m_used_mappings.insert(map.text);
         if (map.is_string() &&
             (m_scope.mappings == nullptr || m_scope.mappings->find(map.text) == nullptr)) {
           std::string hint;

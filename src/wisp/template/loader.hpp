@@ -62,6 +62,10 @@ private:
   void warning(Mark mark, std::string code, std::string message);
   void lint(Mark mark, std::string code, std::string message);
 
+  // lint.cpp (--lint): best-practice warnings
+  void lint_checks();
+  void lint_function(const Function& function, const Node& properties);
+
   // build.cpp
   void build_resources();
   const Node* globals_for(const ResourceDecl& decl);
@@ -71,6 +75,10 @@ private:
   void build_api(const ResourceDecl& decl, const Node& properties, bool http, bool implicit);
   void build_layer(const ResourceDecl& decl, const Node& properties, bool serverless);
   void build_implicit_apis();
+  void build_raw_apis(); // AWS::ApiGateway::* and AWS::ApiGatewayV2::* resources
+  void raw_routes();
+  void check_transformed_size();
+  std::string raw_function_of(const Node& uri) const;
   void build_routes();
   void routes_from_definition(const Api& api, const Node& body);
   void check_function(Function& function, const Node& properties, const ResourceDecl& decl);
@@ -99,8 +107,12 @@ private:
   std::unordered_set<std::string> m_generated;        // ids SAM generates
   std::unordered_map<std::string, std::vector<std::pair<std::string, Mark>>> m_edges;
   std::vector<std::pair<std::string, std::string>> m_overrides;
+  std::unordered_set<std::string> m_used_parameters; // referenced anywhere
+  std::unordered_set<std::string> m_used_conditions;
+  std::unordered_set<std::string> m_used_mappings;
   std::vector<PendingEvent> m_events;
   std::deque<Node> m_resolved; // resolved resource properties (stable addresses)
+  std::unordered_map<std::string, const Node*> m_resolved_by_id;
   std::map<std::string, const Node*, std::less<>> m_api_properties; // resolved, by API id
   std::vector<Node> m_ignored_globals; // Globals minus IgnoreGlobals, per resource that ignores
 };

@@ -108,9 +108,10 @@ struct Node {
   std::vector<Node, NodeAllocator<Node>> items;     // sequence
   std::vector<Entry, NodeAllocator<Entry>> entries; // mapping, in document order (unique keys)
 
-  Node() = default;
-  Node(NodeKind k, Mark m) : kind(k), mark(m) {}
-  Node(NodeKind k, Mark m, std::string t) : kind(k), mark(m), text(std::move(t)) {}
+  // Defined below, where Entry is complete (clang needs it for the vector members).
+  Node();
+  Node(NodeKind k, Mark m);
+  Node(NodeKind k, Mark m, std::string t);
 
   [[nodiscard]] bool is_null() const { return kind == NodeKind::null; }
   [[nodiscard]] bool is_string() const { return kind == NodeKind::string; }
@@ -138,6 +139,10 @@ struct Entry {
   Mark key_mark;
   Node value;
 };
+
+inline Node::Node() = default;
+inline Node::Node(NodeKind k, Mark m) : kind(k), mark(m) {}
+inline Node::Node(NodeKind k, Mark m, std::string t) : kind(k), mark(m), text(std::move(t)) {}
 
 inline const Entry* Node::find_entry(std::string_view key) const {
   for (const auto& entry : entries)
