@@ -72,3 +72,12 @@ TEST_CASE("AtomicFile appears only on commit and can patch earlier bytes") {
     ++entries;
   CHECK(entries == 1); // no temp file left behind
 }
+
+TEST_CASE("read_file refuses a FIFO without waiting for a writer") {
+  TempDir dir("wisp-test");
+  const auto fifo = dir.path() / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto result = read_file(fifo);
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().message.find("not a regular file") != std::string::npos);
+}
