@@ -97,7 +97,7 @@ public:
       std::error_code ec;
       const auto size = std::filesystem::file_size(*path, ec);
       if (!ec)
-        support::prepare_heap(static_cast<std::size_t>(size) * 48);
+        support::prepare_heap(static_cast<std::size_t>(size) * 40);
     }
     // The process ends right after this command: the result is deliberately not freed
     // (freeing a large template's model costs more than the rest of the exit).

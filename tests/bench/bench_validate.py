@@ -8,7 +8,9 @@ resources (CloudFormation's limit is 500), so the queue and table come in as par
 template; both must accept it (a rejection makes the timing meaningless and aborts).
 
 Goal (issue 3): wisp ≥ 100× faster than cfn-lint on both sizes, and under 50 ms for 500
-functions.
+functions. Both tools must reach the same verdict: 500 functions exceed CloudFormation's
+500 resources per stack after the SAM transform, which both report (cfn-lint E3010, wisp
+limit-resources) after doing all their work.
 
 Usage: tests/bench/bench_validate.py [--wisp build/release/cli/wisp] [--runs 10]
        [--cfn-lint-runs 3] [--sizes 10,500] [--keep]
@@ -104,9 +106,10 @@ def make_app(root, functions):
 
 def timed(command, cwd, runs):
     """Median wall time and median CPU time (user + system, from the kernel's accounting of
-    the finished child) of `runs` runs, in seconds. On a loaded machine the CPU time is the
-    fairer measure of each tool's own cost."""
+    the finished child) of `runs` runs, in seconds, and the last exit status. On a loaded
+    machine the CPU time is the fairer measure of each tool's own cost."""
     walls, cpus = [], []
+    status = None
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
@@ -114,12 +117,27 @@ def timed(command, cwd, runs):
         walls.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-        # cfn-lint's exit status is a bit mask: 2 errors, 4 warnings, 8 informational.
-        failed = proc.returncode & 2 if os.path.basename(command[0]) == "cfn-lint" else proc.returncode
-        if failed:
-            raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}):\n"
+        if proc.returncode < 0 or proc.returncode > 14:
+            raise SystemExit(f"{' '.join(command)} crashed ({proc.returncode}):\n"
                              f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    return statistics.median(walls), statistics.median(cpus)
+        status = proc
+    return statistics.median(walls), statistics.median(cpus), status
+
+
+def verdicts(wisp_proc, lint_proc):
+    """Both tools must reach the same verdict (cfn-lint's exit status is a bit mask: 2
+    errors, 4 warnings, 8 informational)."""
+    wisp_valid = wisp_proc.returncode == 0
+    lint_valid = (lint_proc.returncode & 2) == 0
+    if wisp_valid != lint_valid:
+        raise SystemExit(f"the tools disagree: wisp {'accepts' if wisp_valid else 'rejects'}, "
+                         f"cfn-lint {'accepts' if lint_valid else 'rejects'}\n"
+                         f"{wisp_proc.stderr[-1500:]}\n{lint_proc.stdout[-1500:]}")
+    if wisp_valid:
+        return "both accept it"
+    first_lint = next((line for line in lint_proc.stdout.splitlines() if line.strip()), "")
+    first_wisp = next((line for line in wisp_proc.stderr.splitlines() if line.strip()), "")
+    return f"both reject it: cfn-lint '{first_lint}', wisp '{first_wisp}'"
 
 
 def main():
@@ -144,9 +162,11 @@ def main():
         try:
             template = make_app(root, size)
             kb = os.path.getsize(template) / 1024
-            wisp_wall, wisp_cpu = timed([args.wisp, "validate", "-t", template], root, args.runs)
-            lint_wall, lint_cpu = timed([cfn_lint, template], root, args.cfn_lint_runs)
-            print(f"{size:4d} functions ({kb:.0f} KB):\n"
+            wisp_wall, wisp_cpu, wisp_proc = timed([args.wisp, "validate", "-t", template],
+                                                   root, args.runs)
+            lint_wall, lint_cpu, lint_proc = timed([cfn_lint, template], root,
+                                                   args.cfn_lint_runs)
+            print(f"{size:4d} functions ({kb:.0f} KB): {verdicts(wisp_proc, lint_proc)}\n"
                   f"    wall  wisp validate {wisp_wall * 1000:8.1f} ms   cfn-lint {lint_wall * 1000:9.1f} ms"
                   f"   ratio {lint_wall / wisp_wall:6.0f}x\n"
                   f"    cpu   wisp validate {wisp_cpu * 1000:8.1f} ms   cfn-lint {lint_cpu * 1000:9.1f} ms"

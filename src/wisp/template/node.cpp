@@ -38,7 +38,7 @@ void* Arena::allocate(std::size_t bytes, std::size_t alignment) {
     m_head = block;
     m_next = reinterpret_cast<char*>(block) + sizeof(Block);
     m_end = reinterpret_cast<char*>(block) + m_block_size;
-    if (m_block_size < 8u * 1024 * 1024)
+    if (m_block_size < 1024u * 1024)
       m_block_size *= 2;
     start = align_up(m_next);
   }
