@@ -6,11 +6,19 @@
 namespace wisp::cli {
 
 std::unique_ptr<Command> make_validate_command();
+std::unique_ptr<Command> make_build_command();
+std::unique_ptr<Command> make_package_command();
 std::unique_ptr<Command> make_completion_command();
+std::unique_ptr<Command> make_local_invoke_command();
+std::unique_ptr<Command> make_local_generate_event_command();
 
 std::vector<std::unique_ptr<Command>> make_commands() {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(make_validate_command());
+  commands.push_back(make_local_invoke_command());
+  commands.push_back(make_local_generate_event_command());
+  commands.push_back(make_build_command());
+  commands.push_back(make_package_command());
   commands.push_back(make_completion_command());
   return commands;
 }
