@@ -30,6 +30,11 @@ if(WISP_SANITIZE)
   target_link_options(wisp_options INTERFACE -fsanitize=address,undefined)
 endif()
 
+if(WISP_FUZZ)
+  # Coverage instrumentation for libFuzzer in everything the fuzz targets link.
+  target_compile_options(wisp_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()
+
 # Third-party headers are included as SYSTEM so their warnings do not count as ours.
 set(CMAKE_NO_SYSTEM_FROM_IMPORTED OFF)
 

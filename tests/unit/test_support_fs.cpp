@@ -87,3 +87,12 @@ TEST_CASE("rename_no_replace refuses an existing target, even an empty directory
   CHECK(read_file(dir.path() / "to" / "f").value() == "x");
   CHECK_FALSE(fs::exists(from));
 }
+
+TEST_CASE("read_file refuses a FIFO without waiting for a writer") {
+  TempDir dir("wisp-test");
+  const auto fifo = dir.path() / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto result = read_file(fifo);
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().message.find("not a regular file") != std::string::npos);
+}

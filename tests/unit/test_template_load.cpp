@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <doctest/doctest.h>
+#include <fmt/ranges.h>
 
 using namespace wisp;
 using namespace wisp::test;
@@ -529,4 +530,106 @@ TEST_CASE("default template path and missing files") {
   CHECK(r.diagnostics.items()[0].code == "template-read");
   CHECK(r.diagnostics.items()[0].message.find("is a directory") != std::string::npos);
   CHECK_FALSE(sam::resolve_template_path(t.dir.path() / "nope.yaml"));
+}
+
+TEST_CASE("plain API Gateway resources become APIs, authorizers and routes") {
+  sam::LoadOptions options;
+  options.template_path = std::filesystem::path(WISP_TEST_DATA_DIR) / "fixtures" / "templates" /
+                          "valid" / "plain-api-gateway.yaml";
+  const auto r = sam::load(options);
+  INFO(joined(r));
+  REQUIRE_FALSE(r.diagnostics.has_errors());
+  const auto& m = r.model;
+  const auto& rest = must(m.find_api("RestApi"));
+  CHECK(rest.kind == sam::ApiKind::rest);
+  CHECK(rest.stage_name == "live");
+  CHECK(rest.stage_variables.at("color") == "green");
+  CHECK(rest.binary_media_types == std::vector<std::string>{"image/png"});
+  const auto& token = rest.authorizers.at("TokenAuthorizer");
+  CHECK(token.kind == sam::Authorizer::Kind::lambda_token);
+  CHECK(token.function_logical_id == "Handler");
+  CHECK(token.ttl_seconds == 60);
+  const auto& http = must(m.find_api("HttpApi"));
+  CHECK(http.kind == sam::ApiKind::http);
+  CHECK(http.stage_name == "$default");
+  CHECK(http.stage_variables.at("mode") == "fast");
+  CHECK(http.authorizers.at("JwtAuthorizer").jwt_audience == std::vector<std::string>{"orders"});
+  CHECK(must(m.find_api("QuickApi")).stage_name == "$default");
+
+  std::vector<std::string> routes;
+  for (const auto& route : m.routes)
+    routes.push_back(fmt::format("{} {} {} {} {} {}", route.api_logical_id, route.method,
+                                 route.path, route.payload_format_version,
+                                 route.function_logical_id, route.authorizer));
+  INFO(fmt::format("{}", fmt::join(routes, " | ")));
+  CHECK(routes == std::vector<std::string>{
+                      "RestApi GET /extra 1.0 Handler ",
+                      "QuickApi ANY $default 2.0 Handler ",
+                      "RestApi GET /users/{id} 1.0 Handler TokenAuthorizer",
+                      "RestApi ANY / 1.0 Handler NONE",
+                      "HttpApi POST /orders/{id} 2.0 Handler JwtAuthorizer",
+                  });
+}
+
+TEST_CASE("--lint adds best-practice warnings, never errors") {
+  TemplateFixture t;
+  const std::string text = std::string(k_header) + R"(Parameters:
+  Unused: {Type: String, Default: x}
+  Used: {Type: String, Default: y}
+Conditions:
+  Never: !Equals [!Ref Used, z]
+Mappings:
+  Nothing: {a: {b: c}}
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs22.x
+      Handler: index.handler
+      InlineCode: x
+      Timeout: 60
+      ReservedConcurrentExecutions: 0
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: Canary10Percent5Minutes
+      Environment:
+        Variables:
+          DB_PASSWORD: hunter2
+          API_TOKEN: '{{resolve:secretsmanager:tok}}'
+          NAME: !Sub plain
+      Policies:
+        - AdministratorAccess
+        - Statement:
+            - Effect: Allow
+              Action: '*'
+              Resource: '*'
+      Events:
+        Get: {Type: Api, Properties: {Path: /, Method: get}}
+)";
+  CHECK(t.load(text).diagnostics.empty());
+  sam::LoadOptions options;
+  options.lint = true;
+  const auto r = t.load(text, options);
+  CHECK_FALSE(r.diagnostics.has_errors());
+  CHECK(joined(r) ==
+        "4:3: warning: the parameter 'Unused' is not used [lint-unused-parameter]\n"
+        "7:3: warning: the condition 'Never' is not used [lint-unused-condition]\n"
+        "9:3: warning: the mapping 'Nothing' is not used [lint-unused-mapping]\n"
+        "14:16: warning: the runtime nodejs22.x is deprecated on 2027-04-30 (158 days from "
+        "now); plan the move to nodejs24.x [lint-runtime-deprecating]\n"
+        "17:16: warning: Timeout 60 s is longer than a REST API's 29 s integration limit "
+        "(event 'Get') [lint-api-timeout]\n"
+        "18:37: warning: ReservedConcurrentExecutions 0 throttles every invocation of the "
+        "function [lint-reserved-zero]\n"
+        "21:9: warning: DeploymentPreference Canary10Percent5Minutes has no Alarms: a bad "
+        "version is only rolled back by a failing hook [lint-deployment-alarms]\n"
+        "24:24: warning: 'DB_PASSWORD' looks like a secret written in plain text; use a "
+        "{{resolve:secretsmanager:...}} or {{resolve:ssm:...}} reference, or read it at run "
+        "time [lint-env-secret]\n"
+        "26:17: warning: Fn::Sub without variables: a plain string does the same "
+        "[lint-sub-needless]\n"
+        "28:11: warning: AdministratorAccess gives the function every right "
+        "[lint-policy-admin]\n"
+        "30:15: warning: a policy statement allows every action on every resource "
+        "[lint-policy-admin]\n");
 }

@@ -49,7 +49,8 @@ std::string random_suffix() {
 } // namespace
 
 Result<std::string> read_file(const fs::path& path, std::uintmax_t max_size) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0)
     return failf("cannot read {}: {}", path.string(), errno_text(errno));
   struct stat st {};

@@ -130,73 +130,99 @@ fs::path local_path(const fs::path& base_dir, const std::string& text) {
 
 // -------------------------------------------------------------------- resources
 
-Node Loader::merged_properties(const ResourceDecl& decl, const Node& properties, Mark mark) {
+const Node* Loader::globals_for(const ResourceDecl& decl) {
   const auto it = m_globals.find(decl.type);
   if (it == m_globals.end())
-    return properties;
-  Node globals = it->second;
-  if (decl.node != nullptr) {
-    if (const auto* ignore = decl.node->find("IgnoreGlobals")) {
-      if (ignore->is_string() && ignore->text == "*")
-        return properties;
-      if (ignore->is_sequence()) {
-        for (const auto& item : ignore->items) {
-          if (!item.is_string())
-            continue;
-          auto& entries = globals.entries;
-          const auto before = entries.size();
-          entries.erase(std::remove_if(entries.begin(), entries.end(),
-                                       [&](const Entry& e) { return e.key == item.text; }),
-                        entries.end());
-          if (entries.size() == before)
-            error(item.mark, "globals",
-                  fmt::format("IgnoreGlobals names '{}', which Globals does not set", item.text));
-        }
-      } else {
-        error(ignore->mark, "globals", "IgnoreGlobals takes \"*\" or a list of property names");
-      }
-    }
+    return nullptr;
+  const Node* ignore = decl.node != nullptr ? decl.node->find("IgnoreGlobals") : nullptr;
+  if (ignore == nullptr)
+    return &it->second;
+  if (ignore->is_string() && ignore->text == "*")
+    return nullptr;
+  if (!ignore->is_sequence()) {
+    error(ignore->mark, "globals", "IgnoreGlobals takes \"*\" or a list of property names");
+    return &it->second;
   }
-  // SAM's merge: the resource wins for scalars and intrinsics, mappings merge key by key,
-  // lists concatenate (Globals first).
-  std::function<Node(const Node&, const Node&)> merge = [&](const Node& global,
-                                                            const Node& local) -> Node {
-    const auto token = [](const Node& n) {
-      if (n.is_mapping() && !is_symbolic(n))
-        return 1;
-      if (n.is_sequence())
-        return 2;
-      return 0;
-    };
-    const int g = token(global);
-    const int l = token(local);
-    if (g != l || g == 0)
-      return local;
-    if (g == 2) {
-      Node out(NodeKind::sequence, local.mark);
-      out.items = global.items;
-      out.items.insert(out.items.end(), local.items.begin(), local.items.end());
-      return out;
-    }
-    Node out(NodeKind::mapping, local.mark);
-    out.entries = global.entries;
-    for (const auto& entry : local.entries) {
-      auto found = std::find_if(out.entries.begin(), out.entries.end(),
-                                [&](const Entry& e) { return e.key == entry.key; });
-      if (found != out.entries.end()) {
-        found->value = merge(found->value, entry.value);
-        found->key_mark = entry.key_mark;
-      } else {
-        out.entries.push_back(entry);
-      }
-    }
-    return out;
+  Node globals = it->second;
+  for (const auto& item : ignore->items) {
+    if (!item.is_string())
+      continue;
+    auto& entries = globals.entries;
+    const auto before = entries.size();
+    entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                 [&](const Entry& e) { return e.key == item.text; }),
+                  entries.end());
+    if (entries.size() == before)
+      error(item.mark, "globals",
+            fmt::format("IgnoreGlobals names '{}', which Globals does not set", item.text));
+  }
+  m_ignored_globals.push_back(std::move(globals));
+  return &m_ignored_globals.back();
+}
+
+// SAM's Globals merge, fused with resolution (no intermediate merged copy): the resource
+// wins for scalars and intrinsics, mappings merge key by key (Globals' keys first), lists
+// concatenate (Globals first). Intrinsics are merged as the values they are written as,
+// before resolution, exactly as SAM does.
+Node Loader::resolve_merged(const Node* global, const Node& local) {
+  if (global == nullptr)
+    return m_resolver->resolve(local);
+  const auto token = [](const Node& n) {
+    if (n.is_mapping() && !is_symbolic(n))
+      return 1;
+    if (n.is_sequence())
+      return 2;
+    return 0;
   };
-  Node local = properties.is_mapping() ? properties : Node(NodeKind::mapping, mark);
-  return merge(globals, local);
+  const int g = token(*global);
+  const int l = token(local);
+  if (g != l || g == 0)
+    return m_resolver->resolve(local);
+  if (g == 2) {
+    Node out(NodeKind::sequence, local.mark);
+    out.items.reserve(global->items.size() + local.items.size());
+    for (const auto* list : {global, &local})
+      for (const auto& item : list->items) {
+        Node resolved = m_resolver->resolve(item);
+        if (resolved.kind != NodeKind::no_value)
+          out.items.push_back(std::move(resolved));
+      }
+    return out;
+  }
+  Node out(NodeKind::mapping, local.mark);
+  out.entries.reserve(global->entries.size() + local.entries.size());
+  for (const auto& entry : global->entries) {
+    const Entry* mine = local.find_entry(entry.key);
+    Node value = mine != nullptr ? resolve_merged(&entry.value, mine->value)
+                                 : m_resolver->resolve(entry.value);
+    if (value.kind != NodeKind::no_value)
+      out.entries.push_back(
+          Entry{entry.key, mine != nullptr ? mine->key_mark : entry.key_mark, std::move(value)});
+  }
+  for (const auto& entry : local.entries) {
+    if (global->find_entry(entry.key) != nullptr)
+      continue;
+    Node value = m_resolver->resolve(entry.value);
+    if (value.kind != NodeKind::no_value)
+      out.entries.push_back(Entry{entry.key, entry.key_mark, std::move(value)});
+  }
+  return out;
 }
 
 void Loader::build_resources() {
+  // Reserved up front: the model's elements are not cheap to move.
+  std::size_t functions = 0;
+  std::size_t apis = 2;
+  std::size_t layers = 0;
+  for (const auto& [id, decl] : m_scope.resources) {
+    functions += decl.type == "AWS::Serverless::Function" || decl.type == "AWS::Lambda::Function";
+    apis += decl.type == "AWS::Serverless::Api" || decl.type == "AWS::Serverless::HttpApi";
+    layers += decl.type.ends_with("::LayerVersion");
+  }
+  m_model.functions.reserve(functions);
+  m_model.apis.reserve(apis);
+  m_model.layers.reserve(layers);
+  m_model.resources.reserve(m_resource_entries.size() + 2);
   for (const auto* entry : m_resource_entries) {
     auto& decl = m_scope.resources.at(entry->key);
     if (!entry->value.is_mapping() || decl.type.empty()) {
@@ -210,18 +236,20 @@ void Loader::build_resources() {
       }
     }
     const Node* raw = entry->value.find("Properties");
-    Node properties(NodeKind::mapping, decl.mark);
+    const Node empty(NodeKind::mapping, decl.mark);
+    const Node* properties = &empty;
     if (raw != nullptr) {
       if (raw->is_mapping())
-        properties = *raw;
+        properties = raw;
       else if (!raw->is_null())
         error(raw->mark, "type",
               fmt::format("'Properties' must be a mapping, not {}", describe_kind(*raw)));
     }
-    Node merged = merged_properties(decl, properties, decl.mark);
-    Node resolved = m_resolver->resolve(merged);
+    m_resolved.push_back(resolve_merged(globals_for(decl), *properties));
+    Node& resolved = m_resolved.back();
     if (!resolved.is_mapping() || is_symbolic(resolved))
       resolved = Node(NodeKind::mapping, decl.mark);
+    m_resolved_by_id[decl.logical_id] = &resolved;
     if (const auto* spec = resource_properties_spec(decl.type))
       m_schema->check_object(resolved, *spec);
 
@@ -250,7 +278,9 @@ void Loader::build_resources() {
       build_layer(decl, resolved, false);
   }
   build_implicit_apis();
+  build_raw_apis();
   build_routes();
+  check_transformed_size();
 }
 
 // -------------------------------------------------------------------- functions
@@ -318,8 +348,8 @@ void Loader::build_function(const ResourceDecl& decl, const Node& properties) {
   const Node* code_uri = find("CodeUri");
   const Node* inline_code = find("InlineCode");
   if (code_uri != nullptr && inline_code != nullptr)
-    error(inline_code->mark, "code", "set either CodeUri or InlineCode, not both");
-  if (code_uri != nullptr) {
+    warning(code_uri->mark, "code", "CodeUri is ignored: InlineCode is the function's code");
+  if (code_uri != nullptr && inline_code == nullptr) {
     if (code_uri->is_scalar()) {
       if (code_uri->text.starts_with("s3://"))
         function.code_s3_uri = code_uri->text;
@@ -334,6 +364,12 @@ void Loader::build_function(const ResourceDecl& decl, const Node& properties) {
   }
   if (inline_code != nullptr && inline_code->is_scalar())
     function.inline_code = inline_code->text;
+  if (code_uri == nullptr && inline_code == nullptr && function.package_type == PackageType::zip) {
+    // SAM CLI's default: the template's directory is the code.
+    function.code_dir = m_model.base_dir;
+    lint(decl.mark, "lint-codeuri",
+         "no CodeUri: the whole template directory becomes the function's code");
+  }
   if (auto image = as_string(find("ImageUri")))
     function.image_uri = *image;
   if (const auto* image_config = find("ImageConfig"); image_config && image_config->is_mapping()) {
@@ -374,9 +410,7 @@ void Loader::build_function(const ResourceDecl& decl, const Node& properties) {
       event.source = {m_file, entry.key_mark.line, entry.key_mark.column};
       function.events.push_back(event);
       m_events.push_back(PendingEvent{m_model.functions.size(), entry.key, event.type,
-                                      props != nullptr && props->is_mapping()
-                                          ? *props
-                                          : Node(NodeKind::mapping, entry.key_mark),
+                                      props != nullptr && props->is_mapping() ? props : nullptr,
                                       entry.key_mark});
     }
   } else if (events != nullptr && !events->is_mapping()) {
@@ -436,6 +470,7 @@ void Loader::build_function(const ResourceDecl& decl, const Node& properties) {
   if (const auto* url = find("FunctionUrlConfig"); url && url->is_mapping())
     function.function_url_config = to_json_object(*url);
   check_function(function, properties, decl);
+  lint_function(function, properties);
   m_model.functions.push_back(std::move(function));
 }
 
@@ -591,8 +626,6 @@ void Loader::check_function(Function& function, const Node& properties, const Re
 
   // Code.
   if (zip) {
-    if (serverless && find("CodeUri") == nullptr && find("InlineCode") == nullptr)
-      error(decl.mark, "code", "a Zip function needs CodeUri or InlineCode");
     if (find("ImageUri") != nullptr)
       error(find("ImageUri")->mark, "code", "ImageUri needs 'PackageType: Image'");
   } else {
@@ -663,10 +696,13 @@ void Loader::check_function(Function& function, const Node& properties, const Re
                   function.metadata.at("BuildMethod").is_string()
               ? std::string(function.metadata.at("BuildMethod").as_string())
               : std::string();
+      const std::string code_text =
+          code_node != nullptr && code_node->is_scalar() ? code_node->text : std::string(".");
       if (!fs::exists(function.code_dir, ec)) {
         error(code_mark, "code-missing",
-              fmt::format("the code directory {} does not exist",
-                          function.code_dir.lexically_relative(fs::current_path()).string()));
+              fmt::format("{} '{}' does not exist (paths are relative to the template's "
+                          "directory)",
+                          serverless ? "CodeUri" : "Code", code_text));
       } else if (!fs::is_directory(function.code_dir, ec)) {
         // A zip file or a single file: fine for packaging, nothing to look into.
       } else if (build_method.empty() || build_method == "esbuild") {
@@ -680,15 +716,13 @@ void Loader::check_function(Function& function, const Node& properties, const Re
         if (!found) {
           if (runtime->family == RuntimeFamily::provided)
             error(handler->mark, "handler-missing",
-                  fmt::format(
-                      "runtime {} runs the executable 'bootstrap', but {} has none", runtime->name,
-                      (function.code_dir / "").lexically_relative(fs::current_path()).string()));
+                  fmt::format("runtime {} runs the executable 'bootstrap', but CodeUri '{}' has "
+                              "none",
+                              runtime->name, code_text));
           else
             error(handler->mark, "handler-missing",
-                  fmt::format(
-                      "handler '{}' names {}, which does not exist in {}", handler->text,
-                      candidates.front(),
-                      (function.code_dir / "").lexically_relative(fs::current_path()).string()));
+                  fmt::format("handler '{}' names {}, which is not in CodeUri '{}'", handler->text,
+                              candidates.front(), code_text));
         }
       }
     }
@@ -860,7 +894,7 @@ void Loader::check_deployment_preference(const Function& function, const Node& p
       const auto& type_name = m_scope.resources.at(ref.logical_id).type;
       if (type_name != "AWS::Serverless::Function" && type_name != "AWS::Lambda::Function")
         error(hook.value.mark, "deployment-preference",
-              fmt::format("the {} hook '{}' is a {}, not a function", hook.key, ref.logical_id,
+              fmt::format("the {} hook '{}' ({}) is not a function", hook.key, ref.logical_id,
                           type_name));
       else if (ref.logical_id == function.logical_id)
         error(hook.value.mark, "deployment-preference",
@@ -874,7 +908,7 @@ void Loader::check_deployment_preference(const Function& function, const Node& p
           m_scope.resources.at(ref.logical_id).type != "AWS::CloudWatch::Alarm" &&
           m_scope.resources.at(ref.logical_id).type != "AWS::CloudWatch::CompositeAlarm")
         error(alarm.mark, "deployment-preference",
-              fmt::format("the alarm '{}' is a {}, not an AWS::CloudWatch::Alarm", ref.logical_id,
+              fmt::format("the alarm '{}' ({}) is not an AWS::CloudWatch::Alarm", ref.logical_id,
                           m_scope.resources.at(ref.logical_id).type));
     }
   }
@@ -908,8 +942,9 @@ void Loader::build_layer(const ResourceDecl& decl, const Node& properties, bool 
     std::error_code ec;
     if (!fs::exists(layer.content_dir, ec))
       error(content->mark, "code-missing",
-            fmt::format("the layer content {} does not exist",
-                        layer.content_dir.lexically_relative(fs::current_path()).string()));
+            fmt::format("ContentUri '{}' does not exist (paths are relative to the template's "
+                        "directory)",
+                        content->text));
   }
   layer.compatible_runtimes = as_strings(properties.find("CompatibleRuntimes"));
   layer.compatible_architectures = as_strings(properties.find("CompatibleArchitectures"));
@@ -1237,7 +1272,7 @@ void Loader::build_api(const ResourceDecl& decl, const Node& properties, bool ht
       api.definition_body = to_json(*loaded);
   }
   api.properties = to_json_object(properties);
-  m_api_properties[api.logical_id] = properties;
+  m_api_properties[api.logical_id] = &properties;
   m_model.apis.push_back(std::move(api));
 }
 
@@ -1248,6 +1283,13 @@ std::optional<Node> Loader::load_definition_uri(const Node& uri) {
   auto display = path.lexically_relative(fs::current_path());
   if (display.empty() || display.native().starts_with(".."))
     display = path;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    error(uri.mark, "definition",
+          fmt::format("'{}' does not exist (paths are relative to the template's directory)",
+                      uri.text));
+    return std::nullopt;
+  }
   auto text = support::read_file(path, 32u * 1024 * 1024);
   if (!text) {
     error(uri.mark, "definition", text.error().message);
@@ -1266,9 +1308,11 @@ void Loader::build_implicit_apis() {
   bool rest = false;
   bool http = false;
   for (const auto& event : m_events) {
-    if (event.type == "Api" && event.properties.find("RestApiId") == nullptr)
+    if (event.type == "Api" &&
+        (event.properties == nullptr || !event.properties->find("RestApiId")))
       rest = true;
-    if (event.type == "HttpApi" && event.properties.find("ApiId") == nullptr)
+    if (event.type == "HttpApi" &&
+        (event.properties == nullptr || !event.properties->find("ApiId")))
       http = true;
   }
   const auto add = [&](const char* id, const char* type, bool is_http) {
@@ -1281,8 +1325,9 @@ void Loader::build_implicit_apis() {
     ResourceDecl decl;
     decl.logical_id = id;
     decl.type = type;
-    Node properties = merged_properties(decl, Node(NodeKind::mapping, {}), {});
-    Node resolved = m_resolver->resolve(properties);
+    const Node empty(NodeKind::mapping, Mark{});
+    m_resolved.push_back(resolve_merged(globals_for(decl), empty));
+    const Node& resolved = m_resolved.back();
     Resource resource;
     resource.logical_id = id;
     resource.type = type;
@@ -1310,7 +1355,8 @@ void Loader::build_routes() {
       continue;
     const bool http = event.type == "HttpApi";
     const auto& function = m_model.functions[event.function];
-    const Node& props = event.properties;
+    const Node no_properties(NodeKind::mapping, event.mark);
+    const Node& props = event.properties != nullptr ? *event.properties : no_properties;
     Route route;
     route.kind = http ? ApiKind::http : ApiKind::rest;
     route.function_logical_id = function.logical_id;
@@ -1368,7 +1414,10 @@ void Loader::build_routes() {
       }
       const auto& target = m_scope.resources.at(id);
       const std::string expected = http ? "AWS::Serverless::HttpApi" : "AWS::Serverless::Api";
-      if (target.type != expected) {
+      // SAM also attaches events to plain API Gateway APIs of the template (it only adds the
+      // invoke permission; the API's own resources define the route).
+      const std::string raw = http ? "AWS::ApiGatewayV2::Api" : "AWS::ApiGateway::RestApi";
+      if (target.type != expected && target.type != raw) {
         if (!http && target.type == "AWS::Serverless::HttpApi")
           error(reference->mark, "api-kind-mismatch",
                 fmt::format("the Api event '{}' refers to '{}', an AWS::Serverless::HttpApi; use "
@@ -1382,8 +1431,8 @@ void Loader::build_routes() {
                             event.name, id, id));
         else
           error(reference->mark, "api-reference",
-                fmt::format("{} refers to '{}', a {}; it must be an {}", id_key, id, target.type,
-                            expected));
+                fmt::format("{} refers to '{}' ({}); it must be an {} or an {}", id_key, id,
+                            target.type, expected, raw));
         continue;
       }
       if (!target.included)
@@ -1443,10 +1492,10 @@ void Loader::build_routes() {
     const auto it = m_api_properties.find(api.logical_id);
     if (it == m_api_properties.end() || !api.definition_body)
       continue;
-    const Node* body = it->second.find("DefinitionBody");
+    const Node* body = it->second->find("DefinitionBody");
     std::optional<Node> loaded;
     if (body == nullptr || is_symbolic(*body)) {
-      const Node* uri = body == nullptr ? it->second.find("DefinitionUri") : nullptr;
+      const Node* uri = body == nullptr ? it->second->find("DefinitionUri") : nullptr;
       if (uri == nullptr && body != nullptr && body->intrinsic() == "Fn::Transform") {
         const Node& arg = body->entries.front().value;
         const Node* parameters = arg.is_mapping() ? arg.find("Parameters") : nullptr;
@@ -1468,6 +1517,7 @@ void Loader::build_routes() {
     }
     routes_from_definition(api, *body);
   }
+  raw_routes();
 }
 
 void Loader::routes_from_definition(const Api& api, const Node& body) {
@@ -1558,6 +1608,377 @@ void Loader::routes_from_definition(const Api& api, const Node& body) {
       m_model.routes.push_back(std::move(route));
     }
   }
+}
+
+// -------------------------------------------------------------------- plain API Gateway
+
+namespace {
+
+// Every {Ref: X} and {Fn::GetAtt: [X, ...]} target inside `node`, in document order.
+void referenced_ids(const Node& node, std::vector<std::string>& out) {
+  if (const auto key = node.intrinsic(false); key == "Ref" || key == "Fn::GetAtt") {
+    const auto id = referenced_id(node);
+    if (!id.empty())
+      out.push_back(id);
+    return;
+  }
+  if (node.intrinsic(false) == "Fn::Sub") {
+    const auto id = referenced_id(node);
+    if (!id.empty())
+      out.push_back(id);
+  }
+  for (const auto& item : node.items)
+    referenced_ids(item, out);
+  for (const auto& entry : node.entries)
+    referenced_ids(entry.value, out);
+}
+
+std::string first_reference_of_type(const Node& node, const Scope& scope, std::string_view type) {
+  std::vector<std::string> ids;
+  referenced_ids(node, ids);
+  for (const auto& id : ids) {
+    const auto it = scope.resources.find(id);
+    if (it != scope.resources.end() && it->second.type == type)
+      return id;
+  }
+  return {};
+}
+
+} // namespace
+
+// The function an API integration URI (or a quick-create Target) invokes: a reference to
+// a function of the template (GetAtt X.Arn, ${X.Arn}, an alias), or a function ARN whose
+// name is a FunctionName of the template.
+std::string Loader::raw_function_of(const Node& uri) const {
+  std::vector<std::string> ids;
+  referenced_ids(uri, ids);
+  for (const auto& id : ids)
+    if (m_model.find_function(id) != nullptr && m_model.find_function(id)->logical_id == id)
+      return id;
+  std::string text;
+  if (uri.is_scalar())
+    text = uri.text;
+  else if (uri.intrinsic() == "Fn::Sub") {
+    const Node& arg = uri.entries.front().value;
+    const Node* sub = arg.is_sequence() && !arg.items.empty() ? &arg.items[0] : &arg;
+    if (sub->is_scalar())
+      text = sub->text;
+  }
+  if (const auto colon = text.find(":function:"); colon != std::string::npos) {
+    auto name = text.substr(colon + 10);
+    name = name.substr(0, name.find_first_of(":/"));
+    if (const auto* function = m_model.find_function(name))
+      return function->logical_id;
+  }
+  return {};
+}
+
+void Loader::build_raw_apis() {
+  const auto find_props = [&](const std::string& id) -> const Node* {
+    const auto it = m_resolved_by_id.find(id);
+    return it == m_resolved_by_id.end() ? nullptr : it->second;
+  };
+  for (const auto* entry : m_resource_entries) {
+    const auto& decl = m_scope.resources.at(entry->key);
+    if (!decl.included)
+      continue;
+    const bool rest = decl.type == "AWS::ApiGateway::RestApi";
+    const bool v2 = decl.type == "AWS::ApiGatewayV2::Api";
+    if (!rest && !v2)
+      continue;
+    const Node* properties = find_props(decl.logical_id);
+    if (properties == nullptr)
+      continue;
+    if (v2) {
+      const auto protocol = as_string(properties->find("ProtocolType")).value_or("");
+      if (protocol != "HTTP")
+        continue; // WebSocket APIs are not served
+    }
+    Api api;
+    api.logical_id = decl.logical_id;
+    api.kind = rest ? ApiKind::rest : ApiKind::http;
+    api.source = {m_file, decl.mark.line, decl.mark.column};
+    api.properties = to_json_object(*properties);
+    if (const auto* body = properties->find("Body"); body && !is_symbolic(*body))
+      api.definition_body = to_json(*body);
+    if (rest) {
+      api.binary_media_types = as_strings(properties->find("BinaryMediaTypes"));
+    } else if (const auto* cors = properties->find("CorsConfiguration");
+               cors && cors->is_mapping()) {
+      Cors value;
+      value.allow_origins = as_strings(cors->find("AllowOrigins"));
+      value.allow_methods = as_strings(cors->find("AllowMethods"));
+      value.allow_headers = as_strings(cors->find("AllowHeaders"));
+      value.expose_headers = as_strings(cors->find("ExposeHeaders"));
+      value.allow_credentials = as_bool(cors->find("AllowCredentials")).value_or(false);
+      if (auto age = as_int(cors->find("MaxAge")))
+        value.max_age = clamp_int(*age);
+      api.cors = std::move(value);
+    }
+    if (v2 && properties->find("Target") != nullptr)
+      api.stage_name = "$default"; // quick create
+    // Stages, deployments and authorizers that belong to this API.
+    for (const auto* other : m_resource_entries) {
+      const auto& other_decl = m_scope.resources.at(other->key);
+      if (!other_decl.included)
+        continue;
+      const Node* props = find_props(other->key);
+      if (props == nullptr)
+        continue;
+      const Node* owner = props->find(rest ? "RestApiId" : "ApiId");
+      if (owner == nullptr || referenced_id(*owner) != decl.logical_id)
+        continue;
+      const auto& type = other_decl.type;
+      if (type == (rest ? "AWS::ApiGateway::Stage" : "AWS::ApiGatewayV2::Stage")) {
+        if (!api.stage_name.empty() && api.stage_name != "$default")
+          continue; // the first stage wins
+        if (auto stage = as_string(props->find("StageName")))
+          api.stage_name = *stage;
+        if (const auto* variables = props->find(rest ? "Variables" : "StageVariables");
+            variables && variables->is_mapping())
+          for (const auto& variable : variables->entries)
+            if (variable.value.is_scalar())
+              api.stage_variables[variable.key] = variable.value.text;
+        if (const auto* canary = props->find("CanarySetting");
+            rest && canary && canary->is_mapping())
+          api.canary_setting = to_json_object(*canary);
+      } else if (rest && type == "AWS::ApiGateway::Deployment" && api.stage_name.empty()) {
+        if (auto stage = as_string(props->find("StageName")))
+          api.stage_name = *stage;
+      } else if (type == (rest ? "AWS::ApiGateway::Authorizer" : "AWS::ApiGatewayV2::Authorizer")) {
+        Authorizer authorizer;
+        authorizer.name = other->key;
+        authorizer.source = {m_file, other_decl.mark.line, other_decl.mark.column};
+        const auto kind = as_string(props->find(rest ? "Type" : "AuthorizerType")).value_or("");
+        if (kind == "COGNITO_USER_POOLS") {
+          authorizer.kind = Authorizer::Kind::cognito;
+          authorizer.user_pool_arns = as_strings(props->find("ProviderARNs"));
+        } else if (kind == "JWT") {
+          authorizer.kind = Authorizer::Kind::jwt;
+          if (const auto* jwt = props->find("JwtConfiguration"); jwt && jwt->is_mapping()) {
+            authorizer.jwt_issuer = as_string(jwt->find("Issuer")).value_or("");
+            authorizer.jwt_audience = as_strings(jwt->find("Audience"));
+          }
+        } else {
+          authorizer.kind =
+              kind == "REQUEST" ? Authorizer::Kind::lambda_request : Authorizer::Kind::lambda_token;
+          if (const auto* uri = props->find("AuthorizerUri"))
+            authorizer.function_logical_id = raw_function_of(*uri);
+        }
+        const Node* sources = props->find("IdentitySource");
+        if (sources != nullptr && sources->is_scalar())
+          authorizer.identity_sources = split_trimmed(sources->text);
+        else
+          authorizer.identity_sources = as_strings(sources);
+        authorizer.ttl_seconds =
+            clamp_int(as_int(props->find("AuthorizerResultTtlInSeconds")).value_or(rest ? 300 : 0));
+        authorizer.identity_validation_expression =
+            as_string(props->find("IdentityValidationExpression")).value_or("");
+        authorizer.payload_format_version =
+            as_string(props->find("AuthorizerPayloadFormatVersion")).value_or("");
+        authorizer.enable_simple_responses =
+            as_bool(props->find("EnableSimpleResponses")).value_or(false);
+        api.authorizers.emplace(authorizer.name, std::move(authorizer));
+      }
+    }
+    m_model.apis.push_back(std::move(api));
+  }
+}
+
+void Loader::raw_routes() {
+  const auto find_props = [&](const std::string& id) -> const Node* {
+    const auto it = m_resolved_by_id.find(id);
+    return it == m_resolved_by_id.end() ? nullptr : it->second;
+  };
+  std::unordered_map<std::string, bool> existing;
+  for (const auto& route : m_model.routes)
+    existing[route.api_logical_id + "\n" + route.method + "\n" + route.path] = true;
+  const auto add = [&](Route route) {
+    const auto key = route.api_logical_id + "\n" + route.method + "\n" + route.path;
+    if (existing.count(key) != 0)
+      return;
+    existing[key] = true;
+    m_model.routes.push_back(std::move(route));
+  };
+  for (const auto& api : m_model.apis) {
+    const auto decl_it = m_scope.resources.find(api.logical_id);
+    if (decl_it == m_scope.resources.end())
+      continue;
+    const auto& type = decl_it->second.type;
+    if (type != "AWS::ApiGateway::RestApi" && type != "AWS::ApiGatewayV2::Api")
+      continue;
+    const Node* properties = find_props(api.logical_id);
+    if (properties == nullptr)
+      continue;
+    if (const auto* body = properties->find("Body"); body && body->is_mapping())
+      routes_from_definition(api, *body);
+    if (const auto* target = properties->find("Target")) {
+      // Quick create: one route (RouteKey, default $default) to the target function.
+      Route route;
+      route.api_logical_id = api.logical_id;
+      route.kind = ApiKind::http;
+      const auto key = as_string(properties->find("RouteKey")).value_or("$default");
+      const auto space = key.find(' ');
+      route.method = space == std::string::npos ? "ANY" : upper(key.substr(0, space));
+      route.path = space == std::string::npos ? key : key.substr(space + 1);
+      route.payload_format_version = "2.0";
+      route.function_logical_id = raw_function_of(*target);
+      route.source = {m_file, target->mark.line, target->mark.column};
+      if (!route.function_logical_id.empty())
+        add(std::move(route));
+    }
+  }
+  // AWS::ApiGateway::Method + Resource chains; AWS::ApiGatewayV2::Route + Integration.
+  for (const auto* entry : m_resource_entries) {
+    const auto& decl = m_scope.resources.at(entry->key);
+    if (!decl.included)
+      continue;
+    const Node* props = find_props(entry->key);
+    if (props == nullptr)
+      continue;
+    if (decl.type == "AWS::ApiGateway::Method") {
+      const Node* api_ref = props->find("RestApiId");
+      const Node* integration = props->find("Integration");
+      if (api_ref == nullptr || integration == nullptr || !integration->is_mapping())
+        continue;
+      const auto api_id = referenced_id(*api_ref);
+      const Api* api = m_model.find_api(api_id);
+      if (api == nullptr)
+        continue;
+      if (!support::iequals(as_string(integration->find("Type")).value_or(""), "AWS_PROXY"))
+        continue;
+      Route route;
+      route.api_logical_id = api_id;
+      route.kind = ApiKind::rest;
+      route.method = upper(as_string(props->find("HttpMethod")).value_or("ANY"));
+      route.payload_format_version = "1.0";
+      if (const auto* uri = integration->find("Uri"))
+        route.function_logical_id = raw_function_of(*uri);
+      if (route.function_logical_id.empty())
+        continue;
+      // The path: follow ParentId from the method's resource up to the root.
+      std::vector<std::string> parts;
+      const Node* resource_ref = props->find("ResourceId");
+      bool ok = resource_ref != nullptr;
+      for (int depth = 0; ok && depth < 64; ++depth) {
+        if (resource_ref->intrinsic() == "Fn::GetAtt")
+          break; // RestApi.RootResourceId
+        const auto id = referenced_id(*resource_ref);
+        const auto it = m_scope.resources.find(id);
+        if (id.empty() || it == m_scope.resources.end() ||
+            it->second.type != "AWS::ApiGateway::Resource") {
+          ok = false;
+          break;
+        }
+        const Node* resource_props = find_props(id);
+        if (resource_props == nullptr) {
+          ok = false;
+          break;
+        }
+        parts.push_back(as_string(resource_props->find("PathPart")).value_or(""));
+        resource_ref = resource_props->find("ParentId");
+        ok = resource_ref != nullptr;
+      }
+      if (!ok)
+        continue;
+      std::string path;
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it)
+        path += "/" + *it;
+      route.path = path.empty() ? "/" : path;
+      const auto authorization = as_string(props->find("AuthorizationType")).value_or("NONE");
+      if (const auto* authorizer = props->find("AuthorizerId"))
+        route.authorizer = referenced_id(*authorizer);
+      else if (authorization == "AWS_IAM")
+        route.authorizer = "AWS_IAM";
+      else
+        route.authorizer = "NONE";
+      route.source = {m_file, decl.mark.line, decl.mark.column};
+      add(std::move(route));
+    } else if (decl.type == "AWS::ApiGatewayV2::Route") {
+      const Node* api_ref = props->find("ApiId");
+      const Node* target = props->find("Target");
+      if (api_ref == nullptr || target == nullptr)
+        continue;
+      const auto api_id = referenced_id(*api_ref);
+      const Api* api = m_model.find_api(api_id);
+      if (api == nullptr)
+        continue;
+      const auto integration_id =
+          first_reference_of_type(*target, m_scope, "AWS::ApiGatewayV2::Integration");
+      const Node* integration = integration_id.empty() ? nullptr : find_props(integration_id);
+      if (integration == nullptr ||
+          !support::iequals(as_string(integration->find("IntegrationType")).value_or(""),
+                            "AWS_PROXY"))
+        continue;
+      Route route;
+      route.api_logical_id = api_id;
+      route.kind = ApiKind::http;
+      const auto key = as_string(props->find("RouteKey")).value_or("");
+      const auto space = key.find(' ');
+      route.method = space == std::string::npos ? "ANY" : upper(key.substr(0, space));
+      route.path = space == std::string::npos ? key : key.substr(space + 1);
+      if (route.path.empty())
+        continue;
+      route.payload_format_version =
+          as_string(integration->find("PayloadFormatVersion")).value_or("2.0");
+      if (const auto* uri = integration->find("IntegrationUri"))
+        route.function_logical_id = raw_function_of(*uri);
+      if (route.function_logical_id.empty())
+        continue;
+      const auto authorization = as_string(props->find("AuthorizationType")).value_or("NONE");
+      if (const auto* authorizer = props->find("AuthorizerId"))
+        route.authorizer = referenced_id(*authorizer);
+      else if (authorization == "AWS_IAM")
+        route.authorizer = "AWS_IAM";
+      else
+        route.authorizer = "NONE";
+      route.source = {m_file, decl.mark.line, decl.mark.column};
+      add(std::move(route));
+    }
+  }
+}
+
+// CloudFormation's 500-resource limit applies to the stack after the SAM transform, which
+// adds resources for every function (role, permissions, event sources, alias, version)
+// and API (deployment, stage). A lower bound of that count:
+void Loader::check_transformed_size() {
+  if (m_resources == nullptr || m_resources->entries.size() > 500)
+    return; // the declared count is reported already
+  std::size_t total = 0;
+  for (const auto* entry : m_resource_entries) {
+    const auto& decl = m_scope.resources.at(entry->key);
+    if (!decl.included)
+      continue;
+    ++total;
+    if (decl.type == "AWS::Serverless::Api")
+      total += 2; // deployment, stage
+    else if (decl.type == "AWS::Serverless::HttpApi")
+      total += 1; // stage
+  }
+  for (const auto& function : m_model.functions) {
+    if (function.resource_type != "AWS::Serverless::Function")
+      continue;
+    if (function.role.empty())
+      ++total; // the generated role
+    if (!function.auto_publish_alias.empty())
+      total += 2; // version, alias
+    for (const auto& event : function.events) {
+      const auto& type = event.type;
+      if (type == "Schedule" || type == "EventBridgeRule" || type == "CloudWatchEvent" ||
+          type == "SNS" || type == "CloudWatchLogs" || type == "ScheduleV2")
+        total += 2;
+      else
+        total += 1; // a permission or an event source mapping
+    }
+  }
+  for (const auto& api : m_model.apis)
+    if (api.implicit)
+      total += api.kind == ApiKind::rest ? 3 : 2;
+  if (total > 500)
+    error(m_resources->mark, "limit-resources",
+          fmt::format("after the SAM transform this stack has at least {} resources; "
+                      "CloudFormation allows 500 (split it into nested stacks)",
+                      total));
 }
 
 // -------------------------------------------------------------------- outputs

@@ -337,6 +337,7 @@ void Loader::lint(Mark mark, std::string code, std::string message) {
 }
 
 void Loader::run() {
+  const ArenaScope arena_scope(m_arena);
   if (read()) {
     m_resolver = std::make_unique<Resolver>(m_scope, m_file, m_diags);
     m_schema = std::make_unique<SchemaChecker>(m_file, m_diags);
@@ -351,22 +352,35 @@ void Loader::run() {
     check_cycles();
     build_resources();
     build_outputs();
+    if (m_options.lint)
+      lint_checks();
   }
   // One diagnostic per problem: Globals merged into several resources would otherwise
   // report the same position several times.
-  auto& items = m_diags.items();
   m_diags.sort();
-  items.erase(std::unique(items.begin(), items.end(),
-                          [](const support::Diagnostic& a, const support::Diagnostic& b) {
-                            return std::tie(a.file, a.line, a.column, a.severity, a.code,
-                                            a.message) == std::tie(b.file, b.line, b.column,
-                                                                   b.severity, b.code, b.message);
-                          }),
-              items.end());
+  auto& items = m_diags.items();
+  std::vector<support::Diagnostic> unique;
+  unique.reserve(items.size());
+  std::size_t group = 0; // first of the diagnostics at the current position
+  for (auto& item : items) {
+    if (group < unique.size() &&
+        (unique[group].file != item.file || unique[group].line != item.line ||
+         unique[group].column != item.column))
+      group = unique.size();
+    const bool seen = std::any_of(
+        unique.begin() + static_cast<std::ptrdiff_t>(group), unique.end(), [&](const auto& d) {
+          return d.severity == item.severity && d.code == item.code && d.message == item.message;
+        });
+    if (!seen)
+      unique.push_back(std::move(item));
+  }
+  items = std::move(unique);
 }
 
 bool Loader::read() {
   fs::path path = m_options.template_path;
+  if (path.empty() && m_options.template_text)
+    path = "template.yaml";
   if (path.empty()) {
     auto found = default_template_path(".");
     if (!found) {
@@ -380,9 +394,17 @@ bool Loader::read() {
   const auto absolute = fs::absolute(path, ec);
   m_model.template_path = ec ? path : absolute.lexically_normal();
   m_model.base_dir = m_model.template_path.parent_path();
-  auto text = support::read_file(path, k_max_template_size);
+  support::Result<std::string> text = m_options.template_text
+                                          ? support::Result<std::string>(*m_options.template_text)
+                                          : support::read_file(path, k_max_template_size);
   if (!text) {
     m_diags.error(m_file, 0, 0, "template-read", text.error().message);
+    return false;
+  }
+  if (text->size() > k_max_template_size) {
+    m_diags.error(
+        m_file, 0, 0, "template-read",
+        fmt::format("{} is larger than the limit of {} bytes", m_file, k_max_template_size));
     return false;
   }
   auto root = read_document(*text, m_file, m_diags);
@@ -670,10 +692,9 @@ void Loader::index_resources() {
   if (m_resources == nullptr)
     return;
   if (m_resources->entries.size() > 500)
-    warning(m_resources->mark, "limit-resources",
-            fmt::format("CloudFormation allows 500 resources per stack; the template declares {} "
-                        "(before the SAM transform adds more)",
-                        m_resources->entries.size()));
+    error(m_resources->mark, "limit-resources",
+          fmt::format("CloudFormation allows 500 resources per stack; the template declares {}",
+                      m_resources->entries.size()));
   for (const auto& entry : m_resources->entries) {
     m_resource_entries.push_back(&entry);
     ResourceDecl decl;
@@ -800,80 +821,102 @@ std::string alphanumeric(std::string_view text) {
 } // namespace
 
 void Loader::collect_generated_ids() {
-  // Resources SAM adds that templates commonly refer to (Role, alias, stage, ...).
+  // Template-wide ids SAM generates; per-resource ones are matched by is_generated().
   bool any_deployment_preference =
       m_globals.count("AWS::Serverless::Function") != 0 &&
       m_globals["AWS::Serverless::Function"].find("DeploymentPreference") != nullptr;
-  const auto global_alias = [&]() -> std::string {
-    const auto it = m_globals.find("AWS::Serverless::Function");
-    if (it == m_globals.end())
-      return {};
-    const auto* alias = it->second.find("AutoPublishAlias");
-    return alias != nullptr ? m_resolver->resolve(*alias).text : std::string();
-  }();
   for (const auto* entry : m_resource_entries) {
     const auto& decl = m_scope.resources.at(entry->key);
-    const auto& id = decl.logical_id;
+    if (decl.type != "AWS::Serverless::Function")
+      continue;
     const Node* properties = decl.node != nullptr ? decl.node->find("Properties") : nullptr;
-    const auto property = [&](std::string_view name) -> const Node* {
-      return properties != nullptr && properties->is_mapping() ? properties->find(name) : nullptr;
-    };
-    if (decl.type == "AWS::Serverless::Function" || decl.type == "AWS::Serverless::StateMachine") {
-      for (const auto* suffix : {"Role", "DeploymentGroup", "Url", "UrlPublicPermissions",
-                                 "EventInvokeConfig", "Policy", "LogGroup"})
-        m_generated.insert(id + suffix);
-      std::string alias = global_alias;
-      if (const auto* value = property("AutoPublishAlias"))
-        alias = m_resolver->resolve(*value).text;
-      if (!alias.empty())
-        m_generated.insert(id + "Alias" + alphanumeric(alias));
-      if (property("DeploymentPreference") != nullptr)
-        any_deployment_preference = true;
-      if (const auto* events = property("Events"); events && events->is_mapping()) {
-        for (const auto& event : events->entries) {
-          for (const auto* suffix :
-               {"", "Permission", "Queue", "QueuePolicy", "Role", "Subscription",
-                "EventSourceMapping", "Rule", "Topic", "PermissionProd", "PermissionTest"})
-            m_generated.insert(id + event.key + suffix);
-          const auto* type = event.value.find("Type");
-          const auto* props = event.value.find("Properties");
-          const bool api = type && type->is_string() && type->text == "Api";
-          const bool http = type && type->is_string() && type->text == "HttpApi";
-          if (api && (props == nullptr || !props->is_mapping() || !props->find("RestApiId"))) {
-            for (const auto* name :
-                 {"ServerlessRestApi", "ServerlessRestApiProdStage", "ServerlessRestApiDeployment"})
-              m_generated.insert(name);
-          }
-          if (http && (props == nullptr || !props->is_mapping() || !props->find("ApiId"))) {
-            for (const auto* name :
-                 {"ServerlessHttpApi", "ServerlessHttpApiApiGatewayDefaultStage"})
-              m_generated.insert(name);
-          }
-        }
-      }
-    } else if (decl.type == "AWS::Serverless::Api") {
-      std::string stage;
-      if (const auto* value = property("StageName"))
-        stage = m_resolver->resolve(*value).text;
-      m_generated.insert(id + alphanumeric(stage) + "Stage");
-      for (const auto* suffix : {"Deployment", "UsagePlan", "ApiKey", "UsagePlanKey", "DomainName",
-                                 "BasePathMapping", "RecordSetGroup"})
-        m_generated.insert(id + suffix);
-    } else if (decl.type == "AWS::Serverless::HttpApi") {
-      std::string stage;
-      if (const auto* value = property("StageName"))
-        stage = m_resolver->resolve(*value).text;
-      m_generated.insert(id + "ApiGatewayDefaultStage");
-      if (!stage.empty())
-        m_generated.insert(id + alphanumeric(stage) + "Stage");
-      for (const auto* suffix : {"DomainName", "ApiMapping", "RecordSetGroup"})
-        m_generated.insert(id + suffix);
+    if (properties == nullptr || !properties->is_mapping())
+      continue;
+    if (properties->find("DeploymentPreference") != nullptr)
+      any_deployment_preference = true;
+    const Node* events = properties->find("Events");
+    if (events == nullptr || !events->is_mapping())
+      continue;
+    for (const auto& event : events->entries) {
+      const auto* type = event.value.find("Type");
+      const auto* props = event.value.find("Properties");
+      const bool api = type && type->is_string() && type->text == "Api";
+      const bool http = type && type->is_string() && type->text == "HttpApi";
+      if (api && (props == nullptr || !props->is_mapping() || !props->find("RestApiId")))
+        for (const auto* name :
+             {"ServerlessRestApi", "ServerlessRestApiProdStage", "ServerlessRestApiDeployment"})
+          m_generated.insert(name);
+      if (http && (props == nullptr || !props->is_mapping() || !props->find("ApiId")))
+        for (const auto* name : {"ServerlessHttpApi", "ServerlessHttpApiApiGatewayDefaultStage"})
+          m_generated.insert(name);
     }
   }
   if (any_deployment_preference) {
     m_generated.insert("ServerlessDeploymentApplication");
     m_generated.insert("CodeDeployServiceRole");
   }
+}
+
+// Logical ids SAM generates from a resource's own id: FunctionRole, FunctionAliaslive,
+// FunctionEventPermission, ApiProdStage, HttpApiApiGatewayDefaultStage, ... Only asked
+// about names that are not declared, so it may be slow.
+bool Loader::is_generated(std::string_view name) const {
+  if (m_generated.count(std::string(name)) != 0)
+    return true;
+  const auto resolved_text = [&](const Node* node) -> std::string {
+    if (node == nullptr)
+      return {};
+    return m_resolver->resolve(*node).text;
+  };
+  for (const auto* entry : m_resource_entries) {
+    const auto& id = entry->key;
+    if (!name.starts_with(id))
+      continue;
+    const auto suffix = name.substr(id.size());
+    const auto& decl = m_scope.resources.at(id);
+    const Node* properties = decl.node != nullptr ? decl.node->find("Properties") : nullptr;
+    const auto property = [&](std::string_view key) -> const Node* {
+      return properties != nullptr && properties->is_mapping() ? properties->find(key) : nullptr;
+    };
+    const auto one_of = [&](std::initializer_list<std::string_view> suffixes) {
+      return std::find(suffixes.begin(), suffixes.end(), suffix) != suffixes.end();
+    };
+    if (decl.type == "AWS::Serverless::Function" || decl.type == "AWS::Serverless::StateMachine") {
+      if (one_of({"Role", "DeploymentGroup", "Url", "UrlPublicPermissions", "EventInvokeConfig",
+                  "Policy", "LogGroup"}))
+        return true;
+      std::string alias;
+      if (const auto* value = property("AutoPublishAlias"))
+        alias = resolved_text(value);
+      else if (const auto it = m_globals.find("AWS::Serverless::Function"); it != m_globals.end())
+        alias = resolved_text(it->second.find("AutoPublishAlias"));
+      if (!alias.empty() && suffix == "Alias" + alphanumeric(alias))
+        return true;
+      if (const auto* events = property("Events"); events && events->is_mapping())
+        for (const auto& event : events->entries)
+          if (suffix.starts_with(event.key)) {
+            const auto rest = suffix.substr(event.key.size());
+            for (const auto* tail :
+                 {"", "Permission", "Queue", "QueuePolicy", "Role", "Subscription",
+                  "EventSourceMapping", "Rule", "Topic", "PermissionProd", "PermissionTest"})
+              if (rest == tail)
+                return true;
+          }
+    } else if (decl.type == "AWS::Serverless::Api") {
+      if (one_of({"Deployment", "UsagePlan", "ApiKey", "UsagePlanKey", "DomainName",
+                  "BasePathMapping", "RecordSetGroup"}))
+        return true;
+      if (suffix == alphanumeric(resolved_text(property("StageName"))) + "Stage")
+        return true;
+    } else if (decl.type == "AWS::Serverless::HttpApi") {
+      if (one_of({"ApiGatewayDefaultStage", "DomainName", "ApiMapping", "RecordSetGroup"}))
+        return true;
+      const auto stage = resolved_text(property("StageName"));
+      if (!stage.empty() && suffix == alphanumeric(stage) + "Stage")
+        return true;
+    }
+  }
+  return false;
 }
 
 std::string Loader::suggest_name(std::string_view name, bool resources, bool parameters) const {
@@ -969,6 +1012,7 @@ void Loader::check_references() {
       const auto& decl = m_scope.resources.at(entry->key);
       const bool sam_function = decl.type == "AWS::Serverless::Function";
       if (const auto* condition = resource.find("Condition"); condition && condition->is_string()) {
+        m_used_conditions.insert(condition->text);
         if (m_scope.conditions == nullptr || m_scope.conditions->find(condition->text) == nullptr)
           error(condition->mark, "condition-undefined",
                 fmt::format("the condition '{}' is not defined in Conditions", condition->text));
@@ -984,7 +1028,7 @@ void Loader::check_references() {
             return;
           }
           if (!m_scope.is_resource(item.text)) {
-            if (m_generated.count(item.text) != 0)
+            if (is_generated(item.text))
               return;
             error(item.mark, "ref-undefined",
                   fmt::format("DependsOn names '{}', which is not a resource of this template{}",
@@ -1002,7 +1046,11 @@ void Loader::check_references() {
       if (const auto* properties = resource.find("Properties")) {
         if (sam_function && properties->is_mapping()) {
           for (const auto& property : properties->entries)
-            walk_refs(property.value, "Resources", id, property.key == "Events");
+            // Events and DeploymentPreference become resources of their own in the SAM
+            // transform (permissions, event source mappings, the deployment group): what they
+            // refer to is not a dependency of the function itself.
+            walk_refs(property.value, "Resources", id,
+                      property.key == "Events" || property.key == "DeploymentPreference");
         } else {
           walk_refs(*properties, "Resources", id, false);
         }
@@ -1023,6 +1071,9 @@ void Loader::check_references() {
       }
       m_schema->check_object(output.value, output_spec());
       if (const auto* condition = output.value.find("Condition");
+          condition && condition->is_string())
+        m_used_conditions.insert(condition->text);
+      if (const auto* condition = output.value.find("Condition");
           condition && condition->is_string() &&
           (m_scope.conditions == nullptr || m_scope.conditions->find(condition->text) == nullptr))
         error(condition->mark, "condition-undefined",
@@ -1041,8 +1092,12 @@ void Loader::add_edge(const std::string* resource, std::string_view target, Mark
 
 void Loader::check_ref_name(const Node& at_node, std::string_view name, std::string_view section,
                             const std::string* resource, bool in_events, std::string_view how) {
-  if (is_pseudo_parameter(name) || m_scope.parameters.count(name) != 0)
+  if (is_pseudo_parameter(name))
     return;
+  if (m_scope.parameters.count(name) != 0) {
+    m_used_parameters.emplace(name);
+    return;
+  }
   const bool conditions = section == "Conditions";
   if (m_scope.is_resource(name)) {
     if (conditions)
@@ -1054,7 +1109,7 @@ void Loader::check_ref_name(const Node& at_node, std::string_view name, std::str
     return;
   }
   if (!conditions) {
-    if (m_generated.count(std::string(name)) != 0)
+    if (is_generated(name))
       return;
     // SAM's references to generated resources: Function.Alias, Function.Version,
     // Api.Stage, Api.Deployment, HttpApi.Stage.
@@ -1105,7 +1160,7 @@ void Loader::check_getatt(const Node& at_node, std::string_view target, const No
   }
   const auto it = m_scope.resources.find(std::string(target));
   if (it == m_scope.resources.end()) {
-    if (m_generated.count(std::string(target)) != 0)
+    if (is_generated(target))
       return;
     if (m_scope.parameters.count(target) != 0 || is_pseudo_parameter(target)) {
       error(at_node.mark, "getatt",
@@ -1172,6 +1227,7 @@ void Loader::walk_refs(const Node& node, std::string_view section, const std::st
         error(arg.mark, "intrinsic", "Condition takes the name of a condition as a string");
         return;
       }
+      m_used_conditions.insert(arg.text);
       if (m_scope.conditions == nullptr || m_scope.conditions->find(arg.text) == nullptr)
         error(node.mark, "condition-undefined",
               fmt::format("the condition '{}' is not defined in Conditions", arg.text));
@@ -1229,6 +1285,10 @@ void Loader::walk_refs(const Node& node, std::string_view section, const std::st
           error(text->mark, "intrinsic", "Fn::Sub: " + problem);
           return;
         }
+        if (variables == nullptr &&
+            std::none_of(parts->begin(), parts->end(), [](const SubPart& p) { return p.variable; }))
+          lint(node.mark, "lint-sub-needless",
+               "Fn::Sub without variables: a plain string does the same");
         for (const auto& part : *parts) {
           if (!part.variable)
             continue;
@@ -1254,6 +1314,8 @@ void Loader::walk_refs(const Node& node, std::string_view section, const std::st
         if (!arity(3, 3, "[Condition, ValueIfTrue, ValueIfFalse]"))
           return;
         const Node& name = arg.items[0];
+        if (name.is_string())
+          m_used_conditions.insert(name.text);
         if (!name.is_string())
           error(name.mark, "intrinsic", "Fn::If takes the condition name as a string");
         else if (m_scope.conditions == nullptr || m_scope.conditions->find(name.text) == nullptr)
@@ -1269,6 +1331,8 @@ void Loader::walk_refs(const Node& node, std::string_view section, const std::st
         if (!arity(3, 4, "[MapName, TopLevelKey, SecondLevelKey]"))
           return;
         const Node& map = arg.items[0];
+        if (map.is_string())
+          m_used_mappings.insert(map.text);
         if (map.is_string() &&
             (m_scope.mappings == nullptr || m_scope.mappings->find(map.text) == nullptr)) {
           std::string hint;

@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,9 @@ struct LoadOptions {
   std::string today;
   // Check that handler files exist under local CodeUri directories.
   bool check_code = true;
+  // The template's text, when it does not come from a file (tests, fuzzing, stdin);
+  // template_path then only names it in diagnostics and gives the base directory.
+  std::optional<std::string> template_text;
 };
 
 struct LoadResult {

@@ -8,6 +8,7 @@
 #include <wisp/template/resolve.hpp>
 #include <wisp/template/schema.hpp>
 
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -25,8 +26,8 @@ struct PendingEvent {
   std::size_t function = 0; // index into Model::functions
   std::string name;
   std::string type;
-  Node properties; // resolved
-  Mark mark;       // of the event's key
+  const Node* properties = nullptr; // resolved (owned by Loader::m_resolved)
+  Mark mark;                        // of the event's key
 };
 
 class Loader {
@@ -55,19 +56,29 @@ private:
   void check_cycles();
   void parse_globals();
   void collect_generated_ids();
+  bool is_generated(std::string_view name) const;
   std::string suggest_name(std::string_view name, bool resources, bool parameters) const;
   void error(Mark mark, std::string code, std::string message);
   void warning(Mark mark, std::string code, std::string message);
   void lint(Mark mark, std::string code, std::string message);
 
+  // lint.cpp (--lint): best-practice warnings
+  void lint_checks();
+  void lint_function(const Function& function, const Node& properties);
+
   // build.cpp
   void build_resources();
-  Node merged_properties(const ResourceDecl& decl, const Node& properties, Mark mark);
+  const Node* globals_for(const ResourceDecl& decl);
+  Node resolve_merged(const Node* global, const Node& local);
   void build_function(const ResourceDecl& decl, const Node& properties);
   void build_lambda_function(const ResourceDecl& decl, const Node& properties);
   void build_api(const ResourceDecl& decl, const Node& properties, bool http, bool implicit);
   void build_layer(const ResourceDecl& decl, const Node& properties, bool serverless);
   void build_implicit_apis();
+  void build_raw_apis(); // AWS::ApiGateway::* and AWS::ApiGatewayV2::* resources
+  void raw_routes();
+  void check_transformed_size();
+  std::string raw_function_of(const Node& uri) const;
   void build_routes();
   void routes_from_definition(const Api& api, const Node& body);
   void check_function(Function& function, const Node& properties, const ResourceDecl& decl);
@@ -76,6 +87,8 @@ private:
   void build_outputs();
   std::optional<Node> load_definition_uri(const Node& uri);
 
+  // First member: the node trees below live in it, so it must outlive them.
+  Arena m_arena;
   const LoadOptions& m_options;
   LoadResult& m_result;
   Model& m_model;
@@ -94,8 +107,14 @@ private:
   std::unordered_set<std::string> m_generated;        // ids SAM generates
   std::unordered_map<std::string, std::vector<std::pair<std::string, Mark>>> m_edges;
   std::vector<std::pair<std::string, std::string>> m_overrides;
+  std::unordered_set<std::string> m_used_parameters; // referenced anywhere
+  std::unordered_set<std::string> m_used_conditions;
+  std::unordered_set<std::string> m_used_mappings;
   std::vector<PendingEvent> m_events;
-  std::map<std::string, Node, std::less<>> m_api_properties; // resolved, by API id
+  std::deque<Node> m_resolved; // resolved resource properties (stable addresses)
+  std::unordered_map<std::string, const Node*> m_resolved_by_id;
+  std::map<std::string, const Node*, std::less<>> m_api_properties; // resolved, by API id
+  std::vector<Node> m_ignored_globals; // Globals minus IgnoreGlobals, per resource that ignores
 };
 
 } // namespace wisp::sam::detail

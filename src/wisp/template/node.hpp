@@ -5,12 +5,83 @@
 // it to a resolved tree that keeps the positions, so every later check can point at the
 // line and column a value came from.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace wisp::sam::detail {
+
+// A bump allocator for the node trees of one load: allocation is a pointer increment,
+// freeing is a no-op, and everything goes at once when the arena does. Node containers
+// allocate from the arena that is current on this thread (ArenaScope) when they are
+// created, and from the heap when none is.
+class Arena {
+public:
+  Arena() = default;
+  ~Arena();
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+  void* allocate(std::size_t bytes, std::size_t alignment);
+
+private:
+  struct Block;
+  Block* m_head = nullptr;
+  char* m_next = nullptr;
+  char* m_end = nullptr;
+  std::size_t m_block_size = 64 * 1024;
+};
+
+Arena* current_arena() noexcept;
+
+// Makes `arena` current on this thread for its lifetime (restoring the previous one).
+class ArenaScope {
+public:
+  explicit ArenaScope(Arena& arena) noexcept;
+  ~ArenaScope();
+  ArenaScope(const ArenaScope&) = delete;
+  ArenaScope& operator=(const ArenaScope&) = delete;
+
+private:
+  Arena* m_previous;
+};
+
+void* heap_allocate(std::size_t bytes);
+void heap_free(void* pointer) noexcept;
+
+template <class T> class NodeAllocator {
+public:
+  using value_type = T;
+  using propagate_on_container_move_assignment = std::true_type;
+  using propagate_on_container_swap = std::true_type;
+  using is_always_equal = std::false_type;
+
+  NodeAllocator() noexcept : m_arena(current_arena()) {}
+  template <class U>
+  NodeAllocator(const NodeAllocator<U>& other) noexcept : m_arena(other.arena()) {} // NOLINT
+
+  T* allocate(std::size_t n) {
+    if (m_arena != nullptr)
+      return static_cast<T*>(m_arena->allocate(n * sizeof(T), alignof(T)));
+    return static_cast<T*>(heap_allocate(n * sizeof(T)));
+  }
+  void deallocate(T* pointer, std::size_t /*n*/) noexcept {
+    if (m_arena == nullptr)
+      heap_free(pointer);
+  }
+  // A copied container allocates where new nodes currently go.
+  NodeAllocator select_on_container_copy_construction() const noexcept { return {}; }
+  [[nodiscard]] Arena* arena() const noexcept { return m_arena; }
+
+  template <class U> bool operator==(const NodeAllocator<U>& other) const noexcept {
+    return m_arena == other.arena();
+  }
+
+private:
+  Arena* m_arena;
+};
 
 // 1-based; 0 when unknown.
 struct Mark {
@@ -34,12 +105,13 @@ struct Node {
   NodeKind kind = NodeKind::null;
   Mark mark;
   std::string text;
-  std::vector<Node> items;    // sequence
-  std::vector<Entry> entries; // mapping, in document order (keys are unique)
+  std::vector<Node, NodeAllocator<Node>> items;     // sequence
+  std::vector<Entry, NodeAllocator<Entry>> entries; // mapping, in document order (unique keys)
 
-  Node() = default;
-  Node(NodeKind k, Mark m) : kind(k), mark(m) {}
-  Node(NodeKind k, Mark m, std::string t) : kind(k), mark(m), text(std::move(t)) {}
+  // Defined below, where Entry is complete (clang needs it for the vector members).
+  Node();
+  Node(NodeKind k, Mark m);
+  Node(NodeKind k, Mark m, std::string t);
 
   [[nodiscard]] bool is_null() const { return kind == NodeKind::null; }
   [[nodiscard]] bool is_string() const { return kind == NodeKind::string; }
@@ -67,6 +139,10 @@ struct Entry {
   Mark key_mark;
   Node value;
 };
+
+inline Node::Node() = default;
+inline Node::Node(NodeKind k, Mark m) : kind(k), mark(m) {}
+inline Node::Node(NodeKind k, Mark m, std::string t) : kind(k), mark(m), text(std::move(t)) {}
 
 inline const Entry* Node::find_entry(std::string_view key) const {
   for (const auto& entry : entries)

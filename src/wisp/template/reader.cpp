@@ -79,6 +79,18 @@ void check_duplicate_keys(Node& mapping, const std::string& file, support::Diagn
   auto& entries = mapping.entries;
   if (entries.size() < 2)
     return;
+  if (entries.size() <= 16) {
+    // Small mappings (nearly all of them): a quadratic scan without allocating.
+    bool any = false;
+    for (std::size_t i = 1; i < entries.size() && !any; ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (entries[i].key == entries[j].key) {
+          any = true;
+          break;
+        }
+    if (!any)
+      return;
+  }
   std::vector<std::size_t> order(entries.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(),
@@ -102,7 +114,7 @@ void check_duplicate_keys(Node& mapping, const std::string& file, support::Diagn
   }
   if (!any)
     return;
-  std::vector<Entry> kept;
+  std::vector<Entry, NodeAllocator<Entry>> kept;
   kept.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i)
     if (!drop[i])

@@ -126,7 +126,7 @@ std::optional<std::vector<SubPart>> parse_sub(std::string_view text, std::string
       const auto close = text.find('}', i + 2);
       if (close == std::string_view::npos) {
         if (error != nullptr)
-          *error = fmt::format("unterminated '${{' at offset {} of the Fn::Sub string", i);
+          *error = fmt::format("unterminated '${{' at character {} of the string", i + 1);
         return std::nullopt;
       }
       if (!literal.empty())
@@ -135,7 +135,7 @@ std::optional<std::vector<SubPart>> parse_sub(std::string_view text, std::string
       std::string name(text.substr(i + 2, close - i - 2));
       if (name.empty()) {
         if (error != nullptr)
-          *error = "empty variable '${}' in the Fn::Sub string";
+          *error = "an empty variable '${}'";
         return std::nullopt;
       }
       parts.push_back(SubPart{true, std::move(name), i});
