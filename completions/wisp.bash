@@ -11,7 +11,7 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /validate|/local|/local/invoke|/local/generate-event|/completion) cmdpath="${cmdpath}/${word}" ;;
+            /validate|/local|/local/invoke|/local/generate-event|/build|/package|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
@@ -63,17 +63,43 @@ _wisp_completion() {
         "/local/generate-event --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/generate-event --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/generate-event --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/build --build-dir"|"/build -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/build --template"|"/build --template-file"|"/build -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/build --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/build --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/build --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/build --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/build --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/package --output-dir") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --s3-bucket") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --s3-prefix") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --image-repository") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --output-template-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --format") COMPREPLY=( $(compgen -W 'zip oci' -- "${cur}") ); return 0 ;;
+        "/package --base-image") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --build-dir"|"/package -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --template"|"/package --template-file"|"/package -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/package --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/completion --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
     esac
     local words="" options=""
     case "${cmdpath}" in
-        "") words='validate local completion'; options='--color --debug --help --version' ;;
+        "") words='validate local build package completion'; options='--color --debug --help --version' ;;
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
         "/local") words='invoke generate-event'; options='--help' ;;
         "/local/invoke") words=''; options='--color --config-env --config-file --debug --endpoint-url --enforce-memory --env-vars --event --help --log-file --parameter-overrides --profile --region --template --template-file' ;;
         "/local/generate-event") words='apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'; options='--account-id --api-id --body --bucket --color --config-env --config-file --data --debug --detail --detail-type --event-bus --help --key --message --method --partition --partition-key --path --queue --region --resource --rule --size --source --stage --stream --subject --table --token --topic' ;;
+        "/build") words=''; options='--build-dir --cached --color --config-env --config-file --debug --help --output --parallel --parameter-overrides --template --template-file' ;;
+        "/package") words=''; options='--base-image --build-dir --color --config-env --config-file --debug --endpoint-url --force-upload --format --help --image-repository --insecure-registry --oci-archive --output --output-dir --output-template-file --parameter-overrides --profile --region --s3-bucket --s3-prefix --template --template-file' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac
     if [[ "${cur}" == -* ]]; then

@@ -7,7 +7,7 @@ function __wisp_path
     set -l cmdpath ''
     for word in $tokens[2..-1]
         switch "$cmdpath/$word"
-            case /validate /local /local/invoke /local/generate-event /completion
+            case /validate /local /local/invoke /local/generate-event /build /package /completion
                 set cmdpath "$cmdpath/$word"
         end
     end
@@ -17,6 +17,8 @@ end
 complete -c wisp -f
 complete -c wisp -n 'test (__wisp_path) = ""' -a validate -d 'Check a SAM template and report every problem with its line and column'
 complete -c wisp -n 'test (__wisp_path) = ""' -a local -d 'Run functions and APIs on this machine, without Docker'
+complete -c wisp -n 'test (__wisp_path) = ""' -a build -d 'Build functions and layers into deterministic zips (no Docker)'
+complete -c wisp -n 'test (__wisp_path) = ""' -a package -d 'Build, then upload artifacts and write the packaged template'
 complete -c wisp -n 'test (__wisp_path) = ""' -a completion -d 'Print a shell completion script (bash, zsh, fish)'
 complete -c wisp -n 'test (__wisp_path) = ""' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = ""' -l version -d 'Print the version and exit'
@@ -81,6 +83,39 @@ complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l config-fil
 complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
 complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l color -x -a 'auto always never' -d 'Colour output'
 complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l debug -d 'Print debug logs'
+complete -c wisp -n 'test (__wisp_path) = "/build"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/build"' -l build-dir -s b -r -F -d 'Where staged code and zips go (default: .wisp/build beside the template)'
+complete -c wisp -n 'test (__wisp_path) = "/build"' -l parallel -s p -d 'Build functions and layers concurrently'
+complete -c wisp -n 'test (__wisp_path) = "/build"' -l cached -s c -d 'Reuse artifacts whose sources, runtime and build method are unchanged'
+complete -c wisp -n 'test (__wisp_path) = "/build"' -l template -l template-file -s t -r -F -d 'SAM template (default: template.yaml, then template.yml)'
+complete -c wisp -n 'test (__wisp_path) = "/build"' -l parameter-overrides -r -F -d 'Template parameters: \'Key=Value Key2=Value2\' or \'ParameterKey=Key,ParameterValue=Value\' (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/build"' -l output -x -a 'text json' -d 'Output format'
+complete -c wisp -n 'test (__wisp_path) = "/build"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/build"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/build"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/build"' -l debug -d 'Print debug logs'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l output-dir -r -F -d 'Write the artifacts here (<LogicalId>.zip, OCI layouts) instead of uploading'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l s3-bucket -r -F -d 'S3 bucket for zip artifacts'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l s3-prefix -r -F -d 'Key prefix in the bucket'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l image-repository -r -F -d 'Registry repository for images (host[:port]/name)'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l output-template-file -r -F -d 'Write the packaged template here (default: stdout)'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l format -x -a 'zip oci' -d 'Artifact format (default: zip, or an image for PackageType Image)'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l base-image -r -F -d 'Base image for OCI artifacts: an OCI layout (oci:DIR[:TAG]) or a registry reference'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l insecure-registry -d 'Talk plain HTTP to the registry (loopback test registries)'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l force-upload -d 'Upload even when the object already exists'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l oci-archive -d 'With --output-dir: also write each OCI layout as <LogicalId>.tar'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l build-dir -s b -r -F -d 'Build directory (default: .wisp/build)'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l template -l template-file -s t -r -F -d 'SAM template (default: template.yaml, then template.yml)'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l parameter-overrides -r -F -d 'Template parameters: \'Key=Value Key2=Value2\' or \'ParameterKey=Key,ParameterValue=Value\' (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l region -r -F -d 'AWS region (default: from the AWS config)'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l profile -r -F -d 'Profile from ~/.aws/credentials and config'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l endpoint-url -r -F -d 'Backend endpoint (e.g. moto or LocalStack on loopback)'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l output -x -a 'text json' -d 'Output format'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/package"' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -a 'bash zsh fish'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'

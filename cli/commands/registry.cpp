@@ -6,6 +6,8 @@
 namespace wisp::cli {
 
 std::unique_ptr<Command> make_validate_command();
+std::unique_ptr<Command> make_build_command();
+std::unique_ptr<Command> make_package_command();
 std::unique_ptr<Command> make_completion_command();
 std::unique_ptr<Command> make_local_invoke_command();
 std::unique_ptr<Command> make_local_generate_event_command();
@@ -15,6 +17,8 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   commands.push_back(make_validate_command());
   commands.push_back(make_local_invoke_command());
   commands.push_back(make_local_generate_event_command());
+  commands.push_back(make_build_command());
+  commands.push_back(make_package_command());
   commands.push_back(make_completion_command());
   return commands;
 }

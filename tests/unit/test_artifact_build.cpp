@@ -1,6 +1,7 @@
 #include "artifact_test_util.hpp"
 
 #include <wisp/artifact/build.hpp>
+#include <wisp/artifact/limits.hpp>
 
 #include <doctest/doctest.h>
 
@@ -55,11 +56,10 @@ TEST_CASE("a copy build stages the code, zips it and reports digests") {
   const auto& a = report->artifacts[0];
   CHECK(a.logical_id == "Hello");
   CHECK(a.method == BuildMethod::copy);
-  CHECK(a.staged_dir == dir.path() / ".wisp/build/Hello");
+  // Nothing to transform: the code directory itself is the staged directory.
+  CHECK(a.staged_dir == dir.path() / "hello");
+  CHECK_FALSE(fs::exists(dir.path() / ".wisp/build/Hello"));
   CHECK(a.zip_path == dir.path() / ".wisp/build/Hello.zip");
-  CHECK(fs::is_regular_file(a.staged_dir / "app.py"));
-  CHECK_FALSE(fs::exists(a.staged_dir / "README.md"));
-  CHECK_FALSE(fs::exists(a.staged_dir / "__pycache__"));
   CHECK(zip_names(a.zip_path) == std::vector<std::string>{"app.py"});
   CHECK(a.zip_digest == digest_file(a.zip_path).value());
   CHECK(a.unzipped_size == 32);
@@ -292,4 +292,49 @@ TEST_CASE("a CodeUri that is a zip file is used unchanged") {
   CHECK(a.method == BuildMethod::zip_file);
   CHECK(a.zip_digest == digest_file(dir.path() / "prebuilt.zip").value());
   CHECK(test::bytes_of(a.staged_dir / "app.py") == "x");
+}
+
+TEST_CASE("Lambda's size limits name the function and the largest contributors") {
+  sam::Model model;
+  auto f = function("Big", "/code", "nodejs20.x");
+  f.layers.push_back(sam::ResourceRef{"Deps", ""});
+  model.functions.push_back(f);
+  BuildReport report;
+  ArtifactBuild fn;
+  fn.logical_id = "Big";
+  fn.unzipped_size = 200'000'000;
+  fn.zip_digest.size = 60'000'000;
+  fn.largest = {
+      {"node_modules/", 190'000'000}, {"node_modules/aws-sdk/", 61'200'000}, {"index.js", 1000}};
+  ArtifactBuild layer;
+  layer.logical_id = "Deps";
+  layer.kind = ArtifactKind::layer;
+  layer.unzipped_size = 70'000'000;
+  report.artifacts = {layer, fn};
+  const auto violations = check_limits(model, report, true);
+  REQUIRE(violations.size() == 2);
+  CHECK(violations[0].message ==
+        "Big: unzipped size 270000000 bytes (270.0 MB; function 200.0 MB, layers 70.0 MB) "
+        "exceeds Lambda's limit of 262144000 bytes (250 MB) for a function and its layers; "
+        "largest: node_modules/ (190.0 MB), layer Deps (70.0 MB), node_modules/aws-sdk/ "
+        "(61.2 MB), index.js (1.0 kB)");
+  CHECK(violations[1].message.find("Big: zip of 60000000 bytes (60.0 MB) exceeds Lambda's "
+                                   "limit of 52428800 bytes (50 MB) for a direct upload") == 0);
+  CHECK(check_limits(model, report, false).size() == 1);
+  report.artifacts[0].unzipped_size = 62'144'000; // exactly at the limit: allowed
+  CHECK(check_limits(model, report, false).empty());
+  CHECK(check_image_size("Img", k_max_image).empty());
+  CHECK(check_image_size("Img", k_max_image + 1).size() == 1);
+}
+
+TEST_CASE("a build dir inside the code directory stays out of the zip") {
+  support::TempDir dir("wisp-build-inside");
+  test::write(dir.path() / "app.py", "x");
+  auto model = model_in(dir.path());
+  model.functions.push_back(function("Fn", dir.path(), "python3.12"));
+  BuildOptions options;
+  options.build_dir = dir.path() / "out" / "build";
+  REQUIRE(build(model, options).value().ok());
+  REQUIRE(build(model, options).value().ok()); // the first zip is now inside the code dir
+  CHECK(zip_names(dir.path() / "out/build/Fn.zip") == std::vector<std::string>{"app.py"});
 }

@@ -1,6 +1,7 @@
 #include <wisp/artifact/build.hpp>
 
 #include <wisp/artifact/tool.hpp>
+#include <wisp/runtime/runtimes.hpp>
 #include <wisp/support/fs.hpp>
 #include <wisp/support/hash.hpp>
 #include <wisp/support/strings.hpp>
@@ -129,8 +130,8 @@ std::string format_stat_cache(const std::vector<TreeFile>& files,
 // The digests of `files`, reusing the stat cache for files whose identity is unchanged
 // and whose mtime is safely older than the cache (a file changed within the same clock
 // tick as the cache write is hashed again).
-support::Result<std::vector<std::string>> file_digests(const std::vector<TreeFile>& files,
-                                                       const StatCache& cache) {
+support::Result<std::vector<std::string>>
+file_digests(const std::vector<TreeFile>& files, const StatCache& cache, std::size_t& hashed) {
   constexpr std::int64_t k_racy_ns = 2'000'000'000;
   std::vector<std::string> hexes(files.size());
   for (std::size_t i = 0; i < files.size(); ++i) {
@@ -146,6 +147,7 @@ support::Result<std::vector<std::string>> file_digests(const std::vector<TreeFil
     }
     WISP_TRY_ASSIGN(auto digest, digest_file(f.source));
     hexes[i] = std::move(digest.hex);
+    ++hashed;
   }
   return hexes;
 }
@@ -230,21 +232,6 @@ support::Status copy_tree(const std::vector<TreeFile>& files, const fs::path& de
   return {};
 }
 
-bool on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr)
-    return false;
-  for (const auto& dir : support::split(path, ':')) {
-    if (dir.empty())
-      continue;
-    std::error_code ec;
-    const auto candidate = fs::path(dir) / program;
-    if (fs::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0)
-      return true;
-  }
-  return false;
-}
-
 // pip's words for "this requirement could not be found", turned into one clear line.
 std::string explain_pip_failure(const std::string& output) {
   static const std::regex k_no_match(R"(No matching distribution found for ([^\s]+))");
@@ -295,9 +282,15 @@ BuildOutcome run_step(const Plan& plan, const Step& step,
 }
 
 std::string python_for(const std::string& runtime) {
-  // python3.12 → python3.12 when installed, else python3.
-  if (starts_with(runtime, "python") && on_path(runtime))
-    return runtime;
+  // The runtime's interpreter as the local runtime resolves it (the real python3.X, never a
+  // version-manager shim that may not run), else python3.
+  if (const auto info = runtime::parse_runtime(runtime);
+      info && info->family == runtime::RuntimeFamily::python) {
+    std::vector<std::string> warnings;
+    if (auto interpreter =
+            runtime::resolve_interpreter(*info, runtime::default_cache_dir(), warnings))
+      return interpreter->executable.string();
+  }
   return "python3";
 }
 
@@ -312,13 +305,16 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     emit(BuildEvent{BuildEvent::Type::started, plan.logical_id, plan.kind, detail});
   };
 
+  // Code that no tool transforms is zipped where it is: its staged directory is the code
+  // directory itself (no copy to go stale, and local runs see edits at once).
+  const bool in_place = plan.method == BuildMethod::copy && plan.subdir.empty();
   ArtifactBuild out;
   out.logical_id = plan.logical_id;
   out.kind = plan.kind;
   out.method = plan.method;
   out.runtime = plan.runtime;
   out.source = plan.source;
-  out.staged_dir = staged;
+  out.staged_dir = in_place ? plan.source : staged;
   out.zip_path = zip_path;
 
   // 1. The content key.
@@ -335,6 +331,14 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     auto rules = IgnoreRules::for_directory(plan.source);
     if (!rules)
       return tl::unexpected(failure(plan, rules.error().message));
+    // A build dir inside the code directory never goes into the artifact.
+    {
+      std::error_code rel_ec;
+      const auto relative = fs::weakly_canonical(build_dir, rel_ec)
+                                .lexically_relative(fs::weakly_canonical(plan.source, rel_ec));
+      if (!rel_ec && !relative.empty() && !relative.native().starts_with("..") && relative != ".")
+        rules->add("/" + relative.generic_string() + "/");
+    }
     auto tree = collect_tree(plan.source, *rules, TreeOptions{plan.skip_top_level});
     if (!tree)
       return tl::unexpected(
@@ -342,15 +346,18 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     sources = std::move(*tree);
     const auto cache = load_stat_cache(stat_path);
     const auto started_ns = now_ns();
-    auto hexes = file_digests(sources, cache);
+    std::size_t hashed = 0;
+    auto hexes = file_digests(sources, cache, hashed);
     if (!hexes)
       return tl::unexpected(failure(plan, hexes.error().message));
     key_text += "ignore " + support::sha256_hex(rules->fingerprint()) + "\n";
     for (std::size_t i = 0; i < sources.size(); ++i)
       key_text += fmt::format("file {} {} {}\n", sources[i].executable ? "x" : "-", (*hexes)[i],
                               sources[i].name);
-    // Best effort: a missing stat cache only costs hashing next time.
-    (void)support::write_file_atomic(stat_path, format_stat_cache(sources, *hexes, started_ns));
+    // Best effort: a missing stat cache only costs hashing next time. Unchanged trees do not
+    // rewrite it (a no-change build writes nothing).
+    if (hashed > 0 || sources.size() != cache.entries.size())
+      (void)support::write_file_atomic(stat_path, format_stat_cache(sources, *hexes, started_ns));
   }
   out.key = support::sha256_hex(key_text);
 
@@ -359,7 +366,7 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     if (auto record = load_record(record_path); record && record->key == out.key) {
       std::error_code ec;
       if (fs::is_regular_file(zip_path, ec) && fs::file_size(zip_path, ec) == record->zip.size &&
-          fs::is_directory(staged, ec)) {
+          fs::is_directory(out.staged_dir, ec)) {
         out.zip_digest = record->zip;
         out.unzipped_size = record->unzipped_size;
         out.largest = record->largest;
@@ -369,13 +376,30 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     }
   }
 
-  // 3. Stage into a fresh directory, swapped in only when everything succeeded.
   std::error_code ec;
+  if (in_place) {
+    announce("zip");
+    auto zipped = write_zip(zip_inputs(sources), zip_path, options.zip);
+    if (!zipped)
+      return tl::unexpected(failure(plan, zipped.error().message));
+    out.zip_digest = zipped->digest;
+    out.unzipped_size = zipped->unzipped_size;
+    out.largest = largest_contributors(sources);
+    fs::remove_all(staged, ec); // a copy from an earlier build method would be stale
+    Record record{out.key, out.zip_digest, out.unzipped_size, out.largest};
+    (void)support::write_file_atomic(record_path, format_record(plan, record));
+    return out;
+  }
+
+  // 3. Stage into a fresh directory, swapped in only when everything succeeded.
   fs::create_directories(build_dir, ec);
   if (ec)
     return tl::unexpected(
         failure(plan, fmt::format("cannot create {}: {}", build_dir.string(), ec.message())));
-  const auto temp = build_dir / fmt::format(".tmp-{}-{}", plan.logical_id, random_suffix());
+  // A stable path: tools may record where they installed (pip's direct_url.json), and the
+  // same sources should give the same bytes on the next build.
+  const auto temp = build_dir / fmt::format(".tmp-{}", plan.logical_id);
+  fs::remove_all(temp, ec);
   struct Cleanup {
     std::vector<fs::path> paths;
     ~Cleanup() {
@@ -410,7 +434,7 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     if (auto ran = run_step(plan, step, announce); !ran)
       return tl::unexpected(std::move(ran.error()));
   } else {
-    announce(plan.method == BuildMethod::copy ? "copy" : "stage");
+    announce("stage");
     if (auto copied = copy_tree(sources, stage_root); !copied)
       return tl::unexpected(failure(plan, copied.error().message));
     if (plan.method == BuildMethod::npm) {

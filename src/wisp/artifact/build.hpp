@@ -2,7 +2,8 @@
 // Build staging: each function and layer of a template model becomes a staged directory
 // (what runs locally) and a deterministic zip (what is uploaded), under the build dir:
 //
-//   <build_dir>/<LogicalId>/       staged code (dependencies installed)
+//   <build_dir>/<LogicalId>/       staged code (dependencies installed); code that no tool
+//                                  transforms is zipped in place and is its own staged dir
 //   <build_dir>/<LogicalId>.zip    the artifact; its digest is Lambda's CodeSha256
 //   <build_dir>/.cache/            content keys and file digests of the last builds
 //
