@@ -4,7 +4,8 @@
 1. Cold `wisp local invoke` end to end (load the template, start the runtime, init, invoke,
    print, stop) against the floor of starting the bare interpreter and importing the
    handler (`python3.X -c 'import app'`, `node -e "require('./index.js')"`), with
-   hyperfine. Goal: ≤ 1.3× the floor.
+   hyperfine: wall-clock means and CPU (user+sys, children included; steadier on a busy
+   machine). Goal: ≤ 1.3× the floor.
 2. Warm invoke latency through the pool (the engine's invoke → the worker's /next → handler
    → /response → completion), with tests/bench/runtime_bench.cpp. Goal: ≤ 150 µs median.
 
@@ -43,7 +44,8 @@ def hyperfine(commands, runs, cwd):
             cwd=cwd, check=True, stdout=subprocess.DEVNULL,
             env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true"},
         )
-        return [r["mean"] * 1000 for r in json.load(open(out.name))["results"]]
+        results = json.load(open(out.name))["results"]
+        return [(r["mean"] * 1000, (r["user"] + r["system"]) * 1000) for r in results]
 
 
 def real_executable(command, probe):
@@ -83,9 +85,12 @@ def main():
             ("Py", f"{python} -c \"import sys; sys.path.insert(0, 'src'); import app\""),
             ("Node", f"{node} -e \"require('./src/index.js')\""),
         ):
-            wisp_ms, floor_ms = hyperfine([f"{wisp} local invoke {name}", floor], args.runs, work)
+            (wisp_ms, wisp_cpu), (floor_ms, floor_cpu) = hyperfine(
+                [f"{wisp} local invoke {name}", floor], args.runs, work)
             rows.append((name, wisp_ms, floor_ms))
-            print(f"  {name:5} wisp {wisp_ms:8.1f} ms   floor {floor_ms:8.1f} ms   ratio {wisp_ms / floor_ms:5.2f}x   (goal <= 1.30x)")
+            print(f"  {name:5} wall: wisp {wisp_ms:7.1f} ms  floor {floor_ms:7.1f} ms  ratio {wisp_ms / floor_ms:4.2f}x"
+                  f" | cpu (user+sys): wisp {wisp_cpu:6.1f} ms  floor {floor_cpu:6.1f} ms  ratio {wisp_cpu / floor_cpu:4.2f}x"
+                  "   (goal <= 1.30x)")
 
         print("Warm invoke through the pool (%d invocations after 200 warm-up ones)" % args.count)
         for runtime, handler in (("python3.11", "app.handler"), ("nodejs20.x", "index.handler")):
