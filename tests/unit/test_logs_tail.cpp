@@ -162,8 +162,8 @@ TEST_CASE("reorderer: nothing is held longer than max_hold after it arrived") {
   CHECK(reorderer.next_due(100'000) == 100'000 + tuning.max_hold_ms);
   CHECK(ids(reorderer.release(100'000 + tuning.max_hold_ms)) == std::vector<std::string>{"future"});
   // The hold forgets lateness samples after hold_memory.
-  reorderer.push(make_event("/a", "l", 200'000, 202'000), 202'000, 2'000);
-  CHECK(reorderer.hold(202'000) == 2'000);
+  reorderer.push(make_event("/a", "l", 200'000, 200'800), 200'800, 800);
+  CHECK(reorderer.hold(202'000) == 800);
   CHECK(reorderer.hold(202'000 + tuning.hold_memory_ms + 1) == 0);
 }
 
@@ -250,11 +250,11 @@ TailResult simulate(const std::vector<SimulatedGroup>& groups, std::int64_t star
 }
 
 std::vector<SimulatedGroup> make_groups(std::mt19937& rng, std::int64_t start) {
-  // Two functions writing for two minutes; CloudWatch shows each event 0–2.5 s after its
-  // timestamp, a few of them 3–8 s late.
+  // Two functions writing for two minutes; CloudWatch shows each event 0–0.8 s after its
+  // timestamp, a few of them 1.5–8 s late.
   std::uniform_int_distribution<std::int64_t> gap(0, 400);
-  std::uniform_int_distribution<std::int64_t> usual(0, 2'500);
-  std::uniform_int_distribution<std::int64_t> rare(3'000, 8'000);
+  std::uniform_int_distribution<std::int64_t> usual(0, 800);
+  std::uniform_int_distribution<std::int64_t> rare(1'500, 8'000);
   std::bernoulli_distribution is_rare(0.03);
   std::vector<SimulatedGroup> groups{{"/aws/lambda/a", {}}, {"/aws/lambda/b", {}}};
   int id = 0;
@@ -308,8 +308,8 @@ TEST_CASE("tail simulation: every event exactly once and in order, late events i
     }
     // Most events are in order (the rare very late ones and the hold's warm-up aside).
     CHECK(out_of_order * 10 < result.printed.size());
-    // Printed promptly: the poll interval plus the hold.
-    CHECK(result.max_print_delay <= 1'000 + 3'000);
+    // Printed promptly: the poll interval plus the hold (max_hold).
+    CHECK(result.max_print_delay <= 1'000 + 1'000);
   }
 }
 

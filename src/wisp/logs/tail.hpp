@@ -36,7 +36,7 @@ namespace wisp::logs {
 struct TailTuning {
   std::int64_t min_lookback_ms = 10'000;
   std::int64_t max_lookback_ms = 15 * 60'000;
-  std::int64_t max_hold_ms = 3'000;
+  std::int64_t max_hold_ms = 1'000;     // ordering may delay output at most this
   std::int64_t hold_memory_ms = 60'000; // how long a lateness sample counts for the hold
 };
 
