@@ -11,7 +11,7 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /validate|/completion) cmdpath="${cmdpath}/${word}" ;;
+            /validate|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
@@ -23,14 +23,31 @@ _wisp_completion() {
         "/validate --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/validate --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/validate --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/logs --name"|"/logs -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --stack-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --cw-log-group") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --filter") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --start-time"|"/logs -s") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --end-time"|"/logs -e") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --template"|"/logs --template-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/logs --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/completion --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
     esac
     local words="" options=""
     case "${cmdpath}" in
-        "") words='validate completion'; options='--color --debug --help --version' ;;
+        "") words='validate logs completion'; options='--color --debug --help --version' ;;
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
+        "/logs") words=''; options='--color --config-env --config-file --cw-log-group --debug --end-time --endpoint-url --filter --help --local --name --output --parameter-overrides --profile --region --stack-name --stage --start-time --tail --template --template-file' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac
     if [[ "${cur}" == -* ]]; then
