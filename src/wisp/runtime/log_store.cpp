@@ -23,7 +23,7 @@ fs::path log_store_function_dir(const fs::path& root, std::string_view function_
   for (const char c : function_id)
     safe += (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_') ? c : '_';
   if (safe.empty())
-    safe = "_";
+    safe.push_back('_');
   return root / safe;
 }
 
