@@ -216,6 +216,30 @@ class RemoteLogs(WispTestCase):
         self.assertEqual(records[3]["version"], "$LATEST")
         self.assertTrue(records[3]["eventId"])
 
+    def test_paginated_results_are_all_read(self):
+        try:
+            import boto3
+        except ImportError:
+            raise unittest.SkipTest("PEER MISSING: boto3 (bulk writes)")
+        url = self.moto.url
+        create_group(url, "/aws/lambda/app-Alpha")
+        create_group(url, "/aws/lambda/app-Beta")
+        client = boto3.client("logs", endpoint_url=url)
+        t = now_ms() - 120_000
+        # More than one FilterLogEvents page (10 000 events) in one group, interleaved with another.
+        for start in range(0, 12_000, 4_000):
+            client.put_log_events(logGroupName="/aws/lambda/app-Alpha", logStreamName=STREAM, logEvents=[
+                {"timestamp": t + 2 * i, "message": f"a{i:05d}"} for i in range(start, start + 4_000)])
+        client.put_log_events(logGroupName="/aws/lambda/app-Beta", logStreamName=STREAM, logEvents=[
+            {"timestamp": t + 2 * i + 1, "message": f"b{i:05d}"} for i in range(0, 12_000, 1_000)])
+        proc = self.logs("--stack-name", "app", "-n", "Alpha", "-n", "Beta", "--output", "json", timeout=300)
+        self.assertWisp(proc, 0)
+        messages = [json.loads(l)["message"] for l in proc.stdout.splitlines()]
+        self.assertEqual(len(messages), 12_012)
+        self.assertEqual(len(set(messages)), 12_012)
+        self.assertEqual(messages[:3], ["a00000", "b00000", "a00001"])
+        self.assertEqual(messages[-1], "a11999")
+
     def test_text_output_and_request_ids(self):
         url = self.moto.url
         create_group(url, "/aws/lambda/app-Alpha")
