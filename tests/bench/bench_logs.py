@@ -26,6 +26,7 @@ import urllib.request
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ENV = {**os.environ, "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "testing",
        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1", "NO_COLOR": "1"}
+os.environ.update(ENV)  # boto3 in this process too: dummy keys, never a real endpoint
 
 
 def hyperfine(commands, runs, cwd):
@@ -121,7 +122,7 @@ def main():
     parser.add_argument("--records", type=int, default=200000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    wisp = os.path.join(args.build, "cli", "wisp")
+    wisp = os.path.abspath(os.path.join(args.build, "cli", "wisp"))
     for tool in ("hyperfine", "moto_server", "aws"):
         if shutil.which(tool) is None:
             sys.exit(f"missing peer: {tool}")

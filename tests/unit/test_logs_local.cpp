@@ -3,6 +3,7 @@
 // lines, rotation, deletion by retention while open, concurrent writers.
 
 #include <wisp/logs/local.hpp>
+#include <wisp/logs/pattern.hpp>
 #include <wisp/runtime/log_store.hpp>
 #include <wisp/support/fs.hpp>
 
@@ -249,4 +250,30 @@ TEST_CASE("local store: concurrent writers, polled while they write") {
   for (const auto& [message, n] : count)
     CHECK_MESSAGE(n == 1, message);
   CHECK(reader.skipped_lines() == 0);
+}
+
+TEST_CASE(
+    "local store: a filter is applied while reading; the raw-line shortcut never loses a match") {
+  wisp::support::TempDir dir("wisp-logs-filter");
+  const auto root = dir.path();
+  auto w = writer(root, "Fn", 4);
+  w->append(1, "r", R"(say "hi" twice)"); // stored as say \"hi\" twice
+  w->append(2, "r", "café ERROR");        // non-ASCII
+  w->append(3, "r", "plain ERROR line");
+  w->append(4, "r", "nothing here"); // "Fn" only in the log group: not a match
+  w->flush();
+  const auto read = [&](const char* text) {
+    auto pattern = wisp::logs::FilterPattern::parse(text);
+    REQUIRE(pattern.has_value());
+    LocalStoreReader reader(root, functions({"Fn"}));
+    reader.set_filter([&](const LogEvent& event) { return pattern->matches(event.message); },
+                      pattern->required_terms());
+    return messages(reader.poll(10));
+  };
+  CHECK(read(R"("say \"hi\"")") == std::vector<std::string>{R"(say "hi" twice)"});
+  CHECK(read("\"café\" ERROR") == std::vector<std::string>{"café ERROR"});
+  CHECK(read("ERROR") == std::vector<std::string>{"café ERROR", "plain ERROR line"});
+  CHECK(read("Fn").empty());
+  CHECK(read("-ERROR") == std::vector<std::string>{R"(say "hi" twice)", "nothing here"});
+  CHECK(read("{ $.a = 1 }").empty());
 }

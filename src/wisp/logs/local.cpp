@@ -77,12 +77,30 @@ std::size_t LocalStoreReader::open_files() const {
       m_files.begin(), m_files.end(), [](const auto& entry) { return entry.second.fd >= 0; }));
 }
 
+void LocalStoreReader::set_filter(std::function<bool(const LogEvent&)> keep,
+                                  const std::vector<std::string>& line_must_contain) {
+  m_keep = std::move(keep);
+  m_line_terms.clear();
+  for (const auto& term : line_must_contain) {
+    // Letters, digits and a few characters are written as they are by every JSON writer.
+    const bool plain = std::all_of(term.begin(), term.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '_' || c == ' ' || c == '-' || c == '.' || c == ':';
+    });
+    if (plain && !term.empty())
+      m_line_terms.push_back(term);
+  }
+}
+
 void LocalStoreReader::parse_line(std::string_view line, const File& file,
                                   std::vector<LogEvent>& out) {
   if (!line.empty() && line.back() == '\r')
     line.remove_suffix(1);
   if (line.empty())
     return;
+  for (const auto& term : m_line_terms)
+    if (line.find(term) == std::string_view::npos)
+      return; // its message cannot contain the term either
   boost::system::error_code ec;
   const auto value = boost::json::parse(line, ec);
   const auto* object = ec ? nullptr : value.if_object();
@@ -106,7 +124,8 @@ void LocalStoreReader::parse_line(std::string_view line, const File& file,
         m_sources[i].log_group.empty() || m_sources[i].log_group == event.log_group;
     if (dir_ok && group_ok) {
       event.source = i;
-      out.push_back(std::move(event));
+      if (!m_keep || m_keep(event))
+        out.push_back(std::move(event));
       return;
     }
   }
@@ -238,12 +257,14 @@ support::Status run_local(const Plan& plan, const Sink& sink) {
       sink.notice(fmt::format("waiting for local logs in {}", plan.store_root.string()));
   }
   LocalStoreReader reader(plan.store_root, plan.sources);
-  const auto keep = [&](const LogEvent& event) {
-    return event.timestamp >= plan.start_ms && (!plan.end_ms || event.timestamp <= *plan.end_ms) &&
-           plan.pattern.matches(event.message);
-  };
+  reader.set_filter(
+      [&](const LogEvent& event) {
+        return event.timestamp >= plan.start_ms &&
+               (!plan.end_ms || event.timestamp <= *plan.end_ms) &&
+               plan.pattern.matches(event.message);
+      },
+      plan.pattern.required_terms());
   auto initial = reader.poll(now_ms());
-  std::erase_if(initial, [&](const LogEvent& event) { return !keep(event); });
   std::stable_sort(initial.begin(), initial.end(),
                    [](const LogEvent& a, const LogEvent& b) { return a.timestamp < b.timestamp; });
   for (const auto& event : initial)
@@ -268,8 +289,6 @@ support::Status run_local(const Plan& plan, const Sink& sink) {
     sleep_for_ms(k_local_poll_ms, sink);
     const auto now = now_ms();
     for (auto& event : reader.poll(now)) {
-      if (!keep(event))
-        continue;
       const auto lateness = now - event.timestamp;
       reorderer.push(std::move(event), now, lateness);
     }

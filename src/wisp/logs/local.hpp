@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -30,6 +31,12 @@ public:
   ~LocalStoreReader();
   LocalStoreReader(const LocalStoreReader&) = delete;
   LocalStoreReader& operator=(const LocalStoreReader&) = delete;
+
+  // Only records `keep` accepts are returned. `line_must_contain`: terms a record's message
+  // must contain, looked for in the raw line first (only terms no JSON writer escapes are
+  // used), so most records that cannot match are never parsed.
+  void set_filter(std::function<bool(const LogEvent&)> keep,
+                  const std::vector<std::string>& line_must_contain);
 
   // New records, file by file in name order (a stream's records are in the order written).
   std::vector<LogEvent> poll(std::int64_t now_ms);
@@ -55,6 +62,8 @@ private:
   std::vector<std::string> m_source_dirs; // per source: its directory name, or empty (all)
   bool m_all_dirs = false;
   std::map<std::filesystem::path, File> m_files;
+  std::function<bool(const LogEvent&)> m_keep;
+  std::vector<std::string> m_line_terms;
   std::uint64_t m_skipped = 0;
 };
 

@@ -974,6 +974,11 @@ const std::string& FilterPattern::text() const {
   return m_impl->text;
 }
 
+const std::vector<std::string>& FilterPattern::required_terms() const {
+  static const std::vector<std::string> none;
+  return m_impl->kind == PatternKind::terms ? m_impl->required : none;
+}
+
 bool FilterPattern::matches(std::string_view message) const {
   const auto& impl = *m_impl;
   switch (impl.kind) {

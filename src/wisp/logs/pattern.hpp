@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace wisp::logs {
 
@@ -37,6 +38,9 @@ public:
   [[nodiscard]] bool matches(std::string_view message) const;
   [[nodiscard]] PatternKind kind() const;
   [[nodiscard]] const std::string& text() const;
+  // Terms every matching message contains (plain terms and phrases of a terms pattern; empty
+  // for other kinds): lets a reader skip text that cannot match without parsing it.
+  [[nodiscard]] const std::vector<std::string>& required_terms() const;
 
   struct Impl;
 
