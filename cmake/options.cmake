@@ -32,3 +32,12 @@ if(NOT CMAKE_CXX_COMPILER_LAUNCHER)
     set(CMAKE_CXX_COMPILER_LAUNCHER "${WISP_CCACHE}" CACHE STRING "" FORCE)
   endif()
 endif()
+
+# Packed relative relocations (DT_RELR) where the toolchain and C library support them: the
+# dynamic loader's work at every `wisp` start drops by about a quarter (measured with
+# `perf stat wisp --version`; `local invoke`'s cold start pays it on every run).
+include(CheckLinkerFlag)
+check_linker_flag(CXX "-Wl,-z,pack-relative-relocs" WISP_HAVE_PACK_RELATIVE_RELOCS)
+if(WISP_HAVE_PACK_RELATIVE_RELOCS)
+  target_link_options(wisp_options INTERFACE "-Wl,-z,pack-relative-relocs")
+endif()

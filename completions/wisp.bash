@@ -11,7 +11,7 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /validate|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
+            /validate|/local|/local/invoke|/local/generate-event|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
@@ -23,6 +23,46 @@ _wisp_completion() {
         "/validate --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/validate --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/validate --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/invoke --event"|"/local/invoke -e") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --env-vars"|"/local/invoke -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --log-file"|"/local/invoke -l") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --template"|"/local/invoke --template-file"|"/local/invoke -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/generate-event --path") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --method") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --body") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --resource") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --api-id") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --account-id") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --token") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --rule") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --table") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --partition") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --source") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --detail-type") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --detail") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --event-bus") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --stream") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --data") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --partition-key") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --bucket") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --key") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --size") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --topic") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --message") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --subject") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --queue") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/generate-event --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/logs --name"|"/logs -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --stack-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -45,8 +85,11 @@ _wisp_completion() {
     esac
     local words="" options=""
     case "${cmdpath}" in
-        "") words='validate logs completion'; options='--color --debug --help --version' ;;
+        "") words='validate local logs completion'; options='--color --debug --help --version' ;;
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
+        "/local") words='invoke generate-event'; options='--help' ;;
+        "/local/invoke") words=''; options='--color --config-env --config-file --debug --endpoint-url --enforce-memory --env-vars --event --help --log-file --parameter-overrides --profile --region --template --template-file' ;;
+        "/local/generate-event") words='apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'; options='--account-id --api-id --body --bucket --color --config-env --config-file --data --debug --detail --detail-type --event-bus --help --key --message --method --partition --partition-key --path --queue --region --resource --rule --size --source --stage --stream --subject --table --token --topic' ;;
         "/logs") words=''; options='--color --config-env --config-file --cw-log-group --debug --end-time --endpoint-url --filter --help --local --name --output --parameter-overrides --profile --region --stack-name --stage --start-time --tail --template --template-file' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac

@@ -8,10 +8,14 @@ namespace wisp::cli {
 std::unique_ptr<Command> make_validate_command();
 std::unique_ptr<Command> make_logs_command();
 std::unique_ptr<Command> make_completion_command();
+std::unique_ptr<Command> make_local_invoke_command();
+std::unique_ptr<Command> make_local_generate_event_command();
 
 std::vector<std::unique_ptr<Command>> make_commands() {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(make_validate_command());
+  commands.push_back(make_local_invoke_command());
+  commands.push_back(make_local_generate_event_command());
   commands.push_back(make_logs_command());
   commands.push_back(make_completion_command());
   return commands;

@@ -69,6 +69,8 @@ struct Fixture {
         all = all && sink->done();
       if (all)
         return;
+      if (io.stopped())
+        io.restart();
       io.run_for(std::chrono::milliseconds(5));
     }
     FAIL("invocations did not complete within 30 s");
@@ -169,15 +171,16 @@ TEST_CASE("engine: python error, timeout, crash, oversized response") {
   CHECK(c.error_type == "Runtime.ExitError");
   CHECK(c.body.find("Error: Runtime exited with error: exit status 3") != std::string_view::npos);
 
+  auto roomy = f.add("python3.11", "app.handler", 30); // 7 MB under load can take a while
   CollectingSink big;
-  auto& b = f.invoke(fn, big, R"({"big": 7000000})");
+  auto& b = f.invoke(roomy, big, R"({"big": 7000000})");
   CHECK(b.outcome == Outcome::response_too_large);
   CHECK(b.error_type == "Function.ResponseSizeTooLarge");
   CHECK(b.body.find("exceeded maximum allowed payload size (6291556 bytes).") !=
         std::string_view::npos);
   // The worker survives a 413 and stays warm.
   CollectingSink warm;
-  auto& w = f.invoke(fn, warm, "{}");
+  auto& w = f.invoke(roomy, warm, "{}");
   CHECK(w.outcome == Outcome::success);
   CHECK_FALSE(w.cold);
 }
@@ -297,4 +300,235 @@ TEST_CASE("engine: node async handler with a multi-threaded io_context") {
   f.io.stop();
   for (auto& t : threads)
     t.join();
+}
+
+TEST_CASE("engine: node programming models (callback, ESM, streaming, errors)") {
+  if (!have("node"))
+    return;
+  SUBCASE("callback handler waits for the empty event loop") {
+    Fixture f;
+    f.write("index.js", "exports.handler = (event, context, callback) => {\n"
+                        "  setTimeout(() => console.log('late timer'), 100);\n"
+                        "  callback(null, {ok: true, rid: context.awsRequestId});\n};\n");
+    auto fn = f.add("nodejs20.x", "index.handler");
+    CollectingSink sink;
+    auto& r = f.invoke(fn, sink, "{}", true);
+    REQUIRE_MESSAGE(r.outcome == Outcome::success, std::string(r.body));
+    CHECK(r.body.find("\"ok\":true") != std::string_view::npos);
+    // The response was posted only after the timer ran.
+    CHECK(r.log_tail.find("INFO\tlate timer") != std::string_view::npos);
+  }
+  SUBCASE("ES module via .mjs") {
+    Fixture f;
+    f.write("app.mjs", "export const handler = async (event) => ({esm: true, got: event.x});\n");
+    auto fn = f.add("nodejs20.x", "app.handler");
+    CollectingSink sink;
+    auto& r = f.invoke(fn, sink, R"({"x": 5})");
+    REQUIRE_MESSAGE(r.outcome == Outcome::success, std::string(r.body));
+    CHECK(r.body == R"({"esm":true,"got":5})");
+  }
+  SUBCASE("ES module via package.json type module") {
+    Fixture f;
+    f.write("package.json", R"({"type": "module"})");
+    f.write("src/app.js", "export async function handler() { return 'module'; }\n");
+    auto fn = f.add("nodejs20.x", "src/app.handler");
+    CollectingSink sink;
+    auto& r = f.invoke(fn, sink, "{}");
+    REQUIRE_MESSAGE(r.outcome == Outcome::success, std::string(r.body));
+    CHECK(r.body == "\"module\"");
+  }
+  SUBCASE("thrown error and init errors") {
+    Fixture f;
+    f.write("index.js", "exports.handler = async () => { throw new TypeError('bad thing'); };\n");
+    auto fn = f.add("nodejs20.x", "index.handler");
+    CollectingSink sink;
+    auto& r = f.invoke(fn, sink, "{}");
+    CHECK(r.outcome == Outcome::function_error);
+    CHECK(r.error_type == "TypeError");
+    CHECK(
+        r.body.find(
+            R"("errorType":"TypeError","errorMessage":"bad thing","trace":["TypeError: bad thing")") !=
+        std::string_view::npos);
+
+    auto missing = f.add("nodejs20.x", "nope.handler");
+    CollectingSink sink2;
+    auto& m = f.invoke(missing, sink2, "{}");
+    CHECK(m.outcome == Outcome::init_error);
+    CHECK(m.error_type == "Runtime.ImportModuleError");
+    CHECK(m.body.find("Error: Cannot find module 'nope'") != std::string_view::npos);
+
+    auto not_exported = f.add("nodejs20.x", "index.other");
+    CollectingSink sink3;
+    auto& n = f.invoke(not_exported, sink3, "{}");
+    CHECK(n.error_type == "Runtime.HandlerNotFound");
+    CHECK(n.body.find("index.other is undefined or not exported") != std::string_view::npos);
+  }
+  SUBCASE("response streaming with a mid-stream error") {
+    Fixture f;
+    f.write("stream.mjs",
+            "export const ok = awslambda.streamifyResponse(async (event, stream) => {\n"
+            "  stream.setContentType('text/plain');\n"
+            "  stream.write('one ');\n  await new Promise(r => setTimeout(r, 50));\n"
+            "  stream.write('two');\n  stream.end();\n});\n"
+            "export const http = awslambda.streamifyResponse(async (event, stream) => {\n"
+            "  stream = awslambda.HttpResponseStream.from(stream, {statusCode: 201});\n"
+            "  stream.write('body'); stream.end();\n});\n"
+            "export const fail = awslambda.streamifyResponse(async (event, stream) => {\n"
+            "  stream.write('partial');\n  await new Promise(r => setTimeout(r, 20));\n"
+            "  throw new Error('mid-stream failure');\n});\n");
+    auto ok = f.add("nodejs20.x", "stream.ok");
+    CollectingSink a;
+    std::vector<std::string> chunks;
+    a.on_data = [&](std::string_view c) { chunks.emplace_back(c); };
+    auto& ra = f.invoke(ok, a, "{}");
+    REQUIRE_MESSAGE(ra.outcome == Outcome::success, std::string(ra.body));
+    CHECK(ra.streamed);
+    CHECK(a.stream_content_type() == "text/plain");
+    CHECK(a.streamed_body() == "one two");
+    CHECK(chunks.size() >= 2); // delivered as they arrived
+
+    auto http = f.add("nodejs20.x", "stream.http");
+    CollectingSink b;
+    auto& rb = f.invoke(http, b, "{}");
+    REQUIRE(rb.outcome == Outcome::success);
+    CHECK(b.stream_content_type() == "application/vnd.awslambda.http-integration-response");
+    CHECK(b.streamed_body() == std::string("{\"statusCode\":201}") + std::string(8, '\0') + "body");
+
+    auto fail = f.add("nodejs20.x", "stream.fail");
+    CollectingSink c;
+    auto& rc = f.invoke(fail, c, "{}");
+    CHECK(rc.outcome == Outcome::function_error);
+    CHECK(rc.streamed);
+    CHECK(c.streamed_body() == "partial");
+    CHECK(rc.error_type == "Error");
+    CHECK(rc.body.find(R"("errorMessage":"mid-stream failure")") != std::string_view::npos);
+  }
+}
+
+TEST_CASE("engine: a flood of output neither stalls the pool nor grows memory") {
+  if (!have("python3"))
+    return;
+  Fixture f;
+  f.write("app.py", "import sys\ndef handler(event, context):\n"
+                    "    line = 'x' * 1000 + '\\n'\n"
+                    "    for _ in range(20000):\n        sys.stdout.write(line)\n"
+                    "    sys.stdout.write('y' * 600000)\n"
+                    "    return 'done'\n");
+  auto fn = f.add("python3.11", "app.handler", 30);
+  std::size_t lines = 0;
+  std::size_t longest = 0;
+  f.engine.reset();
+  EngineOptions options;
+  options.cache_dir = shared_cache();
+  options.on_log = [&](const LogLine& line) {
+    ++lines;
+    longest = std::max(longest, line.text.size());
+  };
+  f.engine = std::make_unique<Engine>(f.io, options);
+  fn = f.add("python3.11", "app.handler", 30);
+  CollectingSink sink;
+  auto& r = f.invoke(fn, sink, "{}", true);
+  REQUIRE(r.outcome == Outcome::success);
+  CHECK(r.body == "\"done\"");
+  CHECK(lines >= 20000 + 3 + 3);
+  CHECK(longest <= 256 * 1024); // an endless line is cut, not buffered whole
+  CHECK(r.log_tail.size() <= k_log_tail_size);
+  CHECK(r.log_tail.find("REPORT RequestId") != std::string_view::npos);
+}
+
+TEST_CASE("engine: prewarm starts workers ahead of traffic; reload retires them") {
+  if (!have("python3"))
+    return;
+  Fixture f;
+  f.write("app.py", k_python_app);
+  auto fn = f.add("python3.11", "app.handler");
+  f.engine->prewarm(fn, 1);
+  CHECK(f.engine->stats().workers == 1);
+  // Let it finish init and wait on /next.
+  for (int i = 0; i < 600 && f.engine->stats().idle_workers == 0; ++i) {
+    if (f.io.stopped())
+      f.io.restart();
+    f.io.run_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(f.engine->stats().idle_workers == 1);
+  CollectingSink first;
+  auto& a = f.invoke(fn, first, "{}");
+  REQUIRE(a.outcome == Outcome::success);
+  CHECK(a.cold); // the first invocation of a prewarmed worker reports its init
+  CHECK(a.body.find("\"count\": 1") != std::string_view::npos);
+  CHECK(f.engine->stats().cold_starts == 1);
+
+  f.engine->reload(fn); // new code: the next invocation starts a fresh worker
+  CollectingSink second;
+  auto& b = f.invoke(fn, second, "{}");
+  REQUIRE(b.outcome == Outcome::success);
+  CHECK(b.cold);
+  CHECK(b.body.find("\"count\": 1") != std::string_view::npos);
+}
+
+TEST_CASE("engine: a timeout while the event is still being written waits for the write") {
+  if (!have("python3"))
+    return;
+  Fixture f;
+  // A runtime that asks for an event and never reads it: a 5 MB event cannot be written.
+  f.write(
+      "bootstrap",
+      "#!/usr/bin/env python3\nimport os, socket, time\n"
+      "host, port = os.environ['AWS_LAMBDA_RUNTIME_API'].split(':')\n"
+      "s = socket.create_connection((host, int(port)))\n"
+      "s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)\n"
+      "s.sendall(b'GET /2018-06-01/runtime/invocation/next HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+      "time.sleep(60)\n",
+      0755);
+  auto fn = f.add("provided.al2023", "unused", 1);
+  std::string event = "\"" + std::string(5 * 1024 * 1024, 'e') + "\"";
+  CollectingSink sink;
+  auto& r = f.invoke(fn, sink, event);
+  CHECK(r.outcome == Outcome::timeout);
+  CHECK(r.error_type == "Sandbox.Timedout");
+}
+
+TEST_CASE("engine: invocation metadata reaches the context (client context, identity, ids)") {
+  if (!have("python3"))
+    return;
+  Fixture f;
+  f.write("ctx.py",
+          "import json, os\n"
+          "def handler(event, context):\n"
+          "    cc = context.client_context\n"
+          "    return {'rid': context.aws_request_id, 'arn': context.invoked_function_arn,\n"
+          "            'trace': os.environ.get('_X_AMZN_TRACE_ID'),\n"
+          "            'app': cc.client.app_title, 'custom': cc.custom, 'env': cc.env,\n"
+          "            'identity': [context.identity.cognito_identity_id,\n"
+          "                         context.identity.cognito_identity_pool_id],\n"
+          "            'tenant': context.tenant_id,\n"
+          "            'event': [type(event).__name__, event.decode()]}\n");
+  auto fn = f.add("python3.11", "ctx.handler");
+  InvokeRequest request;
+  request.payload = "raw bytes";
+  request.content_type = "text/plain";
+  request.request_id = "11111111-2222-4333-8444-555555555555";
+  request.qualifier = "live";
+  request.trace_id = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+  request.client_context =
+      R"({"client": {"app_title": "shop"}, "custom": {"k": "v"}, "env": {"locale": "en"}})";
+  request.cognito_identity = R"({"cognitoIdentityId": "id-1", "cognitoIdentityPoolId": "pool-1"})";
+  request.tenant_id = "tenant-7";
+  CollectingSink sink;
+  f.engine->invoke(fn, request, sink);
+  f.run_until({&sink});
+  const auto& r = sink.result();
+  REQUIRE_MESSAGE(r.outcome == Outcome::success, std::string(r.body));
+  CHECK(r.request_id == "11111111-2222-4333-8444-555555555555");
+  const std::string body(r.body);
+  CHECK(body.find("\"rid\": \"11111111-2222-4333-8444-555555555555\"") != std::string::npos);
+  CHECK(body.find("\"arn\": \"arn:aws:lambda:us-east-1:123456789012:function:Fn:live\"") !=
+        std::string::npos);
+  CHECK(body.find("Sampled=1") != std::string::npos);
+  CHECK(body.find("\"app\": \"shop\", \"custom\": {\"k\": \"v\"}, \"env\": {\"locale\": \"en\"}") !=
+        std::string::npos);
+  CHECK(body.find("\"identity\": [\"id-1\", \"pool-1\"]") != std::string::npos);
+  CHECK(body.find("\"tenant\": \"tenant-7\"") != std::string::npos);
+  // A non-JSON content type reaches a python handler as the raw bytes.
+  CHECK(body.find("\"event\": [\"bytes\", \"raw bytes\"]") != std::string::npos);
 }

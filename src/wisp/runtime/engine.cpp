@@ -35,6 +35,7 @@
 #include <deque>
 #include <fcntl.h>
 #include <map>
+#include <memory_resource>
 #include <mutex>
 #include <random>
 #include <set>
@@ -48,6 +49,13 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+// Concrete executor types (no type-erased any_io_executor on the hot path).
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>, Executor>;
+using Descriptor = asio::posix::basic_stream_descriptor<Executor>;
 using Clock = std::chrono::steady_clock;
 using WallClock = std::chrono::system_clock;
 
@@ -79,6 +87,10 @@ namespace {
 
 constexpr std::string_view k_api_prefix = "/2018-06-01/runtime/";
 constexpr std::size_t k_max_line = 256u * 1024;
+// Output read per readiness event; at completion, what is left in the pipe is read whole
+// (bounded by k_final_drain so a child that keeps writing cannot hold the completion).
+constexpr std::size_t k_drain_budget = 256u * 1024;
+constexpr std::size_t k_final_drain = 64u * 1024 * 1024;
 
 const std::set<std::string, std::less<>>& reserved_names() {
   static const std::set<std::string, std::less<>> names = {
@@ -206,6 +218,16 @@ struct Invocation {
   bool stream_started = false;
   std::string head;
   std::string tail;
+  // The /next response is still being written (it references `head` and `payload`): a
+  // completion decided meanwhile (timeout, crash) waits for the write to end.
+  bool delivering = false;
+  struct Deferred {
+    bool pending = false;
+    Outcome outcome = Outcome::engine_error;
+    ReportStatus status = ReportStatus::ok;
+    std::string extra_log;
+    std::shared_ptr<Worker> worker;
+  } deferred;
   // completion scratch
   std::string body;
   std::string error_type;
@@ -247,19 +269,19 @@ struct Worker : std::enable_shared_from_this<Worker> {
   enum class State { starting, idle, busy, dead };
 
   Worker(asio::io_context& io, std::shared_ptr<Engine::Impl> owner_, Function* function_)
-      : owner(std::move(owner_)), function(function_), acceptor(io), exit_watch(io), output(io),
-        deadline(io) {}
+      : owner(std::move(owner_)), function(function_), acceptor(io.get_executor()),
+        exit_watch(io.get_executor()), output(io.get_executor()), deadline(io.get_executor()) {}
 
   std::shared_ptr<Engine::Impl> owner;
   Function* function;
   std::uint64_t generation = 0;
   State state = State::starting;
   pid_t pid = -1;
-  tcp::acceptor acceptor;
+  Acceptor acceptor;
   std::uint16_t port = 0;
-  asio::posix::stream_descriptor exit_watch;
-  asio::posix::stream_descriptor output;
-  asio::steady_timer deadline;
+  Descriptor exit_watch;
+  Descriptor output;
+  Timer deadline;
   int status_fd = -1;
   std::shared_ptr<Connection> parked; // holds a /next request
   Invocation* current = nullptr;      // dispatched, not yet answered
@@ -276,6 +298,7 @@ struct Worker : std::enable_shared_from_this<Worker> {
   std::string partial;
   std::string active_request_id;
   Invocation* log_target = nullptr;
+  std::string scratch; // START/END/REPORT lines, reused
   std::unique_ptr<LogStoreWriter> store;
   std::atomic<bool> output_closed{false};
   std::atomic<int> final_max_memory_mb{0}; // from wait4's rusage once the process is gone
@@ -363,7 +386,8 @@ struct RuntimeBody {
 
 struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   Impl(asio::io_context& io_, EngineOptions options_)
-      : io(io_), options(std::move(options_)), rng(std::random_device{}()), sweep(io_) {
+      : io(io_), options(std::move(options_)), rng(std::random_device{}()),
+        sweep(io_.get_executor()) {
     if (options.cache_dir.empty())
       options.cache_dir = default_cache_dir();
     if (options.max_concurrency < 1)
@@ -376,7 +400,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   std::vector<std::unique_ptr<Function>> functions;
   std::vector<std::unique_ptr<Invocation>> free_invocations;
   std::mt19937_64 rng;
-  asio::steady_timer sweep;
+  Timer sweep;
   bool sweeping = false;
   bool stopped = false;
   EngineStats stats;
@@ -393,6 +417,8 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     inv->state = Invocation::State::free;
     inv->sink = nullptr;
     inv->worker.reset();
+    inv->delivering = false;
+    inv->deferred = Invocation::Deferred{};
     ++inv->seq;
     free_invocations.emplace_back(inv);
   }
@@ -413,7 +439,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   void emit_line(Worker& worker, std::string_view request_id, std::string_view text,
                  std::int64_t time_ms);
   void emit_start_locked_log(Worker& worker, Invocation& inv, std::int64_t time_ms);
-  void drain_output_locked_log(Worker& worker);
+  void drain_output_locked_log(Worker& worker, std::size_t budget = k_drain_budget);
   void finish(Worker* worker, Invocation& inv, Outcome outcome, ReportStatus status,
               std::string_view extra_log, bool write_report);
   void complete_simple(Invocation& inv, Outcome outcome);
@@ -421,6 +447,8 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   void on_exit(const std::shared_ptr<Worker>& worker);
   void on_output(const std::shared_ptr<Worker>& worker);
   void on_deadline(const std::shared_ptr<Worker>& worker, std::uint64_t seq);
+  bool defer_if_delivering(Invocation& inv, const std::shared_ptr<Worker>& worker, Outcome outcome,
+                           ReportStatus status, std::string& extra_log);
   void accept(const std::shared_ptr<Worker>& worker);
 };
 
@@ -429,20 +457,24 @@ namespace {
 // One connection from a worker to its Runtime API port.
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
-  Connection(tcp::socket socket, std::shared_ptr<Worker> worker)
+  Connection(Socket socket, std::shared_ptr<Worker> worker)
       : m_socket(std::move(socket)), m_worker(std::move(worker)) {}
 
   void start() { read_header(); }
 
-  // Called by the engine (outside its mutex) to answer a parked /next.
+  // Answers a /next with `inv` (engine mutex held: the deadline cannot release it first).
   void deliver(Invocation& inv) {
+    inv.delivering = true;
     std::array<asio::const_buffer, 2> buffers{asio::buffer(inv.head), asio::buffer(inv.payload)};
     asio::async_write(m_socket, buffers,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = shared_from_this(), target = &inv,
+                       seq = inv.seq](beast::error_code ec, std::size_t) {
+                        self->delivered(*target, seq);
                         if (!ec)
                           self->read_header();
                       });
   }
+  void delivered(Invocation& inv, std::uint64_t seq);
 
   void on_stream_bytes(std::string_view data);
   bool keep_alive() const { return m_keep_alive; }
@@ -464,10 +496,14 @@ private:
   void reply_accepted();
   Engine::Impl& engine() { return *m_worker->owner; }
 
-  tcp::socket m_socket;
+  Socket m_socket;
   std::shared_ptr<Worker> m_worker;
   beast::flat_buffer m_buffer;
-  std::optional<http::request_parser<RuntimeBody>> m_parser;
+  // Header fields live in a per-connection arena, reset for every request: parsing a
+  // Runtime API request allocates nothing once the connection is warm.
+  std::array<std::byte, 4096> m_arena_buffer{};
+  std::pmr::monotonic_buffer_resource m_arena{m_arena_buffer.data(), m_arena_buffer.size()};
+  std::optional<http::request_parser<RuntimeBody, std::pmr::polymorphic_allocator<char>>> m_parser;
   std::string m_body;
   std::string m_reply;
   std::string m_id;
@@ -490,8 +526,26 @@ void RuntimeBody::reader::absorb(std::string_view data) {
   m_body.store->append(data.substr(0, std::min(room, data.size())));
 }
 
+void Connection::delivered(Invocation& inv, std::uint64_t seq) {
+  auto& eng = engine();
+  Invocation::Deferred deferred;
+  {
+    std::lock_guard lock(eng.mutex);
+    if (inv.seq != seq)
+      return;
+    inv.delivering = false;
+    std::swap(deferred, inv.deferred);
+  }
+  if (deferred.pending)
+    eng.finish(deferred.worker.get(), inv, deferred.outcome, deferred.status, deferred.extra_log,
+               true);
+}
+
 void Connection::read_header() {
-  m_parser.emplace();
+  m_parser.reset();
+  m_arena.release();
+  m_parser.emplace(std::piecewise_construct, std::make_tuple(),
+                   std::make_tuple(std::pmr::polymorphic_allocator<char>(&m_arena)));
   m_parser->body_limit(boost::none);
   m_parser->header_limit(256u * 1024);
   m_parser->get().body().store = &m_body;
@@ -803,7 +857,7 @@ void Connection::handle_init_error() {
   reply_accepted();
   {
     std::lock_guard log_lock(worker.log_mutex);
-    eng.drain_output_locked_log(worker);
+    eng.drain_output_locked_log(worker, k_final_drain);
     eng.emit_line(worker, {}, init_report_line(init_ms, type), epoch_ms(WallClock::now()));
     if (worker.store)
       worker.store->flush();
@@ -881,7 +935,7 @@ void Connection::handle_stream_end(beast::error_code ec) {
 // Engine::Impl
 
 void Engine::Impl::accept(const std::shared_ptr<Worker>& worker) {
-  worker->acceptor.async_accept([this, worker](beast::error_code ec, tcp::socket socket) {
+  worker->acceptor.async_accept([this, worker](beast::error_code ec, Socket socket) {
     if (ec)
       return;
     socket.set_option(tcp::no_delay(true), ec);
@@ -936,14 +990,15 @@ support::Status Engine::Impl::spawn(Function& fn, Invocation* bound, std::shared
   }
   fn.workers.push_back(worker);
   ++stats.cold_starts;
+  if (options.enforce_memory)
+    schedule_sweep();
   accept(worker);
-  worker->exit_watch.async_wait(asio::posix::stream_descriptor::wait_read,
+  worker->exit_watch.async_wait(Descriptor::wait_read,
                                 [this, worker](beast::error_code) { on_exit(worker); });
-  worker->output.async_wait(asio::posix::stream_descriptor::wait_read,
-                            [this, worker](beast::error_code error) {
-                              if (!error)
-                                on_output(worker);
-                            });
+  worker->output.async_wait(Descriptor::wait_read, [this, worker](beast::error_code error) {
+    if (!error)
+      on_output(worker);
+  });
   out = std::move(worker);
   return {};
 }
@@ -1013,7 +1068,6 @@ void Engine::Impl::schedule_sweep() {
 }
 
 void Engine::Impl::on_sweep() {
-  std::vector<std::pair<std::shared_ptr<Worker>, Invocation*>> oom;
   {
     std::lock_guard lock(mutex);
     sweeping = false;
@@ -1022,7 +1076,8 @@ void Engine::Impl::on_sweep() {
     const auto now = Clock::now();
     bool any = false;
     for (auto& fn : functions) {
-      for (auto& worker : fn->workers) {
+      const auto workers = fn->workers; // retiring removes from fn->workers
+      for (const auto& worker : workers) {
         if (worker->state == Worker::State::dead || worker->killed)
           continue;
         any = true;
@@ -1074,19 +1129,23 @@ void Engine::Impl::emit_start_locked_log(Worker& worker, Invocation& inv, std::i
   if (inv.start_logged)
     return;
   inv.start_logged = true;
-  const auto line = start_line(inv.request_id, worker.function->config.version);
+  auto& line = worker.scratch;
+  write_start_line(line, inv.request_id, worker.function->config.version);
   emit_line(worker, inv.request_id, line, time_ms);
   inv.append_tail(line);
 }
 
-void Engine::Impl::drain_output_locked_log(Worker& worker) {
+// Reads what the worker has written, at most `budget` bytes (so a flooding worker cannot
+// starve the io thread: the rest is read on the next readiness).
+void Engine::Impl::drain_output_locked_log(Worker& worker, std::size_t budget) {
   if (worker.output_closed || !worker.output.is_open())
     return;
   thread_local std::array<char, 65536> buffer;
   const int fd = worker.output.native_handle();
   const auto time_ms = epoch_ms(WallClock::now());
   bool eof = false;
-  while (true) {
+  std::size_t taken = 0;
+  while (taken < budget) {
     const auto n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR)
       continue;
@@ -1094,6 +1153,7 @@ void Engine::Impl::drain_output_locked_log(Worker& worker) {
       eof = n == 0;
       break;
     }
+    taken += static_cast<std::size_t>(n);
     std::string_view data(buffer.data(), static_cast<std::size_t>(n));
     while (!data.empty()) {
       const auto nl = data.find('\n');
@@ -1150,11 +1210,10 @@ void Engine::Impl::on_output(const std::shared_ptr<Worker>& worker) {
   std::lock_guard lock(mutex);
   if (worker->output_closed || worker->state == Worker::State::dead)
     return;
-  worker->output.async_wait(asio::posix::stream_descriptor::wait_read,
-                            [this, worker](beast::error_code ec) {
-                              if (!ec)
-                                on_output(worker);
-                            });
+  worker->output.async_wait(Descriptor::wait_read, [this, worker](beast::error_code ec) {
+    if (!ec)
+      on_output(worker);
+  });
 }
 
 // Completes an invocation that had a worker: logs (START/extra/END/REPORT), then the sink,
@@ -1175,9 +1234,15 @@ void Engine::Impl::finish(Worker* worker, Invocation& inv, Outcome outcome, Repo
   if (worker != nullptr) {
     result.max_memory_used_mb = worker->max_memory_mb();
     std::lock_guard log_lock(worker->log_mutex);
-    drain_output_locked_log(*worker);
+    drain_output_locked_log(*worker, k_final_drain);
     const auto time_ms = epoch_ms(WallClock::now());
     emit_start_locked_log(*worker, inv, time_ms);
+    if (!worker->partial.empty()) {
+      // Output without a final newline still belongs to this invocation.
+      emit_line(*worker, inv.request_id, worker->partial, time_ms);
+      inv.append_tail(worker->partial);
+      worker->partial.clear();
+    }
     for (auto rest = extra_log; !rest.empty();) {
       const auto nl = rest.find('\n');
       const auto line = rest.substr(0, nl);
@@ -1186,9 +1251,10 @@ void Engine::Impl::finish(Worker* worker, Invocation& inv, Outcome outcome, Repo
       rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
     }
     if (write_report) {
-      const auto end = end_line(inv.request_id);
-      emit_line(*worker, inv.request_id, end, time_ms);
-      inv.append_tail(end);
+      auto& line = worker->scratch;
+      write_end_line(line, inv.request_id);
+      emit_line(*worker, inv.request_id, line, time_ms);
+      inv.append_tail(line);
       ReportFields fields;
       fields.duration_ms = result.duration_ms;
       fields.billed_duration_ms = result.billed_duration_ms;
@@ -1198,9 +1264,9 @@ void Engine::Impl::finish(Worker* worker, Invocation& inv, Outcome outcome, Repo
         fields.init_duration_ms = inv.init_ms;
       fields.status = status;
       fields.error_type = inv.error_type;
-      const auto report = report_line(inv.request_id, fields);
-      emit_line(*worker, inv.request_id, report, time_ms);
-      inv.append_tail(report);
+      write_report_line(line, inv.request_id, fields);
+      emit_line(*worker, inv.request_id, line, time_ms);
+      inv.append_tail(line);
     }
     if (worker->log_target == &inv) {
       worker->log_target = nullptr;
@@ -1265,8 +1331,26 @@ void Engine::Impl::on_deadline(const std::shared_ptr<Worker>& worker, std::uint6
   inv->body =
       error_payload(inv->error_type, fmt::format("RequestId: {} Error: {}", inv->request_id, text));
   inv->content_type_out = "application/json";
-  const auto line = fmt::format("{} {} {}", iso8601_ms(WallClock::now()), inv->request_id, text);
+  auto line = fmt::format("{} {} {}", iso8601_ms(WallClock::now()), inv->request_id, text);
+  if (defer_if_delivering(*inv, worker, Outcome::timeout, ReportStatus::timeout, line))
+    return;
   finish(worker.get(), *inv, Outcome::timeout, ReportStatus::timeout, line, true);
+}
+
+// A completion decided while the /next response is still being written waits for the write
+// (Connection::delivered finishes it). True when deferred.
+bool Engine::Impl::defer_if_delivering(Invocation& inv, const std::shared_ptr<Worker>& worker,
+                                       Outcome outcome, ReportStatus status,
+                                       std::string& extra_log) {
+  std::lock_guard lock(mutex);
+  if (!inv.delivering)
+    return false;
+  inv.deferred.pending = true;
+  inv.deferred.outcome = outcome;
+  inv.deferred.status = status;
+  inv.deferred.extra_log = std::move(extra_log);
+  inv.deferred.worker = worker;
+  return true;
 }
 
 void Engine::Impl::on_exit(const std::shared_ptr<Worker>& worker) {
@@ -1320,7 +1404,7 @@ void Engine::Impl::on_exit(const std::shared_ptr<Worker>& worker) {
   {
     std::lock_guard log_lock(worker->log_mutex);
     worker->final_max_memory_mb = static_cast<int>((usage.ru_maxrss + 1023) / 1024);
-    drain_output_locked_log(*worker);
+    drain_output_locked_log(*worker, k_final_drain);
   }
   {
     std::lock_guard lock(mutex);
@@ -1349,9 +1433,11 @@ void Engine::Impl::on_exit(const std::shared_ptr<Worker>& worker) {
     std::lock_guard log_lock(worker->log_mutex);
     emit_line(*worker, {}, init_report_line(inv->init_ms, error_type), epoch_ms(WallClock::now()));
   }
-  const std::string extra = message + "\n" + error_type;
-  finish(worker.get(), *inv, during_init ? Outcome::init_error : Outcome::exit_error,
-         ReportStatus::error, extra, true);
+  std::string extra = message + "\n" + error_type;
+  const auto outcome = during_init ? Outcome::init_error : Outcome::exit_error;
+  if (defer_if_delivering(*inv, worker, outcome, ReportStatus::error, extra))
+    return;
+  finish(worker.get(), *inv, outcome, ReportStatus::error, extra, true);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1497,7 +1583,7 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
   inv->content_type_out.clear();
   inv->tail.clear();
   if (request.request_id.empty())
-    inv->request_id = make_uuid(impl.rng);
+    write_uuid(inv->request_id, impl.rng);
   else
     inv->request_id.assign(request.request_id);
   if (!request.invoked_arn.empty()) {
@@ -1510,7 +1596,7 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
     }
   }
   if (request.trace_id.empty())
-    inv->trace_id = make_trace_id(impl.rng, WallClock::now());
+    write_trace_id(inv->trace_id, impl.rng, WallClock::now());
   else
     inv->trace_id.assign(request.trace_id);
 
@@ -1588,7 +1674,8 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
   for (auto& worker : fn.workers) {
     const bool finishing = worker->state == Worker::State::busy && worker->current == nullptr;
     const bool starting = worker->state == Worker::State::starting;
-    if ((finishing || starting) && worker->bound == nullptr && !worker->killed) {
+    if ((finishing || starting) && worker->bound == nullptr && !worker->killed &&
+        worker->generation == fn.generation) {
       worker->bound = inv;
       inv->state = Invocation::State::bound;
       inv->worker = worker;

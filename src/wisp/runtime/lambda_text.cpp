@@ -5,30 +5,53 @@
 #include <cmath>
 #include <csignal>
 #include <ctime>
+#include <iterator>
 #include <sys/wait.h>
 
 namespace wisp::runtime {
 
+void write_start_line(std::string& out, std::string_view request_id, std::string_view version) {
+  out.clear();
+  fmt::format_to(std::back_inserter(out), "START RequestId: {} Version: {}", request_id, version);
+}
+
+void write_end_line(std::string& out, std::string_view request_id) {
+  out.clear();
+  fmt::format_to(std::back_inserter(out), "END RequestId: {}", request_id);
+}
+
+void write_report_line(std::string& out, std::string_view request_id, const ReportFields& fields) {
+  out.clear();
+  auto it = std::back_inserter(out);
+  fmt::format_to(it,
+                 "REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled Duration: {} "
+                 "ms\tMemory Size: {} MB\tMax Memory Used: {} MB\t",
+                 request_id, fields.duration_ms, fields.billed_duration_ms, fields.memory_size_mb,
+                 fields.max_memory_used_mb);
+  if (fields.init_duration_ms)
+    fmt::format_to(it, "Init Duration: {:.2f} ms\t", *fields.init_duration_ms);
+  if (fields.status == ReportStatus::timeout)
+    out += "Status: timeout\t";
+  else if (fields.status == ReportStatus::error)
+    fmt::format_to(it, "Status: error\tError Type: {}\t", fields.error_type);
+}
+
 std::string start_line(std::string_view request_id, std::string_view version) {
-  return fmt::format("START RequestId: {} Version: {}", request_id, version);
+  std::string out;
+  write_start_line(out, request_id, version);
+  return out;
 }
 
 std::string end_line(std::string_view request_id) {
-  return fmt::format("END RequestId: {}", request_id);
+  std::string out;
+  write_end_line(out, request_id);
+  return out;
 }
 
 std::string report_line(std::string_view request_id, const ReportFields& fields) {
-  std::string line = fmt::format("REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled Duration: {} "
-                                 "ms\tMemory Size: {} MB\tMax Memory Used: {} MB\t",
-                                 request_id, fields.duration_ms, fields.billed_duration_ms,
-                                 fields.memory_size_mb, fields.max_memory_used_mb);
-  if (fields.init_duration_ms)
-    line += fmt::format("Init Duration: {:.2f} ms\t", *fields.init_duration_ms);
-  if (fields.status == ReportStatus::timeout)
-    line += "Status: timeout\t";
-  else if (fields.status == ReportStatus::error)
-    line += fmt::format("Status: error\tError Type: {}\t", fields.error_type);
-  return line;
+  std::string out;
+  write_report_line(out, request_id, fields);
+  return out;
 }
 
 std::string init_report_line(double init_duration_ms, std::string_view error_type) {
@@ -193,21 +216,38 @@ std::string request_too_large_payload() {
   return R"({"Type":"User","message":"Request must be smaller than 6291456 bytes for the InvokeFunction operation"})";
 }
 
-std::string make_uuid(std::mt19937_64& rng) {
+void write_uuid(std::string& out, std::mt19937_64& rng) {
   const std::uint64_t a = rng();
   const std::uint64_t b = rng();
   const auto hi = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL; // version 4
   const auto lo = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL; // variant 10
-  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32U, (hi >> 16U) & 0xffffU,
-                     hi & 0xffffU, lo >> 48U, lo & 0xffffffffffffULL);
+  out.clear();
+  fmt::format_to(std::back_inserter(out), "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32U,
+                 (hi >> 16U) & 0xffffU, hi & 0xffffU, lo >> 48U, lo & 0xffffffffffffULL);
+}
+
+void write_trace_id(std::string& out, std::mt19937_64& rng,
+                    std::chrono::system_clock::time_point now) {
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const auto root_hi = rng();
+  const auto root_lo = static_cast<std::uint32_t>(rng());
+  const auto parent = rng();
+  out.clear();
+  fmt::format_to(std::back_inserter(out), "Root=1-{:08x}-{:016x}{:08x};Parent={:016x};Sampled=0",
+                 static_cast<std::uint32_t>(seconds), root_hi, root_lo, parent);
+}
+
+std::string make_uuid(std::mt19937_64& rng) {
+  std::string out;
+  write_uuid(out, rng);
+  return out;
 }
 
 std::string make_trace_id(std::mt19937_64& rng, std::chrono::system_clock::time_point now) {
-  const auto seconds =
-      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  return fmt::format("Root=1-{:08x}-{:016x}{:08x};Parent={:016x};Sampled=0",
-                     static_cast<std::uint32_t>(seconds), rng(), static_cast<std::uint32_t>(rng()),
-                     rng());
+  std::string out;
+  write_trace_id(out, rng, now);
+  return out;
 }
 
 namespace {

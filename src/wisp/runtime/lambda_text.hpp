@@ -74,6 +74,14 @@ std::string runtime_api_error(std::string_view error_type, std::string_view mess
 std::string make_uuid(std::mt19937_64& rng);
 // X-Ray trace header `Root=1-<8 hex epoch>-<24 hex>;Parent=<16 hex>;Sampled=0`.
 std::string make_trace_id(std::mt19937_64& rng, std::chrono::system_clock::time_point now);
+
+// The same texts written into `out` (cleared first), reusing its capacity: the hot path.
+void write_uuid(std::string& out, std::mt19937_64& rng);
+void write_trace_id(std::string& out, std::mt19937_64& rng,
+                    std::chrono::system_clock::time_point now);
+void write_start_line(std::string& out, std::string_view request_id, std::string_view version);
+void write_end_line(std::string& out, std::string_view request_id);
+void write_report_line(std::string& out, std::string_view request_id, const ReportFields& fields);
 // Lambda's log stream name `YYYY/MM/DD/[<version>]<32 hex>`.
 std::string make_log_stream_name(std::mt19937_64& rng, std::string_view version,
                                  std::chrono::system_clock::time_point now);

@@ -290,18 +290,31 @@ support::Result<Interpreter> resolve_interpreter(const RuntimeInfo& runtime,
 }
 
 support::Result<fs::path> materialize_bootstrap(const fs::path& cache_dir, RuntimeFamily family) {
-  const std::string_view name =
-      family == RuntimeFamily::python ? "bootstraps/bootstrap.py" : "bootstraps/bootstrap.cjs";
-  auto data = support::find_embedded(bootstrap_files(), name);
-  if (!data)
-    return support::failf("internal error: bootstrap {} is not embedded", name);
-  const auto digest = support::sha256_hex(*data).substr(0, 16);
-  const auto file = cache_dir / ("bootstrap-" + digest) / fs::path(name).filename();
+  std::vector<std::string_view> names;
+  if (family == RuntimeFamily::python)
+    names = {"bootstraps/bootstrap.py", "bootstraps/wisp_bootstrap.py"};
+  else
+    names = {"bootstraps/bootstrap.cjs"};
+  // The directory is named by the digest of every file it holds: written once, never stale.
+  support::Sha256 digest;
+  std::vector<std::string_view> contents;
+  for (const auto name : names) {
+    auto data = support::find_embedded(bootstrap_files(), name);
+    if (!data)
+      return support::failf("internal error: bootstrap {} is not embedded", name);
+    digest.update(name);
+    digest.update(*data);
+    contents.push_back(*data);
+  }
+  const auto dir = cache_dir / ("bootstrap-" + support::to_hex(digest.finish()).substr(0, 16));
+  const auto main_file = dir / fs::path(names.front()).filename();
   std::error_code ec;
-  if (fs::exists(file, ec))
-    return file;
-  WISP_TRY(support::write_file_atomic(file, *data, 0644));
-  return file;
+  if (fs::exists(main_file, ec))
+    return main_file;
+  // The entry file last: its presence means the directory is complete.
+  for (std::size_t i = names.size(); i-- > 0;)
+    WISP_TRY(support::write_file_atomic(dir / fs::path(names[i]).filename(), contents[i], 0644));
+  return main_file;
 }
 
 support::Result<Launch> resolve_launch(std::string_view runtime_name, const fs::path& code_dir,

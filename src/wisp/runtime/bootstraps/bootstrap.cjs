@@ -22,6 +22,8 @@ const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
 const HANDLER_HIGHWATERMARK = Symbol.for('aws.lambda.runtime.handler.streaming.highWaterMark');
 const STREAM_RESPONSE = 'response';
 const REQUEST_ID = Symbol.for('aws.lambda.runtime.requestId');
+const NEXT_PATH = '/2018-06-01/runtime/invocation/next';
+const NEXT_REQUEST = Buffer.from(`GET ${NEXT_PATH} HTTP/1.1\r\nHost: ${API}\r\nContent-Length: 0\r\n\r\n`, 'latin1');
 
 // ---------------------------------------------------------------------------------------
 // Runtime API client: one keep-alive socket, one request at a time. The socket is unref'd
@@ -53,6 +55,14 @@ class RuntimeClient {
 
   request(method, target, headers, body) {
     if (!this.socket) this.connect();
+    if (method === 'GET' && target === NEXT_PATH) {
+      // The long-poll request never changes: its bytes are built once.
+      return new Promise((resolve, reject) => {
+        this.pending = { resolve, reject };
+        this.socket.ref();
+        this.socket.write(NEXT_REQUEST);
+      });
+    }
     const payload = body === undefined || body === null ? Buffer.alloc(0) : body;
     let head = `${method} ${target} HTTP/1.1\r\nHost: ${API}\r\nContent-Length: ${payload.length}\r\n`;
     for (const key of Object.keys(headers || {})) head += `${key}: ${headers[key]}\r\n`;
@@ -94,7 +104,7 @@ class RuntimeClient {
     for (;;) {
       let res;
       try {
-        res = await this.request('GET', '/2018-06-01/runtime/invocation/next', {});
+        res = await this.request('GET', NEXT_PATH, {});
       } catch (err) {
         process.stderr.write(`wisp bootstrap: ${err.message}\n`);
         process.exit(1);
@@ -311,15 +321,23 @@ function parseJsonHeader(value, name) {
   }
 }
 
+// Read once: process.env lookups are slow, and these never change in an environment.
+const ENV_CONTEXT = {
+  functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+  functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+  memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+  logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+  logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+};
+
 function makeContext(headers, base) {
   const deadline = parseInt(headers['lambda-runtime-deadline-ms'], 10);
-  const env = process.env;
   return Object.assign(base, {
-    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
-    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
-    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
-    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    functionVersion: ENV_CONTEXT.functionVersion,
+    functionName: ENV_CONTEXT.functionName,
+    memoryLimitInMB: ENV_CONTEXT.memoryLimitInMB,
+    logGroupName: ENV_CONTEXT.logGroupName,
+    logStreamName: ENV_CONTEXT.logStreamName,
     clientContext: parseJsonHeader(headers['lambda-runtime-client-context'], 'ClientContext'),
     identity: parseJsonHeader(headers['lambda-runtime-cognito-identity'], 'CognitoIdentity'),
     invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],

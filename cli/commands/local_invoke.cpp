@@ -1,0 +1,175 @@
+// wisp local invoke [FUNCTION] — runs one function once, locally, without Docker.
+
+#include "../command.hpp"
+
+#include <wisp/aws/config.hpp>
+#include <wisp/runtime/local_invoke.hpp>
+#include <wisp/support/fs.hpp>
+#include <wisp/template/load.hpp>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+
+namespace wisp::cli {
+
+namespace {
+
+class LocalInvokeCommand final : public Command {
+public:
+  [[nodiscard]] CommandInfo info() const override {
+    return {{"local", "invoke"},
+            "Invoke a function once, locally, without Docker",
+            "Runs the function on this machine through wisp's Lambda Runtime API (python and "
+            "node with wisp's bootstraps, provided* with the function's own bootstrap). The "
+            "response goes to stdout, the function's logs (with START/END/REPORT) to stderr. "
+            "Exit status 0 when the function succeeded, 1 when it failed or timed out (SAM CLI "
+            "exits 0 either way), 2 for usage errors.",
+            {{"wisp local invoke HelloFunction -e events/event.json", "Invoke with an event file"},
+             {"wisp local generate-event s3 put | wisp local invoke -e -",
+              "The template's only function, with an event from stdin"},
+             {"wisp local invoke Api --env-vars env.json --parameter-overrides Stage=dev",
+              "SAM's --env-vars file and template parameters"}},
+            k_group_template | k_group_parameters | k_group_aws};
+  }
+
+  void add_options(CLI::App& app) override {
+    app.add_option("function", m_function,
+                   "Logical id or FunctionName (optional with a single function)");
+    app.add_option("-e,--event", m_event_file, "Event file; '-' reads stdin (default: {})");
+    app.add_option("-n,--env-vars", m_env_vars,
+                   "JSON file of environment variables (SAM's format: per function and "
+                   "\"Parameters\" for all)");
+    app.add_option("-l,--log-file", m_log_file,
+                   "Append the function's logs to this file instead of stderr");
+    app.add_flag("--enforce-memory", m_enforce_memory,
+                 "Kill the function when its memory exceeds MemorySize (Runtime.OutOfMemory)");
+  }
+
+  int run(Context& context) override {
+    auto& console = context.console;
+    std::string event = "{}";
+    if (!m_event_file.empty()) {
+      if (m_event_file == "-") {
+        event.clear();
+        char buffer[65536];
+        std::size_t n = 0;
+        while ((n = std::fread(buffer, 1, sizeof buffer, stdin)) > 0)
+          event.append(buffer, n);
+      } else {
+        auto text = support::read_file(m_event_file, 16u * 1024 * 1024);
+        if (!text) {
+          print_error(context, text.error());
+          return 1;
+        }
+        event = std::move(*text);
+      }
+    }
+    // Region and credentials the way the AWS CLI finds them (flags, environment, profile),
+    // without instance metadata or container endpoints: a local run never calls out.
+    aws::ConfigInputs inputs;
+    inputs.profile = context.global.profile;
+    inputs.region = context.global.region;
+    auto aws_config = aws::load_config(inputs);
+    if (!aws_config) {
+      print_error(context, aws_config.error());
+      return 1;
+    }
+    auto credentials =
+        aws::resolve_credentials(*aws_config, aws::process_env(), [](const aws::MetadataRequest&) {
+          return aws::MetadataResponse{};
+        });
+    if (!credentials)
+      console.debug_log("no AWS credentials found; functions get dummy ones");
+
+    sam::LoadOptions load;
+    load.template_path = context.global.template_file;
+    load.parameter_overrides = context.global.parameter_overrides;
+    load.region = aws_config->region.empty() ? "us-east-1" : aws_config->region;
+    // A missing handler file or bootstrap is reported by the runtime, as Lambda reports it
+    // (Runtime.ImportModuleError, Runtime.InvalidEntrypoint; a bootstrap may come from a
+    // layer), not refused up front.
+    load.check_code = false;
+    support::Diagnostics warnings;
+    auto model = sam::load_model(load, &warnings);
+    for (const auto& warning : warnings.items())
+      console.err(support::render(warning, {console.color_err, false}));
+    if (!model) {
+      print_error(context, model.error());
+      return static_cast<int>(model.error().exit_code);
+    }
+
+    std::FILE* log_file = nullptr;
+    if (!m_log_file.empty()) {
+      log_file = std::fopen(m_log_file.c_str(), "ae");
+      if (log_file == nullptr) {
+        console.error(fmt::format("cannot open {}: {}", m_log_file, std::strerror(errno)));
+        return 1;
+      }
+    }
+    runtime::LocalInvokeOptions options;
+    options.function = m_function;
+    options.event = std::move(event);
+    if (!m_env_vars.empty())
+      options.env_vars = m_env_vars;
+    options.region = load.region;
+    if (credentials) {
+      options.access_key_id = credentials->access_key_id;
+      options.secret_access_key = credentials->secret_access_key;
+      options.session_token = credentials->session_token;
+    }
+    options.enforce_memory = m_enforce_memory;
+    options.endpoint_url = context.global.endpoint_url;
+    runtime::LocalInvokeCallbacks callbacks;
+    callbacks.log_line = [&](std::string_view line) {
+      std::FILE* out = log_file != nullptr ? log_file : stderr;
+      std::fwrite(line.data(), 1, line.size(), out);
+      std::fputc('\n', out);
+      std::fflush(out);
+    };
+    callbacks.warning = [&](std::string_view message) { console.warning(message); };
+    bool streamed_any = false;
+    callbacks.stream_chunk = [&](std::string_view bytes) {
+      streamed_any = true;
+      std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+      std::fflush(stdout);
+    };
+    auto result = runtime::local_invoke(*model, options, callbacks);
+    if (log_file != nullptr)
+      std::fclose(log_file);
+    if (!result) {
+      print_error(context, result.error());
+      return static_cast<int>(result.error().exit_code);
+    }
+    if (result->interrupted_by != 0) {
+      console.error("interrupted; the function's worker was stopped");
+      return 128 + result->interrupted_by;
+    }
+    if (!result->streamed || !streamed_any || result->outcome != runtime::Outcome::success) {
+      if (streamed_any && result->outcome != runtime::Outcome::success)
+        console.out("\n");
+      console.out(result->body);
+      console.out("\n");
+    }
+    return result->outcome == runtime::Outcome::success ? 0 : 1;
+  }
+
+private:
+  std::string m_function;
+  std::string m_event_file;
+  std::string m_env_vars;
+  std::string m_log_file;
+  bool m_enforce_memory = false;
+};
+
+} // namespace
+
+std::unique_ptr<Command> make_local_invoke_command() {
+  return std::make_unique<LocalInvokeCommand>();
+}
+
+} // namespace wisp::cli

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Local execution benchmarks (not run by CI): prints wisp's numbers beside their floors.
+
+1. Cold `wisp local invoke` end to end (load the template, start the runtime, init, invoke,
+   print, stop) against the floor of starting the bare interpreter and importing the
+   handler (`python3.X -c 'import app'`, `node -e "require('./index.js')"`), with
+   hyperfine. Goal: ≤ 1.3× the floor.
+2. Warm invoke latency through the pool (the engine's invoke → the worker's /next → handler
+   → /response → completion), with tests/bench/runtime_bench.cpp. Goal: ≤ 150 µs median.
+
+Usage: tests/bench/bench_runtime.py [--build build/ci] [--runs 30] [--count 5000]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+TEMPLATE = """AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Py:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: src/, Handler: app.handler, Runtime: python3.11}
+  Node:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: src/, Handler: index.handler, Runtime: nodejs20.x}
+"""
+PY = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'hello world'}\n"
+NODE = "exports.handler = async () => ({ statusCode: 200, body: 'hello world' });\n"
+
+
+def hyperfine(commands, runs, cwd):
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run(
+            ["hyperfine", "-N", "--warmup", "3", "--runs", str(runs), "--export-json", out.name,
+             *commands],
+            cwd=cwd, check=True, stdout=subprocess.DEVNULL,
+            env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true"},
+        )
+        return [r["mean"] * 1000 for r in json.load(open(out.name))["results"]]
+
+
+def real_executable(command, probe):
+    return subprocess.run([command, "-c" if "python" in command else "-e", probe],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build", default=os.path.join(ROOT, "build", "ci"))
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--count", type=int, default=5000)
+    args = parser.parse_args()
+    wisp = os.path.join(args.build, "cli", "wisp")
+    bench = os.path.join(args.build, "tests", "wisp_runtime_bench")
+    for tool in (wisp, bench):
+        if not os.access(tool, os.X_OK):
+            sys.exit(f"{tool} is not built (cmake --build --preset ci)")
+    if shutil.which("hyperfine") is None:
+        sys.exit("hyperfine is not installed (packaging/install-deps.sh --with-peers)")
+
+    work = tempfile.mkdtemp(prefix="wisp-bench-")
+    try:
+        os.makedirs(os.path.join(work, "src"))
+        open(os.path.join(work, "template.yaml"), "w").write(TEMPLATE)
+        open(os.path.join(work, "src", "app.py"), "w").write(PY)
+        open(os.path.join(work, "src", "index.js"), "w").write(NODE)
+        python = real_executable("python3.11", "import sys; print(sys.executable)")
+        node = real_executable("node", "process.stdout.write(process.execPath)")
+        # Warm the interpreter cache and the bootstraps once.
+        subprocess.run([wisp, "local", "invoke", "Py"], cwd=work, capture_output=True, check=True)
+        subprocess.run([wisp, "local", "invoke", "Node"], cwd=work, capture_output=True, check=True)
+
+        print("Cold `wisp local invoke` (mean of %d runs) vs bare interpreter + handler import" % args.runs)
+        rows = []
+        for name, floor in (
+            ("Py", f"{python} -c \"import sys; sys.path.insert(0, 'src'); import app\""),
+            ("Node", f"{node} -e \"require('./src/index.js')\""),
+        ):
+            wisp_ms, floor_ms = hyperfine([f"{wisp} local invoke {name}", floor], args.runs, work)
+            rows.append((name, wisp_ms, floor_ms))
+            print(f"  {name:5} wisp {wisp_ms:8.1f} ms   floor {floor_ms:8.1f} ms   ratio {wisp_ms / floor_ms:5.2f}x   (goal <= 1.30x)")
+
+        print("Warm invoke through the pool (%d invocations after 200 warm-up ones)" % args.count)
+        for runtime, handler in (("python3.11", "app.handler"), ("nodejs20.x", "index.handler")):
+            proc = subprocess.run(
+                [bench, "--runtime", runtime, "--handler", handler, "--code", os.path.join(work, "src"),
+                 "--count", str(args.count)],
+                capture_output=True, text=True, check=True,
+            )
+            r = json.loads(proc.stdout)
+            print(f"  {runtime:11} median {r['median_us']:7.1f} us   p90 {r['p90_us']:7.1f} us   "
+                  f"p99 {r['p99_us']:8.1f} us   (goal: median <= 150 us)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""The warm worker pool on real templates, driven through the engine the way
+`local start-api`/`start-lambda` drive it (tests/tools/engine_probe.cpp): warm reuse with
+module state kept, ReservedConcurrentExecutions throttling exactly as Lambda, the local
+maximum queueing, scale to zero, a fresh worker after a timeout, memory enforcement."""
+
+import json
+import os
+import subprocess
+import textwrap
+
+import harness
+from harness import WispTestCase
+
+PROBE = os.path.join(
+    os.environ.get("WISP_BUILD_DIR", os.path.join(harness.SOURCE_DIR, "build", "dev")),
+    "tests",
+    "wisp_engine_probe",
+)
+
+TEMPLATE = """
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Py:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: py/, Handler: app.handler, Runtime: python3.12, Timeout: 2}
+  Node:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: node/, Handler: index.handler, Runtime: nodejs20.x}
+  Reserved:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: py/
+      Handler: app.handler
+      Runtime: python3.12
+      ReservedConcurrentExecutions: 2
+  Zero:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: py/
+      Handler: app.handler
+      Runtime: python3.12
+      ReservedConcurrentExecutions: 0
+  Hungry:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: py/, Handler: app.handler, Runtime: python3.12, MemorySize: 128, Timeout: 20}
+"""
+
+PY = """
+import os, time
+count = 0
+hog = []
+def handler(event, context):
+    global count
+    count += 1
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    if event.get("hog"):
+        for _ in range(64):
+            hog.append(bytearray(8 * 1024 * 1024))
+            time.sleep(0.01)
+    return {"count": count, "pid": os.getpid()}
+"""
+
+NODE = """
+let count = 0;
+exports.handler = async () => ({ count: ++count, pid: process.pid });
+"""
+
+
+class Pool(WispTestCase):
+    def setUp(self):
+        super().setUp()
+        if not os.access(PROBE, os.X_OK):
+            self.fail(f"{PROBE} is not built")
+        self.write("template.yaml", TEMPLATE)
+        self.write("py/app.py", textwrap.dedent(PY))
+        self.write("node/index.js", textwrap.dedent(NODE))
+
+    def probe(self, function, *args, event="{}"):
+        proc = subprocess.run(
+            [PROBE, "-t", "template.yaml", "--function", function, "--event", event, *map(str, args)],
+            cwd=self.tmp, capture_output=True, text=True, timeout=180, env=harness.env(),
+        )
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        out = json.loads(proc.stdout)
+        for result in out["results"]:
+            if result["outcome"] == "success":
+                result["body"] = json.loads(result["body"])
+        return out, proc.stderr
+
+    def test_warm_reuse_keeps_module_state(self):
+        for function in ("Py", "Node"):
+            if function == "Node":
+                harness.require_peer("node")
+            out, stderr = self.probe(function, "--rounds", 5)
+            results = out["results"]
+            self.assertEqual([r["outcome"] for r in results], ["success"] * 5)
+            self.assertEqual([r["body"]["count"] for r in results], [1, 2, 3, 4, 5])
+            self.assertEqual(len({r["body"]["pid"] for r in results}), 1)
+            self.assertEqual([r["cold"] for r in results], [True, False, False, False, False])
+            self.assertEqual(out["cold_starts"], 1)
+            self.assertEqual(stderr.count("Init Duration:"), 1, stderr)
+
+    def test_reserved_concurrency_throttles_at_once(self):
+        out, _ = self.probe("Reserved", "--concurrent", 5, event='{"sleep": 0.5}')
+        outcomes = [r["outcome"] for r in out["results"]]
+        self.assertEqual(outcomes.count("success"), 2, outcomes)
+        self.assertEqual(outcomes.count("throttled"), 3, outcomes)
+        for r in out["results"]:
+            if r["outcome"] == "throttled":
+                self.assertEqual(r["error_type"], "TooManyRequestsException")
+                self.assertEqual(r["throttle_reason"], "ReservedFunctionConcurrentInvocationLimitExceeded")
+                self.assertEqual(json.loads(r["body"]), {
+                    "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                    "Type": "User",
+                    "message": "Rate Exceeded.",
+                })
+        self.assertEqual(out["throttles"], 3)
+        out, _ = self.probe("Zero")
+        self.assertEqual(out["results"][0]["outcome"], "throttled")
+        self.assertEqual(out["cold_starts"], 0)
+
+    def test_local_maximum_queues_instead_of_throttling(self):
+        out, _ = self.probe("Py", "--concurrent", 6, "--max-concurrency", 2, event='{"sleep": 0.2}')
+        results = out["results"]
+        self.assertEqual([r["outcome"] for r in results], ["success"] * 6)
+        self.assertEqual(len({r["body"]["pid"] for r in results}), 2)
+        self.assertEqual(out["cold_starts"], 2)
+        self.assertEqual(sorted(r["body"]["count"] for r in results), [1, 1, 2, 2, 3, 3])
+
+    def test_idle_workers_retire(self):
+        out, _ = self.probe("Py", "--rounds", 2, "--idle-ms", 100, "--pause-ms", 600)
+        results = out["results"]
+        self.assertEqual([r["cold"] for r in results], [True, True])
+        self.assertEqual([r["body"]["count"] for r in results], [1, 1])
+
+    def test_timeout_then_fresh_worker(self):
+        out, _ = self.probe("Py", "--rounds", 2, event='{"sleep": 3}')
+        self.assertEqual([r["outcome"] for r in out["results"]], ["timeout", "timeout"])
+        self.assertEqual(out["cold_starts"], 2)
+
+    def test_memory_enforcement(self):
+        out, stderr = self.probe("Hungry", "--enforce-memory", event='{"hog": true}')
+        result = out["results"][0]
+        self.assertEqual(result["outcome"], "exit_error", result)
+        self.assertEqual(result["error_type"], "Runtime.OutOfMemory")
+        self.assertRegex(json.loads(result["body"])["errorMessage"],
+                         r"^RequestId: [0-9a-f-]{36} Error: Runtime exited with error: signal: killed$")
+        self.assertIn("Status: error\tError Type: Runtime.OutOfMemory", stderr)
+        # Without enforcement the same function just uses the memory.
+        out, _ = self.probe("Hungry", event='{"hog": true}')
+        self.assertEqual(out["results"][0]["outcome"], "success")
+        self.assertGreater(out["results"][0]["max_memory_used_mb"], 128)
+
+
+if __name__ == "__main__":
+    harness.main()
