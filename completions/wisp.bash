@@ -11,7 +11,7 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/completion) cmdpath="${cmdpath}/${word}" ;;
+            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
@@ -95,13 +95,29 @@ _wisp_completion() {
         "/local/generate-event --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/generate-event --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/generate-event --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/logs --name"|"/logs -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --stack-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --cw-log-group") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --filter") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --start-time"|"/logs -s") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --end-time"|"/logs -e") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --template"|"/logs --template-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/logs --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/completion --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
     esac
     local words="" options=""
     case "${cmdpath}" in
-        "") words='init validate build package local completion'; options='--color --debug --help --version' ;;
+        "") words='init validate build package local logs completion'; options='--color --debug --help --version' ;;
         "/init") words=''; options='--app-template --color --config-env --config-file --debug --help --name --no-interactive --output --output-dir --runtime' ;;
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
         "/build") words=''; options='--build-dir --cached --color --config-env --config-file --debug --help --output --parallel --parameter-overrides --template --template-file' ;;
@@ -109,6 +125,7 @@ _wisp_completion() {
         "/local") words='invoke generate-event'; options='--help' ;;
         "/local/invoke") words=''; options='--color --config-env --config-file --debug --endpoint-url --enforce-memory --env-vars --event --help --log-file --parameter-overrides --profile --region --template --template-file' ;;
         "/local/generate-event") words='apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'; options='--account-id --api-id --body --bucket --color --config-env --config-file --data --debug --detail --detail-type --event-bus --help --key --message --method --partition --partition-key --path --queue --region --resource --rule --size --source --stage --stream --subject --table --token --topic' ;;
+        "/logs") words=''; options='--color --config-env --config-file --cw-log-group --debug --end-time --endpoint-url --filter --help --local --name --output --parameter-overrides --profile --region --stack-name --stage --start-time --tail --template --template-file' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac
     if [[ "${cur}" == -* ]]; then

@@ -7,7 +7,7 @@ function __wisp_path
     set -l cmdpath ''
     for word in $tokens[2..-1]
         switch "$cmdpath/$word"
-            case /init /validate /build /package /local /local/invoke /local/generate-event /completion
+            case /init /validate /build /package /local /local/invoke /local/generate-event /logs /completion
                 set cmdpath "$cmdpath/$word"
         end
     end
@@ -20,6 +20,7 @@ complete -c wisp -n 'test (__wisp_path) = ""' -a validate -d 'Check a SAM templa
 complete -c wisp -n 'test (__wisp_path) = ""' -a build -d 'Build functions and layers into deterministic zips (no Docker)'
 complete -c wisp -n 'test (__wisp_path) = ""' -a package -d 'Build, then upload artifacts and write the packaged template'
 complete -c wisp -n 'test (__wisp_path) = ""' -a local -d 'Run functions and APIs on this machine, without Docker'
+complete -c wisp -n 'test (__wisp_path) = ""' -a logs -d 'Print or tail function logs, from CloudWatch Logs or the local log store'
 complete -c wisp -n 'test (__wisp_path) = ""' -a completion -d 'Print a shell completion script (bash, zsh, fish)'
 complete -c wisp -n 'test (__wisp_path) = ""' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = ""' -l version -d 'Print the version and exit'
@@ -128,6 +129,26 @@ complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l config-fil
 complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
 complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l color -x -a 'auto always never' -d 'Colour output'
 complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l debug -d 'Print debug logs'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l name -s n -r -F -d 'Function: logical id, FunctionName or physical name (repeatable; default: every function of the template)'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l stack-name -r -F -d 'The app\'s stack name (physical function names are <stack-name>-<LogicalId>)'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l stage -r -F -d 'Only the versions this stage alias routes to (remote)'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l cw-log-group -r -F -d 'A CloudWatch log group (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l tail -s t -d 'Keep printing new events as they arrive'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l filter -r -F -d 'CloudWatch filter pattern'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l start-time -s s -r -F -d 'Start of the window (default: 10m ago)'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l end-time -s e -r -F -d 'End of the window (default: now)'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l local -d 'Read the local log store (.wisp/logs) instead of CloudWatch Logs'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l template -l template-file -r -F -d 'SAM template (default: template.yaml, then template.yml)'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l parameter-overrides -r -F -d 'Template parameters: \'Key=Value Key2=Value2\' or \'ParameterKey=Key,ParameterValue=Value\' (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l region -r -F -d 'AWS region (default: from the AWS config)'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l profile -r -F -d 'Profile from ~/.aws/credentials and config'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l endpoint-url -r -F -d 'Backend endpoint (e.g. moto or LocalStack on loopback)'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l output -x -a 'text json' -d 'Output format'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/logs"' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -a 'bash zsh fish'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'

@@ -9,6 +9,7 @@ std::unique_ptr<Command> make_init_command();
 std::unique_ptr<Command> make_validate_command();
 std::unique_ptr<Command> make_build_command();
 std::unique_ptr<Command> make_package_command();
+std::unique_ptr<Command> make_logs_command();
 std::unique_ptr<Command> make_completion_command();
 std::unique_ptr<Command> make_local_invoke_command();
 std::unique_ptr<Command> make_local_generate_event_command();
@@ -21,6 +22,7 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   commands.push_back(make_package_command());
   commands.push_back(make_local_invoke_command());
   commands.push_back(make_local_generate_event_command());
+  commands.push_back(make_logs_command());
   commands.push_back(make_completion_command());
   return commands;
 }
