@@ -21,5 +21,10 @@ function(wisp_embed target ns symbol)
     DEPENDS ${ARGN} "${list_file}" "${WISP_EMBED_SCRIPT}"
     COMMENT "Embedding ${symbol}"
     VERBATIM)
+  # The target may live in another directory (wisp_core is created in src/): a custom target
+  # here owns the rule, and the source is marked generated in the target's directory.
+  add_custom_target(wisp_embed_${symbol} DEPENDS "${out}")
+  add_dependencies(${target} wisp_embed_${symbol})
+  set_source_files_properties("${out}" TARGET_DIRECTORY ${target} PROPERTIES GENERATED TRUE)
   target_sources(${target} PRIVATE "${out}")
 endfunction()

@@ -1,0 +1,574 @@
+// wisp's Lambda runtime client for Node.js (built-in modules only, Node 18+).
+//
+// wisp starts one of these per worker as `node bootstrap.cjs`. It speaks the Lambda Runtime
+// API at $AWS_LAMBDA_RUNTIME_API over one keep-alive connection, loads _HANDLER from
+// LAMBDA_TASK_ROOT (CommonJS or ES module), and reproduces the Node.js runtime's programming
+// model: async and callback handlers, callbackWaitsForEmptyEventLoop, the context object,
+// console lines with the request id, AWS-shaped errors, init errors, and response streaming
+// (awslambda.streamifyResponse, awslambda.HttpResponseStream).
+'use strict';
+
+const net = require('net');
+const util = require('util');
+const path = require('path');
+const fs = require('fs');
+
+const API = process.env.AWS_LAMBDA_RUNTIME_API || '127.0.0.1:9001';
+const [API_HOST, API_PORT] = (() => {
+  const i = API.lastIndexOf(':');
+  return [API.slice(0, i) || '127.0.0.1', parseInt(API.slice(i + 1), 10)];
+})();
+const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HANDLER_HIGHWATERMARK = Symbol.for('aws.lambda.runtime.handler.streaming.highWaterMark');
+const STREAM_RESPONSE = 'response';
+const REQUEST_ID = Symbol.for('aws.lambda.runtime.requestId');
+
+// ---------------------------------------------------------------------------------------
+// Runtime API client: one keep-alive socket, one request at a time. The socket is unref'd
+// while idle so that Node's event loop can drain (callbackWaitsForEmptyEventLoop).
+
+class RuntimeClient {
+  constructor() {
+    this.socket = null;
+    this.buffer = Buffer.alloc(0);
+    this.pending = null;
+  }
+
+  connect() {
+    const socket = net.createConnection({ host: API_HOST, port: API_PORT });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => this.onData(chunk));
+    socket.on('error', (err) => this.fail(err));
+    socket.on('close', () => this.fail(new Error('the Runtime API closed the connection')));
+    this.socket = socket;
+    this.buffer = Buffer.alloc(0);
+  }
+
+  fail(err) {
+    this.socket = null;
+    const pending = this.pending;
+    this.pending = null;
+    if (pending) pending.reject(err);
+  }
+
+  request(method, target, headers, body) {
+    if (!this.socket) this.connect();
+    const payload = body === undefined || body === null ? Buffer.alloc(0) : body;
+    let head = `${method} ${target} HTTP/1.1\r\nHost: ${API}\r\nContent-Length: ${payload.length}\r\n`;
+    for (const key of Object.keys(headers || {})) head += `${key}: ${headers[key]}\r\n`;
+    head += '\r\n';
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.socket.ref();
+      if (payload.length < 65536) {
+        this.socket.write(Buffer.concat([Buffer.from(head, 'latin1'), payload]));
+      } else {
+        this.socket.write(head, 'latin1');
+        this.socket.write(payload);
+      }
+    });
+  }
+
+  onData(chunk) {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    const end = this.buffer.indexOf('\r\n\r\n');
+    if (end < 0 || !this.pending) return;
+    const lines = this.buffer.subarray(0, end).toString('latin1').split('\r\n');
+    const status = parseInt(lines[0].split(' ')[1], 10);
+    const headers = {};
+    for (let i = 1; i < lines.length; i++) {
+      const colon = lines[i].indexOf(':');
+      if (colon > 0) headers[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim();
+    }
+    const length = parseInt(headers['content-length'] || '0', 10);
+    if (this.buffer.length < end + 4 + length) return;
+    const body = this.buffer.subarray(end + 4, end + 4 + length);
+    this.buffer = this.buffer.subarray(end + 4 + length);
+    const pending = this.pending;
+    this.pending = null;
+    if (this.socket) this.socket.unref();
+    pending.resolve({ status, headers, body });
+  }
+
+  async next() {
+    for (;;) {
+      let res;
+      try {
+        res = await this.request('GET', '/2018-06-01/runtime/invocation/next', {});
+      } catch (err) {
+        process.stderr.write(`wisp bootstrap: ${err.message}\n`);
+        process.exit(1);
+      }
+      if (res.status === 200) return res;
+      process.stderr.write(`wisp bootstrap: /next answered ${res.status}: ${res.body}\n`);
+      if (res.status >= 500 || res.status === 403) process.exit(1);
+    }
+  }
+
+  async post(target, headers, body) {
+    try {
+      const res = await this.request('POST', target, headers, body);
+      if (res.status === 413) process.stderr.write(`wisp bootstrap: response rejected: ${res.body}\n`);
+      return res.status;
+    } catch (err) {
+      process.stderr.write(`wisp bootstrap: ${err.message}\n`);
+      process.exit(1);
+    }
+  }
+}
+
+const client = new RuntimeClient();
+
+// ---------------------------------------------------------------------------------------
+// Errors, as the Node.js runtime shapes them.
+
+class RuntimeError extends Error {}
+function runtimeErrorClass(name) {
+  const cls = class extends RuntimeError {};
+  Object.defineProperty(cls, 'name', { value: name });
+  cls.prototype.name = `Runtime.${name}`;
+  return cls;
+}
+const ImportModuleError = runtimeErrorClass('ImportModuleError');
+const HandlerNotFound = runtimeErrorClass('HandlerNotFound');
+const MalformedHandlerName = runtimeErrorClass('MalformedHandlerName');
+const UserCodeSyntaxError = runtimeErrorClass('UserCodeSyntaxError');
+const MalformedStreamingHandler = runtimeErrorClass('MalformedStreamingHandler');
+const InvalidStreamingOperation = runtimeErrorClass('InvalidStreamingOperation');
+const UnhandledPromiseRejection = runtimeErrorClass('UnhandledPromiseRejection');
+
+function isErrorLike(obj) {
+  return obj && typeof obj.name === 'string' && typeof obj.message === 'string' && typeof obj.stack === 'string';
+}
+
+function toRapidResponse(error) {
+  try {
+    if (util.types.isNativeError(error) || isErrorLike(error)) {
+      return { errorType: error.name, errorMessage: error.message, trace: error.stack.split('\n') };
+    }
+    return { errorType: typeof error, errorMessage: String(error), trace: [] };
+  } catch (_) {
+    return {
+      errorType: 'handled',
+      errorMessage:
+        'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+    };
+  }
+}
+
+function withEnumerableProperties(value) {
+  if (value instanceof Error) {
+    const out = Object.assign({ errorType: value.name, errorMessage: value.message, code: value.code }, value);
+    if (typeof value.stack === 'string') out.stack = value.stack.split('\n');
+    return out;
+  }
+  return value;
+}
+
+function toFormatted(error) {
+  try {
+    return '\t' + JSON.stringify(error, (_k, v) => withEnumerableProperties(v));
+  } catch (_) {
+    return '\t' + JSON.stringify(toRapidResponse(error));
+  }
+}
+
+function intoError(err) {
+  return err instanceof Error ? err : new Error(err);
+}
+
+// ---------------------------------------------------------------------------------------
+// console: `<ISO time>\t<request id>\t<LEVEL>\t<message>` on stdout, newlines as \r.
+
+function patchConsole() {
+  const write = (level, message, params) => {
+    const line = `${new Date().toISOString()}\t${global[REQUEST_ID]}\t${level}\t${util.format(message, ...params)}`;
+    process.stdout.write(line.replace(/\n/g, '\r') + '\n');
+  };
+  const levels = { TRACE: 1, DEBUG: 2, INFO: 3, WARN: 4, ERROR: 5, FATAL: 6 };
+  const minimum = levels[(process.env.AWS_LAMBDA_LOG_LEVEL || '').toUpperCase()] || 1;
+  const make = (level) => (levels[level] >= minimum ? (msg, ...params) => write(level, msg, params) : () => {});
+  console.trace = make('TRACE');
+  console.debug = make('DEBUG');
+  console.info = make('INFO');
+  console.log = console.info;
+  console.warn = make('WARN');
+  console.error = make('ERROR');
+  console.fatal = make('FATAL');
+}
+
+function logError(label, err) {
+  console.error(label, toFormatted(intoError(err)));
+}
+
+// ---------------------------------------------------------------------------------------
+// awslambda global: response streaming.
+
+const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
+
+class HttpResponseStream {
+  static from(underlyingStream, prelude) {
+    underlyingStream.setContentType(HTTP_INTEGRATION_CONTENT_TYPE);
+    const metadata = JSON.stringify(prelude);
+    underlyingStream._onBeforeFirstWrite = (write) => {
+      write(metadata);
+      write(new Uint8Array(8));
+    };
+    return underlyingStream;
+  }
+}
+
+globalThis.awslambda = {
+  streamifyResponse: (handler, options) => {
+    handler[HANDLER_STREAMING] = STREAM_RESPONSE;
+    if (typeof (options && options.highWaterMark) === 'number') {
+      handler[HANDLER_HIGHWATERMARK] = parseInt(options.highWaterMark, 10);
+    }
+    return handler;
+  },
+  HttpResponseStream,
+};
+
+// ---------------------------------------------------------------------------------------
+// Loading the handler (CommonJS first, then ES modules), as the Node.js runtime does.
+
+function hasTypeModule(folder) {
+  if (folder.endsWith('/node_modules')) return false;
+  const pj = path.join(folder, 'package.json');
+  if (fs.existsSync(pj)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(pj));
+      return Boolean(pkg && pkg.type === 'module');
+    } catch (e) {
+      console.warn(`${pj} cannot be read, it will be ignored for ES module detection purposes.`, e);
+      return false;
+    }
+  }
+  if (folder === '/') return false;
+  return hasTypeModule(path.resolve(folder, '..'));
+}
+
+function tryRequire(file) {
+  return fs.existsSync(file) ? require(file) : undefined;
+}
+
+async function tryImport(file) {
+  if (!fs.existsSync(file)) return undefined;
+  return await import(require('url').pathToFileURL(file).href);
+}
+
+async function loadModule(appRoot, moduleRoot, moduleName) {
+  const base = path.resolve(appRoot, moduleRoot, moduleName);
+  const extensionless = tryRequire(base);
+  if (extensionless) return extensionless;
+  const typeModule = hasTypeModule(path.dirname(base));
+  if (!typeModule) {
+    const cjs = tryRequire(base + '.js');
+    if (cjs) return cjs;
+  }
+  const loaded =
+    (typeModule && (await tryImport(base + '.js'))) ||
+    (await tryImport(base + '.mjs')) ||
+    tryRequire(base + '.cjs');
+  if (loaded) return loaded;
+  return require(require.resolve(moduleName, { paths: [appRoot, path.resolve(appRoot, moduleRoot)] }));
+}
+
+async function loadHandler(appRoot, fullHandler) {
+  if (fullHandler.includes('..')) {
+    throw new MalformedHandlerName(
+      `'${fullHandler}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
+    );
+  }
+  const handlerString = path.basename(fullHandler);
+  const moduleRoot = fullHandler.substring(0, fullHandler.indexOf(handlerString));
+  const match = handlerString.match(/^([^.]*)\.(.*)$/);
+  if (!match) throw new MalformedHandlerName('Bad handler');
+  const [, moduleName, handlerPath] = match;
+  let app;
+  try {
+    app = await loadModule(appRoot, moduleRoot, moduleName);
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new UserCodeSyntaxError(e);
+    if (e && e.code === 'MODULE_NOT_FOUND') throw new ImportModuleError(e);
+    throw e;
+  }
+  const handler = handlerPath.split('.').reduce((nested, key) => nested && nested[key], app);
+  if (!handler) throw new HandlerNotFound(`${fullHandler} is undefined or not exported`);
+  if (typeof handler !== 'function') throw new HandlerNotFound(`${fullHandler} is not a function`);
+  return handler;
+}
+
+// ---------------------------------------------------------------------------------------
+// The context object.
+
+function parseJsonHeader(value, name) {
+  if (value === undefined) return undefined;
+  try {
+    return JSON.parse(value);
+  } catch (err) {
+    throw new Error(`Cannot parse ${name} as json: ${err.toString()}`);
+  }
+}
+
+function makeContext(headers, base) {
+  const deadline = parseInt(headers['lambda-runtime-deadline-ms'], 10);
+  const env = process.env;
+  return Object.assign(base, {
+    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    clientContext: parseJsonHeader(headers['lambda-runtime-client-context'], 'ClientContext'),
+    identity: parseJsonHeader(headers['lambda-runtime-cognito-identity'], 'CognitoIdentity'),
+    invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+    awsRequestId: headers['lambda-runtime-aws-request-id'],
+    tenantId: headers['lambda-runtime-aws-tenant-id'],
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Posting results.
+
+function jsonBody(value) {
+  const text = JSON.stringify(value === undefined ? null : value);
+  return Buffer.from(text === undefined ? 'null' : text, 'utf8');
+}
+
+function postResponse(id, result) {
+  let body;
+  try {
+    body = jsonBody(result);
+  } catch (err) {
+    return postError(id, err);
+  }
+  return client.post(`/2018-06-01/runtime/invocation/${id}/response`, { 'Content-Type': 'application/json' }, body);
+}
+
+function postError(id, err) {
+  const response = toRapidResponse(err);
+  return client.post(
+    `/2018-06-01/runtime/invocation/${id}/error`,
+    { 'Content-Type': 'application/json', 'Lambda-Runtime-Function-Error-Type': response.errorType },
+    Buffer.from(JSON.stringify(response), 'utf8'),
+  );
+}
+
+// beforeExit: fires when nothing but our idle socket is left in the event loop.
+let onEmptyLoop = null;
+process.on('beforeExit', () => {
+  const action = onEmptyLoop;
+  onEmptyLoop = null;
+  if (action) action();
+});
+
+let currentId = null;
+process.on('uncaughtException', (err) => {
+  logError('Uncaught Exception', err);
+  if (currentId) postError(currentId, err).then(() => process.exit(129));
+  else process.exit(129);
+});
+process.on('unhandledRejection', (reason, promise) => {
+  const err = new UnhandledPromiseRejection(
+    reason && reason.stack ? reason.stack : String(reason),
+    promise,
+  );
+  logError('Unhandled Promise Rejection', err);
+  if (currentId) postError(currentId, err).then(() => process.exit(128));
+  else process.exit(128);
+});
+
+// Runs one buffered invocation; resolves once its result has been posted.
+function invokeBuffered(handler, headers, event, id) {
+  return new Promise((resolve) => {
+    let finished = false;
+    let waitForEmptyLoop = true;
+    const complete = (err, result) => {
+      if (finished) return;
+      finished = true;
+      onEmptyLoop = null;
+      if (err !== undefined && err !== null) {
+        logError('Invoke Error', err);
+        postError(id, err).then(resolve);
+      } else {
+        postResponse(id, result).then(resolve);
+      }
+    };
+    const callback = (err, result) => {
+      if (finished) return;
+      if ((err === undefined || err === null) && waitForEmptyLoop) {
+        onEmptyLoop = () => setImmediate(() => complete(null, result));
+      } else {
+        complete(err, result);
+      }
+    };
+    const base = {
+      get callbackWaitsForEmptyEventLoop() {
+        return waitForEmptyLoop;
+      },
+      set callbackWaitsForEmptyEventLoop(value) {
+        waitForEmptyLoop = value;
+      },
+      succeed: (result) => complete(null, result),
+      fail: (err) => complete(err === undefined || err === null ? 'handled' : err, null),
+      done: (err, result) => complete(err, result),
+    };
+    const isAsync = handler.constructor && handler.constructor.name === 'AsyncFunction';
+    // Neither a promise nor the callback finished the invocation before the loop drained.
+    onEmptyLoop = () => {
+      if (isAsync) {
+        complete(Object.assign(new Error('Runtime exited without providing a reason'), { name: 'Runtime.NodeJsExit' }));
+      } else {
+        complete(null, null);
+      }
+    };
+    try {
+      const context = makeContext(headers, base);
+      const result = handler(event, context, callback);
+      if (result && typeof result.then === 'function') {
+        result.then((value) => complete(null, value), (err) => complete(err === undefined || err === null ? 'handled' : err));
+      }
+    } catch (err) {
+      complete(err);
+    }
+  });
+}
+
+// Runs one streaming invocation over a chunked POST with error trailers.
+async function invokeStreaming(handler, headers, event, id, highWaterMark) {
+  const http = require('http');
+  let status = 'ready';
+  let failed = false;
+  const agent = new http.Agent({ keepAlive: false });
+  const req = http.request({
+    host: API_HOST,
+    port: API_PORT,
+    method: 'POST',
+    path: `/2018-06-01/runtime/invocation/${id}/response`,
+    agent,
+    highWaterMark,
+    headers: {
+      'Lambda-Runtime-Function-Response-Mode': 'streaming',
+      Trailer: ['Lambda-Runtime-Function-Error-Type', 'Lambda-Runtime-Function-Error-Body'],
+      'Content-Type': 'application/octet-stream',
+      'Transfer-Encoding': 'chunked',
+    },
+  });
+  const responseDone = new Promise((resolve) => {
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', resolve);
+      res.on('error', resolve);
+    });
+    req.on('error', (err) => {
+      process.stderr.write(`wisp bootstrap: streaming response failed: ${err.message}\n`);
+      resolve();
+    });
+  });
+  const origWrite = req.write.bind(req);
+  req.setContentType = (contentType) => {
+    if (status !== 'ready') throw new InvalidStreamingOperation('Cannot set content-type, too late.');
+    req.setHeader('Content-Type', contentType);
+  };
+  req.write = function (chunk, encoding, cb) {
+    if (typeof chunk !== 'string' && !Buffer.isBuffer(chunk) && !(chunk instanceof Uint8Array)) {
+      chunk = JSON.stringify(chunk);
+    }
+    if (status === 'ready' && typeof this._onBeforeFirstWrite === 'function') {
+      this._onBeforeFirstWrite((c) => origWrite(c));
+    }
+    status = 'write_called';
+    return origWrite(chunk, encoding, cb);
+  };
+  const fail = (err) => {
+    if (failed) return;
+    failed = true;
+    logError('Invoke Error', err);
+    const error = toRapidResponse(err);
+    if (!req.writableEnded) {
+      req.addTrailers({
+        'Lambda-Runtime-Function-Error-Type': error.errorType,
+        'Lambda-Runtime-Function-Error-Body': Buffer.from(JSON.stringify(error)).toString('base64'),
+      });
+      req.end();
+    }
+  };
+  let waitForEmptyLoop = true;
+  const base = {
+    get callbackWaitsForEmptyEventLoop() {
+      return waitForEmptyLoop;
+    },
+    set callbackWaitsForEmptyEventLoop(value) {
+      waitForEmptyLoop = value;
+    },
+  };
+  try {
+    const context = makeContext(headers, base);
+    const result = handler(event, req, context);
+    if (!result || typeof result.then !== 'function') {
+      fail(new Error('Streaming does not support non-async handlers.'));
+    } else {
+      const value = await result;
+      if (typeof value !== 'undefined') console.warn('Streaming handlers ignore return values.');
+      if (!req.writableFinished && !req.writableEnded) fail(new Error('Response stream is not finished.'));
+    }
+  } catch (err) {
+    fail(err);
+  }
+  await responseDone;
+  if (waitForEmptyLoop) {
+    await new Promise((resolve) => {
+      onEmptyLoop = () => setImmediate(resolve);
+    });
+  }
+}
+
+async function main() {
+  patchConsole();
+  const appRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
+  let handler;
+  let streaming = false;
+  let highWaterMark;
+  try {
+    handler = await loadHandler(appRoot, process.env._HANDLER || '');
+    const mode = handler[HANDLER_STREAMING];
+    if (mode !== undefined && mode !== null && mode !== false) {
+      if (mode !== STREAM_RESPONSE) throw new MalformedStreamingHandler('Only response streaming is supported.');
+      streaming = true;
+      const hwm = parseInt(handler[HANDLER_HIGHWATERMARK], 10);
+      highWaterMark = Number.isNaN(hwm) ? undefined : hwm;
+    }
+  } catch (err) {
+    logError('Uncaught Exception', err);
+    const response = toRapidResponse(err);
+    await client.post(
+      '/2018-06-01/runtime/init/error',
+      { 'Content-Type': 'application/json', 'Lambda-Runtime-Function-Error-Type': response.errorType },
+      Buffer.from(JSON.stringify(response), 'utf8'),
+    );
+    process.exit(129);
+  }
+  for (;;) {
+    const { headers, body } = await client.next();
+    const id = headers['lambda-runtime-aws-request-id'];
+    currentId = id;
+    global[REQUEST_ID] = id;
+    if (headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = headers['lambda-runtime-trace-id'];
+    else delete process.env._X_AMZN_TRACE_ID;
+    let event;
+    try {
+      event = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      logError('Invoke Error', err);
+      await postError(id, err);
+      continue;
+    }
+    if (streaming) await invokeStreaming(handler, headers, event, id, highWaterMark);
+    else await invokeBuffered(handler, headers, event, id);
+    currentId = null;
+  }
+}
+
+main();

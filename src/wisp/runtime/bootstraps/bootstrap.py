@@ -1,0 +1,456 @@
+# wisp's Lambda runtime client for Python (stdlib only, Python 3.9+).
+#
+# wisp starts one of these per worker as `python3.X bootstrap.py`. It speaks the Lambda
+# Runtime API at $AWS_LAMBDA_RUNTIME_API over one keep-alive connection, loads _HANDLER
+# from LAMBDA_TASK_ROOT (then layers), and reports results, errors and init errors with
+# the shapes and texts of AWS's Python runtime.
+import os
+import sys
+import time
+
+import _socket
+import json
+
+_ERROR_LINE_TERMINATOR = "\r"
+_ERROR_INDENT = "\u00a0"
+_current_request_id = None
+_current_tenant_id = None
+
+
+class _Fault(Exception):
+    def __init__(self, error_type, message, trace=None):
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.trace = trace
+
+
+class _RuntimeClient:
+    """A minimal HTTP/1.1 client for wisp's Runtime API (which always answers with a
+    Content-Length)."""
+
+    def __init__(self, address):
+        host, _, port = address.rpartition(":")
+        self.address = address
+        self.target = (host or "127.0.0.1", int(port))
+        self.sock = None
+        self.buffer = b""
+
+    def _connect(self):
+        sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+        sock.connect(self.target)
+        self.sock = sock
+        self.buffer = b""
+
+    def request(self, method, path, body=b"", headers=None):
+        head = "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n" % (
+            method,
+            path,
+            self.address,
+            len(body),
+        )
+        if headers:
+            for key, value in headers.items():
+                head += "%s: %s\r\n" % (key, value)
+        head += "\r\n"
+        data = head.encode("latin-1")
+        for attempt in (0, 1):
+            try:
+                if self.sock is None:
+                    self._connect()
+                if len(body) < 65536:
+                    self.sock.sendall(data + body)
+                else:
+                    self.sock.sendall(data)
+                    self.sock.sendall(body)
+                return self._read_response()
+            except (ConnectionError, OSError):
+                self.close()
+                if attempt == 1:
+                    raise
+
+    def close(self):
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+        self.sock = None
+        self.buffer = b""
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the Runtime API closed the connection")
+        self.buffer += chunk
+
+    def _read_response(self):
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end >= 0:
+                break
+            self._fill()
+        head = self.buffer[:end].decode("latin-1")
+        self.buffer = self.buffer[end + 4 :]
+        lines = head.split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {}
+        for line in lines[1:]:
+            key, _, value = line.partition(":")
+            headers[key.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        while len(self.buffer) < length:
+            self._fill()
+        body = self.buffer[:length]
+        self.buffer = self.buffer[length:]
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers, body
+
+    def next(self):
+        while True:
+            status, headers, body = self.request("GET", "/2018-06-01/runtime/invocation/next")
+            if status == 200:
+                return headers, body
+            sys.stderr.write("wisp bootstrap: /next answered %d: %r\n" % (status, body[:200]))
+            if status >= 500 or status == 403:
+                sys.exit(1)
+
+    def post(self, path, body, headers):
+        status, _, answer = self.request("POST", path, body, headers)
+        if status == 413:
+            sys.stderr.write("wisp bootstrap: response rejected: %s\n" % answer.decode("utf-8", "replace"))
+        return status
+
+
+class _CognitoIdentity(object):
+    __slots__ = ["cognito_identity_id", "cognito_identity_pool_id"]
+
+    def __repr__(self):
+        return "CognitoIdentity([cognito_identity_id=%s,cognito_identity_pool_id=%s])" % (
+            self.cognito_identity_id,
+            self.cognito_identity_pool_id,
+        )
+
+
+class _Client(object):
+    __slots__ = [
+        "installation_id",
+        "app_title",
+        "app_version_name",
+        "app_version_code",
+        "app_package_name",
+    ]
+
+
+class _ClientContext(object):
+    __slots__ = ["custom", "env", "client"]
+
+
+def _from_dict(cls, values):
+    if values is None:
+        return None
+    obj = cls()
+    for field in cls.__slots__:
+        setattr(obj, field, values.get(field) if isinstance(values, dict) else None)
+    return obj
+
+
+class LambdaContext(object):
+    def __init__(self, request_id, client_context, identity, deadline_ms, arn, tenant_id):
+        env = os.environ
+        self.aws_request_id = request_id
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.invoked_function_arn = arn
+        self.tenant_id = tenant_id
+        self.client_context = _from_dict(_ClientContext, client_context)
+        if self.client_context is not None:
+            self.client_context.client = _from_dict(_Client, self.client_context.client)
+        self.identity = _from_dict(_CognitoIdentity, {})
+        if isinstance(identity, dict):
+            self.identity.cognito_identity_id = identity.get("cognitoIdentityId")
+            self.identity.cognito_identity_pool_id = identity.get("cognitoIdentityPoolId")
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self):
+        remaining = self._deadline_ms - int(time.time() * 1000)
+        return remaining if remaining > 0 else 0
+
+    def log(self, msg):
+        sys.stdout.write(str(msg))
+
+    def __repr__(self):
+        return (
+            "LambdaContext([aws_request_id=%s,log_group_name=%s,log_stream_name=%s,"
+            "function_name=%s,memory_limit_in_mb=%s,function_version=%s,"
+            "invoked_function_arn=%s,client_context=%s,identity=%s,tenant_id=%s])"
+            % (
+                self.aws_request_id,
+                self.log_group_name,
+                self.log_stream_name,
+                self.function_name,
+                self.memory_limit_in_mb,
+                self.function_version,
+                self.invoked_function_arn,
+                self.client_context,
+                self.identity,
+                self.tenant_id,
+            )
+        )
+
+
+def _indent(line):
+    count = len(line) - len(line.lstrip(" "))
+    return _ERROR_INDENT * count + line[count:]
+
+
+def _log_error(error):
+    description = "[ERROR]"
+    if error.get("errorType"):
+        description += " " + error["errorType"]
+    if error.get("errorMessage"):
+        if error.get("errorType"):
+            description += ":"
+        description += " " + error["errorMessage"]
+    lines = [description]
+    trace = error.get("stackTrace")
+    if trace is not None:
+        lines.append("Traceback (most recent call last):")
+        for element in trace:
+            if element == "":
+                lines.append("")
+            else:
+                lines.extend(_indent(line) for line in element.splitlines())
+    sys.stdout.write(_ERROR_LINE_TERMINATOR.join(lines) + "\n")
+
+
+def _make_error(message, error_type, trace, request_id):
+    return {
+        "errorMessage": message or "",
+        "errorType": error_type or "",
+        "requestId": request_id if request_id is not None else "",
+        "stackTrace": trace or [],
+    }
+
+
+def _user_frames(tb):
+    import traceback
+
+    frames = traceback.extract_tb(tb)
+    for index, frame in enumerate(frames):
+        if frame.filename != __file__:
+            return traceback.format_list(frames[index:])
+    return []
+
+
+def _fault_error(exc, request_id):
+    if isinstance(exc, _Fault):
+        return _make_error(exc.message, exc.error_type, exc.trace, request_id)
+    return _make_error(str(exc), type(exc).__name__, _user_frames(exc.__traceback__), request_id)
+
+
+def _load_handler(handler):
+    try:
+        module_name, function_name = handler.rsplit(".", 1)
+    except ValueError as e:
+        raise _Fault("Runtime.MalformedHandlerName", "Bad handler '%s': %s" % (handler, e))
+    try:
+        if module_name.split(".")[0] in sys.builtin_module_names:
+            raise _Fault(
+                "Runtime.BuiltInModuleConflict",
+                "Cannot use built-in module %s as a handler module" % module_name,
+            )
+        import importlib
+
+        module = importlib.import_module(module_name.replace("/", "."))
+    except ImportError as e:
+        raise _Fault(
+            "Runtime.ImportModuleError", "Unable to import module '%s': %s" % (module_name, e)
+        )
+    except SyntaxError as e:
+        trace = ['  File "%s" Line %s\n    %s' % (e.filename, e.lineno, e.text)]
+        raise _Fault(
+            "Runtime.UserCodeSyntaxError",
+            "Syntax error in module '%s': %s" % (module_name, e),
+            trace,
+        )
+    try:
+        return getattr(module, function_name)
+    except AttributeError:
+        raise _Fault(
+            "Runtime.HandlerNotFound",
+            "Handler '%s' missing on module '%s'" % (function_name, module_name),
+        )
+
+
+class _Encoder(json.JSONEncoder):
+    def default(self, obj):
+        import decimal
+
+        if isinstance(obj, decimal.Decimal):
+            if obj.is_nan():
+                return float("nan")
+            return int(obj) if obj == obj.to_integral_value() else float(obj)
+        return super().default(obj)
+
+
+def _setup_logging():
+    import logging
+
+    class _Filter(logging.Filter):
+        def filter(self, record):
+            record.aws_request_id = _current_request_id or ""
+            record.tenant_id = _current_tenant_id
+            return True
+
+    class _Handler(logging.Handler):
+        def emit(self, record):
+            try:
+                sys.stdout.write(self.format(record))
+            except Exception:
+                self.handleError(record)
+
+    logging.Formatter.converter = time.gmtime
+    handler = _Handler()
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+            "%Y-%m-%dT%H:%M:%S",
+        )
+    )
+    handler.addFilter(_Filter())
+    root = logging.getLogger()
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
+    if level in logging._nameToLevel:
+        root.setLevel(level)
+    root.addHandler(handler)
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def main():
+    global _current_request_id, _current_tenant_id
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(line_buffering=True)
+        except Exception:
+            pass
+    env = os.environ
+    client = _RuntimeClient(env["AWS_LAMBDA_RUNTIME_API"])
+    task_root = env.get("LAMBDA_TASK_ROOT") or os.getcwd()
+    paths = [task_root]
+    version = "%d.%d" % sys.version_info[:2]
+    for layer in env.pop("_WISP_LAYER_DIRS", "").split(os.pathsep):
+        if layer:
+            paths.append(os.path.join(layer, "python", "lib", "python" + version, "site-packages"))
+            paths.append(os.path.join(layer, "python"))
+    sys.path[0:1] = paths
+
+    ensure_ascii = env.get("AWS_EXECUTION_ENV") != "AWS_Lambda_python3.12"
+    encoder = _Encoder(ensure_ascii=ensure_ascii)
+    try:
+        _setup_logging()
+        handler = _load_handler(env.get("_HANDLER", ""))
+    except Exception as e:
+        error = _fault_error(e, None)
+        _log_error(error)
+        _flush()
+        body = json.dumps(error).encode("utf-8")
+        client.post(
+            "/2018-06-01/runtime/init/error",
+            body,
+            {
+                "Content-Type": "application/json",
+                "Lambda-Runtime-Function-Error-Type": error["errorType"],
+            },
+        )
+        sys.exit(1)
+
+    while True:
+        headers, body = client.next()
+        request_id = headers.get("lambda-runtime-aws-request-id", "")
+        _current_request_id = request_id
+        _current_tenant_id = headers.get("lambda-runtime-aws-tenant-id")
+        trace_id = headers.get("lambda-runtime-trace-id")
+        if trace_id:
+            env["_X_AMZN_TRACE_ID"] = trace_id
+        else:
+            env.pop("_X_AMZN_TRACE_ID", None)
+        error = None
+        try:
+            client_context = headers.get("lambda-runtime-client-context")
+            identity = headers.get("lambda-runtime-cognito-identity")
+            try:
+                client_context = json.loads(client_context) if client_context else None
+            except Exception as e:
+                raise _Fault(
+                    "Runtime.LambdaContextUnmarshalError",
+                    "Unable to parse Client Context JSON: %s" % e,
+                )
+            try:
+                identity = json.loads(identity) if identity else None
+            except Exception as e:
+                raise _Fault(
+                    "Runtime.LambdaContextUnmarshalError",
+                    "Unable to parse Cognito Identity JSON: %s" % e,
+                )
+            context = LambdaContext(
+                request_id,
+                client_context,
+                identity,
+                int(headers.get("lambda-runtime-deadline-ms", "0")),
+                headers.get("lambda-runtime-invoked-function-arn"),
+                _current_tenant_id,
+            )
+            content_type = headers.get("content-type", "application/json")
+            if content_type == "application/json":
+                try:
+                    event = json.loads(body)
+                except Exception as e:
+                    raise _Fault("Runtime.UnmarshalError", "Unable to unmarshal input: %s" % e)
+            else:
+                event = body
+            result = handler(event, context)
+            if isinstance(result, bytes):
+                payload, result_type = result, "application/unknown"
+            else:
+                try:
+                    payload = encoder.encode(result).encode("utf-8")
+                except Exception as e:
+                    raise _Fault("Runtime.MarshalError", "Unable to marshal response: %s" % e)
+                result_type = "application/json"
+        except Exception as e:
+            error = _fault_error(e, request_id)
+        if error is not None:
+            _log_error(error)
+            _flush()
+            client.post(
+                "/2018-06-01/runtime/invocation/%s/error" % request_id,
+                encoder.encode(error).encode("utf-8"),
+                {
+                    "Content-Type": "application/json",
+                    "Lambda-Runtime-Function-Error-Type": error["errorType"],
+                },
+            )
+        else:
+            _flush()
+            client.post(
+                "/2018-06-01/runtime/invocation/%s/response" % request_id,
+                payload,
+                {"Content-Type": result_type},
+            )
+
+
+if __name__ == "__main__":
+    main()

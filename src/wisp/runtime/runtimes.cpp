@@ -1,0 +1,349 @@
+#include <wisp/runtime/process.hpp>
+#include <wisp/runtime/runtimes.hpp>
+#include <wisp/support/embedded.hpp>
+#include <wisp/support/fs.hpp>
+#include <wisp/support/hash.hpp>
+#include <wisp/support/strings.hpp>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace wisp::runtime {
+
+std::span<const support::EmbeddedFile> bootstrap_files(); // generated (cmake/embed.cmake)
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool parse_int(std::string_view text, int& out) {
+  if (text.empty())
+    return false;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end;
+}
+
+std::string env_or_empty(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? std::string() : std::string(value);
+}
+
+// argv[0] as execvp would find it on PATH, or empty.
+fs::path which(std::string_view command) {
+  const auto path = env_or_empty("PATH");
+  for (const auto& dir : support::split(path, ':')) {
+    if (dir.empty())
+      continue;
+    fs::path candidate = fs::path(dir) / command;
+    if (::access(candidate.c_str(), X_OK) == 0 && !fs::is_directory(candidate))
+      return candidate;
+  }
+  return {};
+}
+
+std::int64_t mtime_of(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return -1;
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+struct CacheEntry {
+  Interpreter interpreter;
+  std::string warning;
+};
+
+fs::path cache_file(const fs::path& cache_dir) {
+  return cache_dir / "interpreters.json";
+}
+
+std::optional<CacheEntry> cache_lookup(const fs::path& cache_dir, const std::string& key) {
+  auto text = support::read_file(cache_file(cache_dir), 1024 * 1024);
+  if (!text)
+    return std::nullopt;
+  boost::system::error_code ec;
+  auto root = boost::json::parse(*text, ec);
+  if (ec || !root.is_object())
+    return std::nullopt;
+  const auto* entry = root.as_object().if_contains(key);
+  if (entry == nullptr || !entry->is_object())
+    return std::nullopt;
+  const auto& obj = entry->as_object();
+  const auto* exe = obj.if_contains("executable");
+  const auto* version = obj.if_contains("version");
+  const auto* mtime = obj.if_contains("mtime");
+  const auto* warning = obj.if_contains("warning");
+  if (exe == nullptr || !exe->is_string() || version == nullptr || !version->is_string() ||
+      mtime == nullptr || !mtime->is_int64())
+    return std::nullopt;
+  CacheEntry result;
+  result.interpreter.executable = std::string(exe->as_string());
+  result.interpreter.version = std::string(version->as_string());
+  if (warning != nullptr && warning->is_string())
+    result.warning = std::string(warning->as_string());
+  // Still the same binary?
+  if (mtime_of(result.interpreter.executable) != mtime->as_int64())
+    return std::nullopt;
+  return result;
+}
+
+void cache_store(const fs::path& cache_dir, const std::string& key, const CacheEntry& entry) {
+  boost::json::object root;
+  if (auto text = support::read_file(cache_file(cache_dir), 1024 * 1024)) {
+    boost::system::error_code ec;
+    auto parsed = boost::json::parse(*text, ec);
+    if (!ec && parsed.is_object())
+      root = std::move(parsed.as_object());
+  }
+  boost::json::object obj;
+  obj["executable"] = entry.interpreter.executable.string();
+  obj["version"] = entry.interpreter.version;
+  obj["mtime"] = mtime_of(entry.interpreter.executable);
+  if (!entry.warning.empty())
+    obj["warning"] = entry.warning;
+  root[key] = std::move(obj);
+  // Best effort: a read-only cache only costs a probe next time.
+  (void)support::write_file_atomic(cache_file(cache_dir), boost::json::serialize(root) + "\n");
+}
+
+// Runs an interpreter and reads back its real executable and version.
+std::optional<Interpreter> probe(const std::string& command, RuntimeFamily family,
+                                 const std::vector<std::pair<std::string, std::string>>& env) {
+  std::vector<std::string> argv;
+  if (family == RuntimeFamily::python)
+    argv = {command, "-c",
+            "import sys;print(sys.executable);print('%d.%d.%d' % sys.version_info[:3])"};
+  else
+    argv = {command, "-e",
+            "process.stdout.write(process.execPath+'\\n'+process.versions.node+'\\n')"};
+  auto captured = detail::run_capture(argv, env, std::chrono::seconds(20));
+  if (!captured || captured->wait_status != 0)
+    return std::nullopt;
+  auto lines = support::split(captured->output, '\n');
+  if (lines.size() < 2 || lines[0].empty() || lines[1].empty())
+    return std::nullopt;
+  Interpreter interpreter{fs::path(std::string(support::trim(lines[0]))),
+                          std::string(support::trim(lines[1]))};
+  if (!interpreter.executable.is_absolute() || ::access(interpreter.executable.c_str(), X_OK) != 0)
+    return std::nullopt;
+  return interpreter;
+}
+
+bool version_matches(const std::string& version, int major, int minor, bool check_minor) {
+  auto parts = support::split(version, '.');
+  int got_major = 0;
+  int got_minor = 0;
+  if (parts.empty() || !parse_int(parts[0], got_major))
+    return false;
+  if (got_major != major)
+    return false;
+  if (!check_minor)
+    return true;
+  return parts.size() > 1 && parse_int(parts[1], got_minor) && got_minor == minor;
+}
+
+// pyenv's versions directory when `shim` is a pyenv shim, else empty.
+fs::path pyenv_versions_for(const fs::path& shim) {
+  if (shim.empty() || shim.parent_path().filename() != "shims")
+    return {};
+  auto root = env_or_empty("PYENV_ROOT");
+  fs::path versions =
+      root.empty() ? shim.parent_path().parent_path() / "versions" : fs::path(root) / "versions";
+  std::error_code ec;
+  return fs::is_directory(versions, ec) ? versions : fs::path();
+}
+
+std::optional<Interpreter> find_python(int minor) {
+  const std::string command = fmt::format("python3.{}", minor);
+  const auto location = which(command);
+  if (location.empty())
+    return std::nullopt;
+  if (auto found = probe(command, RuntimeFamily::python, {});
+      found && version_matches(found->version, 3, minor, true))
+    return found;
+  // A version-manager shim that does not select this version by default: ask it for each
+  // installed 3.<minor>.x, newest first.
+  const auto versions = pyenv_versions_for(location);
+  if (versions.empty())
+    return std::nullopt;
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(versions, ec)) {
+    const auto name = entry.path().filename().string();
+    if (version_matches(name, 3, minor, true))
+      names.push_back(name);
+  }
+  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+    auto pa = support::split(a, '.');
+    auto pb = support::split(b, '.');
+    int x = 0;
+    int y = 0;
+    if (pa.size() > 2 && pb.size() > 2 && parse_int(pa[2], x) && parse_int(pb[2], y))
+      return x > y;
+    return a > b;
+  });
+  for (const auto& name : names) {
+    if (auto found = probe(command, RuntimeFamily::python, {{"PYENV_VERSION", name}});
+        found && version_matches(found->version, 3, minor, true))
+      return found;
+  }
+  return std::nullopt;
+}
+
+std::string cache_key(const RuntimeInfo& runtime) {
+  return fmt::format("{}\n{}\n{}\n{}", runtime.name, env_or_empty("PATH"),
+                     env_or_empty("PYENV_VERSION"), env_or_empty("PYENV_ROOT"));
+}
+
+} // namespace
+
+std::optional<RuntimeInfo> parse_runtime(std::string_view name) {
+  RuntimeInfo info;
+  info.name = std::string(name);
+  if (name.starts_with("python3.")) {
+    int minor = 0;
+    if (!parse_int(name.substr(8), minor) || minor < 9 || minor > 14)
+      return std::nullopt;
+    info.family = RuntimeFamily::python;
+    info.major = 3;
+    info.minor = minor;
+    return info;
+  }
+  if (name.starts_with("nodejs") && name.ends_with(".x")) {
+    int major = 0;
+    if (!parse_int(name.substr(6, name.size() - 8), major) || major < 18 || major > 24 ||
+        major % 2 != 0)
+      return std::nullopt;
+    info.family = RuntimeFamily::nodejs;
+    info.major = major;
+    return info;
+  }
+  if (name == "provided" || name == "provided.al2" || name == "provided.al2023") {
+    info.family = RuntimeFamily::provided;
+    return info;
+  }
+  return std::nullopt;
+}
+
+const std::vector<std::string>& supported_runtimes() {
+  static const std::vector<std::string> names = {
+      "python3.9",  "python3.10",   "python3.11",     "python3.12", "python3.13",
+      "python3.14", "nodejs18.x",   "nodejs20.x",     "nodejs22.x", "nodejs24.x",
+      "provided",   "provided.al2", "provided.al2023"};
+  return names;
+}
+
+fs::path default_cache_dir() {
+  auto xdg = env_or_empty("XDG_CACHE_HOME");
+  if (!xdg.empty())
+    return fs::path(xdg) / "wisp";
+  auto home = env_or_empty("HOME");
+  if (!home.empty())
+    return fs::path(home) / ".cache" / "wisp";
+  return fs::temp_directory_path() / fmt::format("wisp-cache-{}", ::getuid());
+}
+
+support::Result<Interpreter> resolve_interpreter(const RuntimeInfo& runtime,
+                                                 const fs::path& cache_dir,
+                                                 std::vector<std::string>& warnings) {
+  const auto key = cache_key(runtime);
+  if (auto cached = cache_lookup(cache_dir, key)) {
+    if (!cached->warning.empty())
+      warnings.push_back(cached->warning);
+    return cached->interpreter;
+  }
+  CacheEntry entry;
+  if (runtime.family == RuntimeFamily::python) {
+    if (auto found = find_python(runtime.minor)) {
+      entry.interpreter = *found;
+    } else if (auto fallback = probe("python3", RuntimeFamily::python, {})) {
+      entry.interpreter = *fallback;
+      entry.warning = fmt::format("{}: python3.{} is not installed; running with python3 ({})",
+                                  runtime.name, runtime.minor, fallback->version);
+    } else {
+      return support::failf("{}: neither python3.{} nor python3 can be run on this machine",
+                            runtime.name, runtime.minor);
+    }
+  } else if (runtime.family == RuntimeFamily::nodejs) {
+    auto found = probe("node", RuntimeFamily::nodejs, {});
+    if (!found)
+      return support::failf("{}: node cannot be run on this machine (is Node.js installed?)",
+                            runtime.name);
+    entry.interpreter = *found;
+    if (!version_matches(found->version, runtime.major, 0, false))
+      entry.warning = fmt::format("{}: running with node {} (major version differs)", runtime.name,
+                                  found->version);
+  } else {
+    return support::failf("{} has no interpreter", runtime.name);
+  }
+  cache_store(cache_dir, key, entry);
+  if (!entry.warning.empty())
+    warnings.push_back(entry.warning);
+  return entry.interpreter;
+}
+
+support::Result<fs::path> materialize_bootstrap(const fs::path& cache_dir, RuntimeFamily family) {
+  const std::string_view name =
+      family == RuntimeFamily::python ? "bootstraps/bootstrap.py" : "bootstraps/bootstrap.cjs";
+  auto data = support::find_embedded(bootstrap_files(), name);
+  if (!data)
+    return support::failf("internal error: bootstrap {} is not embedded", name);
+  const auto digest = support::sha256_hex(*data).substr(0, 16);
+  const auto file = cache_dir / ("bootstrap-" + digest) / fs::path(name).filename();
+  std::error_code ec;
+  if (fs::exists(file, ec))
+    return file;
+  WISP_TRY(support::write_file_atomic(file, *data, 0644));
+  return file;
+}
+
+support::Result<Launch> resolve_launch(std::string_view runtime_name, const fs::path& code_dir,
+                                       const std::vector<fs::path>& layer_dirs,
+                                       const fs::path& cache_dir,
+                                       std::vector<std::string>& warnings) {
+  auto runtime = parse_runtime(runtime_name);
+  if (!runtime) {
+    std::string hint;
+    if (auto close = support::closest_match(runtime_name, supported_runtimes()))
+      hint = fmt::format(" (did you mean {}?)", *close);
+    return support::failf("runtime '{}' is not supported locally{}; supported: {}", runtime_name,
+                          hint, support::join(supported_runtimes(), ", "));
+  }
+  Launch launch;
+  launch.runtime = *runtime;
+  if (runtime->family == RuntimeFamily::provided) {
+    std::vector<std::string> tried;
+    std::vector<fs::path> candidates{code_dir / "bootstrap"};
+    for (const auto& layer : layer_dirs)
+      candidates.push_back(layer / "bootstrap");
+    for (const auto& candidate : candidates) {
+      tried.push_back(candidate.string());
+      std::error_code ec;
+      if (fs::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0) {
+        launch.executable = candidate;
+        launch.runtime_dir = candidate.parent_path();
+        return launch;
+      }
+    }
+    launch.invalid_entrypoint =
+        fmt::format("Couldn't find valid bootstrap(s): [{}]", support::join(tried, " "));
+    launch.runtime_dir = code_dir;
+    return launch;
+  }
+  WISP_TRY_ASSIGN(auto interpreter, resolve_interpreter(*runtime, cache_dir, warnings));
+  WISP_TRY_ASSIGN(auto bootstrap, materialize_bootstrap(cache_dir, runtime->family));
+  launch.executable = interpreter.executable;
+  launch.args = {bootstrap.string()};
+  launch.runtime_dir = bootstrap.parent_path();
+  launch.execution_env = "AWS_Lambda_" + runtime->name;
+  return launch;
+}
+
+} // namespace wisp::runtime
