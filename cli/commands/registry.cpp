@@ -6,11 +6,21 @@
 namespace wisp::cli {
 
 std::unique_ptr<Command> make_validate_command();
+std::unique_ptr<Command> make_deploy_command();
+std::unique_ptr<Command> make_deploy_status_command();
+std::unique_ptr<Command> make_promote_command();
+std::unique_ptr<Command> make_rollback_command();
+std::unique_ptr<Command> make_delete_command();
 std::unique_ptr<Command> make_completion_command();
 
 std::vector<std::unique_ptr<Command>> make_commands() {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(make_validate_command());
+  commands.push_back(make_deploy_command());
+  commands.push_back(make_deploy_status_command());
+  commands.push_back(make_promote_command());
+  commands.push_back(make_rollback_command());
+  commands.push_back(make_delete_command());
   commands.push_back(make_completion_command());
   return commands;
 }

@@ -24,7 +24,7 @@ std::string str(const json::object& o, std::string_view key) {
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
-const json::array& items_of(const json::value& v, std::string_view key = "items") {
+const json::array& items_of(const json::value& v, std::string_view key = "item") {
   static const json::array k_empty;
   if (!v.is_object())
     return k_empty;
@@ -94,14 +94,14 @@ support::Result<std::string> find_api_id(const Backend& backend, const ApiSpec& 
                        : backend.apigw2("GetApis", "GET", "/apis", nullptr, query);
     if (!listed)
       return tl::unexpected(error_of(std::move(listed)));
-    for (const auto& item : items_of(*listed, rest ? "items" : "Items")) {
+    for (const auto& item : items_of(*listed, rest ? "item" : "items")) {
       if (!item.is_object())
         continue;
       const auto& o = item.as_object();
-      if (str(o, rest ? "name" : "Name") == spec.name)
-        return str(o, rest ? "id" : "ApiId");
+      if (str(o, "name") == spec.name)
+        return str(o, rest ? "id" : "apiId");
     }
-    position = listed->is_object() ? str(listed->as_object(), rest ? "position" : "NextToken") : "";
+    position = listed->is_object() ? str(listed->as_object(), rest ? "position" : "nextToken") : "";
     if (position.empty())
       break;
   }
@@ -205,27 +205,27 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
   auto integrations = backend.apigw2("GetIntegrations", "GET", "/apis/" + id + "/integrations");
   if (!integrations)
     return tl::unexpected(error_of(std::move(integrations)));
-  for (const auto& item : items_of(*integrations, "Items"))
+  for (const auto& item : items_of(*integrations, "items"))
     if (item.is_object())
-      actual.integrations[str(item.as_object(), "IntegrationId")] =
-          str(item.as_object(), "IntegrationUri") + "|" +
-          str(item.as_object(), "PayloadFormatVersion");
+      actual.integrations[str(item.as_object(), "integrationId")] =
+          str(item.as_object(), "integrationUri") + "|" +
+          str(item.as_object(), "payloadFormatVersion");
   auto routes = backend.apigw2("GetRoutes", "GET", "/apis/" + id + "/routes");
   if (!routes)
     return tl::unexpected(error_of(std::move(routes)));
-  for (const auto& item : items_of(*routes, "Items"))
+  for (const auto& item : items_of(*routes, "items"))
     if (item.is_object()) {
-      actual.routes[str(item.as_object(), "RouteKey")] = str(item.as_object(), "Target");
-      actual.route_ids[str(item.as_object(), "RouteKey")] = str(item.as_object(), "RouteId");
+      actual.routes[str(item.as_object(), "routeKey")] = str(item.as_object(), "target");
+      actual.route_ids[str(item.as_object(), "routeKey")] = str(item.as_object(), "routeId");
     }
   auto stages = backend.apigw2("GetStages", "GET", "/apis/" + id + "/stages");
   if (!stages)
     return tl::unexpected(error_of(std::move(stages)));
-  for (const auto& item : items_of(*stages, "Items")) {
-    if (!item.is_object() || str(item.as_object(), "StageName") != spec.stage)
+  for (const auto& item : items_of(*stages, "items")) {
+    if (!item.is_object() || str(item.as_object(), "stageName") != spec.stage)
       continue;
     actual.stage_exists = true;
-    actual.variables = string_map(item.as_object().if_contains("StageVariables"));
+    actual.variables = string_map(item.as_object().if_contains("stageVariables"));
   }
   return actual;
 }
@@ -402,7 +402,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     }
     if (existing == resource.methods.end() || existing->second.uri != route.integration_uri) {
       const json::value body = json::object{
-          {"type", "AWS_PROXY"}, {"integrationHttpMethod", "POST"}, {"uri", route.integration_uri}};
+          {"type", "AWS_PROXY"}, {"httpMethod", "POST"}, {"uri", route.integration_uri}};
       auto integration = backend.apigw("PutIntegration", "PUT", base + "/integration", &body);
       if (!integration)
         return tl::unexpected(error_of(std::move(integration)));
@@ -549,15 +549,15 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
   auto route_ids = plan.actual.route_ids;
   if (plan.create_api) {
     const json::value body = json::object{
-        {"Name", spec.name},
-        {"ProtocolType", "HTTP"},
-        {"Description", fmt::format("{} ({}) deployed by wisp", spec.logical_id, desired.stack)},
-        {"Tags",
+        {"name", spec.name},
+        {"protocolType", "HTTP"},
+        {"description", fmt::format("{} ({}) deployed by wisp", spec.logical_id, desired.stack)},
+        {"tags",
          json::object{{"wisp:stack", desired.stack}, {"wisp:logical-id", spec.logical_id}}}};
     auto created = backend.apigw2("CreateApi", "POST", "/apis", &body);
     if (!created)
       return tl::unexpected(error_of(std::move(created)));
-    applied.id = created->is_object() ? str(created->as_object(), "ApiId") : "";
+    applied.id = created->is_object() ? str(created->as_object(), "apiId") : "";
     if (applied.id.empty())
       return support::failf("CreateApi for {} returned no id", spec.logical_id);
     log.step(fmt::format("created HTTP API {} ({})", spec.name, applied.id));
@@ -576,9 +576,9 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
     auto integration = by_target.find(want);
     if (integration == by_target.end()) {
       const json::value body =
-          json::object{{"IntegrationType", "AWS_PROXY"},
-                       {"IntegrationUri", route.integration_uri},
-                       {"PayloadFormatVersion", route.payload_format_version.empty()
+          json::object{{"integrationType", "AWS_PROXY"},
+                       {"integrationUri", route.integration_uri},
+                       {"payloadFormatVersion", route.payload_format_version.empty()
                                                     ? std::string("2.0")
                                                     : route.payload_format_version}};
       auto created =
@@ -586,7 +586,7 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
       if (!created)
         return tl::unexpected(error_of(std::move(created)));
       const auto integration_id =
-          created->is_object() ? str(created->as_object(), "IntegrationId") : "";
+          created->is_object() ? str(created->as_object(), "integrationId") : "";
       integration = by_target.emplace(want, integration_id).first;
     }
     used.insert(integration->second);
@@ -595,13 +595,13 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
     const auto target = "integrations/" + integration->second;
     auto existing = routes.find(key);
     if (existing == routes.end()) {
-      const json::value body = json::object{{"RouteKey", key}, {"Target", target}};
+      const json::value body = json::object{{"routeKey", key}, {"target", target}};
       auto created = backend.apigw2("CreateRoute", "POST", "/apis/" + id + "/routes", &body);
       if (!created)
         return tl::unexpected(error_of(std::move(created)));
       log.step(fmt::format("{}: route {} → {}", spec.logical_id, key, route.function_logical_id));
     } else if (existing->second != target) {
-      const json::value body = json::object{{"Target", target}};
+      const json::value body = json::object{{"target", target}};
       auto updated = backend.apigw2("UpdateRoute", "PATCH",
                                     "/apis/" + id + "/routes/" + segment(route_ids[key]), &body);
       if (!updated)
@@ -633,16 +633,16 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
   for (const auto& [k, v] : spec.variables)
     variables[k] = v;
   if (!plan.actual.stage_exists) {
-    const json::value body = json::object{{"StageName", spec.stage},
-                                          {"AutoDeploy", true},
-                                          {"StageVariables", variables},
-                                          {"Tags", json::object{{"wisp:stack", desired.stack}}}};
+    const json::value body = json::object{{"stageName", spec.stage},
+                                          {"autoDeploy", true},
+                                          {"stageVariables", variables},
+                                          {"tags", json::object{{"wisp:stack", desired.stack}}}};
     auto created = backend.apigw2("CreateStage", "POST", "/apis/" + id + "/stages", &body);
     if (!created)
       return tl::unexpected(error_of(std::move(created)));
     log.step(fmt::format("{}: stage {} created (AutoDeploy)", spec.logical_id, spec.stage));
   } else if (plan.stage_variables_changed) {
-    const json::value body = json::object{{"StageVariables", variables}, {"AutoDeploy", true}};
+    const json::value body = json::object{{"stageVariables", variables}, {"autoDeploy", true}};
     auto updated = backend.apigw2("UpdateStage", "PATCH",
                                   "/apis/" + id + "/stages/" + segment(spec.stage), &body);
     if (!updated)
