@@ -469,9 +469,25 @@ support::Result<Desired> build_desired(const sam::Model& model,
       if (const auto* vars = env->as_object().if_contains("Variables");
           vars != nullptr && vars->is_object())
         raw_variables = &vars->as_object();
-    for (const auto& [key, value] : function.environment)
-      variables[key] = value;
+    // The model resolves a Ref to a resource to its logical id (what SAM CLI does locally);
+    // deployed, it is the physical name: values the template left symbolic are resolved here.
+    for (const auto& [key, value] : function.environment) {
+      const json::value* raw = raw_variables != nullptr ? raw_variables->if_contains(key) : nullptr;
+      if (raw != nullptr && raw->is_object()) {
+        auto text =
+            resolver.text(*raw, fmt::format("{}: Environment {}", function.logical_id, key));
+        if (!text)
+          return support::fail(support::Diagnostic{function.source.file, function.source.line,
+                                                   function.source.column, support::Severity::error,
+                                                   "deploy", text.error().message});
+        variables[key] = *text;
+      } else {
+        variables[key] = value;
+      }
+    }
     for (const auto& key : function.unresolved_environment) {
+      if (variables.contains(key) && !variables[key].as_string().empty())
+        continue; // resolved above
       const json::value* raw = raw_variables != nullptr ? raw_variables->if_contains(key) : nullptr;
       if (raw == nullptr) {
         desired.warnings.push_back(fmt::format(

@@ -279,8 +279,17 @@ support::Result<std::string> save_object(const aws::Client& client, const std::s
     options.if_none_match = true;
   else
     options.if_match = etag;
-  auto written = aws::s3::put_object(client, bucket, key, json::serialize(value) + "\n", options);
+  const auto body = json::serialize(value) + "\n";
+  auto written = aws::s3::put_object(client, bucket, key, body, options);
   if (!written) {
+    if (written.error().is("PreconditionFailed") || written.error().status == 412) {
+      // A retried write whose first attempt succeeded meets its own result: that is success.
+      if (written.error().attempts > 1) {
+        auto current = aws::s3::get_object(client, bucket, key);
+        if (current && *current && (*current)->body == body)
+          return (*current)->info.etag;
+      }
+    }
     if (written.error().is("PreconditionFailed") || written.error().status == 412)
       return support::failf("s3://{}/{} was changed by someone else meanwhile; run the command "
                             "again",
@@ -400,6 +409,12 @@ support::Result<std::unique_ptr<Lock>> Lock::acquire(std::shared_ptr<const aws::
     if (!*existing)
       continue; // released meanwhile
     const auto holder = lock_from((*existing)->body);
+    if (holder && holder->id == lock->m_info.id) {
+      // Our own lock: a retried create whose first attempt had succeeded.
+      lock->m_etag = (*existing)->info.etag;
+      lock->m_renewer = std::thread([raw = lock.get()] { raw->renew_loop(); });
+      return lock;
+    }
     const bool stale = !holder || holder->stale(std::chrono::system_clock::now());
     if (!stale && !options.break_lock) {
       return support::failf("{} is locked by {} ({}, since {}); wait for it to finish, or pass "
@@ -431,6 +446,13 @@ void Lock::renew_loop() {
     if (renewed) {
       m_etag = *renewed;
     } else if (renewed.error().is("PreconditionFailed") || renewed.error().status == 412) {
+      guard.unlock();
+      auto current = aws::s3::get_object(*m_client, m_bucket, m_key);
+      guard.lock();
+      if (renewed.error().attempts > 1 && current && *current && (*current)->body == body) {
+        m_etag = (*current)->info.etag; // our retried write had landed
+        continue;
+      }
       m_lost = true;
       break;
     }
