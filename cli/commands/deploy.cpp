@@ -149,6 +149,9 @@ public:
     app.add_option("--tags", m_tags, "Tags for every function and role: Key=Value (repeatable)")
         ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    app.add_flag("--refresh", m_options.refresh,
+                 "Re-read roles and invoke permissions from the backend even when the recorded "
+                 "state says they are current");
     app.add_flag("--confirm-changeset", m_confirm,
                  "Ask before applying the plan (needs a terminal)");
   }
@@ -195,7 +198,14 @@ public:
     load.account_id = *account;
     load.stack_name = target.stack;
     support::Diagnostics warnings;
+    const auto started = std::chrono::steady_clock::now();
+    const auto since = [&] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now() - started)
+          .count();
+    };
     auto model = sam::load_model(load, &warnings);
+    context.console.debug_log(fmt::format("template loaded in {} ms", since()));
     for (const auto& warning : warnings.items())
       context.console.err(support::render(warning, {context.console.color_err, false}));
     if (!model)
@@ -212,6 +222,7 @@ public:
         reporter.warning(fmt::format("build of {} failed: {}", event.logical_id, event.detail));
     };
     auto built = artifact::build(*model, build);
+    context.console.debug_log(fmt::format("artifacts ready after {} ms", since()));
     if (!built)
       return fail(context, built.error());
     if (!built->ok()) {
@@ -225,6 +236,7 @@ public:
     }
 
     m_options.git_commit = git_commit(model->base_dir);
+    m_options.account = *account;
     m_options.cancel = install_interrupt_handler(context);
     if (m_confirm)
       m_options.confirm = [&](const deploy::Plan&) {

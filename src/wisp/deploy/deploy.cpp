@@ -268,7 +268,15 @@ struct Engine {
     // Pass 1: roles, alarms, APIs, functions (alias and the version it serves).
     std::vector<std::function<support::Status()>> tasks;
     std::mutex mutex;
-    for (auto& role : snap.roles)
+    for (auto& role : snap.roles) {
+      if (!options.refresh && snap.app) {
+        auto it = snap.app->value.roles.find(role.spec->logical_id);
+        if (it != snap.app->value.roles.end() && it->second.digest == role.spec->digest &&
+            it->second.name == role.spec->name) {
+          role.actual = {true, role.spec->digest}; // recorded as complete by an earlier deploy
+          continue;
+        }
+      }
       tasks.emplace_back([&, r = &role]() -> support::Status {
         auto got = backend.get_role(r->spec->name);
         if (!got)
@@ -280,6 +288,7 @@ struct Engine {
         }
         return {};
       });
+    }
     for (auto& api : snap.apis)
       tasks.emplace_back([&, a = &api]() -> support::Status {
         std::string known;
@@ -294,6 +303,15 @@ struct Engine {
     for (auto& function : snap.functions)
       tasks.emplace_back([&, f = &function]() -> support::Status {
         const auto& spec = *f->spec;
+        // A function the app state does not know is probably new: one call tells.
+        const bool known = snap.app && snap.app->value.functions.contains(spec.logical_id);
+        if (!known) {
+          auto latest = backend.get_function(spec.name);
+          if (!latest)
+            return tl::unexpected(as_error(latest.error()));
+          if (!latest->has_value())
+            return {};
+        }
         auto alias = backend.get_alias(spec.name, spec.alias);
         if (!alias)
           return tl::unexpected(as_error(alias.error()));
@@ -347,7 +365,8 @@ struct Engine {
             f->actual.latest = *c;
           return {};
         });
-      if (!function.spec->apis.empty() && function.actual.alias)
+      if (!function.spec->apis.empty() && function.actual.alias &&
+          !permissions_recorded(function, snap))
         tasks.emplace_back([&, f = &function]() -> support::Status {
           auto ids = backend.policy_statement_ids(f->spec->name, f->spec->alias);
           if (!ids)
@@ -395,6 +414,30 @@ struct Engine {
       return nullptr;
     auto it = snap.stage->value.functions.find(logical_id);
     return it == snap.stage->value.functions.end() ? nullptr : &it->second;
+  }
+
+  // True when the stage state records every invoke permission the function needs, for the
+  // API ids the backend has now; the policy is then not read (unless --refresh).
+  bool permissions_recorded(FunctionPlan& f, const Snapshot& snap) const {
+    if (options.refresh)
+      return false;
+    const auto* record = recorded(snap, f.spec->logical_id);
+    if (record == nullptr || record->alias != f.spec->alias)
+      return false;
+    for (const auto& api_id : f.spec->apis) {
+      const ApiPlan* api = nullptr;
+      for (const auto& a : snap.apis)
+        if (a.spec->logical_id == api_id)
+          api = &a;
+      if (api == nullptr || api->actual.id.empty())
+        return false;
+      const auto entry = permission_id(api_id, f.spec->alias) + "=" + api->actual.id;
+      if (std::find(record->permissions.begin(), record->permissions.end(), entry) ==
+          record->permissions.end())
+        return false;
+      f.actual.policy_sids.insert(permission_id(api_id, f.spec->alias));
+    }
+    return true;
   }
 
   // Pass-1 decision: does the alias serve what is desired?
@@ -589,7 +632,10 @@ struct Engine {
     } else {
       WISP_TRY(backend.update_assume_role_policy(spec.name, spec.document.trust));
     }
-    WISP_TRY_ASSIGN(auto attached, backend.attached_role_policies(spec.name));
+    std::vector<std::string> attached;
+    if (plan.actual.exists) {
+      WISP_TRY_ASSIGN(attached, backend.attached_role_policies(spec.name));
+    }
     std::vector<std::string> expected = spec.document.managed;
     for (const auto& arn : spec.document.managed) {
       if (std::find(attached.begin(), attached.end(), arn) != attached.end())
@@ -614,7 +660,10 @@ struct Engine {
       if (std::find(spec.document.managed.begin(), spec.document.managed.end(), arn) ==
           spec.document.managed.end())
         WISP_TRY(backend.detach_role_policy(spec.name, arn));
-    WISP_TRY_ASSIGN(auto inline_names, backend.role_policy_names(spec.name));
+    std::vector<std::string> inline_names;
+    if (plan.actual.exists) {
+      WISP_TRY_ASSIGN(inline_names, backend.role_policy_names(spec.name));
+    }
     for (const auto& [name, document] : spec.document.inline_policies)
       WISP_TRY(backend.put_role_policy(spec.name, name, document));
     for (const auto& name : inline_names)
@@ -771,7 +820,10 @@ support::Result<DeployResult> deploy(const sam::Model& model,
   const auto cancelled = [&] { return options.cancel != nullptr && options.cancel->load(); };
 
   WISP_TRY(validate_stack_name(options.target.stack));
-  WISP_TRY_ASSIGN(auto account, backend.account_id());
+  std::string account = options.account;
+  if (account.empty()) {
+    WISP_TRY_ASSIGN(account, backend.account_id());
+  }
   WISP_TRY_ASSIGN(auto location, resolve_location(options.target, account, client->region()));
 
   DesiredInputs inputs{
@@ -823,8 +875,22 @@ support::Result<DeployResult> deploy(const sam::Model& model,
                   Lock::acquire(client, location.bucket, location.app_lock_key(),
                                 fmt::format("app {} (another stage is changing it)", desired.stack),
                                 lock_options));
-  // Plan again under the locks: someone may have deployed meanwhile.
-  {
+  // Plan again under the locks if someone deployed meanwhile (the state objects changed).
+  bool state_unchanged = false;
+  if (snap.create_bucket) {
+    // A bucket just made: unchanged unless another first deploy raced this one.
+    WISP_TRY_ASSIGN(auto app_now, load_app_state(*client, location));
+    WISP_TRY_ASSIGN(auto stage_now, load_stage_state(*client, location, desired.stage));
+    state_unchanged = !app_now && !stage_now;
+  } else {
+    WISP_TRY_ASSIGN(auto app_now, load_app_state(*client, location));
+    WISP_TRY_ASSIGN(auto stage_now, load_stage_state(*client, location, desired.stage));
+    const auto etag = [](const auto& versioned) {
+      return versioned ? versioned->etag : std::string();
+    };
+    state_unchanged = etag(app_now) == etag(snap.app) && etag(stage_now) == etag(snap.stage);
+  }
+  if (!state_unchanged) {
     const auto without_bucket = [](Plan plan) {
       std::erase_if(plan.changes, [](const Change& c) { return c.kind == "bucket"; });
       return render_plan(plan, support::Style(false));
@@ -1027,6 +1093,10 @@ support::Result<DeployResult> deploy(const sam::Model& model,
     record.code_sha256 = f.spec->code.sha256_base64;
     record.config_digest = f.spec->config_digest;
     record.deployment_preference = f.spec->shift ? f.spec->shift->type : "";
+    record.permissions.clear();
+    for (const auto& api : f.spec->apis)
+      if (auto it = applied_apis.find(api); it != applied_apis.end())
+        record.permissions.push_back(permission_id(api, f.spec->alias) + "=" + it->second.id);
   }
   for (auto it = stage.functions.begin(); it != stage.functions.end();)
     it = desired.function(it->first) == nullptr ? stage.functions.erase(it) : std::next(it);

@@ -91,6 +91,10 @@ struct DeployOptions {
   unsigned max_parallel = 8;
   std::map<std::string, std::string> tags;
   std::string git_commit; // recorded in the state when known
+  std::string account;    // the account id when the caller knows it (else STS is asked)
+  // Re-read roles and invoke permissions from the backend even when the state records them
+  // as they should be (they are otherwise trusted, to keep no-change deploys fast).
+  bool refresh = false;
   // Asked after the plan when set (--confirm-changeset); false cancels.
   std::function<bool(const Plan&)> confirm;
   const std::atomic<bool>* cancel = nullptr; // set on Ctrl-C

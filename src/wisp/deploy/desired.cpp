@@ -541,6 +541,35 @@ support::Result<Desired> build_desired(const sam::Model& model,
       spec.tags[k] = v;
     spec.tags["wisp:stack"] = desired.stack;
     spec.reserved_concurrency = function.reserved_concurrency;
+    // What wisp does not deploy yet is said out loud, never skipped silently.
+    std::vector<std::string> skipped_events;
+    for (const auto& event : function.events)
+      if (event.type != "Api" && event.type != "HttpApi")
+        skipped_events.push_back(fmt::format("{} ({})", event.name, event.type));
+    if (!skipped_events.empty())
+      desired.warnings.push_back(fmt::format("{}: event sources are not deployed by wisp yet: {}",
+                                             function.logical_id,
+                                             support::join(skipped_events, ", ")));
+    if (function.provisioned_concurrency)
+      desired.warnings.push_back(fmt::format(
+          "{}: ProvisionedConcurrencyConfig is not deployed by wisp yet", function.logical_id));
+    if (function.function_url_config)
+      desired.warnings.push_back(
+          fmt::format("{}: FunctionUrlConfig is not deployed by wisp yet", function.logical_id));
+  }
+  for (const auto& resource : model.resources) {
+    static const std::set<std::string, std::less<>> k_handled = {
+        "AWS::Serverless::Function", "AWS::Lambda::Function", "AWS::Serverless::Api",
+        "AWS::Serverless::HttpApi"};
+    const bool used_role =
+        resource.type == "AWS::IAM::Role" && desired.roles.contains(resource.logical_id);
+    const bool used_alarm =
+        resource.type == "AWS::CloudWatch::Alarm" &&
+        std::any_of(desired.alarms.begin(), desired.alarms.end(),
+                    [&](const AlarmSpec& a) { return a.logical_id == resource.logical_id; });
+    if (!k_handled.contains(resource.type) && !used_role && !used_alarm)
+      desired.warnings.push_back(
+          fmt::format("{} ({}) is not deployed by wisp", resource.logical_id, resource.type));
   }
   // APIs.
   for (const auto& api : model.apis) {

@@ -46,6 +46,22 @@ json::object from_map(const std::map<std::string, std::string>& values) {
   return out;
 }
 
+json::array strings_json(const std::vector<std::string>& values) {
+  json::array out;
+  for (const auto& v : values)
+    out.emplace_back(v);
+  return out;
+}
+
+std::vector<std::string> strings_of(const json::object& object, std::string_view key) {
+  std::vector<std::string> out;
+  if (const auto* list = object.if_contains(key); list != nullptr && list->is_array())
+    for (const auto& item : list->as_array())
+      if (item.is_string())
+        out.emplace_back(item.as_string());
+  return out;
+}
+
 json::object api_json(const ApiRecord& api) {
   return {{"id", api.id},
           {"kind", api.kind},
@@ -95,7 +111,8 @@ json::object StageState::to_json() const {
                                       {"previous_version", f.previous_version},
                                       {"code_sha256", f.code_sha256},
                                       {"config_digest", f.config_digest},
-                                      {"deployment_preference", f.deployment_preference}};
+                                      {"deployment_preference", f.deployment_preference},
+                                      {"permissions", strings_json(f.permissions)}};
   json::object apis_json;
   for (const auto& [id, api] : apis)
     apis_json[id] = api_json(api);
@@ -145,6 +162,7 @@ support::Result<StageState> StageState::from_json(const json::value& value) {
                                                               text(f, "code_sha256"),
                                                               text(f, "config_digest"),
                                                               text(f, "deployment_preference")};
+    state.functions[std::string(item.key())].permissions = strings_of(f, "permissions");
   }
   for (const auto& item : object_at(o, "apis"))
     if (item.value().is_object())

@@ -40,6 +40,8 @@ struct FunctionRecord {
   std::string code_sha256;      // base64, as Lambda reports it
   std::string config_digest;    // of the desired configuration
   std::string deployment_preference;
+  // Invoke permissions granted on the alias: "<statement id>=<API id>".
+  std::vector<std::string> permissions;
 };
 
 struct ApiRecord {
