@@ -27,6 +27,7 @@ _wisp_completion() {
         "/deploy --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --s3-bucket") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --s3-prefix") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --capabilities") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --step-interval") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --max-parallel") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --tags") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -97,7 +98,7 @@ _wisp_completion() {
     case "${cmdpath}" in
         "") words='validate deploy promote rollback delete completion'; options='--color --debug --help --version' ;;
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
-        "/deploy") words='status'; options='--break-lock --color --config-env --config-file --confirm-changeset --debug --dry-run --endpoint-url --help --max-parallel --output --parameter-overrides --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --step-interval --tags --template --template-file' ;;
+        "/deploy") words='status'; options='--break-lock --capabilities --color --config-env --config-file --confirm-changeset --debug --dry-run --endpoint-url --fail-on-empty-changeset --help --max-parallel --no-execute-changeset --no-fail-on-empty-changeset --output --parameter-overrides --profile --refresh --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --step-interval --tags --template --template-file' ;;
         "/deploy/status") words=''; options='--break-lock --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
         "/promote") words=''; options='--break-lock --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
         "/rollback") words=''; options='--break-lock --color --config-env --config-file --debug --endpoint-url --function --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file --to' ;;

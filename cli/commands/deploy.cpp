@@ -139,7 +139,15 @@ public:
 
   void add_options(CLI::App& app) override {
     add_target_options(app, m_options.target, true);
-    app.add_flag("--dry-run", m_options.dry_run, "Print the plan; change nothing");
+    app.add_flag("--dry-run,--no-execute-changeset", m_options.dry_run,
+                 "Print the plan; change nothing");
+    app.add_flag("--fail-on-empty-changeset,!--no-fail-on-empty-changeset", m_fail_on_empty,
+                 "Exit 1 when there is nothing to deploy (SAM's default; wisp's is to exit 0)");
+    app.add_option("--capabilities", m_capabilities,
+                   "Accepted for SAM compatibility and ignored: wisp creates the IAM roles the "
+                   "template needs without it")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     app.add_option("--step-interval", m_step_interval,
                    "Duration of every traffic-shifting step (e.g. 2s, 30s, 1m), instead of the "
                    "DeploymentPreference's minutes");
@@ -256,6 +264,10 @@ public:
     print_result(context, *result, "deploy");
     if (!result->ok() && !context.console.json)
       context.console.error(fmt::format("{}: {}", result->status, result->message));
+    if (result->status == "no-change" && m_fail_on_empty) {
+      context.console.error("no changes to deploy (--fail-on-empty-changeset)");
+      return static_cast<int>(support::ExitCode::failure);
+    }
     return exit_code_of(*result);
   }
 
@@ -263,7 +275,9 @@ private:
   deploy::DeployOptions m_options;
   std::string m_step_interval;
   std::vector<std::string> m_tags;
+  std::vector<std::string> m_capabilities;
   bool m_confirm = false;
+  bool m_fail_on_empty = false;
 };
 
 class StatusCommand final : public Command {

@@ -275,6 +275,20 @@ class FirstDeploy(DeployTestCase):
         self.assertEqual({f["logical_id"]: f["version"] for f in status["functions"]}, {"Hello": "1", "World": "1"})
         self.assertFalse(status["locked"])
 
+    def test_samconfig_and_sam_flags(self):
+        self.write("app/samconfig.toml", 'version = 0.1\n[default.deploy.parameters]\nstack_name = "shop"\n'
+                   'resolve_s3 = true\ncapabilities = "CAPABILITY_IAM CAPABILITY_AUTO_EXPAND"\n'
+                   'stage = "qa"\n')
+        first = wisp("deploy", "--endpoint-url", self.url, cwd=self.app)
+        self.assertWisp(first, 0, stdout_has="Plan for shop stage qa")
+        self.assertNotIn("warning", first.stderr)
+        self.assertEqual(self.alias(alias="qa")["FunctionVersion"], "1")
+        empty = wisp("deploy", "--endpoint-url", self.url, "--fail-on-empty-changeset", cwd=self.app)
+        self.assertWisp(empty, 1, stderr_has="no changes to deploy (--fail-on-empty-changeset)")
+        # status finds the bucket through .wisp/deploy-targets.json.
+        status = wisp("deploy", "status", "--endpoint-url", self.url, "--stack-name", "shop", cwd=self.app)
+        self.assertWisp(status, 0, stdout_has="shop stage qa: deployed")
+
     def test_configuration_change_publishes_and_moves_the_alias(self):
         self.deploy()
         template = self.read("app/template.yaml").replace("Timeout: 5", "Timeout: 9")

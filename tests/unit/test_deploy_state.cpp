@@ -14,7 +14,8 @@ TEST_CASE("state: stage state round-trips through JSON") {
   state.region = "us-east-1";
   state.status = "shifting";
   state.functions["Hello"] = {
-      "app-Hello", "prod", "3", "2", "abc=", "d1", "Canary10Percent5Minutes"};
+      "app-Hello",          "prod", "3", "2", "abc=", "d1", "Canary10Percent5Minutes",
+      {"wisp-Api-prod=id1"}};
   state.apis["ServerlessRestApi"] = {"id1", "rest", "prod", "dep1", "https://x/prod/"};
   state.shift["Hello"] = {"2", "3", 0.1, "Canary10Percent5Minutes"};
   state.history.push_back({1, "2026-01-01T00:00:00Z", "deployed", "abc123", "", {{"Hello", "2"}}});

@@ -72,7 +72,7 @@ support::Result<std::string> find_api_id(const Backend& backend, const ApiSpec& 
                                          const std::string& known_id) {
   const bool rest = spec.kind == "rest";
   if (!known_id.empty()) {
-    auto found = rest ? backend.apigw("GetRestApi", "GET", "/" + segment(known_id))
+    auto found = rest ? backend.apigw("GetRestApi", "GET", slash_segment(known_id))
                       : backend.apigw2("GetApi", "GET", "/apis/" + segment(known_id));
     if (found)
       return known_id;
@@ -338,7 +338,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     if (applied.id.empty())
       return support::failf("CreateRestApi for {} returned no id", spec.logical_id);
     log.step(fmt::format("created REST API {} ({})", spec.name, applied.id));
-    auto listed = backend.apigw("GetResources", "GET", "/" + segment(applied.id) + "/resources");
+    auto listed = backend.apigw("GetResources", "GET", slash_segment(applied.id) + "/resources");
     if (!listed)
       return tl::unexpected(error_of(std::move(listed)));
     for (const auto& item : items_of(*listed))
@@ -679,7 +679,7 @@ support::Result<ApiApplied> apply_api(const Backend& backend, const Desired& des
 
 support::Status promote_api_canary(const Backend& backend, const std::string& api_id,
                                    const std::string& stage, Log& log) {
-  const auto stage_path = "/" + segment(api_id) + "/stages/" + segment(stage);
+  const auto stage_path = slash_segment(api_id) + "/stages/" + segment(stage);
   auto current = backend.apigw("GetStage", "GET", stage_path);
   if (!current)
     return tl::unexpected(error_of(std::move(current)));

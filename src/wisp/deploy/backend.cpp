@@ -19,6 +19,12 @@ std::string segment(std::string_view text) {
   return support::http::url_encode(text);
 }
 
+std::string slash_segment(std::string_view text) {
+  std::string out(1, '/');
+  out.append(support::http::url_encode(text));
+  return out;
+}
+
 namespace {
 
 constexpr std::string_view k_iam_version = "2010-05-08";

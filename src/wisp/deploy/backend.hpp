@@ -132,5 +132,7 @@ private:
 
 // Percent-encodes one path segment (function names, ARNs).
 std::string segment(std::string_view text);
+// "/" + segment(text), built by appending (GCC 12 warns about `"/" + std::string`).
+std::string slash_segment(std::string_view text);
 
 } // namespace wisp::deploy

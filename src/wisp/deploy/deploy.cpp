@@ -258,12 +258,21 @@ struct Engine {
       (void)id;
       snap.roles.push_back({&role, {}});
     }
-    for (const auto& alarm : desired.alarms)
-      snap.alarms.push_back({&alarm});
-    for (const auto& function : desired.functions)
-      snap.functions.push_back({&function});
-    for (const auto& api : desired.apis)
-      snap.apis.push_back({&api});
+    for (const auto& alarm : desired.alarms) {
+      AlarmPlan plan;
+      plan.spec = &alarm;
+      snap.alarms.push_back(std::move(plan));
+    }
+    for (const auto& function : desired.functions) {
+      FunctionPlan plan;
+      plan.spec = &function;
+      snap.functions.push_back(std::move(plan));
+    }
+    for (const auto& api : desired.apis) {
+      ApiPlan plan;
+      plan.spec = &api;
+      snap.apis.push_back(std::move(plan));
+    }
 
     // Pass 1: roles, alarms, APIs, functions (alias and the version it serves).
     std::vector<std::function<support::Status()>> tasks;
@@ -1161,7 +1170,7 @@ support::Result<DeployResult> deploy(const sam::Model& model,
              json::array{json::object{{"op", "remove"}, {"path", "/canarySettings"}}}}};
         auto removed =
             backend.apigw("UpdateStage", "PATCH",
-                          "/" + segment(applied.id) + "/stages/" + segment(spec->stage), &body);
+                          slash_segment(applied.id) + "/stages/" + segment(spec->stage), &body);
         if (!removed)
           log.warning("could not remove the stage canary of " + id + ": " +
                       removed.error().describe());

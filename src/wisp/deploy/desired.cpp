@@ -36,12 +36,6 @@ std::string resolve_stage(const sam::Model& model, const std::string& stage_flag
 
 namespace {
 
-std::string where(const sam::SourceRef& source, std::string_view what) {
-  if (source.file.empty() || source.line == 0)
-    return std::string(what);
-  return fmt::format("{}:{}:{}: {}", source.file, source.line, source.column, what);
-}
-
 // Resolves what the template loader left symbolic because it names a resource: Ref and
 // Fn::GetAtt of functions, roles and alarms, inside Fn::Sub and Fn::Join too.
 class DeployResolver {

@@ -328,13 +328,13 @@ support::Result<DeployResult> rollback(std::shared_ptr<const aws::Client> client
     if (api.kind != "rest" || api.id.empty())
       continue;
     auto current =
-        backend.apigw("GetStage", "GET", "/" + segment(api.id) + "/stages/" + segment(api.stage));
+        backend.apigw("GetStage", "GET", slash_segment(api.id) + "/stages/" + segment(api.stage));
     if (current && current->is_object() && current->as_object().contains("canarySettings")) {
       const json::value body =
           json::object{{"patchOperations",
                         json::array{json::object{{"op", "remove"}, {"path", "/canarySettings"}}}}};
       auto removed = backend.apigw("UpdateStage", "PATCH",
-                                   "/" + segment(api.id) + "/stages/" + segment(api.stage), &body);
+                                   slash_segment(api.id) + "/stages/" + segment(api.stage), &body);
       if (!removed)
         log.warning("could not remove the stage canary of " + id + ": " +
                     removed.error().describe());
@@ -434,7 +434,7 @@ support::Result<DeleteResult> remove(std::shared_ptr<const aws::Client> client,
         auto removed =
             api.kind == "rest"
                 ? backend.apigw("DeleteStage", "DELETE",
-                                "/" + segment(api.id) + "/stages/" + segment(api.stage))
+                                slash_segment(api.id) + "/stages/" + segment(api.stage))
                 : backend.apigw2("DeleteStage", "DELETE",
                                  "/apis/" + segment(api.id) + "/stages/" + segment(api.stage));
         if (!removed && !removed.error().not_found())
@@ -466,7 +466,7 @@ support::Result<DeleteResult> remove(std::shared_ptr<const aws::Client> client,
     if (api.id.empty())
       continue;
     auto removed = api.kind == "rest"
-                       ? backend.apigw("DeleteRestApi", "DELETE", "/" + segment(api.id))
+                       ? backend.apigw("DeleteRestApi", "DELETE", slash_segment(api.id))
                        : backend.apigw2("DeleteApi", "DELETE", "/apis/" + segment(api.id));
     if (!removed && !removed.error().not_found())
       return tl::unexpected<support::Error>(removed.error());

@@ -161,7 +161,8 @@ support::Result<StageState> StageState::from_json(const json::value& value) {
                                                               text(f, "previous_version"),
                                                               text(f, "code_sha256"),
                                                               text(f, "config_digest"),
-                                                              text(f, "deployment_preference")};
+                                                              text(f, "deployment_preference"),
+                                                              {}};
     state.functions[std::string(item.key())].permissions = strings_of(f, "permissions");
   }
   for (const auto& item : object_at(o, "apis"))
