@@ -557,8 +557,14 @@ class Faults(DeployTestCase):
         with FaultProxy(self.url) as proxy:
             proxy.random_faults(0.3, seed=11, faults=["429", "500", "503", "drop"])
             self.write_app("v1", kind="Canary10Percent5Minutes")
-            first = self.deploy("--debug", "--step-interval", "200ms", url=proxy.url)
+            secret = {"AWS_SECRET_ACCESS_KEY": "never-print-this-secret-8d2f"}
+            first = self.deploy("--debug", "--step-interval", "200ms", url=proxy.url, env=secret)
             self.assertIn("retry", first.stderr)
+            self.assertNotIn("never-print-this-secret-8d2f", first.stdout + first.stderr)
+            # Every request was signed (moto routes by the signature) and carried the payload hash.
+            for record in proxy.records:
+                self.assertTrue(record["headers"].get("authorization", "").startswith("AWS4-HMAC-SHA256 "))
+                self.assertIn("x-amz-content-sha256", record["headers"])
             self.write_app("v2", kind="Canary10Percent5Minutes")
             self.deploy("--step-interval", "200ms", url=proxy.url)
             injected = proxy.faults_injected()
