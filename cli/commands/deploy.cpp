@@ -84,9 +84,11 @@ void print_result(const Context& context, const deploy::DeployResult& result,
     headline = "Dry run: nothing was changed.";
   else if (result.status == "cancelled")
     headline = "Cancelled: nothing was changed.";
+  else if (result.status == "deployed" && what != "deploy")
+    headline = result.message.empty() ? style.green("Promoted.") : result.message + ".";
   else if (result.status == "deployed")
-    headline = style.green(fmt::format("{} in {}.", what == "deploy" ? "Deployed" : "Done",
-                                       deploy::format_duration(result.duration)));
+    headline =
+        style.green(fmt::format("Deployed in {}.", deploy::format_duration(result.duration)));
   else
     headline = style.red(fmt::format("{}: {}", result.status, result.message));
   context.console.out(headline + "\n");

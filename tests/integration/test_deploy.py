@@ -289,6 +289,19 @@ class FirstDeploy(DeployTestCase):
         status = wisp("deploy", "status", "--endpoint-url", self.url, "--stack-name", "shop", cwd=self.app)
         self.assertWisp(status, 0, stdout_has="shop stage qa: deployed")
 
+    def test_a_function_removed_from_the_template_loses_its_alias(self):
+        self.deploy()
+        template = self.read("app/template.yaml")
+        cut = template.index("  World:")
+        self.write("app/template.yaml", template[:cut].replace("          WORLD_FUNCTION: !Ref World\n",
+                                                                  "          WORLD_FUNCTION: none\n"))
+        proc = self.deploy()
+        self.assertRegex(proc.stdout, r"- alias +shop-World:live +no longer in the template")
+        aliases = self.aws("lambda", "list-aliases", "--function-name", "shop-World")["Aliases"]
+        self.assertEqual(aliases, [])
+        self.assertNotIn("World", self.stage_state()["functions"])
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
     def test_configuration_change_publishes_and_moves_the_alias(self):
         self.deploy()
         template = self.read("app/template.yaml").replace("Timeout: 5", "Timeout: 9")

@@ -602,6 +602,21 @@ struct Engine {
       for (const auto& api : f.missing_permissions)
         plan.changes.push_back({Action::create, "permission", alias_name, {"invoke from " + api}});
     }
+    // What this stage served and the template no longer has: its alias and API stages go
+    // (the functions and APIs stay for other stages until `wisp delete`).
+    if (snap.stage) {
+      for (const auto& [id, record] : snap.stage->value.functions)
+        if (desired.function(id) == nullptr)
+          plan.changes.push_back({Action::remove,
+                                  "alias",
+                                  record.name + ":" + record.alias,
+                                  {"no longer in the template"}});
+      for (const auto& [id, api] : snap.stage->value.apis)
+        if (std::none_of(desired.apis.begin(), desired.apis.end(),
+                         [&](const ApiSpec& a) { return a.logical_id == id; }))
+          plan.changes.push_back(
+              {Action::remove, "stage", id + "/" + api.stage, {"no longer in the template"}});
+    }
     for (const auto& api : snap.apis) {
       const auto& spec = *api.spec;
       if (api.create_api)
@@ -1055,6 +1070,40 @@ support::Result<DeployResult> deploy(const sam::Model& model,
       return tl::unexpected(done.error());
   }
 
+  // Phase 5: what the template no longer has, for this stage.
+  if (snap.stage) {
+    std::vector<std::function<support::Status()>> removals;
+    for (const auto& [id, record] : snap.stage->value.functions)
+      if (desired.function(id) == nullptr)
+        removals.emplace_back([&, r = &record]() -> support::Status {
+          WISP_TRY(backend.delete_alias(r->name, r->alias));
+          log.step(fmt::format("removed alias {}:{}", r->name, r->alias));
+          return {};
+        });
+    for (const auto& [id, api] : snap.stage->value.apis) {
+      if (api.id.empty() || std::any_of(desired.apis.begin(), desired.apis.end(),
+                                        [&](const ApiSpec& a) { return a.logical_id == id; }))
+        continue;
+      removals.emplace_back([&, a = &api, name = id]() -> support::Status {
+        auto removed =
+            a->kind == "rest"
+                ? backend.apigw("DeleteStage", "DELETE",
+                                slash_segment(a->id) + "/stages/" + segment(a->stage))
+                : backend.apigw2("DeleteStage", "DELETE",
+                                 "/apis/" + segment(a->id) + "/stages/" + segment(a->stage));
+        if (!removed && !removed.error().not_found())
+          return tl::unexpected(as_error(removed.error()));
+        log.step(fmt::format("removed stage {} of {}", a->stage, name));
+        return {};
+      });
+    }
+    if (auto done = parallel_for(
+            removals.size(), options.max_parallel, [&](std::size_t i) { return removals[i](); },
+            options.cancel);
+        !done)
+      return tl::unexpected(done.error());
+  }
+
   // The app-wide record, then the app lock goes: shifting only touches this stage.
   AppState app = snap.app ? snap.app->value : AppState{};
   app.stack = desired.stack;
@@ -1109,6 +1158,11 @@ support::Result<DeployResult> deploy(const sam::Model& model,
   }
   for (auto it = stage.functions.begin(); it != stage.functions.end();)
     it = desired.function(it->first) == nullptr ? stage.functions.erase(it) : std::next(it);
+  for (auto it = stage.apis.begin(); it != stage.apis.end();)
+    it = std::none_of(desired.apis.begin(), desired.apis.end(),
+                      [&](const ApiSpec& a) { return a.logical_id == it->first; })
+             ? stage.apis.erase(it)
+             : std::next(it);
   for (const auto& api : desired.apis) {
     const auto& applied = applied_apis[api.logical_id];
     stage.apis[api.logical_id] = {applied.id, api.kind, api.stage, applied.deployment_id,
