@@ -83,12 +83,16 @@ HOOK = """\
 """
 
 
-def preference(kind, alarms=False, hook=False):
+def preference(kind, alarms=False, hook=False, post_hook=False):
     lines = ["      DeploymentPreference:", f"        Type: {kind}"]
     if alarms:
         lines += ["        Alarms:", "          - !Ref HelloErrors"]
+    if hook or post_hook:
+        lines += ["        Hooks:"]
     if hook:
-        lines += ["        Hooks:", "          PreTraffic: !Ref PreHook"]
+        lines += ["          PreTraffic: !Ref PreHook"]
+    if post_hook:
+        lines += ["          PostTraffic: !Ref PreHook"]
     return "\n".join(lines)
 
 
@@ -144,9 +148,10 @@ class DeployTestCase(WispTestCase):
         self.app = self.path("app")
         self.write_app("v1")
 
-    def write_app(self, version, kind=None, alarms=False, hook=False, world="w1", extra_resources=""):
-        pref = preference(kind, alarms, hook) if kind else ""
-        extra = (ALARM if alarms else "") + (HOOK if hook else "") + extra_resources
+    def write_app(self, version, kind=None, alarms=False, hook=False, world="w1", extra_resources="",
+                  post_hook=False):
+        pref = preference(kind, alarms, hook, post_hook) if kind else ""
+        extra = (ALARM if alarms else "") + (HOOK if hook or post_hook else "") + extra_resources
         self.write("app/template.yaml", TEMPLATE.format(preference=pref, extra=extra))
         self.write("app/hello/app.py", f'def handler(event, context):\n    return {{"statusCode": 200, "body": "{version}"}}\n')
         self.write("app/world/app.py", f'def handler(event, context):\n    return {{"statusCode": 200, "body": "{world}"}}\n')
@@ -428,6 +433,60 @@ class Shifting(DeployTestCase):
         failed = self.deploy("--step-interval", "200ms", code=1)
         self.assertIn("PreTraffic hook shop-PreHook:live reported status Failed", failed.stderr)
         self.assertEqual(self.alias()["FunctionVersion"], "2")
+
+
+    def test_post_traffic_hook_failure_rolls_back_after_the_shift(self):
+        self.write_app("v1", kind="Linear10PercentEvery1Minute", post_hook=True)
+        self.deploy()
+        self.write_app("v2", kind="Linear10PercentEvery1Minute", post_hook=True)
+        self.moto.queue_invoke_results(json.dumps({"status": "Failed"}))
+        failed = self.deploy("--step-interval", "100ms", code=1)
+        self.assertIn("shop-Hello:live → version 2 (100%)", failed.stderr)
+        self.assertIn("PostTraffic hook shop-PreHook:live reported status Failed", failed.stderr)
+        self.assertEqual(self.alias()["FunctionVersion"], "1")
+        self.assertEqual(self.stage_state()["history"][-1]["status"], "rolled-back")
+
+
+class Roles(DeployTestCase):
+    def test_a_role_of_the_template_is_created_and_used(self):
+        role = """\
+  AppRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {Service: lambda.amazonaws.com}
+            Action: sts:AssumeRole
+      ManagedPolicyArns:
+        - arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole
+      Policies:
+        - PolicyName: read-things
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - Effect: Allow
+                Action: s3:GetObject
+                Resource: arn:aws:s3:::things/*
+"""
+        template = TEMPLATE.replace("      CodeUri: world/\n", "      CodeUri: world/\n      Role: !GetAtt AppRole.Arn\n")
+        self.write("app/template.yaml", template.format(preference="", extra=role))
+        self.deploy()
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-World")
+        self.assertEqual(config["Role"], "arn:aws:iam::123456789012:role/shop-AppRole")
+        document = self.aws("iam", "get-role-policy", "--role-name", "shop-AppRole", "--policy-name",
+                            "read-things")["PolicyDocument"]
+        self.assertEqual(document["Statement"][0]["Resource"], "arn:aws:s3:::things/*")
+        # A policy change updates the role in place; nothing else changes.
+        self.write("app/template.yaml", template.format(preference="", extra=role.replace("things/*", "others/*")))
+        proc = self.deploy()
+        self.assertRegex(proc.stdout, r"~ role +shop-AppRole +policies")
+        self.assertRegex(proc.stdout, r"= function +shop-World")
+        document = self.aws("iam", "get-role-policy", "--role-name", "shop-AppRole", "--policy-name",
+                            "read-things")["PolicyDocument"]
+        self.assertEqual(document["Statement"][0]["Resource"], "arn:aws:s3:::others/*")
+        self.assertEqual(self.deploy_json()["status"], "no-change")
 
 
 class Stages(DeployTestCase):

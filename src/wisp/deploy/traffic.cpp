@@ -291,7 +291,9 @@ run_shift(const Backend& backend, std::vector<ShiftItem> items, Log& log,
     if (std::all_of(progress.begin(), progress.end(), [](const Progress& p) { return p.done; }))
       break;
     if (cancelled())
-      return roll_back(Kind::interrupted, "interrupted");
+      return roll_back(Kind::interrupted,
+                       "the shift was interrupted; the old versions serve all traffic again "
+                       "(wisp promote finishes the shift, wisp rollback keeps the old versions)");
     const auto now = Clock::now();
     if (now >= next_poll) {
       auto fired = check_alarms();
