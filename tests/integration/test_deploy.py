@@ -379,6 +379,21 @@ class Shifting(DeployTestCase):
                                                        "previous_version": "1"})
         self.assertEqual(state["shift"], {})
 
+    def test_progress_redraws_in_place_on_a_terminal(self):
+        script = harness.require_peer("script", "util-linux script gives wisp a terminal")
+        self.write_app("v1", kind="Canary10Percent5Minutes")
+        self.deploy()
+        self.write_app("v2", kind="Canary10Percent5Minutes")
+        command = " ".join([harness.WISP, "deploy", "--endpoint-url", self.url, "--stack-name", STACK,
+                            "--step-interval", "2500ms", "--color", "never"])
+        proc = subprocess.run([script, "-qec", command, "/dev/null"], cwd=self.app, capture_output=True,
+                              timeout=120, env=harness.env(TERM="xterm"))
+        out = proc.stdout.decode()  # bytes: text mode would turn "\r" into "\n"
+        self.assertEqual(proc.returncode, 0, out)
+        # The status line is redrawn in place ("\r" + erase line), then cleared for step lines.
+        self.assertRegex(out, r"\r\x1b\[2Kshifting: Hello 10% · next step in [12]s")
+        self.assertIn("\r\x1b[2K• shop-Hello:live → version 2 (100%)", out)
+
     def test_linear_weights_grow_in_order(self):
         self.write_app("v1", kind="Linear10PercentEvery1Minute")
         self.deploy()
