@@ -252,7 +252,8 @@ class FirstDeploy(DeployTestCase):
         keys = [o["Key"] for o in self.aws("s3api", "list-objects-v2", "--bucket", self.bucket())["Contents"]]
         self.assertIn(f"{STACK}/state/app.json", keys)
         self.assertIn(f"{STACK}/state/stages/live.json", keys)
-        self.assertEqual(len([k for k in keys if k.startswith(f"{STACK}/artifacts/")]), 2)
+        import re
+        self.assertEqual(len([k for k in keys if re.fullmatch(f"{STACK}/[0-9a-f]{{64}}\\.zip", k)]), 2)
         self.assertFalse([k for k in keys if "/locks/" in k], "locks are released")
         state = self.stage_state()
         self.assertEqual(state["status"], "deployed")

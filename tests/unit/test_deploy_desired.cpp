@@ -100,7 +100,7 @@ TEST_CASE("desired: names, stage aliases, code, configuration, environment refs"
   CHECK(hello->alias == "live");
   CHECK(hello->code.sha256_hex == artifact::digest_bytes("zip of Hello").hex);
   CHECK(hello->code.sha256_base64 == artifact::digest_bytes("zip of Hello").base64);
-  CHECK(hello->code.s3_key == "shop/artifacts/" + hello->code.sha256_hex + ".zip");
+  CHECK(hello->code.s3_key == "shop/" + hello->code.sha256_hex + ".zip");
   CHECK(hello->config.at("MemorySize") == 256);
   CHECK(hello->config.at("Role") == "arn:aws:iam::111122223333:role/shop-Hello-role");
   const auto& variables = hello->config.at("Environment").at("Variables").as_object();

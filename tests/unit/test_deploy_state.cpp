@@ -35,7 +35,7 @@ TEST_CASE("state: app state round-trips; newer formats and junk are refused") {
   app.apis["Api"] = {"id1", "http", "", "", ""};
   app.alarms["Errors"] = "app-Errors";
   app.stages = {"dev", "prod"};
-  app.artifacts = {"app/artifacts/aa.zip"};
+  app.artifacts = {"app/aa.zip"};
   const auto text = json::serialize(app.to_json());
   auto back = deploy::AppState::from_json(json::parse(text));
   REQUIRE(back.has_value());
@@ -54,7 +54,7 @@ TEST_CASE("state: app state round-trips; newer formats and junk are refused") {
 
 TEST_CASE("state: object layout and lock staleness") {
   deploy::Location location{"bucket", "app"};
-  CHECK(location.artifact_key("ab") == "app/artifacts/ab.zip");
+  CHECK(location.artifact_key("ab") == "app/ab.zip");
   CHECK(location.stage_state_key("dev") == "app/state/stages/dev.json");
   CHECK(location.app_state_key() == "app/state/app.json");
   CHECK(location.stage_lock_key("dev") == "app/locks/stages/dev.json");

@@ -251,7 +251,7 @@ std::string Location::key(std::string_view relative) const {
   return prefix.empty() ? std::string(relative) : prefix + "/" + std::string(relative);
 }
 std::string Location::artifact_key(std::string_view sha256_hex) const {
-  return key(fmt::format("artifacts/{}.zip", sha256_hex));
+  return key(fmt::format("{}.zip", sha256_hex)); // the layout of `wisp package`
 }
 std::string Location::stage_state_key(std::string_view stage) const {
   return key(fmt::format("state/stages/{}.json", stage));

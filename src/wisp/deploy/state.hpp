@@ -2,7 +2,7 @@
 // Deployment state and locks, kept in the backend (the artifact bucket), never only on the
 // laptop:
 //
-//   <prefix>/artifacts/<sha256>.zip     function code, content-addressed
+//   <prefix>/<sha256>.zip               function code, content-addressed (as wisp package)
 //   <prefix>/state/app.json             app-wide: functions, roles, APIs, alarms, stages
 //   <prefix>/state/stages/<stage>.json  one stage: versions, digests, shift, history
 //   <prefix>/locks/app.json             held while shared resources change
