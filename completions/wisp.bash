@@ -11,7 +11,7 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
+            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/deploy|/deploy/status|/promote|/rollback|/delete|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
@@ -95,6 +95,73 @@ _wisp_completion() {
         "/local/generate-event --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/generate-event --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/generate-event --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/deploy --stack-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --s3-bucket") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --s3-prefix") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --capabilities") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --step-interval") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --max-parallel") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --tags") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --template"|"/deploy --template-file"|"/deploy -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/deploy --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/deploy/status --stack-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy/status --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy/status --s3-bucket") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy/status --s3-prefix") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy/status --template"|"/deploy/status --template-file"|"/deploy/status -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy/status --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy/status --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy/status --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy/status --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/deploy/status --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy/status --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy/status --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/promote --stack-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/promote --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/promote --s3-bucket") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/promote --s3-prefix") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/promote --template"|"/promote --template-file"|"/promote -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/promote --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/promote --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/promote --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/promote --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/promote --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/promote --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/promote --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/rollback --stack-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/rollback --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/rollback --s3-bucket") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/rollback --s3-prefix") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/rollback --to") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/rollback --function") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/rollback --template"|"/rollback --template-file"|"/rollback -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/rollback --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/rollback --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/rollback --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/rollback --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/rollback --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/rollback --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/rollback --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/delete --stack-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/delete --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/delete --s3-bucket") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/delete --s3-prefix") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/delete --template"|"/delete --template-file"|"/delete -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/delete --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/delete --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/delete --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/delete --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/delete --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/delete --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/delete --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/logs --name"|"/logs -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --stack-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -117,7 +184,7 @@ _wisp_completion() {
     esac
     local words="" options=""
     case "${cmdpath}" in
-        "") words='init validate build package local logs completion'; options='--color --debug --help --version' ;;
+        "") words='init validate build package local deploy promote rollback delete logs completion'; options='--color --debug --help --version' ;;
         "/init") words=''; options='--app-template --color --config-env --config-file --debug --help --name --no-interactive --output --output-dir --runtime' ;;
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
         "/build") words=''; options='--build-dir --cached --color --config-env --config-file --debug --help --output --parallel --parameter-overrides --template --template-file' ;;
@@ -125,6 +192,11 @@ _wisp_completion() {
         "/local") words='invoke generate-event'; options='--help' ;;
         "/local/invoke") words=''; options='--color --config-env --config-file --debug --endpoint-url --enforce-memory --env-vars --event --help --log-file --parameter-overrides --profile --region --template --template-file' ;;
         "/local/generate-event") words='apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'; options='--account-id --api-id --body --bucket --color --config-env --config-file --data --debug --detail --detail-type --event-bus --help --key --message --method --partition --partition-key --path --queue --region --resource --rule --size --source --stage --stream --subject --table --token --topic' ;;
+        "/deploy") words='status'; options='--break-lock --capabilities --color --config-env --config-file --confirm-changeset --debug --dry-run --endpoint-url --fail-on-empty-changeset --help --max-parallel --no-execute-changeset --no-fail-on-empty-changeset --output --parameter-overrides --profile --refresh --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --step-interval --tags --template --template-file' ;;
+        "/deploy/status") words=''; options='--break-lock --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
+        "/promote") words=''; options='--break-lock --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
+        "/rollback") words=''; options='--break-lock --color --config-env --config-file --debug --endpoint-url --function --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file --to' ;;
+        "/delete") words=''; options='--break-lock --color --config-env --config-file --debug --endpoint-url --help --no-prompts --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
         "/logs") words=''; options='--color --config-env --config-file --cw-log-group --debug --end-time --endpoint-url --filter --help --local --name --output --parameter-overrides --profile --region --stack-name --stage --start-time --tail --template --template-file' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac

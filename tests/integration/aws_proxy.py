@@ -65,6 +65,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             status, headers, data = proxy._forward(self.command, self.path, self.headers, body)
         except OSError as error:  # upstream gone (e.g. the test already ended)
             status, headers, data = 502, {"Content-Type": "text/plain"}, str(error).encode()
+        record["status"] = status
+        record["response"] = data
         if fault == "500-after":
             return self._answer(500, json.dumps({"__type": "InternalFailure", "message": "injected after"}).encode(),
                                 {"Content-Type": "application/json"})
@@ -72,11 +74,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _answer(self, status, data, headers):
         self.send_response(status)
+        length = str(len(data))
         for name, value in headers.items():
+            if name.lower() == "content-length" and self.command == "HEAD":
+                length = value  # a HEAD answer carries the size of what GET would send
             if name.lower() in ("content-length", "transfer-encoding", "connection", "date", "server"):
                 continue
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", length)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)

@@ -352,6 +352,31 @@ class Retries(WispTestCase):
             self.assertIn("not supported by the endpoint", unsupported.stderr)
             self.assertEqual(len(proxy.records), 1)
 
+    def test_tls_certificates_are_verified(self):
+        openssl = harness.require_peer("openssl", "makes a self-signed certificate")
+        cert, key = self.path("cert.pem"), self.path("key.pem")
+        subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+                        "-days", "1", "-keyout", key, "-out", cert], check=True, capture_output=True)
+        import http.server
+        import ssl
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        import threading
+
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            result = probe("--endpoint-url", f"https://127.0.0.1:{server.server_address[1]}", "--max-attempts",
+                           "1", "s3", "ls", "x")
+            self.assertEqual(result.returncode, 1)
+            self.assertIn("SSL certificate", result.stderr)
+        finally:
+            server.shutdown()
+            server.server_close()
+
     def test_connection_refused_is_a_clear_error(self):
         port = harness.free_port()
         result = probe("--endpoint-url", f"http://127.0.0.1:{port}", "--max-attempts", "2", "--base-delay-ms", "5",

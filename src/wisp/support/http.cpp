@@ -148,6 +148,15 @@ std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* use
   return n;
 }
 
+// libcurl rewinds an upload to send it again (a reused connection that died, a redirect).
+int on_seek(void* user, curl_off_t offset, int origin) {
+  auto* transfer = static_cast<Transfer*>(user);
+  if (transfer->upload == nullptr)
+    return CURL_SEEKFUNC_CANTSEEK;
+  return ::fseeko(transfer->upload, static_cast<off_t>(offset), origin) == 0 ? CURL_SEEKFUNC_OK
+                                                                             : CURL_SEEKFUNC_FAIL;
+}
+
 bool has_header(const Headers& headers, std::string_view name) {
   for (const auto& [key, value] : headers)
     if (iequals(key, name))
@@ -264,6 +273,8 @@ HttpResult<Response> Client::send(const Request& request) const {
     curl_easy_setopt(handle, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(handle, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(handle, CURLOPT_READDATA, &transfer);
+    curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(handle, CURLOPT_SEEKDATA, &transfer);
     curl_easy_setopt(handle, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(upload_size));
     curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   } else if (has_body) {

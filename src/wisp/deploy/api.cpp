@@ -1,0 +1,707 @@
+// API Gateway in deploy: REST APIs (v1: resources, methods, AWS_PROXY integrations,
+// deployments, per-alias stages, canaries) and HTTP APIs (v2: integrations, routes,
+// AutoDeploy stages). Read, plan, apply, read back.
+
+#include <wisp/deploy/engine.hpp>
+
+#include <wisp/deploy/naming.hpp>
+#include <wisp/support/strings.hpp>
+
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace wisp::deploy {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string str(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+const json::array& items_of(const json::value& v, std::string_view key = "item") {
+  static const json::array k_empty;
+  if (!v.is_object())
+    return k_empty;
+  const auto* items = v.as_object().if_contains(key);
+  return items != nullptr && items->is_array() ? items->as_array() : k_empty;
+}
+
+std::map<std::string, std::string> string_map(const json::value* v) {
+  std::map<std::string, std::string> out;
+  if (v != nullptr && v->is_object())
+    for (const auto& item : v->as_object())
+      if (item.value().is_string())
+        out[std::string(item.key())] = std::string(item.value().as_string());
+  return out;
+}
+
+std::string route_key(const RouteSpec& route) {
+  if (route.path == "$default")
+    return "$default";
+  return fmt::format("{} {}", route.method == "ANY" ? "ANY" : route.method, route.path);
+}
+
+std::string deployment_description(const ApiSpec& spec) {
+  return "wisp " + spec.definition_digest;
+}
+
+// Parents first: "/a", "/a/b", ...
+std::vector<std::string> ancestors(const std::string& path) {
+  std::vector<std::string> out;
+  std::string current;
+  for (const auto& part : support::split(path, '/')) {
+    if (part.empty())
+      continue;
+    current += "/" + part;
+    out.push_back(current);
+  }
+  return out;
+}
+
+template <class T> support::Error error_of(T&& result) {
+  return support::Error(std::forward<T>(result).error());
+}
+
+support::Result<std::string> find_api_id(const Backend& backend, const ApiSpec& spec,
+                                         const std::string& known_id) {
+  const bool rest = spec.kind == "rest";
+  if (!known_id.empty()) {
+    auto found = rest ? backend.apigw("GetRestApi", "GET", slash_segment(known_id))
+                      : backend.apigw2("GetApi", "GET", "/apis/" + segment(known_id));
+    if (found)
+      return known_id;
+    if (!found.error().not_found())
+      return tl::unexpected(error_of(std::move(found)));
+  }
+  // Look it up by name (the state may be gone or from before the API existed).
+  std::string position;
+  for (int page = 0; page < 50; ++page) {
+    aws::Query query;
+    if (rest) {
+      query.emplace_back("limit", "500");
+      if (!position.empty())
+        query.emplace_back("position", position);
+    } else if (!position.empty()) {
+      query.emplace_back("nextToken", position);
+    }
+    auto listed = rest ? backend.apigw("GetRestApis", "GET", "", nullptr, query)
+                       : backend.apigw2("GetApis", "GET", "/apis", nullptr, query);
+    if (!listed)
+      return tl::unexpected(error_of(std::move(listed)));
+    for (const auto& item : items_of(*listed, rest ? "item" : "items")) {
+      if (!item.is_object())
+        continue;
+      const auto& o = item.as_object();
+      if (str(o, "name") == spec.name)
+        return str(o, rest ? "id" : "apiId");
+    }
+    position = listed->is_object() ? str(listed->as_object(), rest ? "position" : "nextToken") : "";
+    if (position.empty())
+      break;
+  }
+  return std::string();
+}
+
+} // namespace
+
+std::string permission_id(const std::string& api_logical_id, const std::string& stage) {
+  return fmt::format("wisp-{}-{}", api_logical_id, stage);
+}
+
+std::string api_source_arn(const std::string& region, const std::string& account,
+                           const std::string& api_id) {
+  return fmt::format("arn:{}:execute-api:{}:{}:{}/*", partition(region), region, account, api_id);
+}
+
+std::string api_url(const std::string& region, const std::string& kind, const std::string& id,
+                    const std::string& stage) {
+  const std::string base =
+      fmt::format("https://{}.execute-api.{}.{}", id, region,
+                  region.starts_with("cn-") ? "amazonaws.com.cn" : "amazonaws.com");
+  if (kind == "http" && stage == "$default")
+    return base + "/";
+  return base + "/" + stage + (kind == "rest" ? "/" : "");
+}
+
+std::string api_url(const Desired& desired, const std::string& kind, const std::string& id,
+                    const std::string& stage) {
+  return api_url(desired.region, kind, id, stage);
+}
+
+support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
+                                    const std::string& known_id) {
+  ApiActual actual;
+  WISP_TRY_ASSIGN(actual.id, find_api_id(backend, spec, known_id));
+  if (actual.id.empty())
+    return actual;
+  const auto id = segment(actual.id);
+  if (spec.kind == "rest") {
+    auto api = backend.apigw("GetRestApi", "GET", "/" + id);
+    if (!api)
+      return tl::unexpected(error_of(std::move(api)));
+    if (api->is_object())
+      if (const auto* types = api->as_object().if_contains("binaryMediaTypes");
+          types != nullptr && types->is_array())
+        for (const auto& t : types->as_array())
+          if (t.is_string())
+            actual.binary_media_types.emplace_back(t.as_string());
+    std::string position;
+    for (int page = 0; page < 50; ++page) {
+      aws::Query query{{"embed", "methods"}, {"limit", "500"}};
+      if (!position.empty())
+        query.emplace_back("position", position);
+      auto resources =
+          backend.apigw("GetResources", "GET", "/" + id + "/resources", nullptr, query);
+      if (!resources)
+        return tl::unexpected(error_of(std::move(resources)));
+      for (const auto& item : items_of(*resources)) {
+        if (!item.is_object())
+          continue;
+        const auto& o = item.as_object();
+        RestResourceActual resource{str(o, "id"), str(o, "path"), {}};
+        if (const auto* methods = o.if_contains("resourceMethods");
+            methods != nullptr && methods->is_object())
+          for (const auto& m : methods->as_object()) {
+            std::string uri;
+            if (m.value().is_object())
+              if (const auto* integration = m.value().as_object().if_contains("methodIntegration");
+                  integration != nullptr && integration->is_object())
+                uri = str(integration->as_object(), "uri");
+            resource.methods[std::string(m.key())] = {uri};
+          }
+        actual.resources[resource.path] = std::move(resource);
+      }
+      position = resources->is_object() ? str(resources->as_object(), "position") : "";
+      if (position.empty())
+        break;
+    }
+    auto stage = backend.apigw("GetStage", "GET", "/" + id + "/stages/" + segment(spec.stage));
+    if (!stage) {
+      if (!stage.error().not_found())
+        return tl::unexpected(error_of(std::move(stage)));
+    } else if (stage->is_object()) {
+      actual.stage_exists = true;
+      actual.deployment_id = str(stage->as_object(), "deploymentId");
+      actual.variables = string_map(stage->as_object().if_contains("variables"));
+      if (!actual.deployment_id.empty()) {
+        auto deployment = backend.apigw("GetDeployment", "GET",
+                                        "/" + id + "/deployments/" + segment(actual.deployment_id));
+        if (deployment && deployment->is_object()) {
+          const auto description = str(deployment->as_object(), "description");
+          if (description.starts_with("wisp "))
+            actual.deployment_digest = description.substr(5);
+        }
+      }
+    }
+    return actual;
+  }
+  // HTTP API
+  auto integrations = backend.apigw2("GetIntegrations", "GET", "/apis/" + id + "/integrations");
+  if (!integrations)
+    return tl::unexpected(error_of(std::move(integrations)));
+  for (const auto& item : items_of(*integrations, "items"))
+    if (item.is_object())
+      actual.integrations[str(item.as_object(), "integrationId")] =
+          str(item.as_object(), "integrationUri") + "|" +
+          str(item.as_object(), "payloadFormatVersion");
+  auto routes = backend.apigw2("GetRoutes", "GET", "/apis/" + id + "/routes");
+  if (!routes)
+    return tl::unexpected(error_of(std::move(routes)));
+  for (const auto& item : items_of(*routes, "items"))
+    if (item.is_object()) {
+      actual.routes[str(item.as_object(), "routeKey")] = str(item.as_object(), "target");
+      actual.route_ids[str(item.as_object(), "routeKey")] = str(item.as_object(), "routeId");
+    }
+  auto stages = backend.apigw2("GetStages", "GET", "/apis/" + id + "/stages");
+  if (!stages)
+    return tl::unexpected(error_of(std::move(stages)));
+  for (const auto& item : items_of(*stages, "items")) {
+    if (!item.is_object() || str(item.as_object(), "stageName") != spec.stage)
+      continue;
+    actual.stage_exists = true;
+    actual.variables = string_map(item.as_object().if_contains("stageVariables"));
+  }
+  return actual;
+}
+
+ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
+  ApiPlan plan;
+  plan.spec = &spec;
+  plan.actual = std::move(actual);
+  const auto& a = plan.actual;
+  if (a.id.empty()) {
+    plan.create_api = true;
+    plan.definition_changed = true;
+    plan.needs_deployment = true;
+    plan.details.push_back(fmt::format("{} API, {} route{}", spec.kind == "rest" ? "REST" : "HTTP",
+                                       spec.routes.size(), spec.routes.size() == 1 ? "" : "s"));
+    return plan;
+  }
+  if (spec.kind == "rest") {
+    std::set<std::string> desired_paths{"/"};
+    for (const auto& route : spec.routes)
+      for (const auto& p : ancestors(route.path))
+        desired_paths.insert(p);
+    for (const auto& route : spec.routes) {
+      auto resource = a.resources.find(route.path);
+      if (resource == a.resources.end()) {
+        plan.details.push_back(fmt::format("+ route {} {}", route.method, route.path));
+        continue;
+      }
+      auto method = resource->second.methods.find(route.method);
+      if (method == resource->second.methods.end())
+        plan.details.push_back(fmt::format("+ route {} {}", route.method, route.path));
+      else if (method->second.uri != route.integration_uri)
+        plan.details.push_back(
+            fmt::format("~ route {} {} (integration)", route.method, route.path));
+    }
+    for (const auto& [path, resource] : a.resources) {
+      for (const auto& [method, m] : resource.methods) {
+        (void)m;
+        const bool wanted =
+            std::any_of(spec.routes.begin(), spec.routes.end(),
+                        [&](const RouteSpec& r) { return r.path == path && r.method == method; });
+        if (!wanted && method != "OPTIONS")
+          plan.details.push_back(fmt::format("- route {} {}", method, path));
+      }
+      if (!desired_paths.contains(path))
+        plan.details.push_back(fmt::format("- resource {}", path));
+    }
+    auto binary = spec.binary_media_types;
+    auto actual_binary = a.binary_media_types;
+    std::sort(binary.begin(), binary.end());
+    std::sort(actual_binary.begin(), actual_binary.end());
+    if (binary != actual_binary)
+      plan.details.push_back("binary media types");
+    plan.definition_changed = !plan.details.empty();
+    plan.needs_deployment =
+        plan.definition_changed || !a.stage_exists || a.deployment_digest != spec.definition_digest;
+    if (a.stage_exists && !plan.definition_changed && plan.needs_deployment)
+      plan.details.push_back("stage serves an older deployment");
+  } else {
+    std::set<std::string> wanted_keys;
+    for (const auto& route : spec.routes) {
+      const auto key = route_key(route);
+      wanted_keys.insert(key);
+      auto it = a.routes.find(key);
+      const auto want = route.integration_uri + "|" + route.payload_format_version;
+      if (it == a.routes.end()) {
+        plan.details.push_back("+ route " + key);
+        continue;
+      }
+      const auto target = it->second.starts_with("integrations/") ? it->second.substr(13) : "";
+      auto integration = a.integrations.find(target);
+      if (integration == a.integrations.end() || integration->second != want)
+        plan.details.push_back("~ route " + key + " (integration)");
+    }
+    for (const auto& [key, target] : a.routes) {
+      (void)target;
+      if (!wanted_keys.contains(key))
+        plan.details.push_back("- route " + key);
+    }
+    plan.definition_changed = !plan.details.empty();
+    plan.needs_deployment = !a.stage_exists;
+  }
+  plan.stage_variables_changed = a.stage_exists && a.variables != spec.variables;
+  if (plan.stage_variables_changed)
+    plan.details.push_back("stage variables");
+  return plan;
+}
+
+namespace {
+
+support::Status apply_rest(const Backend& backend, const Desired& desired, const ApiPlan& plan,
+                           ApiApplied& applied, Log& log) {
+  const auto& spec = *plan.spec;
+  std::map<std::string, RestResourceActual> resources = plan.actual.resources;
+  if (plan.create_api) {
+    json::array binary;
+    for (const auto& t : spec.binary_media_types)
+      binary.emplace_back(t);
+    const json::value body = json::object{
+        {"name", spec.name},
+        {"description", fmt::format("{} ({}) deployed by wisp", spec.logical_id, desired.stack)},
+        {"binaryMediaTypes", std::move(binary)},
+        {"endpointConfiguration", json::object{{"types", json::array{"REGIONAL"}}}},
+        {"tags",
+         json::object{{"wisp:stack", desired.stack}, {"wisp:logical-id", spec.logical_id}}}};
+    auto created = backend.apigw("CreateRestApi", "POST", "", &body);
+    if (!created)
+      return tl::unexpected(error_of(std::move(created)));
+    applied.id = created->is_object() ? str(created->as_object(), "id") : "";
+    if (applied.id.empty())
+      return support::failf("CreateRestApi for {} returned no id", spec.logical_id);
+    log.step(fmt::format("created REST API {} ({})", spec.name, applied.id));
+    auto listed = backend.apigw("GetResources", "GET", slash_segment(applied.id) + "/resources");
+    if (!listed)
+      return tl::unexpected(error_of(std::move(listed)));
+    for (const auto& item : items_of(*listed))
+      if (item.is_object())
+        resources[str(item.as_object(), "path")] = {
+            str(item.as_object(), "id"), str(item.as_object(), "path"), {}};
+  } else {
+    applied.id = plan.actual.id;
+  }
+  const auto id = segment(applied.id);
+  if (!plan.create_api) {
+    auto binary = spec.binary_media_types;
+    auto actual_binary = plan.actual.binary_media_types;
+    std::sort(binary.begin(), binary.end());
+    std::sort(actual_binary.begin(), actual_binary.end());
+    if (binary != actual_binary) {
+      json::array ops;
+      for (const auto& t : actual_binary)
+        if (std::find(binary.begin(), binary.end(), t) == binary.end())
+          ops.push_back(json::object{
+              {"op", "remove"}, {"path", "/binaryMediaTypes/" + support::http::url_encode(t)}});
+      for (const auto& t : binary)
+        if (std::find(actual_binary.begin(), actual_binary.end(), t) == actual_binary.end())
+          ops.push_back(json::object{
+              {"op", "add"}, {"path", "/binaryMediaTypes/" + support::http::url_encode(t)}});
+      const json::value body = json::object{{"patchOperations", std::move(ops)}};
+      auto patched = backend.apigw("UpdateRestApi", "PATCH", "/" + id, &body);
+      if (!patched)
+        return tl::unexpected(error_of(std::move(patched)));
+    }
+  }
+  // Resources, parents first.
+  std::set<std::string> desired_paths{"/"};
+  for (const auto& route : spec.routes)
+    for (const auto& p : ancestors(route.path))
+      desired_paths.insert(p);
+  for (const auto& path : desired_paths) {
+    if (resources.contains(path))
+      continue;
+    const auto slash = path.rfind('/');
+    const auto parent = slash == 0 ? std::string("/") : path.substr(0, slash);
+    const json::value body = json::object{{"pathPart", path.substr(slash + 1)}};
+    auto created =
+        backend.apigw("CreateResource", "POST",
+                      "/" + id + "/resources/" + segment(resources.at(parent).id), &body);
+    if (!created)
+      return tl::unexpected(error_of(std::move(created)));
+    resources[path] = {created->is_object() ? str(created->as_object(), "id") : "", path, {}};
+  }
+  // Methods and integrations.
+  for (const auto& route : spec.routes) {
+    auto& resource = resources.at(route.path);
+    const auto base =
+        "/" + id + "/resources/" + segment(resource.id) + "/methods/" + segment(route.method);
+    auto existing = resource.methods.find(route.method);
+    if (existing == resource.methods.end()) {
+      const json::value body = json::object{{"authorizationType", "NONE"}};
+      auto method = backend.apigw("PutMethod", "PUT", base, &body);
+      if (!method)
+        return tl::unexpected(error_of(std::move(method)));
+    }
+    if (existing == resource.methods.end() || existing->second.uri != route.integration_uri) {
+      const json::value body = json::object{
+          {"type", "AWS_PROXY"}, {"httpMethod", "POST"}, {"uri", route.integration_uri}};
+      auto integration = backend.apigw("PutIntegration", "PUT", base + "/integration", &body);
+      if (!integration)
+        return tl::unexpected(error_of(std::move(integration)));
+      log.step(fmt::format("{}: route {} {} → {}", spec.logical_id, route.method, route.path,
+                           route.function_logical_id));
+    }
+  }
+  // Methods and resources no longer wanted (deepest first).
+  for (auto it = resources.rbegin(); it != resources.rend(); ++it) {
+    const auto& [path, resource] = *it;
+    if (!desired_paths.contains(path)) {
+      // Deleting a resource deletes its children; skip ones whose parent goes too.
+      const auto slash = path.rfind('/');
+      const auto parent = slash == 0 ? std::string("/") : path.substr(0, slash);
+      if (!desired_paths.contains(parent))
+        continue;
+      auto removed = backend.apigw("DeleteResource", "DELETE",
+                                   "/" + id + "/resources/" + segment(resource.id));
+      if (!removed && !removed.error().not_found())
+        return tl::unexpected(error_of(std::move(removed)));
+      log.step(fmt::format("{}: removed {}", spec.logical_id, path));
+      continue;
+    }
+    for (const auto& [method, m] : resource.methods) {
+      (void)m;
+      const bool wanted =
+          std::any_of(spec.routes.begin(), spec.routes.end(),
+                      [&](const RouteSpec& r) { return r.path == path && r.method == method; });
+      if (wanted || method == "OPTIONS")
+        continue;
+      auto removed = backend.apigw("DeleteMethod", "DELETE",
+                                   "/" + id + "/resources/" + segment(resource.id) + "/methods/" +
+                                       segment(method));
+      if (!removed && !removed.error().not_found())
+        return tl::unexpected(error_of(std::move(removed)));
+      log.step(fmt::format("{}: removed route {} {}", spec.logical_id, method, path));
+    }
+  }
+
+  // Deployment and stage.
+  json::object variables;
+  for (const auto& [k, v] : spec.variables)
+    variables[k] = v;
+  const auto stage_path = "/" + id + "/stages/" + segment(spec.stage);
+  applied.deployment_id = plan.actual.deployment_id;
+  if (plan.needs_deployment) {
+    json::object request{{"description", deployment_description(spec)}};
+    const bool canary = spec.canary.has_value() && plan.actual.stage_exists;
+    if (canary) {
+      json::object settings;
+      if (const auto* percent = spec.canary->if_contains("PercentTraffic"))
+        settings["percentTraffic"] = *percent;
+      if (const auto* overrides = spec.canary->if_contains("StageVariableOverrides"))
+        settings["stageVariableOverrides"] = *overrides;
+      if (const auto* cache = spec.canary->if_contains("UseStageCache"))
+        settings["useStageCache"] = *cache;
+      request["stageName"] = spec.stage;
+      request["canarySettings"] = std::move(settings);
+      applied.canary_requested = true;
+    }
+    const json::value body = request;
+    auto deployment = backend.apigw("CreateDeployment", "POST", "/" + id + "/deployments", &body);
+    if (!deployment)
+      return tl::unexpected(error_of(std::move(deployment)));
+    const auto deployment_id = deployment->is_object() ? str(deployment->as_object(), "id") : "";
+    if (deployment_id.empty())
+      return support::failf("CreateDeployment for {} returned no id", spec.logical_id);
+    log.step(fmt::format("{}: deployment {}{}", spec.logical_id, deployment_id,
+                         canary ? " (stage canary)" : ""));
+    if (canary) {
+      auto stage = backend.apigw("GetStage", "GET", stage_path);
+      if (!stage)
+        return tl::unexpected(error_of(std::move(stage)));
+      const auto* settings =
+          stage->is_object() ? stage->as_object().if_contains("canarySettings") : nullptr;
+      if (settings != nullptr && settings->is_object() &&
+          str(settings->as_object(), "deploymentId") == deployment_id) {
+        applied.canary_active = true;
+      } else {
+        log.warning(fmt::format("{}: the backend dropped the stage canary (canarySettings): the "
+                                "new deployment {} serves all of stage {} now",
+                                spec.logical_id, deployment_id, spec.stage));
+        applied.deployment_id = deployment_id;
+      }
+    } else {
+      applied.deployment_id = deployment_id;
+    }
+  }
+  if (!plan.actual.stage_exists) {
+    const json::value body = json::object{{"stageName", spec.stage},
+                                          {"deploymentId", applied.deployment_id},
+                                          {"variables", variables},
+                                          {"tags", json::object{{"wisp:stack", desired.stack}}}};
+    auto created = backend.apigw("CreateStage", "POST", "/" + id + "/stages", &body);
+    if (!created)
+      return tl::unexpected(error_of(std::move(created)));
+    log.step(fmt::format("{}: stage {} created", spec.logical_id, spec.stage));
+  } else {
+    json::array ops;
+    if (!applied.canary_active && applied.deployment_id != plan.actual.deployment_id)
+      ops.push_back(json::object{
+          {"op", "replace"}, {"path", "/deploymentId"}, {"value", applied.deployment_id}});
+    // Variables: compared with what the stage holds now (a dropped canary may have reset them).
+    auto now = backend.apigw("GetStage", "GET", stage_path);
+    if (!now)
+      return tl::unexpected(error_of(std::move(now)));
+    const auto current =
+        string_map(now->is_object() ? now->as_object().if_contains("variables") : nullptr);
+    for (const auto& [k, v] : spec.variables)
+      if (auto it = current.find(k); it == current.end() || it->second != v)
+        ops.push_back(json::object{{"op", "replace"}, {"path", "/variables/" + k}, {"value", v}});
+    for (const auto& [k, v] : current) {
+      (void)v;
+      if (!spec.variables.contains(k))
+        ops.push_back(json::object{{"op", "remove"}, {"path", "/variables/" + k}});
+    }
+    if (!ops.empty()) {
+      const json::value body = json::object{{"patchOperations", std::move(ops)}};
+      auto patched = backend.apigw("UpdateStage", "PATCH", stage_path, &body);
+      if (!patched)
+        return tl::unexpected(error_of(std::move(patched)));
+      log.step(fmt::format("{}: stage {} updated", spec.logical_id, spec.stage));
+    }
+  }
+  // Read back.
+  auto stage = backend.apigw("GetStage", "GET", stage_path);
+  if (!stage)
+    return tl::unexpected(error_of(std::move(stage)));
+  const auto& o = stage->is_object() ? stage->as_object() : json::object();
+  if (!applied.canary_active && str(o, "deploymentId") != applied.deployment_id)
+    return support::failf("read-back: stage {} of {} serves deployment {}, not {}", spec.stage,
+                          spec.logical_id, str(o, "deploymentId"), applied.deployment_id);
+  if (string_map(o.if_contains("variables")) != spec.variables)
+    return support::failf("read-back: stage {} of {} does not hold the stage variables wisp set",
+                          spec.stage, spec.logical_id);
+  return {};
+}
+
+support::Status apply_http(const Backend& backend, const Desired& desired, const ApiPlan& plan,
+                           ApiApplied& applied, Log& log) {
+  const auto& spec = *plan.spec;
+  auto integrations = plan.actual.integrations;
+  auto routes = plan.actual.routes;
+  auto route_ids = plan.actual.route_ids;
+  if (plan.create_api) {
+    const json::value body = json::object{
+        {"name", spec.name},
+        {"protocolType", "HTTP"},
+        {"description", fmt::format("{} ({}) deployed by wisp", spec.logical_id, desired.stack)},
+        {"tags",
+         json::object{{"wisp:stack", desired.stack}, {"wisp:logical-id", spec.logical_id}}}};
+    auto created = backend.apigw2("CreateApi", "POST", "/apis", &body);
+    if (!created)
+      return tl::unexpected(error_of(std::move(created)));
+    applied.id = created->is_object() ? str(created->as_object(), "apiId") : "";
+    if (applied.id.empty())
+      return support::failf("CreateApi for {} returned no id", spec.logical_id);
+    log.step(fmt::format("created HTTP API {} ({})", spec.name, applied.id));
+  } else {
+    applied.id = plan.actual.id;
+  }
+  const auto id = segment(applied.id);
+  // One integration per (uri, payload format).
+  std::map<std::string, std::string> by_target; // uri|pfv → integration id
+  for (const auto& [integration_id, target] : integrations)
+    by_target.emplace(target, integration_id);
+  std::set<std::string> used;
+  std::set<std::string> wanted_keys;
+  for (const auto& route : spec.routes) {
+    const auto want = route.integration_uri + "|" + route.payload_format_version;
+    auto integration = by_target.find(want);
+    if (integration == by_target.end()) {
+      const json::value body =
+          json::object{{"integrationType", "AWS_PROXY"},
+                       {"integrationUri", route.integration_uri},
+                       {"payloadFormatVersion", route.payload_format_version.empty()
+                                                    ? std::string("2.0")
+                                                    : route.payload_format_version}};
+      auto created =
+          backend.apigw2("CreateIntegration", "POST", "/apis/" + id + "/integrations", &body);
+      if (!created)
+        return tl::unexpected(error_of(std::move(created)));
+      const auto integration_id =
+          created->is_object() ? str(created->as_object(), "integrationId") : "";
+      integration = by_target.emplace(want, integration_id).first;
+    }
+    used.insert(integration->second);
+    const auto key = route_key(route);
+    wanted_keys.insert(key);
+    const auto target = "integrations/" + integration->second;
+    auto existing = routes.find(key);
+    if (existing == routes.end()) {
+      const json::value body = json::object{{"routeKey", key}, {"target", target}};
+      auto created = backend.apigw2("CreateRoute", "POST", "/apis/" + id + "/routes", &body);
+      if (!created)
+        return tl::unexpected(error_of(std::move(created)));
+      log.step(fmt::format("{}: route {} → {}", spec.logical_id, key, route.function_logical_id));
+    } else if (existing->second != target) {
+      const json::value body = json::object{{"target", target}};
+      auto updated = backend.apigw2("UpdateRoute", "PATCH",
+                                    "/apis/" + id + "/routes/" + segment(route_ids[key]), &body);
+      if (!updated)
+        return tl::unexpected(error_of(std::move(updated)));
+      log.step(fmt::format("{}: route {} → {}", spec.logical_id, key, route.function_logical_id));
+    }
+  }
+  for (const auto& [key, target] : routes) {
+    (void)target;
+    if (wanted_keys.contains(key))
+      continue;
+    auto removed = backend.apigw2("DeleteRoute", "DELETE",
+                                  "/apis/" + id + "/routes/" + segment(route_ids[key]));
+    if (!removed && !removed.error().not_found())
+      return tl::unexpected(error_of(std::move(removed)));
+    log.step(fmt::format("{}: removed route {}", spec.logical_id, key));
+  }
+  for (const auto& [integration_id, target] : integrations) {
+    (void)target;
+    if (used.contains(integration_id))
+      continue;
+    auto removed = backend.apigw2("DeleteIntegration", "DELETE",
+                                  "/apis/" + id + "/integrations/" + segment(integration_id));
+    if (!removed && !removed.error().not_found())
+      log.warning(fmt::format("{}: could not remove integration {}: {}", spec.logical_id,
+                              integration_id, removed.error().describe()));
+  }
+  json::object variables;
+  for (const auto& [k, v] : spec.variables)
+    variables[k] = v;
+  if (!plan.actual.stage_exists) {
+    const json::value body = json::object{{"stageName", spec.stage},
+                                          {"autoDeploy", true},
+                                          {"stageVariables", variables},
+                                          {"tags", json::object{{"wisp:stack", desired.stack}}}};
+    auto created = backend.apigw2("CreateStage", "POST", "/apis/" + id + "/stages", &body);
+    if (!created)
+      return tl::unexpected(error_of(std::move(created)));
+    log.step(fmt::format("{}: stage {} created (AutoDeploy)", spec.logical_id, spec.stage));
+  } else if (plan.stage_variables_changed) {
+    const json::value body = json::object{{"stageVariables", variables}, {"autoDeploy", true}};
+    auto updated = backend.apigw2("UpdateStage", "PATCH",
+                                  "/apis/" + id + "/stages/" + segment(spec.stage), &body);
+    if (!updated)
+      return tl::unexpected(error_of(std::move(updated)));
+    log.step(fmt::format("{}: stage {} updated", spec.logical_id, spec.stage));
+  }
+  // Read back routes and stage.
+  ApiSpec probe = spec;
+  auto actual = read_api(backend, probe, applied.id);
+  if (!actual)
+    return tl::unexpected(std::move(actual).error());
+  for (const auto& key : wanted_keys)
+    if (!actual->routes.contains(key))
+      return support::failf("read-back: route {} of {} is missing after creating it", key,
+                            spec.logical_id);
+  if (!actual->stage_exists || actual->variables != spec.variables)
+    return support::failf("read-back: stage {} of {} is missing or lacks its stage variables",
+                          spec.stage, spec.logical_id);
+  return {};
+}
+
+} // namespace
+
+support::Result<ApiApplied> apply_api(const Backend& backend, const Desired& desired,
+                                      const ApiPlan& plan, Log& log) {
+  ApiApplied applied;
+  if (plan.spec->kind == "rest")
+    WISP_TRY(apply_rest(backend, desired, plan, applied, log));
+  else
+    WISP_TRY(apply_http(backend, desired, plan, applied, log));
+  applied.url = api_url(desired, plan.spec->kind, applied.id, plan.spec->stage);
+  return applied;
+}
+
+support::Status promote_api_canary(const Backend& backend, const std::string& api_id,
+                                   const std::string& stage, Log& log) {
+  const auto stage_path = slash_segment(api_id) + "/stages/" + segment(stage);
+  auto current = backend.apigw("GetStage", "GET", stage_path);
+  if (!current)
+    return tl::unexpected(error_of(std::move(current)));
+  const auto* settings =
+      current->is_object() ? current->as_object().if_contains("canarySettings") : nullptr;
+  if (settings == nullptr || !settings->is_object())
+    return {};
+  const auto canary_deployment = str(settings->as_object(), "deploymentId");
+  if (canary_deployment.empty())
+    return {};
+  json::array ops{
+      json::object{{"op", "replace"}, {"path", "/deploymentId"}, {"value", canary_deployment}}};
+  for (const auto& [k, v] : string_map(settings->as_object().if_contains("stageVariableOverrides")))
+    ops.push_back(json::object{{"op", "replace"}, {"path", "/variables/" + k}, {"value", v}});
+  ops.push_back(json::object{{"op", "remove"}, {"path", "/canarySettings"}});
+  const json::value body = json::object{{"patchOperations", std::move(ops)}};
+  auto patched = backend.apigw("UpdateStage", "PATCH", stage_path, &body);
+  if (!patched)
+    return tl::unexpected(error_of(std::move(patched)));
+  log.step(fmt::format("stage {} of API {}: canary deployment {} promoted", stage, api_id,
+                       canary_deployment));
+  return {};
+}
+
+} // namespace wisp::deploy

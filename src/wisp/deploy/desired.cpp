@@ -1,0 +1,628 @@
+#include <wisp/deploy/desired.hpp>
+
+#include <wisp/artifact/zip.hpp>
+#include <wisp/deploy/naming.hpp>
+#include <wisp/support/hash.hpp>
+#include <wisp/support/strings.hpp>
+
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace wisp::deploy {
+
+namespace json = boost::json;
+
+const FunctionSpec* Desired::function(std::string_view logical_id) const {
+  for (const auto& f : functions)
+    if (f.logical_id == logical_id)
+      return &f;
+  return nullptr;
+}
+
+std::string resolve_stage(const sam::Model& model, const std::string& stage_flag) {
+  if (!stage_flag.empty())
+    return stage_flag;
+  std::set<std::string> aliases;
+  for (const auto& function : model.functions)
+    if (!function.auto_publish_alias.empty())
+      aliases.insert(function.auto_publish_alias);
+  if (aliases.size() == 1)
+    return *aliases.begin();
+  return "live";
+}
+
+namespace {
+
+// Resolves what the template loader left symbolic because it names a resource: Ref and
+// Fn::GetAtt of functions, roles and alarms, inside Fn::Sub and Fn::Join too.
+class DeployResolver {
+public:
+  DeployResolver(const sam::Model& model, const Desired& desired)
+      : m_model(model), m_desired(desired) {}
+
+  support::Result<std::string> text(const json::value& value, std::string_view context) const {
+    if (value.is_string())
+      return std::string(value.as_string());
+    if (value.is_int64() || value.is_uint64() || value.is_double() || value.is_bool())
+      return json::serialize(value);
+    if (value.is_object() && value.as_object().size() == 1) {
+      const auto& item = *value.as_object().begin();
+      const auto key = std::string_view(item.key());
+      if (key == "Ref" && item.value().is_string())
+        return ref(std::string(item.value().as_string()), context);
+      if (key == "Fn::GetAtt") {
+        std::vector<std::string> parts;
+        if (item.value().is_string())
+          parts = support::split(std::string(item.value().as_string()), '.');
+        else if (item.value().is_array())
+          for (const auto& p : item.value().as_array())
+            if (p.is_string())
+              parts.emplace_back(p.as_string());
+        if (parts.size() == 2)
+          return get_att(parts[0], parts[1], context);
+      }
+      if (key == "Fn::Sub")
+        return sub(item.value(), context);
+      if (key == "Fn::Join" && item.value().is_array() && item.value().as_array().size() == 2 &&
+          item.value().as_array()[0].is_string() && item.value().as_array()[1].is_array()) {
+        std::string out;
+        bool first = true;
+        for (const auto& part : item.value().as_array()[1].as_array()) {
+          WISP_TRY_ASSIGN(auto piece, text(part, context));
+          if (!first)
+            out += item.value().as_array()[0].as_string();
+          out += piece;
+          first = false;
+        }
+        return out;
+      }
+      return support::failf("{}: {} cannot be resolved before deploying", context, key);
+    }
+    return support::failf("{}: expected a string", context);
+  }
+
+private:
+  support::Result<std::string> ref(const std::string& name, std::string_view context) const {
+    const auto dot = name.find('.');
+    if (dot != std::string::npos) {
+      const auto base = name.substr(0, dot);
+      const auto attribute = name.substr(dot + 1);
+      if (attribute == "Alias")
+        if (const auto* f = m_desired.function(base))
+          return f->arn + ":" + f->alias;
+      return support::failf("{}: Ref {} cannot be resolved before deploying", context, name);
+    }
+    if (const auto* f = m_desired.function(name))
+      return f->name;
+    if (auto it = m_desired.roles.find(name); it != m_desired.roles.end())
+      return it->second.name;
+    for (const auto& alarm : m_desired.alarms)
+      if (alarm.logical_id == name)
+        return alarm.name;
+    if (const auto* resource = m_model.find_resource(name))
+      return support::failf("{}: Ref {} ({}) cannot be resolved: wisp deploys functions, APIs, "
+                            "roles and alarms, not {}; pass its name as a parameter",
+                            context, name, resource->type, resource->type);
+    return support::failf("{}: Ref {} names nothing in the template", context, name);
+  }
+
+  support::Result<std::string> get_att(const std::string& resource, const std::string& attribute,
+                                       std::string_view context) const {
+    if (const auto* f = m_desired.function(resource)) {
+      if (attribute == "Arn")
+        return f->arn;
+    }
+    if (auto it = m_desired.roles.find(resource); it != m_desired.roles.end()) {
+      if (attribute == "Arn")
+        return it->second.arn;
+    }
+    for (const auto& alarm : m_desired.alarms)
+      if (alarm.logical_id == resource && attribute == "Arn")
+        return fmt::format("arn:{}:cloudwatch:{}:{}:alarm:{}", partition(m_desired.region),
+                           m_desired.region, m_desired.account, alarm.name);
+    return support::failf("{}: Fn::GetAtt {}.{} cannot be resolved before deploying", context,
+                          resource, attribute);
+  }
+
+  support::Result<std::string> sub(const json::value& argument, std::string_view context) const {
+    std::string pattern;
+    std::map<std::string, std::string> variables;
+    if (argument.is_string()) {
+      pattern = std::string(argument.as_string());
+    } else if (argument.is_array() && argument.as_array().size() == 2 &&
+               argument.as_array()[0].is_string() && argument.as_array()[1].is_object()) {
+      pattern = std::string(argument.as_array()[0].as_string());
+      for (const auto& item : argument.as_array()[1].as_object()) {
+        WISP_TRY_ASSIGN(variables[std::string(item.key())], text(item.value(), context));
+      }
+    } else {
+      return support::failf("{}: malformed Fn::Sub", context);
+    }
+    std::string out;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+      if (pattern[i] == '$' && i + 1 < pattern.size() && pattern[i + 1] == '{') {
+        const auto close = pattern.find('}', i);
+        if (close == std::string::npos)
+          return support::failf("{}: unterminated ${{ in Fn::Sub", context);
+        const auto name = pattern.substr(i + 2, close - i - 2);
+        if (!name.empty() && name[0] == '!') {
+          out += "${" + name.substr(1) + "}";
+        } else if (auto it = variables.find(name); it != variables.end()) {
+          out += it->second;
+        } else if (const auto dot = name.find('.');
+                   dot != std::string::npos && name.substr(dot + 1) != "Alias") {
+          WISP_TRY_ASSIGN(auto value, get_att(name.substr(0, dot), name.substr(dot + 1), context));
+          out += value;
+        } else {
+          WISP_TRY_ASSIGN(auto value, ref(name, context));
+          out += value;
+        }
+        i = close;
+        continue;
+      }
+      out += pattern[i];
+    }
+    return out;
+  }
+
+  const sam::Model& m_model;
+  const Desired& m_desired;
+};
+
+std::string rest_integration_uri(const Desired& d, const std::string& function_arn,
+                                 const std::string& alias_expression) {
+  return fmt::format("arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{}:{}/invocations",
+                     partition(d.region), d.region, function_arn, alias_expression);
+}
+
+const json::object& properties_of(const sam::Model& model, std::string_view logical_id) {
+  static const json::object k_empty;
+  const auto* resource = model.find_resource(logical_id);
+  return resource != nullptr ? resource->properties : k_empty;
+}
+
+support::Status template_role(const sam::Model& model, const std::string& logical_id,
+                              Desired& desired) {
+  if (desired.roles.contains(logical_id))
+    return {};
+  const auto* resource = model.find_resource(logical_id);
+  if (resource == nullptr || resource->type != "AWS::IAM::Role")
+    return support::failf("Role {} is not an AWS::IAM::Role of the template", logical_id);
+  const auto& p = resource->properties;
+  RoleSpec role;
+  role.logical_id = logical_id;
+  if (const auto* name = p.if_contains("RoleName"); name != nullptr && name->is_string())
+    role.name = std::string(name->as_string());
+  else
+    role.name = resource_name(desired.stack, logical_id, k_role_name_max);
+  role.arn =
+      fmt::format("arn:{}:iam::{}:role/{}", partition(desired.region), desired.account, role.name);
+  const auto* trust = p.if_contains("AssumeRolePolicyDocument");
+  if (trust == nullptr || !trust->is_object())
+    return support::fail(support::Diagnostic{
+        resource->source.file, resource->source.line, resource->source.column,
+        support::Severity::error, "deploy",
+        fmt::format("{}: AssumeRolePolicyDocument must be an object", logical_id)});
+  role.document.trust = trust->as_object();
+  std::set<std::string> managed;
+  if (const auto* arns = p.if_contains("ManagedPolicyArns"); arns != nullptr && arns->is_array())
+    for (const auto& arn : arns->as_array())
+      if (arn.is_string())
+        managed.insert(std::string(arn.as_string()));
+  role.document.managed.assign(managed.begin(), managed.end());
+  if (const auto* policies = p.if_contains("Policies"); policies != nullptr && policies->is_array())
+    for (const auto& policy : policies->as_array()) {
+      if (!policy.is_object())
+        continue;
+      const auto* name = policy.as_object().if_contains("PolicyName");
+      const auto* document = policy.as_object().if_contains("PolicyDocument");
+      if (name != nullptr && name->is_string() && document != nullptr && document->is_object())
+        role.document.inline_policies[std::string(name->as_string())] = document->as_object();
+    }
+  role.digest = role.document.digest();
+  desired.roles[logical_id] = std::move(role);
+  return {};
+}
+
+support::Status alarm_spec(const sam::Model& model, const std::string& logical_id,
+                           Desired& desired) {
+  for (const auto& alarm : desired.alarms)
+    if (alarm.logical_id == logical_id)
+      return {};
+  const auto* resource = model.find_resource(logical_id);
+  if (resource == nullptr || resource->type != "AWS::CloudWatch::Alarm")
+    return support::failf("alarm {} is not an AWS::CloudWatch::Alarm of the template", logical_id);
+  AlarmSpec alarm;
+  alarm.logical_id = logical_id;
+  const auto& p = resource->properties;
+  if (const auto* name = p.if_contains("AlarmName"); name != nullptr && name->is_string())
+    alarm.name = std::string(name->as_string());
+  else
+    alarm.name = resource_name(desired.stack, logical_id);
+  desired.alarms.push_back(std::move(alarm));
+  return {};
+}
+
+// Fills an alarm's PutMetricAlarm parameters once every function name is known.
+support::Status alarm_parameters(const sam::Model& model, const DeployResolver& resolver,
+                                 AlarmSpec& alarm) {
+  const auto& p = properties_of(model, alarm.logical_id);
+  const auto context = fmt::format("alarm {}", alarm.logical_id);
+  alarm.parameters = {{"AlarmName", alarm.name}};
+  alarm.compare = {};
+  static const char* const k_scalars[] = {"AlarmDescription",   "MetricName",        "Namespace",
+                                          "Statistic",          "ExtendedStatistic", "Period",
+                                          "EvaluationPeriods",  "DatapointsToAlarm", "Threshold",
+                                          "ComparisonOperator", "TreatMissingData",  "Unit",
+                                          "ActionsEnabled"};
+  for (const char* key : k_scalars) {
+    const auto* value = p.if_contains(key);
+    if (value == nullptr)
+      continue;
+    WISP_TRY_ASSIGN(auto text, resolver.text(*value, fmt::format("{} {}", context, key)));
+    alarm.parameters.emplace_back(key, text);
+    alarm.compare[key] = text;
+  }
+  for (const char* list : {"AlarmActions", "OKActions", "InsufficientDataActions"}) {
+    const auto* value = p.if_contains(list);
+    if (value == nullptr || !value->is_array())
+      continue;
+    int index = 1;
+    for (const auto& item : value->as_array()) {
+      WISP_TRY_ASSIGN(auto text, resolver.text(item, fmt::format("{} {}", context, list)));
+      alarm.parameters.emplace_back(fmt::format("{}.member.{}", list, index++), text);
+    }
+  }
+  if (const auto* dimensions = p.if_contains("Dimensions");
+      dimensions != nullptr && dimensions->is_array()) {
+    int index = 1;
+    json::object compare_dimensions;
+    for (const auto& item : dimensions->as_array()) {
+      if (!item.is_object())
+        continue;
+      const auto* name = item.as_object().if_contains("Name");
+      const auto* value = item.as_object().if_contains("Value");
+      if (name == nullptr || value == nullptr)
+        continue;
+      WISP_TRY_ASSIGN(auto name_text, resolver.text(*name, context + " Dimensions"));
+      WISP_TRY_ASSIGN(auto value_text, resolver.text(*value, context + " Dimensions"));
+      alarm.parameters.emplace_back(fmt::format("Dimensions.member.{}.Name", index), name_text);
+      alarm.parameters.emplace_back(fmt::format("Dimensions.member.{}.Value", index), value_text);
+      compare_dimensions[name_text] = value_text;
+      ++index;
+    }
+    alarm.compare["Dimensions"] = std::move(compare_dimensions);
+  }
+  if (p.if_contains("Metrics") != nullptr)
+    return support::failf("{}: metric math alarms (Metrics) are not deployed by wisp yet", context);
+  return {};
+}
+
+support::Result<CodeSpec> code_for(const sam::Model& model, const sam::Function& function,
+                                   const artifact::BuildReport& artifacts,
+                                   const Location& location) {
+  CodeSpec code;
+  if (function.package_type == sam::PackageType::image)
+    return support::fail(support::Diagnostic{
+        function.source.file, function.source.line, function.source.column,
+        support::Severity::error, "deploy",
+        fmt::format("{}: PackageType Image is not deployed by wisp yet", function.logical_id)});
+  if (!function.code_s3_uri.empty())
+    return support::fail(support::Diagnostic{
+        function.source.file, function.source.line, function.source.column,
+        support::Severity::error, "deploy",
+        fmt::format("{}: CodeUri in S3 ({}) is not deployed by wisp yet; point CodeUri at the "
+                    "local code",
+                    function.logical_id, function.code_s3_uri)});
+  if (function.inline_code) {
+    const bool node = function.runtime.starts_with("nodejs");
+    const auto path = model.base_dir / ".wisp" / "build" / (function.logical_id + ".inline.zip");
+    std::vector<artifact::ZipInput> entries(1);
+    entries[0].name = node ? "index.js" : "index.py";
+    entries[0].data = *function.inline_code;
+    entries[0].size = function.inline_code->size();
+    WISP_TRY_ASSIGN(auto zipped, artifact::write_zip(std::move(entries), path));
+    code.zip = path;
+    code.sha256_hex = zipped.digest.hex;
+    code.sha256_base64 = zipped.digest.base64;
+    code.size = zipped.digest.size;
+  } else {
+    const auto* built = artifacts.find(function.logical_id);
+    if (built == nullptr)
+      return support::failf("{}: no built artifact (the build failed or skipped it)",
+                            function.logical_id);
+    code.zip = built->zip_path;
+    code.sha256_hex = built->zip_digest.hex;
+    code.sha256_base64 = built->zip_digest.base64;
+    code.size = built->zip_digest.size;
+  }
+  code.s3_key = location.artifact_key(code.sha256_hex);
+  return code;
+}
+
+support::Result<std::string> role_arn_literal(const std::string& literal, const Desired& desired) {
+  if (literal.starts_with("arn:"))
+    return literal;
+  return fmt::format("arn:{}:iam::{}:role/{}", partition(desired.region), desired.account, literal);
+}
+
+} // namespace
+
+support::Result<Desired> build_desired(const sam::Model& model,
+                                       const artifact::BuildReport& artifacts,
+                                       const DesiredInputs& inputs) {
+  Desired desired;
+  desired.stack = inputs.stack;
+  desired.stage = resolve_stage(model, inputs.stage);
+  desired.region = inputs.region;
+  desired.account = inputs.account;
+  desired.location = inputs.location;
+  WISP_TRY(validate_stack_name(desired.stack));
+  WISP_TRY(validate_stage_name(desired.stage));
+  const PolicyContext policy_context{desired.region, desired.account, desired.stack};
+
+  // Names first: functions refer to each other (environment, policies, alarms, hooks).
+  std::set<std::string> names;
+  for (const auto& function : model.functions) {
+    FunctionSpec spec;
+    spec.logical_id = function.logical_id;
+    spec.name = function_name(desired.stack, function.logical_id, function.function_name);
+    if (!names.insert(spec.name).second)
+      return support::failf("two functions would both be named {}", spec.name);
+    spec.arn = fmt::format("arn:{}:lambda:{}:{}:function:{}", partition(desired.region),
+                           desired.region, desired.account, spec.name);
+    spec.alias = !inputs.stage.empty()                  ? inputs.stage
+                 : !function.auto_publish_alias.empty() ? function.auto_publish_alias
+                                                        : desired.stage;
+    WISP_TRY(validate_stage_name(spec.alias));
+    desired.functions.push_back(std::move(spec));
+  }
+  for (const auto& function : model.functions) {
+    auto& spec =
+        *std::find_if(desired.functions.begin(), desired.functions.end(),
+                      [&](const FunctionSpec& f) { return f.logical_id == function.logical_id; });
+    if (!function.role.logical_id.empty()) {
+      WISP_TRY(template_role(model, function.role.logical_id, desired));
+      spec.role_logical_id = function.role.logical_id;
+    } else if (function.role.literal.empty()) {
+      auto document = function_role(function, policy_context);
+      if (!document)
+        return support::fail(support::Diagnostic{function.source.file, function.source.line,
+                                                 function.source.column, support::Severity::error,
+                                                 "deploy", document.error().message});
+      RoleSpec role;
+      role.logical_id = function.logical_id;
+      role.name = role_name(desired.stack, function.logical_id);
+      role.arn = fmt::format("arn:{}:iam::{}:role/{}", partition(desired.region), desired.account,
+                             role.name);
+      role.document = std::move(*document);
+      role.digest = role.document.digest();
+      desired.roles[function.logical_id] = std::move(role);
+      spec.role_logical_id = function.logical_id;
+    }
+    if (function.deployment_preference && function.deployment_preference->enabled) {
+      const auto& preference = *function.deployment_preference;
+      auto plan = shift_plan(preference.type, inputs.step_interval);
+      if (!plan)
+        return support::fail(
+            support::Diagnostic{preference.source.file, preference.source.line,
+                                preference.source.column, support::Severity::error, "deploy",
+                                fmt::format("{}: {}", function.logical_id, plan.error().message)});
+      spec.shift = std::move(*plan);
+      for (const auto& alarm : preference.alarms) {
+        if (!alarm.logical_id.empty()) {
+          WISP_TRY(alarm_spec(model, alarm.logical_id, desired));
+          for (const auto& a : desired.alarms)
+            if (a.logical_id == alarm.logical_id)
+              spec.alarms.push_back(a.name);
+        } else if (!alarm.literal.empty()) {
+          spec.alarms.push_back(alarm.literal);
+        }
+      }
+      for (const auto* hook : {&preference.pre_traffic_hook, &preference.post_traffic_hook}) {
+        if (hook->empty())
+          continue;
+        if (hook->logical_id.empty() || model.find_function(hook->logical_id) == nullptr)
+          return support::failf("{}: the traffic hook must be a function of the template",
+                                function.logical_id);
+        (hook == &preference.pre_traffic_hook ? spec.pre_traffic_hook : spec.post_traffic_hook) =
+            hook->logical_id;
+      }
+    }
+  }
+
+  const DeployResolver resolver(model, desired);
+  for (auto& alarm : desired.alarms)
+    WISP_TRY(alarm_parameters(model, resolver, alarm));
+
+  for (const auto& function : model.functions) {
+    auto& spec =
+        *std::find_if(desired.functions.begin(), desired.functions.end(),
+                      [&](const FunctionSpec& f) { return f.logical_id == function.logical_id; });
+    WISP_TRY_ASSIGN(spec.code, code_for(model, function, artifacts, desired.location));
+    std::string role_arn;
+    if (!spec.role_logical_id.empty()) {
+      role_arn = desired.roles.at(spec.role_logical_id).arn;
+    } else {
+      WISP_TRY_ASSIGN(role_arn, role_arn_literal(function.role.literal, desired));
+    }
+    json::object config{{"Runtime", function.runtime},
+                        {"Handler", function.handler},
+                        {"Role", role_arn},
+                        {"MemorySize", function.memory_size},
+                        {"Timeout", function.timeout}};
+    // Environment: resolved values, with what the loader left symbolic resolved here.
+    json::object variables;
+    const auto& raw_properties = properties_of(model, function.logical_id);
+    const json::object* raw_variables = nullptr;
+    if (const auto* env = raw_properties.if_contains("Environment");
+        env != nullptr && env->is_object())
+      if (const auto* vars = env->as_object().if_contains("Variables");
+          vars != nullptr && vars->is_object())
+        raw_variables = &vars->as_object();
+    // The model resolves a Ref to a resource to its logical id (what SAM CLI does locally);
+    // deployed, it is the physical name: values the template left symbolic are resolved here.
+    for (const auto& [key, value] : function.environment) {
+      const json::value* raw = raw_variables != nullptr ? raw_variables->if_contains(key) : nullptr;
+      if (raw != nullptr && raw->is_object()) {
+        auto text =
+            resolver.text(*raw, fmt::format("{}: Environment {}", function.logical_id, key));
+        if (!text)
+          return support::fail(support::Diagnostic{function.source.file, function.source.line,
+                                                   function.source.column, support::Severity::error,
+                                                   "deploy", text.error().message});
+        variables[key] = *text;
+      } else {
+        variables[key] = value;
+      }
+    }
+    for (const auto& key : function.unresolved_environment) {
+      if (variables.contains(key) && !variables[key].as_string().empty())
+        continue; // resolved above
+      const json::value* raw = raw_variables != nullptr ? raw_variables->if_contains(key) : nullptr;
+      if (raw == nullptr) {
+        desired.warnings.push_back(fmt::format(
+            "{}: environment variable {} is unresolved and set to \"\"", function.logical_id, key));
+        variables[key] = "";
+        continue;
+      }
+      auto text = resolver.text(*raw, fmt::format("{}: Environment {}", function.logical_id, key));
+      if (!text)
+        return support::fail(support::Diagnostic{function.source.file, function.source.line,
+                                                 function.source.column, support::Severity::error,
+                                                 "deploy", text.error().message});
+      variables[key] = *text;
+    }
+    if (!variables.empty())
+      config["Environment"] = json::object{{"Variables", std::move(variables)}};
+    json::array architectures;
+    for (const auto& a : function.architectures)
+      architectures.emplace_back(a);
+    if (architectures.empty())
+      architectures.emplace_back("x86_64");
+    config["Architectures"] = std::move(architectures);
+    config["EphemeralStorage"] = json::object{{"Size", function.ephemeral_storage}};
+    if (!function.tracing.empty())
+      config["TracingConfig"] = json::object{{"Mode", function.tracing}};
+    json::array layers;
+    for (const auto& layer : function.layers) {
+      if (!layer.logical_id.empty())
+        return support::fail(support::Diagnostic{
+            function.source.file, function.source.line, function.source.column,
+            support::Severity::error, "deploy",
+            fmt::format("{}: layer {} of the template is not deployed by wisp yet; use a layer "
+                        "version ARN",
+                        function.logical_id, layer.logical_id)});
+      layers.emplace_back(layer.literal);
+    }
+    if (!layers.empty())
+      config["Layers"] = std::move(layers);
+    if (!function.log_format.empty() || !function.log_group.empty()) {
+      json::object logging;
+      if (!function.log_format.empty())
+        logging["LogFormat"] = function.log_format;
+      if (!function.log_group.empty())
+        logging["LogGroup"] = function.log_group;
+      config["LoggingConfig"] = std::move(logging);
+    }
+    spec.config_digest = support::sha256_hex(canonical_json(config));
+    spec.config = std::move(config);
+    spec.tags = function.tags;
+    for (const auto& [k, v] : inputs.tags)
+      spec.tags[k] = v;
+    spec.tags["wisp:stack"] = desired.stack;
+    spec.reserved_concurrency = function.reserved_concurrency;
+    // What wisp does not deploy yet is said out loud, never skipped silently.
+    std::vector<std::string> skipped_events;
+    for (const auto& event : function.events)
+      if (event.type != "Api" && event.type != "HttpApi")
+        skipped_events.push_back(fmt::format("{} ({})", event.name, event.type));
+    if (!skipped_events.empty())
+      desired.warnings.push_back(fmt::format("{}: event sources are not deployed by wisp yet: {}",
+                                             function.logical_id,
+                                             support::join(skipped_events, ", ")));
+    if (function.provisioned_concurrency)
+      desired.warnings.push_back(fmt::format(
+          "{}: ProvisionedConcurrencyConfig is not deployed by wisp yet", function.logical_id));
+    if (function.function_url_config)
+      desired.warnings.push_back(
+          fmt::format("{}: FunctionUrlConfig is not deployed by wisp yet", function.logical_id));
+  }
+  for (const auto& resource : model.resources) {
+    static const std::set<std::string, std::less<>> k_handled = {
+        "AWS::Serverless::Function", "AWS::Lambda::Function", "AWS::Serverless::Api",
+        "AWS::Serverless::HttpApi"};
+    const bool used_role =
+        resource.type == "AWS::IAM::Role" && desired.roles.contains(resource.logical_id);
+    const bool used_alarm =
+        resource.type == "AWS::CloudWatch::Alarm" &&
+        std::any_of(desired.alarms.begin(), desired.alarms.end(),
+                    [&](const AlarmSpec& a) { return a.logical_id == resource.logical_id; });
+    if (!k_handled.contains(resource.type) && !used_role && !used_alarm)
+      desired.warnings.push_back(
+          fmt::format("{} ({}) is not deployed by wisp", resource.logical_id, resource.type));
+  }
+  // APIs.
+  for (const auto& api : model.apis) {
+    ApiSpec spec;
+    spec.logical_id = api.logical_id;
+    spec.kind = api.kind == sam::ApiKind::rest ? "rest" : "http";
+    spec.name = resource_name(desired.stack, api.logical_id, 128);
+    const auto where_api = [&](std::string_view message) {
+      return support::fail(support::Diagnostic{api.source.file, api.source.line, api.source.column,
+                                               support::Severity::error, "deploy",
+                                               fmt::format("{}: {}", api.logical_id, message)});
+    };
+    if (api.definition_body)
+      return where_api("DefinitionBody/DefinitionUri (OpenAPI) is not deployed by wisp yet");
+    if (!api.authorizers.empty() || !api.default_authorizer.empty())
+      return where_api("Auth (authorizers) is not deployed by wisp yet; deploying the routes "
+                       "without it would leave them open");
+    spec.stage = !inputs.stage.empty()     ? inputs.stage
+                 : !api.stage_name.empty() ? api.stage_name
+                 : spec.kind == "rest"     ? std::string("Prod")
+                                           : std::string("$default");
+    spec.variables = api.stage_variables;
+    spec.variables["lambdaAlias"] = desired.stage;
+    spec.binary_media_types = api.binary_media_types;
+    spec.canary = api.canary_setting;
+    json::array digest_input;
+    for (const auto& route : model.routes) {
+      if (route.api_logical_id != api.logical_id)
+        continue;
+      if (!route.authorizer.empty() && route.authorizer != "NONE")
+        return where_api(fmt::format("route {} {} uses authorizer {}, which wisp does not deploy "
+                                     "yet",
+                                     route.method, route.path, route.authorizer));
+      auto* function = const_cast<FunctionSpec*>(desired.function(route.function_logical_id));
+      if (function == nullptr)
+        return where_api(fmt::format("route {} {} names no function", route.method, route.path));
+      const auto alias_expression = function->alias == desired.stage
+                                        ? std::string("${stageVariables.lambdaAlias}")
+                                        : function->alias;
+      RouteSpec r{
+          route.method, route.path, route.function_logical_id, {}, route.payload_format_version};
+      r.integration_uri = spec.kind == "rest"
+                              ? rest_integration_uri(desired, function->arn, alias_expression)
+                              : function->arn + ":" + alias_expression;
+      if (std::find(function->apis.begin(), function->apis.end(), api.logical_id) ==
+          function->apis.end())
+        function->apis.push_back(api.logical_id);
+      digest_input.push_back(
+          json::array{r.method, r.path, r.integration_uri, r.payload_format_version});
+      spec.routes.push_back(std::move(r));
+    }
+    json::array binary;
+    for (const auto& type : spec.binary_media_types)
+      binary.emplace_back(type);
+    digest_input.push_back(std::move(binary));
+    spec.definition_digest = support::sha256_hex(canonical_json(digest_input));
+    desired.apis.push_back(std::move(spec));
+  }
+  return desired;
+}
+
+} // namespace wisp::deploy

@@ -1,0 +1,118 @@
+#pragma once
+// The desired state of one stage of an app: what the template model and the built
+// artifacts say should exist in the backend, with every name, ARN and digest computed.
+// Internal to deploy/.
+
+#include <wisp/artifact/build.hpp>
+#include <wisp/deploy/policy.hpp>
+#include <wisp/deploy/shift.hpp>
+#include <wisp/deploy/state.hpp>
+#include <wisp/support/error.hpp>
+#include <wisp/template/model.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wisp::deploy {
+
+struct CodeSpec {
+  std::filesystem::path zip;
+  std::string sha256_hex;
+  std::string sha256_base64; // Lambda's CodeSha256
+  std::uint64_t size = 0;
+  std::string s3_key;
+};
+
+struct RoleSpec {
+  std::string logical_id; // the function's (wisp-made role) or the AWS::IAM::Role's
+  std::string name;
+  std::string arn;
+  RoleDocument document;
+  std::string digest;
+};
+
+struct AlarmSpec {
+  std::string logical_id; // empty for alarms named literally (watched, not created)
+  std::string name;
+  aws::Query parameters;       // PutMetricAlarm (when wisp creates it)
+  boost::json::object compare; // the fields DescribeAlarms reports, for "changed?"
+};
+
+struct FunctionSpec {
+  std::string logical_id;
+  std::string name;           // physical
+  std::string arn;            // unqualified
+  std::string alias;          // the stage alias
+  boost::json::object config; // CreateFunction fields other than code, name, tags
+  std::string config_digest;
+  CodeSpec code;
+  std::map<std::string, std::string> tags;
+  std::optional<int> reserved_concurrency;
+  std::string role_logical_id;     // the RoleSpec it uses, or empty (Role given as an ARN)
+  std::optional<ShiftPlan> shift;  // DeploymentPreference (enabled)
+  std::vector<std::string> alarms; // alarm names watched while shifting
+  std::string pre_traffic_hook;    // logical id of the hook function
+  std::string post_traffic_hook;
+  std::vector<std::string> apis; // logical ids of the APIs that invoke it
+};
+
+struct RouteSpec {
+  std::string method; // GET, ..., ANY
+  std::string path;   // "/", "/users/{id}", "/{proxy+}"; HTTP APIs may use "$default"
+  std::string function_logical_id;
+  std::string integration_uri;
+  std::string payload_format_version; // HTTP APIs
+};
+
+struct ApiSpec {
+  std::string logical_id;
+  std::string name;
+  std::string kind;                             // rest | http
+  std::string stage;                            // API Gateway stage name
+  std::map<std::string, std::string> variables; // stage variables incl. lambdaAlias
+  std::vector<RouteSpec> routes;
+  std::vector<std::string> binary_media_types;
+  std::optional<boost::json::object> canary; // REST CanarySetting
+  std::string definition_digest;             // routes + integrations (what needs a deployment)
+};
+
+struct Desired {
+  std::string stack;
+  std::string stage;
+  std::string region;
+  std::string account;
+  Location location;
+  std::map<std::string, RoleSpec> roles; // by logical id
+  std::vector<FunctionSpec> functions;   // template order
+  std::vector<AlarmSpec> alarms;         // wisp-made and watched
+  std::vector<ApiSpec> apis;
+  std::vector<std::string> warnings;
+
+  [[nodiscard]] const FunctionSpec* function(std::string_view logical_id) const;
+};
+
+struct DesiredInputs {
+  std::string stack;
+  std::string stage; // empty: derived (see resolve_stage)
+  std::string region;
+  std::string account;
+  Location location;
+  std::optional<std::chrono::milliseconds> step_interval;
+  std::map<std::string, std::string> tags; // --tags, on every function and role
+};
+
+// The stage a deploy targets: --stage, else the functions' common AutoPublishAlias, else
+// "live".
+std::string resolve_stage(const sam::Model& model, const std::string& stage_flag);
+
+support::Result<Desired> build_desired(const sam::Model& model,
+                                       const artifact::BuildReport& artifacts,
+                                       const DesiredInputs& inputs);
+
+} // namespace wisp::deploy

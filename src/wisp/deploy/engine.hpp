@@ -1,0 +1,149 @@
+#pragma once
+// Internals shared by deploy's implementation files: bounded parallelism, the API Gateway
+// part of plan/apply, and traffic shifting. Not a public header.
+
+#include <wisp/deploy/backend.hpp>
+#include <wisp/deploy/deploy.hpp>
+#include <wisp/deploy/desired.hpp>
+#include <wisp/deploy/state.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace wisp::deploy {
+
+// Runs `work(i)` for i in [0, count) on at most `parallel` threads. Stops starting new
+// items after the first failure or when `cancel` is set; returns the first failure.
+support::Status parallel_for(std::size_t count, unsigned parallel,
+                             const std::function<support::Status(std::size_t)>& work,
+                             const std::atomic<bool>* cancel = nullptr);
+
+// Thread-safe collection of warnings and step lines.
+class Log {
+public:
+  explicit Log(Reporter& reporter) : m_reporter(reporter) {}
+  void step(const std::string& line);
+  void status(const std::string& line);
+  void warning(const std::string& line);
+  [[nodiscard]] std::vector<std::string> warnings() const;
+
+private:
+  Reporter& m_reporter;
+  mutable std::mutex m_mutex;
+  std::vector<std::string> m_warnings;
+};
+
+// The bucket and prefix of a target (the managed bucket with --resolve-s3).
+support::Result<Location> resolve_location(const Target& target, const std::string& account,
+                                           const std::string& region);
+
+// --- API Gateway ---
+
+struct RestMethodActual {
+  std::string uri;
+};
+struct RestResourceActual {
+  std::string id;
+  std::string path;
+  std::map<std::string, RestMethodActual> methods; // by HTTP method
+};
+struct ApiActual {
+  std::string id; // empty: the API does not exist
+  // REST
+  std::map<std::string, RestResourceActual> resources; // by path
+  std::vector<std::string> binary_media_types;
+  // HTTP
+  std::map<std::string, std::string> routes;       // route key → target
+  std::map<std::string, std::string> route_ids;    // route key → route id
+  std::map<std::string, std::string> integrations; // integration id → uri|pfv
+  // The stage
+  bool stage_exists = false;
+  std::string deployment_id;
+  std::string deployment_digest; // from the deployment's description "wisp <digest>"
+  std::map<std::string, std::string> variables;
+};
+
+struct ApiPlan {
+  const ApiSpec* spec = nullptr;
+  ApiActual actual;
+  bool create_api = false;
+  bool definition_changed = false;
+  bool needs_deployment = false;
+  bool stage_variables_changed = false;
+  std::vector<std::string> details;
+  [[nodiscard]] bool unchanged() const {
+    return !create_api && !definition_changed && !needs_deployment && !stage_variables_changed &&
+           actual.stage_exists;
+  }
+};
+
+support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
+                                    const std::string& known_id);
+ApiPlan plan_api(const ApiSpec& spec, ApiActual actual);
+
+struct ApiApplied {
+  std::string id;
+  std::string deployment_id;
+  bool canary_requested = false;
+  bool canary_active = false; // the backend kept canarySettings
+  std::string url;
+};
+// Creates/updates the API definition and its stage. `functions` give names for logs.
+support::Result<ApiApplied> apply_api(const Backend& backend, const Desired& desired,
+                                      const ApiPlan& plan, Log& log);
+// Promotes a REST stage canary (deploymentId and variable overrides into the stage).
+support::Status promote_api_canary(const Backend& backend, const std::string& api_id,
+                                   const std::string& stage, Log& log);
+std::string api_url(const Desired& desired, const std::string& kind, const std::string& id,
+                    const std::string& stage);
+std::string api_url(const std::string& region, const std::string& kind, const std::string& id,
+                    const std::string& stage);
+std::string permission_id(const std::string& api_logical_id, const std::string& stage);
+std::string api_source_arn(const std::string& region, const std::string& account,
+                           const std::string& api_id);
+
+// --- traffic shifting ---
+
+struct ShiftItem {
+  std::string logical_id;
+  std::string function; // physical name
+  std::string alias;
+  std::string from;
+  std::string to;
+  ShiftPlan plan;
+  std::vector<std::string> alarms;
+  std::string pre_hook; // physical function name + alias to invoke, "name:alias"
+  std::string post_hook;
+};
+
+struct ShiftOutcome {
+  enum class Kind { completed, rolled_back, interrupted, failed } kind = Kind::completed;
+  std::string reason;
+};
+
+// Moves every item's alias from `from` to `to` step by step, watching alarms; hooks run
+// before the first and after the last step. On an alarm, a failed hook or a cancel, every
+// alias goes back to `from` with no routing. `on_weights` is called after each step
+// with the weights written (logical id → weight on `to`).
+ShiftOutcome run_shift(const Backend& backend, std::vector<ShiftItem> items, Log& log,
+                       const std::atomic<bool>* cancel,
+                       const std::function<void(const std::map<std::string, double>&)>& on_weights);
+
+// Sets an alias (version + routing) and reads it back.
+support::Status set_alias(const Backend& backend, const std::string& function,
+                          const std::string& alias, const std::string& version,
+                          const std::map<std::string, double>& weights, bool create = false);
+
+// Invokes a traffic hook; an error when it fails (function error or {"status": "Failed"}).
+support::Status run_hook(const Backend& backend, const std::string& qualified_name,
+                         const std::string& lifecycle, Log& log);
+
+} // namespace wisp::deploy

@@ -1,0 +1,197 @@
+#include <wisp/deploy/desired.hpp>
+#include <wisp/support/fs.hpp>
+#include <wisp/template/load.hpp>
+
+#include <boost/json.hpp>
+#include <doctest/doctest.h>
+
+using namespace wisp;
+namespace json = boost::json;
+
+namespace {
+
+struct App {
+  support::TempDir dir{"wisp-desired"};
+  sam::Model model;
+  artifact::BuildReport artifacts;
+
+  explicit App(const std::string& resources) {
+    const std::string text = "AWSTemplateFormatVersion: '2010-09-09'\n"
+                             "Transform: AWS::Serverless-2016-10-31\n"
+                             "Resources:\n" +
+                             resources;
+    REQUIRE(support::write_file_atomic(dir.path() / "template.yaml", text));
+    REQUIRE(support::write_file_atomic(dir.path() / "src" / "app.py", "def handler(e, c): pass\n"));
+    sam::LoadOptions options;
+    options.template_path = dir.path() / "template.yaml";
+    options.account_id = "111122223333";
+    options.stack_name = "shop";
+    auto loaded = sam::load_model(options);
+    if (!loaded)
+      FAIL(loaded.error().message);
+    model = std::move(*loaded);
+    for (const auto& f : model.functions) {
+      artifact::ArtifactBuild build;
+      build.logical_id = f.logical_id;
+      build.zip_path = dir.path() / (f.logical_id + ".zip");
+      build.zip_digest = artifact::digest_bytes("zip of " + f.logical_id);
+      artifacts.artifacts.push_back(build);
+    }
+  }
+
+  support::Result<deploy::Desired> desired(const std::string& stage = {}) const {
+    deploy::DesiredInputs inputs;
+    inputs.stack = "shop";
+    inputs.stage = stage;
+    inputs.region = "eu-west-1";
+    inputs.account = "111122223333";
+    inputs.location = {"bucket", "shop"};
+    return deploy::build_desired(model, artifacts, inputs);
+  }
+};
+
+const char* const k_functions = R"(  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      AutoPublishAlias: live
+      MemorySize: 256
+      Environment:
+        Variables:
+          PLAIN: value
+          OTHER_NAME: !Ref World
+          OTHER_ARN: !GetAtt World.Arn
+          MIXED: !Sub "${World}-suffix"
+      DeploymentPreference:
+        Type: Linear10PercentEvery2Minutes
+      Events:
+        Get:
+          Type: Api
+          Properties:
+            Path: /hello
+            Method: get
+  World:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Events:
+        Http:
+          Type: HttpApi
+          Properties:
+            Path: /w
+            Method: post
+)";
+
+} // namespace
+
+TEST_CASE("desired: names, stage aliases, code, configuration, environment refs") {
+  App app(k_functions);
+  auto desired = app.desired();
+  REQUIRE(desired.has_value());
+  CHECK(desired->stage == "live"); // the common AutoPublishAlias
+  const auto* hello = desired->function("Hello");
+  REQUIRE(hello != nullptr);
+  CHECK(hello->name == "shop-Hello");
+  CHECK(hello->arn == "arn:aws:lambda:eu-west-1:111122223333:function:shop-Hello");
+  CHECK(hello->alias == "live");
+  CHECK(hello->code.sha256_hex == artifact::digest_bytes("zip of Hello").hex);
+  CHECK(hello->code.sha256_base64 == artifact::digest_bytes("zip of Hello").base64);
+  CHECK(hello->code.s3_key == "shop/" + hello->code.sha256_hex + ".zip");
+  CHECK(hello->config.at("MemorySize") == 256);
+  CHECK(hello->config.at("Role") == "arn:aws:iam::111122223333:role/shop-Hello-role");
+  const auto& variables = hello->config.at("Environment").at("Variables").as_object();
+  CHECK(variables.at("PLAIN") == "value");
+  CHECK(variables.at("OTHER_NAME") == "shop-World");
+  CHECK(variables.at("OTHER_ARN") == "arn:aws:lambda:eu-west-1:111122223333:function:shop-World");
+  CHECK(variables.at("MIXED") == "shop-World-suffix");
+  REQUIRE(hello->shift.has_value());
+  CHECK(hello->shift->steps.size() == 10);
+  CHECK(hello->tags.at("wisp:stack") == "shop");
+  CHECK(desired->roles.size() == 2);
+  // World has no AutoPublishAlias: it gets the stage's alias.
+  CHECK(desired->function("World")->alias == "live");
+  // The digest covers the configuration.
+  App other(std::string(k_functions)
+                .replace(std::string(k_functions).find("MemorySize: 256"), 15, "MemorySize: 512"));
+  CHECK(other.desired()->function("Hello")->config_digest != hello->config_digest);
+}
+
+TEST_CASE("desired: one API many stages through the lambdaAlias stage variable") {
+  App app(k_functions);
+  auto dev = app.desired("dev");
+  REQUIRE(dev.has_value());
+  CHECK(dev->function("Hello")->alias == "dev");
+  REQUIRE(dev->apis.size() == 2);
+  const auto& rest = dev->apis[0].kind == "rest" ? dev->apis[0] : dev->apis[1];
+  const auto& http = dev->apis[0].kind == "rest" ? dev->apis[1] : dev->apis[0];
+  CHECK(rest.name == "shop-ServerlessRestApi");
+  CHECK(rest.stage == "dev");
+  CHECK(rest.variables.at("lambdaAlias") == "dev");
+  REQUIRE(rest.routes.size() == 1);
+  CHECK(rest.routes[0].integration_uri ==
+        "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/"
+        "arn:aws:lambda:eu-west-1:111122223333:function:shop-Hello:${stageVariables.lambdaAlias}/"
+        "invocations");
+  CHECK(http.stage == "dev");
+  CHECK(http.routes[0].integration_uri ==
+        "arn:aws:lambda:eu-west-1:111122223333:function:shop-World:${stageVariables.lambdaAlias}");
+  CHECK(dev->function("Hello")->apis == std::vector<std::string>{"ServerlessRestApi"});
+  // Without --stage, the implicit APIs keep their stage names.
+  auto live = app.desired();
+  for (const auto& api : live->apis)
+    CHECK(api.stage == (api.kind == "rest" ? "Prod" : "$default"));
+  // The same routes give the same definition digest in every stage.
+  CHECK(live->apis[0].definition_digest == dev->apis[0].definition_digest);
+}
+
+TEST_CASE("desired: what wisp does not deploy is an error or a warning, never silent") {
+  {
+    App app(std::string(k_functions) + R"(  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      BillingMode: PAY_PER_REQUEST
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Environment:
+        Variables:
+          TABLE: !Ref Table
+)");
+    auto desired = app.desired();
+    REQUIRE_FALSE(desired.has_value());
+    CHECK(desired.error().message.find("Ref Table (AWS::DynamoDB::Table) cannot be resolved") !=
+          std::string::npos);
+  }
+  {
+    App app(std::string(k_functions) + R"(  Queue:
+    Type: AWS::SQS::Queue
+  Consumer:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Events:
+        Jobs:
+          Type: SQS
+          Properties:
+            Queue: arn:aws:sqs:eu-west-1:111122223333:jobs
+)");
+    auto desired = app.desired();
+    REQUIRE(desired.has_value());
+    const auto& w = desired->warnings;
+    CHECK(std::find(w.begin(), w.end(),
+                    "Consumer: event sources are not deployed by wisp yet: Jobs (SQS)") != w.end());
+    CHECK(std::find(w.begin(), w.end(), "Queue (AWS::SQS::Queue) is not deployed by wisp") !=
+          w.end());
+  }
+}
