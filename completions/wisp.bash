@@ -11,18 +11,26 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /completion) cmdpath="${cmdpath}/${word}" ;;
+            /validate|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
         " --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/validate --import-values") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/validate --template"|"/validate --template-file"|"/validate -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/validate --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/validate --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/validate --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/validate --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/validate --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/completion --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
     esac
     local words="" options=""
     case "${cmdpath}" in
-        "") words='completion'; options='--color --debug --help --version' ;;
+        "") words='validate completion'; options='--color --debug --help --version' ;;
+        "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac
     if [[ "${cur}" == -* ]]; then

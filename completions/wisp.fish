@@ -7,7 +7,7 @@ function __wisp_path
     set -l cmdpath ''
     for word in $tokens[2..-1]
         switch "$cmdpath/$word"
-            case /completion
+            case /validate /completion
                 set cmdpath "$cmdpath/$word"
         end
     end
@@ -15,11 +15,22 @@ function __wisp_path
 end
 
 complete -c wisp -f
+complete -c wisp -n 'test (__wisp_path) = ""' -a validate -d 'Check a SAM template and report every problem with its line and column'
 complete -c wisp -n 'test (__wisp_path) = ""' -a completion -d 'Print a shell completion script (bash, zsh, fish)'
 complete -c wisp -n 'test (__wisp_path) = ""' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = ""' -l version -d 'Print the version and exit'
 complete -c wisp -n 'test (__wisp_path) = ""' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = ""' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l lint -d 'Also report best-practice warnings'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l import-values -r -F -d 'JSON file of export name to value, for Fn::ImportValue'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l template -l template-file -s t -r -F -d 'SAM template (default: template.yaml, then template.yml)'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l parameter-overrides -r -F -d 'Template parameters: \'Key=Value Key2=Value2\' or \'ParameterKey=Key,ParameterValue=Value\' (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l output -x -a 'text json' -d 'Output format'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/validate"' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -a 'bash zsh fish'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'

@@ -5,10 +5,12 @@
 
 namespace wisp::cli {
 
+std::unique_ptr<Command> make_validate_command();
 std::unique_ptr<Command> make_completion_command();
 
 std::vector<std::unique_ptr<Command>> make_commands() {
   std::vector<std::unique_ptr<Command>> commands;
+  commands.push_back(make_validate_command());
   commands.push_back(make_completion_command());
   return commands;
 }

@@ -1,5 +1,10 @@
 #pragma once
 // Loading a SAM template into a Model: read (YAML or JSON, with positions), resolve, check.
+//
+// load() reports every problem it finds in one run, each with file:line:col (the file as
+// the user named it). It never throws on bad input and never hangs: hostile documents
+// (alias bombs, deep nesting, huge scalars, invalid UTF-8, duplicate keys, a directory
+// instead of a file) are diagnostics. Codes are stable identifiers (docs/validate.md).
 
 #include <wisp/support/diagnostic.hpp>
 #include <wisp/support/error.hpp>
@@ -8,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wisp::sam {
@@ -24,6 +30,10 @@ struct LoadOptions {
   std::string account_id = "123456789012";
   std::string stack_name = "local";
   bool lint = false; // also best-practice warnings
+  // Date (YYYY-MM-DD) runtime deprecations are judged against; empty: today (UTC).
+  std::string today;
+  // Check that handler files exist under local CodeUri directories.
+  bool check_code = true;
 };
 
 struct LoadResult {
@@ -38,6 +48,17 @@ LoadResult load(const LoadOptions& options);
 // appended to `warnings` when given.
 support::Result<Model> load_model(const LoadOptions& options,
                                   support::Diagnostics* warnings = nullptr);
+
+// Parses --parameter-overrides values in SAM's two forms, which may be mixed: "K=V K2=V2"
+// and "ParameterKey=K,ParameterValue=V" (several per string, separated by spaces).
+// Values may be quoted ('a b' or "a b"). In order; a later key wins when applied.
+// Error (usage) for an entry that is neither form.
+support::Result<std::vector<std::pair<std::string, std::string>>>
+parse_parameter_overrides(const std::vector<std::string>& overrides);
+
+// The template a command uses: `given` when not empty (it must exist and be a file),
+// otherwise default_template_path() of the current directory.
+support::Result<std::filesystem::path> resolve_template_path(const std::filesystem::path& given);
 
 // The template a command uses when -t is not given: template.yaml, then template.yml,
 // in `dir`. Error when neither exists.

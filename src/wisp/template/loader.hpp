@@ -1,0 +1,101 @@
+#pragma once
+// Internal to the template area: the loader's phases over one template. load.cpp reads
+// the document and checks sections, parameters, conditions, references and Globals;
+// build.cpp turns the resolved resources into the Model and checks their semantics.
+
+#include <wisp/template/load.hpp>
+#include <wisp/template/node.hpp>
+#include <wisp/template/resolve.hpp>
+#include <wisp/template/schema.hpp>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace wisp::sam::detail {
+
+// A function event kept for route building, with its resolved properties.
+struct PendingEvent {
+  std::size_t function = 0; // index into Model::functions
+  std::string name;
+  std::string type;
+  Node properties; // resolved
+  Mark mark;       // of the event's key
+};
+
+class Loader {
+public:
+  Loader(const LoadOptions& options, LoadResult& result);
+  void run();
+
+private:
+  // load.cpp
+  bool read();
+  void check_sections();
+  void declare_parameters();
+  void check_parameter_value(const Parameter& parameter, const Node& declaration, const Node& value,
+                             Mark where, bool from_override);
+  void index_resources();
+  void check_mappings();
+  void check_conditions();
+  void check_references();
+  void walk_refs(const Node& node, std::string_view section, const std::string* resource,
+                 bool in_events);
+  void check_ref_name(const Node& at_node, std::string_view name, std::string_view section,
+                      const std::string* resource, bool in_events, std::string_view how);
+  void check_getatt(const Node& at_node, std::string_view target, const Node* attribute,
+                    std::string_view section, const std::string* resource, bool in_events);
+  void add_edge(const std::string* resource, std::string_view target, Mark mark, bool in_events);
+  void check_cycles();
+  void parse_globals();
+  void collect_generated_ids();
+  std::string suggest_name(std::string_view name, bool resources, bool parameters) const;
+  void error(Mark mark, std::string code, std::string message);
+  void warning(Mark mark, std::string code, std::string message);
+  void lint(Mark mark, std::string code, std::string message);
+
+  // build.cpp
+  void build_resources();
+  Node merged_properties(const ResourceDecl& decl, const Node& properties, Mark mark);
+  void build_function(const ResourceDecl& decl, const Node& properties);
+  void build_lambda_function(const ResourceDecl& decl, const Node& properties);
+  void build_api(const ResourceDecl& decl, const Node& properties, bool http, bool implicit);
+  void build_layer(const ResourceDecl& decl, const Node& properties, bool serverless);
+  void build_implicit_apis();
+  void build_routes();
+  void routes_from_definition(const Api& api, const Node& body);
+  void check_function(Function& function, const Node& properties, const ResourceDecl& decl);
+  void check_events(const Node& events);
+  void check_deployment_preference(const Function& function, const Node& properties);
+  void build_outputs();
+  std::optional<Node> load_definition_uri(const Node& uri);
+
+  const LoadOptions& m_options;
+  LoadResult& m_result;
+  Model& m_model;
+  support::Diagnostics& m_diags;
+  std::string m_file;
+  std::string m_today;
+  Node m_root;
+  Scope m_scope;
+  std::unique_ptr<Resolver> m_resolver;
+  std::unique_ptr<SchemaChecker> m_schema;
+  const Node* m_resources = nullptr;
+  const Node* m_outputs = nullptr;
+  const Node* m_globals_section = nullptr;
+  std::vector<const Entry*> m_resource_entries;       // document order
+  std::map<std::string, Node, std::less<>> m_globals; // resource type → Globals properties
+  std::unordered_set<std::string> m_generated;        // ids SAM generates
+  std::unordered_map<std::string, std::vector<std::pair<std::string, Mark>>> m_edges;
+  std::vector<std::pair<std::string, std::string>> m_overrides;
+  std::vector<PendingEvent> m_events;
+  std::map<std::string, Node, std::less<>> m_api_properties; // resolved, by API id
+};
+
+} // namespace wisp::sam::detail
