@@ -6,11 +6,15 @@
 namespace wisp::cli {
 
 std::unique_ptr<Command> make_validate_command();
+std::unique_ptr<Command> make_local_start_api_command();
+std::unique_ptr<Command> make_local_start_lambda_command();
 std::unique_ptr<Command> make_completion_command();
 
 std::vector<std::unique_ptr<Command>> make_commands() {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(make_validate_command());
+  commands.push_back(make_local_start_api_command());
+  commands.push_back(make_local_start_lambda_command());
   commands.push_back(make_completion_command());
   return commands;
 }

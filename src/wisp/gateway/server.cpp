@@ -59,13 +59,13 @@ namespace {
 
 // ------------------------------------------------------------------ limits and texts
 
-constexpr std::uint32_t k_header_limit = 16u * 1024;           // parser's hard limit
-constexpr std::size_t k_header_values_limit = 10240;           // API Gateway's limit
-constexpr std::uint64_t k_api_payload_limit = 10485760;        // 10 MB
-constexpr std::uint64_t k_invoke_payload_limit = 6291456;      // 6 MB (InvokeFunction)
-constexpr std::uint64_t k_async_payload_limit = 1048576;       // 1 MB (asynchronous Invoke)
-constexpr auto k_header_timeout = std::chrono::seconds(30);    // idle keep-alive + header
-constexpr auto k_body_timeout = std::chrono::seconds(60);      // a body of up to 10 MB
+constexpr std::uint32_t k_header_limit = 16u * 1024;            // parser's hard limit
+constexpr std::size_t k_header_values_limit = 10240;            // API Gateway's limit
+constexpr std::uint64_t k_api_payload_limit = 10485760;         // 10 MB
+constexpr std::uint64_t k_invoke_payload_limit = 6291456;       // 6 MB (InvokeFunction)
+constexpr std::uint64_t k_async_payload_limit = 1048576;        // 1 MB (asynchronous Invoke)
+constexpr auto k_header_timeout = std::chrono::seconds(30);     // idle keep-alive + header
+constexpr auto k_body_timeout = std::chrono::seconds(60);       // a body of up to 10 MB
 constexpr auto k_authorizer_timeout = std::chrono::seconds(10); // API Gateway's
 constexpr int k_max_connections = 4096;
 
@@ -98,8 +98,7 @@ std::mt19937_64& rng() {
 }
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             WallClock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(WallClock::now().time_since_epoch())
       .count();
 }
 
@@ -217,7 +216,9 @@ public:
     engine_options.account_id = options.account_id;
     engine_options.cache_dir = options.cache_dir;
     engine_options.log_store_dir = options.log_store_dir;
-    engine_options.on_log = [this](const runtime::LogLine& line) { log.line(std::string(line.text)); };
+    engine_options.on_log = [this](const runtime::LogLine& line) {
+      log.line(std::string(line.text));
+    };
     engine_options.on_warning = [this](std::string_view warning) { warn(warning); };
     engine = std::make_unique<runtime::Engine>(io, std::move(engine_options));
   }
@@ -289,7 +290,8 @@ public:
     std::set<std::string> warned;
     for (std::size_t i = 0; i < slots.size(); ++i)
       for (const auto& dir : slots[i]->watch_dirs)
-        if (auto added = watcher->add(i, dir); !added && warned.insert(added.error().message).second)
+        if (auto added = watcher->add(i, dir);
+            !added && warned.insert(added.error().message).second)
           warn(added.error().message);
     watcher->start();
   }
@@ -481,9 +483,8 @@ public:
 
   // Writes ex.out (from any thread).
   void send(std::shared_ptr<Exchange> ex) {
-    asio::dispatch(m_stream.get_executor(), [self = shared_from_this(), ex = std::move(ex)] {
-      self->write(ex);
-    });
+    asio::dispatch(m_stream.get_executor(),
+                   [self = shared_from_this(), ex = std::move(ex)] { self->write(ex); });
   }
 
   const std::string& peer() const { return m_peer; }
@@ -502,10 +503,9 @@ private:
     m_exchange->door = &m_door;
     m_exchange->parser->body_limit(m_door.body_limit());
     m_stream.expires_after(k_header_timeout);
-    http::async_read_header(m_stream, m_buffer, *m_exchange->parser,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              self->on_header(ec);
-                            });
+    http::async_read_header(
+        m_stream, m_buffer, *m_exchange->parser,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -533,10 +533,9 @@ private:
         static constexpr std::string_view bad =
             "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         m_stream.expires_after(std::chrono::seconds(5));
-        asio::async_write(m_stream, asio::buffer(bad),
-                          [self = shared_from_this()](beast::error_code, std::size_t) {
-                            self->close();
-                          });
+        asio::async_write(
+            m_stream, asio::buffer(bad),
+            [self = shared_from_this()](beast::error_code, std::size_t) { self->close(); });
         return;
       }
       close();
@@ -563,10 +562,9 @@ private:
       return;
     }
     m_stream.expires_after(k_body_timeout);
-    http::async_read(m_stream, m_buffer, *ex.parser,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_body(ec);
-                     });
+    http::async_read(
+        m_stream, m_buffer, *ex.parser,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
   }
 
   void on_body(beast::error_code ec) {
@@ -592,7 +590,8 @@ private:
     ex.session = shared_from_this();
     const auto& message = ex.parser->get();
     auto& request = ex.request;
-    request.method = std::string_view(message.method_string().data(), message.method_string().size());
+    request.method =
+        std::string_view(message.method_string().data(), message.method_string().size());
     const std::string_view target(message.target().data(), message.target().size());
     std::string_view path = target;
     // absolute-form targets (http://host/path) carry the path after the authority
@@ -602,7 +601,8 @@ private:
     }
     const auto question = path.find('?');
     request.raw_path = path.substr(0, question);
-    request.raw_query = question == std::string_view::npos ? std::string_view{} : path.substr(question + 1);
+    request.raw_query =
+        question == std::string_view::npos ? std::string_view{} : path.substr(question + 1);
     if (const auto hash = request.raw_query.find('#'); hash != std::string_view::npos)
       request.raw_query = request.raw_query.substr(0, hash);
     if (request.raw_path.empty())
@@ -635,10 +635,9 @@ private:
     }
     m_writing = ex;
     m_stream.expires_after(std::chrono::seconds(60));
-    asio::async_write(m_stream, asio::buffer(ex->out),
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        self->on_write(ec);
-                      });
+    asio::async_write(
+        m_stream, asio::buffer(ex->out),
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(beast::error_code ec);
@@ -659,7 +658,9 @@ private:
   std::atomic<int>& m_connections;
 };
 
-void Exchange::on_complete(const runtime::InvokeResult& result) { door->on_complete(*this, result); }
+void Exchange::on_complete(const runtime::InvokeResult& result) {
+  door->on_complete(*this, result);
+}
 
 // Access-log line: time method path status function version cold|warm duration.
 std::string access_line(const Exchange& ex) {
@@ -742,19 +743,20 @@ support::Status Door::listen(const std::string& host, int port) {
 }
 
 void Door::accept() {
-  m_acceptor.async_accept(asio::make_strand(m_host.io), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !m_acceptor.is_open())
-      return;
-    if (!ec) {
-      if (m_host.connections >= k_max_connections) {
-        beast::error_code ignored;
-        socket.close(ignored);
-      } else {
-        std::make_shared<Session>(std::move(socket), *this)->start();
-      }
-    }
-    accept();
-  });
+  m_acceptor.async_accept(asio::make_strand(m_host.io),
+                          [this](beast::error_code ec, tcp::socket socket) {
+                            if (ec == asio::error::operation_aborted || !m_acceptor.is_open())
+                              return;
+                            if (!ec) {
+                              if (m_host.connections >= k_max_connections) {
+                                beast::error_code ignored;
+                                socket.close(ignored);
+                              } else {
+                                std::make_shared<Session>(std::move(socket), *this)->start();
+                              }
+                            }
+                            accept();
+                          });
 }
 
 // ------------------------------------------------------------------ API Gateway front door
@@ -793,8 +795,8 @@ public:
       slot.route = *route;
       slot.info.method = route->method;
       slot.info.resource_path = route->path;
-      slot.info.route_key = route->path == "$default" ? std::string("$default")
-                                                      : route->method + " " + route->path;
+      slot.info.route_key =
+          route->path == "$default" ? std::string("$default") : route->method + " " + route->path;
       slot.info.resource_id = stable_id(api.logical_id + " " + route->path, 6);
       slot.info.v2 = m_http && route->payload_format_version != "1.0";
       slot.function = &host.function(model, route->function_logical_id);
@@ -901,7 +903,8 @@ private:
     if (m_http)
       answer(ex, 404, k_http_not_found);
     else
-      answer(ex, 403, k_rest_missing_token, "application/json", "MissingAuthenticationTokenException");
+      answer(ex, 403, k_rest_missing_token, "application/json",
+             "MissingAuthenticationTokenException");
   }
   void internal_error(Exchange& ex) {
     if (m_http)
@@ -930,7 +933,8 @@ private:
       answer(ex, 403, k_http_forbidden);
     else
       answer(ex, 403,
-             decision == PolicyDecision::explicit_deny ? k_rest_explicit_deny : k_rest_implicit_deny,
+             decision == PolicyDecision::explicit_deny ? k_rest_explicit_deny
+                                                       : k_rest_implicit_deny,
              "application/json", "AccessDeniedException");
   }
 
@@ -963,15 +967,12 @@ private:
 
 std::string_view content_type_for(const fs::path& path) {
   static const std::map<std::string, std::string_view, std::less<>> types = {
-      {".html", "text/html"},        {".htm", "text/html"},
-      {".css", "text/css"},          {".js", "text/javascript"},
-      {".mjs", "text/javascript"},   {".json", "application/json"},
-      {".txt", "text/plain"},        {".xml", "application/xml"},
-      {".svg", "image/svg+xml"},     {".png", "image/png"},
-      {".jpg", "image/jpeg"},        {".jpeg", "image/jpeg"},
-      {".gif", "image/gif"},         {".webp", "image/webp"},
-      {".ico", "image/x-icon"},      {".wasm", "application/wasm"},
-      {".pdf", "application/pdf"},   {".woff", "font/woff"},
+      {".html", "text/html"},        {".htm", "text/html"},        {".css", "text/css"},
+      {".js", "text/javascript"},    {".mjs", "text/javascript"},  {".json", "application/json"},
+      {".txt", "text/plain"},        {".xml", "application/xml"},  {".svg", "image/svg+xml"},
+      {".png", "image/png"},         {".jpg", "image/jpeg"},       {".jpeg", "image/jpeg"},
+      {".gif", "image/gif"},         {".webp", "image/webp"},      {".ico", "image/x-icon"},
+      {".wasm", "application/wasm"}, {".pdf", "application/pdf"},  {".woff", "font/woff"},
       {".woff2", "font/woff2"},      {".map", "application/json"},
   };
   std::string ext;
@@ -1025,7 +1026,8 @@ void ApiDoor::handle(Exchange& ex) {
     return;
   }
   // API Gateway's limit on the request line and header values.
-  std::size_t header_bytes = request.method.size() + request.raw_path.size() + request.raw_query.size() + 10;
+  std::size_t header_bytes =
+      request.method.size() + request.raw_path.size() + request.raw_query.size() + 10;
   for (const auto& header : request.headers)
     header_bytes += header.value.size();
   if (header_bytes > k_header_values_limit) {
@@ -1039,7 +1041,8 @@ void ApiDoor::handle(Exchange& ex) {
   const bool matched = m_router.match(request.method, request.raw_path, ex.match);
   const RouteSlot* slot = matched ? &m_routes[ex.match.index] : nullptr;
   // CORS preflights the gateway answers itself.
-  if (m_api.cors && request.method == "OPTIONS" && (slot == nullptr || slot->route.method != "OPTIONS")) {
+  if (m_api.cors && request.method == "OPTIONS" &&
+      (slot == nullptr || slot->route.method != "OPTIONS")) {
     if (!m_http) {
       const auto methods = m_router.path_methods(request.raw_path);
       if (!methods.empty()) {
@@ -1097,7 +1100,8 @@ void ApiDoor::handle(Exchange& ex) {
   integrate(ex);
 }
 
-std::optional<std::string> ApiDoor::identity_value(const Exchange& ex, std::string_view source) const {
+std::optional<std::string> ApiDoor::identity_value(const Exchange& ex,
+                                                   std::string_view source) const {
   const auto& request = ex.request;
   const auto query_value = [&](std::string_view name) -> std::optional<std::string> {
     std::string_view query = request.raw_query;
@@ -1108,7 +1112,8 @@ std::optional<std::string> ApiDoor::identity_value(const Exchange& ex, std::stri
       query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
       const auto eq = part.find('=');
       if (percent_decoded(part.substr(0, eq), true) == name)
-        found = eq == std::string_view::npos ? std::string() : percent_decoded(part.substr(eq + 1), true);
+        found = eq == std::string_view::npos ? std::string()
+                                             : percent_decoded(part.substr(eq + 1), true);
     }
     return found;
   };
@@ -1188,8 +1193,9 @@ void ApiDoor::authorize(Exchange& ex) {
       authorizer_failure(ex);
     return;
   }
-  const auto arn = method_arn(m_info, ex.request.method, m_http ? percent_decoded(ex.request.raw_path, false)
-                                                                : std::string(ex.request.raw_path));
+  const auto arn = method_arn(m_info, ex.request.method,
+                              m_http ? percent_decoded(ex.request.raw_path, false)
+                                     : std::string(ex.request.raw_path));
   // The cache: identity values (per authorizer) within the TTL.
   ex.auth_key.clear();
   if (authorizer.ttl_seconds > 0 && !identity.empty()) {
@@ -1216,7 +1222,8 @@ void ApiDoor::authorize(Exchange& ex) {
   info.authorizer_json = {};
   ex.event.clear();
   if (token) {
-    write_token_authorizer_event(ex.event, identity.empty() ? std::string() : identity.front(), arn);
+    write_token_authorizer_event(ex.event, identity.empty() ? std::string() : identity.front(),
+                                 arn);
   } else if (m_http && authorizer.payload_format_version != "1.0") {
     write_v2_authorizer_event(ex.event, ex.request, m_info, slot.info, info, arn, identity);
   } else {
@@ -1239,7 +1246,8 @@ void ApiDoor::authorize(Exchange& ex) {
   m_host.engine->invoke(binding.function->handle, invoke, ex);
 }
 
-void ApiDoor::apply_authorizer(Exchange& ex, const AuthorizerResult& result, std::int64_t latency_ms) {
+void ApiDoor::apply_authorizer(Exchange& ex, const AuthorizerResult& result,
+                               std::int64_t latency_ms) {
   const auto& slot = m_routes[ex.route];
   if (m_http && slot.info.v2)
     ex.authorizer_json = http_authorizer_json(result);
@@ -1257,13 +1265,14 @@ void ApiDoor::on_authorizer(Exchange& ex, const runtime::InvokeResult& result) {
     auto keep = std::move(ex.self);
     return;
   }
-  const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - ex.auth_started).count();
+  const auto latency =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - ex.auth_started).count();
   std::optional<AuthorizerResult> parsed;
   if (result.outcome == runtime::Outcome::success) {
-    parsed = parse_authorizer_output(
-        result.streamed ? std::string_view(ex.streamed) : result.body,
-        m_http && authorizer.enable_simple_responses && authorizer.payload_format_version != "1.0",
-        !m_http);
+    parsed = parse_authorizer_output(result.streamed ? std::string_view(ex.streamed) : result.body,
+                                     m_http && authorizer.enable_simple_responses &&
+                                         authorizer.payload_format_version != "1.0",
+                                     !m_http);
   } else if (!m_http && result.outcome == runtime::Outcome::function_error) {
     // `throw new Error("Unauthorized")` / `raise Exception("Unauthorized")`: 401.
     boost::system::error_code ec;
@@ -1282,7 +1291,7 @@ void ApiDoor::on_authorizer(Exchange& ex, const runtime::InvokeResult& result) {
     m_host.log.line(fmt::format("{} authorizer {} failed: {} {}", clock_text(), authorizer.name,
                                 runtime::to_string(result.outcome),
                                 result.outcome == runtime::Outcome::success ? "(invalid answer)"
-                                                                             : result.error_type));
+                                                                            : result.error_type));
     auto keep = std::move(ex.self);
     if (ex.claim())
       authorizer_failure(ex);
@@ -1290,8 +1299,9 @@ void ApiDoor::on_authorizer(Exchange& ex, const runtime::InvokeResult& result) {
   }
   if (!ex.auth_key.empty())
     m_cache.store(ex.auth_key, *parsed, std::chrono::seconds(authorizer.ttl_seconds));
-  const auto arn = method_arn(m_info, ex.request.method, m_http ? percent_decoded(ex.request.raw_path, false)
-                                                                : std::string(ex.request.raw_path));
+  const auto arn = method_arn(m_info, ex.request.method,
+                              m_http ? percent_decoded(ex.request.raw_path, false)
+                                     : std::string(ex.request.raw_path));
   const auto decision = evaluate(*parsed, arn);
   if (decision != PolicyDecision::allow) {
     auto keep = std::move(ex.self);
@@ -1320,8 +1330,9 @@ void ApiDoor::integrate(Exchange& ex) {
   }
   // isBase64Encoded: binaryMediaTypes (REST) or the text-type rule (HTTP APIs).
   const auto content_type = request.header("content-type");
-  const bool base64 = m_http ? !is_http_api_text_type(content_type)
-                             : matches_media_types(media_type(content_type), m_api.binary_media_types);
+  const bool base64 = m_http
+                          ? !is_http_api_text_type(content_type)
+                          : matches_media_types(media_type(content_type), m_api.binary_media_types);
   RequestEventInfo info;
   fill_event_info(ex, info);
   info.base64_body = base64;
@@ -1522,9 +1533,10 @@ void LambdaDoor::handle(Exchange& ex) {
   for (auto* candidate : m_slots)
     if (candidate->id == ref->name || candidate->name == ref->name)
       slot = candidate;
-  const bool qualifier_ok = slot != nullptr &&
-                            (qualifier.empty() || qualifier == "$LATEST" ||
-                             (!slot->auto_publish_alias.empty() && qualifier == slot->auto_publish_alias));
+  const bool qualifier_ok =
+      slot != nullptr &&
+      (qualifier.empty() || qualifier == "$LATEST" ||
+       (!slot->auto_publish_alias.empty() && qualifier == slot->auto_publish_alias));
   if (!qualifier_ok) {
     error(ex, 404, "ResourceNotFoundException",
           function_not_found_message(m_options.region, m_options.account_id, ref->name, qualifier));
@@ -1795,7 +1807,8 @@ support::Status serve_lambda(const sam::Model& model, const StartLambdaOptions& 
   WISP_TRY(door->listen(options.host, options.port));
   host.info(fmt::format("Lambda Invoke API: http://{}:{}", options.host, door->port()));
   for (const auto* slot : door->slots())
-    host.info(fmt::format("  {}{}", slot->id, slot->ok ? "" : " (cannot run: " + slot->problem + ")"));
+    host.info(
+        fmt::format("  {}{}", slot->id, slot->ok ? "" : " (cannot run: " + slot->problem + ")"));
   std::vector<std::unique_ptr<Door>> doors;
   doors.push_back(std::move(door));
   host.run(doors);

@@ -39,19 +39,19 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 3000;
   WarmContainers warm = WarmContainers::lazy;
-  bool watch = true;                               // hot reload on code changes
-  const runtime::EnvVarsFile* env_vars = nullptr;  // --env-vars
-  int threads = 0;                                 // I/O threads; 0: one per core
-  int max_concurrency = 0;                         // workers per function; 0: engine default
+  bool watch = true;                              // hot reload on code changes
+  const runtime::EnvVarsFile* env_vars = nullptr; // --env-vars
+  int threads = 0;                                // I/O threads; 0: one per core
+  int max_concurrency = 0;                        // workers per function; 0: engine default
   std::string region = "us-east-1";
   std::string account_id = "123456789012";
-  std::filesystem::path cache_dir;                 // empty: the engine's default
-  std::filesystem::path log_store_dir;             // empty: no local log store
+  std::filesystem::path cache_dir;     // empty: the engine's default
+  std::filesystem::path log_store_dir; // empty: no local log store
 };
 
 struct StartApiOptions : ServeOptions {
-  std::string stage;                  // empty: each API's StageName
-  std::filesystem::path static_dir;   // empty or missing: no static files
+  std::string stage;                // empty: each API's StageName
+  std::filesystem::path static_dir; // empty or missing: no static files
   bool disable_authorizer = false;
 };
 

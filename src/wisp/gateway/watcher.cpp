@@ -54,8 +54,8 @@ struct CodeWatcher::Impl : std::enable_shared_from_this<CodeWatcher::Impl> {
 
   support::Status add_dir(std::size_t target, const fs::path& dir) {
     if (watches.size() >= k_max_watches)
-      return support::failf("more than {} directories to watch; hot reload skips {}",
-                            k_max_watches, dir.string());
+      return support::failf("more than {} directories to watch; hot reload skips {}", k_max_watches,
+                            dir.string());
     const int wd = ::inotify_add_watch(fd, dir.c_str(), k_mask);
     if (wd < 0)
       return support::failf("cannot watch {}: {}", dir.string(), std::strerror(errno));
@@ -83,7 +83,8 @@ struct CodeWatcher::Impl : std::enable_shared_from_this<CodeWatcher::Impl> {
 
   void read() {
     descriptor.async_read_some(
-        asio::buffer(buffer), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        asio::buffer(buffer),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
           if (ec)
             return;
           self->on_events(n);
@@ -151,7 +152,9 @@ CodeWatcher::CodeWatcher(asio::io_context& io,
     m_impl->descriptor.assign(m_impl->fd);
 }
 
-CodeWatcher::~CodeWatcher() { stop(); }
+CodeWatcher::~CodeWatcher() {
+  stop();
+}
 
 support::Status CodeWatcher::add(std::size_t target, const std::filesystem::path& root) {
   std::lock_guard lock(m_impl->mutex);
