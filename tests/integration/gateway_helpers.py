@@ -123,11 +123,17 @@ class Server:
         finally:
             for thread in self._threads:
                 thread.join(timeout=5)
+            for pipe in (self.proc.stdout, self.proc.stderr):
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
     def stop(self):
         harness.stop(self.proc)
         for thread in self._threads:
             thread.join(timeout=5)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            with contextlib.suppress(OSError):
+                pipe.close()
 
     def __enter__(self):
         return self
