@@ -112,3 +112,20 @@ TEST_CASE("router: hostile paths") {
   CHECK(route_of(router, specs, "GET", "/%zz%") == "GET /{proxy+}");
   CHECK(route_of(router, specs, "BREW", "/x") == "ANY $default");
 }
+
+TEST_CASE("router: overlap between routes (APIs sharing a port)") {
+  const auto overlap = [](std::string m1, std::string p1, std::string m2, std::string p2) {
+    return Router::overlap(RouteSpec{m1, p1}, RouteSpec{m2, p2});
+  };
+  CHECK_FALSE(overlap("GET", "/hello", "GET", "/hello/{name}"));
+  CHECK(overlap("GET", "/hello", "ANY", "/hello"));
+  CHECK_FALSE(overlap("GET", "/hello", "POST", "/hello"));
+  CHECK(overlap("GET", "/a/{x}", "GET", "/{y}/b"));
+  CHECK_FALSE(overlap("GET", "/a/x", "GET", "/a/y"));
+  CHECK(overlap("GET", "/{proxy+}", "GET", "/a/b/c"));
+  CHECK_FALSE(overlap("GET", "/{proxy+}", "GET", "/"));
+  CHECK(overlap("GET", "/a/{proxy+}", "GET", "/a/b"));
+  CHECK_FALSE(overlap("GET", "/a/{proxy+}", "GET", "/a"));
+  CHECK(overlap("GET", "$default", "POST", "/x"));
+  CHECK(overlap("GET", "/", "ANY", "/"));
+}

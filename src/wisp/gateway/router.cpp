@@ -185,4 +185,45 @@ std::vector<std::string> Router::path_methods(std::string_view raw_path) const {
   return methods;
 }
 
+bool Router::overlap(const RouteSpec& a, const RouteSpec& b) {
+  if (a.path == "$default" || b.path == "$default")
+    return true;
+  if (a.method != b.method && a.method != "ANY" && b.method != "ANY")
+    return false;
+  const auto segments = [](std::string_view path) {
+    std::vector<std::string_view> out;
+    if (path.starts_with('/'))
+      path.remove_prefix(1);
+    while (!path.empty()) {
+      const auto slash = path.find('/');
+      out.push_back(path.substr(0, slash));
+      if (slash == std::string_view::npos)
+        break;
+      path.remove_prefix(slash + 1);
+    }
+    return out;
+  };
+  const auto kind = [](std::string_view segment) {
+    if (segment.size() >= 2 && segment.front() == '{' && segment.back() == '}')
+      return segment.ends_with("+}") ? Kind::greedy : Kind::param;
+    return Kind::literal;
+  };
+  const auto sa = segments(a.path);
+  const auto sb = segments(b.path);
+  std::size_t i = 0;
+  for (; i < sa.size() && i < sb.size(); ++i) {
+    const auto ka = kind(sa[i]);
+    const auto kb = kind(sb[i]);
+    if (ka == Kind::greedy || kb == Kind::greedy)
+      return true; // both have a segment here, the greedy one takes the rest
+    if (ka == Kind::literal && kb == Kind::literal && sa[i] != sb[i])
+      return false;
+  }
+  if (sa.size() == sb.size())
+    return true;
+  // Different lengths and no greedy segment in the common part: no path matches both (a
+  // greedy segment needs at least one segment of its own).
+  return false;
+}
+
 } // namespace wisp::gateway

@@ -46,6 +46,11 @@ public:
   [[nodiscard]] std::vector<std::string> path_methods(std::string_view raw_path) const;
   [[nodiscard]] bool has_default() const { return m_default != SIZE_MAX; }
 
+  // Whether some request could match both routes (same or ANY method, path patterns that
+  // accept a common path; $default overlaps everything). Used to decide whether APIs can share
+  // a port.
+  static bool overlap(const RouteSpec& a, const RouteSpec& b);
+
   static constexpr std::size_t k_max_segments = 128; // deeper paths match nothing deeper
   using Segments = std::array<std::string_view, k_max_segments>;
 

@@ -812,6 +812,16 @@ public:
 
   [[nodiscard]] const sam::Api& api() const { return m_api; }
   [[nodiscard]] const ApiEventInfo& info() const { return m_info; }
+  // Another API served on this door's port (its routes overlap none of this one's).
+  void share_port(ApiDoor& other) { m_shared.push_back(&other); }
+  [[nodiscard]] bool overlaps(const ApiDoor& other) const {
+    for (const auto& a : m_routes)
+      for (const auto& b : other.m_routes)
+        if (Router::overlap(RouteSpec{a.route.method, a.route.path},
+                            RouteSpec{b.route.method, b.route.path}))
+          return true;
+    return false;
+  }
   [[nodiscard]] const std::vector<RouteSlot>& routes() const { return m_routes; }
   void clear_static_dir() { m_static_dir.clear(); }
 
@@ -846,6 +856,8 @@ public:
   void on_timeout(Exchange& ex) override;
 
 private:
+  void handle_own(Exchange& ex);
+  void handle_routed(Exchange& ex, bool matched);
   AuthBinding* bind_authorizer(const sam::Model& model, const sam::Route& route) {
     std::string name = route.authorizer;
     if (name.empty())
@@ -963,6 +975,7 @@ private:
   StageThrottle m_throttle;
   AuthorizerCache m_cache;
   fs::path m_static_dir;
+  std::vector<ApiDoor*> m_shared;
 };
 
 std::string_view content_type_for(const fs::path& path) {
@@ -1039,6 +1052,31 @@ void ApiDoor::handle(Exchange& ex) {
   if (serve_static(ex))
     return;
   const bool matched = m_router.match(request.method, request.raw_path, ex.match);
+  if (!m_shared.empty() && (!matched || m_routes[ex.match.index].route.path == "$default")) {
+    // APIs sharing this port: the one that routes the request (or, for an OPTIONS request,
+    // whose path it is) answers it; a request none of them routes is this API's.
+    RouteMatch probe;
+    for (auto* other : m_shared) {
+      const bool routes = other->m_router.match(request.method, request.raw_path, probe) &&
+                          other->m_routes[probe.index].route.path != "$default";
+      const bool preflight = request.method == "OPTIONS" && other->m_api.cors &&
+                             !other->m_router.path_methods(request.raw_path).empty();
+      if (routes || preflight) {
+        ex.door = other;
+        other->handle_own(ex);
+        return;
+      }
+    }
+  }
+  handle_routed(ex, matched);
+}
+
+void ApiDoor::handle_own(Exchange& ex) {
+  handle_routed(ex, m_router.match(ex.request.method, ex.request.raw_path, ex.match));
+}
+
+void ApiDoor::handle_routed(Exchange& ex, bool matched) {
+  auto& request = ex.request;
   const RouteSlot* slot = matched ? &m_routes[ex.match.index] : nullptr;
   // CORS preflights the gateway answers itself.
   if (m_api.cors && request.method == "OPTIONS" &&
@@ -1746,6 +1784,7 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
                           const ServeOutput& output) {
   Host host(options, output);
   std::vector<std::unique_ptr<Door>> doors;
+  std::vector<std::unique_ptr<Door>> shared_doors; // reached through a listening door
   std::vector<const sam::Api*> apis;
   for (const auto& api : model.apis) {
     const bool routed = std::any_of(model.routes.begin(), model.routes.end(), [&](const auto& r) {
@@ -1765,6 +1804,9 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
     if (fs::is_directory(options.static_dir, ec))
       static_dir = fs::canonical(options.static_dir, ec);
   }
+  // APIs whose routes overlap none of another's share its port (as SAM CLI serves every
+  // route on one port); the others get the following ports.
+  std::vector<std::unique_ptr<ApiDoor>> api_doors;
   for (const auto* api : apis) {
     std::vector<const sam::Route*> routes;
     for (const auto& route : model.routes)
@@ -1773,16 +1815,47 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
     StartApiOptions door_options = options;
     door_options.static_dir = static_taken ? fs::path() : static_dir;
     static_taken = true;
-    auto door = std::make_unique<ApiDoor>(host, model, *api, door_options, routes);
-    WISP_TRY(door->listen(options.host, next_port));
+    api_doors.push_back(std::make_unique<ApiDoor>(host, model, *api, door_options, routes));
+  }
+  std::vector<std::vector<ApiDoor*>> groups;
+  for (auto& door : api_doors) {
+    bool placed = false;
+    for (auto& group : groups) {
+      const bool clash = std::any_of(group.begin(), group.end(), [&](const ApiDoor* member) {
+        return member->overlaps(*door);
+      });
+      if (!clash) {
+        group.front()->share_port(*door);
+        group.push_back(door.get());
+        placed = true;
+        break;
+      }
+    }
+    if (!placed)
+      groups.push_back({door.get()});
+  }
+  for (auto& group : groups) {
+    WISP_TRY(group.front()->listen(options.host, next_port));
     if (next_port != 0)
       ++next_port;
-    const auto& info = door->info();
-    host.info(fmt::format("{} ({} API, stage {}): http://{}:{}", api->logical_id,
-                          info.http_api ? "HTTP" : "REST", info.stage, options.host, door->port()));
-    for (const auto& slot : door->routes())
-      host.info(route_line(slot.route));
-    doors.push_back(std::move(door));
+    for (auto* door : group) {
+      const auto& info = door->info();
+      host.info(fmt::format("{} ({} API, stage {}): http://{}:{}", door->api().logical_id,
+                            info.http_api ? "HTTP" : "REST", info.stage, options.host,
+                            group.front()->port()));
+      for (const auto& slot : door->routes())
+        host.info(route_line(slot.route));
+    }
+  }
+  for (auto& door : api_doors) {
+    // Only the first door of each group listens; the others are reached through it.
+    const bool listens = std::any_of(groups.begin(), groups.end(), [&](const auto& group) {
+      return group.front() == door.get();
+    });
+    if (listens)
+      doors.push_back(std::move(door));
+    else
+      shared_doors.push_back(std::move(door));
   }
   if (!static_dir.empty())
     host.info(fmt::format("Static files from {} on http://{}:{}", static_dir.string(), options.host,
