@@ -11,7 +11,7 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /validate|/completion) cmdpath="${cmdpath}/${word}" ;;
+            /validate|/local|/local/start-api|/local/start-lambda|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
@@ -23,14 +23,39 @@ _wisp_completion() {
         "/validate --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/validate --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/validate --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/start-api --host") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --port"|"/local/start-api -p") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --env-vars"|"/local/start-api -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --warm-containers") COMPREPLY=( $(compgen -W 'EAGER LAZY' -- "${cur}") ); return 0 ;;
+        "/local/start-api --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --static-dir"|"/local/start-api -s") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --template"|"/local/start-api --template-file"|"/local/start-api -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --host") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --port"|"/local/start-lambda -p") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --env-vars"|"/local/start-lambda -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --warm-containers") COMPREPLY=( $(compgen -W 'EAGER LAZY' -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --template"|"/local/start-lambda --template-file"|"/local/start-lambda -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/completion --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
     esac
     local words="" options=""
     case "${cmdpath}" in
-        "") words='validate completion'; options='--color --debug --help --version' ;;
+        "") words='validate local completion'; options='--color --debug --help --version' ;;
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
+        "/local") words='start-api start-lambda'; options='--help' ;;
+        "/local/start-api") words=''; options='--color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --no-watch --parameter-overrides --port --stage --static-dir --template --template-file --threads --warm-containers' ;;
+        "/local/start-lambda") words=''; options='--color --config-env --config-file --debug --env-vars --help --host --no-watch --parameter-overrides --port --template --template-file --threads --warm-containers' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac
     if [[ "${cur}" == -* ]]; then

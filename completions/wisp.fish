@@ -7,7 +7,7 @@ function __wisp_path
     set -l cmdpath ''
     for word in $tokens[2..-1]
         switch "$cmdpath/$word"
-            case /validate /completion
+            case /validate /local /local/start-api /local/start-lambda /completion
                 set cmdpath "$cmdpath/$word"
         end
     end
@@ -16,6 +16,7 @@ end
 
 complete -c wisp -f
 complete -c wisp -n 'test (__wisp_path) = ""' -a validate -d 'Check a SAM template and report every problem with its line and column'
+complete -c wisp -n 'test (__wisp_path) = ""' -a local -d 'Run functions and APIs on this machine, without Docker'
 complete -c wisp -n 'test (__wisp_path) = ""' -a completion -d 'Print a shell completion script (bash, zsh, fish)'
 complete -c wisp -n 'test (__wisp_path) = ""' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = ""' -l version -d 'Print the version and exit'
@@ -31,6 +32,38 @@ complete -c wisp -n 'test (__wisp_path) = "/validate"' -l config-file -r -F -d '
 complete -c wisp -n 'test (__wisp_path) = "/validate"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
 complete -c wisp -n 'test (__wisp_path) = "/validate"' -l color -x -a 'auto always never' -d 'Colour output'
 complete -c wisp -n 'test (__wisp_path) = "/validate"' -l debug -d 'Print debug logs'
+complete -c wisp -n 'test (__wisp_path) = "/local"' -a start-api -d 'Serve the template\'s APIs locally, as API Gateway does, on warm workers'
+complete -c wisp -n 'test (__wisp_path) = "/local"' -a start-lambda -d 'Serve the template\'s functions on a local Lambda Invoke API'
+complete -c wisp -n 'test (__wisp_path) = "/local"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l host -r -F -d 'Address to listen on (default: 127.0.0.1)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l port -s p -r -F -d 'Port to listen on (default: 3000; 0 picks a free one)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l env-vars -s n -r -F -d 'JSON file of environment variables: {"Function": {..}, "Parameters": {..}}'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l warm-containers -x -a 'EAGER LAZY' -d 'LAZY: start a function\'s worker on its first request (default); EAGER: start one per function at startup'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l no-watch -d 'Do not reload functions when their code changes (hot reload is on by default)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l threads -r -F -d 'I/O threads (default: one per core)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l static-dir -s s -r -F -d 'Directory of static files served at / (default: public, beside the template)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l stage -r -F -d 'Stage name the events report (default: each API\'s StageName)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l disable-authorizer -d 'Do not run Lambda authorizers (every request is allowed)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l template -l template-file -s t -r -F -d 'SAM template (default: template.yaml, then template.yml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l parameter-overrides -r -F -d 'Template parameters: \'Key=Value Key2=Value2\' or \'ParameterKey=Key,ParameterValue=Value\' (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l debug -d 'Print debug logs'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l host -r -F -d 'Address to listen on (default: 127.0.0.1)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l port -s p -r -F -d 'Port to listen on (default: 3001; 0 picks a free one)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l env-vars -s n -r -F -d 'JSON file of environment variables: {"Function": {..}, "Parameters": {..}}'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l warm-containers -x -a 'EAGER LAZY' -d 'LAZY: start a function\'s worker on its first request (default); EAGER: start one per function at startup'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l no-watch -d 'Do not reload functions when their code changes (hot reload is on by default)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l threads -r -F -d 'I/O threads (default: one per core)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l template -l template-file -s t -r -F -d 'SAM template (default: template.yaml, then template.yml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l parameter-overrides -r -F -d 'Template parameters: \'Key=Value Key2=Value2\' or \'ParameterKey=Key,ParameterValue=Value\' (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -a 'bash zsh fish'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'

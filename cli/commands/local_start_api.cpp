@@ -14,8 +14,8 @@ public:
     return {{"local", "start-api"},
             "Serve the template's APIs locally, as API Gateway does, on warm workers",
             "Serves every Api/HttpApi of the template (REST APIs with payload 1.0, HTTP APIs with "
-            "payload 2.0 or 1.0) on its own port: the first on --port, the next ones on the "
-            "following ports. Events, responses, status codes and error texts are API "
+            "payload 2.0 or 1.0) on --port; an API whose routes could collide with another's "
+            "gets the following port. Events, responses, status codes and error texts are API "
             "Gateway's; Lambda authorizers run; CORS, binary media types, stage variables and "
             "stage throttling apply. Functions run as warm child processes (no Docker) and "
             "reload when their code changes. Ctrl+C stops everything. Details and the documented "

@@ -6,8 +6,9 @@
 // - serve_api / serve_lambda block until SIGINT or SIGTERM (or a fatal setup error), then
 //   stop: listeners close, every worker is killed, in-flight requests are answered or
 //   dropped, and the call returns success.
-// - Each API of the template is served on its own port: the first on `port`, the next ones on
-//   the following ports (all ephemeral with port 0). Startup prints one line per API
+// - The template's APIs share `port` when none of their routes can match the same request (as
+//   SAM CLI serves them); an API that would collide gets the following port (all ephemeral
+//   with port 0). Startup prints one line per API
 //   (`<LogicalId> (<REST|HTTP> API, stage <name>): http://<host>:<port>`) and one per route to
 //   `output.info`, then `output.ready` once every listener accepts.
 // - One access-log line per request and the functions' own log lines go to `output.log`
