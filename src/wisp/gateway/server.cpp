@@ -26,9 +26,14 @@
 #include <wisp/support/hash.hpp>
 #include <wisp/support/strings.hpp>
 
+// GCC 12 reports -Wnull-dereference inside Asio's own reactor code once it is inlined here
+// (a false positive in system headers); silenced for those headers only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#pragma GCC diagnostic pop
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
@@ -54,6 +59,13 @@ namespace fs = std::filesystem;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using WallClock = std::chrono::system_clock;
+// Concrete executor types (no type-erased any_io_executor on the hot path).
+using Executor = asio::io_context::executor_type;
+using Strand = asio::strand<Executor>;
+using Stream = beast::basic_stream<tcp, Strand>;
+using Socket = asio::basic_stream_socket<tcp, Strand>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Strand>;
 
 namespace {
 
@@ -207,15 +219,15 @@ class Door;
 
 class Host {
 public:
-  Host(const ServeOptions& options, const ServeOutput& output)
-      : options(options), output(output), log(output.log) {
+  Host(const ServeOptions& serve_options, const ServeOutput& serve_output)
+      : options(serve_options), output(serve_output), log(serve_output.log) {
     runtime::EngineOptions engine_options;
-    if (options.max_concurrency > 0)
-      engine_options.max_concurrency = options.max_concurrency;
-    engine_options.region = options.region;
-    engine_options.account_id = options.account_id;
-    engine_options.cache_dir = options.cache_dir;
-    engine_options.log_store_dir = options.log_store_dir;
+    if (serve_options.max_concurrency > 0)
+      engine_options.max_concurrency = serve_options.max_concurrency;
+    engine_options.region = serve_options.region;
+    engine_options.account_id = serve_options.account_id;
+    engine_options.cache_dir = serve_options.cache_dir;
+    engine_options.log_store_dir = serve_options.log_store_dir;
     engine_options.on_log = [this](const runtime::LogLine& line) {
       log.line(std::string(line.text));
     };
@@ -324,7 +336,7 @@ public:
 class Session;
 
 struct Exchange final : runtime::InvokeSink, std::enable_shared_from_this<Exchange> {
-  explicit Exchange(const asio::any_io_executor& executor) : timer(executor) {}
+  explicit Exchange(const Strand& strand) : timer(strand) {}
 
   void reset() {
     parser.emplace();
@@ -372,7 +384,7 @@ struct Exchange final : runtime::InvokeSink, std::enable_shared_from_this<Exchan
   std::optional<http::request_parser<http::string_body>> parser;
   Request request;
   Clock::time_point started;
-  asio::steady_timer timer;
+  Timer timer;
   std::mutex mutex;
   bool answered = false;
   bool detached = false;
@@ -409,7 +421,7 @@ struct Exchange final : runtime::InvokeSink, std::enable_shared_from_this<Exchan
 
 class Door {
 public:
-  explicit Door(Host& host) : m_host(host), m_acceptor(host.io) {}
+  explicit Door(Host& host) : m_host(host), m_acceptor(host.io.get_executor()) {}
   virtual ~Door() = default;
   Door(const Door&) = delete;
   Door& operator=(const Door&) = delete;
@@ -457,13 +469,13 @@ protected:
 
 private:
   void accept();
-  tcp::acceptor m_acceptor;
+  Acceptor m_acceptor;
   int m_port = 0;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-  Session(tcp::socket&& socket, Door& door)
+  Session(Socket&& socket, Door& door)
       : m_stream(std::move(socket)), m_door(door), m_connections(door.host().connections) {
     boost::system::error_code ec;
     const auto remote = m_stream.socket().remote_endpoint(ec);
@@ -648,7 +660,7 @@ private:
     m_stream.close();
   }
 
-  beast::tcp_stream m_stream;
+  Stream m_stream;
   beast::flat_buffer m_buffer;
   Door& m_door;
   std::shared_ptr<Exchange> m_exchange;
@@ -743,8 +755,8 @@ support::Status Door::listen(const std::string& host, int port) {
 }
 
 void Door::accept() {
-  m_acceptor.async_accept(asio::make_strand(m_host.io),
-                          [this](beast::error_code ec, tcp::socket socket) {
+  m_acceptor.async_accept(asio::make_strand(m_host.io.get_executor()),
+                          [this](beast::error_code ec, Socket socket) {
                             if (ec == asio::error::operation_aborted || !m_acceptor.is_open())
                               return;
                             if (!ec) {
@@ -1741,8 +1753,8 @@ void LambdaDoor::on_complete(Exchange& ex, const runtime::InvokeResult& result) 
 // ------------------------------------------------------------------ running
 
 void Host::run(std::vector<std::unique_ptr<Door>>& doors) {
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  asio::steady_timer grace(io);
+  asio::basic_signal_set<Executor> signals(io.get_executor(), SIGINT, SIGTERM);
+  asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor> grace(io.get_executor());
   signals.async_wait([&](beast::error_code ec, int) {
     if (ec)
       return;
