@@ -28,6 +28,7 @@ _wisp_completion() {
         "/local/start-api --env-vars"|"/local/start-api -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --warm-containers") COMPREPLY=( $(compgen -W 'EAGER LAZY' -- "${cur}") ); return 0 ;;
         "/local/start-api --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --max-concurrency") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --static-dir"|"/local/start-api -s") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --template"|"/local/start-api --template-file"|"/local/start-api -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -40,6 +41,7 @@ _wisp_completion() {
         "/local/start-lambda --env-vars"|"/local/start-lambda -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --warm-containers") COMPREPLY=( $(compgen -W 'EAGER LAZY' -- "${cur}") ); return 0 ;;
         "/local/start-lambda --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --max-concurrency") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --template"|"/local/start-lambda --template-file"|"/local/start-lambda -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -54,8 +56,8 @@ _wisp_completion() {
         "") words='validate local completion'; options='--color --debug --help --version' ;;
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
         "/local") words='start-api start-lambda'; options='--help' ;;
-        "/local/start-api") words=''; options='--color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --no-watch --parameter-overrides --port --stage --static-dir --template --template-file --threads --warm-containers' ;;
-        "/local/start-lambda") words=''; options='--color --config-env --config-file --debug --env-vars --help --host --no-watch --parameter-overrides --port --template --template-file --threads --warm-containers' ;;
+        "/local/start-api") words=''; options='--color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --stage --static-dir --template --template-file --threads --warm-containers' ;;
+        "/local/start-lambda") words=''; options='--color --config-env --config-file --debug --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --template --template-file --threads --warm-containers' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac
     if [[ "${cur}" == -* ]]; then

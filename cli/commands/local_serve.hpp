@@ -23,6 +23,7 @@ struct ServeFlags {
   std::string warm_containers = "LAZY";
   bool no_watch = false;
   int threads = 0;
+  int max_concurrency = 0;
 };
 
 inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port) {
@@ -41,6 +42,11 @@ inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port
                "Do not reload functions when their code changes (hot reload is on by default)");
   app.add_option("--threads", flags.threads, "I/O threads (default: one per core)")
       ->check(CLI::Range(0, 256));
+  app.add_option("--max-concurrency", flags.max_concurrency,
+                 "Most workers per function (default: twice the cores, at least 4); beyond it "
+                 "requests wait their turn. ReservedConcurrentExecutions still throttles as "
+                 "Lambda does")
+      ->check(CLI::Range(0, 1000));
 }
 
 struct LoadedApp {
@@ -87,6 +93,7 @@ inline void apply_serve_flags(const ServeFlags& flags, const LoadedApp& app,
                                                   : gateway::WarmContainers::lazy;
   options.watch = !flags.no_watch;
   options.threads = flags.threads;
+  options.max_concurrency = flags.max_concurrency;
   options.env_vars = app.env_vars ? &*app.env_vars : nullptr;
   options.log_store_dir = app.model.base_dir / ".wisp" / "logs";
 }

@@ -87,7 +87,9 @@ def tree_rss_mb(pid):
 
 
 def parse_latency(text):
-    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
+    if unit == "m":
+        return float(value) * 60000.0
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
@@ -109,6 +111,8 @@ def wrk(url, threads, connections, duration, pid=None):
     stop.set()
     if sampler:
         sampler.join()
+    if "Requests/sec:" not in out or "99%" not in out:
+        raise RuntimeError(f"wrk {url} failed:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = parse_latency(re.search(r"50%\s+(\S+)", out).group(1))
     p99 = parse_latency(re.search(r"99%\s+(\S+)", out).group(1))

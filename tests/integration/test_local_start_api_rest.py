@@ -11,7 +11,7 @@ import threading
 import unittest
 
 import harness
-from gateway_helpers import Server, header
+from gateway_helpers import Server, header, wait_until
 
 TEMPLATE = """
 AWSTemplateFormatVersion: '2010-09-09'
@@ -325,7 +325,7 @@ class RestApiTest(unittest.TestCase):
         # A function timeout (Timeout: 1) is a function error too.
         status, _, body = self.get("/slow?s=3")
         self.assertEqual((status, body), (502, b'{"message": "Internal server error"}'))
-        self.assertIn("malformed Lambda proxy response", self.server.stderr())
+        self.assertTrue(wait_until(lambda: "malformed Lambda proxy response" in self.server.stderr()))
 
     def test_reserved_concurrency_throttle_is_500(self):
         results = []

@@ -175,7 +175,7 @@ class RobustTest(harness.WispTestCase):
         self.write("reload/index.js", RELOAD_V2)
         self.assertTrue(wait_until(lambda: server.request(None, "GET", "/version")[2] == b"version two",
                                    timeout=10), server.stderr())
-        self.assertIn("Reloading ReloadFunction", server.stderr())
+        self.assertTrue(wait_until(lambda: "Reloading ReloadFunction" in server.stderr()))
         # A Python worker writing its own bytecode never triggers a reload.
         before = server.stderr().count("Reloading EchoFunction")
         server.request(None, "GET", "/echo")

@@ -33,7 +33,7 @@ struct ServeOutput {
   std::function<void(std::string_view)> info;    // startup lines (stdout)
   std::function<void(std::string_view)> warning; // problems that do not stop serving
   std::function<void(std::string_view)> ready;   // after the listeners accept
-  std::function<void(std::string_view)> log;     // access log + function logs (one line each)
+  std::function<void(std::string_view)> log; // access + function logs: lines, batched (no final \n)
 };
 
 struct ServeOptions {
@@ -43,7 +43,7 @@ struct ServeOptions {
   bool watch = true;                              // hot reload on code changes
   const runtime::EnvVarsFile* env_vars = nullptr; // --env-vars
   int threads = 0;                                // I/O threads; 0: one per core
-  int max_concurrency = 0;                        // workers per function; 0: engine default
+  int max_concurrency = 0; // workers per function; 0: twice the cores, at least 4
   std::string region = "us-east-1";
   std::string account_id = "123456789012";
   std::filesystem::path cache_dir;     // empty: the engine's default
