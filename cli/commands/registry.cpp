@@ -15,6 +15,8 @@ std::unique_ptr<Command> make_deploy_status_command();
 std::unique_ptr<Command> make_promote_command();
 std::unique_ptr<Command> make_rollback_command();
 std::unique_ptr<Command> make_delete_command();
+std::unique_ptr<Command> make_local_start_api_command();
+std::unique_ptr<Command> make_local_start_lambda_command();
 std::unique_ptr<Command> make_completion_command();
 std::unique_ptr<Command> make_local_invoke_command();
 std::unique_ptr<Command> make_local_generate_event_command();
@@ -27,6 +29,8 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   commands.push_back(make_package_command());
   commands.push_back(make_local_invoke_command());
   commands.push_back(make_local_generate_event_command());
+  commands.push_back(make_local_start_api_command());
+  commands.push_back(make_local_start_lambda_command());
   commands.push_back(make_deploy_command());
   commands.push_back(make_deploy_status_command());
   commands.push_back(make_promote_command());

@@ -101,10 +101,24 @@ class _RuntimeClient:
             key, _, value = line.partition(":")
             headers[key.strip().lower()] = value.strip()
         length = int(headers.get("content-length", "0"))
-        while len(self.buffer) < length:
-            self._fill()
-        body = self.buffer[:length]
-        self.buffer = self.buffer[length:]
+        if len(self.buffer) < length:
+            # Read the rest straight into one buffer: growing bytes chunk by chunk is quadratic
+            # (a 5 MB event took seconds).
+            body = bytearray(length)
+            have = len(self.buffer)
+            body[:have] = self.buffer
+            view = memoryview(body)
+            while have < length:
+                count = self.sock.recv_into(view[have:], length - have)
+                if count == 0:
+                    raise ConnectionError("the Runtime API closed the connection")
+                have += count
+            view.release()
+            body = bytes(body)
+            self.buffer = b""
+        else:
+            body = self.buffer[:length]
+            self.buffer = self.buffer[length:]
         if headers.get("connection", "").lower() == "close":
             self.close()
         return status, headers, body

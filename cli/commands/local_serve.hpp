@@ -1,0 +1,121 @@
+#pragma once
+// What `local start-api` and `local start-lambda` share: loading the template and
+// --env-vars, the options both take, and where their output goes.
+
+#include "../command.hpp"
+
+#include <wisp/gateway/server.hpp>
+#include <wisp/runtime/function.hpp>
+#include <wisp/template/load.hpp>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+
+namespace wisp::cli {
+
+struct ServeFlags {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string env_vars;
+  std::string warm_containers = "LAZY";
+  bool no_watch = false;
+  int threads = 0;
+  int max_concurrency = 0;
+};
+
+inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port) {
+  flags.port = default_port;
+  app.add_option("--host", flags.host, "Address to listen on (default: 127.0.0.1)");
+  app.add_option("-p,--port", flags.port,
+                 fmt::format("Port to listen on (default: {}; 0 picks a free one)", default_port))
+      ->check(CLI::Range(0, 65535));
+  app.add_option("-n,--env-vars", flags.env_vars,
+                 "JSON file of environment variables: {\"Function\": {..}, \"Parameters\": {..}}");
+  set_choices(app.add_option("--warm-containers", flags.warm_containers,
+                             "LAZY: start a function's worker on its first request (default); "
+                             "EAGER: start one per function at startup"),
+              {"EAGER", "LAZY"});
+  app.add_flag("--no-watch", flags.no_watch,
+               "Do not reload functions when their code changes (hot reload is on by default)");
+  app.add_option("--threads", flags.threads, "I/O threads (default: one per core)")
+      ->check(CLI::Range(0, 256));
+  app.add_option("--max-concurrency", flags.max_concurrency,
+                 "Most workers per function (default: twice the cores, at least 4); beyond it "
+                 "requests wait their turn. ReservedConcurrentExecutions still throttles as "
+                 "Lambda does")
+      ->check(CLI::Range(0, 1000));
+}
+
+struct LoadedApp {
+  sam::Model model;
+  std::optional<runtime::EnvVarsFile> env_vars;
+};
+
+// Loads the template and --env-vars; prints the problems and returns the exit code on failure.
+inline std::optional<LoadedApp> load_app(Context& context, const ServeFlags& flags,
+                                         int& exit_code) {
+  sam::LoadOptions options;
+  options.template_path = context.global.template_file;
+  options.parameter_overrides = context.global.parameter_overrides;
+  if (auto overrides = sam::parse_parameter_overrides(options.parameter_overrides); !overrides) {
+    context.console.error(overrides.error().message);
+    exit_code = static_cast<int>(support::ExitCode::usage);
+    return std::nullopt;
+  }
+  support::Diagnostics warnings;
+  auto model = sam::load_model(options, &warnings);
+  if (!model) {
+    print_error(context, model.error());
+    exit_code = static_cast<int>(model.error().exit_code);
+    return std::nullopt;
+  }
+  LoadedApp app{std::move(*model), std::nullopt};
+  if (!flags.env_vars.empty()) {
+    auto env = runtime::load_env_vars(flags.env_vars);
+    if (!env) {
+      print_error(context, env.error());
+      exit_code = static_cast<int>(env.error().exit_code);
+      return std::nullopt;
+    }
+    app.env_vars = std::move(*env);
+  }
+  return app;
+}
+
+inline void apply_serve_flags(const ServeFlags& flags, const LoadedApp& app,
+                              gateway::ServeOptions& options) {
+  options.host = flags.host;
+  options.port = flags.port;
+  options.warm = flags.warm_containers == "EAGER" ? gateway::WarmContainers::eager
+                                                  : gateway::WarmContainers::lazy;
+  options.watch = !flags.no_watch;
+  options.threads = flags.threads;
+  options.max_concurrency = flags.max_concurrency;
+  options.env_vars = app.env_vars ? &*app.env_vars : nullptr;
+  options.log_store_dir = app.model.base_dir / ".wisp" / "logs";
+}
+
+// Startup lines to stdout (flushed: scripts wait for them), logs and warnings to stderr.
+inline gateway::ServeOutput serve_output(Context& context) {
+  gateway::ServeOutput output;
+  output.info = [](std::string_view line) {
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+  };
+  output.warning = [&context](std::string_view line) { context.console.warning(line); };
+  output.ready = [](std::string_view) {
+    std::fputs("Ready. Press Ctrl+C to stop.\n", stdout);
+    std::fflush(stdout);
+  };
+  output.log = [](std::string_view line) {
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fputc('\n', stderr);
+  };
+  return output;
+}
+
+} // namespace wisp::cli

@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Local gateway benchmark: `wisp local start-api` vs serverless-offline (serverless@3 +
+serverless-offline@13; Node with --useInProcess and in its default worker-thread mode,
+Python) with the same handlers, and nginx serving a static string as the machine's ceiling.
+
+Runs wrk -t2 -c32 and wrk -t1 -c1 against each, samples the memory of each server's process
+tree during the -c32 run, and measures the time from launch to the first 200. Prints one
+table and the ratios against the goals of issue 5. Not run by CI.
+
+    ./packaging/install-deps.sh --with-bench      # serverless + serverless-offline, wrk, nginx
+    cmake --preset release && cmake --build --preset release
+    tests/bench/bench_gateway.py [--duration 10] [--wisp build/release/cli/wisp]
+"""
+
+import argparse
+import contextlib
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.abspath(os.path.join(HERE, "..", ".."))
+PEERS = os.environ.get("WISP_PEERS_DIR", os.path.join(
+    os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "wisp-peers"))
+ENV = dict(os.environ, AWS_EC2_METADATA_DISABLED="true", AWS_ACCESS_KEY_ID="test",
+           AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1", NO_COLOR="1")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_status(port, path):
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", path)
+        status = conn.getresponse().status
+        conn.close()
+        return status
+    except OSError:
+        return None
+
+
+def wait_200(port, path, proc, timeout=60.0, interval=0.002):
+    """Seconds until the first 200 (polling), measured from now."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        if get_status(port, path) == 200:
+            return time.monotonic() - start
+        time.sleep(interval)
+    raise RuntimeError(f"no 200 from :{port}{path} within {timeout}s")
+
+
+def tree_rss_mb(pid):
+    """Resident memory of a process and all its descendants, in MB."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    total = 0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        stack += children.get(p, [])
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+    return total / 1024
+
+
+def parse_latency(text):
+    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
+    if unit == "m":
+        return float(value) * 60000.0
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url, threads, connections, duration, pid=None):
+    """Runs wrk; returns (requests/s, p50 ms, p99 ms, non-2xx, peak tree RSS MB)."""
+    peak = [0.0]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], tree_rss_mb(pid))
+            stop.wait(0.25)
+
+    sampler = threading.Thread(target=sample) if pid else None
+    if sampler:
+        sampler.start()
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url],
+                         capture_output=True, text=True).stdout
+    stop.set()
+    if sampler:
+        sampler.join()
+    if "Requests/sec:" not in out or "99%" not in out:
+        raise RuntimeError(f"wrk {url} failed:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = parse_latency(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = parse_latency(re.search(r"99%\s+(\S+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "bad": int(non2xx.group(1)) if non2xx else 0,
+            "errors": errors.group(0) if errors else "", "rss": peak[0]}
+
+
+class Server:
+    def __init__(self, name, argv, cwd, port, path):
+        self.name, self.port, self.path = name, port, path
+        self.log = tempfile.TemporaryFile()
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=ENV, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        wait_200(port, path, self.proc)
+        self.first_200 = time.monotonic() - self.started  # launch → first 200
+
+    def url(self):
+        return f"http://127.0.0.1:{self.port}{self.path}"
+
+    def stop(self):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.log.close()
+
+
+def launch(name, argv, cwd, port, path):
+    return Server(name, argv, cwd, port, path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--wisp", default=os.path.join(SOURCE, "build", "release", "cli", "wisp"))
+    parser.add_argument("--only", help="comma-separated subset: wisp-node,wisp-python,slso-node-inprocess,"
+                                       "slso-node,slso-python,nginx")
+    args = parser.parse_args()
+    for tool in ("wrk", "nginx", "node"):
+        if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}"):
+            sys.exit(f"missing {tool}: ./packaging/install-deps.sh --with-bench")
+    serverless = os.path.join(PEERS, "serverless", "node_modules", "serverless", "bin", "serverless.js")
+    have_slso = os.path.exists(serverless)
+    if not have_slso:
+        print("serverless-offline missing (./packaging/install-deps.sh --with-bench): wisp and nginx only")
+
+    work = tempfile.mkdtemp(prefix="wisp-bench-")
+    for name in ("handler.js", "handler.py", "template.yaml", "serverless.yml"):
+        shutil.copy(os.path.join(HERE, "gateway", name), work)
+    if have_slso:
+        os.symlink(os.path.join(PEERS, "serverless", "node_modules"), os.path.join(work, "node_modules"))
+
+    def wisp(*extra):
+        port = free_port()
+        return [args.wisp, "local", "start-api", "--port", str(port), "--no-watch", *extra], port
+
+    def slso(*extra):
+        port = free_port()
+        return ["node", serverless, "offline", "--host", "127.0.0.1", "--httpPort", str(port),
+                "--lambdaPort", str(free_port()), "--noPrependStageInUrl", *extra], port
+
+    nginx_dir = os.path.join(work, "nginx")
+    os.makedirs(os.path.join(nginx_dir, "logs"))
+    nginx_port = free_port()
+    with open(os.path.join(nginx_dir, "nginx.conf"), "w") as f:
+        f.write(f"""worker_processes 2;
+pid {nginx_dir}/nginx.pid;
+error_log {nginx_dir}/logs/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {nginx_dir}; proxy_temp_path {nginx_dir}; fastcgi_temp_path {nginx_dir};
+  uwsgi_temp_path {nginx_dir}; scgi_temp_path {nginx_dir};
+  server {{ listen 127.0.0.1:{nginx_port}; location / {{ return 200 "hello world"; }} }}
+}}
+""")
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+
+    configs = [
+        ("wisp-node", lambda: wisp(), "/node"),
+        ("wisp-python", lambda: wisp(), "/python"),
+        ("slso-node-inprocess", lambda: slso("--useInProcess"), "/node"),
+        ("slso-node", lambda: slso(), "/node"),
+        ("slso-python", lambda: slso(), "/python"),
+        ("nginx", lambda: ([nginx, "-p", nginx_dir, "-c", "nginx.conf", "-g", "daemon off;"], nginx_port), "/"),
+    ]
+    only = set(args.only.split(",")) if args.only else None
+    results = {}
+    for name, make, path in configs:
+        if only and name not in only:
+            continue
+        if name.startswith("slso") and not have_slso:
+            continue
+        argv, port = make()
+        server = launch(name, argv, work, port, path)
+        try:
+            wrk(server.url(), 2, 32, 2)  # warm every worker up
+            c32 = wrk(server.url(), 2, 32, args.duration, server.proc.pid)
+            c1 = wrk(server.url(), 1, 1, args.duration)
+            results[name] = {"c32": c32, "c1": c1, "first_200": server.first_200}
+            print(f"{name:<20} c32 {c32['rps']:>9.0f} req/s p50 {c32['p50']:6.2f} ms p99 {c32['p99']:7.2f} ms "
+                  f"rss {c32['rss']:6.0f} MB | c1 {c1['rps']:>8.0f} req/s p99 {c1['p99']:6.2f} ms | "
+                  f"first 200 {server.first_200 * 1000:6.0f} ms {c32['errors']} "
+                  f"{'non-2xx ' + str(c32['bad']) if c32['bad'] else ''}", flush=True)
+        finally:
+            server.stop()
+
+    # Time to the first 200 with a warm-started Python function (median of 5).
+    first = []
+    for _ in range(5):
+        argv, port = wisp("--warm-containers", "EAGER")
+        server = launch("wisp-eager", argv, work, port, "/python")
+        first.append(server.first_200)
+        server.stop()
+    first.sort()
+    eager_first = first[len(first) // 2]
+    print(f"wisp --warm-containers EAGER: first 200 from launch, median of 5: {eager_first * 1000:.0f} ms "
+          f"(all: {', '.join(f'{t * 1000:.0f}' for t in first)})")
+
+    def ratio(a, b, key, run="c32", invert=False):
+        if a not in results or b not in results:
+            return None
+        x, y = results[a][run][key], results[b][run][key]
+        return (y / x) if invert else (x / y)
+
+    print("\nRatios (one run, this machine):")
+    checks = []
+
+    def show(label, value, goal, better_high=True):
+        if value is None:
+            print(f"  {label}: n/a")
+            return
+        met = value >= goal if better_high else value <= goal
+        checks.append(met)
+        print(f"  {label}: {value:.2f} (goal {'≥' if better_high else '≤'} {goal}) {'MET' if met else 'MISSED'}")
+
+    show("Node req/s, wisp / serverless-offline --useInProcess (c32)", ratio("wisp-node", "slso-node-inprocess", "rps"), 3)
+    show("Node p99, wisp / serverless-offline --useInProcess (c32)", ratio("wisp-node", "slso-node-inprocess", "p99"), 1 / 3, False)
+    show("Node req/s, wisp / serverless-offline worker threads (c32)", ratio("wisp-node", "slso-node", "rps"), 3)
+    show("Python req/s, wisp / serverless-offline (c32)", ratio("wisp-python", "slso-python", "rps"), 3)
+    show("Python memory, wisp / serverless-offline (c32 peak RSS)", ratio("wisp-python", "slso-python", "rss"), 0.1, False)
+    show("Node req/s, wisp / nginx ceiling (c32)", ratio("wisp-node", "nginx", "rps"), 0.25)
+    show("Python req/s, wisp / nginx ceiling (c32)", ratio("wisp-python", "nginx", "rps"), 0.25)
+    show("Node req/s, wisp / serverless-offline --useInProcess (c1)", ratio("wisp-node", "slso-node-inprocess", "rps", "c1"), 1)
+    show("First 200 with EAGER (s)", eager_first, 0.150, False)
+    if "slso-node-inprocess" in results:
+        print(f"  serverless-offline first 200 (node, in-process): {results['slso-node-inprocess']['first_200'] * 1000:.0f} ms")
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"\n{sum(checks)}/{len(checks)} goals met")
+
+
+if __name__ == "__main__":
+    main()
