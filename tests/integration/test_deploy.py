@@ -344,7 +344,8 @@ class Shifting(DeployTestCase):
         """Records every distinct (version, weights) of the alias while `proc` runs."""
         seen = []
         lam = boto("lambda", self.url)
-        while proc.poll() is None and not stop.is_set():
+
+        def sample():
             try:
                 a = lam.get_alias(FunctionName="shop-Hello", Name="live")
                 entry = (a["FunctionVersion"], dict(a.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})))
@@ -352,7 +353,13 @@ class Shifting(DeployTestCase):
                     seen.append(entry)
             except Exception:  # noqa: BLE001 - the function may not exist yet
                 pass
+
+        while proc.poll() is None and not stop.is_set():
+            sample()
             time.sleep(0.05)
+        # The last step may land between the previous sample and the exit: look once more.
+        proc.wait()
+        sample()
         return seen
 
     def run_observed(self, *args):

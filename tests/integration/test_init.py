@@ -74,9 +74,13 @@ class Scaffolds(WispTestCase):
                     json.loads(self.read(os.path.join(name, event)))
                 # wisp's own validator (with the project's samconfig: lint = true) finds
                 # nothing, and reads the samconfig without a warning.
+                # The one warning allowed is the dated one: a runtime whose deprecation is near
+                # (nodejs22.x from late 2026) is still the one the issue asks for.
                 checked = wisp("validate", "--output", "json", cwd=project)
-                self.assertEqual((checked.returncode, checked.stdout.strip(), checked.stderr),
-                                 (0, "[]", ""), f"wisp validate in {name}")
+                self.assertEqual((checked.returncode, checked.stderr), (0, ""), f"wisp validate in {name}")
+                found = [d for d in json.loads(checked.stdout)
+                         if d["code"] != "lint-runtime-deprecating"]
+                self.assertEqual(found, [], f"wisp validate in {name}")
                 # The project's own test, as its README says to run it.
                 proc = subprocess.run(result["test_command"], shell=True, cwd=project,
                                       capture_output=True, text=True, timeout=120,

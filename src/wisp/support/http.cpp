@@ -288,7 +288,8 @@ HttpResult<Response> Client::send(const Request& request) const {
 
   curl_slist* header_list = nullptr;
   for (const auto& [name, value] : request.headers) {
-    const auto line = value.empty() ? name + ";" : name + ": " + value;
+    std::string line = name;
+    line.append(value.empty() ? ";" : ": ").append(value);
     header_list = curl_slist_append(header_list, line.c_str());
   }
   // libcurl adds these on its own; the caller's headers are what gets signed.
