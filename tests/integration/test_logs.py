@@ -8,7 +8,7 @@ words and quoted phrases in filter patterns, so those are what the remote filter
 Local: `wisp logs --local` reads the store under .wisp/logs that `wisp local invoke` /
 `local start-api` write (docs/log-store.md); here the store is written directly, the way
 concurrent engines write it (several streams, rotation, deletion).
-test_logs_local_invoke.py follows a real `wisp local invoke` session."""
+test_logs_local_sessions.py follows real `wisp local invoke` and `local start-api` sessions."""
 
 import json
 import os
