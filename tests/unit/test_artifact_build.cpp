@@ -280,6 +280,29 @@ TEST_CASE("skipped: inline code, S3 code, images; selection includes used layers
   CHECK(some.artifacts[1].logical_id == "Fn");
 }
 
+TEST_CASE("a layer built for provided runtimes is staged under bin/, executables kept") {
+  support::TempDir dir("wisp-build-binlayer");
+  test::write(dir.path() / "tools/jq", "#!/bin/sh\n");
+  fs::permissions(dir.path() / "tools/jq", fs::perms::owner_exec, fs::perm_options::add);
+  test::write(dir.path() / "tools/README", "doc");
+  auto model = model_in(dir.path());
+  sam::Layer layer;
+  layer.logical_id = "Tools";
+  layer.content_dir = dir.path() / "tools";
+  layer.metadata["BuildMethod"] = "provided.al2023";
+  model.layers.push_back(layer);
+  auto report = build(model, BuildOptions{}).value();
+  REQUIRE(report.ok());
+  CHECK(zip_names(report.find("Tools")->zip_path) ==
+        std::vector<std::string>{"bin/README", "bin/jq"});
+  CHECK((fs::status(report.find("Tools")->staged_dir / "bin/jq").permissions() &
+         fs::perms::owner_exec) != fs::perms::none);
+
+  model.layers[0].metadata["BuildMethod"] = "esbuild";
+  auto refused = build(model, BuildOptions{}).value();
+  REQUIRE_FALSE(refused.ok());
+}
+
 TEST_CASE("a CodeUri that is a zip file is used unchanged") {
   support::TempDir dir("wisp-build-zipfile");
   test::write(dir.path() / "src/app.py", "x");

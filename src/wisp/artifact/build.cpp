@@ -581,9 +581,12 @@ plan_layer(const sam::Layer& layer) {
       plan.method = BuildMethod::npm;
       plan.skip_top_level = {"node_modules"};
     }
+  } else if (starts_with(method, "provided")) {
+    // Executables and shared tools: Lambda puts /opt/bin on PATH.
+    plan.subdir = "bin";
   } else {
     return fail(fmt::format("{}: Metadata BuildMethod '{}' is not supported for layers (use "
-                            "makefile, python3.x or nodejsNN.x)",
+                            "makefile, python3.x, nodejsNN.x or provided.al2023)",
                             id, method));
   }
   return plan;
