@@ -41,6 +41,19 @@ Resources:
       Handler: app.handler
       Runtime: python3.12
       ReservedConcurrentExecutions: 0
+  NodeReserved:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: node/, Handler: index.handler, Runtime: nodejs20.x, ReservedConcurrentExecutions: 2}
+  Custom:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: custom/, Handler: counter, Runtime: provided.al2023}
+  CustomReserved:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: custom/
+      Handler: counter
+      Runtime: provided.al2023
+      ReservedConcurrentExecutions: 2
   Hungry:
     Type: AWS::Serverless::Function
     Properties: {CodeUri: py/, Handler: app.handler, Runtime: python3.12, MemorySize: 128, Timeout: 20}
@@ -64,7 +77,39 @@ def handler(event, context):
 
 NODE = """
 let count = 0;
-exports.handler = async () => ({ count: ++count, pid: process.pid });
+exports.handler = async (event) => {
+  count++;
+  if (event.sleep) await new Promise((r) => setTimeout(r, event.sleep * 1000));
+  return { count, pid: process.pid };
+};
+"""
+
+# A custom runtime whose "module state" is the shell's own variables: a counter, and what the
+# Runtime API answered to the last response it posted (for the 413 path).
+BOOTSTRAP = r"""#!/bin/sh
+set -eu
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+COUNT=0
+LAST_STATUS=null
+LAST_BODY=null
+while true; do
+  curl -sS -D "$WORK/h" -o "$WORK/event" "$API/invocation/next"
+  ID="$(grep -i '^Lambda-Runtime-Aws-Request-Id:' "$WORK/h" | tr -d '\r' | cut -d' ' -f2)"
+  COUNT=$((COUNT + 1))
+  EVENT="$(cat "$WORK/event")"
+  case "$EVENT" in *sleep*) sleep 0.5 ;; esac
+  if [ "$LAST_STATUS" = null ] && [ "${EVENT#*huge}" != "$EVENT" ]; then
+    { printf '"'; head -c 7340032 /dev/zero | tr '\0' x; printf '"'; } > "$WORK/out"
+    LAST_STATUS="$(curl -sS -o "$WORK/answer" -w '%{http_code}' -X POST "$API/invocation/$ID/response" \
+                   --data-binary @"$WORK/out")"
+    LAST_BODY="$(cat "$WORK/answer")"
+    continue
+  fi
+  printf '{"count":%d,"pid":%d,"last_status":%s,"last_body":%s}' "$COUNT" "$$" "$LAST_STATUS" "$LAST_BODY" > "$WORK/out"
+  curl -sS -o /dev/null -X POST "$API/invocation/$ID/response" --data-binary @"$WORK/out"
+done
 """
 
 
@@ -76,6 +121,7 @@ class Pool(WispTestCase):
         self.write("template.yaml", TEMPLATE)
         self.write("py/app.py", textwrap.dedent(PY))
         self.write("node/index.js", textwrap.dedent(NODE))
+        self.write("custom/bootstrap", BOOTSTRAP, 0o755)
 
     def probe(self, function, *args, event="{}"):
         proc = subprocess.run(
@@ -90,9 +136,11 @@ class Pool(WispTestCase):
         return out, proc.stderr
 
     def test_warm_reuse_keeps_module_state(self):
-        for function in ("Py", "Node"):
+        for function in ("Py", "Node", "Custom"):
             if function == "Node":
                 harness.require_peer("node")
+            if function == "Custom":
+                harness.require_peer("curl", "the custom runtime under test is a curl script")
             out, stderr = self.probe(function, "--rounds", 5)
             results = out["results"]
             self.assertEqual([r["outcome"] for r in results], ["success"] * 5)
@@ -117,6 +165,15 @@ class Pool(WispTestCase):
                     "message": "Rate Exceeded.",
                 })
         self.assertEqual(out["throttles"], 3)
+        # The same for node and a provided bootstrap: the limit is the pool's, not a runtime's.
+        harness.require_peer("node")
+        harness.require_peer("curl", "the custom runtime under test is a curl script")
+        for function in ("NodeReserved", "CustomReserved"):
+            out, _ = self.probe(function, "--concurrent", 5, event='{"sleep": 0.5}')
+            outcomes = [r["outcome"] for r in out["results"]]
+            self.assertEqual(sorted(outcomes), ["success"] * 2 + ["throttled"] * 3, (function, outcomes))
+            self.assertEqual(len({r["body"]["pid"] for r in out["results"] if r["outcome"] == "success"}), 2)
+            self.assertEqual((out["cold_starts"], out["throttles"]), (2, 3), function)
         out, _ = self.probe("Zero")
         self.assertEqual(out["results"][0]["outcome"], "throttled")
         self.assertEqual(out["cold_starts"], 0)
@@ -128,6 +185,27 @@ class Pool(WispTestCase):
         self.assertEqual(len({r["body"]["pid"] for r in results}), 2)
         self.assertEqual(out["cold_starts"], 2)
         self.assertEqual(sorted(r["body"]["count"] for r in results), [1, 1, 2, 2, 3, 3])
+
+    def test_oversized_response_is_413_to_the_runtime_which_stays_warm(self):
+        harness.require_peer("curl", "the custom runtime under test is a curl script")
+        out, _ = self.probe("Custom", "--rounds", 2, event='"huge"')
+        first, second = out["results"]
+        self.assertEqual(first["outcome"], "response_too_large")
+        self.assertEqual(first["error_type"], "Function.ResponseSizeTooLarge")
+        self.assertEqual(json.loads(first["body"]), {
+            "errorType": "Function.ResponseSizeTooLarge",
+            "errorMessage": "Response payload size (7340034 bytes) exceeded maximum allowed payload size (6291556 bytes).",
+        })
+        # What the runtime itself got for that response, reported by the same warm process.
+        self.assertEqual(second["outcome"], "success", second)
+        self.assertFalse(second["cold"])
+        self.assertEqual(second["body"]["count"], 2)
+        self.assertEqual(second["body"]["last_status"], 413)
+        self.assertEqual(second["body"]["last_body"], {
+            "errorMessage": "Exceeded maximum allowed payload size (6291556 bytes).",
+            "errorType": "RequestEntityTooLarge",
+        })
+        self.assertEqual(out["cold_starts"], 1)
 
     def test_idle_workers_retire(self):
         out, _ = self.probe("Py", "--rounds", 2, "--idle-ms", 100, "--pause-ms", 600)

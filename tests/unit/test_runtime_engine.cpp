@@ -145,7 +145,9 @@ TEST_CASE("engine: python error, timeout, crash, oversized response") {
     return;
   Fixture f;
   f.write("app.py", k_python_app);
-  auto fn = f.add("python3.11", "app.handler", 1);
+  // Generous timeouts everywhere except the timeout under test: on a loaded machine a cold
+  // worker or a 7 MB response can take seconds, which must not turn into a spurious timeout.
+  auto fn = f.add("python3.11", "app.handler", 30);
 
   CollectingSink error;
   auto& e = f.invoke(fn, error, R"({"fail": true})");
@@ -153,17 +155,32 @@ TEST_CASE("engine: python error, timeout, crash, oversized response") {
   CHECK(e.error_type == "ValueError");
   CHECK(e.body.find("\"errorMessage\": \"boom\"") != std::string_view::npos);
 
+  // The timeout: 2 s, a handler sleeping far longer. Lambda reports the elapsed time (two
+  // decimals), so a late timer on a busy machine may read 2.07 or 2.52: assert the shape,
+  // that it is at least the timeout, and that it is not wildly late.
+  auto short_fn = f.add("python3.11", "app.handler", 2);
   CollectingSink timeout;
-  auto& t = f.invoke(fn, timeout, R"({"sleep": 5})", true);
+  auto& t = f.invoke(short_fn, timeout, R"({"sleep": 60})", true);
   CHECK(t.outcome == Outcome::timeout);
   CHECK(t.error_type == "Sandbox.Timedout");
-  CHECK(t.body.find("Task timed out after 1.0") != std::string_view::npos);
+  const std::string body(t.body);
+  const auto at = body.find("Task timed out after ");
+  REQUIRE_MESSAGE(at != std::string::npos, body);
+  const auto number = body.substr(at + 21, body.find(' ', at + 21) - (at + 21));
+  CHECK_MESSAGE(number.size() == 4, number); // "2.00": two decimals
+  CHECK_MESSAGE(number[1] == '.', number);
+  const double elapsed = std::stod(number);
+  CHECK(elapsed >= 2.0);
+  CHECK(elapsed < 10.0); // killed at the deadline, not when the 60 s sleep ended
+  CHECK(body.find(" seconds\"") != std::string::npos);
   CHECK(t.log_tail.find("Status: timeout") != std::string_view::npos);
 
+  // The timed-out worker was killed: the next invocation of that function gets a fresh one
+  // (a trivial handler: 2 s is ample even on a busy machine; init is not counted).
   CollectingSink after;
-  auto& a = f.invoke(fn, after, "{}");
-  CHECK(a.outcome == Outcome::success);
-  CHECK(a.cold); // the timed-out worker was killed: a fresh one
+  auto& a = f.invoke(short_fn, after, "{}");
+  CHECK_MESSAGE(a.outcome == Outcome::success, std::string(a.body));
+  CHECK(a.cold);
 
   CollectingSink crash;
   auto& c = f.invoke(fn, crash, R"({"exit": true})");
