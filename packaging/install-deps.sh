@@ -57,7 +57,7 @@ peers_dir="${WISP_PEERS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wisp-peers}"
 
 npm_peer() {  # npm_peer <dir-name> <package@version>...
   local dir="$peers_dir/$1"; shift
-  local stamp="$dir/.installed-$(echo "$*" | tr ' /@' '_--')"
+  local stamp="$dir/.installed-$(echo "$*" | tr ' /@' '_._')"
   if [ -f "$stamp" ]; then
     echo "install-deps: $* already in $dir"
     return 0

@@ -114,10 +114,14 @@ def shapes(event, context):
 '''
 
 AUTH = r'''
+calls = 0
 def simple(event, context):
+    global calls
+    calls += 1
     token = event["headers"].get("authorization")
     return {"isAuthorized": token == "secret",
             "context": {"user": "u1", "n": 1, "list": [1, 2], "src": event["identitySource"],
+                        "calls": calls,
                         "route": event["routeKey"], "version": event["version"]}}
 def policy(event, context):
     effect = "Allow" if event["headers"].get("x-token") == "ok" else "Deny"
@@ -305,6 +309,9 @@ class HttpApiTest(unittest.TestCase):
         self.assertEqual(lam["src"], ["secret"])
         self.assertEqual(lam["route"], "GET /secure")
         self.assertEqual(lam["version"], "2.0")
+        # Cached by the identity source's value for ReauthorizeEvery (60 s): no new call.
+        again = self.event("/secure?x=1", headers={"Authorization": "secret"})
+        self.assertEqual(again["requestContext"]["authorizer"]["lambda"]["calls"], lam["calls"])
 
     def test_policy_authorizer_format_1_0(self):
         status, _, body = self.get("/policy")

@@ -54,6 +54,13 @@ Resources:
               Headers: [X-User]
               QueryStrings: [tenant]
               ReauthorizeEvery: 0
+          CachedRequestAuth:
+            FunctionPayloadType: REQUEST
+            FunctionArn: !GetAtt RequestAuthFunction.Arn
+            Identity:
+              Headers: [X-User]
+              QueryStrings: [tenant]
+              ReauthorizeEvery: 300
   EchoFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -71,6 +78,13 @@ Resources:
         Request:
           Type: Api
           Properties: {RestApiId: !Ref Api, Path: /request, Method: get, Auth: {Authorizer: RequestAuth}}
+        CachedRequest:
+          Type: Api
+          Properties:
+            RestApiId: !Ref Api
+            Path: /request-cached
+            Method: get
+            Auth: {Authorizer: CachedRequestAuth}
   NodeFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -410,6 +424,35 @@ class RestApiTest(unittest.TestCase):
         self.assertEqual(status, 403)
         second = self.event("/request?tenant=t1", headers={"X-User": "ann"})["requestContext"]["authorizer"]
         self.assertGreater(second["calls"], authorizer["calls"])
+
+    def test_request_authorizer_cached_by_identity_sources(self):
+        # With caching every identity source is required: a missing one is 401 without a call.
+        for kw in ({"headers": {"X-User": "ann"}}, {}):
+            status, _, body = self.get("/request-cached", **kw)
+            self.assertEqual((status, body), (401, b'{"message":"Unauthorized"}'))
+        status, _, body = self.get("/request-cached?tenant=t1")
+        self.assertEqual((status, body), (401, b'{"message":"Unauthorized"}'))
+        first = self.event("/request-cached?tenant=t1", headers={"X-User": "ann"})
+        first = first["requestContext"]["authorizer"]
+        self.assertEqual((first["principalId"], first["tenant"]), ("ann", "t1"))
+        # Same identity values within ReauthorizeEvery: the cached answer, no new call.
+        again = self.event("/request-cached?tenant=t1&other=x", headers={"X-User": "ann"})
+        self.assertEqual(again["requestContext"]["authorizer"]["calls"], first["calls"])
+        # Another value of any identity source is another cache entry.
+        other = self.event("/request-cached?tenant=t2", headers={"X-User": "ann"})
+        other = other["requestContext"]["authorizer"]
+        self.assertEqual(other["tenant"], "t2")
+        self.assertGreater(other["calls"], first["calls"])
+        # A cached Deny keeps denying; the uncached authorizer's entries are its own.
+        for _ in range(2):
+            status, _, body = self.get("/request-cached?tenant=t1", headers={"X-User": "bob"})
+            self.assertEqual(status, 403)
+            self.assertEqual(
+                body, b'{"Message":"User is not authorized to access this resource with an explicit deny"}')
+        uncached = self.event("/request?tenant=t1", headers={"X-User": "ann"})
+        self.assertGreater(uncached["requestContext"]["authorizer"]["calls"], other["calls"])
+        again = self.event("/request-cached?tenant=t1", headers={"X-User": "ann"})
+        self.assertEqual(again["requestContext"]["authorizer"]["calls"], first["calls"])
 
 
 if __name__ == "__main__":
