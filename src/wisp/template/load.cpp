@@ -320,7 +320,7 @@ Loader::Loader(const LoadOptions& options, LoadResult& result)
   m_scope.account_id = options.account_id;
   m_scope.stack_name = options.stack_name;
   m_scope.import_values = &options.import_values;
-  m_today = options.today.empty() ? today_utc() : options.today;
+  m_today = options.today.empty() ? support::today_utc() : options.today;
 }
 
 void Loader::error(Mark mark, std::string code, std::string message) {
