@@ -1,5 +1,7 @@
 #include "template_test_support.hpp"
 
+#include <wisp/scaffold/runtimes.hpp>
+
 #include <boost/json/serialize.hpp>
 #include <doctest/doctest.h>
 #include <fmt/ranges.h>
@@ -632,4 +634,29 @@ Resources:
         "[lint-policy-admin]\n"
         "30:15: warning: a policy statement allows every action on every resource "
         "[lint-policy-admin]\n");
+}
+
+TEST_CASE("wisp init and wisp validate judge runtimes by the same lifecycle dates") {
+  TemplateFixture t;
+  for (const auto& runtime : scaffold::served_runtimes()) {
+    for (const char* day : {"2026-05-31", "2026-07-01", "2026-11-23", "2027-06-01", "2029-08-01"}) {
+      INFO(runtime, " on ", day);
+      sam::LoadOptions options;
+      options.today = day;
+      const auto r = t.load(std::string(k_header) +
+                                "Resources:\n  Fn:\n"
+                                "    Type: AWS::Serverless::Function\n"
+                                "    Properties:\n      Runtime: " +
+                                runtime + "\n      Handler: index.handler\n      InlineCode: x\n",
+                            options);
+      const auto text = joined(r);
+      const auto state = scaffold::check_runtime(runtime, day).state;
+      // init refuses exactly when validate says creating is no longer allowed, and warns
+      // exactly when validate warns of a deprecation with creation still possible.
+      CHECK((state == scaffold::RuntimeState::blocked) ==
+            (text.find("no longer allows creating") != std::string::npos));
+      CHECK((state == scaffold::RuntimeState::deprecated) ==
+            (text.find("creating functions is blocked from") != std::string::npos));
+    }
+  }
 }

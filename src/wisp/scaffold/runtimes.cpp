@@ -6,32 +6,10 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
-#include <ctime>
 
 namespace wisp::scaffold {
 
 namespace {
-
-// AWS Lambda's runtime deprecation table (docs: "Lambda runtimes", "Runtime deprecation
-// policy"), as also shipped in cfn-lint 1.51's LmbdRuntimeLifecycle data.
-constexpr std::array k_lifecycles = {
-    RuntimeLifecycle{"python3.8", "2024-10-14", "2026-06-01"},
-    RuntimeLifecycle{"python3.9", "2025-12-15", "2026-06-01"},
-    RuntimeLifecycle{"python3.10", "2026-06-30", "2026-07-31"},
-    RuntimeLifecycle{"python3.11", "2026-06-30", "2026-07-31"},
-    RuntimeLifecycle{"python3.12", "2028-10-31", "2028-11-30"},
-    RuntimeLifecycle{"python3.13", "2029-06-30", "2029-07-31"},
-    RuntimeLifecycle{"python3.14", "2029-06-30", "2029-07-31"},
-    RuntimeLifecycle{"nodejs16.x", "2024-06-12", "2026-06-01"},
-    RuntimeLifecycle{"nodejs18.x", "2025-09-01", "2026-06-01"},
-    RuntimeLifecycle{"nodejs20.x", "2026-04-30", "2026-06-01"},
-    RuntimeLifecycle{"nodejs22.x", "2027-04-30", "2027-06-01"},
-    RuntimeLifecycle{"nodejs24.x", "2028-04-30", "2028-06-01"},
-    RuntimeLifecycle{"provided", "2024-01-08", "2024-02-08"},
-    RuntimeLifecycle{"provided.al2", "2026-06-30", "2026-07-31"},
-    RuntimeLifecycle{"provided.al2023", "2029-06-30", "2029-07-31"},
-};
 
 // Must match the `runtimes` of the manifests in templates/ (a unit test checks).
 const std::array<std::string, 9>& served_list() {
@@ -78,22 +56,12 @@ std::string instead(std::string_view runtime, std::string_view day) {
 
 } // namespace
 
-std::span<const RuntimeLifecycle> runtime_lifecycles() {
-  return k_lifecycles;
-}
-
-const RuntimeLifecycle* find_lifecycle(std::string_view runtime) {
-  for (const auto& lifecycle : k_lifecycles)
-    if (lifecycle.name == runtime)
-      return &lifecycle;
-  return nullptr;
+const support::LambdaRuntime* find_lifecycle(std::string_view runtime) {
+  return support::find_lambda_runtime(runtime);
 }
 
 std::string today() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  ::gmtime_r(&now, &utc);
-  return fmt::format("{:04}-{:02}-{:02}", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday);
+  return support::today_utc();
 }
 
 RuntimeCheck check_runtime(std::string_view runtime, std::string_view day) {

@@ -1,8 +1,10 @@
 #pragma once
-// The Lambda runtimes `wisp init` knows, with AWS Lambda's published lifecycle dates: the day a
-// runtime is deprecated and the day Lambda stops letting anyone create functions on it. wisp
-// never scaffolds a runtime whose creation is blocked; a deprecated one still creatable is
-// scaffolded with a warning. Dates are ISO "YYYY-MM-DD" strings (they compare as text).
+// Which Lambda runtimes `wisp init` scaffolds, judged by AWS Lambda's published lifecycle dates
+// (support/lambda_runtimes.hpp, the table `wisp validate` uses too): wisp never scaffolds a
+// runtime whose creation is blocked; a deprecated one still creatable is scaffolded with a
+// warning. Dates are ISO "YYYY-MM-DD" strings (they compare as text).
+
+#include <wisp/support/lambda_runtimes.hpp>
 
 #include <span>
 #include <string>
@@ -11,15 +13,8 @@
 
 namespace wisp::scaffold {
 
-struct RuntimeLifecycle {
-  std::string_view name;           // "python3.13"
-  std::string_view deprecated;     // deprecation date
-  std::string_view create_blocked; // from this day Lambda refuses to create functions on it
-};
-
-// Every runtime wisp knows the lifecycle of (served by a scaffold or not).
-std::span<const RuntimeLifecycle> runtime_lifecycles();
-const RuntimeLifecycle* find_lifecycle(std::string_view runtime);
+// The lifecycle of a runtime; nullptr when wisp knows none for it.
+const support::LambdaRuntime* find_lifecycle(std::string_view runtime);
 
 // The day the lifecycle table was last checked against AWS's. Completions and `--help` list
 // the runtimes creatable on that day, so their text does not change with the clock.

@@ -651,7 +651,7 @@ void Loader::check_function(Function& function, const Node& properties, const Re
       if (auto close = support::closest_match(node->text, runtime_names()))
         hint = fmt::format("; did you mean '{}'?", *close);
       error(node->mark, "runtime-unknown", fmt::format("unknown runtime '{}'{}", node->text, hint));
-    } else if (m_today >= runtime->update_block) {
+    } else if (m_today >= runtime->update_blocked) {
       warning(node->mark, "runtime-deprecated",
               fmt::format("the runtime {} is deprecated (since {}); AWS no longer allows "
                           "creating or updating functions with it{}",
@@ -659,11 +659,11 @@ void Loader::check_function(Function& function, const Node& properties, const Re
                           runtime->successor.empty()
                               ? std::string()
                               : fmt::format("; use {}", runtime->successor)));
-    } else if (m_today >= runtime->create_block) {
+    } else if (m_today >= runtime->create_blocked) {
       warning(node->mark, "runtime-deprecated",
               fmt::format("the runtime {} is deprecated (since {}); AWS no longer allows "
                           "creating functions with it (updates are blocked from {}){}",
-                          runtime->name, runtime->deprecated, runtime->update_block,
+                          runtime->name, runtime->deprecated, runtime->update_blocked,
                           runtime->successor.empty()
                               ? std::string()
                               : fmt::format("; use {}", runtime->successor)));
@@ -671,7 +671,7 @@ void Loader::check_function(Function& function, const Node& properties, const Re
       warning(node->mark, "runtime-deprecated",
               fmt::format("the runtime {} is deprecated (since {}); creating functions is "
                           "blocked from {}{}",
-                          runtime->name, runtime->deprecated, runtime->create_block,
+                          runtime->name, runtime->deprecated, runtime->create_blocked,
                           runtime->successor.empty()
                               ? std::string()
                               : fmt::format("; use {}", runtime->successor)));

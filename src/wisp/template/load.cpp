@@ -320,7 +320,7 @@ Loader::Loader(const LoadOptions& options, LoadResult& result)
   m_scope.account_id = options.account_id;
   m_scope.stack_name = options.stack_name;
   m_scope.import_values = &options.import_values;
-  m_today = options.today.empty() ? today_utc() : options.today;
+  m_today = options.today.empty() ? support::today_utc() : options.today;
 }
 
 void Loader::error(Mark mark, std::string code, std::string message) {
@@ -422,7 +422,7 @@ bool Loader::read() {
 // -------------------------------------------------------------------- sections
 
 void Loader::check_sections() {
-  m_schema->check_object(m_root, template_sections_spec());
+  m_schema->check_declaration(m_root, template_sections_spec());
   if (const auto* description = m_root.find("Description"); description && description->is_scalar())
     m_model.description = description->text;
   if (const auto* version = m_root.find("AWSTemplateFormatVersion");
@@ -495,7 +495,7 @@ void Loader::declare_parameters() {
                           describe_kind(declaration)));
         continue;
       }
-      m_schema->check_object(declaration, parameter_spec());
+      m_schema->check_declaration(declaration, parameter_spec());
       Parameter parameter;
       parameter.name = entry.key;
       parameter.mark = entry.key_mark;
@@ -714,7 +714,7 @@ void Loader::index_resources() {
       m_scope.resources.emplace(entry.key, std::move(decl));
       continue;
     }
-    m_schema->check_object(entry.value, resource_attributes_spec());
+    m_schema->check_declaration(entry.value, resource_attributes_spec());
     if (const auto* type = entry.value.find("Type"); type && type->is_string()) {
       decl.type = type->text;
       const bool valid = decl.type.starts_with("Custom::") ||
@@ -1069,7 +1069,7 @@ void Loader::check_references() {
                           describe_kind(output.value)));
         continue;
       }
-      m_schema->check_object(output.value, output_spec());
+      m_schema->check_declaration(output.value, output_spec());
       if (const auto* condition = output.value.find("Condition");
           condition && condition->is_string())
         m_used_conditions.insert(condition->text);

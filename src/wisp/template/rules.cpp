@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <array>
-#include <chrono>
 #include <set>
 
 namespace wisp::sam::detail {
@@ -11,56 +10,6 @@ namespace wisp::sam::detail {
 namespace {
 
 using F = RuntimeFamily;
-
-// AWS Lambda's runtime lifecycle (docs: "Lambda runtimes", deprecation policy).
-constexpr RuntimeInfo k_runtimes[] = {
-    {"python3.14", F::python, "2029-06-30", "2029-07-31", "2029-08-31", ""},
-    {"python3.13", F::python, "2029-06-30", "2029-07-31", "2029-08-31", "python3.14"},
-    {"python3.12", F::python, "2028-10-31", "2028-11-30", "2029-01-10", "python3.14"},
-    {"python3.11", F::python, "2026-06-30", "2026-07-31", "2026-08-31", "python3.14"},
-    {"python3.10", F::python, "2026-06-30", "2026-07-31", "2026-08-31", "python3.14"},
-    {"python3.9", F::python, "2025-12-15", "2026-06-01", "2026-07-01", "python3.14"},
-    {"python3.8", F::python, "2024-10-14", "2026-06-01", "2026-07-01", "python3.14"},
-    {"python3.7", F::python, "2023-12-04", "2024-01-09", "2026-03-09", "python3.14"},
-    {"python3.6", F::python, "2022-07-18", "2022-07-18", "2022-08-29", "python3.14"},
-    {"python2.7", F::python, "2021-07-15", "2021-07-15", "2022-05-30", "python3.14"},
-    {"nodejs24.x", F::nodejs, "2028-04-30", "2028-06-01", "2028-07-01", ""},
-    {"nodejs22.x", F::nodejs, "2027-04-30", "2027-06-01", "2027-07-01", "nodejs24.x"},
-    {"nodejs20.x", F::nodejs, "2026-04-30", "2026-06-01", "2026-07-01", "nodejs24.x"},
-    {"nodejs18.x", F::nodejs, "2025-09-01", "2026-06-01", "2026-07-01", "nodejs24.x"},
-    {"nodejs16.x", F::nodejs, "2024-06-12", "2026-06-01", "2026-07-01", "nodejs24.x"},
-    {"nodejs14.x", F::nodejs, "2023-12-04", "2024-01-09", "2026-07-01", "nodejs24.x"},
-    {"nodejs12.x", F::nodejs, "2023-03-31", "2023-03-31", "2023-04-30", "nodejs24.x"},
-    {"nodejs10.x", F::nodejs, "2021-07-30", "2021-07-30", "2022-02-14", "nodejs24.x"},
-    {"nodejs8.10", F::nodejs, "2020-03-06", "2020-02-04", "2020-03-06", "nodejs24.x"},
-    {"nodejs6.10", F::nodejs, "2019-08-12", "2019-07-12", "2019-08-12", "nodejs24.x"},
-    {"nodejs4.3", F::nodejs, "2020-03-05", "2020-02-03", "2020-03-05", "nodejs24.x"},
-    {"nodejs4.3-edge", F::nodejs, "2020-03-05", "2019-03-31", "2019-04-30", "nodejs24.x"},
-    {"nodejs", F::nodejs, "2016-08-30", "2016-09-30", "2016-10-31", "nodejs24.x"},
-    {"java25", F::java, "2029-06-30", "2029-07-31", "2029-08-31", ""},
-    {"java21", F::java, "2029-06-30", "2029-07-31", "2029-08-31", "java25"},
-    {"java17", F::java, "2026-06-30", "2026-07-31", "2026-08-31", "java25"},
-    {"java11", F::java, "2026-06-30", "2026-07-31", "2026-08-31", "java25"},
-    {"java8.al2", F::java, "2026-06-30", "2026-07-31", "2026-08-31", "java25"},
-    {"java8", F::java, "2024-01-08", "2024-02-08", "2026-07-01", "java25"},
-    {"dotnet10", F::dotnet, "2028-11-10", "2028-12-10", "2029-01-11", ""},
-    {"dotnet8", F::dotnet, "2026-11-10", "2026-12-10", "2027-01-11", "dotnet10"},
-    {"dotnet6", F::dotnet, "2024-12-20", "2026-06-01", "2026-07-01", "dotnet10"},
-    {"dotnetcore3.1", F::dotnet, "2023-04-03", "2023-04-03", "2023-05-03", "dotnet10"},
-    {"dotnetcore2.1", F::dotnet, "2022-01-05", "2022-01-05", "2022-04-13", "dotnet10"},
-    {"dotnetcore2.0", F::dotnet, "2019-05-30", "2019-04-30", "2019-05-30", "dotnet10"},
-    {"dotnetcore1.0", F::dotnet, "2019-06-27", "2019-06-30", "2019-07-30", "dotnet10"},
-    {"ruby3.4", F::ruby, "2028-03-31", "2028-04-30", "2028-05-31", ""},
-    {"ruby3.3", F::ruby, "2027-03-31", "2027-04-30", "2027-05-31", "ruby3.4"},
-    {"ruby3.2", F::ruby, "2026-03-31", "2026-06-01", "2026-07-01", "ruby3.4"},
-    {"ruby2.7", F::ruby, "2023-12-07", "2024-01-09", "2026-07-01", "ruby3.4"},
-    {"ruby2.5", F::ruby, "2021-07-30", "2021-07-30", "2022-03-31", "ruby3.4"},
-    {"provided.al2023", F::provided, "2029-06-30", "2029-07-31", "2029-08-31", ""},
-    {"provided.al2", F::provided, "2026-06-30", "2026-07-31", "2026-08-31", "provided.al2023"},
-    {"provided", F::provided, "2024-01-08", "2024-02-08", "2026-07-01", "provided.al2023"},
-    {"go1.x", F::go, "2024-01-08", "2024-02-08", "2026-07-01", "provided.al2023"},
-};
-constexpr std::size_t k_runtime_count = std::size(k_runtimes);
 
 struct TypeAttributes {
   std::string_view type;
@@ -194,16 +143,13 @@ std::string_view after_last_slash(std::string_view text) {
 } // namespace
 
 const RuntimeInfo* find_runtime(std::string_view name) {
-  for (std::size_t i = 0; i < k_runtime_count; ++i)
-    if (k_runtimes[i].name == name)
-      return &k_runtimes[i];
-  return nullptr;
+  return support::find_lambda_runtime(name);
 }
 
 std::vector<std::string> runtime_names() {
   std::vector<std::string> names;
-  for (std::size_t i = 0; i < k_runtime_count; ++i)
-    names.emplace_back(k_runtimes[i].name);
+  for (const auto& runtime : support::lambda_runtimes())
+    names.emplace_back(runtime.name);
   return names;
 }
 
@@ -421,13 +367,6 @@ bool is_reserved_env_name(std::string_view name) {
     if (reserved == name)
       return true;
   return false;
-}
-
-std::string today_utc() {
-  const auto now = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
-  const std::chrono::year_month_day date{now};
-  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()),
-                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
 }
 
 } // namespace wisp::sam::detail

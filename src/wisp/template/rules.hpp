@@ -1,7 +1,9 @@
 #pragma once
-// Internal to the template area: facts the checks use — Lambda runtimes and their
-// deprecation dates, GetAtt attributes per resource type, handler shapes, route path
+// Internal to the template area: facts the checks use — Lambda runtimes (the lifecycle table
+// shared with `wisp init`), GetAtt attributes per resource type, handler shapes, route path
 // syntax, deployment types, name patterns.
+
+#include <wisp/support/lambda_runtimes.hpp>
 
 #include <optional>
 #include <span>
@@ -11,16 +13,9 @@
 
 namespace wisp::sam::detail {
 
-enum class RuntimeFamily { python, nodejs, java, dotnet, ruby, provided, go };
-
-struct RuntimeInfo {
-  std::string_view name;
-  RuntimeFamily family;
-  std::string_view deprecated;   // YYYY-MM-DD: AWS stops security patches
-  std::string_view create_block; // no new functions from this date
-  std::string_view update_block; // no updates from this date
-  std::string_view successor;
-};
+// The runtime table is shared with `wisp init` (support/lambda_runtimes.hpp).
+using RuntimeFamily = support::RuntimeFamily;
+using RuntimeInfo = support::LambdaRuntime;
 
 const RuntimeInfo* find_runtime(std::string_view name);
 std::vector<std::string> runtime_names();
@@ -47,8 +42,5 @@ bool is_valid_alias_name(std::string_view name);
 // Environment variable names: [A-Za-z][A-Za-z0-9_]+
 bool is_valid_env_name(std::string_view name);
 bool is_reserved_env_name(std::string_view name);
-
-// Today's date as YYYY-MM-DD (UTC).
-std::string today_utc();
 
 } // namespace wisp::sam::detail

@@ -770,6 +770,16 @@ void SchemaChecker::type_error(const Node& value, std::string_view name,
 void SchemaChecker::check_object(const Node& node, const ObjectSpec& spec) {
   if (!node.is_mapping() || is_symbolic(node))
     return;
+  check_entries(node, spec);
+}
+
+void SchemaChecker::check_declaration(const Node& node, const ObjectSpec& spec) {
+  if (!node.is_mapping() || node.intrinsic() == "Fn::Transform")
+    return;
+  check_entries(node, spec);
+}
+
+void SchemaChecker::check_entries(const Node& node, const ObjectSpec& spec) {
   for (const auto& entry : node.entries) {
     const PropertySpec* property = nullptr;
     for (const auto& candidate : spec.properties)

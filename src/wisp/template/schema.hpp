@@ -68,12 +68,18 @@ public:
   SchemaChecker(const std::string& file, support::Diagnostics& diagnostics)
       : m_file(file), m_diags(diagnostics) {}
 
-  // Checks the keys of `node` (a mapping) against `spec`.
+  // Checks the keys of `node` (a mapping) against `spec`; an intrinsic function standing for
+  // the whole value (a property that may be computed) is not checked.
   void check_object(const Node& node, const ObjectSpec& spec);
+  // The same for a declaration CloudFormation never computes (the template, a parameter, a
+  // resource, an output): a lone `Ref`, `Fn::*` or `Condition` key is checked like any other
+  // key. Only `Fn::Transform` (AWS::Include) may stand for it.
+  void check_declaration(const Node& node, const ObjectSpec& spec);
   // Checks one value against a property's type; `name` names it in messages.
   void check_value(const Node& value, const PropertySpec& property);
 
 private:
+  void check_entries(const Node& node, const ObjectSpec& spec);
   void type_error(const Node& value, std::string_view name, std::string_view expected);
   const std::string& m_file;
   support::Diagnostics& m_diags;
