@@ -693,6 +693,46 @@ class CommandLine(LocalInvoke):
         self.assertNotIn("START RequestId", proc.stderr)
         self.assertIn("START RequestId", self.read("fn.log"))
 
+    def test_parameters_and_unresolved_intrinsics_in_the_environment(self):
+        self.write("template.yaml", textwrap.dedent("""\
+            AWSTemplateFormatVersion: '2010-09-09'
+            Transform: AWS::Serverless-2016-10-31
+            Parameters:
+              Stage: {Type: String, Default: dev}
+            Resources:
+              Table:
+                Type: AWS::DynamoDB::Table
+                Properties:
+                  AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+                  KeySchema: [{AttributeName: id, KeyType: HASH}]
+                  BillingMode: PAY_PER_REQUEST
+              Fn:
+                Type: AWS::Serverless::Function
+                Properties:
+                  CodeUri: src/
+                  Handler: app.handler
+                  Runtime: python3.11
+                  Environment:
+                    Variables:
+                      STAGE: !Ref Stage
+                      NAME: !Sub 'svc-${Stage}'
+                      TABLE_ARN: !GetAtt Table.Arn
+            """))
+        self.write("src/app.py", "import os\ndef handler(e, c):\n"
+                   "    return {k: os.environ.get(k) for k in ('STAGE', 'NAME', 'TABLE_ARN')}\n")
+        proc = self.invoke(code=0)
+        self.assertEqual(json.loads(proc.stdout), {"STAGE": "dev", "NAME": "svc-dev", "TABLE_ARN": ""})
+        self.assertIn("function Fn: environment variable TABLE_ARN cannot be resolved locally; it is set to "
+                      "an empty string (give it a value with --env-vars)", proc.stderr)
+        proc = self.invoke("--parameter-overrides", "Stage=prod", code=0)
+        self.assertEqual(json.loads(proc.stdout)["NAME"], "svc-prod")
+        self.write("env.json", json.dumps({"Fn": {"TABLE_ARN": "arn:aws:dynamodb:us-east-1:1:table/t"}}))
+        proc = self.invoke("--parameter-overrides", "ParameterKey=Stage,ParameterValue=qa",
+                           "--env-vars", "env.json", code=0)
+        self.assertEqual(json.loads(proc.stdout), {
+            "STAGE": "qa", "NAME": "svc-qa", "TABLE_ARN": "arn:aws:dynamodb:us-east-1:1:table/t"})
+        self.assertNotIn("cannot be resolved locally", proc.stderr)
+
     def test_interrupt_stops_the_worker(self):
         self.project({"Slow": "CodeUri: src/\nHandler: app.handler\nRuntime: python3.11\nTimeout: 60\n"},
                      {"src/app.py": "import os, time\ndef handler(e, c):\n    print('pid', os.getpid(), flush=True)\n    time.sleep(50)\n"})
