@@ -328,6 +328,13 @@ class PythonVersions(LocalInvoke):
                 self.assertIn(f"python3.{minor} is not installed", proc.stderr)
                 continue
             self.assertNotIn("/shims/", executable)
+        # A minor the machine lacks runs on python3, with a warning.
+        if shutil.which("python3.14") is None:
+            self.project({"Py314": "CodeUri: src/\nHandler: app.handler\nRuntime: python3.14\n"},
+                         {"src/app.py": "import sys\ndef handler(e, c):\n    return [list(sys.version_info[:2]), sys.executable]\n"})
+            proc = wisp("local", "invoke", "Py314", cwd=self.tmp, extra_env={"XDG_CACHE_HOME": cache})
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertRegex(proc.stderr, r"python3\.14: python3\.14 is not installed; running with python3 \(")
         with open(os.path.join(cache, "wisp", "interpreters.json")) as f:
             cached = json.load(f)
         self.assertTrue(any(key.startswith("python3.13\n") for key in cached))
@@ -487,6 +494,15 @@ class Node(LocalInvoke):
         error = json.loads(proc.stdout.split("\n", 1)[1])
         self.assertEqual(error["errorType"], "Error")
         self.assertEqual(error["errorMessage"], "mid-stream failure")
+
+    def test_other_majors_run_on_the_machines_node_with_a_warning(self):
+        major = subprocess.run(["node", "-p", "process.versions.node.split('.')[0]"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        other = "22" if major != "22" else "20"
+        self.project({"Other": f"CodeUri: node/\nHandler: esm.handler\nRuntime: nodejs{other}.x\n"}, NODE_FILES)
+        proc = self.invoke("Other", event='{"z": 3}', code=0)
+        self.assertEqual(json.loads(proc.stdout), {"esm": "b.mjs", "event": {"z": 3}})
+        self.assertRegex(proc.stderr, rf"nodejs{other}\.x: running with node {major}\.\d+\.\d+ \(major version differs\)")
 
     def test_init_errors(self):
         proc = self.invoke("NoModule", code=1)
@@ -692,6 +708,46 @@ class CommandLine(LocalInvoke):
         self.assertEqual(proc.stdout, '"ok"\n')
         self.assertNotIn("START RequestId", proc.stderr)
         self.assertIn("START RequestId", self.read("fn.log"))
+
+    def test_parameters_and_unresolved_intrinsics_in_the_environment(self):
+        self.write("template.yaml", textwrap.dedent("""\
+            AWSTemplateFormatVersion: '2010-09-09'
+            Transform: AWS::Serverless-2016-10-31
+            Parameters:
+              Stage: {Type: String, Default: dev}
+            Resources:
+              Table:
+                Type: AWS::DynamoDB::Table
+                Properties:
+                  AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+                  KeySchema: [{AttributeName: id, KeyType: HASH}]
+                  BillingMode: PAY_PER_REQUEST
+              Fn:
+                Type: AWS::Serverless::Function
+                Properties:
+                  CodeUri: src/
+                  Handler: app.handler
+                  Runtime: python3.11
+                  Environment:
+                    Variables:
+                      STAGE: !Ref Stage
+                      NAME: !Sub 'svc-${Stage}'
+                      TABLE_ARN: !GetAtt Table.Arn
+            """))
+        self.write("src/app.py", "import os\ndef handler(e, c):\n"
+                   "    return {k: os.environ.get(k) for k in ('STAGE', 'NAME', 'TABLE_ARN')}\n")
+        proc = self.invoke(code=0)
+        self.assertEqual(json.loads(proc.stdout), {"STAGE": "dev", "NAME": "svc-dev", "TABLE_ARN": ""})
+        self.assertIn("function Fn: environment variable TABLE_ARN cannot be resolved locally; it is set to "
+                      "an empty string (give it a value with --env-vars)", proc.stderr)
+        proc = self.invoke("--parameter-overrides", "Stage=prod", code=0)
+        self.assertEqual(json.loads(proc.stdout)["NAME"], "svc-prod")
+        self.write("env.json", json.dumps({"Fn": {"TABLE_ARN": "arn:aws:dynamodb:us-east-1:1:table/t"}}))
+        proc = self.invoke("--parameter-overrides", "ParameterKey=Stage,ParameterValue=qa",
+                           "--env-vars", "env.json", code=0)
+        self.assertEqual(json.loads(proc.stdout), {
+            "STAGE": "qa", "NAME": "svc-qa", "TABLE_ARN": "arn:aws:dynamodb:us-east-1:1:table/t"})
+        self.assertNotIn("cannot be resolved locally", proc.stderr)
 
     def test_interrupt_stops_the_worker(self):
         self.project({"Slow": "CodeUri: src/\nHandler: app.handler\nRuntime: python3.11\nTimeout: 60\n"},

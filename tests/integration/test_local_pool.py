@@ -1,7 +1,9 @@
 """The warm worker pool on real templates, driven through the engine the way
 `local start-api`/`start-lambda` drive it (tests/tools/engine_probe.cpp): warm reuse with
-module state kept, ReservedConcurrentExecutions throttling exactly as Lambda, the local
-maximum queueing, scale to zero, a fresh worker after a timeout, memory enforcement."""
+module state kept (python, node, a `provided` bootstrap), ReservedConcurrentExecutions
+throttling exactly as Lambda, the local maximum queueing, scale to zero, a fresh worker after
+a timeout, memory enforcement, the runtime's side of the 413 path, the Runtime API's refusals
+(unknown or answered ids, late /init/error, another worker's invocation)."""
 
 import json
 import os
@@ -54,6 +56,12 @@ Resources:
       Handler: counter
       Runtime: provided.al2023
       ReservedConcurrentExecutions: 2
+  Strict:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: strict/, Handler: strict, Runtime: provided.al2023}
+  CrossTalk:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: cross/, Handler: cross, Runtime: provided.al2023}
   Hungry:
     Type: AWS::Serverless::Function
     Properties: {CodeUri: py/, Handler: app.handler, Runtime: python3.12, MemorySize: 128, Timeout: 20}
@@ -113,6 +121,64 @@ done
 """
 
 
+# A custom runtime that tries what the Runtime API must refuse, and reports the answers.
+STRICT_BOOTSTRAP = r"""#!/bin/sh
+set -eu
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+req() { curl -sS -o "$WORK/b" -w '%{http_code}' "$@"; }
+answer() { printf '{"status":%s,"body":%s}' "$1" "$(cat "$WORK/b")"; }
+PREV=""
+while true; do
+  curl -sS -D "$WORK/h" -o "$WORK/event" "$API/invocation/next"
+  ID="$(grep -i '^Lambda-Runtime-Aws-Request-Id:' "$WORK/h" | tr -d '\r' | cut -d' ' -f2)"
+  if [ -z "$PREV" ]; then
+    WRONG="$(answer "$(req -X POST "$API/invocation/00000000-0000-0000-0000-000000000000/response" -d '{}')")"
+    INIT="$(answer "$(req -X POST "$API/init/error" -H 'Lambda-Runtime-Function-Error-Type: Late.Init' -d '{}')")"
+    METHOD="$(req -X GET "$API/invocation/$ID/response")"
+    MISSING="$(req "$API/invocation/$ID/nothing")"
+    printf '{"wrong_id":%s,"init_error":%s,"bad_method":%s,"not_found":%s}' "$WRONG" "$INIT" "$METHOD" "$MISSING" > "$WORK/out"
+    ACCEPTED="$(answer "$(req -X POST "$API/invocation/$ID/response" --data-binary @"$WORK/out")")"
+  else
+    AGAIN="$(answer "$(req -X POST "$API/invocation/$PREV/response" -d '{}')")"
+    AGAIN_ERROR="$(answer "$(req -X POST "$API/invocation/$PREV/error" -d '{}')")"
+    printf '{"accepted":%s,"again":%s,"again_error":%s}' "$ACCEPTED" "$AGAIN" "$AGAIN_ERROR" > "$WORK/out"
+    req -X POST "$API/invocation/$ID/response" --data-binary @"$WORK/out" >/dev/null
+  fi
+  PREV="$ID"
+done
+"""
+
+
+# Two workers of one function, each trying to answer the other's invocation on its own
+# Runtime API endpoint (ids exchanged through files in the task root).
+CROSS_BOOTSTRAP = r"""#!/bin/sh
+set -eu
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+IDS="$LAMBDA_TASK_ROOT/ids"
+mkdir -p "$IDS"
+while true; do
+  curl -sS -D "$WORK/h" -o "$WORK/event" "$API/invocation/next"
+  ID="$(grep -i '^Lambda-Runtime-Aws-Request-Id:' "$WORK/h" | tr -d '\r' | cut -d' ' -f2)"
+  echo "$ID" > "$IDS/$$.tmp" && mv "$IDS/$$.tmp" "$IDS/$$"
+  OTHER=""
+  for _ in $(seq 100); do
+    for f in "$IDS"/*; do
+      case "$f" in *.tmp|"$IDS/$$") ;; *) [ -e "$f" ] && OTHER="$(cat "$f")" ;; esac
+    done
+    [ -n "$OTHER" ] && break
+    sleep 0.05
+  done
+  STATUS="$(curl -sS -o "$WORK/b" -w '%{http_code}' -X POST "$API/invocation/$OTHER/response" -d '"stolen"')"
+  printf '{"pid":%d,"id":"%s","other":"%s","status":%s,"body":%s}' "$$" "$ID" "$OTHER" "$STATUS" "$(cat "$WORK/b")" > "$WORK/out"
+  curl -sS -o /dev/null -X POST "$API/invocation/$ID/response" --data-binary @"$WORK/out"
+done
+"""
+
+
 class Pool(WispTestCase):
     def setUp(self):
         super().setUp()
@@ -122,6 +188,8 @@ class Pool(WispTestCase):
         self.write("py/app.py", textwrap.dedent(PY))
         self.write("node/index.js", textwrap.dedent(NODE))
         self.write("custom/bootstrap", BOOTSTRAP, 0o755)
+        self.write("strict/bootstrap", STRICT_BOOTSTRAP, 0o755)
+        self.write("cross/bootstrap", CROSS_BOOTSTRAP, 0o755)
 
     def probe(self, function, *args, event="{}"):
         proc = subprocess.run(
@@ -206,6 +274,45 @@ class Pool(WispTestCase):
             "errorType": "RequestEntityTooLarge",
         })
         self.assertEqual(out["cold_starts"], 1)
+
+    def test_runtime_api_refuses_what_aws_refuses(self):
+        """Status codes and bodies as AWS's emulator (protocols.md §1.1): an unknown or already
+        answered request id is 400 InvalidRequestID, /init/error after init is 403, and the
+        invocation in progress is not disturbed by any of it."""
+        harness.require_peer("curl", "the custom runtime under test is a curl script")
+        out, _ = self.probe("Strict", "--rounds", 2)
+        first, second = out["results"]
+        self.assertEqual((first["outcome"], second["outcome"]), ("success", "success"), out)
+        invalid_id = {"status": 400, "body": {"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"}}
+        self.assertEqual(first["body"], {
+            "wrong_id": invalid_id,
+            "init_error": {"status": 403, "body": {
+                "errorMessage": "State transition from Running to InitError failed for runtime. "
+                                "Error: State transition is not allowed",
+                "errorType": "InvalidStateTransition"}},
+            "bad_method": 405,
+            "not_found": 404,
+        })
+        self.assertEqual(second["body"], {
+            "accepted": {"status": 202, "body": {"status": "OK"}},
+            "again": invalid_id,        # one reply per invocation
+            "again_error": invalid_id,
+        })
+        self.assertEqual(out["cold_starts"], 1)
+
+    def test_a_worker_cannot_answer_another_workers_invocation(self):
+        harness.require_peer("curl", "the custom runtime under test is a curl script")
+        out, _ = self.probe("CrossTalk", "--concurrent", 2, "--max-concurrency", 2)
+        results = out["results"]
+        self.assertEqual([r["outcome"] for r in results], ["success", "success"], out)
+        self.assertEqual(len({r["body"]["pid"] for r in results}), 2)
+        for result in results:
+            self.assertRegex(result["body"]["other"], r"^[0-9a-f-]{36}$")
+            self.assertEqual((result["body"]["status"], result["body"]["body"]), (400, {
+                "errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"}))
+        # Each tried exactly the other's id, and neither answer was taken over.
+        first, second = (r["body"] for r in results)
+        self.assertEqual((first["other"], second["other"]), (second["id"], first["id"]))
 
     def test_idle_workers_retire(self):
         out, _ = self.probe("Py", "--rounds", 2, "--idle-ms", 100, "--pause-ms", 600)

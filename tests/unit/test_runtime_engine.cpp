@@ -549,3 +549,44 @@ TEST_CASE("engine: invocation metadata reaches the context (client context, iden
   // A non-JSON content type reaches a python handler as the raw bytes.
   CHECK(body.find("\"event\": [\"bytes\", \"raw bytes\"]") != std::string::npos);
 }
+
+TEST_CASE("engine: invocation metadata reaches a node handler's context") {
+  if (!have("node"))
+    return;
+  Fixture f;
+  f.write("ctx.js", "exports.handler = async (event, context) => ({\n"
+                    "  rid: context.awsRequestId, arn: context.invokedFunctionArn,\n"
+                    "  trace: process.env._X_AMZN_TRACE_ID, cc: context.clientContext,\n"
+                    "  identity: context.identity, tenant: context.tenantId,\n"
+                    "  stream: context.logStreamName, group: context.logGroupName,\n"
+                    "  version: context.functionVersion,\n"
+                    "  remaining: context.getRemainingTimeInMillis() > 0 });\n");
+  auto fn = f.add("nodejs20.x", "ctx.handler");
+  InvokeRequest request;
+  request.payload = "{}";
+  request.request_id = "11111111-2222-4333-8444-555555555555";
+  request.qualifier = "live";
+  request.trace_id = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+  request.client_context = R"({"client":{"app_title":"shop"},"custom":{"k":"v"},"env":{"l":"en"}})";
+  request.cognito_identity = R"({"cognitoIdentityId":"id-1","cognitoIdentityPoolId":"pool-1"})";
+  request.tenant_id = "tenant-7";
+  CollectingSink sink;
+  f.engine->invoke(fn, request, sink);
+  f.run_until({&sink});
+  const auto& r = sink.result();
+  REQUIRE_MESSAGE(r.outcome == Outcome::success, std::string(r.body));
+  const std::string body(r.body);
+  CHECK(body.find(R"("rid":"11111111-2222-4333-8444-555555555555")") != std::string::npos);
+  CHECK(body.find(R"("arn":"arn:aws:lambda:us-east-1:123456789012:function:Fn:live")") !=
+        std::string::npos);
+  CHECK(body.find(R"("trace":"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;)"
+                  R"(Sampled=1")") != std::string::npos);
+  CHECK(body.find(R"("cc":{"client":{"app_title":"shop"},"custom":{"k":"v"},"env":{"l":"en"}})") !=
+        std::string::npos);
+  CHECK(body.find(R"("identity":{"cognitoIdentityId":"id-1","cognitoIdentityPoolId":"pool-1"})") !=
+        std::string::npos);
+  CHECK(body.find(R"("tenant":"tenant-7")") != std::string::npos);
+  CHECK(body.find(R"("group":"/aws/lambda/Fn")") != std::string::npos);
+  CHECK(body.find(R"("version":"$LATEST")") != std::string::npos);
+  CHECK(body.find(R"("remaining":true)") != std::string::npos);
+}
