@@ -4,6 +4,7 @@
 
 #include <wisp/support/fs.hpp>
 #include <wisp/support/memory.hpp>
+#include <wisp/support/terminal.hpp>
 #include <wisp/template/load.hpp>
 
 #include <boost/json/parse.hpp>
@@ -11,6 +12,8 @@
 
 #include <filesystem>
 #include <map>
+
+#include <unistd.h>
 
 namespace wisp::cli {
 
@@ -107,7 +110,8 @@ public:
       context.console.out(support::to_json(items) + "\n");
     } else {
       std::map<std::string, std::string> sources; // file → text, for source lines on a TTY
-      const bool show_source = context.console.color_err;
+      // Source lines follow the terminal, not the colour: NO_COLOR keeps them, uncoloured.
+      const bool show_source = support::is_tty(STDERR_FILENO);
       for (const auto& diagnostic : items) {
         std::string_view source;
         if (show_source && diagnostic.line > 0 && !diagnostic.file.empty()) {

@@ -2,6 +2,9 @@
 --parameter-overrides, --import-values and samconfig, driven through the built binary."""
 
 import json
+import os
+import pty
+import subprocess
 
 import harness
 from harness import WispTestCase, wisp
@@ -67,6 +70,41 @@ class Validate(WispTestCase):
             "template.yaml: 2 errors\n",
         )
         self.assertEqual(proc.stdout, "")
+
+    def test_terminal_shows_the_source_line_and_a_caret(self):
+        self.write("template.yaml", BAD)
+        leader, follower = pty.openpty()
+        try:
+            proc = subprocess.run([harness.WISP, "validate"], cwd=self.tmp, env=harness.env(),
+                                  stdin=subprocess.DEVNULL, stdout=follower, stderr=follower,
+                                  timeout=60)
+            os.close(follower)
+            follower = None
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # EIO: the terminal has no writer left
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            if follower is not None:
+                os.close(follower)
+            os.close(leader)
+        self.assertEqual(proc.returncode, 1)
+        # The harness sets NO_COLOR: the source lines stay, without colour.
+        text = b"".join(chunks).decode().replace("\r\n", "\n")
+        self.assertNotIn("\x1b[", text)
+        self.assertIn("template.yaml:10:7: error: unknown property 'Timout' in "
+                      "AWS::Serverless::Function; did you mean 'Timeout'? [unknown-property]\n"
+                      "   10 |       Timout: 10\n"
+                      "      |       ^\n", text)
+        self.assertIn("template.yaml:13:18: error: Ref to 'Missing', which is not a parameter or "
+                      "resource of this template [ref-undefined]\n"
+                      "   13 |           TABLE: !Ref Missing\n"
+                      "      |                  ^\n", text)
 
     def test_json_output(self):
         self.write("t.yaml", BAD)
