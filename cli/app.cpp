@@ -56,6 +56,18 @@ void add_common_options(CLI::App& app, GlobalOptions& global, unsigned groups) {
                    "Backend endpoint (e.g. moto or LocalStack on loopback)")
         ->group("AWS");
   }
+  if ((groups & k_group_aws_calls) != 0u) {
+    app.add_option("--cli-connect-timeout", global.cli_connect_timeout,
+                   "Seconds to wait for a connection to the backend (0: no limit)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str()
+        ->group("AWS");
+    app.add_option("--cli-read-timeout", global.cli_read_timeout,
+                   "Seconds a backend answer may stall before the call is retried (0: no limit)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str()
+        ->group("AWS");
+  }
   if ((groups & k_group_output) != 0u)
     set_choices(app.add_option("--output", global.output, "Output format"), {"text", "json"})
         ->group("Common");

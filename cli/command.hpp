@@ -22,6 +22,7 @@ enum OptionGroup : unsigned {
   k_group_parameters = 1u << 1u, // --parameter-overrides
   k_group_aws = 1u << 2u,        // --region, --profile, --endpoint-url
   k_group_output = 1u << 3u,     // --output text|json
+  k_group_aws_calls = 1u << 4u,  // --cli-connect-timeout, --cli-read-timeout (calls the backend)
 };
 
 // Options every command can see. Some are on every command (config, colour, debug);
@@ -34,6 +35,8 @@ struct GlobalOptions {
   std::string region;
   std::string profile;
   std::string endpoint_url;
+  int cli_connect_timeout = 10; // seconds; 0 = none
+  int cli_read_timeout = 60;    // seconds without a byte; 0 = none
   std::string output = "text";
   std::string color = "auto";
   bool debug = false;

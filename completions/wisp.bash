@@ -51,6 +51,8 @@ _wisp_completion() {
         "/package --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/package --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/package --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --cli-connect-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/package --cli-read-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/package --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
         "/package --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/package --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -132,6 +134,8 @@ _wisp_completion() {
         "/deploy --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --cli-connect-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --cli-read-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
         "/deploy --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -144,6 +148,8 @@ _wisp_completion() {
         "/deploy/status --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy/status --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy/status --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy/status --cli-connect-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy/status --cli-read-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy/status --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
         "/deploy/status --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy/status --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -156,6 +162,8 @@ _wisp_completion() {
         "/promote --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/promote --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/promote --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/promote --cli-connect-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/promote --cli-read-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/promote --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
         "/promote --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/promote --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -170,6 +178,8 @@ _wisp_completion() {
         "/rollback --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/rollback --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/rollback --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/rollback --cli-connect-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/rollback --cli-read-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/rollback --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
         "/rollback --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/rollback --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -182,6 +192,8 @@ _wisp_completion() {
         "/delete --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/delete --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/delete --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/delete --cli-connect-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/delete --cli-read-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/delete --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
         "/delete --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/delete --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -198,6 +210,8 @@ _wisp_completion() {
         "/logs --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --cli-connect-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --cli-read-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
         "/logs --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -212,18 +226,18 @@ _wisp_completion() {
         "/init") words=''; options='--app-template --color --config-env --config-file --debug --help --name --no-interactive --output --output-dir --runtime' ;;
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
         "/build") words=''; options='--build-dir --cached --color --config-env --config-file --debug --help --output --parallel --parameter-overrides --template --template-file' ;;
-        "/package") words=''; options='--base-image --build-dir --color --config-env --config-file --debug --endpoint-url --force-upload --format --help --image-repository --insecure-registry --oci-archive --output --output-dir --output-template-file --parameter-overrides --profile --region --s3-bucket --s3-prefix --template --template-file' ;;
+        "/package") words=''; options='--base-image --build-dir --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --force-upload --format --help --image-repository --insecure-registry --oci-archive --output --output-dir --output-template-file --parameter-overrides --profile --region --s3-bucket --s3-prefix --template --template-file' ;;
         "/local") words='invoke generate-event start-api start-lambda'; options='--help' ;;
         "/local/invoke") words=''; options='--color --config-env --config-file --debug --endpoint-url --enforce-memory --env-vars --event --help --log-file --parameter-overrides --profile --region --template --template-file' ;;
         "/local/generate-event") words='apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'; options='--account-id --api-id --body --bucket --color --config-env --config-file --data --debug --detail --detail-type --event-bus --help --key --message --method --partition --partition-key --path --queue --region --resource --rule --size --source --stage --stream --subject --table --token --topic' ;;
         "/local/start-api") words=''; options='--color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --stage --static-dir --template --template-file --threads --warm-containers' ;;
         "/local/start-lambda") words=''; options='--color --config-env --config-file --debug --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --template --template-file --threads --warm-containers' ;;
-        "/deploy") words='status'; options='--break-lock --capabilities --color --config-env --config-file --confirm-changeset --debug --dry-run --endpoint-url --fail-on-empty-changeset --help --max-parallel --no-execute-changeset --no-fail-on-empty-changeset --output --parameter-overrides --profile --refresh --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --step-interval --tags --template --template-file' ;;
-        "/deploy/status") words=''; options='--break-lock --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
-        "/promote") words=''; options='--break-lock --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
-        "/rollback") words=''; options='--break-lock --color --config-env --config-file --debug --endpoint-url --function --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file --to' ;;
-        "/delete") words=''; options='--break-lock --color --config-env --config-file --debug --endpoint-url --help --no-prompts --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
-        "/logs") words=''; options='--color --config-env --config-file --cw-log-group --debug --end-time --endpoint-url --filter --help --local --name --output --parameter-overrides --profile --region --stack-name --stage --start-time --tail --template --template-file' ;;
+        "/deploy") words='status'; options='--break-lock --capabilities --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --confirm-changeset --debug --dry-run --endpoint-url --fail-on-empty-changeset --help --max-parallel --no-execute-changeset --no-fail-on-empty-changeset --output --parameter-overrides --profile --refresh --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --step-interval --tags --template --template-file' ;;
+        "/deploy/status") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
+        "/promote") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
+        "/rollback") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --function --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file --to' ;;
+        "/delete") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --no-prompts --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
+        "/logs") words=''; options='--cli-connect-timeout --cli-read-timeout --color --config-env --config-file --cw-log-group --debug --end-time --endpoint-url --filter --help --local --name --output --parameter-overrides --profile --region --stack-name --stage --start-time --tail --template --template-file' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac
     if [[ "${cur}" == -* ]]; then

@@ -136,7 +136,8 @@ public:
               "Shift traffic with 2-second steps instead of minutes"},
              {"wisp deploy --endpoint-url http://127.0.0.1:5000 --stack-name app --resolve-s3",
               "Deploy to moto or LocalStack"}},
-            k_group_template | k_group_parameters | k_group_aws | k_group_output};
+            k_group_template | k_group_parameters | k_group_aws | k_group_aws_calls |
+                k_group_output};
   }
 
   void add_options(CLI::App& app) override {
@@ -293,7 +294,7 @@ public:
             {{"wisp deploy status --stack-name app --stage prod", "The prod stage"},
              {"wisp deploy status --stack-name app --stage dev --output json",
               "The same, for scripts"}},
-            k_group_template | k_group_aws | k_group_output};
+            k_group_template | k_group_aws | k_group_aws_calls | k_group_output};
   }
 
   void add_options(CLI::App& app) override { add_target_options(app, m_target, false); }
@@ -367,7 +368,7 @@ public:
             {{"wisp promote --stack-name app --stage prod", "Finish prod's shift"},
              {"wisp promote --stack-name app --stage prod --break-lock",
               "After the deploying wisp was killed"}},
-            k_group_template | k_group_aws | k_group_output};
+            k_group_template | k_group_aws | k_group_aws_calls | k_group_output};
   }
 
   void add_options(CLI::App& app) override { add_target_options(app, m_target, false); }
@@ -402,7 +403,7 @@ public:
             {{"wisp rollback --stack-name app --stage prod", "Undo prod's last deploy"},
              {"wisp rollback --stack-name app --stage prod --function Hello --to 3",
               "Serve version 3 of Hello"}},
-            k_group_template | k_group_aws | k_group_output};
+            k_group_template | k_group_aws | k_group_aws_calls | k_group_output};
   }
 
   void add_options(CLI::App& app) override {
@@ -451,7 +452,7 @@ public:
             "and asks first on a terminal; without one, --no-prompts is required.",
             {{"wisp delete --stack-name app --stage dev", "Delete the dev stage"},
              {"wisp delete --stack-name app --no-prompts", "Delete everything, without asking"}},
-            k_group_template | k_group_aws | k_group_output};
+            k_group_template | k_group_aws | k_group_aws_calls | k_group_output};
   }
 
   void add_options(CLI::App& app) override {

@@ -20,6 +20,8 @@ support::Result<std::shared_ptr<aws::Client>> make_aws_client(const Context& con
   options.region = context.global.region;
   options.profile = context.global.profile;
   options.endpoint_url = context.global.endpoint_url;
+  options.connect_timeout = std::chrono::seconds(context.global.cli_connect_timeout);
+  options.read_timeout = std::chrono::seconds(context.global.cli_read_timeout);
   if (context.global.debug) {
     const auto* console = &context.console;
     options.debug = [console](std::string_view line) { console->debug_log(line); };

@@ -73,7 +73,7 @@ public:
               "Any log group, within a time window"},
              {"wisp logs --local --filter '{ $.level = \"ERROR\" }' --output json",
               "JSON log lines at level ERROR, one JSON object per event"}},
-            k_group_parameters | k_group_aws | k_group_output};
+            k_group_parameters | k_group_aws | k_group_aws_calls | k_group_output};
   }
 
   void add_options(CLI::App& app) override {
@@ -107,6 +107,8 @@ public:
     m_request.client.region = context.global.region;
     m_request.client.profile = context.global.profile;
     m_request.client.endpoint_url = context.global.endpoint_url;
+    m_request.client.connect_timeout = std::chrono::seconds(context.global.cli_connect_timeout);
+    m_request.client.read_timeout = std::chrono::seconds(context.global.cli_read_timeout);
     if (console.debug)
       m_request.client.debug = [&console](std::string_view line) { console.debug_log(line); };
 

@@ -39,7 +39,8 @@ public:
              {"wisp package --image-repository 127.0.0.1:5000/app --insecure-registry "
               "--output-template-file packaged.yaml",
               "Push images to a plain-HTTP loopback registry"}},
-            k_group_template | k_group_parameters | k_group_aws | k_group_output};
+            k_group_template | k_group_parameters | k_group_aws | k_group_aws_calls |
+                k_group_output};
   }
 
   void add_options(CLI::App& app) override {
@@ -116,6 +117,8 @@ public:
       client_options.region = context.global.region;
       client_options.profile = context.global.profile;
       client_options.endpoint_url = context.global.endpoint_url;
+      client_options.connect_timeout = std::chrono::seconds(context.global.cli_connect_timeout);
+      client_options.read_timeout = std::chrono::seconds(context.global.cli_read_timeout);
       if (context.global.debug)
         client_options.debug = [&](std::string_view line) { context.console.debug_log(line); };
       auto client = aws::make_client(client_options);

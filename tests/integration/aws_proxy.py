@@ -11,13 +11,21 @@ from a schedule or at random:
 Faults: "429" (ThrottlingException, not forwarded), "500" / "503" (JSON error, not
 forwarded), "500-after" (forwarded, then answered 500: the call happened but the client
 is told otherwise), "drop" (connection closed without an answer), "slow:SECONDS" (waits,
-then forwards), "html500" (moto's answer for unsupported operations).
+then forwards), "timeout" (holds the request unanswered and unforwarded for 5 s, then closes:
+the client's read timeout fires), "timeout-after" (forwarded, the answer withheld 5 s: the call
+happened but the client timed out), "html500" (moto's answer for unsupported operations).
+
+`emulate_stage_canaries()` makes the proxy play API Gateway's stage canaries, which moto
+drops: a CreateDeployment with `stageName` + `canarySettings` creates a plain deployment in
+moto (the stage keeps serving its deployment) and the proxy keeps the canary; GetStage and
+UpdateStage answers carry it; UpdateStage operations on `/canarySettings...` change it.
 """
 
 import http.client
 import http.server
 import json
 import random
+import re
 import socketserver
 import threading
 import time
@@ -53,6 +61,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         if fault.startswith("slow:"):
             time.sleep(float(fault.split(":", 1)[1]))
+        if fault == "timeout":
+            time.sleep(5)
+            self.close_connection = True
+            return
         if fault in ("429", "500", "503"):
             code = int(fault)
             error = "ThrottlingException" if code == 429 else "ServiceUnavailableException"
@@ -61,12 +73,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if fault == "html500":
             return self._answer(500, b"<!doctype html><html><body>Internal Server Error</body></html>",
                                 {"Content-Type": "text/html"})
+        canary = proxy._canary_request(self.command, parsed.path, body) if proxy.canaries is not None else None
+        if canary is not None:
+            body = canary["body"]
         try:
             status, headers, data = proxy._forward(self.command, self.path, self.headers, body)
         except OSError as error:  # upstream gone (e.g. the test already ended)
             status, headers, data = 502, {"Content-Type": "text/plain"}, str(error).encode()
+        if canary is not None:
+            data = proxy._canary_response(canary, status, data)
         record["status"] = status
         record["response"] = data
+        if fault == "timeout-after":
+            time.sleep(5)
+            self.close_connection = True
+            return
         if fault == "500-after":
             return self._answer(500, json.dumps({"__type": "InternalFailure", "message": "injected after"}).encode(),
                                 {"Content-Type": "application/json"})
@@ -109,6 +130,7 @@ class FaultProxy:
         self._faults = ["429", "500", "503", "drop"]
         self._rng = random.Random(0)
         self._match = None
+        self.canaries = None  # {(api id, stage): canarySettings} when emulating them
         self.server = None
         self.thread = None
 
@@ -144,6 +166,10 @@ class FaultProxy:
         with self.lock:
             self.records.clear()
 
+    def emulate_stage_canaries(self):
+        with self.lock:
+            self.canaries = {}
+
     def faults_injected(self):
         with self.lock:
             return [r["fault"] for r in self.records if r["fault"] != "pass"]
@@ -157,10 +183,65 @@ class FaultProxy:
                     return self._rng.choice(self._faults)
         return "pass"
 
+    _DEPLOYMENTS = re.compile(r"^/restapis/([^/]+)/deployments$")
+    _STAGE = re.compile(r"^/restapis/([^/]+)/stages/([^/]+)$")
+
+    def _canary_request(self, method, path, body):
+        """What the canary emulation does with a request: None (nothing), or the body to forward
+        and what to do with the answer."""
+        deployments = self._DEPLOYMENTS.match(path)
+        if method == "POST" and deployments:
+            request = json.loads(body or b"{}")
+            if "canarySettings" not in request or "stageName" not in request:
+                return None
+            settings = dict(request.pop("canarySettings"))
+            stage = request.pop("stageName")
+            return {"kind": "create", "key": (deployments.group(1), stage), "settings": settings,
+                    "body": json.dumps(request).encode()}
+        stage = self._STAGE.match(path)
+        if not stage:
+            return None
+        key = (stage.group(1), urllib.parse.unquote(stage.group(2)))
+        if method == "GET":
+            return {"kind": "read", "key": key, "body": body}
+        if method == "PATCH":
+            request = json.loads(body or b"{}")
+            ops = request.get("patchOperations", [])
+            mine = [op for op in ops if op.get("path", "").startswith("/canarySettings")]
+            request["patchOperations"] = [op for op in ops if op not in mine]
+            return {"kind": "update", "key": key, "ops": mine, "body": json.dumps(request).encode()}
+        return None
+
+    def _canary_response(self, canary, status, data):
+        if status // 100 != 2:
+            return data
+        answer = json.loads(data or b"{}")
+        with self.lock:
+            if canary["kind"] == "create":
+                self.canaries[canary["key"]] = {**canary["settings"], "deploymentId": answer["id"]}
+                return data
+            settings = self.canaries.get(canary["key"])
+            for op in canary.get("ops", []):
+                if op["path"] == "/canarySettings" and op["op"] == "remove":
+                    settings = None
+                elif settings is not None and op["op"] == "replace":
+                    field = op["path"].split("/")[2]
+                    value = op.get("value")
+                    settings[field] = float(value) if field == "percentTraffic" else value
+            if settings is None:
+                self.canaries.pop(canary["key"], None)
+                return data
+            self.canaries[canary["key"]] = settings
+            answer["canarySettings"] = settings
+        return json.dumps(answer).encode()
+
     def _forward(self, method, path, headers, body):
         connection = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
         try:
-            forwarded = {k: v for k, v in headers.items() if k.lower() not in ("connection", "keep-alive")}
+            forwarded = {k: v for k, v in headers.items()
+                         if k.lower() not in ("connection", "keep-alive", "content-length")}
+            if body or "content-length" in (k.lower() for k in headers.keys()):
+                forwarded["Content-Length"] = str(len(body))
             connection.request(method, path, body=body, headers=forwarded)
             response = connection.getresponse()
             data = response.read()

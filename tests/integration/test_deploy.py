@@ -167,10 +167,11 @@ class DeployTestCase(WispTestCase):
         proc = self.deploy("--output", "json", *args, code=code, **kw)
         return json.loads(proc.stdout)
 
-    def start_deploy(self, *args, stage=None):
+    def start_deploy(self, *args, stage=None, url=None):
         stage_args = ["--stage", stage] if stage else []
         return subprocess.Popen(
-            [harness.WISP, "deploy", "--endpoint-url", self.url, "--stack-name", STACK, "--resolve-s3", *stage_args,
+            [harness.WISP, "deploy", "--endpoint-url", url or self.url, "--stack-name", STACK, "--resolve-s3",
+             *stage_args,
              *args],
             cwd=self.app, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=harness.env(),
             start_new_session=True)
@@ -650,10 +651,13 @@ class Interruptions(DeployTestCase):
 class Faults(DeployTestCase):
     def test_deploy_converges_through_throttling_errors_and_drops(self):
         with FaultProxy(self.url) as proxy:
-            proxy.random_faults(0.3, seed=11, faults=["429", "500", "503", "drop"])
+            faults = ["429", "500", "503", "drop", "timeout", "timeout-after"]
+            proxy.random_faults(0.3, seed=11, faults=faults)
             self.write_app("v1", kind="Canary10Percent5Minutes")
             secret = {"AWS_SECRET_ACCESS_KEY": "never-print-this-secret-8d2f"}
-            first = self.deploy("--debug", "--step-interval", "200ms", url=proxy.url, env=secret)
+            # A stalled answer is given up after 2 s and retried (the AWS CLI's flag).
+            timeouts = ("--cli-read-timeout", "2")
+            first = self.deploy("--debug", "--step-interval", "200ms", *timeouts, url=proxy.url, env=secret)
             self.assertIn("retry", first.stderr)
             self.assertNotIn("never-print-this-secret-8d2f", first.stdout + first.stderr)
             # Every request was signed (moto routes by the signature) and carried the payload hash.
@@ -661,16 +665,15 @@ class Faults(DeployTestCase):
                 self.assertTrue(record["headers"].get("authorization", "").startswith("AWS4-HMAC-SHA256 "))
                 self.assertIn("x-amz-content-sha256", record["headers"])
             self.write_app("v2", kind="Canary10Percent5Minutes")
-            self.deploy("--step-interval", "200ms", url=proxy.url)
+            self.deploy("--step-interval", "200ms", *timeouts, url=proxy.url)
             injected = proxy.faults_injected()
             self.assertGreater(len(injected), 10)
-            self.assertTrue({"429", "500", "503", "drop"} <= set(injected), injected)
+            self.assertTrue(set(faults) <= set(injected), injected)
         self.assertEqual(self.alias()["FunctionVersion"], "2")
         self.assertEqual(self.deploy_json()["status"], "no-change")
         self.assertEqual(len(self.aws("apigateway", "get-rest-apis")["items"]), 1)
 
-    def test_rest_stage_canary_calls_are_sent_and_moto_dropping_them_is_reported(self):
-        api = """\
+    API_CANARY = """\
   Api:
     Type: AWS::Serverless::Api
     Properties:
@@ -682,8 +685,15 @@ class Faults(DeployTestCase):
       Variables:
         flavour: stable
 """
-        template = TEMPLATE.replace("            Path: /hello\n            Method: get",
-                                    "            Path: /hello\n            Method: get\n            RestApiId: !Ref Api")
+
+    def canary_api_template(self):
+        """The template (to format) with an API whose stage has a CanarySetting."""
+        return TEMPLATE.replace("            Path: /hello\n            Method: get",
+                                "            Path: /hello\n            Method: get\n            RestApiId: !Ref Api")
+
+    def test_rest_stage_canary_calls_are_sent_and_moto_dropping_them_is_reported(self):
+        template = self.canary_api_template()
+        api = self.API_CANARY
         self.write("app/template.yaml", template.format(preference="", extra=api))
         with FaultProxy(self.url) as proxy:
             self.deploy(url=proxy.url)
@@ -702,6 +712,71 @@ class Faults(DeployTestCase):
         self.assertEqual(stage["variables"], {"flavour": "stable", "lambdaAlias": "live"})
         # moto dropped the canary, so the new deployment serves the whole stage at once.
         self.assertEqual(stage["deploymentId"], json.loads(deployments[0]["response"])["id"])
+
+    def test_rest_stage_canary_is_promoted_when_the_shift_ends_and_removed_on_rollback(self):
+        # moto drops stage canaries; the proxy plays API Gateway's part (aws_proxy.py).
+        template = self.canary_api_template()
+        api = self.API_CANARY + HOOK
+
+        def write(path, version, **kw):
+            self.write("app/template.yaml", template.replace("Path: /hello", f"Path: {path}").format(
+                preference=preference("Canary10Percent5Minutes", **kw), extra=api))
+            self.write("app/hello/app.py", f'def handler(event, context):\n    return {{"body": "{version}"}}\n')
+
+        def patches(proxy):
+            return [json.loads(r["body"])["patchOperations"] for r in proxy.records
+                    if r["method"] == "PATCH" and r["path"].endswith("/stages/Prod")]
+
+        write("/hello", "v1", hook=True)
+        with FaultProxy(self.url) as proxy:
+            proxy.emulate_stage_canaries()
+            via_proxy = boto("apigateway", proxy.url)
+            self.deploy(url=proxy.url)
+            rest = self.aws("apigateway", "get-rest-apis")["items"][0]["id"]
+            first = via_proxy.get_stage(restApiId=rest, stageName="Prod")
+            self.assertNotIn("canarySettings", first)
+
+            # Routes and code change: during the function's canary, the stage's canary serves the
+            # new deployment to 25% of requests; the stage itself still serves the old one.
+            write("/hello2", "v2", hook=True)
+            proxy.clear()
+            proc = self.start_deploy("--step-interval", "3s", url=proxy.url)
+            self.wait_for_alias(lambda a: a.get("RoutingConfig", {}).get("AdditionalVersionWeights") == {"2": 0.1})
+            during = via_proxy.get_stage(restApiId=rest, stageName="Prod")
+            out, err = proc.communicate(timeout=120)
+            self.assertEqual(proc.returncode, 0, err)
+            created = [json.loads(r["response"])["id"] for r in proxy.records
+                       if r["method"] == "POST" and r["path"].endswith("/deployments")]
+            self.assertEqual(len(created), 1)
+            self.assertEqual(during["deploymentId"], first["deploymentId"])
+            self.assertEqual(during["canarySettings"], {"deploymentId": created[0], "percentTraffic": 25,
+                                                        "stageVariableOverrides": {"flavour": "canary"}})
+            self.assertNotIn("the backend dropped the stage canary", err)
+            # Promoted when the shift ended: the stage serves the canary's deployment with the
+            # template's variables (the overrides were for canary requests); the canary is gone.
+            self.assertIn(f"canary deployment {created[0]} promoted", err)
+            self.assertEqual(patches(proxy)[-1], [
+                {"op": "replace", "path": "/deploymentId", "value": created[0]},
+                {"op": "remove", "path": "/canarySettings"}])
+            after = via_proxy.get_stage(restApiId=rest, stageName="Prod")
+            self.assertNotIn("canarySettings", after)
+            self.assertEqual(after["deploymentId"], created[0])
+            self.assertEqual(after["variables"], {"flavour": "stable", "lambdaAlias": "live"})
+            self.assertEqual(self.alias()["FunctionVersion"], "2")
+            self.assertEqual(self.deploy_json(url=proxy.url)["status"], "no-change")
+
+            # A failing PreTraffic hook rolls back: the function stays on version 2 and the new
+            # stage canary is removed; the stage still serves the promoted deployment.
+            write("/hello3", "v3", hook=True)
+            self.moto.queue_invoke_results(json.dumps({"status": "Failed"}))
+            proxy.clear()
+            failed = self.deploy("--step-interval", "200ms", code=1, url=proxy.url)
+            self.assertIn("PreTraffic hook shop-PreHook:live reported status Failed", failed.stderr)
+            self.assertEqual(patches(proxy)[-1], [{"op": "remove", "path": "/canarySettings"}])
+            rolled = via_proxy.get_stage(restApiId=rest, stageName="Prod")
+            self.assertNotIn("canarySettings", rolled)
+            self.assertEqual(rolled["deploymentId"], created[0])
+            self.assertEqual(self.alias()["FunctionVersion"], "2")
 
 
 if __name__ == "__main__":

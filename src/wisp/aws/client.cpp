@@ -536,6 +536,11 @@ AwsResult<http::Response> Client::send(const ServiceRequest& request) const {
     http_request.body_file = request.body_file;
     http_request.response_file = request.response_file;
     http_request.timeout = impl.options.timeout;
+    // libcurl has no "no timeout" for connecting; a day stands in for it.
+    http_request.connect_timeout = impl.options.connect_timeout.count() > 0
+                                       ? std::chrono::milliseconds(impl.options.connect_timeout)
+                                       : std::chrono::milliseconds(86'400'000);
+    http_request.low_speed_time = impl.options.read_timeout;
     http_request.verify_tls = impl.options.verify_tls;
 
     ++impl.counters.requests;

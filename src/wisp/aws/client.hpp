@@ -81,6 +81,10 @@ struct ClientOptions {
   bool verify_tls = true;
   std::chrono::milliseconds base_delay{200};  // backoff base (delay ≤ base·2^attempt, ≤ 20 s)
   std::chrono::milliseconds timeout{120'000}; // per attempt
+  // --cli-connect-timeout / --cli-read-timeout: connecting, and a transfer stalled (no byte)
+  // this long, fail the attempt (then retried). 0 = no limit.
+  std::chrono::seconds connect_timeout{10};
+  std::chrono::seconds read_timeout{60};
   EnvLookup env = process_env();
   std::filesystem::path home;                  // ~ for ~/.aws; empty: $HOME
   std::function<void(std::string_view)> debug; // debug lines (never secrets)

@@ -68,6 +68,10 @@ template <class T> support::Error error_of(T&& result) {
   return support::Error(std::forward<T>(result).error());
 }
 
+// The ids of the APIs named as the spec's, in the backend's order.
+support::Result<std::vector<std::string>> api_ids_named(const Backend& backend,
+                                                        const ApiSpec& spec);
+
 support::Result<std::string> find_api_id(const Backend& backend, const ApiSpec& spec,
                                          const std::string& known_id) {
   const bool rest = spec.kind == "rest";
@@ -80,6 +84,34 @@ support::Result<std::string> find_api_id(const Backend& backend, const ApiSpec& 
       return tl::unexpected(error_of(std::move(found)));
   }
   // Look it up by name (the state may be gone or from before the API existed).
+  WISP_TRY_ASSIGN(const auto ids, api_ids_named(backend, spec));
+  return ids.empty() ? std::string() : ids.front();
+}
+
+// An API was just created where the plan found none of its name (under the app lock): any
+// other of that name is a copy made by an attempt that reached the backend though the client
+// saw it fail (a timeout, a dropped answer) and retried. It goes, so no API is left behind.
+support::Status remove_copies(const Backend& backend, const ApiSpec& spec,
+                              const std::string& created_id, Log& log) {
+  const bool rest = spec.kind == "rest";
+  WISP_TRY_ASSIGN(const auto ids, api_ids_named(backend, spec));
+  for (const auto& id : ids) {
+    if (id == created_id)
+      continue;
+    auto deleted = rest ? backend.apigw("DeleteRestApi", "DELETE", slash_segment(id))
+                        : backend.apigw2("DeleteApi", "DELETE", "/apis/" + segment(id));
+    if (!deleted && !deleted.error().not_found())
+      return tl::unexpected(error_of(std::move(deleted)));
+    log.step(fmt::format("removed {} {} ({}), a copy left by a retried create",
+                         rest ? "REST API" : "HTTP API", spec.name, id));
+  }
+  return {};
+}
+
+support::Result<std::vector<std::string>> api_ids_named(const Backend& backend,
+                                                        const ApiSpec& spec) {
+  const bool rest = spec.kind == "rest";
+  std::vector<std::string> ids;
   std::string position;
   for (int page = 0; page < 50; ++page) {
     aws::Query query;
@@ -99,13 +131,13 @@ support::Result<std::string> find_api_id(const Backend& backend, const ApiSpec& 
         continue;
       const auto& o = item.as_object();
       if (str(o, "name") == spec.name)
-        return str(o, rest ? "id" : "apiId");
+        ids.push_back(str(o, rest ? "id" : "apiId"));
     }
     position = listed->is_object() ? str(listed->as_object(), rest ? "position" : "nextToken") : "";
     if (position.empty())
       break;
   }
-  return std::string();
+  return ids;
 }
 
 } // namespace
@@ -338,6 +370,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     if (applied.id.empty())
       return support::failf("CreateRestApi for {} returned no id", spec.logical_id);
     log.step(fmt::format("created REST API {} ({})", spec.name, applied.id));
+    WISP_TRY(remove_copies(backend, spec, applied.id, log));
     auto listed = backend.apigw("GetResources", "GET", slash_segment(applied.id) + "/resources");
     if (!listed)
       return tl::unexpected(error_of(std::move(listed)));
@@ -561,6 +594,7 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
     if (applied.id.empty())
       return support::failf("CreateApi for {} returned no id", spec.logical_id);
     log.step(fmt::format("created HTTP API {} ({})", spec.name, applied.id));
+    WISP_TRY(remove_copies(backend, spec, applied.id, log));
   } else {
     applied.id = plan.actual.id;
   }
@@ -690,15 +724,24 @@ support::Status promote_api_canary(const Backend& backend, const std::string& ap
   const auto canary_deployment = str(settings->as_object(), "deploymentId");
   if (canary_deployment.empty())
     return {};
+  // The stage keeps its own variables (the template's): the overrides were for canary
+  // requests only, and copying them (as the console's "Promote canary" may) would make the
+  // next deploy put the template's values back.
   json::array ops{
-      json::object{{"op", "replace"}, {"path", "/deploymentId"}, {"value", canary_deployment}}};
-  for (const auto& [k, v] : string_map(settings->as_object().if_contains("stageVariableOverrides")))
-    ops.push_back(json::object{{"op", "replace"}, {"path", "/variables/" + k}, {"value", v}});
-  ops.push_back(json::object{{"op", "remove"}, {"path", "/canarySettings"}});
+      json::object{{"op", "replace"}, {"path", "/deploymentId"}, {"value", canary_deployment}},
+      json::object{{"op", "remove"}, {"path", "/canarySettings"}}};
   const json::value body = json::object{{"patchOperations", std::move(ops)}};
   auto patched = backend.apigw("UpdateStage", "PATCH", stage_path, &body);
   if (!patched)
     return tl::unexpected(error_of(std::move(patched)));
+  auto after = backend.apigw("GetStage", "GET", stage_path);
+  if (!after)
+    return tl::unexpected(error_of(std::move(after)));
+  const auto& o = after->is_object() ? after->as_object() : json::object();
+  if (str(o, "deploymentId") != canary_deployment || o.contains("canarySettings"))
+    return support::failf("read-back: stage {} of API {} does not serve the promoted canary "
+                          "deployment {} alone",
+                          stage, api_id, canary_deployment);
   log.step(fmt::format("stage {} of API {}: canary deployment {} promoted", stage, api_id,
                        canary_deployment));
   return {};

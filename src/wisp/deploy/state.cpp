@@ -303,11 +303,11 @@ support::Result<std::string> save_object(const aws::Client& client, const std::s
   if (!written) {
     if (written.error().is("PreconditionFailed") || written.error().status == 412) {
       // A retried write whose first attempt succeeded meets its own result: that is success.
-      if (written.error().attempts > 1) {
-        auto current = aws::s3::get_object(client, bucket, key);
-        if (current && *current && (*current)->body == body)
-          return (*current)->info.etag;
-      }
+      // Not only when the client retried: libcurl itself resends a request once when the
+      // kept-alive connection it went out on turns out closed, answer unseen.
+      auto current = aws::s3::get_object(client, bucket, key);
+      if (current && *current && (*current)->body == body)
+        return (*current)->info.etag;
     }
     if (written.error().is("PreconditionFailed") || written.error().status == 412)
       return support::failf("s3://{}/{} was changed by someone else meanwhile; run the command "
@@ -468,8 +468,8 @@ void Lock::renew_loop() {
       guard.unlock();
       auto current = aws::s3::get_object(*m_client, m_bucket, m_key);
       guard.lock();
-      if (renewed.error().attempts > 1 && current && *current && (*current)->body == body) {
-        m_etag = (*current)->info.etag; // our retried write had landed
+      if (current && *current && (*current)->body == body) {
+        m_etag = (*current)->info.etag; // our retried (or resent) write had landed
         continue;
       }
       m_lost = true;
