@@ -8,7 +8,7 @@ import socket
 import subprocess
 
 import harness
-from gateway_helpers import Server
+from gateway_helpers import Server, wait_until
 
 SCAFFOLD_LIKE = """
 Transform: AWS::Serverless-2016-10-31
@@ -106,6 +106,36 @@ class PortsTest(harness.WispTestCase):
             harness.stop(proc)
             proc.stdout.close()
             proc.stderr.close()
+
+    def test_static_route_conflicts_are_warned(self):
+        self.write("template.yaml", """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  HelloWorldFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello_world/
+      Handler: app.lambda_handler
+      Runtime: python3.11
+      Events:
+        Id: {Type: Api, Properties: {Path: "/hello/{id}", Method: get}}
+        Name: {Type: Api, Properties: {Path: "/hello/{name}/x", Method: get}}
+        HttpId: {Type: HttpApi, Properties: {Path: "/items/{id}", Method: get}}
+        HttpName: {Type: HttpApi, Properties: {Path: "/items/{name}", Method: get}}
+""")
+        with Server(self.tmp, "--no-watch") as server:
+            # Served as written (as SAM CLI does), with what API Gateway would make of it.
+            status, _, _ = server.request("ServerlessRestApi", "GET", "/hello/a/x")
+            self.assertEqual(status, 200)
+            status, _, body = server.request("ServerlessHttpApi", "GET", "/items/7")
+            self.assertEqual(status, 200)
+            self.assertTrue(wait_until(lambda: "never reached" in server.stderr(), timeout=5))
+            stderr = server.stderr()
+            self.assertIn("warning: API ServerlessRestApi: /hello/{id} and /hello/{name}: a REST API "
+                          "resource has at most one variable child; API Gateway refuses this at "
+                          "deployment (served here as written)", stderr)
+            self.assertIn("warning: API ServerlessHttpApi: GET /items/{name} is never reached: "
+                          "GET /items/{id} matches the same requests", stderr)
 
     def test_port_in_use_is_a_clear_error(self):
         self.write("template.yaml", SCAFFOLD_LIKE)

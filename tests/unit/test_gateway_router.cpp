@@ -129,3 +129,46 @@ TEST_CASE("router: overlap between routes (APIs sharing a port)") {
   CHECK(overlap("GET", "$default", "POST", "/x"));
   CHECK(overlap("GET", "/", "ANY", "/"));
 }
+
+TEST_CASE("router: static conflicts (unreachable routes, REST variable siblings)") {
+  using Specs = std::vector<RouteSpec>;
+  // Different parameter names, same method: the later route is never reached.
+  auto problems =
+      Router::conflicts(RouterKind::http, Specs{{"GET", "/x/{id}"}, {"GET", "/x/{name}"}});
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0] == "GET /x/{name} is never reached: GET /x/{id} matches the same requests");
+  const Router router(RouterKind::http, Specs{{"GET", "/x/{id}"}, {"GET", "/x/{name}"}});
+  RouteMatch match;
+  REQUIRE(router.match("GET", "/x/1", match));
+  CHECK(match.index == 0);
+  // Another method, ANY beside an explicit method, a significant trailing slash, a greedy
+  // route beside a parameter: all reachable on an HTTP API.
+  CHECK(Router::conflicts(RouterKind::http, Specs{{"GET", "/x/{id}"}, {"POST", "/x/{name}"}})
+            .empty());
+  CHECK(
+      Router::conflicts(RouterKind::http, Specs{{"ANY", "/x/{id}"}, {"GET", "/x/{name}"}}).empty());
+  CHECK(Router::conflicts(RouterKind::http, Specs{{"GET", "/x/{id}/"}, {"GET", "/x/{name}"}})
+            .empty());
+  CHECK(Router::conflicts(RouterKind::http, Specs{{"GET", "/x/{id}"}, {"GET", "/x/{p+}"}}).empty());
+  CHECK(Router::conflicts(RouterKind::http, Specs{{"GET", "$default"}, {"GET", "/x"}}).empty());
+  CHECK(Router::conflicts(RouterKind::rest, Specs{{"GET", "/users/{id}"},
+                                                  {"ANY", "/{proxy+}"},
+                                                  {"POST", "/users/me"},
+                                                  {"GET", "/users/{id}/x"}})
+            .empty());
+  // REST: one variable child per resource, whatever the methods; reported once per pair.
+  problems = Router::conflicts(
+      RouterKind::rest, Specs{{"GET", "/a/{id}"}, {"POST", "/a/{name}/b"}, {"PUT", "/a/{name}"}});
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0] == "/a/{id} and /a/{name}: a REST API resource has at most one variable "
+                       "child; API Gateway refuses this at deployment (served here as written)");
+  problems = Router::conflicts(RouterKind::rest, Specs{{"GET", "/{id}"}, {"GET", "/{proxy+}"}});
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0] == "/{id} and /{proxy+}: a REST API resource has at most one variable child; "
+                       "API Gateway refuses this at deployment (served here as written)");
+  problems = Router::conflicts(RouterKind::rest, Specs{{"GET", "/a/{id}/"}, {"GET", "/a/{n}"}});
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0] == "GET /a/{n} is never reached: GET /a/{id}/ matches the same requests "
+                       "(/a/{id} and /a/{n}: a REST API resource has at most one variable child; "
+                       "API Gateway refuses this at deployment)");
+}

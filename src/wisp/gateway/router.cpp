@@ -1,8 +1,11 @@
 #include <wisp/gateway/router.hpp>
 #include <wisp/gateway/text.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
+#include <set>
 #include <tuple>
 
 namespace wisp::gateway {
@@ -31,6 +34,29 @@ std::size_t split_path(std::string_view path, RouterKind kind, Router::Segments&
   if (kind == RouterKind::rest && count > 0 && out[count - 1].empty())
     --count;
   return count;
+}
+
+// The segments of a route's path pattern (no trailing empty segment).
+std::vector<std::string_view> spec_segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (path.starts_with('/'))
+    path.remove_prefix(1);
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos)
+      break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+enum class SpecSegment : std::uint8_t { literal, param, greedy };
+
+SpecSegment spec_segment_kind(std::string_view segment) {
+  if (segment.size() >= 2 && segment.front() == '{' && segment.back() == '}')
+    return segment.ends_with("+}") ? SpecSegment::greedy : SpecSegment::param;
+  return SpecSegment::literal;
 }
 
 bool segment_equals(std::string_view raw, std::string_view literal) {
@@ -190,33 +216,15 @@ bool Router::overlap(const RouteSpec& a, const RouteSpec& b) {
     return true;
   if (a.method != b.method && a.method != "ANY" && b.method != "ANY")
     return false;
-  const auto segments = [](std::string_view path) {
-    std::vector<std::string_view> out;
-    if (path.starts_with('/'))
-      path.remove_prefix(1);
-    while (!path.empty()) {
-      const auto slash = path.find('/');
-      out.push_back(path.substr(0, slash));
-      if (slash == std::string_view::npos)
-        break;
-      path.remove_prefix(slash + 1);
-    }
-    return out;
-  };
-  const auto kind = [](std::string_view segment) {
-    if (segment.size() >= 2 && segment.front() == '{' && segment.back() == '}')
-      return segment.ends_with("+}") ? Kind::greedy : Kind::param;
-    return Kind::literal;
-  };
-  const auto sa = segments(a.path);
-  const auto sb = segments(b.path);
+  const auto sa = spec_segments(a.path);
+  const auto sb = spec_segments(b.path);
   std::size_t i = 0;
   for (; i < sa.size() && i < sb.size(); ++i) {
-    const auto ka = kind(sa[i]);
-    const auto kb = kind(sb[i]);
-    if (ka == Kind::greedy || kb == Kind::greedy)
+    const auto ka = spec_segment_kind(sa[i]);
+    const auto kb = spec_segment_kind(sb[i]);
+    if (ka == SpecSegment::greedy || kb == SpecSegment::greedy)
       return true; // both have a segment here, the greedy one takes the rest
-    if (ka == Kind::literal && kb == Kind::literal && sa[i] != sb[i])
+    if (ka == SpecSegment::literal && kb == SpecSegment::literal && sa[i] != sb[i])
       return false;
   }
   if (sa.size() == sb.size())
@@ -224,6 +232,77 @@ bool Router::overlap(const RouteSpec& a, const RouteSpec& b) {
   // Different lengths and no greedy segment in the common part: no path matches both (a
   // greedy segment needs at least one segment of its own).
   return false;
+}
+
+std::vector<std::string> Router::conflicts(RouterKind kind, const std::vector<RouteSpec>& specs) {
+  std::vector<std::string> out;
+  // A path pattern with its parameter names erased: equal shapes match the same requests.
+  const auto shape = [kind](std::string_view path) {
+    std::string text;
+    for (const auto segment : spec_segments(path)) {
+      text += '/';
+      switch (spec_segment_kind(segment)) {
+      case SpecSegment::literal:
+        text += segment;
+        break;
+      case SpecSegment::param:
+        text += "{}";
+        break;
+      case SpecSegment::greedy:
+        text += "{+}";
+        break;
+      }
+    }
+    if (kind == RouterKind::http && path.size() > 1 && path.ends_with('/'))
+      text += '/'; // significant on HTTP APIs
+    return text;
+  };
+  std::vector<std::string> shapes;
+  shapes.reserve(specs.size());
+  for (const auto& spec : specs)
+    shapes.push_back(shape(spec.path));
+  std::set<std::string> siblings_reported;
+  for (std::size_t j = 0; j < specs.size(); ++j) {
+    const auto& b = specs[j];
+    if (b.path == "$default")
+      continue;
+    for (std::size_t i = 0; i < j; ++i) {
+      const auto& a = specs[i];
+      if (a.path == "$default" || a.path == b.path)
+        continue; // the same route twice is the template loader's error
+      // REST resources form a tree in which a resource has at most one variable child
+      // (`{id}` or `{proxy+}`); API Gateway refuses a second one at deployment.
+      std::string sibling;
+      if (kind == RouterKind::rest) {
+        const auto sa = spec_segments(a.path);
+        const auto sb = spec_segments(b.path);
+        for (std::size_t d = 0; d < sa.size() && d < sb.size(); ++d) {
+          if (sa[d] == sb[d])
+            continue;
+          if (spec_segment_kind(sa[d]) != SpecSegment::literal &&
+              spec_segment_kind(sb[d]) != SpecSegment::literal) {
+            std::string parent;
+            for (std::size_t k = 0; k < d; ++k)
+              parent += fmt::format("/{}", sb[k]);
+            const auto key =
+                fmt::format("{}/{}/{}", parent, std::min(sa[d], sb[d]), std::max(sa[d], sb[d]));
+            if (siblings_reported.insert(key).second)
+              sibling = fmt::format("{}/{} and {}/{}: a REST API resource has at most one "
+                                    "variable child; API Gateway refuses this at deployment",
+                                    parent, sa[d], parent, sb[d]);
+          }
+          break;
+        }
+      }
+      if (a.method == b.method && shapes[i] == shapes[j])
+        out.push_back(fmt::format("{} {} is never reached: {} {} matches the same requests{}",
+                                  b.method, b.path, a.method, a.path,
+                                  sibling.empty() ? std::string() : " (" + sibling + ")"));
+      else if (!sibling.empty())
+        out.push_back(sibling + " (served here as written)");
+    }
+  }
+  return out;
 }
 
 } // namespace wisp::gateway

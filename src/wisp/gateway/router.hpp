@@ -50,6 +50,11 @@ public:
   // accept a common path; $default overlaps everything). Used to decide whether APIs can share
   // a port.
   static bool overlap(const RouteSpec& a, const RouteSpec& b);
+  // A static check of one API's routes, one sentence per problem: a route no request reaches
+  // (an earlier one with the same method and the same path but for parameter names takes
+  // them all) and, on REST APIs, two variable path parts under one resource (`/a/{id}` and
+  // `/a/{name}/b`, or `/a/{id}` and `/a/{proxy+}`), which API Gateway refuses to deploy.
+  static std::vector<std::string> conflicts(RouterKind kind, const std::vector<RouteSpec>& specs);
 
   static constexpr std::size_t k_max_segments = 128; // deeper paths match nothing deeper
   using Segments = std::array<std::string_view, k_max_segments>;

@@ -833,7 +833,10 @@ public:
       specs.push_back(RouteSpec{route->method, route->path});
       m_routes.push_back(std::move(slot));
     }
-    m_router = Router(m_http ? RouterKind::http : RouterKind::rest, specs);
+    const auto kind = m_http ? RouterKind::http : RouterKind::rest;
+    for (const auto& problem : Router::conflicts(kind, specs))
+      host.warn(fmt::format("API {}: {}", api.logical_id, problem));
+    m_router = Router(kind, specs);
     if (!options.static_dir.empty())
       m_static_dir = options.static_dir;
   }
