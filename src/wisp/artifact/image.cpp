@@ -1,12 +1,12 @@
 #include <wisp/artifact/image.hpp>
 
+#include <wisp/artifact/libarchive.hpp>
+
 #include <wisp/artifact/tree.hpp>
 #include <wisp/artifact/zip.hpp>
 #include <wisp/support/fs.hpp>
 #include <wisp/support/hash.hpp>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <zlib.h>
@@ -132,27 +132,30 @@ struct TarEntry {
 support::Status write_tar(std::vector<TarEntry> entries, TarSink& sink, std::int64_t mtime) {
   std::sort(entries.begin(), entries.end(),
             [](const TarEntry& a, const TarEntry& b) { return a.name < b.name; });
-  std::unique_ptr<archive, int (*)(archive*)> a(archive_write_new(), archive_write_free);
-  archive_write_set_format_pax_restricted(a.get());
-  archive_write_set_bytes_per_block(a.get(), 10240);
-  if (archive_write_open2(a.get(), &sink, nullptr, sink_write, nullptr, nullptr) != ARCHIVE_OK)
-    return support::failf("cannot write a tar: {}", archive_error_string(a.get()));
-  std::unique_ptr<archive_entry, void (*)(archive_entry*)> entry(archive_entry_new(),
-                                                                 archive_entry_free);
+  std::unique_ptr<archive, int (*)(archive*)> a(la::api().archive_write_new(),
+                                                la::api().archive_write_free);
+  la::api().archive_write_set_format_pax_restricted(a.get());
+  la::api().archive_write_set_bytes_per_block(a.get(), 10240);
+  if (la::api().archive_write_open2(a.get(), &sink, nullptr, sink_write, nullptr, nullptr) !=
+      ARCHIVE_OK)
+    return support::failf("cannot write a tar: {}", la::api().archive_error_string(a.get()));
+  std::unique_ptr<archive_entry, void (*)(archive_entry*)> entry(la::api().archive_entry_new(),
+                                                                 la::api().archive_entry_free);
   std::vector<char> buffer(1u << 20u);
   for (const auto& item : entries) {
-    archive_entry_clear(entry.get());
-    archive_entry_set_pathname_utf8(entry.get(),
-                                    item.is_dir ? (item.name + "/").c_str() : item.name.c_str());
-    archive_entry_set_filetype(entry.get(), item.is_dir ? AE_IFDIR : AE_IFREG);
-    archive_entry_set_perm(entry.get(), item.is_dir || item.executable ? 0755 : 0644);
-    archive_entry_set_uid(entry.get(), 0);
-    archive_entry_set_gid(entry.get(), 0);
-    archive_entry_set_mtime(entry.get(), static_cast<time_t>(mtime), 0);
-    archive_entry_set_size(entry.get(), item.is_dir ? 0 : static_cast<la_int64_t>(item.size));
-    if (archive_write_header(a.get(), entry.get()) != ARCHIVE_OK)
+    la::api().archive_entry_clear(entry.get());
+    la::api().archive_entry_set_pathname_utf8(entry.get(), item.is_dir ? (item.name + "/").c_str()
+                                                                       : item.name.c_str());
+    la::api().archive_entry_set_filetype(entry.get(), item.is_dir ? AE_IFDIR : AE_IFREG);
+    la::api().archive_entry_set_perm(entry.get(), item.is_dir || item.executable ? 0755 : 0644);
+    la::api().archive_entry_set_uid(entry.get(), 0);
+    la::api().archive_entry_set_gid(entry.get(), 0);
+    la::api().archive_entry_set_mtime(entry.get(), static_cast<time_t>(mtime), 0);
+    la::api().archive_entry_set_size(entry.get(),
+                                     item.is_dir ? 0 : static_cast<la_int64_t>(item.size));
+    if (la::api().archive_write_header(a.get(), entry.get()) != ARCHIVE_OK)
       return support::failf("cannot write tar entry {}: {}", item.name,
-                            archive_error_string(a.get()));
+                            la::api().archive_error_string(a.get()));
     if (item.is_dir)
       continue;
     const int fd = ::open(item.source.c_str(), O_RDONLY | O_CLOEXEC);
@@ -167,21 +170,21 @@ support::Status write_tar(std::vector<TarEntry> entries, TarSink& sink, std::int
         ::close(fd);
         return support::failf("{} changed while it was being archived", item.source.string());
       }
-      if (archive_write_data(a.get(), buffer.data(), static_cast<std::size_t>(n)) < 0) {
+      if (la::api().archive_write_data(a.get(), buffer.data(), static_cast<std::size_t>(n)) < 0) {
         ::close(fd);
         if (sink.error())
           return tl::unexpected(*sink.error());
         return support::failf("cannot write tar entry {}: {}", item.name,
-                              archive_error_string(a.get()));
+                              la::api().archive_error_string(a.get()));
       }
       done += static_cast<std::uint64_t>(n);
     }
     ::close(fd);
   }
-  if (archive_write_close(a.get()) != ARCHIVE_OK) {
+  if (la::api().archive_write_close(a.get()) != ARCHIVE_OK) {
     if (sink.error())
       return tl::unexpected(*sink.error());
-    return support::failf("cannot write a tar: {}", archive_error_string(a.get()));
+    return support::failf("cannot write a tar: {}", la::api().archive_error_string(a.get()));
   }
   if (!sink.finish())
     return sink.error() ? tl::unexpected(*sink.error()) : support::fail("gzip failed");

@@ -1,10 +1,10 @@
 #include <wisp/artifact/zip.hpp>
 
+#include <wisp/artifact/libarchive.hpp>
+
 #include <wisp/support/fs.hpp>
 #include <wisp/support/hash.hpp>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <libdeflate.h>
 #include <zlib.h>
 
@@ -568,8 +568,8 @@ private:
 
 struct ArchiveReader {
   Utf8Locale locale; // before the archive: libarchive picks its charset at creation
-  archive* handle = archive_read_new();
-  ~ArchiveReader() { archive_read_free(handle); }
+  archive* handle = la::api().archive_read_new();
+  ~ArchiveReader() { la::api().archive_read_free(handle); }
   ArchiveReader() = default;
   ArchiveReader(const ArchiveReader&) = delete;
   ArchiveReader& operator=(const ArchiveReader&) = delete;
@@ -577,37 +577,38 @@ struct ArchiveReader {
 
 support::Result<std::vector<ArchiveEntry>> read_entries(const fs::path& zip) {
   ArchiveReader reader;
-  archive_read_support_format_zip_seekable(reader.handle);
-  if (archive_read_open_filename(reader.handle, zip.c_str(), 1u << 16u) != ARCHIVE_OK)
-    return support::failf("cannot open {}: {}", zip.string(), archive_error_string(reader.handle));
+  la::api().archive_read_support_format_zip_seekable(reader.handle);
+  if (la::api().archive_read_open_filename(reader.handle, zip.c_str(), 1u << 16u) != ARCHIVE_OK)
+    return support::failf("cannot open {}: {}", zip.string(),
+                          la::api().archive_error_string(reader.handle));
   std::vector<ArchiveEntry> entries;
   archive_entry* entry = nullptr;
   while (true) {
-    const int rc = archive_read_next_header(reader.handle, &entry);
+    const int rc = la::api().archive_read_next_header(reader.handle, &entry);
     if (rc == ARCHIVE_EOF)
       break;
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
       return support::failf("{} is not a valid zip: {}", zip.string(),
-                            archive_error_string(reader.handle));
+                            la::api().archive_error_string(reader.handle));
     ArchiveEntry item;
     // UTF-8 first: converting to the locale's charset fails for non-ASCII names in "C".
-    const char* name = archive_entry_pathname_utf8(entry);
+    const char* name = la::api().archive_entry_pathname_utf8(entry);
     if (name == nullptr)
-      name = archive_entry_pathname(entry);
+      name = la::api().archive_entry_pathname(entry);
     item.name = name != nullptr ? name : "";
     if (auto reason = unsafe_name_reason(item.name); !reason.empty())
       return support::failf("{}: refusing entry '{}': {}", zip.string(), item.name, reason);
-    const auto type = archive_entry_filetype(entry);
+    const auto type = la::api().archive_entry_filetype(entry);
     item.is_dir = type == AE_IFDIR;
     item.is_symlink = type == AE_IFLNK;
     if (item.is_symlink) {
-      const char* target = archive_entry_symlink(entry);
+      const char* target = la::api().archive_entry_symlink(entry);
       item.link_target = target != nullptr ? target : "";
     }
-    item.size = static_cast<std::uint64_t>(archive_entry_size(entry));
-    item.mode = static_cast<unsigned>(archive_entry_perm(entry));
+    item.size = static_cast<std::uint64_t>(la::api().archive_entry_size(entry));
+    item.mode = static_cast<unsigned>(la::api().archive_entry_perm(entry));
     entries.push_back(std::move(item));
-    archive_read_data_skip(reader.handle);
+    la::api().archive_read_data_skip(reader.handle);
   }
   return entries;
 }
@@ -651,54 +652,57 @@ support::Status extract_zip(const fs::path& zip, const fs::path& destination) {
   }
 
   ArchiveReader reader;
-  archive_read_support_format_zip_seekable(reader.handle);
-  if (archive_read_open_filename(reader.handle, zip.c_str(), 1u << 16u) != ARCHIVE_OK)
-    return support::failf("cannot open {}: {}", zip.string(), archive_error_string(reader.handle));
-  archive* writer = archive_write_disk_new();
-  std::unique_ptr<archive, int (*)(archive*)> writer_guard(writer, archive_write_free);
+  la::api().archive_read_support_format_zip_seekable(reader.handle);
+  if (la::api().archive_read_open_filename(reader.handle, zip.c_str(), 1u << 16u) != ARCHIVE_OK)
+    return support::failf("cannot open {}: {}", zip.string(),
+                          la::api().archive_error_string(reader.handle));
+  archive* writer = la::api().archive_write_disk_new();
+  std::unique_ptr<archive, int (*)(archive*)> writer_guard(writer, la::api().archive_write_free);
   // Names were checked above and are joined to the destination here (so the path given to
   // libarchive is absolute); its own checks stay on as a second line of defence.
-  archive_write_disk_set_options(writer, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                             ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+  la::api().archive_write_disk_set_options(writer, ARCHIVE_EXTRACT_PERM |
+                                                       ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                                       ARCHIVE_EXTRACT_SECURE_SYMLINKS);
   archive_entry* entry = nullptr;
   while (true) {
-    const int rc = archive_read_next_header(reader.handle, &entry);
+    const int rc = la::api().archive_read_next_header(reader.handle, &entry);
     if (rc == ARCHIVE_EOF)
       break;
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
       return support::failf("{} is not a valid zip: {}", zip.string(),
-                            archive_error_string(reader.handle));
-    const std::string name = archive_entry_pathname(entry);
-    const auto type = archive_entry_filetype(entry);
+                            la::api().archive_error_string(reader.handle));
+    const std::string name = la::api().archive_entry_pathname(entry);
+    const auto type = la::api().archive_entry_filetype(entry);
     const auto full = root / name;
-    archive_entry_set_pathname(entry, full.c_str());
+    la::api().archive_entry_set_pathname(entry, full.c_str());
     if (type == AE_IFDIR)
-      archive_entry_set_perm(entry, 0755);
+      la::api().archive_entry_set_perm(entry, 0755);
     else if (type == AE_IFREG)
-      archive_entry_set_perm(entry, (archive_entry_perm(entry) & 0100) != 0 ? 0755 : 0644);
+      la::api().archive_entry_set_perm(
+          entry, (la::api().archive_entry_perm(entry) & 0100) != 0 ? 0755 : 0644);
     else if (type != AE_IFLNK)
       return support::failf("{}: refusing entry '{}': not a file, directory or link", zip.string(),
                             name);
-    if (archive_write_header(writer, entry) != ARCHIVE_OK)
+    if (la::api().archive_write_header(writer, entry) != ARCHIVE_OK)
       return support::failf("cannot extract '{}' from {}: {}", name, zip.string(),
-                            archive_error_string(writer));
+                            la::api().archive_error_string(writer));
     const void* block = nullptr;
     std::size_t size = 0;
     la_int64_t offset = 0;
     while (true) {
-      const int data_rc = archive_read_data_block(reader.handle, &block, &size, &offset);
+      const int data_rc = la::api().archive_read_data_block(reader.handle, &block, &size, &offset);
       if (data_rc == ARCHIVE_EOF)
         break;
       if (data_rc != ARCHIVE_OK)
         return support::failf("cannot extract '{}' from {}: {}", name, zip.string(),
-                              archive_error_string(reader.handle));
-      if (archive_write_data_block(writer, block, size, offset) != ARCHIVE_OK)
+                              la::api().archive_error_string(reader.handle));
+      if (la::api().archive_write_data_block(writer, block, size, offset) != ARCHIVE_OK)
         return support::failf("cannot extract '{}' from {}: {}", name, zip.string(),
-                              archive_error_string(writer));
+                              la::api().archive_error_string(writer));
     }
-    if (archive_write_finish_entry(writer) != ARCHIVE_OK)
+    if (la::api().archive_write_finish_entry(writer) != ARCHIVE_OK)
       return support::failf("cannot extract '{}' from {}: {}", name, zip.string(),
-                            archive_error_string(writer));
+                            la::api().archive_error_string(writer));
   }
   return {};
 }

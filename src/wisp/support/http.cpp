@@ -2,7 +2,11 @@
 
 #include <wisp/support/strings.hpp>
 
+// libcurl is loaded on first use (dlopen), not linked: its dependency tree (gnutls, krb5,
+// ldap, ...) cost every wisp command ~20 ms of dynamic linking at start, HTTP or not.
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -11,6 +15,7 @@
 #include <fcntl.h>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <unistd.h>
 
 namespace wisp::support::http {
@@ -19,10 +24,54 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::once_flag g_curl_init;
+// The libcurl functions wisp calls, resolved from libcurl.so.4 once.
+struct CurlApi {
+  decltype(&::curl_global_init) global_init = nullptr;
+  decltype(&::curl_easy_init) easy_init = nullptr;
+  decltype(&::curl_easy_cleanup) easy_cleanup = nullptr;
+  decltype(&::curl_easy_reset) easy_reset = nullptr;
+  decltype(&::curl_easy_setopt) easy_setopt = nullptr;
+  decltype(&::curl_easy_perform) easy_perform = nullptr;
+  decltype(&::curl_easy_getinfo) easy_getinfo = nullptr;
+  decltype(&::curl_easy_strerror) easy_strerror = nullptr;
+  decltype(&::curl_slist_append) slist_append = nullptr;
+  decltype(&::curl_slist_free_all) slist_free_all = nullptr;
+};
+
+template <typename F> void resolve(void* library, const char* name, F& target) {
+  void* symbol = ::dlsym(library, name);
+  if (symbol == nullptr)
+    throw std::runtime_error(fmt::format("libcurl.so.4 lacks {}", name));
+  target = reinterpret_cast<F>(symbol); // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+}
+
+CurlApi load_curl() {
+  void* library = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+  if (library == nullptr)
+    throw std::runtime_error(fmt::format(
+        "cannot load libcurl ({}); install it (Debian: apt-get install libcurl4)", ::dlerror()));
+  CurlApi api;
+  resolve(library, "curl_global_init", api.global_init);
+  resolve(library, "curl_easy_init", api.easy_init);
+  resolve(library, "curl_easy_cleanup", api.easy_cleanup);
+  resolve(library, "curl_easy_reset", api.easy_reset);
+  resolve(library, "curl_easy_setopt", api.easy_setopt);
+  resolve(library, "curl_easy_perform", api.easy_perform);
+  resolve(library, "curl_easy_getinfo", api.easy_getinfo);
+  resolve(library, "curl_easy_strerror", api.easy_strerror);
+  resolve(library, "curl_slist_append", api.slist_append);
+  resolve(library, "curl_slist_free_all", api.slist_free_all);
+  api.global_init(CURL_GLOBAL_DEFAULT);
+  return api; // the library stays loaded for the life of the process
+}
+
+const CurlApi& curl() {
+  static const CurlApi api = load_curl();
+  return api;
+}
 
 void init_curl() {
-  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  (void)curl();
 }
 
 FailureKind classify(CURLcode code) {
@@ -113,7 +162,7 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   if (!transfer->decided) {
     transfer->decided = true;
     long status = 0;
-    curl_easy_getinfo(transfer->handle, CURLINFO_RESPONSE_CODE, &status);
+    curl().easy_getinfo(transfer->handle, CURLINFO_RESPONSE_CODE, &status);
     if (transfer->request->response_file && status >= 200 && status < 300 &&
         !open_download(*transfer))
       return 0; // aborts the transfer with CURLE_WRITE_ERROR
@@ -189,11 +238,11 @@ struct Client::Impl {
       if (!idle.empty()) {
         CURL* handle = idle.back();
         idle.pop_back();
-        curl_easy_reset(handle); // keeps the connection cache
+        curl().easy_reset(handle); // keeps the connection cache
         return handle;
       }
     }
-    CURL* handle = curl_easy_init();
+    CURL* handle = curl().easy_init();
     if (handle == nullptr)
       throw std::runtime_error("libcurl: cannot create a handle");
     return handle;
@@ -206,7 +255,7 @@ struct Client::Impl {
 
   ~Impl() {
     for (CURL* handle : idle)
-      curl_easy_cleanup(handle);
+      curl().easy_cleanup(handle);
   }
 };
 
@@ -243,70 +292,70 @@ HttpResult<Response> Client::send(const Request& request) const {
   transfer.handle = handle;
   char error_buffer[CURL_ERROR_SIZE] = {0};
 
-  curl_easy_setopt(handle, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(handle, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(request.connect_timeout.count()));
-  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  curl().easy_setopt(handle, CURLOPT_URL, request.url.c_str());
+  curl().easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+  curl().easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
+  curl().easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl().easy_setopt(handle, CURLOPT_TCP_NODELAY, 1L);
+  curl().easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl().easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(request.connect_timeout.count()));
+  curl().easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   if (request.low_speed_time.count() > 0) {
-    curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME,
-                     static_cast<long>(request.low_speed_time.count()));
+    curl().easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl().easy_setopt(handle, CURLOPT_LOW_SPEED_TIME,
+                       static_cast<long>(request.low_speed_time.count()));
   }
-  curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, request.verify_tls ? 1L : 0L);
-  curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, request.verify_tls ? 2L : 0L);
-  curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(handle, CURLOPT_HEADERDATA, &transfer);
-  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(handle, CURLOPT_WRITEDATA, &transfer);
+  curl().easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, request.verify_tls ? 1L : 0L);
+  curl().easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, request.verify_tls ? 2L : 0L);
+  curl().easy_setopt(handle, CURLOPT_HEADERFUNCTION, on_header);
+  curl().easy_setopt(handle, CURLOPT_HEADERDATA, &transfer);
+  curl().easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_body);
+  curl().easy_setopt(handle, CURLOPT_WRITEDATA, &transfer);
 
   const bool has_body = request.body_file.has_value() || !request.body.empty() ||
                         request.method == "POST" || request.method == "PUT" ||
                         request.method == "PATCH";
   if (request.method == "HEAD") {
-    curl_easy_setopt(handle, CURLOPT_NOBODY, 1L);
+    curl().easy_setopt(handle, CURLOPT_NOBODY, 1L);
   } else if (request.body_file) {
-    curl_easy_setopt(handle, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(handle, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(handle, CURLOPT_READDATA, &transfer);
-    curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, on_seek);
-    curl_easy_setopt(handle, CURLOPT_SEEKDATA, &transfer);
-    curl_easy_setopt(handle, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(upload_size));
-    curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl().easy_setopt(handle, CURLOPT_UPLOAD, 1L);
+    curl().easy_setopt(handle, CURLOPT_READFUNCTION, on_read);
+    curl().easy_setopt(handle, CURLOPT_READDATA, &transfer);
+    curl().easy_setopt(handle, CURLOPT_SEEKFUNCTION, on_seek);
+    curl().easy_setopt(handle, CURLOPT_SEEKDATA, &transfer);
+    curl().easy_setopt(handle, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(upload_size));
+    curl().easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   } else if (has_body) {
-    curl_easy_setopt(handle, CURLOPT_POSTFIELDS, request.body.data());
-    curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(request.body.size()));
-    curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl().easy_setopt(handle, CURLOPT_POSTFIELDS, request.body.data());
+    curl().easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
+    curl().easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   } else if (request.method != "GET") {
-    curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl().easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
 
   curl_slist* header_list = nullptr;
   for (const auto& [name, value] : request.headers) {
     std::string line = name;
     line.append(value.empty() ? ";" : ": ").append(value);
-    header_list = curl_slist_append(header_list, line.c_str());
+    header_list = curl().slist_append(header_list, line.c_str());
   }
   // libcurl adds these on its own; the caller's headers are what gets signed.
   if (!has_header(request.headers, "Expect"))
-    header_list = curl_slist_append(header_list, "Expect:");
+    header_list = curl().slist_append(header_list, "Expect:");
   if (has_body && !has_header(request.headers, "Content-Type"))
-    header_list = curl_slist_append(header_list, "Content-Type:");
+    header_list = curl().slist_append(header_list, "Content-Type:");
   if (!has_header(request.headers, "Accept"))
-    header_list = curl_slist_append(header_list, "Accept:");
-  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, header_list);
+    header_list = curl().slist_append(header_list, "Accept:");
+  curl().easy_setopt(handle, CURLOPT_HTTPHEADER, header_list);
 
   const auto started = std::chrono::steady_clock::now();
-  const CURLcode code = curl_easy_perform(handle);
+  const CURLcode code = curl().easy_perform(handle);
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
-  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &transfer.response.status);
-  curl_slist_free_all(header_list);
+  curl().easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &transfer.response.status);
+  curl().slist_free_all(header_list);
   if (transfer.upload != nullptr)
     std::fclose(transfer.upload);
 
@@ -348,14 +397,14 @@ HttpResult<Response> Client::send(const Request& request) const {
   if (m_impl->logger) {
     m_impl->logger(fmt::format("http {} {} → {} ({} ms)", request.method, strip_query(request.url),
                                code == CURLE_OK ? std::to_string(transfer.response.status)
-                                                : std::string(curl_easy_strerror(code)),
+                                                : std::string(curl().easy_strerror(code)),
                                elapsed.count()));
   }
 
   if (!transfer.local_error.empty())
     return tl::unexpected(TransportError{FailureKind::local, transfer.local_error});
   if (code != CURLE_OK) {
-    std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+    std::string detail = error_buffer[0] != '\0' ? error_buffer : curl().easy_strerror(code);
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == '.'))
       detail.pop_back();
     return tl::unexpected(
