@@ -151,6 +151,7 @@ def main():
     parser.add_argument("--sizes", default="10,500")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
+    args.wisp = os.path.abspath(args.wisp)  # the tools run in the app directory
     cfn_lint = shutil.which("cfn-lint")
     if cfn_lint is None:
         raise SystemExit("PEER MISSING: cfn-lint")
