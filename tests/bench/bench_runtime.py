@@ -59,6 +59,7 @@ def main():
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--count", type=int, default=5000)
     args = parser.parse_args()
+    args.build = os.path.abspath(args.build)  # the commands run in a temporary directory
     wisp = os.path.join(args.build, "cli", "wisp")
     bench = os.path.join(args.build, "tests", "wisp_runtime_bench")
     for tool in (wisp, bench):
