@@ -19,6 +19,12 @@ happened but the client timed out), "html500" (moto's answer for unsupported ope
 drops: a CreateDeployment with `stageName` + `canarySettings` creates a plain deployment in
 moto (the stage keeps serving its deployment) and the proxy keeps the canary; GetStage and
 UpdateStage answers carry it; UpdateStage operations on `/canarySettings...` change it.
+
+`lambda_updates_take(reads, fail=None)` makes the proxy play Lambda's asynchronous updates,
+which moto finishes at once: after a function is created or its code or configuration
+updated, its next `reads` GetFunctionConfiguration answers say `LastUpdateStatus:
+InProgress` (then `Failed` with the reason `fail`, if given), and until then PublishVersion
+and further updates are refused with real Lambda's 409 ResourceConflictException.
 """
 
 import http.client
@@ -73,6 +79,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if fault == "html500":
             return self._answer(500, b"<!doctype html><html><body>Internal Server Error</body></html>",
                                 {"Content-Type": "text/html"})
+        if proxy.lambda_updates is not None:
+            refused = proxy._lambda_refuses(self.command, parsed.path)
+            if refused:
+                record["fault"] = "update-in-progress"
+                return self._answer(409, json.dumps({"Type": "User", "message": refused}).encode(),
+                                    {"Content-Type": "application/json",
+                                     "x-amzn-ErrorType": "ResourceConflictException"})
         canary = proxy._canary_request(self.command, parsed.path, body) if proxy.canaries is not None else None
         if canary is not None:
             body = canary["body"]
@@ -82,6 +95,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             status, headers, data = 502, {"Content-Type": "text/plain"}, str(error).encode()
         if canary is not None:
             data = proxy._canary_response(canary, status, data)
+        if proxy.lambda_updates is not None:
+            data = proxy._lambda_response(self.command, parsed.path, body, status, data, record)
         record["status"] = status
         record["response"] = data
         if fault == "timeout-after":
@@ -131,6 +146,9 @@ class FaultProxy:
         self._rng = random.Random(0)
         self._match = None
         self.canaries = None  # {(api id, stage): canarySettings} when emulating them
+        self.lambda_updates = None  # {function name: reads left InProgress} when emulating them
+        self._update_reads = 0
+        self._update_failure = None
         self.server = None
         self.thread = None
 
@@ -169,6 +187,55 @@ class FaultProxy:
     def emulate_stage_canaries(self):
         with self.lock:
             self.canaries = {}
+
+    def lambda_updates_take(self, reads, fail=None):
+        with self.lock:
+            self.lambda_updates = {}
+            self._update_reads = reads
+            self._update_failure = fail
+
+    _FUNCTION = re.compile(r"^/2015-03-31/functions/([^/]+)(/code|/configuration|/versions)?$")
+
+    def _lambda_refuses(self, method, path):
+        match = self._FUNCTION.match(path)
+        if not match or (method, match.group(2)) not in (("PUT", "/code"), ("PUT", "/configuration"),
+                                                         ("POST", "/versions")):
+            return None
+        name = urllib.parse.unquote(match.group(1))
+        with self.lock:
+            if self.lambda_updates.get(name, 0) > 0:
+                return ("The operation cannot be performed at this time. An update is in progress for "
+                        f"resource: arn:aws:lambda:us-east-1:123456789012:function:{name}")
+        return None
+
+    def _lambda_response(self, method, path, body, status, data, record):
+        if status // 100 != 2:
+            return data
+        if method == "POST" and path.rstrip("/") == "/2015-03-31/functions":
+            with self.lock:
+                self.lambda_updates[json.loads(body)["FunctionName"]] = self._update_reads
+            return data
+        match = self._FUNCTION.match(path)
+        if not match:
+            return data
+        name = urllib.parse.unquote(match.group(1))
+        if method == "PUT" and match.group(2) in ("/code", "/configuration"):
+            with self.lock:
+                self.lambda_updates[name] = self._update_reads
+            return data
+        if method == "GET" and match.group(2) == "/configuration":
+            answer = json.loads(data)
+            with self.lock:
+                left = self.lambda_updates.get(name, 0)
+                if left > 0:
+                    self.lambda_updates[name] = left - 1
+                    answer["LastUpdateStatus"] = "InProgress"
+                    record["in_progress"] = True
+                elif left == 0 and name in self.lambda_updates and self._update_failure:
+                    answer["LastUpdateStatus"] = "Failed"
+                    answer["LastUpdateStatusReason"] = self._update_failure
+            return json.dumps(answer).encode()
+        return data
 
     def faults_injected(self):
         with self.lock:

@@ -691,6 +691,33 @@ class Faults(DeployTestCase):
         return TEMPLATE.replace("            Path: /hello\n            Method: get",
                                 "            Path: /hello\n            Method: get\n            RestApiId: !Ref Api")
 
+    def test_publish_waits_until_lambda_has_finished_the_update(self):
+        # moto finishes updates at once; the proxy plays Lambda's asynchronous updates.
+        with FaultProxy(self.url) as proxy:
+            proxy.lambda_updates_take(3)
+            self.deploy(url=proxy.url)
+            self.write_app("v2")
+            proxy.clear()
+            self.deploy(url=proxy.url)
+            self.assertEqual(proxy.faults_injected(), [], "nothing was refused: wisp waited")
+            reads = [r for r in proxy.records if r.get("in_progress")]
+            self.assertEqual(len(reads), 3, "three reads said InProgress")
+            publish = [i for i, r in enumerate(proxy.records)
+                       if r["method"] == "POST" and r["path"].endswith("/shop-Hello/versions")]
+            self.assertEqual(len(publish), 1)
+            self.assertGreater(publish[0], proxy.records.index(reads[-1]))
+            self.assertEqual(self.alias()["FunctionVersion"], "2")
+
+            # An update Lambda reports as failed stops the deploy before a version is published.
+            proxy.lambda_updates_take(1, fail="injected: the runtime could not be set up")
+            self.write_app("v3")
+            failed = self.deploy(url=proxy.url, code=1)
+            self.assertIn("the update of shop-Hello failed: injected: the runtime could not be set up",
+                          failed.stderr)
+        self.assertEqual(self.alias()["FunctionVersion"], "2")
+        versions = self.aws("lambda", "list-versions-by-function", "--function-name", "shop-Hello")["Versions"]
+        self.assertEqual([v["Version"] for v in versions], ["$LATEST", "1", "2"])
+
     def test_rest_stage_canary_calls_are_sent_and_moto_dropping_them_is_reported(self):
         template = self.canary_api_template()
         api = self.API_CANARY
