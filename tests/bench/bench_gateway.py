@@ -87,13 +87,16 @@ def tree_rss_mb(pid):
 
 
 def parse_latency(text):
-    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
+    match = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:  # wrk prints -nan when no request completed
+        raise ValueError(f"wrk latency {text!r}")
+    value, unit = match.groups()
     if unit == "m":
         return float(value) * 60000.0
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url, threads, connections, duration, pid=None):
+def wrk(url, threads, connections, duration, pid=None, parse=True):
     """Runs wrk; returns (requests/s, p50 ms, p99 ms, non-2xx, peak tree RSS MB)."""
     peak = [0.0]
     stop = threading.Event()
@@ -111,11 +114,14 @@ def wrk(url, threads, connections, duration, pid=None):
     stop.set()
     if sampler:
         sampler.join()
-    if "Requests/sec:" not in out or "99%" not in out:
-        raise RuntimeError(f"wrk {url} failed:\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = parse_latency(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = parse_latency(re.search(r"99%\s+(\S+)", out).group(1))
+    if not parse:
+        return None
+    try:
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        p50 = parse_latency(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))
+        p99 = parse_latency(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))
+    except (AttributeError, ValueError) as e:
+        raise RuntimeError(f"wrk {url} failed ({e}):\n{out}") from e
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
     return {"rps": rps, "p50": p50, "p99": p99, "bad": int(non2xx.group(1)) if non2xx else 0,
@@ -215,7 +221,7 @@ http {{
         argv, port = make()
         server = launch(name, argv, work, port, path)
         try:
-            wrk(server.url(), 2, 32, 2)  # warm every worker up
+            wrk(server.url(), 2, 32, 3, parse=False)  # warm every worker up
             c32 = wrk(server.url(), 2, 32, args.duration, server.proc.pid)
             c1 = wrk(server.url(), 1, 1, args.duration)
             results[name] = {"c32": c32, "c1": c1, "first_200": server.first_200}
