@@ -2,6 +2,7 @@
 // (src/wisp/artifact/build.hpp).
 
 #include "../command.hpp"
+#include "load.hpp"
 
 #include <wisp/artifact/build.hpp>
 #include <wisp/artifact/limits.hpp>
@@ -68,17 +69,10 @@ public:
 
   int run(Context& context) override {
     const auto started = std::chrono::steady_clock::now();
-    sam::LoadOptions load;
-    load.template_path = context.global.template_file;
-    load.parameter_overrides = context.global.parameter_overrides;
-    support::Diagnostics warnings;
-    auto model = sam::load_model(load, &warnings);
-    for (const auto& warning : warnings.items())
-      context.console.err(support::render(warning, {context.console.color_err, false}));
-    if (!model) {
-      print_error(context, model.error());
-      return static_cast<int>(model.error().exit_code);
-    }
+    int exit_code = 0;
+    auto model = load_template(context, {}, exit_code);
+    if (!model)
+      return exit_code;
     artifact::BuildOptions options;
     options.build_dir = m_build_dir;
     options.cached = m_cached;

@@ -1,6 +1,7 @@
 // wisp local invoke [FUNCTION] — runs one function once, locally, without Docker.
 
 #include "../command.hpp"
+#include "load.hpp"
 
 #include <wisp/aws/config.hpp>
 #include <wisp/runtime/local_invoke.hpp>
@@ -87,21 +88,15 @@ public:
       console.debug_log("no AWS credentials found; functions get dummy ones");
 
     sam::LoadOptions load;
-    load.template_path = context.global.template_file;
-    load.parameter_overrides = context.global.parameter_overrides;
     load.region = aws_config->region.empty() ? "us-east-1" : aws_config->region;
     // A missing handler file or bootstrap is reported by the runtime, as Lambda reports it
     // (Runtime.ImportModuleError, Runtime.InvalidEntrypoint; a bootstrap may come from a
     // layer), not refused up front.
     load.check_code = false;
-    support::Diagnostics warnings;
-    auto model = sam::load_model(load, &warnings);
-    for (const auto& warning : warnings.items())
-      console.err(support::render(warning, {console.color_err, false}));
-    if (!model) {
-      print_error(context, model.error());
-      return static_cast<int>(model.error().exit_code);
-    }
+    int exit_code = 0;
+    auto model = load_template(context, load, exit_code);
+    if (!model)
+      return exit_code;
 
     std::FILE* log_file = nullptr;
     if (!m_log_file.empty()) {

@@ -3,6 +3,7 @@
 // --env-vars, the options both take, and where their output goes.
 
 #include "../command.hpp"
+#include "load.hpp"
 
 #include <wisp/gateway/server.hpp>
 #include <wisp/runtime/function.hpp>
@@ -57,21 +58,15 @@ struct LoadedApp {
 // Loads the template and --env-vars; prints the problems and returns the exit code on failure.
 inline std::optional<LoadedApp> load_app(Context& context, const ServeFlags& flags,
                                          int& exit_code) {
-  sam::LoadOptions options;
-  options.template_path = context.global.template_file;
-  options.parameter_overrides = context.global.parameter_overrides;
-  if (auto overrides = sam::parse_parameter_overrides(options.parameter_overrides); !overrides) {
+  if (auto overrides = sam::parse_parameter_overrides(context.global.parameter_overrides);
+      !overrides) {
     context.console.error(overrides.error().message);
     exit_code = static_cast<int>(support::ExitCode::usage);
     return std::nullopt;
   }
-  support::Diagnostics warnings;
-  auto model = sam::load_model(options, &warnings);
-  if (!model) {
-    print_error(context, model.error());
-    exit_code = static_cast<int>(model.error().exit_code);
+  auto model = load_template(context, {}, exit_code);
+  if (!model)
     return std::nullopt;
-  }
   LoadedApp app{std::move(*model), std::nullopt};
   if (!flags.env_vars.empty()) {
     auto env = runtime::load_env_vars(flags.env_vars);

@@ -2,6 +2,7 @@
 // directory) and writes the packaged template (src/wisp/artifact/package.hpp).
 
 #include "../command.hpp"
+#include "load.hpp"
 
 #include <wisp/artifact/package.hpp>
 #include <wisp/artifact/registry.hpp>
@@ -69,17 +70,10 @@ public:
   }
 
   int run(Context& context) override {
-    sam::LoadOptions load;
-    load.template_path = context.global.template_file;
-    load.parameter_overrides = context.global.parameter_overrides;
-    support::Diagnostics warnings;
-    auto model = sam::load_model(load, &warnings);
-    for (const auto& warning : warnings.items())
-      context.console.err(support::render(warning, {context.console.color_err, false}));
-    if (!model) {
-      print_error(context, model.error());
-      return static_cast<int>(model.error().exit_code);
-    }
+    int exit_code = 0;
+    auto model = load_template(context, {}, exit_code);
+    if (!model)
+      return exit_code;
     artifact::PackageOptions options;
     options.output_dir = m_output_dir;
     options.s3_bucket = m_bucket;

@@ -6,25 +6,6 @@
 
 namespace wisp::deploy {
 
-std::string shorten(std::string_view name, std::size_t max) {
-  if (name.size() <= max)
-    return std::string(name);
-  std::string out(name.substr(0, max - 9));
-  out += '-';
-  out += support::sha256_hex(name).substr(0, 8);
-  return out;
-}
-
-std::string function_name(std::string_view stack, std::string_view logical_id,
-                          std::string_view explicit_name) {
-  if (!explicit_name.empty())
-    return std::string(explicit_name);
-  std::string name(stack);
-  name += '-';
-  name += logical_id;
-  return shorten(name, k_function_name_max);
-}
-
 std::string role_name(std::string_view stack, std::string_view logical_id) {
   std::string name(stack);
   name += '-';

@@ -5,6 +5,7 @@
 // `<stack>-<LogicalId>-role`. Names past a service's limit keep a readable prefix and end
 // in '-' + 8 hex digits of the full name's SHA-256, so they stay unique and stable.
 
+#include <wisp/aws/names.hpp>
 #include <wisp/support/error.hpp>
 
 #include <cstddef>
@@ -13,14 +14,15 @@
 
 namespace wisp::deploy {
 
-inline constexpr std::size_t k_function_name_max = 64;
+// The function-name rule is aws::function_name (shared with `logs`); these are the same.
+using aws::function_name;
+using aws::k_function_name_max;
 inline constexpr std::size_t k_role_name_max = 64;
 
 // `name` itself when it fits in `max`, else a prefix + "-" + 8 hex digits of its hash.
-std::string shorten(std::string_view name, std::size_t max);
-
-std::string function_name(std::string_view stack, std::string_view logical_id,
-                          std::string_view explicit_name = {});
+inline std::string shorten(std::string_view name, std::size_t max) {
+  return aws::shorten_name(name, max);
+}
 std::string role_name(std::string_view stack, std::string_view logical_id);
 std::string resource_name(std::string_view stack, std::string_view logical_id,
                           std::size_t max = 255);

@@ -14,6 +14,7 @@
 #include <wisp/runtime/process.hpp>
 #include <wisp/runtime/runtimes.hpp>
 #include <wisp/support/hash.hpp>
+#include <wisp/template/rules.hpp>
 
 // GCC 12 reports -Wnull-dereference inside Asio's own reactor code once it is inlined here
 // (a false positive in system headers); silenced for those headers only.
@@ -91,30 +92,6 @@ constexpr std::size_t k_max_line = 256u * 1024;
 // (bounded by k_final_drain so a child that keeps writing cannot hold the completion).
 constexpr std::size_t k_drain_budget = 256u * 1024;
 constexpr std::size_t k_final_drain = 64u * 1024 * 1024;
-
-const std::set<std::string, std::less<>>& reserved_names() {
-  static const std::set<std::string, std::less<>> names = {
-      "_HANDLER",
-      "_X_AMZN_TRACE_ID",
-      "AWS_DEFAULT_REGION",
-      "AWS_REGION",
-      "AWS_EXECUTION_ENV",
-      "AWS_LAMBDA_FUNCTION_NAME",
-      "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-      "AWS_LAMBDA_FUNCTION_VERSION",
-      "AWS_LAMBDA_INITIALIZATION_TYPE",
-      "AWS_LAMBDA_LOG_GROUP_NAME",
-      "AWS_LAMBDA_LOG_STREAM_NAME",
-      "AWS_ACCESS_KEY",
-      "AWS_ACCESS_KEY_ID",
-      "AWS_SECRET_ACCESS_KEY",
-      "AWS_SESSION_TOKEN",
-      "AWS_LAMBDA_RUNTIME_API",
-      "LAMBDA_TASK_ROOT",
-      "LAMBDA_RUNTIME_DIR",
-  };
-  return names;
-}
 
 bool is_plumbing(std::string_view name) {
   return name == "AWS_LAMBDA_RUNTIME_API" || name == "_HANDLER" || name == "LAMBDA_TASK_ROOT" ||
@@ -1507,7 +1484,7 @@ support::Result<FunctionHandle> Engine::add_function(FunctionConfig config) {
   if (fn->launch.runtime.family == RuntimeFamily::python && !layer_list.empty())
     env.set("_WISP_LAYER_DIRS", join_paths(layer_list));
   for (const auto& [key, value] : cfg.environment) {
-    if (reserved_names().count(key) != 0) {
+    if (sam::detail::is_reserved_env_name(key)) { // the rule validate applies
       impl.warn(fmt::format("function {}: environment variable {} is reserved by Lambda (a "
                             "deployment would be rejected); ignored",
                             cfg.id, key));

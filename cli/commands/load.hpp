@@ -1,0 +1,30 @@
+#pragma once
+// Loading the template for a command: the global flags (-t, --parameter-overrides) name it,
+// the command sets the rest of sam::LoadOptions; warnings go to stderr, and on failure the
+// error is printed and its exit code returned.
+
+#include "../command.hpp"
+
+#include <wisp/template/load.hpp>
+
+#include <optional>
+
+namespace wisp::cli {
+
+inline std::optional<sam::Model> load_template(Context& context, sam::LoadOptions options,
+                                               int& exit_code) {
+  options.template_path = context.global.template_file;
+  options.parameter_overrides = context.global.parameter_overrides;
+  support::Diagnostics warnings;
+  auto model = sam::load_model(options, &warnings);
+  for (const auto& warning : warnings.items())
+    context.console.err(support::render(warning, {context.console.color_err, false}));
+  if (!model) {
+    print_error(context, model.error());
+    exit_code = static_cast<int>(model.error().exit_code);
+    return std::nullopt;
+  }
+  return std::move(*model);
+}
+
+} // namespace wisp::cli
