@@ -1,5 +1,7 @@
 #include <wisp/gateway/text.hpp>
+
 #include <wisp/support/hash.hpp>
+#include <wisp/support/strings.hpp>
 
 #include <array>
 #include <ctime>
@@ -18,39 +20,6 @@ int hex_value(char c) {
   if (c >= 'A' && c <= 'F')
     return c - 'A' + 10;
   return -1;
-}
-
-// Length of the valid UTF-8 sequence starting at text[i], or 0 when it is not valid.
-std::size_t utf8_sequence(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char c = byte(i);
-  std::size_t length = 0;
-  std::uint32_t code = 0;
-  if (c >= 0xC2 && c <= 0xDF) {
-    length = 2;
-    code = c & 0x1Fu;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    length = 3;
-    code = c & 0x0Fu;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    length = 4;
-    code = c & 0x07u;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size())
-    return 0;
-  for (std::size_t k = 1; k < length; ++k) {
-    const unsigned char next = byte(i + k);
-    if ((next & 0xC0u) != 0x80u)
-      return 0;
-    code = (code << 6u) | (next & 0x3Fu);
-  }
-  // Overlong forms, surrogates and values past U+10FFFF are not valid UTF-8.
-  if ((length == 3 && code < 0x800) || (length == 4 && code < 0x10000) || code > 0x10FFFF ||
-      (code >= 0xD800 && code <= 0xDFFF))
-    return 0;
-  return length;
 }
 
 constexpr std::array<const char*, 12> k_months = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -83,7 +52,7 @@ void append_json_string(std::string& out, std::string_view text) {
       continue;
     }
     if (c >= 0x80) {
-      if (const auto length = utf8_sequence(text, i); length > 0) {
+      if (const auto length = support::utf8_sequence_length(text, i); length > 0) {
         i += length;
         continue;
       }

@@ -24,4 +24,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::optional<std::string> closest_match(std::string_view word,
                                          std::span<const std::string> candidates);
 
+// Length (2-4) of the valid multi-byte UTF-8 sequence starting at text[i], or 0 when the
+// bytes there are not one (an ASCII byte, a stray continuation, a truncated, overlong or
+// surrogate sequence, or a value past U+10FFFF).
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i);
+
 } // namespace wisp::support

@@ -1,4 +1,6 @@
 #include <wisp/template/reader.hpp>
+
+#include <wisp/support/strings.hpp>
 #include <wisp/template/scalar.hpp>
 
 #include <fmt/format.h>
@@ -820,31 +822,8 @@ std::optional<Utf8Error> find_invalid_utf8(std::string_view text) {
       ++i;
       continue;
     }
-    std::size_t length = 0;
-    unsigned cp = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-      length = 2;
-      cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      length = 3;
-      cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      length = 4;
-      cp = c & 0x07u;
-    } else {
-      return Utf8Error{{line, column}, c};
-    }
-    if (i + length > n)
-      return Utf8Error{{line, column}, c};
-    for (std::size_t k = 1; k < length; ++k) {
-      const unsigned char next = bytes[i + k];
-      if ((next & 0xC0u) != 0x80u)
-        return Utf8Error{{line, column}, c};
-      cp = (cp << 6u) | (next & 0x3Fu);
-    }
-    // Overlong forms, surrogates and code points beyond U+10FFFF.
-    if ((length == 3 && cp < 0x800) || (length == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
+    const std::size_t length = support::utf8_sequence_length(text, i);
+    if (length == 0)
       return Utf8Error{{line, column}, c};
     i += length;
     ++column;
