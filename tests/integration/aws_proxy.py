@@ -145,6 +145,8 @@ class FaultProxy:
         self._faults = ["429", "500", "503", "drop"]
         self._rng = random.Random(0)
         self._match = None
+        self._max_in_a_row = None
+        self._streaks = {}  # (method, path) -> faults injected in a row
         self.canaries = None  # {(api id, stage): canarySettings} when emulating them
         self.lambda_updates = None  # {function name: reads left InProgress} when emulating them
         self._update_reads = 0
@@ -171,9 +173,15 @@ class FaultProxy:
         with self.lock:
             self._schedule = list(faults)
 
-    def random_faults(self, rate, seed=0, faults=None, match=None):
-        """Injects a fault into a share `rate` of requests (those `match(record)` accepts)."""
+    def random_faults(self, rate, seed=0, faults=None, match=None, max_in_a_row=None):
+        """Injects a fault into a share `rate` of requests (those `match(record)` accepts),
+        and, with `max_in_a_row`, never into more consecutive tries of one method and path: a
+        client that retries (wisp tries 5 times) must then converge, whatever the thread timing
+        does to the random sequence (30% faults over ~350 calls otherwise give ~50% odds that
+        some call fails 5 times in a row)."""
         with self.lock:
+            self._max_in_a_row = max_in_a_row
+            self._streaks = {}
             self._rate = rate
             self._rng = random.Random(seed)
             if faults is not None:
@@ -246,8 +254,12 @@ class FaultProxy:
             if self._schedule:
                 return self._schedule.pop(0)
             if self._rate > 0 and (self._match is None or self._match(record)):
-                if self._rng.random() < self._rate:
+                key = (record["method"], record["path"])
+                streak = self._streaks.get(key, 0)
+                if self._rng.random() < self._rate and (self._max_in_a_row is None or streak < self._max_in_a_row):
+                    self._streaks[key] = streak + 1
                     return self._rng.choice(self._faults)
+                self._streaks.pop(key, None)
         return "pass"
 
     _DEPLOYMENTS = re.compile(r"^/restapis/([^/]+)/deployments$")

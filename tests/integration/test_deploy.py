@@ -652,7 +652,7 @@ class Faults(DeployTestCase):
     def test_deploy_converges_through_throttling_errors_and_drops(self):
         with FaultProxy(self.url) as proxy:
             faults = ["429", "500", "503", "drop", "timeout", "timeout-after"]
-            proxy.random_faults(0.3, seed=11, faults=faults)
+            proxy.random_faults(0.3, seed=11, faults=faults, max_in_a_row=2)
             self.write_app("v1", kind="Canary10Percent5Minutes")
             secret = {"AWS_SECRET_ACCESS_KEY": "never-print-this-secret-8d2f"}
             # A stalled answer is given up after 2 s and retried (the AWS CLI's flag).
