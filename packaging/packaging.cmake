@@ -35,8 +35,11 @@ set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "${PROJECT_HOMEPAGE_URL}")
 # Runtime dependencies from the binary's shared libraries (dpkg-shlibdeps, in dpkg-dev);
 # without it, the libraries wisp links today, by their Debian 12 package names.
 find_program(WISP_DPKG_SHLIBDEPS dpkg-shlibdeps)
+# libcurl and libarchive are loaded with dlopen (docs/design.md), so shlibdeps cannot see
+# them: they are always named.
 if(WISP_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.80), libarchive13 (>= 3.6)")
 else()
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF)
   set(CPACK_DEBIAN_PACKAGE_DEPENDS

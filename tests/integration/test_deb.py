@@ -76,6 +76,9 @@ class DebianPackage(WispTestCase):
         version = harness.wisp("--version", check=0).stdout.split()[1]
         self.assertIn(f"Version: {version}\n", fields)
         self.assertIn("libyaml-cpp0.7", fields)
+        # Loaded with dlopen, so named by hand: a missing one would only show at the first upload.
+        self.assertIn("libcurl4 (>= 7.80)", fields)
+        self.assertIn("libarchive13 (>= 3.6)", fields)
 
     def test_installed_version(self):
         proc = self.run_installed("--version")
