@@ -1,12 +1,12 @@
 #include <wisp/support/http.hpp>
 
+#include <wisp/support/shared_library.hpp>
 #include <wisp/support/strings.hpp>
 
 // libcurl is loaded on first use (dlopen), not linked: its dependency tree (gnutls, krb5,
 // ldap, ...) cost every wisp command ~20 ms of dynamic linking at start, HTTP or not.
 #define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -38,29 +38,19 @@ struct CurlApi {
   decltype(&::curl_slist_free_all) slist_free_all = nullptr;
 };
 
-template <typename F> void resolve(void* library, const char* name, F& target) {
-  void* symbol = ::dlsym(library, name);
-  if (symbol == nullptr)
-    throw std::runtime_error(fmt::format("libcurl.so.4 lacks {}", name));
-  target = reinterpret_cast<F>(symbol); // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
-}
-
 CurlApi load_curl() {
-  void* library = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-  if (library == nullptr)
-    throw std::runtime_error(fmt::format(
-        "cannot load libcurl ({}); install it (Debian: apt-get install libcurl4)", ::dlerror()));
+  const SharedLibrary library("libcurl.so.4", "libcurl4");
   CurlApi api;
-  resolve(library, "curl_global_init", api.global_init);
-  resolve(library, "curl_easy_init", api.easy_init);
-  resolve(library, "curl_easy_cleanup", api.easy_cleanup);
-  resolve(library, "curl_easy_reset", api.easy_reset);
-  resolve(library, "curl_easy_setopt", api.easy_setopt);
-  resolve(library, "curl_easy_perform", api.easy_perform);
-  resolve(library, "curl_easy_getinfo", api.easy_getinfo);
-  resolve(library, "curl_easy_strerror", api.easy_strerror);
-  resolve(library, "curl_slist_append", api.slist_append);
-  resolve(library, "curl_slist_free_all", api.slist_free_all);
+  library.resolve("curl_global_init", api.global_init);
+  library.resolve("curl_easy_init", api.easy_init);
+  library.resolve("curl_easy_cleanup", api.easy_cleanup);
+  library.resolve("curl_easy_reset", api.easy_reset);
+  library.resolve("curl_easy_setopt", api.easy_setopt);
+  library.resolve("curl_easy_perform", api.easy_perform);
+  library.resolve("curl_easy_getinfo", api.easy_getinfo);
+  library.resolve("curl_easy_strerror", api.easy_strerror);
+  library.resolve("curl_slist_append", api.slist_append);
+  library.resolve("curl_slist_free_all", api.slist_free_all);
   api.global_init(CURL_GLOBAL_DEFAULT);
   return api; // the library stays loaded for the life of the process
 }
