@@ -68,16 +68,21 @@ template <class T> support::Error error_of(T&& result) {
   return support::Error(std::forward<T>(result).error());
 }
 
+// GetRestApi / GetApi of one API of the spec's kind.
+aws::AwsResult<boost::json::value> get_api(const Backend& backend, const ApiSpec& spec,
+                                           const std::string& id) {
+  return spec.kind == "rest" ? backend.apigw("GetRestApi", "GET", slash_segment(id))
+                             : backend.apigw2("GetApi", "GET", "/apis/" + segment(id));
+}
+
 // The ids of the APIs named as the spec's, in the backend's order.
 support::Result<std::vector<std::string>> api_ids_named(const Backend& backend,
                                                         const ApiSpec& spec);
 
 support::Result<std::string> find_api_id(const Backend& backend, const ApiSpec& spec,
                                          const std::string& known_id) {
-  const bool rest = spec.kind == "rest";
   if (!known_id.empty()) {
-    auto found = rest ? backend.apigw("GetRestApi", "GET", slash_segment(known_id))
-                      : backend.apigw2("GetApi", "GET", "/apis/" + segment(known_id));
+    auto found = get_api(backend, spec, known_id);
     if (found)
       return known_id;
     if (!found.error().not_found())
@@ -104,8 +109,7 @@ support::Status remove_copies(const Backend& backend, const ApiSpec& spec,
       // A retried delete whose first attempt landed may meet an odd answer (moto: HTTP 500
       // for an API it no longer has). The copy is clutter, not the app: look again, and warn
       // rather than fail the deploy when it is still there.
-      auto still = rest ? backend.apigw("GetRestApi", "GET", slash_segment(id))
-                        : backend.apigw2("GetApi", "GET", "/apis/" + segment(id));
+      auto still = get_api(backend, spec, id);
       if (still || !still.error().not_found()) {
         log.warning(fmt::format("{} {} ({}) is a copy left by a retried create and could not "
                                 "be removed ({}); delete it by hand",

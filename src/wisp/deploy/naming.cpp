@@ -1,7 +1,5 @@
 #include <wisp/deploy/naming.hpp>
 
-#include <wisp/support/hash.hpp>
-
 #include <algorithm>
 
 namespace wisp::deploy {
@@ -11,14 +9,14 @@ std::string role_name(std::string_view stack, std::string_view logical_id) {
   name += '-';
   name += logical_id;
   name += "-role";
-  return shorten(name, k_role_name_max);
+  return aws::shorten_name(name, k_role_name_max);
 }
 
 std::string resource_name(std::string_view stack, std::string_view logical_id, std::size_t max) {
   std::string name(stack);
   name += '-';
   name += logical_id;
-  return shorten(name, max);
+  return aws::shorten_name(name, max);
 }
 
 namespace {

@@ -18,11 +18,6 @@ namespace wisp::deploy {
 using aws::function_name;
 using aws::k_function_name_max;
 inline constexpr std::size_t k_role_name_max = 64;
-
-// `name` itself when it fits in `max`, else a prefix + "-" + 8 hex digits of its hash.
-inline std::string shorten(std::string_view name, std::size_t max) {
-  return aws::shorten_name(name, max);
-}
 std::string role_name(std::string_view stack, std::string_view logical_id);
 std::string resource_name(std::string_view stack, std::string_view logical_id,
                           std::size_t max = 255);
