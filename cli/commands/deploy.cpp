@@ -2,6 +2,7 @@
 // to an AWS-compatible backend and manage its stages (src/wisp/deploy).
 
 #include "deploy_support.hpp"
+#include "load.hpp"
 
 #include <wisp/artifact/build.hpp>
 #include <wisp/deploy/backend.hpp>
@@ -203,24 +204,20 @@ public:
       return fail(context, account.error());
 
     sam::LoadOptions load;
-    load.template_path = context.global.template_file;
-    load.parameter_overrides = context.global.parameter_overrides;
     load.region = (*client)->region();
     load.account_id = *account;
     load.stack_name = target.stack;
-    support::Diagnostics warnings;
     const auto started = std::chrono::steady_clock::now();
     const auto since = [&] {
       return std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::steady_clock::now() - started)
           .count();
     };
-    auto model = sam::load_model(load, &warnings);
-    context.console.debug_log(fmt::format("template loaded in {} ms", since()));
-    for (const auto& warning : warnings.items())
-      context.console.err(support::render(warning, {context.console.color_err, false}));
+    int exit_code = 0;
+    auto model = load_template(context, std::move(load), exit_code);
     if (!model)
-      return fail(context, model.error());
+      return exit_code;
+    context.console.debug_log(fmt::format("template loaded in {} ms", since()));
 
     ConsoleReporter reporter(context);
     artifact::BuildOptions build;
