@@ -334,7 +334,6 @@ class _ScanContext:
             "Infinity": float("inf"),
             "NaN": float("nan"),
         }.__getitem__
-        self.memo = {}
 
 
 _scanner = None
@@ -350,7 +349,7 @@ def _json_loads(data):
             if _scanner is None:
                 _scanner = _cjson.make_scanner(_ScanContext())
             start = 0
-            if text[:1] in (" ", "\t", "\n", "\r"):
+            if text and text[0] in _JSON_SPACE:
                 start = len(text) - len(text.lstrip(_JSON_SPACE))
             value, end = _scanner(text, start)
             if end == len(text) or not text[end:].strip(_JSON_SPACE):
