@@ -41,7 +41,8 @@ inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port
               {"EAGER", "LAZY"});
   app.add_flag("--no-watch", flags.no_watch,
                "Do not reload functions when their code changes (hot reload is on by default)");
-  app.add_option("--threads", flags.threads, "I/O threads (default: one per core)")
+  app.add_option("--threads", flags.threads,
+                 "I/O threads (default: 1 up to 4 cores, then one per 4 cores)")
       ->check(CLI::Range(0, 256));
   app.add_option("--max-concurrency", flags.max_concurrency,
                  "Most workers per function (default: twice the cores, at least 4); beyond it "

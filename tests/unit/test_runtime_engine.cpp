@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <string>
@@ -104,6 +105,21 @@ def handler(event, context):
     return {"count": count, "region": os.environ["AWS_REGION"], "t": os.environ["FROM_TEMPLATE"],
             "remaining": context.get_remaining_time_in_millis(), "pid": os.getpid()}
 )";
+
+// Waits (running the io_context) until `name` in the code dir has `lines` lines; its text.
+std::string code_path_text(Fixture& f, const std::string& name, int lines) {
+  std::string text;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto read = support::read_file(f.code.path() / name);
+    text = read ? *read : std::string();
+    if (std::count(text.begin(), text.end(), '\n') >= lines)
+      break;
+    f.io.restart();
+    f.io.run_for(std::chrono::milliseconds(10));
+  }
+  return text;
+}
 
 } // namespace
 
@@ -503,6 +519,68 @@ TEST_CASE("engine: a timeout while the event is still being written waits for th
   auto& r = f.invoke(fn, sink, event);
   CHECK(r.outcome == Outcome::timeout);
   CHECK(r.error_type == "Sandbox.Timedout");
+}
+
+TEST_CASE("engine: a runtime that pipelines its result with the next /next") {
+  if (!have("python3"))
+    return;
+  EngineOptions options;
+  options.max_concurrency = 1;
+  Fixture f(options);
+  // Sends each result and the following /next in one write; logs every answer's status line.
+  f.write("bootstrap", R"(#!/usr/bin/env python3
+import os, socket
+host, port = os.environ['AWS_LAMBDA_RUNTIME_API'].split(':')
+s = socket.create_connection((host, int(port)))
+log = open('transcript.txt', 'w')
+NEXT = b'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n'
+buf = b''
+def answer():
+    global buf
+    while b'\r\n\r\n' not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise SystemExit(0)
+        buf += chunk
+    head, _, rest = buf.partition(b'\r\n\r\n')
+    lines = head.split(b'\r\n')
+    fields = {k.strip().lower(): v.strip() for k, _, v in (l.partition(b':') for l in lines[1:])}
+    length = int(fields.get(b'content-length', b'0'))
+    while len(rest) < length:
+        rest += s.recv(65536)
+    buf = rest[length:]
+    return lines[0].decode(), fields.get(b'lambda-runtime-aws-request-id', b''), rest[:length]
+s.sendall(NEXT)
+while True:
+    status, rid, body = answer()
+    log.write(status + '\n')
+    log.flush()
+    if status.startswith('HTTP/1.1 200'):
+        out = b'{"echo":' + body + b'}'
+        s.sendall(b'POST /2018-06-01/runtime/invocation/' + rid + b'/response HTTP/1.1\r\n'
+                  b'Host: x\r\nContent-Length: %d\r\n\r\n' % len(out) + out + NEXT)
+)",
+          0755);
+  auto fn = f.add("provided.al2023", "unused", 3);
+  CollectingSink a;
+  CollectingSink b;
+  InvokeRequest first;
+  first.payload = "1";
+  InvokeRequest second;
+  second.payload = "2";
+  f.engine->invoke(fn, first, a);
+  f.engine->invoke(fn, second, b); // queued behind the first (one worker)
+  f.run_until({&a, &b});
+  CHECK(a.result().outcome == Outcome::success);
+  CHECK(a.result().body == R"({"echo":1})");
+  CHECK(b.result().outcome == Outcome::success);
+  CHECK(b.result().body == R"({"echo":2})");
+  // Every 202 precedes the next event, and the last one is not held back while nothing is
+  // queued (the worker gets it before it parks).
+  const auto transcript = code_path_text(f, "transcript.txt", 4);
+  CHECK(transcript == "HTTP/1.1 200 OK\nHTTP/1.1 202 Accepted\nHTTP/1.1 200 OK\n"
+                      "HTTP/1.1 202 Accepted\n");
+  CHECK(f.engine->stats().workers == 1);
 }
 
 TEST_CASE("engine: invocation metadata reaches the context (client context, identity, ids)") {

@@ -42,7 +42,7 @@ struct ServeOptions {
   WarmContainers warm = WarmContainers::lazy;
   bool watch = true;                              // hot reload on code changes
   const runtime::EnvVarsFile* env_vars = nullptr; // --env-vars
-  int threads = 0;                                // I/O threads; 0: one per core
+  int threads = 0;                                // I/O threads; 0: 1 up to 4 cores, then cores/4
   int max_concurrency = 0; // workers per function; 0: twice the cores, at least 4
   std::string region = "us-east-1";
   std::string account_id = "123456789012";

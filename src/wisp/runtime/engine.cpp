@@ -6,7 +6,8 @@
 // touched by that connection's own handlers, or — for a parked /next — by the thread that
 // takes it out of the worker under the mutex. Sinks are called without the engine mutex,
 // under their invocation's own mutex, which also orders streamed chunks before on_complete.
-// Each worker has a log mutex for its output pipe and log bookkeeping.
+// Each worker has a log mutex for its output pipe and log bookkeeping (and its log store's
+// flush timer).
 
 #include <wisp/runtime/engine.hpp>
 #include <wisp/runtime/lambda_text.hpp>
@@ -92,6 +93,7 @@ constexpr std::size_t k_max_line = 256u * 1024;
 // (bounded by k_final_drain so a child that keeps writing cannot hold the completion).
 constexpr std::size_t k_drain_budget = 256u * 1024;
 constexpr std::size_t k_final_drain = 64u * 1024 * 1024;
+constexpr std::chrono::milliseconds k_store_delay{20};
 
 bool is_plumbing(std::string_view name) {
   return name == "AWS_LAMBDA_RUNTIME_API" || name == "_HANDLER" || name == "LAMBDA_TASK_ROOT" ||
@@ -247,7 +249,8 @@ struct Worker : std::enable_shared_from_this<Worker> {
 
   Worker(asio::io_context& io, std::shared_ptr<Engine::Impl> owner_, Function* function_)
       : owner(std::move(owner_)), function(function_), acceptor(io.get_executor()),
-        exit_watch(io.get_executor()), output(io.get_executor()), deadline(io.get_executor()) {}
+        exit_watch(io.get_executor()), output(io.get_executor()), deadline(io.get_executor()),
+        store_timer(io.get_executor()) {}
 
   std::shared_ptr<Engine::Impl> owner;
   Function* function;
@@ -277,6 +280,8 @@ struct Worker : std::enable_shared_from_this<Worker> {
   Invocation* log_target = nullptr;
   std::string scratch; // START/END/REPORT lines, reused
   std::unique_ptr<LogStoreWriter> store;
+  Timer store_timer; // a pending store flush
+  bool store_flush_armed = false;
   std::atomic<bool> output_closed{false};
   std::atomic<int> final_max_memory_mb{0}; // from wait4's rusage once the process is gone
 
@@ -284,6 +289,22 @@ struct Worker : std::enable_shared_from_this<Worker> {
     if (status_fd >= 0)
       ::close(status_fd);
   }
+
+  // Peak RSS so far for an invocation that ran `duration_ms`, in MB. Reading the status file
+  // costs a syscall in which the kernel formats ~50 fields: an invocation shorter than 10 ms
+  // within 25 ms of the last reading reuses it (failures and cold starts always read; the
+  // next reading catches up). Guarded by log_mutex.
+  int max_memory_mb_for(double duration_ms, Clock::time_point now, bool fresh) {
+    if (fresh || memory_sampled_mb <= 0 || duration_ms >= 10.0 ||
+        now - memory_sampled >= k_memory_sample) {
+      memory_sampled_mb = max_memory_mb();
+      memory_sampled = now;
+    }
+    return memory_sampled_mb;
+  }
+  static constexpr std::chrono::milliseconds k_memory_sample{25};
+  int memory_sampled_mb = 0;
+  Clock::time_point memory_sampled;
 
   // Peak RSS so far, in MB (VmHWM of the worker's main process).
   int max_memory_mb() const {
@@ -417,6 +438,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
                  std::int64_t time_ms);
   void emit_start_locked_log(Worker& worker, Invocation& inv, std::int64_t time_ms);
   void drain_output_locked_log(Worker& worker, std::size_t budget = k_drain_budget);
+  void flush_store_soon_locked_log(Worker& worker);
   void finish(Worker* worker, Invocation& inv, Outcome outcome, ReportStatus status,
               std::string_view extra_log, bool write_report);
   void complete_simple(Invocation& inv, Outcome outcome);
@@ -440,12 +462,15 @@ public:
   void start() { read_header(); }
 
   // Answers a /next with `inv` (engine mutex held: the deadline cannot release it first).
+  // A held 202 (see reply_accepted) goes out in the same write.
   void deliver(Invocation& inv) {
     inv.delivering = true;
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(inv.head), asio::buffer(inv.payload)};
+    std::array<asio::const_buffer, 3> buffers{asio::buffer(m_held), asio::buffer(inv.head),
+                                              asio::buffer(inv.payload)};
     asio::async_write(m_socket, buffers,
                       [self = shared_from_this(), target = &inv,
                        seq = inv.seq](beast::error_code ec, std::size_t) {
+                        self->m_held.clear();
                         self->delivered(*target, seq);
                         if (!ec)
                           self->read_header();
@@ -471,6 +496,7 @@ private:
   void handle_stream_end(beast::error_code ec);
   void reply(unsigned status, std::string_view reason, std::string_view body);
   void reply_accepted();
+  template <class Then> void write_held(Then then);
   Engine::Impl& engine() { return *m_worker->owner; }
 
   Socket m_socket;
@@ -483,6 +509,9 @@ private:
   std::optional<http::request_parser<RuntimeBody, std::pmr::polymorphic_allocator<char>>> m_parser;
   std::string m_body;
   std::string m_reply;
+  // Answers held back while a pipelined request is already buffered: they are written with
+  // the next answer, one write (and one wake-up of the runtime) instead of two.
+  std::string m_held;
   std::string m_id;
   Route m_route = Route::not_found;
   bool m_keep_alive = true;
@@ -590,7 +619,9 @@ void Connection::on_header(beast::error_code ec) {
   }
   if (beast::iequals(req[http::field::expect], "100-continue")) {
     auto self = shared_from_this();
-    m_reply = "HTTP/1.1 100 Continue\r\n\r\n";
+    m_reply.assign(m_held);
+    m_held.clear();
+    m_reply += "HTTP/1.1 100 Continue\r\n\r\n";
     asio::async_write(m_socket, asio::buffer(m_reply),
                       [self](beast::error_code error, std::size_t) {
                         if (!error)
@@ -654,9 +685,12 @@ void Connection::handle() {
 
 void Connection::reply(unsigned status, std::string_view reason, std::string_view body) {
   const bool json = !body.empty() && body.front() == '{';
-  m_reply = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}\r\n",
-                        status, reason, json ? "application/json" : "text/plain; charset=utf-8",
-                        body.size(), m_keep_alive ? "" : "Connection: close\r\n");
+  m_reply.assign(m_held);
+  m_held.clear();
+  fmt::format_to(std::back_inserter(m_reply),
+                 "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}\r\n", status,
+                 reason, json ? "application/json" : "text/plain; charset=utf-8", body.size(),
+                 m_keep_alive ? "" : "Connection: close\r\n");
   m_reply += body;
   asio::async_write(m_socket, asio::buffer(m_reply),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -675,11 +709,27 @@ void Connection::reply_accepted() {
                                                        "Content-Length: 15\r\n"
                                                        "Connection: close\r\n\r\n"
                                                        "{\"status\":\"OK\"}";
-  const auto text = m_keep_alive ? k_accepted : k_accepted_close;
-  asio::async_write(m_socket, asio::buffer(text.data(), text.size()),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      if (!ec && self->m_keep_alive)
-                        self->read_header();
+  m_held += m_keep_alive ? k_accepted : k_accepted_close;
+  if (m_keep_alive && m_buffer.size() > 0) {
+    // The runtime pipelined its next request (wisp's bootstraps send /next with the result):
+    // the 202 waits for that request's answer. A runtime that waits for the 202 before
+    // sending anything never has bytes buffered here and gets it at once.
+    read_header();
+    return;
+  }
+  write_held([self = shared_from_this()] {
+    if (self->m_keep_alive)
+      self->read_header();
+  });
+}
+
+template <class Then> void Connection::write_held(Then then) {
+  asio::async_write(m_socket, asio::buffer(m_held),
+                    [self = shared_from_this(), then = std::move(then)](beast::error_code ec,
+                                                                        std::size_t) mutable {
+                      self->m_held.clear();
+                      if (!ec)
+                        then();
                     });
 }
 
@@ -716,6 +766,12 @@ void Connection::handle_next() {
       if (inv != nullptr) {
         eng.dispatch_locked(worker, *inv);
         deliver(*inv); // initiated under the mutex: the deadline cannot release `inv` first
+        return;
+      }
+      if (!m_held.empty()) {
+        // Nothing to run: the held 202 goes out before the connection parks (a parked
+        // connection is written by whoever delivers to it), then /next is looked at again.
+        write_held([self = shared_from_this()] { self->handle_next(); });
         return;
       }
       worker.state = Worker::State::idle;
@@ -1167,8 +1223,7 @@ void Engine::Impl::drain_output_locked_log(Worker& worker, std::size_t budget) {
       worker.partial.clear();
     }
   }
-  if (worker.store)
-    worker.store->flush();
+  flush_store_soon_locked_log(worker);
   if (eof) {
     if (!worker.partial.empty()) {
       emit_line(worker, worker.active_request_id, worker.partial, time_ms);
@@ -1176,6 +1231,31 @@ void Engine::Impl::drain_output_locked_log(Worker& worker, std::size_t budget) {
     }
     worker.output_closed = true;
   }
+}
+
+// The log store is written at most every k_store_delay per worker (or once 64 KB wait): one
+// write per invocation was a syscall on the hot path. `wisp logs --local` sees a line within
+// that delay; the writer's destructor writes what is left. Worker's log mutex held.
+void Engine::Impl::flush_store_soon_locked_log(Worker& worker) {
+  if (!worker.store || worker.store->buffered() == 0)
+    return;
+  if (worker.store->buffered() >= 64u * 1024) {
+    worker.store->flush();
+    return;
+  }
+  if (worker.store_flush_armed)
+    return;
+  worker.store_flush_armed = true;
+  worker.store_timer.expires_after(k_store_delay);
+  worker.store_timer.async_wait([weak = worker.weak_from_this()](beast::error_code) {
+    const auto alive = weak.lock();
+    if (!alive)
+      return;
+    std::lock_guard log_lock(alive->log_mutex);
+    alive->store_flush_armed = false;
+    if (alive->store)
+      alive->store->flush();
+  });
 }
 
 void Engine::Impl::on_output(const std::shared_ptr<Worker>& worker) {
@@ -1209,8 +1289,9 @@ void Engine::Impl::finish(Worker* worker, Invocation& inv, Outcome outcome, Repo
   result.memory_size_mb = inv.function->config.memory_size;
   result.executed_version = inv.function->config.version;
   if (worker != nullptr) {
-    result.max_memory_used_mb = worker->max_memory_mb();
     std::lock_guard log_lock(worker->log_mutex);
+    result.max_memory_used_mb =
+        worker->max_memory_mb_for(result.duration_ms, now, outcome != Outcome::success || inv.cold);
     drain_output_locked_log(*worker, k_final_drain);
     const auto time_ms = epoch_ms(WallClock::now());
     emit_start_locked_log(*worker, inv, time_ms);
@@ -1249,8 +1330,7 @@ void Engine::Impl::finish(Worker* worker, Invocation& inv, Outcome outcome, Repo
       worker->log_target = nullptr;
       worker->active_request_id.clear();
     }
-    if (worker->store)
-      worker->store->flush();
+    flush_store_soon_locked_log(*worker);
   }
   result.body = inv.body;
   result.error_type = inv.error_type;

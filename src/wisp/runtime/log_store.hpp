@@ -36,6 +36,7 @@ public:
   void flush();
 
   [[nodiscard]] std::uint64_t write_failures() const { return m_failures; }
+  [[nodiscard]] std::size_t buffered() const { return m_buffer.size(); }
 
 private:
   void open_segment();

@@ -26,14 +26,17 @@ const NEXT_PATH = '/2018-06-01/runtime/invocation/next';
 const NEXT_REQUEST = Buffer.from(`GET ${NEXT_PATH} HTTP/1.1\r\nHost: ${API}\r\nContent-Length: 0\r\n\r\n`, 'latin1');
 
 // ---------------------------------------------------------------------------------------
-// Runtime API client: one keep-alive socket, one request at a time. The socket is unref'd
-// while idle so that Node's event loop can drain (callbackWaitsForEmptyEventLoop).
+// Runtime API client: one keep-alive socket; answers come back in request order (HTTP/1.1
+// pipelining: a result is posted together with the next /next, one write and one wake-up per
+// invocation). The socket is unref'd while nothing is pending so that Node's event loop can
+// drain (callbackWaitsForEmptyEventLoop).
 
 class RuntimeClient {
   constructor() {
     this.socket = null;
     this.buffer = Buffer.alloc(0);
-    this.pending = null;
+    this.pending = [];
+    this.prefetched = null; // the answer to a /next sent with the last result
   }
 
   connect() {
@@ -49,62 +52,73 @@ class RuntimeClient {
   fail(err) {
     this.socket = null;
     const pending = this.pending;
-    this.pending = null;
-    if (pending) pending.reject(err);
+    this.pending = [];
+    for (const p of pending) p.reject(err);
   }
 
-  request(method, target, headers, body) {
+  expect() {
+    return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
+  }
+
+  // Sends one request (and, with `thenNext`, a /next right behind it); resolves with its answer.
+  request(method, target, headers, body, thenNext) {
     if (!this.socket) this.connect();
+    this.socket.ref();
     if (method === 'GET' && target === NEXT_PATH) {
       // The long-poll request never changes: its bytes are built once.
-      return new Promise((resolve, reject) => {
-        this.pending = { resolve, reject };
-        this.socket.ref();
-        this.socket.write(NEXT_REQUEST);
-      });
+      const answer = this.expect();
+      this.socket.write(NEXT_REQUEST);
+      return answer;
     }
     const payload = body === undefined || body === null ? Buffer.alloc(0) : body;
     let head = `${method} ${target} HTTP/1.1\r\nHost: ${API}\r\nContent-Length: ${payload.length}\r\n`;
     for (const key of Object.keys(headers || {})) head += `${key}: ${headers[key]}\r\n`;
     head += '\r\n';
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.socket.ref();
-      if (payload.length < 65536) {
-        this.socket.write(Buffer.concat([Buffer.from(head, 'latin1'), payload]));
-      } else {
-        this.socket.write(head, 'latin1');
-        this.socket.write(payload);
-      }
-    });
+    const answer = this.expect();
+    if (thenNext) this.prefetched = this.expect();
+    if (payload.length < 65536) {
+      const parts = [Buffer.from(head, 'latin1'), payload];
+      if (thenNext) parts.push(NEXT_REQUEST);
+      this.socket.write(Buffer.concat(parts));
+    } else {
+      this.socket.write(head, 'latin1');
+      this.socket.write(payload);
+      if (thenNext) this.socket.write(NEXT_REQUEST);
+    }
+    // An unanswered /next must not surface as an unhandled rejection: next() awaits it.
+    if (thenNext) this.prefetched.catch(() => {});
+    return answer;
   }
 
   onData(chunk) {
     this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-    const end = this.buffer.indexOf('\r\n\r\n');
-    if (end < 0 || !this.pending) return;
-    const lines = this.buffer.subarray(0, end).toString('latin1').split('\r\n');
-    const status = parseInt(lines[0].split(' ')[1], 10);
-    const headers = {};
-    for (let i = 1; i < lines.length; i++) {
-      const colon = lines[i].indexOf(':');
-      if (colon > 0) headers[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim();
+    while (this.pending.length) {
+      const end = this.buffer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const lines = this.buffer.subarray(0, end).toString('latin1').split('\r\n');
+      const status = parseInt(lines[0].split(' ')[1], 10);
+      const headers = {};
+      for (let i = 1; i < lines.length; i++) {
+        const colon = lines[i].indexOf(':');
+        if (colon > 0) headers[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim();
+      }
+      const length = parseInt(headers['content-length'] || '0', 10);
+      if (this.buffer.length < end + 4 + length) return;
+      const body = this.buffer.subarray(end + 4, end + 4 + length);
+      this.buffer = this.buffer.subarray(end + 4 + length);
+      const pending = this.pending.shift();
+      if (this.socket && !this.pending.length) this.socket.unref();
+      pending.resolve({ status, headers, body });
     }
-    const length = parseInt(headers['content-length'] || '0', 10);
-    if (this.buffer.length < end + 4 + length) return;
-    const body = this.buffer.subarray(end + 4, end + 4 + length);
-    this.buffer = this.buffer.subarray(end + 4 + length);
-    const pending = this.pending;
-    this.pending = null;
-    if (this.socket) this.socket.unref();
-    pending.resolve({ status, headers, body });
   }
 
   async next() {
     for (;;) {
       let res;
       try {
-        res = await this.request('GET', NEXT_PATH, {});
+        const prefetched = this.prefetched;
+        this.prefetched = null;
+        res = await (prefetched || this.request('GET', NEXT_PATH, {}));
       } catch (err) {
         process.stderr.write(`wisp bootstrap: ${err.message}\n`);
         process.exit(1);
@@ -115,9 +129,11 @@ class RuntimeClient {
     }
   }
 
-  async post(target, headers, body) {
+  // Posts a result; `thenNext` sends the next /next with it (only where the loop goes on to
+  // ask for the next event: never before an exit).
+  async post(target, headers, body, thenNext = false) {
     try {
-      const res = await this.request('POST', target, headers, body);
+      const res = await this.request('POST', target, headers, body, thenNext);
       if (res.status === 413) process.stderr.write(`wisp bootstrap: response rejected: ${res.body}\n`);
       return res.status;
     } catch (err) {
@@ -355,22 +371,29 @@ function jsonBody(value) {
   return Buffer.from(text === undefined ? 'null' : text, 'utf8');
 }
 
-function postResponse(id, result) {
+// `thenNext`: the invocation loop continues, so /next goes out with the result.
+function postResponse(id, result, thenNext = false) {
   let body;
   try {
     body = jsonBody(result);
   } catch (err) {
-    return postError(id, err);
+    return postError(id, err, thenNext);
   }
-  return client.post(`/2018-06-01/runtime/invocation/${id}/response`, { 'Content-Type': 'application/json' }, body);
+  return client.post(
+    `/2018-06-01/runtime/invocation/${id}/response`,
+    { 'Content-Type': 'application/json' },
+    body,
+    thenNext,
+  );
 }
 
-function postError(id, err) {
+function postError(id, err, thenNext = false) {
   const response = toRapidResponse(err);
   return client.post(
     `/2018-06-01/runtime/invocation/${id}/error`,
     { 'Content-Type': 'application/json', 'Lambda-Runtime-Function-Error-Type': response.errorType },
     Buffer.from(JSON.stringify(response), 'utf8'),
+    thenNext,
   );
 }
 
@@ -409,9 +432,9 @@ function invokeBuffered(handler, headers, event, id) {
       onEmptyLoop = null;
       if (err !== undefined && err !== null) {
         logError('Invoke Error', err);
-        postError(id, err).then(resolve);
+        postError(id, err, true).then(resolve);
       } else {
-        postResponse(id, result).then(resolve);
+        postResponse(id, result, true).then(resolve);
       }
     };
     const callback = (err, result) => {
@@ -580,7 +603,7 @@ async function main() {
       event = JSON.parse(body.toString('utf8'));
     } catch (err) {
       logError('Invoke Error', err);
-      await postError(id, err);
+      await postError(id, err, true);
       continue;
     }
     if (streaming) await invokeStreaming(handler, headers, event, id, highWaterMark);

@@ -30,9 +30,13 @@ class _Fault(Exception):
         self.trace = trace
 
 
+_NEXT_PATH = "/2018-06-01/runtime/invocation/next"
+
+
 class _RuntimeClient:
     """A minimal HTTP/1.1 client for wisp's Runtime API (which always answers with a
-    Content-Length)."""
+    Content-Length). A result is posted together with the next /next (HTTP/1.1 pipelining:
+    one send and one wake-up per invocation)."""
 
     def __init__(self, address):
         host, _, port = address.rpartition(":")
@@ -40,6 +44,10 @@ class _RuntimeClient:
         self.target = (host or "127.0.0.1", int(port))
         self.sock = None
         self.buffer = b""
+        self.next_sent = False
+        self.next_request = (
+            "GET %s HTTP/1.1\r\nHost: %s\r\nContent-Length: 0\r\n\r\n" % (_NEXT_PATH, address)
+        ).encode("latin-1")
 
     def _connect(self):
         sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
@@ -48,7 +56,8 @@ class _RuntimeClient:
         self.sock = sock
         self.buffer = b""
 
-    def request(self, method, path, body=b"", headers=None):
+    def request(self, method, path, body=b"", headers=None, then_next=False):
+        """Sends one request (and with then_next a /next right behind it); returns its answer."""
         head = "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n" % (
             method,
             path,
@@ -60,15 +69,17 @@ class _RuntimeClient:
                 head += "%s: %s\r\n" % (key, value)
         head += "\r\n"
         data = head.encode("latin-1")
+        tail = self.next_request if then_next else b""
         for attempt in (0, 1):
             try:
                 if self.sock is None:
                     self._connect()
                 if len(body) < 65536:
-                    self.sock.sendall(data + body)
+                    self.sock.sendall(data + body + tail)
                 else:
                     self.sock.sendall(data)
-                    self.sock.sendall(body)
+                    self.sock.sendall(body + tail)
+                self.next_sent = then_next
                 return self._read_response()
             except (ConnectionError, OSError):
                 self.close()
@@ -83,6 +94,7 @@ class _RuntimeClient:
                 pass
         self.sock = None
         self.buffer = b""
+        self.next_sent = False
 
     def _fill(self):
         chunk = self.sock.recv(65536)
@@ -129,15 +141,25 @@ class _RuntimeClient:
 
     def next(self):
         while True:
-            status, headers, body = self.request("GET", "/2018-06-01/runtime/invocation/next")
+            status = None
+            if self.next_sent:
+                self.next_sent = False
+                try:
+                    status, headers, body = self._read_response()
+                except (ConnectionError, OSError):
+                    self.close()
+            if status is None:
+                status, headers, body = self.request("GET", _NEXT_PATH)
             if status == 200:
                 return headers, body
             sys.stderr.write("wisp bootstrap: /next answered %d: %r\n" % (status, body[:200]))
             if status >= 500 or status == 403:
                 sys.exit(1)
 
-    def post(self, path, body, headers):
-        status, _, answer = self.request("POST", path, body, headers)
+    def post(self, path, body, headers, then_next=False):
+        """Posts a result; then_next sends the next /next with it (only where the loop goes
+        on to ask for the next event: never before an exit)."""
+        status, _, answer = self.request("POST", path, body, headers, then_next)
         if status == 413:
             sys.stderr.write("wisp bootstrap: response rejected: %s\n" % answer.decode("utf-8", "replace"))
         return status
@@ -571,6 +593,7 @@ def main():
                     "Content-Type": "application/json",
                     "Lambda-Runtime-Function-Error-Type": error["errorType"],
                 },
+                True,
             )
         else:
             _flush()
@@ -578,5 +601,6 @@ def main():
                 "/2018-06-01/runtime/invocation/%s/response" % request_id,
                 payload,
                 {"Content-Type": result_type},
+                True,
             )
 
