@@ -268,6 +268,53 @@ TEST_CASE("engine: reserved concurrency throttles at once, the local maximum que
   }
 }
 
+TEST_CASE("engine: past the eager workers, more start only while the running ones wait") {
+  if (!have("python3"))
+    return;
+  EngineOptions options;
+  options.max_concurrency = 3;
+  options.eager_workers = 1;
+  Fixture f(options);
+  f.write("app.py", R"(import time
+def sleep(event, context):
+    time.sleep(0.3)
+    return "slept"
+def spin(event, context):
+    end = time.time() + 0.15
+    while time.time() < end:
+        pass
+    return "spun"
+)");
+  auto run = [&](FunctionHandle fn) {
+    std::vector<std::unique_ptr<CollectingSink>> sinks;
+    InvokeRequest request;
+    request.payload = "{}";
+    const auto before = f.engine->stats().workers;
+    for (int i = 0; i < 3; ++i) {
+      sinks.push_back(std::make_unique<CollectingSink>());
+      f.engine->invoke(fn, request, *sinks.back());
+    }
+    CHECK(f.engine->stats().workers == before + 1); // one at once, the others wait
+    std::vector<CollectingSink*> raw;
+    for (auto& s : sinks)
+      raw.push_back(s.get());
+    f.run_until(raw);
+    for (auto& s : sinks)
+      CHECK(s->result().outcome == Outcome::success);
+    return f.engine->stats().workers;
+  };
+  // Sleeping workers leave the CPU unused: two more start for the waiting invocations.
+  auto sleeper = f.add("python3.11", "app.sleep", 5);
+  CHECK(run(sleeper) == 3);
+  // A worker that keeps the CPU busy gets no company: the invocations take turns on it.
+  FunctionConfig config = f.engine->config(sleeper);
+  config.id = "Spin";
+  config.handler = "app.spin";
+  auto spinner = f.engine->add_function(config);
+  REQUIRE(spinner.has_value());
+  CHECK(run(*spinner) == 4); // the sleeper's 3 and the spinner's one
+}
+
 TEST_CASE("engine: init errors are reported like Lambda's") {
   if (!have("python3"))
     return;

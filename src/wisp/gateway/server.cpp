@@ -247,12 +247,14 @@ public:
       : options(serve_options), output(serve_output), io(io_threads(serve_options)),
         log(serve_output.log) {
     runtime::EngineOptions engine_options;
-    // Locally, more workers than twice the cores only add context switches: on 2 cores, 10
-    // Node workers spent 3× the CPU per request of 4 (measured with the gateway benchmark).
+    // Locally, workers the CPU cannot run only add context switches and memory: on 2 cores,
+    // 10 Node workers spent 3× the CPU per request of 4, and 4 spent ~1.4× that of 2
+    // (gateway benchmark, CPU time per request). One worker per core starts at once; more
+    // (up to the maximum) only while the running ones wait on I/O (EngineOptions).
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     engine_options.max_concurrency =
-        serve_options.max_concurrency > 0
-            ? serve_options.max_concurrency
-            : std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
+        serve_options.max_concurrency > 0 ? serve_options.max_concurrency : std::max(4, 2 * cores);
+    engine_options.eager_workers = cores;
     engine_options.region = serve_options.region;
     engine_options.account_id = serve_options.account_id;
     engine_options.cache_dir = serve_options.cache_dir;

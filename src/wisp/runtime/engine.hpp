@@ -14,7 +14,10 @@
 // - Warm by default: a worker that answered takes the next invocation (module state
 //   persists). Per function, workers scale up on demand up to the function's
 //   ReservedConcurrentExecutions (beyond it: throttled at once, no queue) or else up to
-//   EngineOptions::max_concurrency (beyond it: FIFO queue). Idle workers retire after
+//   EngineOptions::max_concurrency (beyond it: FIFO queue). With EngineOptions::eager_workers,
+//   only that many start at once; beyond them a queued invocation starts another worker
+//   only while the busy ones leave the CPU unused (they wait on I/O or sleep): more workers
+//   than the CPU can run only add context switches. Idle workers retire after
 //   EngineOptions::idle_timeout.
 // - Every invocation completes exactly once through InvokeSink::on_complete, whatever
 //   happens (function error, timeout, crash, throttle, engine shutdown).
@@ -160,6 +163,10 @@ struct LogLine {
 
 struct EngineOptions {
   int max_concurrency = 10; // per function, without ReservedConcurrentExecutions
+  // Workers started at once per function (0: up to max_concurrency); more start on demand
+  // when the busy ones are mostly off the CPU. Not for ReservedConcurrentExecutions (Lambda
+  // runs that many at once, and throttles beyond).
+  int eager_workers = 0;
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)}; // 0: never retire
   bool enforce_memory = false; // kill a worker whose RSS exceeds MemorySize
   std::string region = "us-east-1";
