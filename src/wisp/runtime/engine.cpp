@@ -245,6 +245,7 @@ struct Function {
   int eager = 0;                      // workers started without waiting (0: up to limit)
   std::unique_ptr<Timer> scale_timer; // looks at a waiting queue (scale on demand)
   bool scale_armed = false;
+  int quiet_looks = 0; // consecutive looks that found the running workers off the CPU
 };
 
 struct Worker : std::enable_shared_from_this<Worker> {
@@ -1119,13 +1120,16 @@ void Engine::Impl::dispatch_locked(Worker& worker, Invocation& inv) {
 }
 
 // Scale on demand (Function::eager): while invocations wait, every k_scale_period the
-// function's running workers are looked at; if together they used a CPU (or waited for
-// one) less than k_scale_busy of that time, they are waiting on something else (I/O, a
-// sleep) and one more worker starts for the oldest waiting invocation. Busy CPU-bound
-// workers (on 2 cores, hello-world handlers under load: 45-60%) get no company: more
-// workers there only cost context switches and memory.
+// function's running workers are looked at; if k_scale_looks looks in a row find that
+// together they used a CPU (or waited for one) less than k_scale_busy of the time, they are
+// waiting on something else (I/O, a sleep) and one more worker starts for the oldest
+// waiting invocation. Busy CPU-bound workers get no company: more workers there only cost
+// context switches and memory. (On 2 cores, hello-world handlers under load use 45-60%,
+// the rest waiting for the gateway's next event; a single 10 ms look dips below 25% now and
+// then, three in a row did not.)
 constexpr std::chrono::milliseconds k_scale_period{10};
 constexpr double k_scale_busy = 0.25;
+constexpr int k_scale_looks = 3;
 
 void Engine::Impl::arm_scale_locked(Function& fn) {
   if (fn.scale_armed || stopped || !fn.scale_timer)
@@ -1148,8 +1152,10 @@ void Engine::Impl::arm_scale_locked(Function& fn) {
 void Engine::Impl::on_scale(Function& fn) {
   std::lock_guard lock(mutex);
   fn.scale_armed = false;
-  if (stopped || fn.queue.empty())
+  if (stopped || fn.queue.empty()) {
+    fn.quiet_looks = 0;
     return;
+  }
   if (static_cast<int>(fn.workers.size()) < fn.limit) {
     const auto now = Clock::now();
     double used = 0;
@@ -1167,7 +1173,9 @@ void Engine::Impl::on_scale(Function& fn) {
       span += ms_between(worker->sched_at, now);
     }
     // Without schedstat (or no running worker to look at) the queue itself is the signal.
-    if (!known || used < k_scale_busy * span) {
+    fn.quiet_looks = (!known || used < k_scale_busy * span) ? fn.quiet_looks + 1 : 0;
+    if (fn.quiet_looks >= k_scale_looks) {
+      fn.quiet_looks = 0;
       auto* inv = fn.queue.front();
       fn.queue.pop_front();
       std::shared_ptr<Worker> worker;
