@@ -5,11 +5,16 @@ Python) with the same handlers, and nginx serving a static string as the machine
 
 Runs wrk -t2 -c32 and wrk -t1 -c1 against each, samples the memory of each server's process
 tree during the -c32 run, and measures the time from launch to the first 200. Prints one
-table and the ratios against the goals of issue 5. Not run by CI.
+table per round and the ratios against the goals of issue 5. Not run by CI.
+
+On a shared VM the speed of the whole machine drifts by ±20% within minutes, for the peers
+as much as for wisp. With --rounds N (default 3) every configuration runs once per round,
+side by side, and each ratio is the median of the N per-round ratios (wisp and its peer
+measured minutes apart, not a quarter of an hour apart).
 
     ./packaging/install-deps.sh --with-bench      # serverless + serverless-offline, wrk, nginx
     cmake --preset release && cmake --build --preset release
-    tests/bench/bench_gateway.py [--duration 10] [--wisp build/release/cli/wisp]
+    tests/bench/bench_gateway.py [--duration 10] [--rounds 3] [--wisp build/release/cli/wisp]
 """
 
 import argparse
@@ -20,6 +25,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -159,10 +165,12 @@ def launch(name, argv, cwd, port, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every configuration")
     parser.add_argument("--wisp", default=os.path.join(SOURCE, "build", "release", "cli", "wisp"))
     parser.add_argument("--only", help="comma-separated subset: wisp-node,wisp-python,slso-node-inprocess,"
                                        "slso-node,slso-python,nginx")
     args = parser.parse_args()
+    args.wisp = os.path.abspath(args.wisp)  # servers run in a scratch directory
     for tool in ("wrk", "nginx", "node"):
         if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}"):
             sys.exit(f"missing {tool}: ./packaging/install-deps.sh --with-bench")
@@ -212,25 +220,29 @@ http {{
         ("nginx", lambda: ([nginx, "-p", nginx_dir, "-c", "nginx.conf", "-g", "daemon off;"], nginx_port), "/"),
     ]
     only = set(args.only.split(",")) if args.only else None
-    results = {}
-    for name, make, path in configs:
-        if only and name not in only:
-            continue
-        if name.startswith("slso") and not have_slso:
-            continue
-        argv, port = make()
-        server = launch(name, argv, work, port, path)
-        try:
-            wrk(server.url(), 2, 32, 3, parse=False)  # warm every worker up
-            c32 = wrk(server.url(), 2, 32, args.duration, server.proc.pid)
-            c1 = wrk(server.url(), 1, 1, args.duration)
-            results[name] = {"c32": c32, "c1": c1, "first_200": server.first_200}
-            print(f"{name:<20} c32 {c32['rps']:>9.0f} req/s p50 {c32['p50']:6.2f} ms p99 {c32['p99']:7.2f} ms "
-                  f"rss {c32['rss']:6.0f} MB | c1 {c1['rps']:>8.0f} req/s p99 {c1['p99']:6.2f} ms | "
-                  f"first 200 {server.first_200 * 1000:6.0f} ms {c32['errors']} "
-                  f"{'non-2xx ' + str(c32['bad']) if c32['bad'] else ''}", flush=True)
-        finally:
-            server.stop()
+    rounds = []  # one {name: result} per round
+    for number in range(1, max(1, args.rounds) + 1):
+        print(f"-- round {number}/{args.rounds}", flush=True)
+        results = {}
+        for name, make, path in configs:
+            if only and name not in only:
+                continue
+            if name.startswith("slso") and not have_slso:
+                continue
+            argv, port = make()
+            server = launch(name, argv, work, port, path)
+            try:
+                wrk(server.url(), 2, 32, 3, parse=False)  # warm every worker up
+                c32 = wrk(server.url(), 2, 32, args.duration, server.proc.pid)
+                c1 = wrk(server.url(), 1, 1, args.duration)
+                results[name] = {"c32": c32, "c1": c1, "first_200": server.first_200}
+                print(f"{name:<20} c32 {c32['rps']:>9.0f} req/s p50 {c32['p50']:6.2f} ms p99 {c32['p99']:7.2f} ms "
+                      f"rss {c32['rss']:6.0f} MB | c1 {c1['rps']:>8.0f} req/s p99 {c1['p99']:6.2f} ms | "
+                      f"first 200 {server.first_200 * 1000:6.0f} ms {c32['errors']} "
+                      f"{'non-2xx ' + str(c32['bad']) if c32['bad'] else ''}", flush=True)
+            finally:
+                server.stop()
+        rounds.append(results)
 
     # Time to the first 200 with a warm-started Python function (median of 5).
     first = []
@@ -245,12 +257,14 @@ http {{
           f"(all: {', '.join(f'{t * 1000:.0f}' for t in first)})")
 
     def ratio(a, b, key, run="c32", invert=False):
-        if a not in results or b not in results:
-            return None
-        x, y = results[a][run][key], results[b][run][key]
-        return (y / x) if invert else (x / y)
+        values = []
+        for results in rounds:
+            if a in results and b in results:
+                x, y = results[a][run][key], results[b][run][key]
+                values.append((y / x) if invert else (x / y))
+        return statistics.median(values) if values else None
 
-    print("\nRatios (one run, this machine):")
+    print(f"\nRatios (median of {len(rounds)} per-round ratios, this machine):")
     checks = []
 
     def show(label, value, goal, better_high=True):
@@ -270,8 +284,9 @@ http {{
     show("Python req/s, wisp / nginx ceiling (c32)", ratio("wisp-python", "nginx", "rps"), 0.25)
     show("Node req/s, wisp / serverless-offline --useInProcess (c1)", ratio("wisp-node", "slso-node-inprocess", "rps", "c1"), 1)
     show("First 200 with EAGER (s)", eager_first, 0.150, False)
-    if "slso-node-inprocess" in results:
-        print(f"  serverless-offline first 200 (node, in-process): {results['slso-node-inprocess']['first_200'] * 1000:.0f} ms")
+    slso_first = [r["slso-node-inprocess"]["first_200"] for r in rounds if "slso-node-inprocess" in r]
+    if slso_first:
+        print(f"  serverless-offline first 200 (node, in-process): {statistics.median(slso_first) * 1000:.0f} ms")
     shutil.rmtree(work, ignore_errors=True)
     print(f"\n{sum(checks)}/{len(checks)} goals met")
 
