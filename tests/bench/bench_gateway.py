@@ -273,7 +273,7 @@ http {{
             return
         met = value >= goal if better_high else value <= goal
         checks.append(met)
-        print(f"  {label}: {value:.2f} (goal {'≥' if better_high else '≤'} {goal}) {'MET' if met else 'MISSED'}")
+        print(f"  {label}: {value:.2f} (goal {'≥' if better_high else '≤'} {goal:g}) {'MET' if met else 'MISSED'}")
 
     show("Node req/s, wisp / serverless-offline --useInProcess (c32)", ratio("wisp-node", "slso-node-inprocess", "rps"), 3)
     show("Node p99, wisp / serverless-offline --useInProcess (c32)", ratio("wisp-node", "slso-node-inprocess", "p99"), 1 / 3, False)
