@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -154,6 +155,65 @@ TEST_CASE("engine: python success, warm reuse, logs, reserved variables") {
   CHECK(again.body.find("\"count\": 2") != std::string_view::npos);
   CHECK(again.log_tail.find("Init Duration") == std::string_view::npos);
   CHECK(f.engine->stats().workers == 1);
+}
+
+namespace {
+// Everything the engine wrote to a function's log store so far (all segments, in name order).
+std::string store_text(const std::filesystem::path& root) {
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root, ec))
+    if (entry.path().extension() == ".jsonl")
+      files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  std::string text;
+  for (const auto& file : files)
+    if (auto read = support::read_file(file))
+      text += *read;
+  return text;
+}
+} // namespace
+
+TEST_CASE("engine: the log store is written in batches, and nothing is lost at shutdown") {
+  if (!have("python3"))
+    return;
+  support::TempDir store("wisp-engine-store");
+  EngineOptions options;
+  options.log_store_dir = store.path();
+  auto f = std::make_unique<Fixture>(options);
+  f->write("app.py", k_python_app);
+  auto fn = f->add("python3.11", "app.handler");
+  CollectingSink first;
+  auto& result = f->invoke(fn, first, "{}");
+  REQUIRE(result.outcome == Outcome::success);
+  const std::string id(result.request_id);
+  // Within the batch delay the records reach the file, in the order they were written.
+  std::string text;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (text.find("REPORT RequestId: " + id) == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    f->io.restart();
+    f->io.run_for(std::chrono::milliseconds(10));
+    text = store_text(store.path());
+  }
+  const auto start = text.find("\"message\":\"START RequestId: " + id);
+  const auto hello = text.find("hello from " + id);
+  const auto end = text.find("\"message\":\"END RequestId: " + id);
+  const auto report = text.find("\"message\":\"REPORT RequestId: " + id);
+  REQUIRE(report != std::string::npos);
+  CHECK(start < hello);
+  CHECK(hello < end);
+  CHECK(end < report);
+  CHECK(text.find("\"requestId\":\"" + id + "\",\"message\":\"hello from") != std::string::npos);
+  // A second invocation's records are still buffered when the engine goes away: written then.
+  CollectingSink second;
+  InvokeRequest request;
+  request.payload = "{}";
+  f->engine->invoke(fn, request, second);
+  f->run_until({&second});
+  const std::string second_id(second.result().request_id);
+  f.reset(); // the engine (and its workers) first, before the io_context
+  CHECK(store_text(store.path()).find("REPORT RequestId: " + second_id) != std::string::npos);
 }
 
 TEST_CASE("engine: python error, timeout, crash, oversized response") {
