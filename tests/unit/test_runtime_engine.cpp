@@ -216,6 +216,29 @@ TEST_CASE("engine: the log store is written in batches, and nothing is lost at s
   CHECK(store_text(store.path()).find("REPORT RequestId: " + second_id) != std::string::npos);
 }
 
+TEST_CASE("engine: Max Memory Used follows an invocation that allocates") {
+  if (!have("python3"))
+    return;
+  Fixture f;
+  f.write("app.py", R"(kept = []
+def handler(event, context):
+    if event.get("mb"):
+        kept.append(b"x" * (event["mb"] * 1024 * 1024))
+    return len(kept)
+)");
+  auto fn = f.add("python3.11", "app.handler");
+  CollectingSink warm;
+  const int before = f.invoke(fn, warm, "{}").max_memory_used_mb;
+  CHECK(before > 0);
+  CHECK(before < 60);
+  // The reading is reused only for short invocations close together: one that allocates
+  // 80 MB runs long enough to be read again.
+  CollectingSink grow;
+  const auto& grown = f.invoke(fn, grow, R"({"mb": 80})");
+  REQUIRE(grown.outcome == Outcome::success);
+  CHECK(grown.max_memory_used_mb >= before + 80);
+}
+
 TEST_CASE("engine: python error, timeout, crash, oversized response") {
   if (!have("python3"))
     return;
