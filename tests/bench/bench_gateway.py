@@ -69,8 +69,8 @@ def wait_200(port, path, proc, timeout=60.0, interval=0.002):
     raise RuntimeError(f"no 200 from :{port}{path} within {timeout}s")
 
 
-def tree_rss_mb(pid):
-    """Resident memory of a process and all its descendants, in MB."""
+def tree(pid):
+    """A process and all its descendants."""
     children = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -79,17 +79,36 @@ def tree_rss_mb(pid):
             with open(f"/proc/{entry}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             children.setdefault(int(fields[1]), []).append(int(entry))
-    total = 0
+    found = []
     stack = [pid]
     while stack:
         p = stack.pop()
+        found.append(p)
         stack += children.get(p, [])
+    return found
+
+
+def tree_rss_mb(pid):
+    """Resident memory of a process and all its descendants, in MB."""
+    total = 0
+    for p in tree(pid):
         with contextlib.suppress(OSError):
             with open(f"/proc/{p}/status") as f:
                 for line in f:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
     return total / 1024
+
+
+def tree_cpu_seconds(pid):
+    """CPU time (user + system) of a process and its live descendants, in seconds."""
+    ticks = 0
+    for p in tree(pid):
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def parse_latency(text):
@@ -115,8 +134,10 @@ def wrk(url, threads, connections, duration, pid=None, parse=True):
     sampler = threading.Thread(target=sample) if pid else None
     if sampler:
         sampler.start()
+    cpu_before = tree_cpu_seconds(pid) if pid else 0.0
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url],
                          capture_output=True, text=True).stdout
+    cpu = tree_cpu_seconds(pid) - cpu_before if pid else 0.0
     stop.set()
     if sampler:
         sampler.join()
@@ -130,8 +151,13 @@ def wrk(url, threads, connections, duration, pid=None, parse=True):
         raise RuntimeError(f"wrk {url} failed ({e}):\n{out}") from e
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
+    done = re.search(r"(\d+) requests in", out)
+    requests = int(done.group(1)) if done else 0
     return {"rps": rps, "p50": p50, "p99": p99, "bad": int(non2xx.group(1)) if non2xx else 0,
-            "errors": errors.group(0) if errors else "", "rss": peak[0]}
+            "errors": errors.group(0) if errors else "", "rss": peak[0],
+            # CPU time the server spent per request (its whole process tree): steadier than
+            # req/s when the machine's speed drifts, and it says where the time goes.
+            "cpu_us": cpu * 1e6 / requests if requests else 0.0}
 
 
 class Server:
@@ -237,7 +263,7 @@ http {{
                 c1 = wrk(server.url(), 1, 1, args.duration)
                 results[name] = {"c32": c32, "c1": c1, "first_200": server.first_200}
                 print(f"{name:<20} c32 {c32['rps']:>9.0f} req/s p50 {c32['p50']:6.2f} ms p99 {c32['p99']:7.2f} ms "
-                      f"rss {c32['rss']:6.0f} MB | c1 {c1['rps']:>8.0f} req/s p99 {c1['p99']:6.2f} ms | "
+                      f"rss {c32['rss']:6.0f} MB cpu/req {c32['cpu_us']:5.0f} us | c1 {c1['rps']:>8.0f} req/s p99 {c1['p99']:6.2f} ms | "
                       f"first 200 {server.first_200 * 1000:6.0f} ms {c32['errors']} "
                       f"{'non-2xx ' + str(c32['bad']) if c32['bad'] else ''}", flush=True)
             finally:
@@ -284,6 +310,11 @@ http {{
     show("Python req/s, wisp / nginx ceiling (c32)", ratio("wisp-python", "nginx", "rps"), 0.25)
     show("Node req/s, wisp / serverless-offline --useInProcess (c1)", ratio("wisp-node", "slso-node-inprocess", "rps", "c1"), 1)
     show("First 200 with EAGER (s)", eager_first, 0.150, False)
+    for label, a, b in (("Node", "wisp-node", "slso-node-inprocess"), ("Python", "wisp-python", "slso-python")):
+        value = ratio(a, b, "cpu_us")
+        if value is not None:
+            print(f"  {label} server CPU per request (whole process tree), wisp / serverless-offline (c32): "
+                  f"{value:.2f} (no goal)")
     slso_first = [r["slso-node-inprocess"]["first_200"] for r in rounds if "slso-node-inprocess" in r]
     if slso_first:
         print(f"  serverless-offline first 200 (node, in-process): {statistics.median(slso_first) * 1000:.0f} ms")
