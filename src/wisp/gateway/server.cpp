@@ -220,10 +220,14 @@ private:
 // The gateway's share of a request is small next to the worker's: up to 4 cores one I/O
 // thread (no cross-thread hand-offs, no lock contention; on 2 cores it served ~12% more
 // requests than two threads, measured with tests/bench/bench_gateway.py), then one per 4 cores.
+int core_count() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 int io_threads(const ServeOptions& options) {
   if (options.threads > 0)
     return options.threads;
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = core_count();
   return cores <= 4 ? 1 : cores / 4;
 }
 
@@ -251,7 +255,7 @@ public:
     // 10 Node workers spent 3× the CPU per request of 4, and 4 spent ~1.4× that of 2
     // (gateway benchmark, CPU time per request). One worker per core starts at once; more
     // (up to the maximum) only while the running ones wait on I/O (EngineOptions).
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int cores = core_count();
     engine_options.max_concurrency =
         serve_options.max_concurrency > 0 ? serve_options.max_concurrency : std::max(4, 2 * cores);
     engine_options.eager_workers = cores;

@@ -307,16 +307,14 @@ struct Worker : std::enable_shared_from_this<Worker> {
     const auto n = ::pread(schedstat_fd, buffer.data(), buffer.size() - 1, 0);
     if (n <= 0)
       return std::nullopt;
+    // "<ns on a CPU> <ns runnable, waiting for one> <timeslices>"
     std::uint64_t run = 0;
     std::uint64_t wait = 0;
     const char* end = buffer.data() + n;
-    auto [p, ec] = std::from_chars(buffer.data(), end, run);
-    if (ec != std::errc() || p >= end)
+    const auto first = std::from_chars(buffer.data(), end, run);
+    if (first.ec != std::errc() || first.ptr >= end ||
+        std::from_chars(first.ptr + 1, end, wait).ec != std::errc())
       return std::nullopt;
-    auto [q, ec2] = std::from_chars(p + 1, end, wait);
-    if (ec2 != std::errc())
-      return std::nullopt;
-    (void)q;
     return run + wait;
   }
 
@@ -460,8 +458,15 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   void dispatch_locked(Worker& worker, Invocation& inv);
   void schedule_sweep();
   void on_sweep();
-  void arm_scale_locked(Function& fn);
+  void arm_scale_locked(Function& fn, bool mark);
   void on_scale(Function& fn);
+  static void mark_cpu_demand(Worker& worker, std::optional<std::uint64_t> ns,
+                              Clock::time_point now) {
+    if (ns) {
+      worker.sched_ns = *ns;
+      worker.sched_at = now;
+    }
+  }
   void retire_locked(Worker& worker);
   void remove_locked(Worker& worker);
 
@@ -1131,16 +1136,16 @@ constexpr std::chrono::milliseconds k_scale_period{10};
 constexpr double k_scale_busy = 0.25;
 constexpr int k_scale_looks = 3;
 
-void Engine::Impl::arm_scale_locked(Function& fn) {
+// Starts a look k_scale_period from now. `mark`: first read every worker's CPU demand as the
+// start of that look's window (a look re-arming has just read them itself).
+void Engine::Impl::arm_scale_locked(Function& fn, bool mark) {
   if (fn.scale_armed || stopped || !fn.scale_timer)
     return;
   fn.scale_armed = true;
-  const auto now = Clock::now();
-  for (const auto& worker : fn.workers) {
-    if (const auto ns = worker->cpu_demand_ns()) {
-      worker->sched_ns = *ns;
-      worker->sched_at = now;
-    }
+  if (mark) {
+    const auto now = Clock::now();
+    for (const auto& worker : fn.workers)
+      mark_cpu_demand(*worker, worker->cpu_demand_ns(), now);
   }
   fn.scale_timer->expires_after(k_scale_period);
   fn.scale_timer->async_wait([self = shared_from_this(), target = &fn](beast::error_code ec) {
@@ -1156,37 +1161,40 @@ void Engine::Impl::on_scale(Function& fn) {
     fn.quiet_looks = 0;
     return;
   }
-  if (static_cast<int>(fn.workers.size()) < fn.limit) {
-    const auto now = Clock::now();
-    double used = 0;
-    double span = 0;
-    bool known = false;
-    for (const auto& worker : fn.workers) {
-      if (worker->killed || worker->state == Worker::State::dead ||
-          worker->state == Worker::State::idle)
-        continue;
-      const auto ns = worker->cpu_demand_ns();
-      if (!ns || worker->sched_at == Clock::time_point{})
-        continue;
+  if (static_cast<int>(fn.workers.size()) >= fn.limit)
+    return;
+  const auto now = Clock::now();
+  double used = 0;
+  double span = 0;
+  bool known = false;
+  // One reading per worker: it ends this look's window and starts the next one's.
+  for (const auto& worker : fn.workers) {
+    const auto ns = worker->cpu_demand_ns();
+    const bool running = !worker->killed && worker->state != Worker::State::dead &&
+                         worker->state != Worker::State::idle;
+    if (running && ns && worker->sched_at != Clock::time_point{}) {
       known = true;
       used += static_cast<double>(*ns - std::min(*ns, worker->sched_ns)) / 1e6;
       span += ms_between(worker->sched_at, now);
     }
-    // Without schedstat (or no running worker to look at) the queue itself is the signal.
-    fn.quiet_looks = (!known || used < k_scale_busy * span) ? fn.quiet_looks + 1 : 0;
-    if (fn.quiet_looks >= k_scale_looks) {
-      fn.quiet_looks = 0;
-      auto* inv = fn.queue.front();
-      fn.queue.pop_front();
-      std::shared_ptr<Worker> worker;
-      if (auto spawned = spawn(fn, inv, worker); !spawned) {
-        fn.queue.push_front(inv); // retried at the next look; a worker may free up first
-        warn(spawned.error().message);
-      }
+    mark_cpu_demand(*worker, ns, now);
+  }
+  // Without schedstat (or no running worker to look at) the queue itself is the signal.
+  fn.quiet_looks = (!known || used < k_scale_busy * span) ? fn.quiet_looks + 1 : 0;
+  if (fn.quiet_looks >= k_scale_looks) {
+    fn.quiet_looks = 0;
+    auto* inv = fn.queue.front();
+    fn.queue.pop_front();
+    std::shared_ptr<Worker> worker;
+    if (auto spawned = spawn(fn, inv, worker); !spawned) {
+      fn.queue.push_front(inv); // retried at the next look; a worker may free up first
+      warn(spawned.error().message);
+    } else {
+      mark_cpu_demand(*worker, worker->cpu_demand_ns(), Clock::now());
     }
   }
   if (!fn.queue.empty() && static_cast<int>(fn.workers.size()) < fn.limit)
-    arm_scale_locked(fn);
+    arm_scale_locked(fn, false);
 }
 
 void Engine::Impl::schedule_sweep() {
@@ -1854,7 +1862,7 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
   if (alive < fn.limit && fn.eager > 0 && alive >= fn.eager) {
     inv->state = Invocation::State::queued;
     fn.queue.push_back(inv);
-    impl.arm_scale_locked(fn);
+    impl.arm_scale_locked(fn, true);
     return;
   }
   if (alive < fn.limit) {
