@@ -135,6 +135,45 @@ class Package(WispTestCase):
         hello = {a["logicalId"]: a for a in json.loads(proc.stdout)["artifacts"]}["Hello"]
         self.assertEqual(json.loads(archive.stdout)["Digest"], "sha256:" + hello["sha256"])
 
+    def test_node_image_entrypoint_gives_node_lambdas_memory_flags(self):
+        harness.require_peer("umoci", "unpacks OCI layouts")
+        self.write("template.yaml", """Transform: AWS::Serverless-2016-10-31
+Resources:
+  Web:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: web/
+      Handler: index.handler
+      Runtime: nodejs20.x
+      MemorySize: 1024
+""")
+        self.write("web/index.js", "exports.handler = async () => 1;\n")
+        proc = wisp("package", "--format", "oci", "--output-dir", "oci", cwd=self.tmp)
+        self.assertWisp(proc, 0)
+        rootfs = self.path("unpacked")
+        unpack = subprocess.run(["umoci", "unpack", "--rootless", "--image",
+                                 f"{self.path('oci/Web')}:web", rootfs],
+                                capture_output=True, text=True)
+        self.assertEqual(unpack.returncode, 0, unpack.stderr)
+        bootstrap = os.path.join(rootfs, "rootfs/var/runtime/bootstrap")
+        self.assertTrue(os.path.exists(os.path.join(rootfs, "rootfs/var/runtime/bootstrap.cjs")))
+        # The entry script run as Lambda runs it, with a `node` that reports how it was called.
+        self.write("fakebin/node", '#!/bin/sh\necho "$_HANDLER|$LAMBDA_TASK_ROOT|$*"\n', mode=0o755)
+        env = dict(os.environ, PATH=self.path("fakebin") + ":" + os.environ["PATH"],
+                   AWS_LAMBDA_FUNCTION_MEMORY_SIZE="1024")
+        run = subprocess.run(["sh", bootstrap, "index.handler"], env=env, capture_output=True,
+                             text=True)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(run.stdout.strip(),
+                         "index.handler|/var/task|--expose-gc --max-http-header-size 81920 "
+                         "--max-semi-space-size=51 --max-old-space-size=922 "
+                         "/var/runtime/bootstrap.cjs")
+        del env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+        run = subprocess.run(["sh", bootstrap, "index.handler"], env=env, capture_output=True,
+                             text=True)
+        self.assertEqual(run.stdout.strip(), "index.handler|/var/task|--expose-gc "
+                         "--max-http-header-size 81920 /var/runtime/bootstrap.cjs")
+
     def test_push_to_registry(self):
         harness.require_peer("skopeo", "inspects the pushed image")
         with Registry(self.path("registry")) as registry:

@@ -4,10 +4,12 @@
 #include <wisp/support/fs.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -463,6 +465,36 @@ TEST_CASE("engine: node async handler with a multi-threaded io_context") {
   f.io.stop();
   for (auto& t : threads)
     t.join();
+}
+
+TEST_CASE("engine: node runs with the flags Lambda's bootstrap derives from MemorySize") {
+  if (!have("node"))
+    return;
+  Fixture f;
+  f.write("index.js", "const v8 = require('v8');\n"
+                      "exports.handler = async () => ({gc: typeof global.gc, argv: "
+                      "process.execArgv.join(' '), limitMb: "
+                      "Math.round(v8.getHeapStatistics().heap_size_limit / 1048576)});\n");
+  FunctionConfig config;
+  config.id = "Fn";
+  config.runtime = "nodejs20.x";
+  config.handler = "index.handler";
+  config.code_dir = f.code.path();
+  config.memory_size = 512;
+  auto fn = f.engine->add_function(config);
+  REQUIRE(fn.has_value());
+  CollectingSink sink;
+  const auto& result = f.invoke(*fn, sink, "{}");
+  REQUIRE_MESSAGE(result.outcome == Outcome::success, result.body);
+  const auto body = boost::json::parse(result.body).as_object();
+  CHECK(body.at("gc").as_string() == "function");
+  CHECK(body.at("argv").as_string() == "--expose-gc --max-http-header-size 81920 "
+                                       "--max-semi-space-size=25 --max-old-space-size=461");
+  // The old generation's 461 MB plus the young one (three semi-spaces, which V8 rounds up to a
+  // power of two: 3 × 32). V8's own default on this machine would be gigabytes.
+  const auto limit = body.at("limitMb").to_number<std::int64_t>();
+  CHECK(limit >= 461);
+  CHECK(limit <= 461 + 3 * 32);
 }
 
 TEST_CASE("engine: node programming models (callback, ESM, streaming, errors)") {

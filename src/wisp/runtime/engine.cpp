@@ -1632,6 +1632,10 @@ support::Result<FunctionHandle> Engine::add_function(FunctionConfig config) {
   fn->config = std::move(config);
   fn->launch = std::move(launch);
   auto& cfg = fn->config;
+  if (fn->launch.runtime.family == RuntimeFamily::nodejs) {
+    auto flags = lambda_node_flags(cfg.memory_size);
+    fn->launch.args.insert(fn->launch.args.begin(), flags.begin(), flags.end());
+  }
   if (cfg.name.empty())
     cfg.name = cfg.id;
   fn->log_group = cfg.log_group.empty() ? "/aws/lambda/" + cfg.name : cfg.log_group;

@@ -317,6 +317,13 @@ support::Result<fs::path> materialize_bootstrap(const fs::path& cache_dir, Runti
   return main_file;
 }
 
+std::vector<std::string> lambda_node_flags(int memory_mb) {
+  const int new_space = memory_mb / 10;
+  return {"--expose-gc", "--max-http-header-size", "81920",
+          fmt::format("--max-semi-space-size={}", new_space / 2),
+          fmt::format("--max-old-space-size={}", memory_mb - new_space)};
+}
+
 support::Result<Launch> resolve_launch(std::string_view runtime_name, const fs::path& code_dir,
                                        const std::vector<fs::path>& layer_dirs,
                                        const fs::path& cache_dir,

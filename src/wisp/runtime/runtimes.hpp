@@ -50,6 +50,11 @@ struct Launch {
   std::string invalid_entrypoint;
 };
 
+// The flags Lambda's nodejs bootstrap gives node for a function of `memory_mb` MB: global.gc,
+// 80 KiB HTTP headers, a young generation of a tenth of the memory (two semi-spaces) and the
+// rest for the old generation.
+std::vector<std::string> lambda_node_flags(int memory_mb);
+
 // The interpreter and bootstrap for python/nodejs, the bootstrap for provided*.
 support::Result<Launch> resolve_launch(std::string_view runtime_name,
                                        const std::filesystem::path& code_dir,
