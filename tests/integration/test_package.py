@@ -79,6 +79,12 @@ class Package(WispTestCase):
         self.write("img/app.py", "def handler(e, c):\n    return 2\n")
         self.write("img/Dockerfile", "FROM public.ecr.aws/lambda/python:3.12\n")
 
+    def unpack(self, image, dest):
+        """umoci's rootless unpack of `image` (layout:tag) into `dest`."""
+        proc = subprocess.run(["umoci", "unpack", "--rootless", "--image", image, dest],
+                              capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
     def test_output_dir_exports_zips_and_oci_layouts(self):
         harness.require_peer("skopeo", "inspects OCI layouts")
         harness.require_peer("umoci", "unpacks OCI layouts")
@@ -101,10 +107,7 @@ class Package(WispTestCase):
         self.assertEqual(inspect.returncode, 0, inspect.stderr)
         self.assertEqual(json.loads(inspect.stdout)["Digest"], "sha256:" + by_id["Img"]["sha256"])
         rootfs = self.path("unpacked")
-        unpack = subprocess.run(["umoci", "unpack", "--rootless", "--image",
-                                 f"{self.path('dist/Img')}:img", rootfs],
-                                capture_output=True, text=True)
-        self.assertEqual(unpack.returncode, 0, unpack.stderr)
+        self.unpack(f"{self.path('dist/Img')}:img", rootfs)
         with open(os.path.join(rootfs, "rootfs", "var", "task", "app.py")) as f:
             self.assertIn("return 2", f.read())
         # --format oci: every function as an image, layers under /opt; --oci-archive tars.
@@ -112,10 +115,7 @@ class Package(WispTestCase):
                     "--output", "json", cwd=self.tmp)
         self.assertWisp(proc, 0)
         rootfs2 = self.path("unpacked2")
-        unpack = subprocess.run(["umoci", "unpack", "--rootless", "--image",
-                                 f"{self.path('oci/Hello')}:hello", rootfs2],
-                                capture_output=True, text=True)
-        self.assertEqual(unpack.returncode, 0, unpack.stderr)
+        self.unpack(f"{self.path('oci/Hello')}:hello", rootfs2)
         self.assertTrue(os.path.exists(os.path.join(rootfs2, "rootfs/var/task/app.py")))
         self.assertTrue(os.path.exists(os.path.join(rootfs2, "rootfs/opt/python/helper.py")))
         # No base image: wisp's Runtime API client is the entrypoint.
@@ -151,10 +151,7 @@ Resources:
         proc = wisp("package", "--format", "oci", "--output-dir", "oci", cwd=self.tmp)
         self.assertWisp(proc, 0)
         rootfs = self.path("unpacked")
-        unpack = subprocess.run(["umoci", "unpack", "--rootless", "--image",
-                                 f"{self.path('oci/Web')}:web", rootfs],
-                                capture_output=True, text=True)
-        self.assertEqual(unpack.returncode, 0, unpack.stderr)
+        self.unpack(f"{self.path('oci/Web')}:web", rootfs)
         bootstrap = os.path.join(rootfs, "rootfs/var/runtime/bootstrap")
         self.assertTrue(os.path.exists(os.path.join(rootfs, "rootfs/var/runtime/bootstrap.cjs")))
         # The entry script run as Lambda runs it, with a `node` that reports how it was called.

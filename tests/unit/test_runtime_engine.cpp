@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,6 +79,27 @@ struct Fixture {
       io.run_for(std::chrono::milliseconds(5));
     }
     FAIL("invocations did not complete within 30 s");
+  }
+
+  // Starts `count` invocations of `request` at once; their sinks.
+  std::vector<std::unique_ptr<CollectingSink>> start(FunctionHandle fn,
+                                                     const InvokeRequest& request, int count) {
+    std::vector<std::unique_ptr<CollectingSink>> sinks;
+    for (int i = 0; i < count; ++i) {
+      sinks.push_back(std::make_unique<CollectingSink>());
+      engine->invoke(fn, request, *sinks.back());
+    }
+    return sinks;
+  }
+
+  // Runs the io_context until every sink is done; each invocation must have succeeded.
+  void run_until_all_succeed(const std::vector<std::unique_ptr<CollectingSink>>& sinks) {
+    std::vector<CollectingSink*> raw;
+    for (const auto& sink : sinks)
+      raw.push_back(sink.get());
+    run_until(raw);
+    for (const auto& sink : sinks)
+      CHECK(sink->result().outcome == Outcome::success);
   }
 
   const InvokeResult& invoke(FunctionHandle fn, CollectingSink& sink, std::string_view payload,
@@ -334,21 +356,12 @@ TEST_CASE("engine: reserved concurrency throttles at once, the local maximum que
     Fixture f(options);
     f.write("app.py", k_python_app);
     auto fn = f.add("python3.11", "app.handler", 5);
-    std::vector<std::unique_ptr<CollectingSink>> sinks;
     InvokeRequest request;
     request.payload = R"({"sleep": 0.2})";
-    for (int i = 0; i < 5; ++i) {
-      sinks.push_back(std::make_unique<CollectingSink>());
-      f.engine->invoke(fn, request, *sinks.back());
-    }
+    const auto sinks = f.start(fn, request, 5);
     CHECK(f.engine->stats().workers == 2);
     CHECK(f.engine->stats().queued == 3);
-    std::vector<CollectingSink*> raw;
-    for (auto& s : sinks)
-      raw.push_back(s.get());
-    f.run_until(raw);
-    for (auto& s : sinks)
-      CHECK(s->result().outcome == Outcome::success);
+    f.run_until_all_succeed(sinks);
     CHECK(f.engine->stats().workers == 2);
   }
 }
@@ -371,21 +384,12 @@ def spin(event, context):
     return "spun"
 )");
   auto run = [&](FunctionHandle fn) {
-    std::vector<std::unique_ptr<CollectingSink>> sinks;
     InvokeRequest request;
     request.payload = "{}";
     const auto before = f.engine->stats().workers;
-    for (int i = 0; i < 3; ++i) {
-      sinks.push_back(std::make_unique<CollectingSink>());
-      f.engine->invoke(fn, request, *sinks.back());
-    }
+    const auto sinks = f.start(fn, request, 3);
     CHECK(f.engine->stats().workers == before + 1); // one at once, the others wait
-    std::vector<CollectingSink*> raw;
-    for (auto& s : sinks)
-      raw.push_back(s.get());
-    f.run_until(raw);
-    for (auto& s : sinks)
-      CHECK(s->result().outcome == Outcome::success);
+    f.run_until_all_succeed(sinks);
     return f.engine->stats().workers;
   };
   // Sleeping workers leave the CPU unused: two more start for the waiting invocations.

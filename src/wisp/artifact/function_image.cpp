@@ -117,26 +117,26 @@ support::Result<ImageResult> build_function_image(const sam::Model& model,
       WISP_TRY(support::write_file_atomic(runtime_dir->path() / name, *data));
       // The handler comes as the first argument (the image's Cmd), as with Lambda's own
       // entry scripts.
-      // node gets the flags Lambda's own bootstrap derives from the function's memory.
-      const std::string node_flags =
-          interpreter != "node"
-              ? ""
-              : "set --\n"
-                "if [ -n \"$AWS_LAMBDA_FUNCTION_MEMORY_SIZE\" ]; then\n"
-                "  new_space=$((AWS_LAMBDA_FUNCTION_MEMORY_SIZE / 10))\n"
-                "  set -- --max-semi-space-size=$((new_space / 2)) "
-                "--max-old-space-size=$((AWS_LAMBDA_FUNCTION_MEMORY_SIZE - new_space))\n"
-                "fi\n";
+      // node gets the flags Lambda's own bootstrap gives it (runtime::lambda_node_flags),
+      // the heap limits computed when the image starts, from the memory Lambda sets.
+      std::string node_setup;
+      std::string node_args;
+      if (interpreter == "node") {
+        node_setup = "set --\n"
+                     "if [ -n \"$AWS_LAMBDA_FUNCTION_MEMORY_SIZE\" ]; then\n"
+                     "  new_space=$((AWS_LAMBDA_FUNCTION_MEMORY_SIZE / 10))\n"
+                     "  set -- --max-semi-space-size=$((new_space / 2)) "
+                     "--max-old-space-size=$((AWS_LAMBDA_FUNCTION_MEMORY_SIZE - new_space))\n"
+                     "fi\n";
+        node_args = "--expose-gc --max-http-header-size 81920 \"$@\" ";
+      }
       WISP_TRY(support::write_file_atomic(
           runtime_dir->path() / "bootstrap",
           fmt::format("#!/bin/sh\n# wisp: Lambda Runtime API client entry point\n"
                       "if [ -n \"$1\" ]; then export _HANDLER=\"$1\"; fi\n"
                       "export LAMBDA_TASK_ROOT=\"${{LAMBDA_TASK_ROOT:-/var/task}}\"\n"
                       "{}exec {} {}/var/runtime/{}\n",
-                      node_flags, interpreter,
-                      interpreter == "node" ? "--expose-gc --max-http-header-size 81920 \"$@\" "
-                                            : "",
-                      name),
+                      node_setup, interpreter, node_args, name),
           0755));
       layers.insert(layers.begin(),
                     LayerSource{runtime_dir->path(), "var/runtime", "wisp runtime bootstrap"});

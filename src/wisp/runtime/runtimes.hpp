@@ -52,7 +52,8 @@ struct Launch {
 
 // The flags Lambda's nodejs bootstrap gives node for a function of `memory_mb` MB: global.gc,
 // 80 KiB HTTP headers, a young generation of a tenth of the memory (two semi-spaces) and the
-// rest for the old generation.
+// rest for the old generation. (A function image's entry script computes the same in sh:
+// artifact/function_image.cpp.)
 std::vector<std::string> lambda_node_flags(int memory_mb);
 
 // The interpreter and bootstrap for python/nodejs, the bootstrap for provided*.
