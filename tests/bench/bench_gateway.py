@@ -7,6 +7,12 @@ Runs wrk -t2 -c32 and wrk -t1 -c1 against each, samples the memory of each serve
 tree during the -c32 run, and measures the time from launch to the first 200. Prints one
 table per round and the ratios against the goals of issue 5. Not run by CI.
 
+Two more configurations bound what a request that crosses two processes (client → gateway →
+function → gateway → client, four loopback messages where nginx alone needs two) can reach
+on the machine, with no goal: wisp serving a native custom runtime that does no work
+(tests/bench/native_runtime.cpp, built as wisp_native_runtime next to the wisp binary), and
+nginx as a reverse proxy in front of nginx.
+
 On a shared VM the speed of the whole machine drifts by ±20% within minutes, for the peers
 as much as for wisp. With --rounds N (default 3) every configuration runs once per round,
 side by side, and each ratio is the median of the N per-round ratios (wisp and its peer
@@ -111,6 +117,14 @@ def tree_cpu_seconds(pid):
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_ticks():
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:9]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
 def parse_latency(text):
     match = re.match(r"([\d.]+)(us|ms|s|m)", text)
     if match is None:  # wrk prints -nan when no request completed
@@ -135,9 +149,12 @@ def wrk(url, threads, connections, duration, pid=None, parse=True):
     if sampler:
         sampler.start()
     cpu_before = tree_cpu_seconds(pid) if pid else 0.0
+    busy_before, total_before = cpu_ticks()
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url],
                          capture_output=True, text=True).stdout
     cpu = tree_cpu_seconds(pid) - cpu_before if pid else 0.0
+    busy_after, total_after = cpu_ticks()
+    busy = (busy_after - busy_before) / max(1, total_after - total_before)
     stop.set()
     if sampler:
         sampler.join()
@@ -157,7 +174,9 @@ def wrk(url, threads, connections, duration, pid=None, parse=True):
             "errors": errors.group(0) if errors else "", "rss": peak[0],
             # CPU time the server spent per request (its whole process tree): steadier than
             # req/s when the machine's speed drifts, and it says where the time goes.
-            "cpu_us": cpu * 1e6 / requests if requests else 0.0}
+            "cpu_us": cpu * 1e6 / requests if requests else 0.0,
+            # How busy the machine's CPUs were: below 100% the processes wait on each other.
+            "busy": busy}
 
 
 class Server:
@@ -193,10 +212,13 @@ def main():
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every configuration")
     parser.add_argument("--wisp", default=os.path.join(SOURCE, "build", "release", "cli", "wisp"))
+    parser.add_argument("--native-runtime", help="wisp_native_runtime (default: the build tree of --wisp)")
     parser.add_argument("--only", help="comma-separated subset: wisp-node,wisp-python,slso-node-inprocess,"
-                                       "slso-node,slso-python,nginx")
+                                       "slso-node,slso-python,nginx,wisp-native,nginx-proxy")
     args = parser.parse_args()
     args.wisp = os.path.abspath(args.wisp)  # servers run in a scratch directory
+    native_runtime = args.native_runtime or os.path.join(
+        os.path.dirname(os.path.dirname(args.wisp)), "tests", "wisp_native_runtime")
     for tool in ("wrk", "nginx", "node"):
         if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}"):
             sys.exit(f"missing {tool}: ./packaging/install-deps.sh --with-bench")
@@ -206,10 +228,16 @@ def main():
         print("serverless-offline missing (./packaging/install-deps.sh --with-bench): wisp and nginx only")
 
     work = tempfile.mkdtemp(prefix="wisp-bench-")
-    for name in ("handler.js", "handler.py", "template.yaml", "serverless.yml"):
+    for name in ("handler.js", "handler.py", "template.yaml", "serverless.yml", "native.yaml"):
         shutil.copy(os.path.join(HERE, "gateway", name), work)
     if have_slso:
         os.symlink(os.path.join(PEERS, "serverless", "node_modules"), os.path.join(work, "node_modules"))
+    os.makedirs(os.path.join(work, "native"))
+    have_native = os.access(native_runtime, os.X_OK)
+    if have_native:
+        shutil.copy(native_runtime, os.path.join(work, "native", "bootstrap"))
+    else:
+        print(f"{native_runtime} missing (cmake --build ... --target wisp_native_runtime): no wisp-native")
 
     def wisp(*extra):
         port = free_port()
@@ -223,18 +251,27 @@ def main():
     nginx_dir = os.path.join(work, "nginx")
     os.makedirs(os.path.join(nginx_dir, "logs"))
     nginx_port = free_port()
-    with open(os.path.join(nginx_dir, "nginx.conf"), "w") as f:
-        f.write(f"""worker_processes 2;
-pid {nginx_dir}/nginx.pid;
+    proxy_port = free_port()
+    def nginx_conf(name, server):
+        with open(os.path.join(nginx_dir, name + ".conf"), "w") as f:
+            f.write(f"""worker_processes 2;
+pid {nginx_dir}/{name}.pid;
 error_log {nginx_dir}/logs/error.log;
 events {{ worker_connections 1024; }}
 http {{
   access_log off;
   client_body_temp_path {nginx_dir}; proxy_temp_path {nginx_dir}; fastcgi_temp_path {nginx_dir};
   uwsgi_temp_path {nginx_dir}; scgi_temp_path {nginx_dir};
-  server {{ listen 127.0.0.1:{nginx_port}; location / {{ return 200 "hello world"; }} }}
+  {server}
 }}
 """)
+
+    nginx_conf("nginx", f'server {{ listen 127.0.0.1:{nginx_port}; location / {{ return 200 "hello world"; }} }}')
+    backend_port = free_port()
+    nginx_conf("backend", f'server {{ listen 127.0.0.1:{backend_port}; location / {{ return 200 "hello world"; }} }}')
+    nginx_conf("proxy", f"""upstream hello {{ server 127.0.0.1:{backend_port}; keepalive 64; }}
+  server {{ listen 127.0.0.1:{proxy_port};
+           location / {{ proxy_pass http://hello; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}""")
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
 
     configs = [
@@ -244,6 +281,11 @@ http {{
         ("slso-node", lambda: slso(), "/node"),
         ("slso-python", lambda: slso(), "/python"),
         ("nginx", lambda: ([nginx, "-p", nginx_dir, "-c", "nginx.conf", "-g", "daemon off;"], nginx_port), "/"),
+        ("wisp-native", lambda: wisp("--template", "native.yaml"), "/native"),
+        # Two nginx, as wisp's gateway and its workers are two sets of processes (one nginx
+        # serving both was slower: 0.31 of the ceiling against 0.45).
+        ("nginx-proxy", lambda: (["sh", "-c", f'{nginx} -p {nginx_dir} -c backend.conf -g "daemon off;" & '
+                                  f'exec {nginx} -p {nginx_dir} -c proxy.conf -g "daemon off;"'], proxy_port), "/"),
     ]
     only = set(args.only.split(",")) if args.only else None
     rounds = []  # one {name: result} per round
@@ -253,7 +295,7 @@ http {{
         for name, make, path in configs:
             if only and name not in only:
                 continue
-            if name.startswith("slso") and not have_slso:
+            if (name.startswith("slso") and not have_slso) or (name == "wisp-native" and not have_native):
                 continue
             argv, port = make()
             server = launch(name, argv, work, port, path)
@@ -263,7 +305,7 @@ http {{
                 c1 = wrk(server.url(), 1, 1, args.duration)
                 results[name] = {"c32": c32, "c1": c1, "first_200": server.first_200}
                 print(f"{name:<20} c32 {c32['rps']:>9.0f} req/s p50 {c32['p50']:6.2f} ms p99 {c32['p99']:7.2f} ms "
-                      f"rss {c32['rss']:6.0f} MB cpu/req {c32['cpu_us']:5.0f} us | c1 {c1['rps']:>8.0f} req/s p99 {c1['p99']:6.2f} ms | "
+                      f"rss {c32['rss']:6.0f} MB cpu/req {c32['cpu_us']:5.0f} us busy {c32['busy']:4.0%} | c1 {c1['rps']:>8.0f} req/s p99 {c1['p99']:6.2f} ms | "
                       f"first 200 {server.first_200 * 1000:6.0f} ms {c32['errors']} "
                       f"{'non-2xx ' + str(c32['bad']) if c32['bad'] else ''}", flush=True)
             finally:
@@ -315,6 +357,11 @@ http {{
         if value is not None:
             print(f"  {label} server CPU per request (whole process tree), wisp / serverless-offline (c32): "
                   f"{value:.2f} (no goal)")
+    for label, name in (("wisp with a native runtime that does no work", "wisp-native"),
+                        ("nginx as a reverse proxy to nginx", "nginx-proxy")):
+        value = ratio(name, "nginx", "rps")
+        if value is not None:
+            print(f"  Bound of a request through two processes, {label} / nginx (c32): {value:.2f} (no goal)")
     slso_first = [r["slso-node-inprocess"]["first_200"] for r in rounds if "slso-node-inprocess" in r]
     if slso_first:
         print(f"  serverless-offline first 200 (node, in-process): {statistics.median(slso_first) * 1000:.0f} ms")
