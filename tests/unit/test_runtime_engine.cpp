@@ -50,8 +50,10 @@ struct Fixture {
     REQUIRE(support::write_file_atomic(code.path() / name, text, mode).has_value());
   }
 
-  FunctionHandle add(const std::string& runtime, const std::string& handler, int timeout = 3,
-                     std::optional<int> reserved = std::nullopt) {
+  // The function the tests run (code in `code`); add() registers it.
+  [[nodiscard]] FunctionConfig config(const std::string& runtime, const std::string& handler,
+                                      int timeout = 3,
+                                      std::optional<int> reserved = std::nullopt) const {
     FunctionConfig config;
     config.id = "Fn";
     config.runtime = runtime;
@@ -60,9 +62,18 @@ struct Fixture {
     config.timeout = timeout;
     config.reserved_concurrency = reserved;
     config.environment = {{"FROM_TEMPLATE", "t"}, {"AWS_REGION", "eu-west-9"}};
+    return config;
+  }
+
+  FunctionHandle add(const FunctionConfig& config) {
     auto handle = engine->add_function(config);
     REQUIRE_MESSAGE(handle.has_value(), (handle ? "" : handle.error().message));
     return *handle;
+  }
+
+  FunctionHandle add(const std::string& runtime, const std::string& handler, int timeout = 3,
+                     std::optional<int> reserved = std::nullopt) {
+    return add(config(runtime, handler, timeout, reserved));
   }
 
   // Runs the io_context until every sink is done.
@@ -479,16 +490,11 @@ TEST_CASE("engine: node runs with the flags Lambda's bootstrap derives from Memo
                       "exports.handler = async () => ({gc: typeof global.gc, argv: "
                       "process.execArgv.join(' '), limitMb: "
                       "Math.round(v8.getHeapStatistics().heap_size_limit / 1048576)});\n");
-  FunctionConfig config;
-  config.id = "Fn";
-  config.runtime = "nodejs20.x";
-  config.handler = "index.handler";
-  config.code_dir = f.code.path();
+  auto config = f.config("nodejs20.x", "index.handler");
   config.memory_size = 512;
-  auto fn = f.engine->add_function(config);
-  REQUIRE(fn.has_value());
+  auto fn = f.add(config);
   CollectingSink sink;
-  const auto& result = f.invoke(*fn, sink, "{}");
+  const auto& result = f.invoke(fn, sink, "{}");
   REQUIRE_MESSAGE(result.outcome == Outcome::success, result.body);
   const auto body = boost::json::parse(result.body).as_object();
   CHECK(body.at("gc").as_string() == "function");
