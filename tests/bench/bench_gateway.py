@@ -266,9 +266,12 @@ http {{
 }}
 """)
 
-    nginx_conf("nginx", f'server {{ listen 127.0.0.1:{nginx_port}; location / {{ return 200 "hello world"; }} }}')
+    def hello_server(port):
+        return f'server {{ listen 127.0.0.1:{port}; location / {{ return 200 "hello world"; }} }}'
+
+    nginx_conf("nginx", hello_server(nginx_port))
     backend_port = free_port()
-    nginx_conf("backend", f'server {{ listen 127.0.0.1:{backend_port}; location / {{ return 200 "hello world"; }} }}')
+    nginx_conf("backend", hello_server(backend_port))
     nginx_conf("proxy", f"""upstream hello {{ server 127.0.0.1:{backend_port}; keepalive 64; }}
   server {{ listen 127.0.0.1:{proxy_port};
            location / {{ proxy_pass http://hello; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}""")
@@ -283,7 +286,7 @@ http {{
         ("nginx", lambda: ([nginx, "-p", nginx_dir, "-c", "nginx.conf", "-g", "daemon off;"], nginx_port), "/"),
         ("wisp-native", lambda: wisp("--template", "native.yaml"), "/native"),
         # Two nginx, as wisp's gateway and its workers are two sets of processes (one nginx
-        # serving both was slower: 0.31 of the ceiling against 0.45).
+        # serving both halves was slower: 0.31 of the ceiling where two reached 0.33-0.45).
         ("nginx-proxy", lambda: (["sh", "-c", f'{nginx} -p {nginx_dir} -c backend.conf -g "daemon off;" & '
                                   f'exec {nginx} -p {nginx_dir} -c proxy.conf -g "daemon off;"'], proxy_port), "/"),
     ]
@@ -324,12 +327,12 @@ http {{
     print(f"wisp --warm-containers EAGER: first 200 from launch, median of 5: {eager_first * 1000:.0f} ms "
           f"(all: {', '.join(f'{t * 1000:.0f}' for t in first)})")
 
-    def ratio(a, b, key, run="c32", invert=False):
+    def ratio(a, b, key, run="c32"):
         values = []
         for results in rounds:
             if a in results and b in results:
                 x, y = results[a][run][key], results[b][run][key]
-                values.append((y / x) if invert else (x / y))
+                values.append(x / y)
         return statistics.median(values) if values else None
 
     print(f"\nRatios (median of {len(rounds)} per-round ratios, this machine):")
