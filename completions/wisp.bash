@@ -11,7 +11,7 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/local/start-api|/local/start-lambda|/deploy|/deploy/status|/promote|/rollback|/delete|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
+            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/local/start-api|/local/start-lambda|/deploy|/deploy/status|/promote|/rollback|/delete|/logs|/cost|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
@@ -216,13 +216,31 @@ _wisp_completion() {
         "/logs --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/cost --name"|"/cost -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --stack-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --cw-log-group") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --start-time"|"/cost -s") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --end-time"|"/cost -e") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --prices") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --template"|"/cost --template-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --cli-connect-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --cli-read-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/cost --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/completion --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
     esac
     local words="" options=""
     case "${cmdpath}" in
-        "") words='init validate build package local deploy promote rollback delete logs completion'; options='--color --debug --help --version' ;;
+        "") words='init validate build package local deploy promote rollback delete logs cost completion'; options='--color --debug --help --version' ;;
         "/init") words=''; options='--app-template --color --config-env --config-file --debug --help --name --no-interactive --output --output-dir --runtime' ;;
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
         "/build") words=''; options='--build-dir --cached --color --config-env --config-file --debug --help --output --parallel --parameter-overrides --template --template-file' ;;
@@ -238,6 +256,7 @@ _wisp_completion() {
         "/rollback") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --function --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file --to' ;;
         "/delete") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --no-prompts --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
         "/logs") words=''; options='--cli-connect-timeout --cli-read-timeout --color --config-env --config-file --cw-log-group --debug --end-time --endpoint-url --filter --help --local --name --output --parameter-overrides --profile --region --stack-name --stage --start-time --tail --template --template-file' ;;
+        "/cost") words=''; options='--cli-connect-timeout --cli-read-timeout --color --config-env --config-file --cw-log-group --debug --end-time --endpoint-url --help --local --name --output --parameter-overrides --prices --profile --region --stack-name --stage --start-time --template --template-file' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac
     if [[ "${cur}" == -* ]]; then

@@ -7,7 +7,7 @@ function __wisp_path
     set -l cmdpath ''
     for word in $tokens[2..-1]
         switch "$cmdpath/$word"
-            case /init /validate /build /package /local /local/invoke /local/generate-event /local/start-api /local/start-lambda /deploy /deploy/status /promote /rollback /delete /logs /completion
+            case /init /validate /build /package /local /local/invoke /local/generate-event /local/start-api /local/start-lambda /deploy /deploy/status /promote /rollback /delete /logs /cost /completion
                 set cmdpath "$cmdpath/$word"
         end
     end
@@ -25,6 +25,7 @@ complete -c wisp -n 'test (__wisp_path) = ""' -a promote -d 'Finish an unfinishe
 complete -c wisp -n 'test (__wisp_path) = ""' -a rollback -d 'Return a stage to its previous versions (or to --to VERSION)'
 complete -c wisp -n 'test (__wisp_path) = ""' -a delete -d 'Delete one stage, or the whole app'
 complete -c wisp -n 'test (__wisp_path) = ""' -a logs -d 'Print or tail function logs, from CloudWatch Logs or the local log store'
+complete -c wisp -n 'test (__wisp_path) = ""' -a cost -d 'Report what the functions cost, from their REPORT lines (local or CloudWatch Logs)'
 complete -c wisp -n 'test (__wisp_path) = ""' -a completion -d 'Print a shell completion script (bash, zsh, fish)'
 complete -c wisp -n 'test (__wisp_path) = ""' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = ""' -l version -d 'Print the version and exit'
@@ -293,6 +294,27 @@ complete -c wisp -n 'test (__wisp_path) = "/logs"' -l config-file -r -F -d 'samc
 complete -c wisp -n 'test (__wisp_path) = "/logs"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
 complete -c wisp -n 'test (__wisp_path) = "/logs"' -l color -x -a 'auto always never' -d 'Colour output'
 complete -c wisp -n 'test (__wisp_path) = "/logs"' -l debug -d 'Print debug logs'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l name -s n -r -F -d 'Function: logical id, FunctionName or physical name (repeatable; default: every function of the template)'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l stack-name -r -F -d 'The app\'s stack name (physical function names are <stack-name>-<LogicalId>)'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l stage -r -F -d 'Only the versions this stage alias routes to (remote)'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l cw-log-group -r -F -d 'A CloudWatch log group (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l start-time -s s -r -F -d 'Start of the window (default: 24h ago)'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l end-time -s e -r -F -d 'End of the window (default: now)'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l local -d 'Read the local log store (.wisp/logs) instead of CloudWatch Logs'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l prices -r -F -d 'A price table (TOML) instead of the built-in one'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l template -l template-file -r -F -d 'SAM template (default: template.yaml, then template.yml)'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l parameter-overrides -r -F -d 'Template parameters: \'Key=Value Key2=Value2\' or \'ParameterKey=Key,ParameterValue=Value\' (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l region -r -F -d 'AWS region (default: from the AWS config)'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l profile -r -F -d 'Profile from ~/.aws/credentials and config'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l endpoint-url -r -F -d 'Backend endpoint (e.g. moto or LocalStack on loopback)'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l cli-connect-timeout -r -F -d 'Seconds to wait for a connection to the backend (0: no limit)'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l cli-read-timeout -r -F -d 'Seconds a backend answer may stall before the call is retried (0: no limit)'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l output -x -a 'text json' -d 'Output format'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/cost"' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -a 'bash zsh fish'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/completion"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'

@@ -10,6 +10,7 @@ std::unique_ptr<Command> make_validate_command();
 std::unique_ptr<Command> make_build_command();
 std::unique_ptr<Command> make_package_command();
 std::unique_ptr<Command> make_logs_command();
+std::unique_ptr<Command> make_cost_command();
 std::unique_ptr<Command> make_deploy_command();
 std::unique_ptr<Command> make_deploy_status_command();
 std::unique_ptr<Command> make_promote_command();
@@ -37,6 +38,7 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   commands.push_back(make_rollback_command());
   commands.push_back(make_delete_command());
   commands.push_back(make_logs_command());
+  commands.push_back(make_cost_command());
   commands.push_back(make_completion_command());
   return commands;
 }

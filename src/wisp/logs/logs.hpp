@@ -70,6 +70,9 @@ struct Plan {
   std::vector<std::string> warnings;   // for the user, before any event
   TailTuning tuning;
   std::chrono::milliseconds poll_interval{1000}; // remote; local polls every 250 ms
+  // Without tail: a log group that does not exist is reported through Sink::warning and
+  // skipped instead of failing the run (`wisp cost`: a function never invoked has none).
+  bool skip_missing_groups = false;
 };
 
 support::Result<Plan>

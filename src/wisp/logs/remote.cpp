@@ -93,6 +93,10 @@ support::Status run_once(const Plan& plan, const Sink& sink) {
     detail::FilterQuery query{source.log_group, plan.start_ms, plan.end_ms, plan.pattern.text()};
     auto events = detail::filter_log_events(*plan.client, query, sink.stopped);
     if (!events) {
+      if (events.error().not_found() && plan.skip_missing_groups && sink.warning) {
+        sink.warning(missing_group_error(source).message);
+        continue;
+      }
       if (events.error().not_found())
         return tl::unexpected(missing_group_error(source));
       return tl::unexpected(support::Error(events.error()));
