@@ -7,7 +7,7 @@ function __wisp_path
     set -l cmdpath ''
     for word in $tokens[2..-1]
         switch "$cmdpath/$word"
-            case /init /validate /build /package /local /local/invoke /local/generate-event /local/start-api /local/start-lambda /deploy /deploy/status /promote /rollback /delete /logs /cost /completion
+            case /init /validate /build /package /local /local/invoke /local/generate-event /local/start-api /local/start-lambda /local/coldstart /deploy /deploy/status /promote /rollback /delete /logs /cost /completion
                 set cmdpath "$cmdpath/$word"
         end
     end
@@ -91,6 +91,7 @@ complete -c wisp -n 'test (__wisp_path) = "/local"' -a invoke -d 'Invoke a funct
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a generate-event -d 'Print a sample event (API Gateway, S3, SQS, SNS, ...) as JSON'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a start-api -d 'Serve the template\'s APIs locally, as API Gateway does, on warm workers'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a start-lambda -d 'Serve the template\'s functions on a local Lambda Invoke API'
+complete -c wisp -n 'test (__wisp_path) = "/local"' -a coldstart -d 'Break a function\'s cold start down by module, and size its package'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l event -s e -r -F -d 'Event file; \'-\' reads stdin (default: {})'
@@ -169,6 +170,18 @@ complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l config-file 
 complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l color -x -a 'auto always never' -d 'Colour output'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l debug -d 'Print debug logs'
+complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l env-vars -s n -r -F -d 'JSON file of environment variables (SAM\'s format)'
+complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l template -l template-file -s t -r -F -d 'SAM template (default: template.yaml, then template.yml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l parameter-overrides -r -F -d 'Template parameters: \'Key=Value Key2=Value2\' or \'ParameterKey=Key,ParameterValue=Value\' (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l region -r -F -d 'AWS region (default: from the AWS config)'
+complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l profile -r -F -d 'Profile from ~/.aws/credentials and config'
+complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l endpoint-url -r -F -d 'Backend endpoint (e.g. moto or LocalStack on loopback)'
+complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l output -x -a 'text json' -d 'Output format'
+complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = "/deploy"' -a status -d 'Show a stage: versions, live traffic split, unfinished shifts, history'
 complete -c wisp -n 'test (__wisp_path) = "/deploy"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/deploy"' -l stack-name -r -F -d 'Name of the app (prefixes its resources)'

@@ -13,8 +13,6 @@
 
 namespace wisp::runtime {
 
-namespace {
-
 support::Result<const sam::Function*> pick_function(const sam::Model& model,
                                                     const std::string& name) {
   if (model.functions.empty())
@@ -43,8 +41,6 @@ support::Result<const sam::Function*> pick_function(const sam::Model& model,
                                    support::join(ids, ", ")),
                        support::ExitCode::usage);
 }
-
-} // namespace
 
 support::Result<LocalInvokeResult> local_invoke(const sam::Model& model,
                                                 const LocalInvokeOptions& options,

@@ -51,6 +51,11 @@ struct LocalInvokeResult {
   int interrupted_by = 0; // SIGINT/SIGTERM received: the worker was stopped
 };
 
+// The function named `name` (logical id or FunctionName), or the template's only one when
+// `name` is empty; a usage error with a "did you mean" otherwise.
+support::Result<const sam::Function*> pick_function(const sam::Model& model,
+                                                    const std::string& name);
+
 // Picks the function (with a "did you mean" when the name is unknown) and runs it once.
 support::Result<LocalInvokeResult> local_invoke(const sam::Model& model,
                                                 const LocalInvokeOptions& options,

@@ -1,0 +1,511 @@
+// The live console's figures (dashboard.hpp).
+
+#include <wisp/console/dashboard.hpp>
+
+#include <wisp/console/advice.hpp>
+#include <wisp/console/cost.hpp>
+#include <wisp/console/traps.hpp>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
+namespace wisp::console {
+
+namespace json = boost::json;
+
+struct Dashboard::Function {
+  explicit Function(FunctionInfo i, int timeline_seconds)
+      : info(std::move(i)), timeline(static_cast<std::size_t>(timeline_seconds)) {}
+
+  struct Recent {
+    std::uint64_t seq = 0;
+    Invocation invocation;
+  };
+  struct LogLine {
+    std::string request_id;
+    std::string text;
+    std::int64_t time_ms = 0;
+  };
+  struct Second {
+    std::int64_t second = -1; // epoch seconds; -1: empty
+    int max_in_flight = 0;
+    int throttles = 0;
+  };
+
+  FunctionInfo info;
+  FunctionStats stats;
+  std::uint64_t changed = 0; // seq of the last change
+  std::uint64_t function_errors = 0;
+  int in_flight = 0;
+  int peak = 0;
+  std::size_t max_request_bytes = 0;
+  std::size_t max_response_bytes = 0;
+  std::size_t async_over_256k = 0;
+  int recursion_depth = 0; // the most times this function ran in one trace
+  std::deque<Recent> recent;
+  std::deque<LogLine> logs;
+  std::size_t log_bytes = 0;
+  std::vector<Second> timeline;
+  std::int64_t last_second = -1;
+
+  Second& slot(std::int64_t second) {
+    return timeline[static_cast<std::size_t>(second) % timeline.size()];
+  }
+  // Moves the timeline to `now_s`: seconds without events hold the concurrency then current.
+  void advance(std::int64_t now_s) {
+    if (last_second >= 0 && now_s > last_second) {
+      const auto from =
+          std::max(last_second + 1, now_s - static_cast<std::int64_t>(timeline.size()) + 1);
+      for (auto s = from; s <= now_s; ++s)
+        slot(s) = Second{s, in_flight, 0};
+    } else if (last_second < 0) {
+      slot(now_s) = Second{now_s, in_flight, 0};
+    }
+    last_second = std::max(last_second, now_s);
+  }
+  void note_concurrency(std::int64_t now_ms) {
+    const auto s = now_ms / 1000;
+    advance(s);
+    if (s == last_second) {
+      auto& sec = slot(s);
+      sec.max_in_flight = std::max(sec.max_in_flight, in_flight);
+    }
+    peak = std::max(peak, in_flight);
+  }
+};
+
+namespace {
+
+json::object distribution_json(const Distribution& d) {
+  return {{"p50", d.p50}, {"p95", d.p95}, {"p99", d.p99}, {"max", d.max}, {"mean", d.mean}};
+}
+
+json::array bins_json(const Histogram& h) {
+  json::array out;
+  for (const auto& bin : h.bins(40))
+    out.push_back(json::array{bin.lower_ms, bin.upper_ms, bin.count});
+  return out;
+}
+
+json::object cost_json(const Cost& cost) {
+  return {{"requests", cost.requests},
+          {"duration", cost.duration},
+          {"ephemeralStorage", cost.ephemeral},
+          {"total", cost.total()}};
+}
+
+json::object invocation_json(std::uint64_t seq, const Invocation& i) {
+  json::object o{{"seq", seq},
+                 {"function", i.function_id},
+                 {"requestId", i.request_id},
+                 {"start", i.start_ms},
+                 {"end", i.end_ms},
+                 {"outcome", i.outcome},
+                 {"cold", i.cold},
+                 {"durationMs", i.duration_ms},
+                 {"billedDurationMs", i.billed_duration_ms},
+                 {"memorySizeMB", i.memory_size_mb},
+                 {"maxMemoryUsedMB", i.max_memory_used_mb},
+                 {"requestBytes", i.request_bytes},
+                 {"responseBytes", i.response_bytes}};
+  if (i.cold)
+    o["initDurationMs"] = i.init_duration_ms;
+  if (!i.error_type.empty())
+    o["errorType"] = i.error_type;
+  if (i.cpu_ms)
+    o["cpuMs"] = *i.cpu_ms;
+  return o;
+}
+
+std::string trace_root(std::string_view trace) {
+  // "Root=1-…;Parent=…;Sampled=…" → "1-…"; a bare id stays as it is.
+  const auto pos = trace.find("Root=");
+  if (pos == std::string_view::npos)
+    return std::string(trace.substr(0, trace.find(';')));
+  auto rest = trace.substr(pos + 5);
+  return std::string(rest.substr(0, rest.find(';')));
+}
+
+Workload workload_of(const Dashboard::Function& f) {
+  Workload w;
+  const auto& s = f.stats;
+  w.memory_mb = s.memory_size_mb ? s.memory_size_mb : f.info.memory_size_mb;
+  w.duration_ms = s.invocations ? s.duration_sum_ms / static_cast<double>(s.invocations) : 0;
+  if (s.cpu_samples)
+    w.cpu_ms = s.cpu_sum_ms / static_cast<double>(s.cpu_samples);
+  w.measured_unthrottled = true;
+  w.cold_share = s.cold_share();
+  w.init_ms = s.cold_starts ? s.init_sum_ms / static_cast<double>(s.cold_starts) : 0;
+  w.max_memory_used_mb = s.max_memory_used_mb;
+  return w;
+}
+
+TrapInputs trap_inputs(const Dashboard::Function& f) {
+  TrapInputs t;
+  t.memory_size_mb = f.info.memory_size_mb;
+  t.timeout_s = f.info.timeout_s;
+  t.invocations = f.stats.invocations;
+  t.timeouts = f.stats.timeouts;
+  t.duration = f.stats.duration_distribution();
+  t.max_memory_used_mb = f.stats.max_memory_used_mb;
+  if (f.stats.cpu_samples)
+    t.cpu_share = f.stats.cpu_sum_ms / std::max(1e-9, f.stats.duration_sum_ms);
+  t.max_request_bytes = f.max_request_bytes;
+  t.max_response_bytes = f.max_response_bytes;
+  t.async_over_256k = f.async_over_256k;
+  t.recursion_depth = f.recursion_depth;
+  return t;
+}
+
+} // namespace
+
+Dashboard::Dashboard(DashboardOptions options) : m_options(std::move(options)) {}
+Dashboard::~Dashboard() = default;
+
+void Dashboard::add_function(FunctionInfo info) {
+  std::lock_guard lock(m_mutex);
+  auto id = info.id;
+  auto function = std::make_unique<Function>(std::move(info), m_options.timeline_seconds);
+  function->changed = ++m_seq;
+  m_functions[id] = std::move(function);
+}
+
+void Dashboard::started(std::string_view function_id, std::int64_t now_ms) {
+  std::lock_guard lock(m_mutex);
+  const auto it = m_functions.find(function_id);
+  if (it == m_functions.end())
+    return;
+  if (m_started_ms == 0)
+    m_started_ms = now_ms;
+  auto& f = *it->second;
+  ++f.in_flight;
+  f.note_concurrency(now_ms);
+  f.changed = ++m_seq;
+}
+
+void Dashboard::finished(const Invocation& invocation) {
+  std::lock_guard lock(m_mutex);
+  const auto it = m_functions.find(invocation.function_id);
+  if (it == m_functions.end())
+    return;
+  if (m_started_ms == 0)
+    m_started_ms = invocation.start_ms ? invocation.start_ms : invocation.end_ms;
+  auto& f = *it->second;
+  const bool throttled = invocation.outcome == "throttled";
+  if (throttled) {
+    f.stats.add_throttle(invocation.end_ms);
+    f.note_concurrency(invocation.end_ms);
+    ++f.slot(f.last_second).throttles;
+  } else {
+    // The second it ends in saw it running: move the timeline there before it leaves.
+    f.note_concurrency(invocation.end_ms);
+    if (f.in_flight > 0)
+      --f.in_flight;
+    Report report;
+    report.request_id = invocation.request_id;
+    report.duration_ms = invocation.duration_ms;
+    report.billed_duration_ms = invocation.billed_duration_ms;
+    report.memory_size_mb = invocation.memory_size_mb;
+    report.max_memory_used_mb = invocation.max_memory_used_mb;
+    if (invocation.cold)
+      report.init_duration_ms = invocation.init_duration_ms;
+    if (invocation.outcome == "timeout")
+      report.status = "timeout";
+    else if (invocation.outcome != "success")
+      report.status = "error";
+    if (invocation.outcome == "function_error")
+      ++f.function_errors;
+    f.stats.add(report, invocation.end_ms, f.info.ephemeral_storage_mb, invocation.cpu_ms);
+  }
+  f.max_request_bytes = std::max(f.max_request_bytes, invocation.request_bytes);
+  f.max_response_bytes = std::max(f.max_response_bytes, invocation.response_bytes);
+  if (invocation.asynchronous && invocation.request_bytes > 256 * 1024)
+    ++f.async_over_256k;
+  if (!invocation.trace_id.empty()) {
+    auto root = trace_root(invocation.trace_id);
+    if (m_traces.try_emplace(root).second) {
+      m_trace_order.push_back(root);
+      if (m_trace_order.size() > m_options.trace_roots) {
+        m_traces.erase(m_trace_order.front());
+        m_trace_order.pop_front();
+      }
+    }
+    // m_traces may have rehashed: look the root up again.
+    auto& runs = m_traces[root][invocation.function_id];
+    ++runs;
+    f.recursion_depth = std::max(f.recursion_depth, runs);
+  }
+  f.changed = ++m_seq;
+  f.recent.push_back(Function::Recent{m_seq, invocation});
+  if (f.recent.size() > m_options.recent_invocations)
+    f.recent.pop_front();
+}
+
+void Dashboard::log(std::string_view function_id, std::string_view request_id,
+                    std::string_view text, std::int64_t time_ms) {
+  std::lock_guard lock(m_mutex);
+  const auto it = m_functions.find(function_id);
+  if (it == m_functions.end())
+    return;
+  auto& f = *it->second;
+  f.logs.push_back(Function::LogLine{std::string(request_id), std::string(text), time_ms});
+  f.log_bytes += text.size() + request_id.size();
+  while (!f.logs.empty() &&
+         (f.logs.size() > m_options.log_lines || f.log_bytes > m_options.log_bytes)) {
+    f.log_bytes -= f.logs.front().text.size() + f.logs.front().request_id.size();
+    f.logs.pop_front();
+  }
+}
+
+std::uint64_t Dashboard::version() const {
+  std::lock_guard lock(m_mutex);
+  return m_seq;
+}
+
+namespace {
+
+struct Render {
+  const DashboardOptions& options;
+  std::int64_t now_ms;
+  std::int64_t started_ms;
+
+  double session_seconds() const {
+    return started_ms > 0 ? std::max(1.0, static_cast<double>(now_ms - started_ms) / 1000.0) : 0;
+  }
+
+  json::object function(const Dashboard::Function& f, bool with_series) const {
+    const auto& s = f.stats;
+    const auto& info = f.info;
+    json::object o;
+    o["id"] = info.id;
+    o["name"] = info.name;
+    o["runtime"] = info.runtime;
+    o["handler"] = info.handler;
+    o["architecture"] = info.architecture;
+    o["memorySizeMB"] = info.memory_size_mb;
+    o["timeout"] = info.timeout_s;
+    o["ephemeralStorageMB"] = info.ephemeral_storage_mb;
+    o["reservedConcurrency"] =
+        info.reserved_concurrency ? json::value(*info.reserved_concurrency) : json::value(nullptr);
+    json::array env;
+    for (const auto& name : info.environment_names)
+      env.push_back(json::object{{"name", name}, {"value", "••••••"}});
+    o["environment"] = std::move(env);
+    o["invocations"] = s.invocations;
+    o["errors"] = s.errors;
+    o["functionErrors"] = f.function_errors;
+    o["timeouts"] = s.timeouts;
+    o["throttles"] = s.throttles;
+    o["coldStarts"] = s.cold_starts;
+    o["inFlight"] = f.in_flight;
+    o["peakConcurrency"] = f.peak;
+    o["duration"] = distribution_json(s.duration_distribution());
+    o["init"] = distribution_json(s.init_distribution());
+    o["maxMemoryUsedMB"] = s.max_memory_used_mb;
+    o["billedDurationMs"] = s.billed_ms;
+    o["gbSeconds"] = s.gb_seconds;
+    o["rate"] = session_seconds() > 0 ? static_cast<double>(s.invocations) / session_seconds() : 0;
+    if (with_series) {
+      o["durationBins"] = bins_json(s.duration);
+      o["initBins"] = bins_json(s.init);
+      json::array seconds;
+      json::array maxima;
+      json::array throttles;
+      const auto now_s = now_ms / 1000;
+      const auto n = static_cast<std::int64_t>(f.timeline.size());
+      for (auto sec = now_s - n + 1; sec <= now_s; ++sec) {
+        const auto& slot = f.timeline[static_cast<std::size_t>(sec) % f.timeline.size()];
+        seconds.push_back(sec);
+        if (slot.second == sec) {
+          maxima.push_back(slot.max_in_flight);
+          throttles.push_back(slot.throttles);
+        } else if (f.last_second >= 0 && sec > f.last_second) {
+          maxima.push_back(f.in_flight); // no event since: the current concurrency
+          throttles.push_back(0);
+        } else {
+          maxima.push_back(0);
+          throttles.push_back(0);
+        }
+      }
+      o["concurrency"] = json::object{{"seconds", std::move(seconds)},
+                                      {"max", std::move(maxima)},
+                                      {"throttles", std::move(throttles)}};
+      if (s.invocations > 0) {
+        const auto advice = advise_memory(options.prices, options.region,
+                                          architecture_from(info.architecture), workload_of(f));
+        json::array sizes;
+        for (const auto& e : advice.sizes)
+          sizes.push_back(json::object{{"memoryMB", e.memory_mb},
+                                       {"durationMs", e.duration_ms},
+                                       {"costPerInvocation", e.cost_per_invocation},
+                                       {"fits", e.fits}});
+        o["advice"] = json::object{{"currentMB", advice.current_mb},
+                                   {"cheapestMB", advice.cost_minimising_mb},
+                                   {"fastestMB", advice.duration_minimising_mb},
+                                   {"basis", advice.basis},
+                                   {"sizes", std::move(sizes)}};
+      }
+      json::array traps;
+      for (const auto& trap : find_traps(trap_inputs(f)))
+        traps.push_back(json::object{{"kind", trap.kind}, {"message", trap.message}});
+      o["traps"] = std::move(traps);
+    }
+    return o;
+  }
+
+  // Costs of all functions: the session so far (no free tier) and a month at the observed
+  // rates (free tier applied across the functions).
+  void costs(const std::map<std::string, std::unique_ptr<Dashboard::Function>, std::less<>>& fs,
+             json::object& root, json::array& functions) const {
+    std::vector<FunctionUsage> usage;
+    for (const auto& [id, f] : fs) {
+      FunctionUsage u;
+      u.id = id;
+      u.region = options.region;
+      u.architecture = architecture_from(f->info.architecture);
+      u.requests = static_cast<double>(f->stats.invocations);
+      u.gb_seconds = f->stats.gb_seconds;
+      u.ephemeral_gb_seconds = f->stats.ephemeral_gb_seconds;
+      usage.push_back(std::move(u));
+    }
+    const auto session = price(options.prices, usage, false);
+    const auto month =
+        price(options.prices, project_month(options.prices, usage, session_seconds()), true);
+    std::size_t i = 0;
+    for (auto& value : functions) {
+      auto& o = value.as_object();
+      // `functions` holds the changed functions only: match by id.
+      while (i < usage.size() && usage[i].id != o["id"].as_string())
+        ++i;
+      if (i == usage.size())
+        break;
+      o["cost"] = cost_json(session.functions[i]);
+      o["monthlyCost"] = cost_json(month.functions[i]);
+    }
+    root["totals"] = json::object{{"cost", cost_json(session.total)},
+                                  {"monthlyCost", cost_json(month.total)},
+                                  {"monthlyFreeTierCredit", cost_json(month.free_tier_credit)},
+                                  {"sessionSeconds", session_seconds()}};
+  }
+};
+
+} // namespace
+
+std::string Dashboard::state_json(std::int64_t now_ms) const {
+  std::lock_guard lock(m_mutex);
+  Render render{m_options, now_ms, m_started_ms};
+  json::object root;
+  root["type"] = "state";
+  root["seq"] = m_seq;
+  root["now"] = now_ms;
+  root["app"] = m_options.app;
+  root["region"] = m_options.region;
+  root["prices"] = json::object{{"origin", m_options.prices.origin},
+                                {"asOf", m_options.prices.as_of},
+                                {"currency", m_options.prices.currency},
+                                {"monthHours", m_options.prices.month_hours},
+                                {"initBillingSince", m_options.prices.init_billing_since}};
+  json::array functions;
+  json::array invocations;
+  for (const auto& [id, f] : m_functions) {
+    functions.push_back(render.function(*f, true));
+    for (const auto& recent : f->recent)
+      invocations.push_back(invocation_json(recent.seq, recent.invocation));
+  }
+  render.costs(m_functions, root, functions);
+  root["functions"] = std::move(functions);
+  root["invocations"] = std::move(invocations);
+  return json::serialize(root);
+}
+
+std::string Dashboard::changes_json(std::uint64_t& cursor, std::int64_t now_ms) const {
+  std::lock_guard lock(m_mutex);
+  if (m_seq == cursor)
+    return {};
+  Render render{m_options, now_ms, m_started_ms};
+  json::object root;
+  root["type"] = "changes";
+  root["seq"] = m_seq;
+  root["now"] = now_ms;
+  json::array functions;
+  json::array invocations;
+  for (const auto& [id, f] : m_functions) {
+    if (f->changed <= cursor)
+      continue;
+    functions.push_back(render.function(*f, true));
+    for (auto it = f->recent.rbegin(); it != f->recent.rend() && it->seq > cursor; ++it)
+      invocations.push_back(invocation_json(it->seq, it->invocation));
+  }
+  render.costs(m_functions, root, functions);
+  root["functions"] = std::move(functions);
+  root["invocations"] = std::move(invocations);
+  cursor = m_seq;
+  return json::serialize(root);
+}
+
+std::string Dashboard::logs_json(std::string_view function_id, std::string_view request_id) const {
+  std::lock_guard lock(m_mutex);
+  json::object root;
+  root["function"] = function_id;
+  root["requestId"] = request_id;
+  json::array lines;
+  const auto it = m_functions.find(function_id);
+  if (it != m_functions.end())
+    for (const auto& line : it->second->logs)
+      if (line.request_id == request_id)
+        lines.push_back(json::object{{"time", line.time_ms}, {"message", line.text}});
+  root["complete"] = !lines.empty();
+  root["lines"] = std::move(lines);
+  return json::serialize(root);
+}
+
+std::string Dashboard::projection_json(std::string_view function_id,
+                                       double requests_per_second) const {
+  std::lock_guard lock(m_mutex);
+  json::object root;
+  root["function"] = function_id;
+  root["requestsPerSecond"] = requests_per_second;
+  const auto it = m_functions.find(function_id);
+  if (it == m_functions.end() || it->second->stats.invocations == 0 || requests_per_second < 0) {
+    root["error"] = it == m_functions.end() ? "unknown function" : "no invocations yet";
+    return json::serialize(root);
+  }
+  const auto& f = *it->second;
+  const double per_request = 1.0 / static_cast<double>(f.stats.invocations);
+  FunctionUsage u;
+  u.id = f.info.id;
+  u.region = m_options.region;
+  u.architecture = architecture_from(f.info.architecture);
+  u.requests = requests_per_second * m_options.prices.month_seconds();
+  u.gb_seconds = f.stats.gb_seconds * per_request * u.requests;
+  u.ephemeral_gb_seconds = f.stats.ephemeral_gb_seconds * per_request * u.requests;
+  const std::vector<FunctionUsage> usage{u};
+  const auto without = price(m_options.prices, usage, false);
+  const auto with = price(m_options.prices, usage, true);
+  root["monthlyRequests"] = u.requests;
+  root["monthlyGbSeconds"] = u.gb_seconds;
+  root["monthlyCost"] = cost_json(with.total);
+  root["monthlyCostWithoutFreeTier"] = cost_json(without.total);
+  return json::serialize(root);
+}
+
+std::size_t Dashboard::memory_bytes() const {
+  std::lock_guard lock(m_mutex);
+  std::size_t bytes = sizeof(*this);
+  for (const auto& [id, f] : m_functions) {
+    bytes += sizeof(*f) + f->timeline.size() * sizeof(Function::Second) + f->log_bytes +
+             f->logs.size() * sizeof(Function::LogLine);
+    for (const auto& recent : f->recent)
+      bytes += sizeof(recent) + recent.invocation.request_id.size() +
+               recent.invocation.trace_id.size() + recent.invocation.error_type.size() +
+               recent.invocation.outcome.size() + recent.invocation.function_id.size();
+  }
+  for (const auto& [root, runs] : m_traces)
+    bytes += root.size() * 2 + runs.size() * 64 + 64;
+  return bytes;
+}
+
+} // namespace wisp::console
