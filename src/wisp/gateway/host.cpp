@@ -108,6 +108,17 @@ void AsyncLog::run() {
 
 namespace {
 
+// The functions' log lines, to the server's log (an engine observer, as the log store and the
+// console are).
+class FunctionLog final : public runtime::EngineObserver {
+public:
+  explicit FunctionLog(AsyncLog& log) : m_log(log) {}
+  void on_log(const runtime::LogLine& line) override { m_log.line(line.text); }
+
+private:
+  AsyncLog& m_log;
+};
+
 // The gateway's share of a request is small next to the worker's: up to 4 cores one I/O
 // thread (no cross-thread hand-offs, no lock contention; on 2 cores it served ~12% more
 // requests than two threads, measured with tests/bench/bench_gateway.py), then one per 4 cores.
@@ -140,9 +151,9 @@ Host::Host(const ServeOptions& serve_options, const ServeOutput& serve_output)
   engine_options.account_id = serve_options.account_id;
   engine_options.cache_dir = serve_options.cache_dir;
   engine_options.log_store_dir = serve_options.log_store_dir;
-  engine_options.on_log = [this](const runtime::LogLine& line) { log.line(line.text); };
   engine_options.on_warning = [this](std::string_view warning) { warn(warning); };
   engine = std::make_unique<runtime::Engine>(io, std::move(engine_options));
+  engine->add_observer(std::make_shared<FunctionLog>(log));
 }
 
 FunctionSlot& Host::function(const sam::Model& model, const std::string& id) {

@@ -117,6 +117,7 @@ void Engine::Impl::finish(Worker* worker, Invocation& inv, Outcome outcome, Repo
   result.streamed = inv.stream_started;
   if (inv.tail_log)
     result.log_tail = inv.tail_view();
+  notify_end(inv, result, worker);
   {
     std::lock_guard sink_lock(inv.sink_mutex);
     inv.state = Invocation::State::completing;
@@ -141,6 +142,7 @@ void Engine::Impl::complete_simple(Invocation& inv, Outcome outcome) {
   result.executed_version = inv.function->config.version;
   if (outcome == Outcome::throttled)
     result.throttle_reason = k_throttle_reason_reserved;
+  notify_end(inv, result, nullptr);
   {
     std::lock_guard sink_lock(inv.sink_mutex);
     inv.sink->on_complete(result);
@@ -150,10 +152,81 @@ void Engine::Impl::complete_simple(Invocation& inv, Outcome outcome) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Observers
+
+namespace {
+
+// EngineOptions::on_log as an observer.
+class LogCallback final : public EngineObserver {
+public:
+  explicit LogCallback(std::function<void(const LogLine&)> on_log) : m_on_log(std::move(on_log)) {}
+  void on_log(const LogLine& line) override { m_on_log(line); }
+
+private:
+  std::function<void(const LogLine&)> m_on_log;
+};
+
+} // namespace
+
+void Engine::Impl::add_observer(std::shared_ptr<EngineObserver> observer) {
+  wants_cpu = wants_cpu || observer->wants_cpu_time();
+  observers.push_back(std::move(observer));
+}
+
+void Engine::Impl::notify_start_locked(Invocation& inv) {
+  inv.observed_start = true;
+  if (observers.empty())
+    return;
+  const InvocationStart start{inv.function->config.id, inv.request_id, inv.accepted_ms};
+  for (const auto& observer : observers)
+    observer->on_invoke_start(start);
+}
+
+void Engine::Impl::notify_end(Invocation& inv, const InvokeResult& result, Worker* worker) {
+  if (observers.empty())
+    return;
+  InvocationRecord record;
+  record.function_id = inv.function->config.id;
+  record.request_id = inv.request_id;
+  record.trace_id = inv.trace_id;
+  record.version = inv.function->config.version;
+  record.started = inv.observed_start;
+  record.start_ms = inv.accepted_ms;
+  record.end_ms = epoch_ms(WallClock::now());
+  record.outcome = result.outcome;
+  record.error_type = result.error_type;
+  record.cold = result.cold;
+  record.duration_ms = result.duration_ms;
+  record.init_duration_ms = result.init_duration_ms;
+  record.billed_duration_ms = result.billed_duration_ms;
+  record.memory_size_mb = result.memory_size_mb;
+  record.max_memory_used_mb = result.max_memory_used_mb;
+  if (worker != nullptr && inv.cpu_start_ns) {
+    if (const auto now_ns = worker->cpu_run_ns(); now_ns && *now_ns >= *inv.cpu_start_ns)
+      record.cpu_ms = static_cast<double>(*now_ns - *inv.cpu_start_ns) / 1e6;
+  }
+  record.request_bytes = inv.payload.size();
+  record.response_bytes = result.streamed ? inv.streamed_bytes : result.body.size();
+  for (const auto& observer : observers)
+    observer->on_invoke_end(record);
+}
+
+void Engine::add_observer(std::shared_ptr<EngineObserver> observer) {
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->add_observer(std::move(observer));
+}
+
+// ---------------------------------------------------------------------------------------
 // Engine
 
 Engine::Engine(asio::io_context& io, EngineOptions options)
-    : m_impl(std::make_shared<Impl>(io, std::move(options))) {}
+    : m_impl(std::make_shared<Impl>(io, std::move(options))) {
+  auto& impl = *m_impl;
+  if (!impl.options.log_store_dir.empty())
+    impl.add_observer(std::make_shared<LogStoreObserver>(io, impl.options.log_store_dir));
+  if (impl.options.on_log)
+    impl.add_observer(std::make_shared<LogCallback>(impl.options.on_log));
+}
 
 Engine::~Engine() {
   stop();
@@ -180,8 +253,6 @@ support::Result<FunctionHandle> Engine::add_function(FunctionConfig config) {
   fn->log_group = cfg.log_group.empty() ? "/aws/lambda/" + cfg.name : cfg.log_group;
   fn->arn = fmt::format("arn:aws:lambda:{}:{}:function:{}", impl.options.region,
                         impl.options.account_id, cfg.name);
-  if (!impl.options.log_store_dir.empty())
-    fn->log_dir = log_store_function_dir(impl.options.log_store_dir, cfg.id);
   fn->reserved = cfg.reserved_concurrency.has_value();
   fn->limit = fn->reserved ? std::max(0, *cfg.reserved_concurrency) : impl.options.max_concurrency;
   if (!fn->reserved && impl.options.eager_workers > 0 && impl.options.eager_workers < fn->limit) {
@@ -299,6 +370,10 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
   inv->error_type.clear();
   inv->content_type_out.clear();
   inv->tail.clear();
+  inv->accepted_ms = epoch_ms(WallClock::now());
+  inv->observed_start = false;
+  inv->cpu_start_ns.reset();
+  inv->streamed_bytes = 0;
   if (request.request_id.empty())
     write_uuid(inv->request_id, impl.rng);
   else
@@ -338,6 +413,7 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
         fmt::format("RequestId: {} Error: {}", inv->request_id, fn.launch.invalid_entrypoint);
     inv->body = error_payload(inv->error_type, message);
     inv->content_type_out = "application/json";
+    impl.notify_start_locked(*inv);
     lock.unlock();
     InvokeResult result;
     result.outcome = Outcome::init_error;
@@ -351,8 +427,9 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
     std::string tail;
     const auto now_ms = epoch_ms(WallClock::now());
     auto log = [&](const std::string& line) {
-      if (impl.options.on_log)
-        impl.options.on_log(LogLine{fn.config.id, inv->request_id, line, now_ms});
+      const LogLine log_line{fn.config.id, inv->request_id, line, now_ms, fn.log_group, {}};
+      for (const auto& observer : impl.observers)
+        observer->on_log(log_line);
       tail += line + "\n";
     };
     log(init_report_line(0, inv->error_type));
@@ -369,6 +446,7 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
     if (inv->tail_log)
       result.log_tail = std::string_view(tail).substr(
           tail.size() > k_log_tail_size ? tail.size() - k_log_tail_size : 0);
+    impl.notify_end(*inv, result, nullptr);
     {
       std::lock_guard sink_lock(inv->sink_mutex);
       sink.on_complete(result);
@@ -377,8 +455,10 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
     impl.release_invocation(inv);
     return;
   }
+  // Accepted from here on (throttles excepted): a worker runs it, starts for it, or it waits.
   // 1. A warm worker waiting on /next: answer its long-poll right here (no queue, no hop).
   if (!fn.idle.empty()) {
+    impl.notify_start_locked(*inv);
     auto* worker = fn.idle.back();
     fn.idle.pop_back();
     impl.answer_parked_locked(*worker, *inv);
@@ -391,6 +471,7 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
     const bool starting = worker->state == Worker::State::starting;
     if ((finishing || starting) && worker->bound == nullptr && !worker->killed &&
         worker->generation == fn.generation) {
+      impl.notify_start_locked(*inv);
       worker->bound = inv;
       inv->state = Invocation::State::bound;
       inv->worker = worker;
@@ -401,12 +482,14 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
   //    eager workers only when the running ones leave the CPU unused (on_scale).
   const int alive = static_cast<int>(fn.workers.size());
   if (alive < fn.limit && fn.eager > 0 && alive >= fn.eager) {
+    impl.notify_start_locked(*inv);
     inv->state = Invocation::State::queued;
     fn.queue.push_back(inv);
     impl.arm_scale_locked(fn, true);
     return;
   }
   if (alive < fn.limit) {
+    impl.notify_start_locked(*inv);
     std::shared_ptr<Worker> worker;
     auto spawned = impl.spawn(fn, inv, worker);
     if (!spawned)
@@ -421,6 +504,7 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
                     throttle_payload(k_throttle_reason_reserved));
   }
   // 5. The local maximum reached: wait for a worker.
+  impl.notify_start_locked(*inv);
   inv->state = Invocation::State::queued;
   fn.queue.push_back(inv);
 }

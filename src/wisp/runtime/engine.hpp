@@ -21,9 +21,12 @@
 //   EngineOptions::idle_timeout.
 // - Every invocation completes exactly once through InvokeSink::on_complete, whatever
 //   happens (function error, timeout, crash, throttle, engine shutdown).
+// - Observers (observer.hpp) see every invocation's start and end and every log line, in one
+//   interface: the local log store, a server's function log and the console are observers.
 // - Zero copies on the hot path: the views in InvokeRequest must stay valid until
 //   on_complete has returned; the views in InvokeResult are valid only during on_complete.
 
+#include <wisp/runtime/observer.hpp>
 #include <wisp/support/error.hpp>
 
 #include <atomic>
@@ -153,14 +156,6 @@ protected:
   InvokeSink& operator=(const InvokeSink&) = default;
 };
 
-// One line of a function's log (its own output or START/END/REPORT/platform lines).
-struct LogLine {
-  std::string_view function_id;
-  std::string_view request_id; // empty while no invocation is running
-  std::string_view text;       // without the trailing newline
-  std::int64_t time_ms = 0;    // Unix epoch milliseconds
-};
-
 struct EngineOptions {
   int max_concurrency = 10; // per function, without ReservedConcurrentExecutions
   // Workers started at once per function (0: up to max_concurrency); more start on demand
@@ -178,9 +173,11 @@ struct EngineOptions {
   // Host variables passed to every worker before the Lambda ones (PATH, HOME, LANG, ...).
   std::vector<std::string> passthrough_env{"PATH",   "HOME",   "USER",     "LOGNAME", "SHELL",
                                            "TMPDIR", "LC_ALL", "LC_CTYPE", "TERM"};
-  // The local log store root (…/.wisp/logs); empty: no store.
+  // The local log store root (…/.wisp/logs); empty: no store. The store is an observer the
+  // engine adds first (log_store.hpp).
   std::filesystem::path log_store_dir;
-  // Every log line, as it is read (on an io thread). Empty: not echoed.
+  // Every log line, as it is read (on an io thread). Empty: not echoed. An observer the engine
+  // adds after the log store.
   std::function<void(const LogLine&)> on_log;
   // Warnings (interpreter fallbacks, reserved variables overridden, ...).
   std::function<void(std::string_view)> on_warning;
@@ -203,6 +200,10 @@ public:
   ~Engine(); // stop(), then waits for no I/O
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
+
+  // Adds an observer of invocations, log lines and workers (observer.hpp). Only before the
+  // first invoke: the list is read without a lock afterwards.
+  void add_observer(std::shared_ptr<EngineObserver> observer);
 
   // Registers a function: resolves its runtime (interpreter or bootstrap) once. Fails with
   // a clear message when the runtime is unknown or no interpreter can run it.

@@ -541,8 +541,6 @@ void Connection::handle_init_error() {
     std::lock_guard log_lock(worker.log_mutex);
     eng.drain_output_locked_log(worker, k_final_drain);
     eng.emit_line(worker, {}, init_report_line(init_ms, type), epoch_ms(WallClock::now()));
-    if (worker.store)
-      worker.store->flush();
   }
   if (inv == nullptr)
     return;
@@ -562,6 +560,7 @@ void Connection::on_stream_bytes(std::string_view data) {
     return;
   std::lock_guard sink_lock(inv->sink_mutex);
   lock.unlock();
+  inv->streamed_bytes += data.size();
   inv->sink->on_stream_data(data);
 }
 
@@ -642,7 +641,9 @@ void Engine::Impl::dispatch_locked(Worker& worker, Invocation& inv) {
   inv.start_logged = false;
   inv.streaming = false;
   inv.stream_started = false;
+  inv.streamed_bytes = 0;
   inv.tail.clear();
+  inv.cpu_start_ns = wants_cpu ? worker.cpu_run_ns() : std::nullopt;
   const auto timeout =
       inv.timeout.count() > 0 ? inv.timeout : std::chrono::milliseconds(fn.config.timeout * 1000LL);
   const auto deadline_ms = epoch_ms(WallClock::now()) + timeout.count();

@@ -4,13 +4,13 @@
 //
 //   engine.cpp             the public Engine API (add_function, invoke, prewarm, reload,
 //                          stop, stats), completing invocations (finish, complete_simple),
-//                          CollectingSink
+//                          the observers, CollectingSink
 //   engine_connection.cpp  the Runtime API server: per-worker listeners, connections, and
 //                          handing an event to a worker (dispatch_locked: the /next answer)
 //   engine_pool.cpp        the worker pool: spawning, scaling on demand, the sweep (idle
 //                          retirement, --enforce-memory), retirement, deadlines, exits
 //   engine_output.cpp      worker output and log lines: the output pipe, START/END/REPORT,
-//                          the log store
+//                          each line to the observers (the log store is one)
 //
 // Locking: one engine mutex guards every pool structure (functions, workers' states, queues,
 // the invocation free list) and every asio object that is not a connection socket (timers,
@@ -18,8 +18,8 @@
 // touched by that connection's own handlers, or — for a parked /next — by the thread that
 // takes it out of the worker under the mutex. Sinks are called without the engine mutex,
 // under their invocation's own mutex, which also orders streamed chunks before on_complete.
-// Each worker has a log mutex for its output pipe and log bookkeeping (and its log store's
-// flush timer).
+// Each worker has a log mutex for its output pipe and log bookkeeping; observers' on_log is
+// called under it.
 
 #include <wisp/runtime/engine.hpp>
 #include <wisp/runtime/lambda_text.hpp>
@@ -124,6 +124,11 @@ struct Invocation {
   std::string body;
   std::string error_type;
   std::string content_type_out;
+  // observers (observer.hpp)
+  std::int64_t accepted_ms = 0;              // when invoke() accepted it (epoch ms)
+  bool observed_start = false;               // on_invoke_start was called
+  std::optional<std::uint64_t> cpu_start_ns; // the worker's CPU time when it got the event
+  std::size_t streamed_bytes = 0;
 
   void append_tail(std::string_view line) {
     if (!tail_log)
@@ -148,7 +153,6 @@ struct Function {
   std::vector<std::string> base_env;
   std::string arn;
   std::string log_group;
-  std::filesystem::path log_dir;
   int limit = 10;
   bool reserved = false;
   std::uint64_t generation = 0;
@@ -166,8 +170,7 @@ struct Worker : std::enable_shared_from_this<Worker> {
 
   Worker(asio::io_context& io, std::shared_ptr<Engine::Impl> owner_, Function* function_)
       : owner(std::move(owner_)), function(function_), acceptor(io.get_executor()),
-        exit_watch(io.get_executor()), output(io.get_executor()), deadline(io.get_executor()),
-        store_timer(io.get_executor()) {}
+        exit_watch(io.get_executor()), output(io.get_executor()), deadline(io.get_executor()) {}
 
   std::shared_ptr<Engine::Impl> owner;
   Function* function;
@@ -199,17 +202,25 @@ struct Worker : std::enable_shared_from_this<Worker> {
   std::string active_request_id;
   Invocation* log_target = nullptr;
   std::string scratch; // START/END/REPORT lines, reused
-  std::unique_ptr<LogStoreWriter> store;
-  Timer store_timer; // a pending store flush
-  bool store_flush_armed = false;
   std::atomic<bool> output_closed{false};
   std::atomic<int> final_max_memory_mb{0}; // from wait4's rusage once the process is gone
 
-  ~Worker() {
-    if (status_fd >= 0)
-      ::close(status_fd);
-    if (schedstat_fd >= 0)
-      ::close(schedstat_fd);
+  ~Worker(); // tells the observers the worker's stream has ended (engine_pool.cpp)
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Nanoseconds the main thread has spent on a CPU; nullopt if unknown.
+  [[nodiscard]] std::optional<std::uint64_t> cpu_run_ns() const {
+    if (schedstat_fd < 0)
+      return std::nullopt;
+    std::array<char, 128> buffer{};
+    const auto n = ::pread(schedstat_fd, buffer.data(), buffer.size() - 1, 0);
+    if (n <= 0)
+      return std::nullopt;
+    std::uint64_t run = 0;
+    if (std::from_chars(buffer.data(), buffer.data() + n, run).ec != std::errc())
+      return std::nullopt;
+    return run;
   }
 
   // Nanoseconds the main thread has spent on a CPU or waiting for one; nullopt if unknown.
@@ -313,6 +324,9 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   bool sweeping = false;
   bool stopped = false;
   EngineStats stats;
+  // Added before the first invocation, read without a lock afterwards (observer.hpp).
+  std::vector<std::shared_ptr<EngineObserver>> observers;
+  bool wants_cpu = false; // an observer wants each invocation's CPU time
 
   // ---- helpers (engine mutex held unless noted) ----
   Invocation* acquire_invocation() {
@@ -336,6 +350,13 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     if (options.on_warning)
       options.on_warning(message);
   }
+
+  // ---- observers (engine.cpp) ----
+  void add_observer(std::shared_ptr<EngineObserver> observer);
+  // `inv` was accepted: a worker runs it, starts for it, or it waits for one.
+  void notify_start_locked(Invocation& inv);
+  // `inv` ended with `result` (no engine mutex; before its sink hears of it).
+  void notify_end(Invocation& inv, const InvokeResult& result, engine_detail::Worker* worker);
 
   // ---- the Runtime API server (engine_connection.cpp) ----
   void accept(const std::shared_ptr<Worker>& worker);
@@ -370,7 +391,6 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
                  std::int64_t time_ms);
   void emit_start_locked_log(Worker& worker, Invocation& inv, std::int64_t time_ms);
   void drain_output_locked_log(Worker& worker, std::size_t budget = engine_detail::k_drain_budget);
-  void flush_store_soon_locked_log(Worker& worker);
   void on_output(const std::shared_ptr<Worker>& worker);
   // An invocation's closing log lines (START if not yet, output, `extra_log`, END, REPORT);
   // sets result.max_memory_used_mb. Takes the worker's log mutex.

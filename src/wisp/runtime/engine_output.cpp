@@ -1,6 +1,7 @@
 // Worker output and log lines: the output pipe read as it fills (bounded per readiness,
 // lines capped at k_max_line), each line tagged with its invocation's request id, Lambda's
-// START/END/REPORT lines, the per-invocation log tail, and the log store's batched flushes.
+// START/END/REPORT lines, the per-invocation log tail; every line goes to the observers (the
+// log store, a server's function log, the console).
 
 #include <wisp/runtime/engine_impl.hpp>
 
@@ -20,16 +21,15 @@ using namespace engine_detail;
 namespace {
 
 constexpr std::size_t k_max_line = 256u * 1024;
-constexpr std::chrono::milliseconds k_store_delay{20};
 
 } // namespace
 
 void Engine::Impl::emit_line(Worker& worker, std::string_view request_id, std::string_view text,
                              std::int64_t time_ms) {
-  if (options.on_log)
-    options.on_log(LogLine{worker.function->config.id, request_id, text, time_ms});
-  if (worker.store)
-    worker.store->append(time_ms, request_id, text);
+  const LogLine line{worker.function->config.id, request_id,       text, time_ms,
+                     worker.function->log_group, worker.log_stream};
+  for (const auto& observer : observers)
+    observer->on_log(line);
 }
 
 void Engine::Impl::emit_start_locked_log(Worker& worker, Invocation& inv, std::int64_t time_ms) {
@@ -97,7 +97,6 @@ void Engine::Impl::drain_output_locked_log(Worker& worker, std::size_t budget) {
       worker.partial.clear();
     }
   }
-  flush_store_soon_locked_log(worker);
   if (eof) {
     if (!worker.partial.empty()) {
       emit_line(worker, worker.active_request_id, worker.partial, time_ms);
@@ -105,31 +104,6 @@ void Engine::Impl::drain_output_locked_log(Worker& worker, std::size_t budget) {
     }
     worker.output_closed = true;
   }
-}
-
-// The log store is written at most every k_store_delay per worker (or once 64 KB wait): one
-// write per invocation was a syscall on the hot path. `wisp logs --local` sees a line within
-// that delay; the writer's destructor writes what is left. Worker's log mutex held.
-void Engine::Impl::flush_store_soon_locked_log(Worker& worker) {
-  if (!worker.store || worker.store->buffered() == 0)
-    return;
-  if (worker.store->buffered() >= 64u * 1024) {
-    worker.store->flush();
-    return;
-  }
-  if (worker.store_flush_armed)
-    return;
-  worker.store_flush_armed = true;
-  worker.store_timer.expires_after(k_store_delay);
-  worker.store_timer.async_wait([weak = worker.weak_from_this()](beast::error_code) {
-    const auto alive = weak.lock();
-    if (!alive)
-      return;
-    std::lock_guard log_lock(alive->log_mutex);
-    alive->store_flush_armed = false;
-    if (alive->store)
-      alive->store->flush();
-  });
 }
 
 void Engine::Impl::on_output(const std::shared_ptr<Worker>& worker) {
@@ -194,7 +168,6 @@ void Engine::Impl::log_completion(Worker& worker, Invocation& inv, InvokeResult&
     worker.log_target = nullptr;
     worker.active_request_id.clear();
   }
-  flush_store_soon_locked_log(worker);
 }
 
 } // namespace wisp::runtime

@@ -21,6 +21,23 @@ namespace wisp::runtime {
 
 using namespace engine_detail;
 
+namespace engine_detail {
+
+// The last reference is gone: nothing can write to the worker's stream any more.
+Worker::~Worker() {
+  if (owner && !log_stream.empty()) {
+    const WorkerEnd end{function->config.id, log_stream};
+    for (const auto& observer : owner->observers)
+      observer->on_worker_end(end);
+  }
+  if (status_fd >= 0)
+    ::close(status_fd);
+  if (schedstat_fd >= 0)
+    ::close(schedstat_fd);
+}
+
+} // namespace engine_detail
+
 support::Status Engine::Impl::spawn(Function& fn, Invocation* bound, std::shared_ptr<Worker>& out) {
   auto worker = std::make_shared<Worker>(io, shared_from_this(), &fn);
   worker->generation = fn.generation;
@@ -56,11 +73,9 @@ support::Status Engine::Impl::spawn(Function& fn, Invocation* bound, std::shared
   worker->output.assign(spawned->output_fd);
   worker->status_fd =
       ::open(fmt::format("/proc/{}/status", spawned->pid).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fn.eager > 0)
+  if (fn.eager > 0 || wants_cpu)
     worker->schedstat_fd =
         ::open(fmt::format("/proc/{}/schedstat", spawned->pid).c_str(), O_RDONLY | O_CLOEXEC);
-  if (!options.log_store_dir.empty())
-    worker->store = std::make_unique<LogStoreWriter>(fn.log_dir, fn.log_group, worker->log_stream);
   worker->bound = bound;
   if (bound != nullptr) {
     bound->state = Invocation::State::bound;
@@ -68,6 +83,11 @@ support::Status Engine::Impl::spawn(Function& fn, Invocation* bound, std::shared
   }
   fn.workers.push_back(worker);
   ++stats.cold_starts;
+  if (!observers.empty()) {
+    const WorkerStart started{fn.config.id, worker->log_stream, worker->pid};
+    for (const auto& observer : observers)
+      observer->on_worker_start(started);
+  }
   if (options.enforce_memory)
     schedule_sweep();
   accept(worker);
@@ -321,6 +341,7 @@ void Engine::Impl::on_exit(const std::shared_ptr<Worker>& worker) {
     worker->output_closed = true;
     worker->exit_watch.close(ignored);
   }
+
   if (!replacement_status && replacement_for != nullptr) {
     replacement_for->body = error_payload("ServiceException", replacement_status.error().message);
     replacement_for->error_type = "ServiceException";

@@ -4,10 +4,17 @@
 // concurrent wisp processes never interleave within a file. Segments rotate at a size limit
 // and the oldest segments of a function are deleted beyond a total size.
 
+#include <wisp/runtime/observer.hpp>
+
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
+
+namespace boost::asio {
+class io_context;
+} // namespace boost::asio
 
 namespace wisp::runtime {
 
@@ -52,6 +59,31 @@ private:
   int m_segment = 0;
   std::uint64_t m_size = 0;
   std::uint64_t m_failures = 0;
+};
+
+// The engine's observer that writes the store (the engine adds one for
+// EngineOptions::log_store_dir): one writer per log stream (a worker), each written at most
+// every 20 ms (at once past 64 KB) with one append — a write per invocation was a syscall on
+// the hot path; `wisp logs --local` sees a line within that delay. A worker's writer is
+// flushed and closed when the worker ends; whatever is left is written when the observer is
+// destroyed. Lines without a stream (no worker) are not stored.
+class LogStoreObserver final : public EngineObserver {
+public:
+  LogStoreObserver(boost::asio::io_context& io, std::filesystem::path root,
+                   LogStoreLimits limits = {});
+  ~LogStoreObserver() override;
+  LogStoreObserver(const LogStoreObserver&) = delete;
+  LogStoreObserver& operator=(const LogStoreObserver&) = delete;
+
+  void on_log(const LogLine& line) override;
+  void on_worker_end(const WorkerEnd& end) override;
+  // Writes every stream's buffered records now.
+  void flush_all();
+
+  struct Impl;
+
+private:
+  std::shared_ptr<Impl> m_impl;
 };
 
 } // namespace wisp::runtime
