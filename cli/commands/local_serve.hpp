@@ -25,6 +25,8 @@ struct ServeFlags {
   bool no_watch = false;
   int threads = 0;
   int max_concurrency = 0;
+  bool no_console = false;
+  std::string prices;
 };
 
 inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port) {
@@ -49,6 +51,11 @@ inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port
                  "requests wait their turn. ReservedConcurrentExecutions still throttles as "
                  "Lambda does")
       ->check(CLI::Range(0, 1000));
+  app.add_flag("--no-console", flags.no_console,
+               "No console page at /_wisp/ (invocations, cold starts, concurrency, cost)");
+  app.add_option("--prices", flags.prices,
+                 "The console's price table (TOML; default: the one shipped with wisp)")
+      ->check(CLI::ExistingFile);
 }
 
 struct LoadedApp {
@@ -92,6 +99,8 @@ inline void apply_serve_flags(const ServeFlags& flags, const LoadedApp& app,
   options.max_concurrency = flags.max_concurrency;
   options.env_vars = app.env_vars ? &*app.env_vars : nullptr;
   options.log_store_dir = app.model.base_dir / ".wisp" / "logs";
+  options.console = !flags.no_console;
+  options.prices_file = flags.prices;
 }
 
 // Startup lines to stdout (flushed: scripts wait for them), logs and warnings to stderr.

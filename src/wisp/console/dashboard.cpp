@@ -39,6 +39,7 @@ struct Dashboard::Function {
   FunctionStats stats;
   std::uint64_t changed = 0; // seq of the last change
   std::uint64_t function_errors = 0;
+  std::uint64_t refused = 0;
   int in_flight = 0;
   int peak = 0;
   std::size_t max_request_bytes = 0;
@@ -186,7 +187,7 @@ void Dashboard::started(std::string_view function_id, std::int64_t now_ms) {
   f.changed = ++m_seq;
 }
 
-void Dashboard::finished(const Invocation& invocation) {
+void Dashboard::finished(Invocation invocation) {
   std::lock_guard lock(m_mutex);
   const auto it = m_functions.find(invocation.function_id);
   if (it == m_functions.end())
@@ -195,14 +196,17 @@ void Dashboard::finished(const Invocation& invocation) {
     m_started_ms = invocation.start_ms ? invocation.start_ms : invocation.end_ms;
   auto& f = *it->second;
   const bool throttled = invocation.outcome == "throttled";
-  if (throttled) {
+  if (!throttled && !invocation.started) {
+    // Refused before any worker (a payload too large, the engine stopping): no REPORT.
+    ++f.refused;
+  } else if (throttled) {
     f.stats.add_throttle(invocation.end_ms);
     f.note_concurrency(invocation.end_ms);
     ++f.slot(f.last_second).throttles;
   } else {
     // The second it ends in saw it running: move the timeline there before it leaves.
     f.note_concurrency(invocation.end_ms);
-    if (f.in_flight > 0)
+    if (invocation.started && f.in_flight > 0)
       --f.in_flight;
     Report report;
     report.request_id = invocation.request_id;
@@ -239,7 +243,7 @@ void Dashboard::finished(const Invocation& invocation) {
     f.recursion_depth = std::max(f.recursion_depth, runs);
   }
   f.changed = ++m_seq;
-  f.recent.push_back(Function::Recent{m_seq, invocation});
+  f.recent.push_back(Function::Recent{m_seq, std::move(invocation)});
   if (f.recent.size() > m_options.recent_invocations)
     f.recent.pop_front();
 }
@@ -297,6 +301,7 @@ struct Render {
     o["invocations"] = s.invocations;
     o["errors"] = s.errors;
     o["functionErrors"] = f.function_errors;
+    o["refused"] = f.refused;
     o["timeouts"] = s.timeouts;
     o["throttles"] = s.throttles;
     o["coldStarts"] = s.cold_starts;

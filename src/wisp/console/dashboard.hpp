@@ -62,6 +62,7 @@ struct Invocation {
   std::size_t request_bytes = 0;
   std::size_t response_bytes = 0;
   bool asynchronous = false; // an event invocation (256 KB payload limit)
+  bool started = true;       // counted in flight by started() (throttles never are)
 };
 
 struct DashboardOptions {
@@ -84,10 +85,10 @@ public:
 
   void add_function(FunctionInfo info);
 
-  // An invocation was handed to the engine (concurrency +1); `finished` ends it. A throttled
-  // invocation is finished without having started.
+  // An invocation was accepted (concurrency +1); `finished` ends it. Throttled invocations
+  // (and those refused at once) finish without having started (Invocation::started false).
   void started(std::string_view function_id, std::int64_t now_ms);
-  void finished(const Invocation& invocation);
+  void finished(Invocation invocation);
   void log(std::string_view function_id, std::string_view request_id, std::string_view text,
            std::int64_t time_ms);
 

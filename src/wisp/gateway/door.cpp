@@ -58,6 +58,8 @@ void Exchange::reset() {
   status = 0;
   close_after = false;
   error_type = {};
+  quiet = false;
+  takeover = nullptr;
 }
 
 void Exchange::on_complete(const runtime::InvokeResult& result) {
@@ -180,6 +182,10 @@ void Session::on_body(beast::error_code ec) {
   }
   m_stream.expires_never();
   begin(ex);
+  if (auto* mount = m_door.mount(); mount != nullptr && mount->claims(ex.request.raw_path)) {
+    mount->handle(m_door, ex);
+    return;
+  }
   m_door.handle(ex);
 }
 
@@ -241,8 +247,16 @@ void Session::write(const std::shared_ptr<Exchange>& ex) {
 
 void Session::on_write(beast::error_code ec) {
   auto ex = std::move(m_writing);
-  m_door.host().log.line(access_line(*ex));
+  if (!ex->quiet)
+    m_door.host().log.line(access_line(*ex));
   ex->session.reset();
+  if (!ec && ex->takeover && !m_door.host().stopping) {
+    // The connection now belongs to whoever took it (an event stream); this session ends.
+    auto takeover = std::move(ex->takeover);
+    m_stream.expires_never();
+    takeover(m_stream.release_socket());
+    return;
+  }
   if (ec || ex->close_after || m_door.host().stopping) {
     close();
     return;

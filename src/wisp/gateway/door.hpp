@@ -32,6 +32,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -45,6 +46,7 @@ namespace http = boost::beast::http;
 using Executor = boost::asio::io_context::executor_type;
 using Strand = boost::asio::strand<Executor>;
 using Timer = boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>, Strand>;
+using TcpSocket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Strand>;
 
 // 431's body, the same for every door.
 inline constexpr std::string_view k_header_too_large =
@@ -119,6 +121,25 @@ struct Exchange final : runtime::InvokeSink, std::enable_shared_from_this<Exchan
   unsigned status = 0;
   bool close_after = false; // Connection: close after this answer
   std::string_view error_type;
+  bool quiet = false; // no access-log line (the console's own requests)
+  // Set by whoever answers: once `out` is written, the connection's socket is handed over
+  // instead of reading the next request (server-sent events).
+  std::function<void(TcpSocket&&)> takeover;
+};
+
+// Requests under a path the door does not own (the console at /_wisp/): the session hands
+// them to the mount before the door sees them. The mount answers like a door does (claim,
+// then Door::finish or Door::answer; or `takeover`).
+class Mount {
+public:
+  virtual ~Mount() = default;
+  [[nodiscard]] virtual bool claims(std::string_view path) const = 0;
+  virtual void handle(Door& door, Exchange& ex) = 0;
+
+protected:
+  Mount() = default;
+  Mount(const Mount&) = default;
+  Mount& operator=(const Mount&) = default;
 };
 
 // A listener on the Host and the protocol behind it. Hooks are called on the session's strand
@@ -136,6 +157,9 @@ public:
   void close();
   [[nodiscard]] int port() const { return m_port; }
   Host& host() { return m_host; }
+  // Requests `mount` claims go to it instead of this door (set before accepting).
+  void set_mount(Mount* mount) { m_mount = mount; }
+  [[nodiscard]] Mount* mount() const { return m_mount; }
 
   // ---- hooks
   // The request is complete (ex.request filled). Must answer eventually.
@@ -178,6 +202,7 @@ private:
   void accept();
   Acceptor m_acceptor;
   int m_port = 0;
+  Mount* m_mount = nullptr;
 };
 
 // One HTTP/1.1 connection of a door (keep-alive, header and body limits and timeouts, the
@@ -185,7 +210,7 @@ private:
 // holds it.
 class Session : public std::enable_shared_from_this<Session> {
 public:
-  using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Strand>;
+  using Socket = TcpSocket;
 
   Session(Socket&& socket, Door& door);
   ~Session();

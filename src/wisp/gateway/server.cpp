@@ -2,6 +2,7 @@
 // that serve the template on it (api_door.hpp, lambda_door.hpp).
 
 #include <wisp/gateway/api_door.hpp>
+#include <wisp/gateway/console_mount.hpp>
 #include <wisp/gateway/lambda_door.hpp>
 #include <wisp/gateway/server.hpp>
 
@@ -106,6 +107,26 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
   if (!static_dir.empty())
     host.info(fmt::format("Static files from {} on http://{}:{}", static_dir.string(), options.host,
                           doors.front()->port()));
+  std::unique_ptr<ConsoleMount> console;
+  if (options.console) {
+    WISP_TRY_ASSIGN(console, ConsoleMount::create(host, model));
+    // The first port, unless its APIs' routes would match /_wisp: then a port of its own.
+    std::vector<const sam::Route*> first_routes;
+    for (const auto* door : groups.front())
+      for (const auto& slot : door->routes())
+        first_routes.push_back(&slot.route);
+    if (routes_claim_console(first_routes)) {
+      auto console_door = std::make_unique<ConsoleDoor>(host, *console);
+      WISP_TRY(console_door->listen(options.host, next_port));
+      host.info(fmt::format("Console: http://{}:{}/_wisp/ (the routes on port {} match /_wisp)",
+                            options.host, console_door->port(), doors.front()->port()));
+      doors.push_back(std::move(console_door));
+    } else {
+      doors.front()->set_mount(console.get());
+      host.info(fmt::format("Console: http://{}:{}/_wisp/", options.host, doors.front()->port()));
+    }
+    console->start();
+  }
   host.run(doors);
   return {};
 }
@@ -128,6 +149,13 @@ support::Status serve_lambda(const sam::Model& model, const StartLambdaOptions& 
   for (const auto* slot : door->slots())
     host.info(
         fmt::format("  {}{}", slot->id, slot->ok ? "" : " (cannot run: " + slot->problem + ")"));
+  std::unique_ptr<ConsoleMount> console;
+  if (options.console) {
+    WISP_TRY_ASSIGN(console, ConsoleMount::create(host, model));
+    door->set_mount(console.get()); // the Invoke API's paths never start with /_wisp
+    host.info(fmt::format("Console: http://{}:{}/_wisp/", options.host, door->port()));
+    console->start();
+  }
   std::vector<std::unique_ptr<Door>> doors;
   doors.push_back(std::move(door));
   host.run(doors);

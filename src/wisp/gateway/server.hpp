@@ -13,6 +13,9 @@
 //   `output.info`, then `output.ready` once every listener accepts.
 // - One access-log line per request and the functions' own log lines go to `output.log`
 //   from a background thread (never on the request path).
+// - The console (docs/console.md) answers /_wisp/ on the first port, or on the next free port
+//   when an API's routes would match /_wisp (printed: `Console: http://<host>:<port>/_wisp/`);
+//   ServeOptions::console false turns it off. A price file with errors fails the start.
 // - Behaviour, limits and documented deviations from AWS: docs/local-api.md.
 
 #include <wisp/runtime/function.hpp>
@@ -48,6 +51,8 @@ struct ServeOptions {
   std::string account_id = "123456789012";
   std::filesystem::path cache_dir;     // empty: the engine's default
   std::filesystem::path log_store_dir; // empty: no local log store
+  bool console = true;                 // the console at /_wisp/ (docs/console.md)
+  std::filesystem::path prices_file;   // the console's prices; empty: the built-in table
 };
 
 struct StartApiOptions : ServeOptions {

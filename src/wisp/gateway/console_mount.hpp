@@ -1,0 +1,71 @@
+#pragma once
+// Internal to the gateway: the console (src/wisp/console/, docs/console.md) on a local server.
+//
+// - ConsoleMount answers /_wisp and /_wisp/… on the first port (Door::set_mount), or on a
+//   ConsoleDoor of its own when an API's routes would match those paths. Its requests are kept
+//   out of the access log.
+// - Its Dashboard is fed by an engine observer (console::DashboardFeed) added before the first
+//   invocation; the page's event stream takes over the request's connection (Exchange::takeover)
+//   and gets the dashboard's changes every 250 ms — built once per tick for all subscribers,
+//   and nothing at all while nobody watches.
+// - A browser that goes away: its connection's read fails, the next send drops it, and its
+//   socket and buffers go with it. A subscriber more than 4 MiB behind is dropped too.
+// - Work that takes time (a cold-start profile) runs on the mount's own thread, never on an
+//   I/O thread.
+
+#include <wisp/console/dashboard.hpp>
+#include <wisp/console/site.hpp>
+#include <wisp/gateway/door.hpp>
+#include <wisp/support/error.hpp>
+#include <wisp/template/model.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string_view>
+
+namespace wisp::gateway {
+
+class ConsoleMount final : public Mount {
+public:
+  // Prices from options.prices_file (else the built-in table); an error for a bad price file.
+  static support::Result<std::unique_ptr<ConsoleMount>> create(Host& host, const sam::Model& model);
+  ~ConsoleMount() override;
+  ConsoleMount(const ConsoleMount&) = delete;
+  ConsoleMount& operator=(const ConsoleMount&) = delete;
+
+  [[nodiscard]] bool claims(std::string_view path) const override;
+  void handle(Door& door, Exchange& ex) override;
+
+  // Lists the host's registered functions on the dashboard and starts the ticks. Call after
+  // the doors registered their functions, before Host::run.
+  void start();
+
+  console::Dashboard& dashboard();
+
+  struct Impl;
+
+private:
+  explicit ConsoleMount(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> m_impl;
+};
+
+// The console on a port of its own.
+class ConsoleDoor final : public Door {
+public:
+  ConsoleDoor(Host& host, ConsoleMount& mount);
+
+  [[nodiscard]] std::uint64_t body_limit() const override { return 64u * 1024; }
+  void payload_too_large(Exchange& ex) override;
+  void headers_too_large(Exchange& ex) override;
+  void handle(Exchange& ex) override;
+  void on_complete(Exchange& ex, const runtime::InvokeResult& result) override;
+
+private:
+  ConsoleMount& m_console;
+};
+
+// True when one of `routes` would match a request for /_wisp/ (the console then needs a port
+// of its own).
+bool routes_claim_console(const std::vector<const sam::Route*>& routes);
+
+} // namespace wisp::gateway

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""The console's cost to the gateway: `wisp local start-api` throughput with the console open
+and streaming (two event-stream clients reading /_wisp/api/events, as two browser tabs would)
+against the same server with --no-console; and the console's memory after many invocations.
+
+The function is tests/bench/native_runtime.cpp (built as wisp_native_runtime), a custom runtime
+that does no work: a request costs only the gateway's and the Runtime API's share, so the
+console's share (its observer on every invocation, its ticks) is as visible as it can be.
+
+With --rounds N the two configurations run side by side in each round (the machine's speed
+drifts within minutes) and the ratio is the median of the per-round ratios. Goal (issue 19):
+with the console streaming ≥ 0.95× the throughput without it. Memory: wisp's own RSS (not its
+workers') after each round with the console; bounded means it stops growing once the rings are
+full. Not run by CI.
+
+    cmake --build --preset release --target wisp wisp_native_runtime
+    tests/bench/bench_console.py [--duration 10] [--rounds 3] [--wisp build/release/cli/wisp]
+"""
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bench_gateway import SOURCE, Server, free_port, wrk  # noqa: E402
+
+
+class EventStream:
+    """Reads an event stream until stopped; counts the bytes and events it got."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.sendall(b"GET /_wisp/api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        self.bytes = 0
+        self.events = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.read, daemon=True)
+        self.thread.start()
+
+    def read(self):
+        self.sock.settimeout(0.5)
+        while not self.stop.is_set():
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            self.bytes += len(data)
+            self.events += data.count(b"\nevent: ") + data.startswith(b"event: ")
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--wisp", default=os.path.join(SOURCE, "build", "release", "cli", "wisp"))
+    args = parser.parse_args()
+    native = os.path.join(os.path.dirname(os.path.dirname(args.wisp)), "tests", "wisp_native_runtime")
+    for tool, what in (("wrk", "wrk"), (args.wisp, "wisp"), (native, "wisp_native_runtime")):
+        if shutil.which(tool) is None and not os.access(tool, os.X_OK):
+            sys.exit(f"{what} missing ({tool})")
+    work = tempfile.mkdtemp(prefix="wisp-bench-console-")
+    os.makedirs(os.path.join(work, "native"))
+    shutil.copy(os.path.join(HERE, "gateway", "native.yaml"), os.path.join(work, "template.yaml"))
+    shutil.copy(native, os.path.join(work, "native", "bootstrap"))
+
+    def start(console):
+        port = free_port()
+        argv = [args.wisp, "local", "start-api", "--port", str(port), "--warm-containers", "EAGER",
+                "--no-watch"] + ([] if console else ["--no-console"])
+        return Server("console" if console else "plain", argv, work, port, "/native")
+
+    ratios, rows, memory = [], [], []
+    for round_ in range(1, args.rounds + 1):
+        results = {}
+        for console in (False, True):
+            server = start(console)
+            streams = []
+            try:
+                wrk(server.url(), 2, args.connections, 2, parse=False)  # warm up
+                if console:
+                    streams = [EventStream(server.port) for _ in range(2)]
+                    time.sleep(0.5)
+                result = wrk(server.url(), 2, args.connections, args.duration, server.proc.pid)
+                if console:
+                    result["events"] = sum(s.events for s in streams)
+                    result["stream_kb"] = sum(s.bytes for s in streams) / 1024
+                    # Memory after as many invocations again (the rings are full by now).
+                    before = rss_mb(server.proc.pid)
+                    wrk(server.url(), 2, args.connections, args.duration, parse=False)
+                    memory.append((before, rss_mb(server.proc.pid)))
+                results[console] = result
+            finally:
+                for s in streams:
+                    s.close()
+                server.stop()
+        ratio = results[True]["rps"] / results[False]["rps"]
+        ratios.append(ratio)
+        rows.append((round_, results[False], results[True], ratio))
+
+    print(f"{'round':>5}  {'no console req/s':>16}  {'console req/s':>13}  {'ratio':>6}  "
+          f"{'CPU µs/req':>17}  {'events':>6}  {'streamed':>9}")
+    for round_, plain, console, ratio in rows:
+        print(f"{round_:>5}  {plain['rps']:>16.0f}  {console['rps']:>13.0f}  {ratio:>6.3f}  "
+              f"{plain['cpu_us']:>7.1f} → {console['cpu_us']:>6.1f}  {console['events']:>6}  "
+              f"{console['stream_kb']:>6.0f} KB")
+    median = statistics.median(ratios)
+    print(f"\nthroughput with the console streaming: {median:.3f}× without it "
+          f"(goal ≥ 0.95: {'met' if median >= 0.95 else 'NOT met'})")
+    for i, (before, after) in enumerate(memory, 1):
+        print(f"round {i}: wisp's RSS {before:.1f} MB → {after:.1f} MB after another "
+              f"{args.duration} s of requests")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
