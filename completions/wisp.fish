@@ -7,7 +7,7 @@ function __wisp_path
     set -l cmdpath ''
     for word in $tokens[2..-1]
         switch "$cmdpath/$word"
-            case /init /validate /build /package /local /local/invoke /local/generate-event /local/start-api /local/start-lambda /local/coldstart /deploy /deploy/status /promote /rollback /delete /logs /cost /completion
+            case /init /validate /build /package /local /local/invoke /local/generate-event /local/start-api /local/start-lambda /local/coldstart /local/tune /deploy /deploy/status /promote /rollback /delete /logs /cost /completion
                 set cmdpath "$cmdpath/$word"
         end
     end
@@ -92,6 +92,7 @@ complete -c wisp -n 'test (__wisp_path) = "/local"' -a generate-event -d 'Print 
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a start-api -d 'Serve the template\'s APIs locally, as API Gateway does, on warm workers'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a start-lambda -d 'Serve the template\'s functions on a local Lambda Invoke API'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a coldstart -d 'Break a function\'s cold start down by module, and size its package'
+complete -c wisp -n 'test (__wisp_path) = "/local"' -a tune -d 'Run a function at several memory sizes and compare duration and cost'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l event -s e -r -F -d 'Event file; \'-\' reads stdin (default: {})'
@@ -147,6 +148,8 @@ complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l warm-containers
 complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l no-watch -d 'Do not reload functions when their code changes (hot reload is on by default)'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l threads -r -F -d 'I/O threads (default: 1 up to 4 cores, then one per 4 cores)'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l max-concurrency -r -F -d 'Most workers per function (default: twice the cores, at least 4); beyond it requests wait their turn. ReservedConcurrentExecutions still throttles as Lambda does'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l no-console -d 'No console page at /_wisp/ (invocations, cold starts, concurrency, cost)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l prices -r -F -d 'The console\'s price table (TOML; default: the one shipped with wisp)'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l static-dir -s s -r -F -d 'Directory of static files served at / (default: public, beside the template)'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l stage -r -F -d 'Stage name the events report (default: each API\'s StageName)'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l disable-authorizer -d 'Do not run Lambda authorizers (every request is allowed)'
@@ -164,6 +167,8 @@ complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l warm-contain
 complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l no-watch -d 'Do not reload functions when their code changes (hot reload is on by default)'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l threads -r -F -d 'I/O threads (default: 1 up to 4 cores, then one per 4 cores)'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l max-concurrency -r -F -d 'Most workers per function (default: twice the cores, at least 4); beyond it requests wait their turn. ReservedConcurrentExecutions still throttles as Lambda does'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l no-console -d 'No console page at /_wisp/ (invocations, cold starts, concurrency, cost)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l prices -r -F -d 'The console\'s price table (TOML; default: the one shipped with wisp)'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l template -l template-file -s t -r -F -d 'SAM template (default: template.yaml, then template.yml)'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l parameter-overrides -r -F -d 'Template parameters: \'Key=Value Key2=Value2\' or \'ParameterKey=Key,ParameterValue=Value\' (repeatable)'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
@@ -182,6 +187,23 @@ complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l config-file -r 
 complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
 complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l color -x -a 'auto always never' -d 'Colour output'
 complete -c wisp -n 'test (__wisp_path) = "/local/coldstart"' -l debug -d 'Print debug logs'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l event -s e -r -F -d 'Event file; \'-\' reads stdin (default: {})'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l memory -r -F -d 'Memory sizes in MB, comma-separated (default: 128,512,1024,1769,3008)'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l invocations -r -F -d 'Warm invocations per size (default: 10)'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l no-cpu-limit -d 'Do not limit the CPU with cgroups: measure once, predict each size'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l env-vars -s n -r -F -d 'JSON file of environment variables (SAM\'s format)'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l prices -r -F -d 'A price table (TOML) instead of the built-in one'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l template -l template-file -s t -r -F -d 'SAM template (default: template.yaml, then template.yml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l parameter-overrides -r -F -d 'Template parameters: \'Key=Value Key2=Value2\' or \'ParameterKey=Key,ParameterValue=Value\' (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l region -r -F -d 'AWS region (default: from the AWS config)'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l profile -r -F -d 'Profile from ~/.aws/credentials and config'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l endpoint-url -r -F -d 'Backend endpoint (e.g. moto or LocalStack on loopback)'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l output -x -a 'text json' -d 'Output format'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/local/tune"' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = "/deploy"' -a status -d 'Show a stage: versions, live traffic split, unfinished shifts, history'
 complete -c wisp -n 'test (__wisp_path) = "/deploy"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/deploy"' -l stack-name -r -F -d 'Name of the app (prefixes its resources)'
