@@ -158,6 +158,21 @@ class FunctionUrlTest(unittest.TestCase):
         self.assertEqual(header(headers, "set-cookie"), "a=1; Path=/|b=2")
         self.assertTrue(header(headers, "x-amzn-requestid"))
 
+    def test_keep_alive_requests_get_their_own_request_ids(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port("url:EchoFunction"), timeout=30)
+        ids = []
+        try:
+            for _ in range(3):
+                conn.request("GET", "/")
+                response = conn.getresponse()
+                event = json.loads(response.read())
+                ids.append((response.getheader("x-amzn-requestid"), event["requestContext"]["requestId"]))
+        finally:
+            conn.close()
+        self.assertEqual(len({i for i, _ in ids}), 3, ids)
+        for header_id, event_id in ids:
+            self.assertEqual(header_id, event_id)
+
     def test_events_validate_against_powertools(self):
         harness.require_peer("node", "Node.js to run the powertools schemas")
         modules = os.path.join(harness.PEERS_DIR, "powertools", "node_modules")

@@ -55,6 +55,10 @@ void Exchange::reset() {
   mapped.clear();
   out.clear();
   route = SIZE_MAX;
+  // Ids belong to one request: a keep-alive connection's next request gets its own.
+  request_id.clear();
+  extended_id.clear();
+  trace_id.clear();
   authorizer_json.clear();
   function_id = {};
   version.clear();
