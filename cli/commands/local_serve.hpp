@@ -5,6 +5,7 @@
 #include "../command.hpp"
 #include "load.hpp"
 
+#include <wisp/aws/config.hpp>
 #include <wisp/gateway/server.hpp>
 #include <wisp/runtime/function.hpp>
 #include <wisp/template/load.hpp>
@@ -92,6 +93,25 @@ inline void apply_serve_flags(const ServeFlags& flags, const LoadedApp& app,
   options.max_concurrency = flags.max_concurrency;
   options.env_vars = app.env_vars ? &*app.env_vars : nullptr;
   options.log_store_dir = app.model.base_dir / ".wisp" / "logs";
+}
+
+// The credentials IAM-authorized requests are verified against (function URLs with AuthType
+// AWS_IAM, AWS_IAM routes): found as the AWS CLI finds them (flags, environment, profile),
+// without instance metadata or container endpoints. None found: such requests are refused.
+inline void apply_credentials(Context& context, gateway::ServeOptions& options) {
+  aws::ConfigInputs inputs;
+  inputs.profile = context.global.profile;
+  inputs.region = context.global.region;
+  auto config = aws::load_config(inputs);
+  if (!config)
+    return;
+  auto credentials =
+      aws::resolve_credentials(*config, aws::process_env(),
+                               [](const aws::MetadataRequest&) { return aws::MetadataResponse{}; });
+  if (!credentials)
+    return;
+  options.access_key_id = credentials->access_key_id;
+  options.secret_access_key = credentials->secret_access_key;
 }
 
 // Startup lines to stdout (flushed: scripts wait for them), logs and warnings to stderr.

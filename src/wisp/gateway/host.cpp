@@ -3,6 +3,7 @@
 
 #include <wisp/gateway/door.hpp>
 #include <wisp/gateway/host.hpp>
+#include <wisp/gateway/jwt.hpp>
 #include <wisp/gateway/text.hpp>
 
 // GCC 12 reports -Wnull-dereference inside Asio's own reactor code once it is inlined here
@@ -143,6 +144,15 @@ Host::Host(const ServeOptions& serve_options, const ServeOutput& serve_output)
   engine_options.on_log = [this](const runtime::LogLine& line) { log.line(line.text); };
   engine_options.on_warning = [this](std::string_view warning) { warn(warning); };
   engine = std::make_unique<runtime::Engine>(io, std::move(engine_options));
+  std::vector<JwksSource> sources;
+  for (const auto& value : serve_options.jwks)
+    sources.push_back(parse_jwks_flag(value));
+  jwks = std::make_shared<JwksCache>(std::move(sources));
+  jwks->on_problem = [this](std::string_view problem) {
+    log.line(fmt::format("{} {}", clock_text(), problem));
+  };
+  for (const auto& problem : jwks->preload())
+    warn(problem);
 }
 
 FunctionSlot& Host::function(const sam::Model& model, const std::string& id) {

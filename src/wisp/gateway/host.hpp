@@ -106,6 +106,7 @@ struct FunctionSlot {
 };
 
 class Door;
+class JwksCache;
 
 class Host {
 public:
@@ -140,6 +141,8 @@ public:
   std::unique_ptr<runtime::Engine> engine;
   std::map<std::string, FunctionSlot> functions;
   std::unique_ptr<CodeWatcher> watcher;
+  // JWT and Cognito authorizers' key sets (options.jwks), shared by every door.
+  std::shared_ptr<JwksCache> jwks;
 
 private:
   void start_watching();

@@ -48,6 +48,14 @@ struct ServeOptions {
   std::string account_id = "123456789012";
   std::filesystem::path cache_dir;     // empty: the engine's default
   std::filesystem::path log_store_dir; // empty: no local log store
+  // The credentials IAM-authorized requests must be signed with (function URLs with AuthType
+  // AWS_IAM, AWS_IAM routes); empty: such requests are refused (403).
+  std::string access_key_id;
+  std::string secret_access_key;
+  // --jwks [ISSUER=]FILE|URL: where JWT and Cognito authorizers find an issuer's keys (without
+  // ISSUER: every issuer that has no source of its own); an issuer without any is asked
+  // through its discovery document.
+  std::vector<std::string> jwks;
 };
 
 struct StartApiOptions : ServeOptions {
