@@ -4,6 +4,7 @@
 
 #include "../command.hpp"
 #include "load.hpp"
+#include "local_code.hpp"
 
 #include <wisp/gateway/server.hpp>
 #include <wisp/runtime/function.hpp>
@@ -25,6 +26,7 @@ struct ServeFlags {
   bool no_watch = false;
   int threads = 0;
   int max_concurrency = 0;
+  std::string build_dir;
 };
 
 inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port) {
@@ -49,6 +51,7 @@ inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port
                  "requests wait their turn. ReservedConcurrentExecutions still throttles as "
                  "Lambda does")
       ->check(CLI::Range(0, 1000));
+  add_build_dir_option(app, flags.build_dir);
 }
 
 struct LoadedApp {
@@ -68,6 +71,11 @@ inline std::optional<LoadedApp> load_app(Context& context, const ServeFlags& fla
   auto model = load_template(context, {}, exit_code);
   if (!model)
     return std::nullopt;
+  // After `wisp build`, functions run from their builds (dependencies, bundles, layers).
+  if (!use_local_builds(context, *model, flags.build_dir, {})) {
+    exit_code = 1;
+    return std::nullopt;
+  }
   LoadedApp app{std::move(*model), std::nullopt};
   if (!flags.env_vars.empty()) {
     auto env = runtime::load_env_vars(flags.env_vars);
