@@ -59,6 +59,8 @@ TEST_CASE("functions with the same CodeUri, runtime, Metadata and architecture b
   auto arm = function("Arm", dir.path() / "one.py", "python3.12");
   arm.architectures = {"arm64"};
   model.functions.push_back(arm);
+  model.functions.push_back(function("Third", dir.path() / "one.py", "python3.12"));
+  model.functions.push_back(function("Fourth", dir.path() / "one.py", "python3.12"));
   auto tagged = function("Tagged", dir.path() / "one.py", "python3.12");
   tagged.metadata["Owner"] = "x"; // any Metadata difference separates builds (as in SAM)
   model.functions.push_back(tagged);
@@ -71,7 +73,7 @@ TEST_CASE("functions with the same CodeUri, runtime, Metadata and architecture b
   };
   auto report = build(model, options).value();
   REQUIRE(report.ok());
-  REQUIRE(report.artifacts.size() == 4);
+  REQUIRE(report.artifacts.size() == 6);
   const auto* first = report.find("First");
   const auto* shared = report.find("Second");
   CHECK(first->method == BuildMethod::file);
@@ -80,13 +82,15 @@ TEST_CASE("functions with the same CodeUri, runtime, Metadata and architecture b
   CHECK(shared->staged_dir == first->staged_dir);
   CHECK(shared->zip_path == first->zip_path);
   CHECK(shared->zip_digest == first->zip_digest);
+  CHECK(report.find("Fourth")->shared_with == "First");
+  CHECK(report.find("Fourth")->zip_digest == first->zip_digest);
   CHECK(report.find("Arm")->shared_with.empty());
   CHECK(report.find("Tagged")->shared_with.empty());
   CHECK(test::bytes_of(first->staged_dir / "one.py") == "def handler(e, c):\n    return 1\n");
   // It says so.
   CHECK(std::find(started.begin(), started.end(),
-                  "First: one build for First, Second (same CodeUri, Runtime, Metadata and "
-                  "Architectures)") != started.end());
+                  "First: one build for First, Second, Third, Fourth (same CodeUri, Runtime, "
+                  "Metadata and Architectures)") != started.end());
   CHECK_FALSE(fs::exists(dir.path() / ".wisp/build/Second"));
 
   // Cached: both reused.

@@ -569,8 +569,9 @@ std::vector<BuildOutcome> run_group(const std::vector<const Plan*>& members,
                                 support::join(ids, ", "),
                                 plan.method == BuildMethod::esbuild ? ", Handler" : "")});
   }
+  outcomes.reserve(members.size());
   outcomes.push_back(run_plan(plan, *scan, options, build_dir, session, emit));
-  const auto& primary = outcomes.front();
+  const BuildOutcome primary = outcomes.front(); // a copy: outcomes grows below
   for (std::size_t i = 1; i < members.size(); ++i) {
     const auto& member = *members[i];
     if (!primary) {
