@@ -134,6 +134,10 @@ class EsbuildApp(WispTestCase):
         return json.loads(json.loads(proc.stdout)["body"])
 
     def test_build_then_invoke_and_start_api(self):
+        # Not built: the sources run (and cannot), with a warning saying what to do.
+        unbuilt = self.wisp("local", "invoke", "CjsFunction", code=1)
+        self.assertIn("warning: function CjsFunction is built with esbuild and has no build in", unbuilt.stderr)
+        self.assertIn("Runtime.ImportModuleError", unbuilt.stdout)
         built = self.build()
         listed = self.build("--cached", "--output", "json")
         artifacts = {a["logicalId"]: a for a in json.loads(listed.stdout)["artifacts"]}

@@ -583,6 +583,7 @@ std::vector<BuildOutcome> run_group(const std::vector<const Plan*>& members,
     ArtifactBuild shared = *primary;
     shared.logical_id = member.logical_id;
     shared.shared_with = plan.logical_id;
+    shared.environment = member.environment; // its own NODE_OPTIONS
     // Its record points at the shared build; a build of its own from before goes.
     const auto record_file = detail::record_path(build_dir, member.logical_id);
     if (auto previous = detail::load_record(record_file);
@@ -605,7 +606,7 @@ std::vector<BuildOutcome> run_group(const std::vector<const Plan*>& members,
     record.zip_name = plan.logical_id + ".zip";
     record.built_as = plan.logical_id;
     record.handler = primary->handler;
-    record.environment = primary->environment;
+    record.environment = member.environment;
     write_record(record_file, detail::format_record(member.logical_id, record));
     outcomes.emplace_back(std::move(shared));
   }

@@ -165,6 +165,12 @@ support::Result<LocalCodeReport> use_local_builds(sam::Model& model,
     };
     const auto record = detail::load_record(detail::record_path(build_dir, id));
     if (!record || record->kind != "function") {
+      if (const auto* method = function.metadata.if_contains("BuildMethod");
+          method != nullptr && method->is_string() && method->as_string() == "esbuild")
+        report.warnings.push_back(fmt::format(
+            "function {} is built with esbuild and has no build in {}: run `wisp build` first "
+            "(its sources run as they are)",
+            id, build_dir.string()));
       WISP_TRY(from_archive());
       continue;
     }
@@ -178,12 +184,15 @@ support::Result<LocalCodeReport> use_local_builds(sam::Model& model,
       WISP_TRY(from_archive());
       continue;
     }
-    if (auto what = checker.stale(detail::plan_function(function), *record))
+    const auto plan = detail::plan_function(function);
+    if (auto what = checker.stale(plan, *record))
       report.warnings.push_back(stale_warning("function", id, *what));
     function.code_dir = staged;
     if (!record->handler.empty())
       function.handler = record->handler;
-    for (const auto& [key, value] : record->environment)
+    // What the build adds to the environment follows the template as it is now (NODE_OPTIONS
+    // may have changed without changing the build).
+    for (const auto& [key, value] : plan ? plan->environment : record->environment)
       function.environment[key] = value;
     report.from_build.push_back(id);
   }
