@@ -185,13 +185,16 @@ std::vector<std::string> dependencies_of(const fs::path& manifest) {
   return names;
 }
 
-// What one build() shares between artifacts: the scratch copies esbuild bundles from (one
-// per CodeUri and install command: functions with different handlers share their
-// dependencies), removed when the build ends.
+// What builds share: the scratch copies esbuild bundles from (one per CodeUri and install
+// command: functions with different handlers share their dependencies). A session lives for
+// one build() (or, for hot reload, as long as a Rebuilder); its scratch directories go with it.
 struct Scratch {
-  std::once_flag once;
+  std::mutex mutex;
   fs::path dir;
+  std::string synced;    // the files key of the sources last copied in
+  std::string installed; // the manifest key dependencies were last installed for
   std::optional<BuildFailure> failure;
+  std::string failed_for; // synced + installed keys of the failed attempt
   std::string prepared_by;
 };
 
@@ -245,11 +248,47 @@ std::string scratch_name(const fs::path& source, const fs::path& base_dir) {
   return name;
 }
 
+// Makes `work` hold exactly `files` (besides its top-level node_modules): copies them and
+// removes what is no longer a source.
+support::Status sync_tree(const std::vector<TreeFile>& files, const fs::path& work) {
+  WISP_TRY(copy_tree(files, work));
+  std::set<std::string> wanted;
+  for (const auto& file : files)
+    wanted.insert(file.name);
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (auto it = fs::recursive_directory_iterator(work, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const auto relative = it->path().lexically_relative(work).generic_string();
+    if (relative == "node_modules") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_directory(ec) && !wanted.contains(relative))
+      stale.push_back(it->path());
+  }
+  for (const auto& path : stale)
+    fs::remove(path, ec);
+  return {};
+}
+
+// What decides whether dependencies must be installed again: the manifest and lockfiles.
+std::string manifest_key(const SourceScan& scan, bool ci) {
+  std::string text = ci ? "ci\n" : "install\n";
+  for (std::size_t i = 0; i < scan.files.size(); ++i) {
+    const auto& name = scan.files[i].name;
+    if (name == "package.json" || name == "package-lock.json" || name == "npm-shrinkwrap.json" ||
+        name == ".npmrc")
+      text += scan.hexes[i] + " " + name + "\n";
+  }
+  return support::sha256_hex(text);
+}
+
 // SAM's esbuild workflow: the sources copied to a scratch directory (without node_modules),
 // dependencies installed there, then esbuild bundles the entry points into `out`. Returns
 // the handler to run (rewritten to the bundle's path where SAM rewrites it).
 tl::expected<std::string, BuildFailure>
-run_esbuild(const Plan& plan, const std::vector<TreeFile>& sources, const fs::path& build_dir,
+run_esbuild(const Plan& plan, const SourceScan& scan, const fs::path& build_dir,
             const fs::path& out, Session& session,
             const std::function<void(const std::string&)>& announce) {
   std::error_code ec;
@@ -259,37 +298,53 @@ run_esbuild(const Plan& plan, const std::vector<TreeFile>& sources, const fs::pa
   const auto* use_ci = plan.esbuild.if_contains("use_npm_ci");
   const bool ci = has_manifest && locked && use_ci != nullptr && detail::truthy(*use_ci);
   auto scratch = session.scratch(plan.source.string() + (ci ? "\nci" : "\ninstall"));
-  std::call_once(scratch->once, [&] {
-    scratch->prepared_by = plan.logical_id;
-    const auto work = build_dir / ".work" / "esbuild" /
-                      (scratch_name(plan.source, session.base_dir()) + (ci ? "-ci" : ""));
-    session.leave(work);
-    fs::remove_all(work, ec);
-    if (auto copied = copy_tree(sources, work); !copied) {
-      scratch->failure = failure(plan, copied.error().message);
-      return;
+  {
+    // Sources copied in and dependencies installed once per content: the first function of
+    // a build does it, the others (and later rebuilds with the same manifest) reuse it.
+    std::lock_guard lock(scratch->mutex);
+    const auto synced = detail::scan_files_key(scan);
+    const auto installed = has_manifest ? manifest_key(scan, ci) : std::string("none");
+    if (scratch->failure && scratch->failed_for == synced + installed) {
+      if (scratch->prepared_by == plan.logical_id)
+        return tl::unexpected(*scratch->failure);
+      return tl::unexpected(failure(
+          plan, fmt::format("{}: installing the dependencies of {} failed (see {})",
+                            plan.logical_id, display_path(plan.source), scratch->prepared_by)));
     }
-    if (has_manifest) {
+    if (scratch->dir.empty()) {
+      scratch->dir = build_dir / ".work" / "esbuild" /
+                     (scratch_name(plan.source, session.base_dir()) + (ci ? "-ci" : ""));
+      session.leave(scratch->dir);
+      fs::remove_all(scratch->dir, ec);
+    }
+    const auto& work = scratch->dir;
+    scratch->failure.reset();
+    scratch->prepared_by = plan.logical_id;
+    const auto fail_with = [&](BuildFailure f) {
+      scratch->failure = f;
+      scratch->failed_for = synced + installed;
+      scratch->synced.clear();
+      return tl::unexpected(std::move(f));
+    };
+    if (scratch->synced != synced || !fs::is_directory(work, ec)) {
+      if (auto copied = sync_tree(scan.files, work); !copied)
+        return fail_with(failure(plan, copied.error().message));
+      scratch->synced = synced;
+    }
+    if (!has_manifest) {
+      if (scratch->installed != installed)
+        announce("no package.json: bundling the sources without installing dependencies");
+      scratch->installed = installed;
+    } else if (scratch->installed != installed || !fs::is_directory(work / "node_modules", ec)) {
       Step step{ci ? std::vector<std::string>{"npm", "ci", "--no-audit", "--no-fund"}
                    : std::vector<std::string>{"npm", "install", "--omit=dev", "--no-audit",
                                               "--no-fund", "--no-save"},
                 work,
                 {{"npm_config_update_notifier", "false"}}};
-      if (auto ran = run_step(plan, step, announce); !ran) {
-        scratch->failure = std::move(ran.error());
-        return;
-      }
-    } else {
-      announce("no package.json: bundling the sources without installing dependencies");
+      if (auto ran = run_step(plan, step, announce); !ran)
+        return fail_with(std::move(ran.error()));
+      scratch->installed = installed;
     }
-    scratch->dir = work;
-  });
-  if (scratch->failure) {
-    if (scratch->prepared_by == plan.logical_id)
-      return tl::unexpected(*scratch->failure);
-    return tl::unexpected(failure(
-        plan, fmt::format("{}: installing the dependencies of {} failed (see {})", plan.logical_id,
-                          display_path(plan.source), scratch->prepared_by)));
   }
   const auto& work = scratch->dir;
   const auto manifest = work / "package.json";
@@ -489,7 +544,7 @@ BuildOutcome run_plan(const Plan& plan, const SourceScan& scan, const BuildOptio
     if (auto ran = run_step(plan, step, announce); !ran)
       return tl::unexpected(std::move(ran.error()));
   } else if (plan.method == BuildMethod::esbuild) {
-    auto handler = run_esbuild(plan, sources, build_dir, temp, session, announce);
+    auto handler = run_esbuild(plan, scan, build_dir, temp, session, announce);
     if (!handler)
       return tl::unexpected(std::move(handler.error()));
     if (*handler != plan.handler)
@@ -827,6 +882,73 @@ support::Result<BuildReport> build(const sam::Model& model, const BuildOptions& 
       report.failures.push_back(std::move(outcomes[i]->error()));
   }
   return report;
+}
+
+struct Rebuilder::Impl {
+  Impl(sam::Model model_, BuildOptions options_)
+      : model(std::move(model_)), options(std::move(options_)),
+        build_dir(resolve_build_dir(model, options.build_dir)), session(model.base_dir, build_dir) {
+    options.cached = true;
+  }
+  sam::Model model;
+  BuildOptions options;
+  fs::path build_dir;
+  Session session;
+};
+
+Rebuilder::Rebuilder(sam::Model model, BuildOptions options)
+    : m_impl(std::make_unique<Impl>(std::move(model), std::move(options))) {}
+
+Rebuilder::~Rebuilder() = default;
+
+bool Rebuilder::can_rebuild(const std::string& logical_id) const {
+  const auto* function = m_impl->model.find_function(logical_id);
+  if (function == nullptr)
+    return false;
+  const auto plan = detail::plan_function(*function);
+  return plan && plan->method == BuildMethod::esbuild;
+}
+
+Rebuilder::Result Rebuilder::rebuild(const std::string& logical_id) {
+  Result result;
+  const auto* function = m_impl->model.find_function(logical_id);
+  if (function == nullptr) {
+    result.functions.push_back(logical_id);
+    result.outcome = tl::unexpected(BuildFailure{
+        logical_id, ArtifactKind::function, logical_id + ": not in the template", {}, {}});
+    return result;
+  }
+  const auto plan = detail::plan_function(*function);
+  if (!plan) {
+    result.functions.push_back(logical_id);
+    result.outcome = run_with_plan(plan, m_impl->model, m_impl->options, no_event);
+    return result;
+  }
+  // The build's members, in template order (the first one builds, as in build()).
+  std::vector<detail::Plan> plans;
+  for (const auto& other : m_impl->model.functions) {
+    if (other.logical_id == logical_id) {
+      plans.push_back(*plan);
+      continue;
+    }
+    if (plan->share_key.empty())
+      continue;
+    if (auto candidate = detail::plan_function(other);
+        candidate && candidate->share_key == plan->share_key)
+      plans.push_back(std::move(*candidate));
+  }
+  std::vector<const Plan*> members;
+  for (const auto& member : plans)
+    members.push_back(&member);
+  const auto scan = detail::scan_sources(plans.front(), m_impl->build_dir, true);
+  auto outcomes = run_group(members, scan, m_impl->options, m_impl->build_dir, m_impl->session,
+                            m_impl->options.on_event ? m_impl->options.on_event : no_event);
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    result.functions.push_back(plans[i].logical_id);
+    if (plans[i].logical_id == logical_id)
+      result.outcome = std::move(outcomes[i]);
+  }
+  return result;
 }
 
 void apply_build_outputs(sam::Model& model, const BuildReport& report) {

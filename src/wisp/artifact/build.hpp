@@ -44,6 +44,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -132,6 +133,31 @@ BuildOutcome build_layer(const sam::Model& model, const sam::Layer& layer,
 // Builds what `options.only` selects (every function and layer when empty). One artifact's
 // failure does not stop the others; an error only when `only` names an unknown resource.
 support::Result<BuildReport> build(const sam::Model& model, const BuildOptions& options);
+
+// Hot reload (`local start-api`): rebuilds a built function in place when its sources
+// change, as a cached build (the same bytes `wisp build` writes), keeping each CodeUri's
+// esbuild scratch copy and installed dependencies between rebuilds (npm runs again only when
+// package.json, a lockfile or .npmrc changed). Functions sharing the build are rebuilt with
+// it. Not thread-safe: one rebuild at a time.
+class Rebuilder {
+public:
+  Rebuilder(sam::Model model, BuildOptions options);
+  ~Rebuilder();
+  Rebuilder(const Rebuilder&) = delete;
+  Rebuilder& operator=(const Rebuilder&) = delete;
+
+  struct Result {
+    std::vector<std::string> functions; // every function this build serves
+    BuildOutcome outcome;               // of the function asked for
+  };
+  // Whether changes to the function's sources are rebuilt here (esbuild builds).
+  [[nodiscard]] bool can_rebuild(const std::string& logical_id) const;
+  Result rebuild(const std::string& logical_id);
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
 
 // What a build changes in the function's configuration, applied to the model (as SAM's
 // built template carries it to package and deploy): the handler rewritten to an esbuild

@@ -55,6 +55,9 @@ struct CodeWatcher::Impl : std::enable_shared_from_this<CodeWatcher::Impl> {
   struct Watch {
     fs::path dir;
     std::set<std::size_t> targets;
+    // On a root's parent: the roots by name, so a root replaced by a rename (a new build
+    // swapped in) is watched again.
+    std::map<std::string, std::set<std::size_t>> roots;
   };
   std::map<int, Watch> watches;
   std::map<std::size_t, std::string> pending; // target → a changed path
@@ -90,6 +93,22 @@ struct CodeWatcher::Impl : std::enable_shared_from_this<CodeWatcher::Impl> {
     return {};
   }
 
+  // Watches `root` and, best effort, its parent for `root` being replaced.
+  support::Status add_root(std::size_t target, const fs::path& root) {
+    WISP_TRY(add_tree(target, root));
+    const auto parent = root.parent_path();
+    if (parent.empty() || parent == root || watches.size() >= k_max_watches)
+      return {};
+    const int wd = ::inotify_add_watch(fd, parent.c_str(), k_mask);
+    if (wd < 0)
+      return {};
+    auto& watch = watches[wd];
+    if (watch.dir.empty())
+      watch.dir = parent;
+    watch.roots[root.filename().string()].insert(target);
+    return {};
+  }
+
   void read() {
     descriptor.async_read_some(
         asio::buffer(buffer),
@@ -119,6 +138,16 @@ struct CodeWatcher::Impl : std::enable_shared_from_this<CodeWatcher::Impl> {
       if ((event->mask & IN_ISDIR) == 0 && ignored_name(name))
         continue;
       const auto path = name.empty() ? it->second.dir : it->second.dir / name;
+      if ((event->mask & IN_ISDIR) != 0 && (event->mask & (IN_CREATE | IN_MOVED_TO)) != 0) {
+        if (const auto root = it->second.roots.find(name); root != it->second.roots.end()) {
+          const auto targets = root->second;
+          for (const auto target : targets) {
+            (void)add_tree(target, path);
+            pending[target] = path.string();
+          }
+          any = true;
+        }
+      }
       if ((event->mask & IN_ISDIR) != 0 && (event->mask & (IN_CREATE | IN_MOVED_TO)) != 0) {
         const auto targets = it->second.targets;
         for (const auto target : targets)
@@ -169,7 +198,7 @@ support::Status CodeWatcher::add(std::size_t target, const std::filesystem::path
   std::lock_guard lock(m_impl->mutex);
   if (m_impl->fd < 0)
     return support::failf("inotify is not available: {}", std::strerror(errno));
-  return m_impl->add_tree(target, root);
+  return m_impl->add_root(target, root);
 }
 
 void CodeWatcher::start() {

@@ -30,7 +30,9 @@ public:
   CodeWatcher(const CodeWatcher&) = delete;
   CodeWatcher& operator=(const CodeWatcher&) = delete;
 
-  // Watches `root` and its subdirectories for `target` (at most 8192 directories in all).
+  // Watches `root` and its subdirectories for `target` (at most 8192 directories in all). A
+  // root replaced by another directory of its name (a rename, as `wisp build` swaps a build
+  // in) is watched again and reported as changed.
   support::Status add(std::size_t target, const std::filesystem::path& root);
   void start();
   void stop();
