@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,24 +22,26 @@ inline void add_build_dir_option(CLI::App& app, std::string& build_dir) {
                  "else .wisp/build beside the template); built functions run from there");
 }
 
-// Points the model at the builds; prints warnings (stale builds). False (and prints why)
+// Points the model at the builds; prints warnings (stale builds). nullopt (and prints why)
 // when some code cannot run at all.
-inline bool use_local_builds(Context& context, sam::Model& model, const std::string& build_dir,
-                             std::vector<std::string> only) {
+inline std::optional<artifact::LocalCodeReport> use_local_builds(Context& context,
+                                                                 sam::Model& model,
+                                                                 const std::string& build_dir,
+                                                                 std::vector<std::string> only) {
   artifact::LocalCodeOptions options;
   options.build_dir = !build_dir.empty() ? build_dir : context.global.config_build_dir;
   options.only = std::move(only);
   auto report = artifact::use_local_builds(model, options);
   if (!report) {
     print_error(context, report.error());
-    return false;
+    return std::nullopt;
   }
   for (const auto& warning : report->warnings)
     context.console.warning(warning);
   if (!report->from_build.empty())
     context.console.debug_log("running from their builds: " +
                               support::join(report->from_build, ", "));
-  return true;
+  return std::move(*report);
 }
 
 } // namespace wisp::cli

@@ -10,7 +10,7 @@ import urllib.request
 import zipfile
 
 import harness
-from gateway_helpers import Server
+from gateway_helpers import Server, wait_until
 from harness import WispTestCase, wisp
 
 TEMPLATE = """\
@@ -129,6 +129,24 @@ class BuildThenRun(WispTestCase):
         proc = self.invoke("Hello")
         self.assertNotIn("runs its last build", proc.stderr)
         self.assertEqual(json.loads(json.loads(proc.stdout)["body"])["version"], "v2")
+
+    def test_start_api_follows_each_new_build_and_reports_source_edits(self):
+        self.assertWisp(wisp("build", cwd=self.tmp, extra_env=self.extra), 0)
+        with Server(self.tmp) as server:
+            self.assertEqual(server.json(None, "GET", "/hello")["version"], "v1")
+            # An edit to the sources of an npm-built function: reported, not run.
+            self.write("app/index.js", INDEX.replace("'v1'", "'v2'"))
+            self.assertTrue(wait_until(
+                lambda: "index.js changed, but Hello runs its build: run `wisp build` to use the change"
+                in server.stderr(), timeout=30), server.stderr())
+            self.assertEqual(server.json(None, "GET", "/hello")["version"], "v1")
+            # Each `wisp build` swaps a new staged directory in: every one is picked up.
+            for version in ("v2", "v3"):
+                self.write("app/index.js", INDEX.replace("'v1'", f"'{version}'"))
+                self.assertWisp(wisp("build", cwd=self.tmp, extra_env=self.extra), 0)
+                self.assertTrue(wait_until(
+                    lambda: server.json(None, "GET", "/hello")["version"] == version, timeout=30),
+                    server.stderr())
 
     def test_build_dir_flag_and_samconfig(self):
         self.assertWisp(wisp("build", "-b", "out", cwd=self.tmp, extra_env=self.extra), 0)

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 
 import harness
-from gateway_helpers import Server
+from gateway_helpers import Server, wait_until
 from harness import Moto, WispTestCase, wisp
 
 ESBUILD_BIN = os.path.join(harness.PEERS_DIR, "esbuild", "node_modules", ".bin")
@@ -149,9 +149,9 @@ class EsbuildApp(WispTestCase):
         self.assertNotIn("environment", artifacts["EsmFunction"])
         self.assertEqual(sorted(os.listdir(self.path(".wisp/build/CjsFunction"))), ["cjs.js", "cjs.js.map"])
         self.assertEqual(sorted(os.listdir(self.path(".wisp/build/EsmFunction"))), ["esm.mjs"])
-        # The scratch copy is gone; the sources are untouched.
-        self.assertFalse(os.path.exists(self.path(".wisp/build/.work")))
+        # The sources are untouched; the dependencies stay in the scratch copy for cached builds.
         self.assertFalse(os.path.exists(self.path("src/node_modules")))
+        self.assertTrue(os.path.isdir(self.path(".wisp/build/.work/esbuild/src/node_modules/leftpad")))
         # Dependencies were installed once for both functions (one scratch per CodeUri).
         self.assertEqual(built.stderr.count("npm install"), 1, built.stderr)
 
@@ -168,6 +168,33 @@ class EsbuildApp(WispTestCase):
         with Server(self.tmp, extra_env=self.env) as server:
             self.assertEqual(server.json(None, "GET", "/cjs")["greet"], "hello ts")
             self.assertEqual(server.json(None, "GET", "/esm")["pad"], "***esm")
+
+    def test_start_api_rebuilds_a_changed_ts_file_before_the_next_request(self):
+        self.build()
+        with Server(self.tmp, extra_env=self.env) as server:
+            self.assertEqual(server.json(None, "GET", "/esm")["pad"], "***esm")
+            self.write("src/handlers/esm.ts", ESM.replace("leftpad('esm', 6)", "leftpad('new', 7)"))
+            self.assertTrue(wait_until(lambda: "Rebuilding EsmFunction: " in server.stderr(), timeout=30),
+                            server.stderr())
+            # Requests wait for the rebuild: the first one after the change sees it.
+            self.assertEqual(server.json(None, "GET", "/esm")["pad"], "****new")
+            self.assertTrue(wait_until(lambda: "Rebuilt EsmFunction in " in server.stderr(), timeout=30))
+            # The CJS function shares the CodeUri: its build was redone too, and still works.
+            self.assertTrue(wait_until(lambda: "Rebuilt CjsFunction in " in server.stderr(), timeout=30))
+            self.assertEqual(server.json(None, "GET", "/cjs")["greet"], "hello ts")
+
+            # A syntax error: reported with its position; the last good build keeps serving.
+            self.write("src/handlers/esm.ts", "export const handler = async () => {\n  const x y = 1;\n};\n")
+            self.assertTrue(wait_until(lambda: "Rebuild of EsmFunction failed" in server.stderr(), timeout=30),
+                            server.stderr())
+            self.assertIn("src/handlers/esm.ts:2:10: Expected \";\" but found \"y\"", server.stderr())
+            self.assertEqual(server.json(None, "GET", "/esm")["pad"], "****new")
+        # What the hot rebuild wrote is what `wisp build` writes: nothing left to rebuild.
+        self.write("src/handlers/esm.ts", ESM.replace("leftpad('esm', 6)", "leftpad('new', 7)"))
+        cached = self.build("--cached")
+        self.assertIn("cached EsmFunction", cached.stdout)
+        # CjsFunction was rebuilt (successfully) while esm.ts was broken: its key moved on.
+        self.assertIn("built  CjsFunction", cached.stdout)
 
     def test_zips_are_identical_across_clean_builds_and_cached_rebuilds_only_on_change(self):
         self.build()
@@ -192,6 +219,13 @@ class EsbuildApp(WispTestCase):
         changed = self.build("--cached")
         self.assertIn("cached CjsFunction", changed.stdout)
         self.assertIn("built  EsmFunction", changed.stdout)
+        # A source change rebuilds with the dependencies already installed (SAM's cached deps).
+        self.write("src/handlers/esm.ts", ESM.replace("'esm'", "'ESM'"))
+        changed = self.build("--cached")
+        self.assertIn("built  EsmFunction", changed.stdout)
+        self.assertNotIn("npm install", changed.stderr)
+        # Without --cached, dependencies are installed afresh.
+        self.assertIn("npm install", self.build().stderr)
         # A lockfile (any source of the CodeUri) rebuilds both.
         self.write("src/package-lock.json", json.dumps({"name": "ts-app", "lockfileVersion": 3}))
         changed = self.build("--cached")

@@ -187,7 +187,9 @@ std::vector<std::string> dependencies_of(const fs::path& manifest) {
 
 // What builds share: the scratch copies esbuild bundles from (one per CodeUri and install
 // command: functions with different handlers share their dependencies). A session lives for
-// one build() (or, for hot reload, as long as a Rebuilder); its scratch directories go with it.
+// one build() (or, for hot reload, as long as a Rebuilder). The scratch directories stay in
+// <build dir>/.work/esbuild/ with the manifest key of their node_modules beside them, so a
+// cached build (and hot reload) installs dependencies again only when the manifest changed.
 struct Scratch {
   std::mutex mutex;
   fs::path dir;
@@ -200,21 +202,14 @@ struct Scratch {
 
 class Session {
 public:
-  Session(fs::path base_dir, fs::path build_dir)
-      : m_base_dir(std::move(base_dir)), m_build_dir(std::move(build_dir)) {}
+  Session(fs::path base_dir, bool reuse_dependencies)
+      : m_base_dir(std::move(base_dir)), m_reuse_dependencies(reuse_dependencies) {}
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
-  ~Session() {
-    for (const auto& path : m_leftovers) {
-      std::error_code ignored;
-      fs::remove_all(path, ignored);
-    }
-    std::error_code ignored;
-    fs::remove(m_build_dir / ".work" / "esbuild", ignored); // only when empty
-    fs::remove(m_build_dir / ".work", ignored);
-  }
+  ~Session() = default;
 
   [[nodiscard]] const fs::path& base_dir() const { return m_base_dir; }
+  [[nodiscard]] bool reuse_dependencies() const { return m_reuse_dependencies; }
 
   std::shared_ptr<Scratch> scratch(const std::string& key) {
     std::lock_guard lock(m_mutex);
@@ -223,18 +218,18 @@ public:
       entry = std::make_shared<Scratch>();
     return entry;
   }
-  void leave(const fs::path& path) {
-    std::lock_guard lock(m_mutex);
-    m_leftovers.push_back(path);
-  }
 
 private:
   fs::path m_base_dir;
-  fs::path m_build_dir;
+  bool m_reuse_dependencies = false;
   std::mutex m_mutex;
   std::map<std::string, std::shared_ptr<Scratch>> m_scratches;
-  std::vector<fs::path> m_leftovers;
 };
+
+// Beside a scratch directory: the manifest key its node_modules were installed for.
+fs::path deps_stamp(const fs::path& scratch) {
+  return fs::path(scratch.string() + ".deps");
+}
 
 // A stable scratch name (source maps name files relative to it, and the same sources must
 // give the same bytes on every build and machine): the CodeUri relative to the template.
@@ -312,10 +307,19 @@ run_esbuild(const Plan& plan, const SourceScan& scan, const fs::path& build_dir,
                             plan.logical_id, display_path(plan.source), scratch->prepared_by)));
     }
     if (scratch->dir.empty()) {
+      // Kept between builds (SAM's cached dependencies): a cached build reuses the installed
+      // node_modules while the manifest and lockfiles are unchanged; any other build
+      // installs afresh.
       scratch->dir = build_dir / ".work" / "esbuild" /
                      (scratch_name(plan.source, session.base_dir()) + (ci ? "-ci" : ""));
-      session.leave(scratch->dir);
-      fs::remove_all(scratch->dir, ec);
+      const auto stamp = support::read_file(deps_stamp(scratch->dir), 4096);
+      if (session.reuse_dependencies() && stamp && *stamp == installed &&
+          fs::is_directory(scratch->dir / "node_modules", ec)) {
+        scratch->installed = installed;
+      } else {
+        fs::remove(deps_stamp(scratch->dir), ec);
+        fs::remove_all(scratch->dir, ec);
+      }
     }
     const auto& work = scratch->dir;
     scratch->failure.reset();
@@ -341,9 +345,12 @@ run_esbuild(const Plan& plan, const SourceScan& scan, const fs::path& build_dir,
                                               "--no-fund", "--no-save"},
                 work,
                 {{"npm_config_update_notifier", "false"}}};
-      if (auto ran = run_step(plan, step, announce); !ran)
+      if (auto ran = run_step(plan, step, announce); !ran) {
+        fs::remove(deps_stamp(work), ec);
         return fail_with(std::move(ran.error()));
+      }
       scratch->installed = installed;
+      (void)support::write_file_atomic(deps_stamp(work), installed);
     }
   }
   const auto& work = scratch->dir;
@@ -727,7 +734,7 @@ BuildOutcome run_with_plan(const PlanResult& plan, const sam::Model& model,
   auto scan = detail::scan_sources(*plan, build_dir, true);
   if (!scan)
     return tl::unexpected(failure(*plan, scan.error().message));
-  Session session(model.base_dir, build_dir);
+  Session session(model.base_dir, options.cached);
   return run_plan(*plan, *scan, options, build_dir, session, emit);
 }
 
@@ -827,7 +834,7 @@ support::Result<BuildReport> build(const sam::Model& model, const BuildOptions& 
     options.on_event(event);
   };
   std::vector<std::optional<BuildOutcome>> outcomes(plans.size());
-  Session session(model.base_dir, build_dir);
+  Session session(model.base_dir, options.cached);
   const auto run_job = [&](std::size_t g) {
     const auto& group = groups[g];
     std::vector<const Plan*> members;
@@ -887,7 +894,7 @@ support::Result<BuildReport> build(const sam::Model& model, const BuildOptions& 
 struct Rebuilder::Impl {
   Impl(sam::Model model_, BuildOptions options_)
       : model(std::move(model_)), options(std::move(options_)),
-        build_dir(resolve_build_dir(model, options.build_dir)), session(model.base_dir, build_dir) {
+        build_dir(resolve_build_dir(model, options.build_dir)), session(model.base_dir, true) {
     options.cached = true;
   }
   sam::Model model;

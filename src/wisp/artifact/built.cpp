@@ -130,6 +130,7 @@ support::Result<LocalCodeReport> use_local_builds(sam::Model& model,
                                                   const LocalCodeOptions& options) {
   LocalCodeReport report;
   const auto build_dir = resolve_build_dir(model, options.build_dir);
+  report.build_dir = build_dir;
   const auto cache_dir =
       options.cache_dir.empty() ? runtime::default_cache_dir() : options.cache_dir;
   Checker checker(build_dir);
@@ -187,6 +188,7 @@ support::Result<LocalCodeReport> use_local_builds(sam::Model& model,
     const auto plan = detail::plan_function(function);
     if (auto what = checker.stale(plan, *record))
       report.warnings.push_back(stale_warning("function", id, *what));
+    report.built_sources[id] = function.code_dir;
     function.code_dir = staged;
     if (!record->handler.empty())
       function.handler = record->handler;

@@ -18,6 +18,7 @@
 #include <wisp/template/model.hpp>
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,10 @@ struct LocalCodeOptions {
 };
 
 struct LocalCodeReport {
+  std::filesystem::path build_dir; // where builds were looked for
   std::vector<std::string> warnings;
+  // Functions that run from a staged build: logical id → their CodeUri (for hot reload).
+  std::map<std::string, std::filesystem::path> built_sources;
   std::vector<std::string> from_build;   // functions and layers that run from their build
   std::vector<std::string> from_archive; // functions whose zip CodeUri was extracted
 };

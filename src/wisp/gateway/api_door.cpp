@@ -542,7 +542,7 @@ void ApiDoor::authorize(Exchange& ex) {
   runtime::InvokeRequest invoke;
   invoke.payload = ex.event;
   invoke.trace_id = ex.trace_id;
-  m_host.engine->invoke(binding.function->handle, invoke, ex);
+  m_host.invoke(*binding.function, invoke, ex);
 }
 
 void ApiDoor::apply_authorizer(Exchange& ex, const AuthorizerResult& result,
@@ -661,7 +661,7 @@ void ApiDoor::integrate(Exchange& ex) {
   runtime::InvokeRequest invoke;
   invoke.payload = ex.event;
   invoke.trace_id = ex.trace_id;
-  m_host.engine->invoke(slot.function->handle, invoke, ex);
+  m_host.invoke(*slot.function, invoke, ex);
 }
 
 void ApiDoor::on_timeout(Exchange& ex) {

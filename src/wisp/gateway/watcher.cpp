@@ -61,6 +61,7 @@ struct CodeWatcher::Impl : std::enable_shared_from_this<CodeWatcher::Impl> {
   };
   std::map<int, Watch> watches;
   std::map<std::size_t, std::string> pending; // target → a changed path
+  std::set<fs::path> skipped;                 // neither watched nor reported
   std::array<char, 64 * 1024> buffer{};
   bool stopped = false;
 
@@ -84,7 +85,7 @@ struct CodeWatcher::Impl : std::enable_shared_from_this<CodeWatcher::Impl> {
     for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (!it->is_directory(ec) || it->is_symlink(ec))
         continue;
-      if (ignored_dir(it->path().filename().string())) {
+      if (ignored_dir(it->path().filename().string()) || skipped.contains(it->path())) {
         it.disable_recursion_pending();
         continue;
       }
@@ -138,6 +139,8 @@ struct CodeWatcher::Impl : std::enable_shared_from_this<CodeWatcher::Impl> {
       if ((event->mask & IN_ISDIR) == 0 && ignored_name(name))
         continue;
       const auto path = name.empty() ? it->second.dir : it->second.dir / name;
+      if (!skipped.empty() && skipped.contains(path))
+        continue;
       if ((event->mask & IN_ISDIR) != 0 && (event->mask & (IN_CREATE | IN_MOVED_TO)) != 0) {
         if (const auto root = it->second.roots.find(name); root != it->second.roots.end()) {
           const auto targets = root->second;
@@ -194,8 +197,11 @@ CodeWatcher::~CodeWatcher() {
   stop();
 }
 
-support::Status CodeWatcher::add(std::size_t target, const std::filesystem::path& root) {
+support::Status CodeWatcher::add(std::size_t target, const std::filesystem::path& root,
+                                 const std::vector<std::filesystem::path>& skip) {
   std::lock_guard lock(m_impl->mutex);
+  for (const auto& path : skip)
+    m_impl->skipped.insert(path.lexically_normal());
   if (m_impl->fd < 0)
     return support::failf("inotify is not available: {}", std::strerror(errno));
   return m_impl->add_root(target, root);
