@@ -92,7 +92,10 @@ std::string stale_warning(std::string_view kind, const std::string& id, const st
 support::Result<fs::path> extracted_code(const fs::path& file, const fs::path& cache_dir) {
   WISP_TRY_ASSIGN(auto digest, digest_file(file));
   const auto root = cache_dir / "code";
-  const auto target = root / digest.hex;
+  // The same rule as the build: a zip or jar by name or by its first bytes; any other file
+  // is the whole artifact (keyed by its name too: it is the file's name in the artifact).
+  const bool zip = detail::is_zip_file(file);
+  const auto target = root / (zip ? digest.hex : digest.hex + "-" + file.filename().string());
   std::error_code ec;
   if (fs::is_directory(target, ec))
     return target;
@@ -107,9 +110,7 @@ support::Result<fs::path> extracted_code(const fs::path& file, const fs::path& c
       fs::remove_all(path, ignored);
     }
   } cleanup{temp};
-  // The same rule as the build: a zip or jar by name or by its first bytes; any other file
-  // is the whole artifact.
-  if (!detail::is_zip_file(file)) {
+  if (!zip) {
     fs::create_directories(temp, ec);
     fs::copy_file(file, temp / file.filename(), ec);
     if (ec)

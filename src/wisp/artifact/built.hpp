@@ -47,7 +47,7 @@ support::Result<LocalCodeReport> use_local_builds(sam::Model& model,
                                                   const LocalCodeOptions& options);
 
 // The directory a zip/jar (or single-file) CodeUri runs from: extracted into
-// <cache_dir>/code/<sha256>/ once.
+// <cache_dir>/code/<sha256>/ (a single file: <sha256>-<name>/) once.
 support::Result<std::filesystem::path> extracted_code(const std::filesystem::path& file,
                                                       const std::filesystem::path& cache_dir);
 
