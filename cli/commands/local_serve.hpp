@@ -4,8 +4,10 @@
 
 #include "../command.hpp"
 #include "load.hpp"
+#include "local_code.hpp"
 
 #include <wisp/aws/config.hpp>
+#include <wisp/artifact/build.hpp>
 #include <wisp/gateway/server.hpp>
 #include <wisp/runtime/function.hpp>
 #include <wisp/template/load.hpp>
@@ -13,6 +15,8 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -26,6 +30,7 @@ struct ServeFlags {
   bool no_watch = false;
   int threads = 0;
   int max_concurrency = 0;
+  std::string build_dir;
 };
 
 inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port) {
@@ -50,11 +55,16 @@ inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port
                  "requests wait their turn. ReservedConcurrentExecutions still throttles as "
                  "Lambda does")
       ->check(CLI::Range(0, 1000));
+  add_build_dir_option(app, flags.build_dir);
 }
 
 struct LoadedApp {
-  sam::Model model;
+  sam::Model model; // what runs: the builds applied
   std::optional<runtime::EnvVarsFile> env_vars;
+  // Functions that run from their builds, and what rebuilds them for hot reload.
+  std::map<std::string, std::filesystem::path> built_sources;
+  std::filesystem::path build_dir;
+  std::shared_ptr<artifact::Rebuilder> rebuilder;
 };
 
 // Loads the template and --env-vars; prints the problems and returns the exit code on failure.
@@ -69,7 +79,19 @@ inline std::optional<LoadedApp> load_app(Context& context, const ServeFlags& fla
   auto model = load_template(context, {}, exit_code);
   if (!model)
     return std::nullopt;
-  LoadedApp app{std::move(*model), std::nullopt};
+  // After `wisp build`, functions run from their builds (dependencies, bundles, layers).
+  auto sources = *model;
+  auto built = use_local_builds(context, *model, flags.build_dir, {});
+  if (!built) {
+    exit_code = 1;
+    return std::nullopt;
+  }
+  LoadedApp app{std::move(*model), std::nullopt, built->built_sources, built->build_dir, nullptr};
+  if (!app.built_sources.empty()) {
+    artifact::BuildOptions build;
+    build.build_dir = built->build_dir;
+    app.rebuilder = std::make_shared<artifact::Rebuilder>(std::move(sources), std::move(build));
+  }
   if (!flags.env_vars.empty()) {
     auto env = runtime::load_env_vars(flags.env_vars);
     if (!env) {
@@ -93,6 +115,27 @@ inline void apply_serve_flags(const ServeFlags& flags, const LoadedApp& app,
   options.max_concurrency = flags.max_concurrency;
   options.env_vars = app.env_vars ? &*app.env_vars : nullptr;
   options.log_store_dir = app.model.base_dir / ".wisp" / "logs";
+  // Hot reload of built functions: esbuild builds are redone on a source change.
+  options.built.sources = app.built_sources;
+  for (const auto& [id, dir] : app.built_sources)
+    options.built.ignore.push_back(dir / "node_modules");
+  options.built.ignore.push_back(app.build_dir);
+  if (auto rebuilder = app.rebuilder) {
+    options.built.can_rebuild = [rebuilder](const std::string& id) {
+      return rebuilder->can_rebuild(id);
+    };
+    options.built.rebuild = [rebuilder](const std::string& id) {
+      auto rebuilt = rebuilder->rebuild(id);
+      gateway::RebuildResult result;
+      result.functions = std::move(rebuilt.functions);
+      result.ok = rebuilt.outcome.has_value();
+      if (!result.ok) {
+        result.message = rebuilt.outcome.error().message;
+        result.detail = rebuilt.outcome.error().tool_output;
+      }
+      return result;
+    };
+  }
 }
 
 // The credentials IAM-authorized requests are verified against (function URLs with AuthType

@@ -619,7 +619,7 @@ void ApiDoor::authorize(Exchange& ex) {
   runtime::InvokeRequest invoke;
   invoke.payload = ex.event;
   invoke.trace_id = ex.trace_id;
-  m_host.engine->invoke(binding.function->handle, invoke, ex);
+  m_host.invoke(*binding.function, invoke, ex);
 }
 
 // ---- JWT (HTTP API) and Cognito user pool (REST) authorizers
@@ -941,7 +941,7 @@ void ApiDoor::integrate(Exchange& ex) {
   runtime::InvokeRequest invoke;
   invoke.payload = ex.event;
   invoke.trace_id = ex.trace_id;
-  m_host.engine->invoke(slot.function->handle, invoke, ex);
+  m_host.invoke(*slot.function, invoke, ex);
 }
 
 void ApiDoor::on_timeout(Exchange& ex) {

@@ -212,7 +212,7 @@ void LambdaDoor::handle(Exchange& ex) {
     invoke.payload = raw->payload;
     invoke.client_context = raw->client_context;
     invoke.qualifier = qualifier;
-    m_host.engine->invoke(slot->handle, invoke, *raw);
+    m_host.invoke(*slot, invoke, *raw);
     if (ex.claim()) {
       ex.mapped.clear();
       ex.mapped.status = 202;
@@ -240,7 +240,7 @@ void LambdaDoor::handle(Exchange& ex) {
   const auto content_type = request.header("content-type");
   if (!content_type.empty())
     invoke.content_type = content_type;
-  m_host.engine->invoke(slot->handle, invoke, ex);
+  m_host.invoke(*slot, invoke, ex);
 }
 
 // ---- InvokeWithResponseStream
