@@ -6,8 +6,8 @@
 #include "load.hpp"
 #include "local_code.hpp"
 
-#include <wisp/aws/config.hpp>
 #include <wisp/artifact/build.hpp>
+#include <wisp/aws/config.hpp>
 #include <wisp/gateway/server.hpp>
 #include <wisp/runtime/function.hpp>
 #include <wisp/template/load.hpp>
