@@ -2,6 +2,7 @@
 
 #include "../command.hpp"
 #include "load.hpp"
+#include "local_code.hpp"
 
 #include <wisp/aws/config.hpp>
 #include <wisp/runtime/local_invoke.hpp>
@@ -49,6 +50,7 @@ public:
                    "Append the function's logs to this file instead of stderr");
     app.add_flag("--enforce-memory", m_enforce_memory,
                  "Kill the function when its memory exceeds MemorySize (Runtime.OutOfMemory)");
+    add_build_dir_option(app, m_build_dir);
   }
 
   int run(Context& context) override {
@@ -97,6 +99,12 @@ public:
     auto model = load_template(context, load, exit_code);
     if (!model)
       return exit_code;
+    // After `wisp build`, the function runs from its build (dependencies, bundle, layers).
+    std::vector<std::string> only;
+    if (!m_function.empty())
+      only.push_back(m_function);
+    if (!use_local_builds(context, *model, m_build_dir, std::move(only)))
+      return 1;
 
     std::FILE* log_file = nullptr;
     if (!m_log_file.empty()) {
@@ -158,6 +166,7 @@ private:
   std::string m_event_file;
   std::string m_env_vars;
   std::string m_log_file;
+  std::string m_build_dir;
   bool m_enforce_memory = false;
 };
 

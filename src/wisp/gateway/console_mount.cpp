@@ -350,6 +350,24 @@ void ConsoleDoor::on_complete(Exchange& ex, const runtime::InvokeResult& result)
   (void)ex, (void)result; // the console invokes nothing
 }
 
+support::Result<std::unique_ptr<ConsoleMount>>
+open_console(Host& host, const sam::Model& model, Door* first, std::string_view why_not, int port,
+             std::vector<std::unique_ptr<Door>>& doors) {
+  WISP_TRY_ASSIGN(auto console, ConsoleMount::create(host, model));
+  if (first != nullptr) {
+    first->set_mount(console.get());
+    host.info(fmt::format("Console: http://{}:{}/_wisp/", host.options.host, first->port()));
+  } else {
+    auto door = std::make_unique<ConsoleDoor>(host, *console);
+    WISP_TRY(door->listen(host.options.host, port));
+    host.info(
+        fmt::format("Console: http://{}:{}/_wisp/ ({})", host.options.host, door->port(), why_not));
+    doors.push_back(std::move(door));
+  }
+  console->start();
+  return console;
+}
+
 bool routes_claim_console(const std::vector<const sam::Route*>& routes) {
   for (const auto* route : routes) {
     const RouteSpec spec{route->method, route->path};

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 namespace wisp::gateway {
 
@@ -63,6 +64,14 @@ public:
 private:
   ConsoleMount& m_console;
 };
+
+// Creates the console and mounts it on `first`, or, when `first` is null, on a ConsoleDoor of
+// its own listening at `port` (0: any free port; `why_not` says why, in the start-up line),
+// appended to `doors`. Prints `Console: http://<host>:<port>/_wisp/`. Call after every door has
+// registered its functions, before Host::run.
+support::Result<std::unique_ptr<ConsoleMount>>
+open_console(Host& host, const sam::Model& model, Door* first, std::string_view why_not, int port,
+             std::vector<std::unique_ptr<Door>>& doors);
 
 // True when one of `routes` would match a request for /_wisp/ (the console then needs a port
 // of its own).

@@ -5,6 +5,7 @@
 #include <wisp/gateway/console_mount.hpp>
 #include <wisp/gateway/lambda_door.hpp>
 #include <wisp/gateway/server.hpp>
+#include <wisp/gateway/url_door.hpp>
 
 #include <fmt/format.h>
 
@@ -38,10 +39,11 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
     if (routed)
       apis.push_back(&api);
   }
-  if (apis.empty())
-    return support::fail("the template has no Api or HttpApi events to serve; "
-                         "`wisp local invoke` "
-                         "runs functions without an API");
+  std::vector<std::string> url_warnings;
+  const bool has_urls = !function_urls(model, url_warnings).empty();
+  if (apis.empty() && !has_urls)
+    return support::fail("the template has no Api or HttpApi events and no function URLs to "
+                         "serve; `wisp local invoke` runs functions without an API");
   int next_port = options.port;
   bool static_taken = false;
   fs::path static_dir;
@@ -104,28 +106,30 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
     else
       shared_doors.push_back(std::move(door));
   }
-  if (!static_dir.empty())
+  if (!static_dir.empty() && !doors.empty())
     host.info(fmt::format("Static files from {} on http://{}:{}", static_dir.string(), options.host,
                           doors.front()->port()));
+  // Function URLs: each on its own port, after the API ports.
+  WISP_TRY(add_function_url_doors(host, model, options, next_port, doors));
+  // The console: on the first API port, unless its routes would match /_wisp (or there is no
+  // API: a function URL owns every path of its port); then on a port of its own.
   std::unique_ptr<ConsoleMount> console;
   if (options.console) {
-    WISP_TRY_ASSIGN(console, ConsoleMount::create(host, model));
-    // The first port, unless its APIs' routes would match /_wisp: then a port of its own.
-    std::vector<const sam::Route*> first_routes;
-    for (const auto* door : groups.front())
-      for (const auto& slot : door->routes())
-        first_routes.push_back(&slot.route);
-    if (routes_claim_console(first_routes)) {
-      auto console_door = std::make_unique<ConsoleDoor>(host, *console);
-      WISP_TRY(console_door->listen(options.host, next_port));
-      host.info(fmt::format("Console: http://{}:{}/_wisp/ (the routes on port {} match /_wisp)",
-                            options.host, console_door->port(), doors.front()->port()));
-      doors.push_back(std::move(console_door));
-    } else {
-      doors.front()->set_mount(console.get());
-      host.info(fmt::format("Console: http://{}:{}/_wisp/", options.host, doors.front()->port()));
+    Door* first = nullptr;
+    std::string why_not = "no API port: function URLs own every path of theirs";
+    if (!groups.empty()) {
+      std::vector<const sam::Route*> first_routes;
+      for (const auto* door : groups.front())
+        for (const auto& slot : door->routes())
+          first_routes.push_back(&slot.route);
+      first = groups.front().front();
+      why_not.clear();
+      if (routes_claim_console(first_routes)) {
+        why_not = fmt::format("the routes on port {} match /_wisp", first->port());
+        first = nullptr;
+      }
     }
-    console->start();
+    WISP_TRY_ASSIGN(console, open_console(host, model, first, why_not, next_port, doors));
   }
   host.run(doors);
   return {};
@@ -149,15 +153,12 @@ support::Status serve_lambda(const sam::Model& model, const StartLambdaOptions& 
   for (const auto* slot : door->slots())
     host.info(
         fmt::format("  {}{}", slot->id, slot->ok ? "" : " (cannot run: " + slot->problem + ")"));
-  std::unique_ptr<ConsoleMount> console;
-  if (options.console) {
-    WISP_TRY_ASSIGN(console, ConsoleMount::create(host, model));
-    door->set_mount(console.get()); // the Invoke API's paths never start with /_wisp
-    host.info(fmt::format("Console: http://{}:{}/_wisp/", options.host, door->port()));
-    console->start();
-  }
   std::vector<std::unique_ptr<Door>> doors;
   doors.push_back(std::move(door));
+  // The console on the same port: the Invoke API's paths never start with /_wisp.
+  std::unique_ptr<ConsoleMount> console;
+  if (options.console)
+    WISP_TRY_ASSIGN(console, open_console(host, model, doors.front().get(), {}, 0, doors));
   host.run(doors);
   return {};
 }

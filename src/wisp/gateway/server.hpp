@@ -16,6 +16,9 @@
 // - The console (docs/console.md) answers /_wisp/ on the first port, or on the next free port
 //   when an API's routes would match /_wisp (printed: `Console: http://<host>:<port>/_wisp/`);
 //   ServeOptions::console false turns it off. A price file with errors fails the start.
+// - Hot reload: a change in a function's code (or layers) retires its workers; for a function
+//   that runs from its build, a change in its sources rebuilds it first when it can
+//   (ServeOptions::built), and its requests wait for the new build.
 // - Behaviour, limits and documented deviations from AWS: docs/local-api.md.
 
 #include <wisp/runtime/function.hpp>
@@ -24,6 +27,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +41,25 @@ struct ServeOutput {
   std::function<void(std::string_view)> warning; // problems that do not stop serving
   std::function<void(std::string_view)> ready;   // after the listeners accept
   std::function<void(std::string_view)> log; // access + function logs: lines, batched (no final \n)
+};
+
+// What a rebuild of a built function did (ServeOptions::rebuild).
+struct RebuildResult {
+  std::vector<std::string> functions; // every function the build serves (shared builds)
+  bool ok = false;
+  std::string message; // why it failed (esbuild errors as file:line:col: message)
+  std::string detail;  // the tool's own output
+};
+
+// Functions that run from a build (`wisp build`), and how to rebuild them when their sources
+// change (hot reload): a change to a function that `rebuild` can redo rebuilds it before its
+// next request (requests wait for it); a change to another built function is reported
+// ("run `wisp build`").
+struct BuiltFunctions {
+  std::map<std::string, std::filesystem::path> sources; // logical id → CodeUri
+  std::vector<std::filesystem::path> ignore;            // not sources (node_modules, build dir)
+  std::function<bool(const std::string& id)> can_rebuild;
+  std::function<RebuildResult(const std::string& id)> rebuild; // called off the I/O threads
 };
 
 struct ServeOptions {
@@ -53,6 +76,15 @@ struct ServeOptions {
   std::filesystem::path log_store_dir; // empty: no local log store
   bool console = true;                 // the console at /_wisp/ (docs/console.md)
   std::filesystem::path prices_file;   // the console's prices; empty: the built-in table
+  // The credentials IAM-authorized requests must be signed with (function URLs with AuthType
+  // AWS_IAM, AWS_IAM routes); empty: such requests are refused (403).
+  std::string access_key_id;
+  std::string secret_access_key;
+  // --jwks [ISSUER=]FILE|URL: where JWT and Cognito authorizers find an issuer's keys (without
+  // ISSUER: every issuer that has no source of its own); an issuer without any is asked
+  // through its discovery document.
+  std::vector<std::string> jwks;
+  BuiltFunctions built;
 };
 
 struct StartApiOptions : ServeOptions {
