@@ -139,7 +139,52 @@ std::string table(const std::vector<std::string>& headers,
   return out;
 }
 
+void pretty(std::string& out, const json::value& value, int indent) {
+  const auto pad = [&](int n) { out.append(static_cast<std::size_t>(n), ' '); };
+  if (value.is_object()) {
+    const auto& object = value.as_object();
+    if (object.empty()) {
+      out += "{}";
+      return;
+    }
+    out += "{\n";
+    std::size_t i = 0;
+    for (const auto& [key, item] : object) {
+      pad(indent + 2);
+      out += json::serialize(json::value(key));
+      out += ": ";
+      pretty(out, item, indent + 2);
+      out += ++i < object.size() ? ",\n" : "\n";
+    }
+    pad(indent);
+    out += "}";
+  } else if (value.is_array()) {
+    const auto& array = value.as_array();
+    if (array.empty()) {
+      out += "[]";
+      return;
+    }
+    out += "[\n";
+    for (std::size_t i = 0; i < array.size(); ++i) {
+      pad(indent + 2);
+      pretty(out, array[i], indent + 2);
+      out += i + 1 < array.size() ? ",\n" : "\n";
+    }
+    pad(indent);
+    out += "]";
+  } else {
+    out += json::serialize(value);
+  }
+}
+
 } // namespace
+
+std::string format_json(const json::value& value) {
+  std::string out;
+  pretty(out, value, 0);
+  out += '\n';
+  return out;
+}
 
 std::string format_time(std::int64_t ms) {
   const auto seconds = static_cast<std::time_t>(ms / 1000);

@@ -5,6 +5,8 @@
 #include <wisp/durable/execution.hpp>
 #include <wisp/durable/store.hpp>
 
+#include <boost/json/value.hpp>
+
 #include <string>
 #include <vector>
 
@@ -20,5 +22,7 @@ std::string format_history(const Execution& execution, std::size_t width = 60);
 std::string format_list(const std::vector<ExecutionSummary>& executions);
 // "2026-11-23 10:45:48.123 UTC"
 std::string format_time(std::int64_t ms);
+// JSON with a 2-space indent and a trailing newline (--format json, --output json).
+std::string format_json(const boost::json::value& value);
 
 } // namespace wisp::durable
