@@ -20,6 +20,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,15 +38,18 @@ struct Session : std::enable_shared_from_this<Session> {
       : stream(std::move(socket)), service(owner) {}
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
+  std::optional<http::request_parser<http::string_body>> parser;
   http::request<http::string_body> request;
   durable::Service& service;
 
   void read() {
-    request = {};
-    http::async_read(stream, buffer, request,
+    parser.emplace();
+    parser->body_limit(16u * 1024 * 1024);
+    http::async_read(stream, buffer, *parser,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec)
                          return;
+                       self->request = self->parser->release();
                        self->handle();
                      });
   }
