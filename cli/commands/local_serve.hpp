@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -25,7 +26,32 @@ struct ServeFlags {
   bool no_watch = false;
   int threads = 0;
   int max_concurrency = 0;
+  double time_scale = 0; // 0: DURABLE_EXECUTIONS_TIME_SCALE, else 1
+  bool skip_waits = false;
 };
+
+// --time-scale and --skip-waits, for every command that runs durable functions.
+inline void add_durable_time_options(CLI::App& app, double& time_scale, bool& skip_waits) {
+  app.add_option("--time-scale", time_scale,
+                 "Durable functions: waits, retry delays and timeouts run N times faster (default: "
+                 "DURABLE_EXECUTIONS_TIME_SCALE, else 1); histories keep real durations")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--skip-waits", skip_waits,
+               "Durable functions: a wait (or retry delay) ends as soon as the function suspends");
+}
+
+// The time scale to use: the flag, else DURABLE_EXECUTIONS_TIME_SCALE (SAM's variable), else 1.
+inline double durable_time_scale(double flag) {
+  if (flag > 0)
+    return flag;
+  if (const char* env = std::getenv("DURABLE_EXECUTIONS_TIME_SCALE"); env != nullptr) {
+    char* end = nullptr;
+    const double value = std::strtod(env, &end);
+    if (end != env && value > 0)
+      return value;
+  }
+  return 1.0;
+}
 
 inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port) {
   flags.port = default_port;
@@ -49,6 +75,7 @@ inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port
                  "requests wait their turn. ReservedConcurrentExecutions still throttles as "
                  "Lambda does")
       ->check(CLI::Range(0, 1000));
+  add_durable_time_options(app, flags.time_scale, flags.skip_waits);
 }
 
 struct LoadedApp {
@@ -92,6 +119,8 @@ inline void apply_serve_flags(const ServeFlags& flags, const LoadedApp& app,
   options.max_concurrency = flags.max_concurrency;
   options.env_vars = app.env_vars ? &*app.env_vars : nullptr;
   options.log_store_dir = app.model.base_dir / ".wisp" / "logs";
+  options.time_scale = durable_time_scale(flags.time_scale);
+  options.skip_waits = flags.skip_waits;
 }
 
 // Startup lines to stdout (flushed: scripts wait for them), logs and warnings to stderr.

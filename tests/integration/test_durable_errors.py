@@ -17,7 +17,6 @@ class DurableErrorsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         dh.require_node_sdk()
-        dh.require_probe()
         cls.tmp = tempfile.mkdtemp(prefix="wisp-durable-errors-")
         dh.copy_app("node", cls.tmp)
         # Failed invocations are retried 5 s apart (model time): 25× faster here.

@@ -25,7 +25,6 @@ def boto3_has_durable_calls(python):
 
 class DurablePythonTest(unittest.TestCase):
     def setUp(self):
-        dh.require_probe()
         python = harness.require_peer("python3.11", "the function's runtime")
         if not boto3_has_durable_calls(python):
             raise unittest.SkipTest("PEER MISSING: boto3 with the durable execution calls in python3.11")

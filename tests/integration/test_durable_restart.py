@@ -15,7 +15,6 @@ import harness
 class DurableRestartTest(unittest.TestCase):
     def setUp(self):
         dh.require_node_sdk()
-        dh.require_probe()
         self.tmp = tempfile.mkdtemp(prefix="wisp-durable-restart-")
         dh.copy_app("node", self.tmp)
         self.template = os.path.join(self.tmp, "template.yaml")

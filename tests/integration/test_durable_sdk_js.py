@@ -18,7 +18,6 @@ class DurableSdkJsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.sdk_version = dh.require_node_sdk()
-        dh.require_probe()
         cls.tmp = tempfile.mkdtemp(prefix="wisp-durable-js-")
         dh.copy_app("node", cls.tmp)
         # Waits and retry delays run 4× faster; histories keep the real durations.

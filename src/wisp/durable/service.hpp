@@ -152,6 +152,9 @@ public:
   [[nodiscard]] std::optional<Execution> find(std::string_view arn) const;
   // Called (on an io thread) after any change of an execution this process runs.
   void on_change(std::function<void(std::string_view arn)> callback);
+  // The CallbackIds an execution this process runs waits on while suspended (no invocation in
+  // flight); empty otherwise.
+  [[nodiscard]] std::vector<std::string> awaited_callbacks(std::string_view arn) const;
 
   [[nodiscard]] const Store& store() const;
 

@@ -11,6 +11,7 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/basic_signal_set.hpp>
 #include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/post.hpp>
 #pragma GCC diagnostic pop
 #include <fmt/format.h>
 
@@ -171,6 +172,14 @@ FunctionSlot& Host::function(const sam::Model& model, const std::string& id) {
   slot.watch_dirs.push_back(config->code_dir);
   for (const auto& layer : config->layer_dirs)
     slot.watch_dirs.push_back(layer);
+  std::vector<std::string> problems;
+  const auto durable_config =
+      durable ? durable::durable_config(model, *fn, &problems) : std::nullopt;
+  for (const auto& problem : problems)
+    warn(problem);
+  if (durable_config)
+    for (auto& variable : durable::function_environment(m_durable_endpoint))
+      config->env_overrides.push_back(std::move(variable));
   auto handle = engine->add_function(std::move(*config));
   if (!handle) {
     slot.problem = handle.error().message;
@@ -179,7 +188,23 @@ FunctionSlot& Host::function(const sam::Model& model, const std::string& id) {
   }
   slot.handle = *handle;
   slot.ok = true;
+  if (durable_config)
+    durable->add_function({slot.id, slot.name, slot.handle, slot.version, *durable_config});
   return slot;
+}
+
+void Host::enable_durable(const sam::Model& model, std::string endpoint_url) {
+  durable::ServiceOptions service_options;
+  service_options.store_dir = durable::Store::default_root(model.base_dir);
+  service_options.region = options.region;
+  service_options.account_id = options.account_id;
+  service_options.time_scale = options.time_scale;
+  service_options.skip_waits = options.skip_waits;
+  service_options.endpoint_url = endpoint_url;
+  service_options.log = [this](std::string_view line) { log.line(line); };
+  service_options.warning = [this](std::string_view text) { warn(text); };
+  m_durable_endpoint = std::move(endpoint_url);
+  durable = std::make_unique<durable::Service>(io, *engine, std::move(service_options));
 }
 
 void Host::start_watching() {
@@ -218,22 +243,39 @@ void Host::prewarm() {
 void Host::run(std::vector<std::unique_ptr<Door>>& doors) {
   asio::basic_signal_set<Executor> signals(io.get_executor(), SIGINT, SIGTERM);
   asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor> grace(io.get_executor());
-  signals.async_wait([&](boost::system::error_code ec, int) {
-    if (ec)
+  const auto shutdown = [&] {
+    if (stopping.exchange(true))
       return;
-    stopping = true;
+    signals.cancel();
     log.line(fmt::format("{} Shutting down", clock_text()));
     for (auto& door : doors)
       door->close();
     if (watcher)
       watcher->stop();
+    if (durable)
+      durable->shutdown(); // executions stay RUNNING in the store; the next wisp resumes them
     engine->stop();
     // Let the exit handlers reap the workers, then stop.
     grace.expires_after(std::chrono::milliseconds(300));
     grace.async_wait([&](boost::system::error_code) { io.stop(); });
+  };
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
+    if (ec)
+      return;
+    stop_signal = signal;
+    shutdown();
   });
+  {
+    std::lock_guard lock(m_shutdown_mutex);
+    m_shutdown = [this, &shutdown] { asio::post(io, shutdown); };
+  }
   for (auto& door : doors)
     door->start_accepting();
+  if (durable) {
+    if (const auto resumed = durable->resume(); resumed > 0)
+      info(fmt::format("Resumed {} durable execution{} left running", resumed,
+                       resumed == 1 ? "" : "s"));
+  }
   prewarm();
   start_watching();
   if (output.ready)
@@ -245,6 +287,14 @@ void Host::run(std::vector<std::unique_ptr<Door>>& doors) {
   io.run();
   for (auto& thread : threads)
     thread.join();
+  std::lock_guard lock(m_shutdown_mutex);
+  m_shutdown = nullptr;
+}
+
+void Host::stop() {
+  std::lock_guard lock(m_shutdown_mutex);
+  if (m_shutdown)
+    m_shutdown();
 }
 
 } // namespace wisp::gateway

@@ -2,6 +2,8 @@
 // Internal to the gateway: the Lambda Invoke API front door (`local start-lambda`):
 // POST /2015-03-31/functions/{FunctionName}/invocations for the functions added, with
 // RequestResponse, Event and DryRun invocations, Tail logs, qualifiers and Lambda's errors.
+// With the host's durable execution service enabled it also answers the service's routes
+// (/2025-12-01/...), and Invoke of a durable function starts (or attaches to) an execution.
 
 #include <wisp/gateway/door.hpp>
 
@@ -28,6 +30,9 @@ public:
 
 private:
   void error(Exchange& ex, unsigned status, std::string_view type, std::string_view message);
+  void durable_api(Exchange& ex);
+  void durable_invoke(Exchange& ex, const FunctionSlot& slot, std::string_view type,
+                      std::string_view payload);
 
   const sam::Model& m_model;
   const StartLambdaOptions& m_options;

@@ -48,6 +48,11 @@ struct ServeOptions {
   std::string account_id = "123456789012";
   std::filesystem::path cache_dir;     // empty: the engine's default
   std::filesystem::path log_store_dir; // empty: no local log store
+  // Durable functions (DurableConfig): their executions' waits run this many times faster
+  // (--time-scale, DURABLE_EXECUTIONS_TIME_SCALE); with skip_waits a wait ends as soon as the
+  // function suspends (docs/durable.md).
+  double time_scale = 1.0;
+  bool skip_waits = false;
 };
 
 struct StartApiOptions : ServeOptions {
@@ -60,6 +65,35 @@ struct StartLambdaOptions : ServeOptions {
   StartLambdaOptions() { port = 3001; }
   std::vector<std::string> functions; // logical ids or names to serve; empty: all
 };
+
+// `wisp local invoke` of a durable function: the durable execution service and an Invoke API
+// on a loopback port of their own (the function's SDK calls the service there), one execution
+// started (or attached to, by name and payload) and run to its end.
+struct DurableInvokeOptions : ServeOptions {
+  DurableInvokeOptions() {
+    port = 0;
+    watch = false;
+  }
+  std::string function; // logical id or FunctionName
+  std::string name;     // DurableExecutionName; empty: a generated one
+  std::string event = "{}";
+  // On a terminal: while the execution waits on a callback, ask what to do with it (succeed,
+  // fail, heartbeat, stop, or keep waiting for an answer from elsewhere).
+  bool prompt_callbacks = false;
+};
+
+struct DurableInvokeResult {
+  std::string arn;
+  bool attached = false; // an execution of that name and payload existed
+  bool finished = false; // false: interrupted (the execution stays RUNNING in the store)
+  int signal = 0;
+  std::string status; // SUCCEEDED, FAILED, TIMED_OUT, STOPPED
+  std::string body;   // the result, or the error payload
+};
+
+support::Result<DurableInvokeResult> invoke_durable(const sam::Model& model,
+                                                    const DurableInvokeOptions& options,
+                                                    const ServeOutput& output);
 
 support::Status serve_api(const sam::Model& model, const StartApiOptions& options,
                           const ServeOutput& output);
