@@ -527,18 +527,19 @@ void Service::Impl::finished(const std::string& arn, const std::string& request_
   arm(e);
 }
 
+// --skip-waits: the execution suspended, so model time jumps to what ends its wait first: a
+// wait or retry time, or ExecutionTimeout when that comes first (as it would in a real run).
+// Not over a callback's timeout: the callback may still be answered.
 void Service::Impl::skip(Entry& e) {
   const auto timer = e.exec.next_timer();
   if (!timer)
     return;
-  std::optional<std::int64_t> other = e.exec.deadline_ms();
-  if (const auto cb = e.exec.next_callback_deadline(); cb && *cb < *other)
-    other = cb;
-  if (*other <= *timer)
-    return; // a real run would reach the callback timeout or ExecutionTimeout first
+  const auto target = std::min(*timer, e.exec.deadline_ms());
+  if (const auto callback = e.exec.next_callback_deadline(); callback && *callback < target)
+    return;
   const auto now = model_now(e);
-  if (*timer > now) {
-    e.exec.skew_ms += *timer - now;
+  if (target > now) {
+    e.exec.skew_ms += target - now;
     persist(e);
   }
 }
