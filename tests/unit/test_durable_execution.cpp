@@ -1,4 +1,7 @@
+#include "template_test_support.hpp"
+
 #include <wisp/durable/execution.hpp>
+#include <wisp/durable/service.hpp>
 #include <wisp/durable/store.hpp>
 #include <wisp/support/fs.hpp>
 #include <wisp/support/hash.hpp>
@@ -504,4 +507,56 @@ TEST_CASE("durable store: closed executions are compacted and purged after reten
   CHECK(store.purge_expired(k_t0 + 1000 + 6 * 86'400'000LL) == 0);
   CHECK(store.purge_expired(k_t0 + 1000 + 7 * 86'400'000LL) == 1);
   CHECK_FALSE(*store.load("OrderFunction", "done-1"));
+}
+
+TEST_CASE("durable: DurableConfig from the function or Globals; AWS::NoValue opts out") {
+  test::TemplateFixture fixture;
+  sam::LoadOptions options;
+  options.check_code = false;
+  const auto result = fixture.load(R"(
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: nodejs22.x
+    Handler: index.handler
+    DurableConfig:
+      ExecutionTimeout: 900
+Resources:
+  FromGlobals:
+    Type: AWS::Serverless::Function
+  Own:
+    Type: AWS::Serverless::Function
+    Properties:
+      DurableConfig:
+        ExecutionTimeout: 60
+        RetentionPeriodInDays: 3
+  OptedOut:
+    Type: AWS::Serverless::Function
+    Properties:
+      DurableConfig: !Ref AWS::NoValue
+  TooLong:
+    Type: AWS::Serverless::Function
+    Properties:
+      DurableConfig:
+        ExecutionTimeout: 99999999
+)",
+                                   options);
+  REQUIRE_MESSAGE(!result.diagnostics.has_errors(), test::lines(result).front());
+  const auto& model = result.model;
+  const auto from_globals = durable_config(model, *model.find_function("FromGlobals"));
+  REQUIRE(from_globals);
+  CHECK(from_globals->execution_timeout_s == 900);
+  CHECK(from_globals->retention_days == 14); // Lambda's default
+  const auto own = durable_config(model, *model.find_function("Own"));
+  REQUIRE(own);
+  CHECK(own->execution_timeout_s == 60); // the function's mapping merges over Globals'
+  CHECK(own->retention_days == 3);
+  CHECK_FALSE(durable_config(model, *model.find_function("OptedOut")));
+  std::vector<std::string> problems;
+  const auto clamped = durable_config(model, *model.find_function("TooLong"), &problems);
+  REQUIRE(clamped);
+  CHECK(clamped->execution_timeout_s == 31'622'400);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0] == "TooLong: DurableConfig.ExecutionTimeout 99999999 is outside 1–31622400 "
+                       "(Lambda would refuse it)");
 }
