@@ -2,13 +2,17 @@
 
 #include "../command.hpp"
 
+#include <wisp/durable/control.hpp>
+#include <wisp/durable/store.hpp>
 #include <wisp/logs/format.hpp>
 #include <wisp/logs/logs.hpp>
+#include <wisp/template/load.hpp>
 
 #include <fmt/format.h>
 
 #include <atomic>
 #include <csignal>
+#include <set>
 #include <unistd.h>
 
 namespace wisp::cli {
@@ -50,30 +54,33 @@ private:
 class LogsCommand final : public Command {
 public:
   [[nodiscard]] CommandInfo info() const override {
-    return {{"logs"},
-            "Print or tail function logs, from CloudWatch Logs or the local log store",
-            "Prints the logs of the app's functions (or of -n functions, or of --cw-log-group "
-            "groups) from CloudWatch Logs, merged by time: time, function, [version], request "
-            "id, message. --tail keeps following them (a poll every second, slower while "
-            "throttled), printing every event exactly once and in order. --local reads what "
-            "`wisp local invoke` and `wisp local start-api` wrote under .wisp/logs instead. "
-            "--filter takes CloudWatch's filter pattern syntax (terms, \"phrases\", -excluded, "
-            "?optional, %regex%, { $.json.selectors }, [space, delimited, fields]). Times: "
-            "'10m ago', '2h', 'yesterday', ISO 8601 or epoch milliseconds; the start defaults "
-            "to 10 minutes ago. See docs/logs.md.",
-            {{"wisp logs --stack-name my-app --tail",
-              "Follow every function of the app deployed as stack my-app"},
-             {"wisp logs -n HelloFunction --stack-name my-app -s '1h ago' --filter ERROR",
-              "One function's ERROR lines of the last hour"},
-             {"wisp logs --stack-name my-app --stage live --tail",
-              "Only the versions the 'live' alias routes to (both during a canary)"},
-             {"wisp logs --local --tail", "Follow the functions run by local invoke/start-api"},
-             {"wisp logs --cw-log-group /aws/lambda/other -s 2026-11-23T10:00:00Z "
-              "-e 2026-11-23T11:00:00Z",
-              "Any log group, within a time window"},
-             {"wisp logs --local --filter '{ $.level = \"ERROR\" }' --output json",
-              "JSON log lines at level ERROR, one JSON object per event"}},
-            k_group_parameters | k_group_aws | k_group_aws_calls | k_group_output};
+    return {
+        {"logs"},
+        "Print or tail function logs, from CloudWatch Logs or the local log store",
+        "Prints the logs of the app's functions (or of -n functions, or of --cw-log-group "
+        "groups) from CloudWatch Logs, merged by time: time, function, [version], request "
+        "id, message. --tail keeps following them (a poll every second, slower while "
+        "throttled), printing every event exactly once and in order. --local reads what "
+        "`wisp local invoke` and `wisp local start-api` wrote under .wisp/logs instead. "
+        "--filter takes CloudWatch's filter pattern syntax (terms, \"phrases\", -excluded, "
+        "?optional, %regex%, { $.json.selectors }, [space, delimited, fields]). Times: "
+        "'10m ago', '2h', 'yesterday', ISO 8601 or epoch milliseconds; the start defaults "
+        "to 10 minutes ago. See docs/logs.md.",
+        {{"wisp logs --stack-name my-app --tail",
+          "Follow every function of the app deployed as stack my-app"},
+         {"wisp logs -n HelloFunction --stack-name my-app -s '1h ago' --filter ERROR",
+          "One function's ERROR lines of the last hour"},
+         {"wisp logs --stack-name my-app --stage live --tail",
+          "Only the versions the 'live' alias routes to (both during a canary)"},
+         {"wisp logs --local --tail", "Follow the functions run by local invoke/start-api"},
+         {"wisp logs --cw-log-group /aws/lambda/other -s 2026-11-23T10:00:00Z "
+          "-e 2026-11-23T11:00:00Z",
+          "Any log group, within a time window"},
+         {"wisp logs --local --filter '{ $.level = \"ERROR\" }' --output json",
+          "JSON log lines at level ERROR, one JSON object per event"},
+         {"wisp logs --local --durable-execution 'arn:aws:lambda:…/durable-execution/order-1/…'",
+          "Every invocation of one durable execution (its replays included)"}},
+        k_group_parameters | k_group_aws | k_group_aws_calls | k_group_output};
   }
 
   void add_options(CLI::App& app) override {
@@ -98,6 +105,9 @@ public:
                  "Read the local log store (.wisp/logs) instead of CloudWatch Logs");
     app.add_option("--template,--template-file", m_template,
                    "SAM template (default: template.yaml, then template.yml)");
+    app.add_option("--durable-execution", m_execution,
+                   "With --local: only the invocations of this durable execution (its ARN), from "
+                   "its start");
   }
 
   int run(Context& context) override {
@@ -111,6 +121,31 @@ public:
     m_request.client.read_timeout = std::chrono::seconds(context.global.cli_read_timeout);
     if (console.debug)
       m_request.client.debug = [&console](std::string_view line) { console.debug_log(line); };
+
+    // A durable execution's invocations: its function, from its start, by request id.
+    std::set<std::string> request_ids;
+    if (!m_execution.empty()) {
+      if (!m_request.local) {
+        console.error("--durable-execution reads the local log store: add --local");
+        return static_cast<int>(support::ExitCode::usage);
+      }
+      auto path = sam::resolve_template_path(m_template);
+      const auto dir =
+          path ? std::filesystem::absolute(*path).parent_path() : std::filesystem::current_path();
+      durable::Store store(durable::Store::default_root(dir));
+      auto loaded = durable::load_by_arn(store, m_execution);
+      if (!loaded || !*loaded) {
+        console.error(
+            fmt::format("ResourceNotFoundException: Durable execution not found: {}", m_execution));
+        return 1;
+      }
+      const auto& execution = **loaded;
+      for (const auto& invocation : execution.invocations())
+        request_ids.insert(invocation.request_id);
+      m_request.names = {execution.identity().function_id};
+      if (m_request.start_time.empty())
+        m_request.start_time = std::to_string(execution.start_ms() - 1000);
+    }
 
     auto plan = logs::plan(m_request);
     if (!plan) {
@@ -130,6 +165,8 @@ public:
     const bool tail = plan->tail;
     logs::Sink sink;
     sink.event = [&](const logs::LogEvent& event) {
+      if (!m_execution.empty() && !request_ids.contains(event.request_id))
+        return;
       buffer += formatter.line(event);
       if (tail || buffer.size() >= 64u * 1024) {
         console.out(buffer);
@@ -159,6 +196,7 @@ public:
 private:
   logs::LogsRequest m_request;
   std::string m_template;
+  std::string m_execution;
 };
 
 } // namespace

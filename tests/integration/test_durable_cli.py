@@ -56,6 +56,15 @@ class DurableCliTest(unittest.TestCase):
         done = next(e for e in events if e["EventType"] == "WaitSucceeded")
         # The history is a real run's: four minutes passed, in model time.
         self.assertEqual(done["EventTimestamp"] - started["EventTimestamp"], 240)
+        # `wisp logs --local --durable-execution` shows its two invocations, START to REPORT.
+        logs = harness.wisp("logs", "--local", "--durable-execution", self.arn_in(proc.stderr),
+                            "--template", self.template, "--output", "json", check=0)
+        lines = [json.loads(l) for l in logs.stdout.splitlines()]
+        invocations = [e["InvocationCompletedDetails"]["RequestId"] for e in events
+                       if e["EventType"] == "InvocationCompleted"]
+        self.assertEqual(len(invocations), 2)
+        self.assertEqual([l["requestId"] for l in lines if l["message"].startswith("START")], invocations)
+        self.assertEqual({l["requestId"] for l in lines}, set(invocations))
         # The same name and event attach to it (its result again); another event is refused.
         again = self.invoke("Workflow", {"scenario": "wait", "seconds": 240}, "--durable-execution-name", "skip-1", check=0)
         self.assertEqual(again.stdout, proc.stdout)
