@@ -153,6 +153,21 @@ class DurableSdkJsTest(unittest.TestCase):
         self.assertIn(branch_b["Id"], [w.get("ParentId") for w in waits])
         self.assertTrue(all(e.get("ParentId") in ids for e in events if e.get("ParentId")))
 
+    def test_chained_invokes(self):
+        _, body, arn = self.run_sync("Workflow", {"scenario": "chain"}, "chain-1")
+        self.assertEqual(json.loads(body), {"plain": {"plain": True, "event": {"x": 1}},
+                                            "durable": {"sum": 9, "attempt": 3}})
+        events = self.history(arn)["Events"]
+        started = [e for e in events if e["EventType"] == "ChainedInvokeStarted"]
+        self.assertEqual([e["ChainedInvokeStartedDetails"]["FunctionName"] for e in started], ["Plain", "Workflow"])
+        self.assertEqual(started[0]["ChainedInvokeStartedDetails"]["Input"]["Payload"], json.dumps({"x": 1}, separators=(",", ":")))
+        self.assertEqual(dh.events_of({"Events": events}).count("ChainedInvokeSucceeded"), 2)
+        # The durable target ran as an execution of its own.
+        children = self.lambda_client.list_durable_executions_by_function(FunctionName="Workflow")["DurableExecutions"]
+        child_id = started[1]["Id"]
+        self.assertTrue(any(c["DurableExecutionName"].startswith(child_id) and c["Status"] == "SUCCEEDED"
+                            for c in children), children)
+
     def test_stop_mid_wait(self):
         status, headers, _ = self.server.invoke("Workflow", {"scenario": "wait", "seconds": 3600}, name="stop-1", event=True)
         self.assertEqual(status, 202)

@@ -648,7 +648,10 @@ void Service::Impl::start_chained(Entry& e, const std::string& op_id, After& aft
     // A durable target runs as an execution of its own; its end completes the operation.
     StartRequest request;
     request.function_id = durable_target->id;
-    request.name = fmt::format("{}-{}", e.exec.identity().name, op_id).substr(0, 64);
+    // Unique per calling execution and operation (an execution id is a UUID).
+    request.name = fmt::format("{}-{}", op_id, e.exec.identity().id);
+    if (request.name.size() > 64)
+      request.name = support::sha256_hex(request.name).substr(0, 64);
     request.payload = payload;
     after([impl, request, done] {
       auto started = impl->start(request, [done](const ExecutionOutcome& outcome) {
