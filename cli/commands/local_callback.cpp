@@ -37,7 +37,7 @@ public:
             "Complete a durable function's callback successfully",
             "The callback's operation SUCCEEDS with the result given (the bytes as they are, at "
             "most 256 KiB) and the function runs again to use it.",
-            {{"wisp local callback succeed 'YXJu…' -r '{\"approved\": true}'",
+            {{"wisp local callback succeed CALLBACK_ID -r '{\"approved\": true}'",
               "Approve with a JSON result"}},
             k_groups};
   }
@@ -57,13 +57,14 @@ private:
 class FailCommand final : public Command {
 public:
   [[nodiscard]] CommandInfo info() const override {
-    return {{"local", "callback", "fail"},
-            "Fail a durable function's callback",
-            "The callback's operation FAILS with the error given; the function runs again and "
-            "sees it as an error.",
-            {{"wisp local callback fail 'YXJu…' --error-type Rejected --error-message 'no budget'",
-              "Reject with an error"}},
-            k_groups};
+    return {
+        {"local", "callback", "fail"},
+        "Fail a durable function's callback",
+        "The callback's operation FAILS with the error given; the function runs again and "
+        "sees it as an error.",
+        {{"wisp local callback fail CALLBACK_ID --error-type Rejected --error-message 'no budget'",
+          "Reject with an error"}},
+        k_groups};
   }
   void add_options(CLI::App& app) override {
     app.add_option("callback_id", m_id, "The CallbackId")->required();
@@ -101,7 +102,7 @@ public:
             "Send a heartbeat for a durable function's callback",
             "Restarts the callback's HeartbeatTimeout: without heartbeats a callback with one "
             "times out (Callback.Heartbeat).",
-            {{"wisp local callback heartbeat 'YXJu…'", "Keep the callback alive"}},
+            {{"wisp local callback heartbeat CALLBACK_ID", "Keep the callback alive"}},
             k_groups};
   }
   void add_options(CLI::App& app) override {

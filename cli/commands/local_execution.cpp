@@ -40,9 +40,8 @@ public:
             "Reads the execution from the app's local store (.wisp/durable beside the template), "
             "whether or not a wisp is running it. --format json (or --output json) prints "
             "GetDurableExecution's response.",
-            {{"wisp local execution get 'arn:aws:lambda:us-east-1:123456789012:function:Fn:"
-              "$LATEST/durable-execution/order-1/0b6c…'",
-              "Summary of one execution"},
+            {{"wisp local execution get ARN",
+              "Summary of one execution (ARN: as `wisp local execution list` prints it)"},
              {"wisp local execution get ARN --format json", "The API's JSON"}},
             k_groups};
   }

@@ -54,33 +54,32 @@ private:
 class LogsCommand final : public Command {
 public:
   [[nodiscard]] CommandInfo info() const override {
-    return {
-        {"logs"},
-        "Print or tail function logs, from CloudWatch Logs or the local log store",
-        "Prints the logs of the app's functions (or of -n functions, or of --cw-log-group "
-        "groups) from CloudWatch Logs, merged by time: time, function, [version], request "
-        "id, message. --tail keeps following them (a poll every second, slower while "
-        "throttled), printing every event exactly once and in order. --local reads what "
-        "`wisp local invoke` and `wisp local start-api` wrote under .wisp/logs instead. "
-        "--filter takes CloudWatch's filter pattern syntax (terms, \"phrases\", -excluded, "
-        "?optional, %regex%, { $.json.selectors }, [space, delimited, fields]). Times: "
-        "'10m ago', '2h', 'yesterday', ISO 8601 or epoch milliseconds; the start defaults "
-        "to 10 minutes ago. See docs/logs.md.",
-        {{"wisp logs --stack-name my-app --tail",
-          "Follow every function of the app deployed as stack my-app"},
-         {"wisp logs -n HelloFunction --stack-name my-app -s '1h ago' --filter ERROR",
-          "One function's ERROR lines of the last hour"},
-         {"wisp logs --stack-name my-app --stage live --tail",
-          "Only the versions the 'live' alias routes to (both during a canary)"},
-         {"wisp logs --local --tail", "Follow the functions run by local invoke/start-api"},
-         {"wisp logs --cw-log-group /aws/lambda/other -s 2026-11-23T10:00:00Z "
-          "-e 2026-11-23T11:00:00Z",
-          "Any log group, within a time window"},
-         {"wisp logs --local --filter '{ $.level = \"ERROR\" }' --output json",
-          "JSON log lines at level ERROR, one JSON object per event"},
-         {"wisp logs --local --durable-execution 'arn:aws:lambda:…/durable-execution/order-1/…'",
-          "Every invocation of one durable execution (its replays included)"}},
-        k_group_parameters | k_group_aws | k_group_aws_calls | k_group_output};
+    return {{"logs"},
+            "Print or tail function logs, from CloudWatch Logs or the local log store",
+            "Prints the logs of the app's functions (or of -n functions, or of --cw-log-group "
+            "groups) from CloudWatch Logs, merged by time: time, function, [version], request "
+            "id, message. --tail keeps following them (a poll every second, slower while "
+            "throttled), printing every event exactly once and in order. --local reads what "
+            "`wisp local invoke` and `wisp local start-api` wrote under .wisp/logs instead. "
+            "--filter takes CloudWatch's filter pattern syntax (terms, \"phrases\", -excluded, "
+            "?optional, %regex%, { $.json.selectors }, [space, delimited, fields]). Times: "
+            "'10m ago', '2h', 'yesterday', ISO 8601 or epoch milliseconds; the start defaults "
+            "to 10 minutes ago. See docs/logs.md.",
+            {{"wisp logs --stack-name my-app --tail",
+              "Follow every function of the app deployed as stack my-app"},
+             {"wisp logs -n HelloFunction --stack-name my-app -s '1h ago' --filter ERROR",
+              "One function's ERROR lines of the last hour"},
+             {"wisp logs --stack-name my-app --stage live --tail",
+              "Only the versions the 'live' alias routes to (both during a canary)"},
+             {"wisp logs --local --tail", "Follow the functions run by local invoke/start-api"},
+             {"wisp logs --cw-log-group /aws/lambda/other -s 2026-11-23T10:00:00Z "
+              "-e 2026-11-23T11:00:00Z",
+              "Any log group, within a time window"},
+             {"wisp logs --local --filter '{ $.level = \"ERROR\" }' --output json",
+              "JSON log lines at level ERROR, one JSON object per event"},
+             {"wisp logs --local --durable-execution ARN",
+              "Every invocation of one durable execution (its replays included)"}},
+            k_group_parameters | k_group_aws | k_group_aws_calls | k_group_output};
   }
 
   void add_options(CLI::App& app) override {

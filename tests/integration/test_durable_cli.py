@@ -77,8 +77,9 @@ class DurableCliTest(unittest.TestCase):
         self.assertEqual(json.loads(proc.stdout)["errorMessage"], "Execution timed out after 3 seconds.")
         self.assertIn("Durable execution TIMED_OUT", proc.stderr)
         events = self.history(self.arn_in(proc.stderr))
-        self.assertEqual(events[-1]["EventType"], "ExecutionTimedOut")
-        self.assertEqual(events[-1]["EventTimestamp"] - events[0]["EventTimestamp"], 3)
+        timed_out = [e for e in events if e["EventType"] == "ExecutionTimedOut"]
+        self.assertEqual(len(timed_out), 1)
+        self.assertEqual(timed_out[0]["EventTimestamp"] - events[0]["EventTimestamp"], 3)
 
     def test_time_scale_from_sams_variable(self):
         proc = self.invoke("Workflow", {"scenario": "wait", "seconds": 60}, "--durable-execution-name", "scale-1",

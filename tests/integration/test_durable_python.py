@@ -39,11 +39,14 @@ class DurablePythonTest(unittest.TestCase):
             self.assertEqual(status, 202)
             arn = headers["X-Amz-Durable-Execution-Arn"]
             callback_id = dh.wait_for(lambda: dh.read_text(callback_file))
+            client = server.boto3()
+            # Suspended on the callback: its second invocation has ended.
+            dh.wait_for(lambda: dh.events_of(client.get_durable_execution_history(DurableExecutionArn=arn))
+                        .count("InvocationCompleted") == 2)
             # The spent token was refused with the message the SDKs look for.
             self.assertTrue(dh.read_text(callback_file + ".stale").startswith("Invalid Checkpoint Token"))
             harness.wisp("local", "callback", "succeed", callback_id, "-r", "approved",
                          "-t", os.path.join(self.tmp, "template.yaml"), check=0)
-            client = server.boto3()
             dh.wait_for(lambda: client.get_durable_execution(DurableExecutionArn=arn)["Status"] != "RUNNING")
             got = client.get_durable_execution(DurableExecutionArn=arn)
             self.assertEqual(got["Status"], "SUCCEEDED", got)

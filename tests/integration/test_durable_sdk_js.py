@@ -172,7 +172,9 @@ class DurableSdkJsTest(unittest.TestCase):
         status, headers, _ = self.server.invoke("Workflow", {"scenario": "wait", "seconds": 3600}, name="stop-1", event=True)
         self.assertEqual(status, 202)
         arn = headers["X-Amz-Durable-Execution-Arn"]
-        dh.wait_for(lambda: "WaitStarted" in dh.events_of(self.history(arn)))
+        # Suspended in its wait: the invocation that started it has ended.
+        dh.wait_for(lambda: "InvocationCompleted" in dh.events_of(self.history(arn)))
+        self.assertIn("WaitStarted", dh.events_of(self.history(arn)))
         stopped = self.wisp("local", "execution", "stop", arn, "--error-type", "Manual", "--error-message", "cancelled")
         self.assertIn(arn, stopped.stdout)
         got = self.lambda_client.get_durable_execution(DurableExecutionArn=arn)
@@ -194,9 +196,13 @@ class DurableSdkJsTest(unittest.TestCase):
         self.assertEqual(got["Status"], "TIMED_OUT")
         self.assertEqual(got["Error"]["ErrorMessage"], "Execution timed out after 3 seconds.")
         events = self.history(arn)["Events"]
-        self.assertEqual(events[-1]["EventType"], "ExecutionTimedOut")
+        # The invocation in flight when the timeout came may end (InvocationCompleted) after it.
+        timed_out = [e for e in events if e["EventType"] == "ExecutionTimedOut"]
+        self.assertEqual(len(timed_out), 1)
+        self.assertEqual([e["EventType"] for e in events if e["EventType"].startswith("Execution")],
+                         ["ExecutionStarted", "ExecutionTimedOut"])
         self.assertEqual(events[0]["ExecutionStartedDetails"]["ExecutionTimeout"], 3)
-        self.assertAlmostEqual((events[-1]["EventTimestamp"] - events[0]["EventTimestamp"]).total_seconds(), 3, delta=0.01)
+        self.assertAlmostEqual((timed_out[0]["EventTimestamp"] - events[0]["EventTimestamp"]).total_seconds(), 3, delta=0.01)
 
     def test_function_error_fails_the_execution(self):
         _, headers, body = self.server.invoke("Workflow", {"scenario": "fail"}, name="fail-1")

@@ -350,7 +350,9 @@ struct Service::Impl : std::enable_shared_from_this<Impl> {
       after([cb = change_callback, arn = e.exec.identity().arn] { cb(arn); });
   }
 
-  // The execution closed: tell the waiters, stop its timer, release it.
+  // The execution closed: tell the waiters, stop its timer and, once no invocation is in
+  // flight, release it and forget it (reads come from the store then). `e` may be gone after:
+  // callers return right away.
   void closed(Entry& e, After& after) {
     if (e.timer)
       e.timer->cancel();
@@ -358,8 +360,11 @@ struct Service::Impl : std::enable_shared_from_this<Impl> {
     for (auto& waiter : e.waiters)
       after([waiter = std::move(waiter), outcome] { waiter(outcome); });
     e.waiters.clear();
-    if (!e.exec.invoking())
+    if (!e.exec.invoking()) {
       store.release(e.exec);
+      const auto arn = e.exec.identity().arn;
+      entries.erase(arn);
+    }
   }
 
   void invoke(Entry& e, After& after);
