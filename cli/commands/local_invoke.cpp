@@ -203,7 +203,12 @@ private:
     options.time_scale = durable_time_scale(m_time_scale);
     options.skip_waits = m_skip_waits;
     options.prompt_callbacks = context.stdin_is_tty && !context.console.json;
-    (void)credentials;
+    options.endpoint_url = context.global.endpoint_url;
+    if (credentials != nullptr) {
+      options.access_key_id = credentials->access_key_id;
+      options.secret_access_key = credentials->secret_access_key;
+      options.session_token = credentials->session_token;
+    }
     std::FILE* log_file = nullptr;
     if (!m_log_file.empty()) {
       log_file = std::fopen(m_log_file.c_str(), "ae");

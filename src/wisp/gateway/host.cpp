@@ -141,6 +141,9 @@ Host::Host(const ServeOptions& serve_options, const ServeOutput& serve_output)
   engine_options.account_id = serve_options.account_id;
   engine_options.cache_dir = serve_options.cache_dir;
   engine_options.log_store_dir = serve_options.log_store_dir;
+  engine_options.access_key_id = serve_options.access_key_id;
+  engine_options.secret_access_key = serve_options.secret_access_key;
+  engine_options.session_token = serve_options.session_token;
   engine_options.on_log = [this](const runtime::LogLine& line) { log.line(line.text); };
   engine_options.on_warning = [this](std::string_view warning) { warn(warning); };
   engine = std::make_unique<runtime::Engine>(io, std::move(engine_options));
@@ -172,6 +175,9 @@ FunctionSlot& Host::function(const sam::Model& model, const std::string& id) {
   slot.watch_dirs.push_back(config->code_dir);
   for (const auto& layer : config->layer_dirs)
     slot.watch_dirs.push_back(layer);
+  if (!options.endpoint_url.empty()) // before --env-vars, which may still override it
+    config->env_overrides.insert(config->env_overrides.begin(),
+                                 {"AWS_ENDPOINT_URL", options.endpoint_url});
   std::vector<std::string> problems;
   const auto durable_config =
       durable ? durable::durable_config(model, *fn, &problems) : std::nullopt;

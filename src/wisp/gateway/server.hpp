@@ -53,6 +53,12 @@ struct ServeOptions {
   // function suspends (docs/durable.md).
   double time_scale = 1.0;
   bool skip_waits = false;
+  // Given to the functions: AWS_ENDPOINT_URL (before --env-vars, which may override it) and
+  // credentials (empty: dummy ones). `local invoke` of a durable function sets them.
+  std::string endpoint_url;
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;
 };
 
 struct StartApiOptions : ServeOptions {
