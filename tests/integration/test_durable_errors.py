@@ -96,6 +96,37 @@ class DurableErrorsTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 1)
         self.assertIn("ResourceNotFoundException", proc.stderr)
 
+    def test_hostile_requests(self):
+        status, error_type, _ = self.server.api("GET", "/2025-12-01/functions/..%2F..%2Fetc/durable-executions")
+        self.assertEqual((status, error_type), (400, "ValidationException"))
+        status, error_type, _ = self.server.api("GET", "/2025-12-01/nothing/here")
+        self.assertEqual((status, error_type), (404, "UnknownOperationException"))
+        arn = ("arn:aws:lambda:us-east-1:123456789012:function:Workflow:$LATEST/durable-execution/"
+               "nobody/0000")
+        status, error_type, body = self.server.api("POST", dh.arn_path(arn) + "/checkpoint", body=b"{not json")
+        self.assertEqual((status, error_type), (400, "InvalidRequestContentException"))
+        status, error_type, body = self.server.api("POST", dh.arn_path(arn) + "/checkpoint",
+                                                   body={"CheckpointToken": "dG9r", "Updates": "x"})
+        self.assertEqual((status, error_type), (400, "InvalidRequestContentException"))
+        _, headers, _ = self.server.invoke("Workflow", {"scenario": "steps", "x": 0, "y": 0}, name="hostile-1")
+        real = headers["X-Amz-Durable-Execution-Arn"]
+        status, error_type, body = self.server.api("GET", dh.arn_path(real) + "/history", query={"MaxItems": "5000"})
+        self.assertEqual((status, error_type), (400, "ValidationException"))
+        status, error_type, body = self.server.api("GET", dh.arn_path(real) + "/history", query={"Marker": "zz"})
+        self.assertEqual((status, error_type), (400, "InvalidParameterValueException"))
+        # Paging and reverse order through boto3.
+        first = self.client.get_durable_execution_history(DurableExecutionArn=real, MaxItems=3)
+        self.assertEqual([e["EventId"] for e in first["Events"]], [1, 2, 3])
+        second = self.client.get_durable_execution_history(DurableExecutionArn=real, MaxItems=3,
+                                                           Marker=first["NextMarker"])
+        self.assertEqual([e["EventId"] for e in second["Events"]], [4, 5, 6])
+        newest = self.client.get_durable_execution_history(DurableExecutionArn=real, MaxItems=1, ReverseOrder=True)
+        self.assertEqual(newest["Events"][0]["EventType"], "ExecutionSucceeded")
+        compact = self.client.get_durable_execution_history(DurableExecutionArn=real, IncludeExecutionData=False)
+        self.assertNotIn("Payload", compact["Events"][0]["ExecutionStartedDetails"]["Input"])
+        # The service survived all of it.
+        self.assertEqual(self.client.get_durable_execution(DurableExecutionArn=real)["Status"], "SUCCEEDED")
+
     def test_same_name_same_input_attaches_other_input_conflicts(self):
         payload = {"scenario": "wait", "seconds": 1}
         first = self.server.invoke("Workflow", payload, name="dup-1")

@@ -130,7 +130,8 @@ std::optional<ArnParts> parse_execution_arn(std::string_view arn) {
   out.version = std::string(parts[7]);
   out.name = std::string(rest.substr(0, second));
   out.id = std::string(rest.substr(second + 1));
-  if (!valid_id(out.name) || !valid_id(out.id) || out.function_name.empty())
+  // The service model's ARN pattern: ([a-zA-Z0-9_-]+) for each of the three names.
+  if (!valid_id(out.name) || !valid_id(out.id) || !valid_id(out.function_name))
     return std::nullopt;
   return out;
 }

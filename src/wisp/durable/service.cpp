@@ -1030,6 +1030,16 @@ HttpResponse Service::Impl::stop(const std::string& arn, std::string_view body) 
 HttpResponse Service::Impl::list(const std::string& function_ref, std::string_view query) {
   const auto q = parse_query(query);
   const auto name = function_name_of(function_ref);
+  const bool valid_name = !name.empty() && name.size() <= 140 && name != "." && name != ".." &&
+                          name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
+                                                 "VWXYZ0123456789-_.") == std::string::npos;
+  if (!valid_name)
+    return error_response(validation_error(fmt::format(
+        "1 validation error detected: Value '{}' at 'functionName' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]"
+        "{{2}}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{{1}}:)?(\\d{{12}}:)?(function:)?([a-zA-Z0-9-_"
+        "\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?",
+        function_ref)));
   std::error_code ec;
   if (function(name) == nullptr && !fs::is_directory(store.root() / name, ec))
     return error_response(

@@ -253,6 +253,9 @@ std::vector<ExecutionSummary> Store::list(std::string_view function_name) const 
   std::vector<ExecutionSummary> out;
   std::error_code ec;
   std::vector<fs::path> dirs;
+  if (function_name.find('/') != std::string_view::npos || function_name == "." ||
+      function_name == "..")
+    return out;
   if (!function_name.empty()) {
     dirs.push_back(m_root / std::string(function_name));
   } else {
