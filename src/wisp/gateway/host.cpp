@@ -277,7 +277,7 @@ void Host::run(std::vector<std::unique_ptr<Door>>& doors) {
   }
   for (auto& door : doors)
     door->start_accepting();
-  if (durable) {
+  if (durable && options.resume_durable) {
     if (const auto resumed = durable->resume(); resumed > 0)
       info(fmt::format("Resumed {} durable execution{} left running", resumed,
                        resumed == 1 ? "" : "s"));

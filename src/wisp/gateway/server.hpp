@@ -53,6 +53,8 @@ struct ServeOptions {
   // function suspends (docs/durable.md).
   double time_scale = 1.0;
   bool skip_waits = false;
+  // Resume, at startup, the durable executions left RUNNING by a wisp that stopped.
+  bool resume_durable = true;
   // Given to the functions: AWS_ENDPOINT_URL (before --env-vars, which may override it) and
   // credentials (empty: dummy ones). `local invoke` of a durable function sets them.
   std::string endpoint_url;
@@ -79,6 +81,7 @@ struct DurableInvokeOptions : ServeOptions {
   DurableInvokeOptions() {
     port = 0;
     watch = false;
+    resume_durable = false; // only its own execution (attached by name) runs again
   }
   std::string function; // logical id or FunctionName
   std::string name;     // DurableExecutionName; empty: a generated one
