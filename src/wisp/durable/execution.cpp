@@ -471,7 +471,6 @@ void Execution::apply(const OperationUpdate& u, std::int64_t now, CheckpointResu
     return;
   }
   std::size_t index = 0;
-  bool created = false;
   if (const auto it = m_index.find(u.id); it != m_index.end()) {
     index = it->second;
   } else {
@@ -484,7 +483,6 @@ void Execution::apply(const OperationUpdate& u, std::int64_t now, CheckpointResu
     op.status = OpStatus::started;
     op.start_ms = now;
     index = add_operation(std::move(op));
-    created = true;
   }
   auto& op = touch(index);
   if (op.name.empty() && !u.name.empty())
@@ -615,7 +613,6 @@ void Execution::apply(const OperationUpdate& u, std::int64_t now, CheckpointResu
   case OpType::execution:
     break;
   }
-  (void)created;
 }
 
 tl::expected<CheckpointResult, ApiError> Execution::checkpoint(const ParsedCheckpoint& request,

@@ -475,7 +475,9 @@ std::optional<ApiError> parse_checkpoint(std::string_view body, ParsedCheckpoint
                         "Could not parse request body into json: an update is not an object"};
       const auto& u = item.as_object();
       OperationUpdate update;
-      update.json_size = json::serialize(u).size();
+      // Lambda bounds an update carrying an Error (32 KiB, whole update): measured only then.
+      if (const auto* e = member(u, "Error"); e != nullptr && !e->is_null())
+        update.json_size = json::serialize(u).size();
       const auto text = [&](std::string_view key, std::string& into) -> bool {
         const auto* v = member(u, key);
         if (v == nullptr || v->is_null())

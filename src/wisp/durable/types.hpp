@@ -126,7 +126,7 @@ struct OperationUpdate {
   std::optional<std::int64_t> callback_heartbeat; // CallbackOptions.HeartbeatTimeoutSeconds
   std::optional<std::string> chained_function;    // ChainedInvokeOptions.FunctionName
   std::optional<std::string> chained_tenant;      // ChainedInvokeOptions.TenantId
-  std::size_t json_size = 0;                      // the update's size as sent (error limit)
+  std::size_t json_size = 0; // with an Error: the update's size as sent (its 32 KiB limit)
 };
 
 // An answer of the service in AWS's shape: status, x-amzn-ErrorType and the JSON body.
