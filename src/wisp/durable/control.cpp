@@ -1,5 +1,6 @@
 #include <wisp/durable/control.hpp>
 
+#include <wisp/durable/detail.hpp>
 #include <wisp/durable/remote.hpp>
 #include <wisp/durable/service.hpp>
 #include <wisp/support/http.hpp>
@@ -15,20 +16,9 @@
 namespace wisp::durable {
 
 namespace json = boost::json;
+using detail::wall_ms;
 
 namespace {
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-HttpResponse ok(json::object body) {
-  HttpResponse response;
-  response.body = json::serialize(body);
-  return response;
-}
 
 HttpResponse stop_answer(std::int64_t ms) {
   json::object out;

@@ -1,5 +1,7 @@
 #include <wisp/durable/execution.hpp>
 
+#include <wisp/durable/detail.hpp>
+
 #include <wisp/support/hash.hpp>
 
 #include <boost/json/array.hpp>
@@ -14,6 +16,7 @@
 namespace wisp::durable {
 
 namespace json = boost::json;
+using detail::member;
 
 namespace {
 
@@ -50,11 +53,6 @@ json::object retry_details(int attempt, std::optional<std::int64_t> delay) {
   if (delay)
     retry["NextAttemptDelaySeconds"] = *delay;
   return retry;
-}
-
-const json::value* member(const json::object& object, std::string_view key) {
-  const auto it = object.find(key);
-  return it == object.end() ? nullptr : &it->value();
 }
 
 std::int64_t int_member(const json::object& object, std::string_view key,

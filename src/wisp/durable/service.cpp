@@ -1,6 +1,7 @@
 #include <wisp/durable/service.hpp>
 
 #include <wisp/durable/control.hpp>
+#include <wisp/durable/detail.hpp>
 #include <wisp/durable/remote.hpp>
 #include <wisp/runtime/lambda_text.hpp>
 #include <wisp/support/hash.hpp>
@@ -31,6 +32,8 @@ namespace wisp::durable {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
+using detail::member;
+using detail::wall_ms;
 namespace fs = std::filesystem;
 
 namespace {
@@ -38,12 +41,6 @@ namespace {
 // Operations in the invocation event, by size (Lambda's event limit is 6 MB); the rest is
 // paged through GetDurableExecutionState.
 constexpr std::size_t k_event_page_bytes = 5u * 1024 * 1024;
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::mt19937_64& rng() {
   thread_local std::mt19937_64 generator(std::random_device{}());
@@ -56,11 +53,6 @@ std::string clock_text() {
   std::tm tm{};
   ::localtime_r(&seconds, &tm);
   return fmt::format("{:02}:{:02}:{:02}.{:03}", tm.tm_hour, tm.tm_min, tm.tm_sec, now % 1000);
-}
-
-const json::value* member(const json::object& object, std::string_view key) {
-  const auto it = object.find(key);
-  return it == object.end() ? nullptr : &it->value();
 }
 
 // The error a failed invocation leaves: the runtime's error JSON (errorType, errorMessage,
@@ -185,12 +177,6 @@ std::string function_name_of(std::string_view text) {
   return std::string(text);
 }
 
-HttpResponse ok(json::object body) {
-  HttpResponse response;
-  response.body = json::serialize(body);
-  return response;
-}
-
 ApiError not_found(std::string_view arn) {
   return resource_not_found(fmt::format("Durable execution not found: {}", arn));
 }
@@ -200,6 +186,12 @@ ExecutionOutcome outcome_of(const Execution& e) {
 }
 
 } // namespace
+
+HttpResponse ok(json::object body) {
+  HttpResponse response;
+  response.body = json::serialize(body);
+  return response;
+}
 
 HttpResponse error_response(const ApiError& error) {
   HttpResponse response;

@@ -24,6 +24,8 @@
 #include <wisp/support/error.hpp>
 #include <wisp/template/model.hpp>
 
+#include <boost/json/object.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -96,6 +98,8 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 HttpResponse error_response(const ApiError& error);
+// 200 with `body` as JSON.
+HttpResponse ok(boost::json::object body);
 
 // How an execution ended, for a caller that waited on it (synchronous Invoke, local invoke).
 struct ExecutionOutcome {

@@ -1,5 +1,7 @@
 #include <wisp/durable/types.hpp>
 
+#include <wisp/durable/detail.hpp>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -11,6 +13,7 @@
 namespace wisp::durable {
 
 namespace json = boost::json;
+using detail::member;
 
 namespace {
 
@@ -69,11 +72,6 @@ std::string enum_list(std::span<const std::string_view> names) {
   }
   out += "]";
   return out;
-}
-
-const json::value* member(const json::object& object, std::string_view key) {
-  const auto it = object.find(key);
-  return it == object.end() ? nullptr : &it->value();
 }
 
 // Collects model-constraint violations the way AWS words them.
