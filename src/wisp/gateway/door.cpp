@@ -66,6 +66,7 @@ void Exchange::reset() {
   invoked = false;
   status = 0;
   close_after = false;
+  quiet = false;
   error_type = {};
   quiet = false;
   takeover = nullptr;
