@@ -68,7 +68,6 @@ void Exchange::reset() {
   close_after = false;
   quiet = false;
   error_type = {};
-  quiet = false;
   takeover = nullptr;
 }
 

@@ -129,9 +129,8 @@ struct Exchange final : runtime::InvokeSink, std::enable_shared_from_this<Exchan
   bool invoked = false;
   unsigned status = 0;
   bool close_after = false; // Connection: close after this answer
-  bool quiet = false;       // no access-log line (a durable function's checkpoints)
+  bool quiet = false;       // no access-log line (durable checkpoints, the console)
   std::string_view error_type;
-  bool quiet = false; // no access-log line (the console's own requests)
   // Set by whoever answers: once `out` is written, the connection's socket is handed over
   // instead of reading the next request (server-sent events).
   std::function<void(TcpSocket&&)> takeover;
