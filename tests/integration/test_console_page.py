@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 import harness
@@ -225,6 +226,127 @@ class ConsolePage(harness.WispTestCase):
         self.assertIn("Memory", page["detailText"])
         if os.environ.get("WISP_UPDATE_SCREENSHOT") == "1":
             shutil.copyfile(screenshot, os.path.join(harness.SOURCE_DIR, "docs", "console.png"))
+
+
+PROXY_TEMPLATE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Everything:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: src/
+      Environment:
+        Variables:
+          DB_PASSWORD: {secret}
+      Events:
+        All:
+          Type: HttpApi
+          Properties:
+            Path: /{{proxy+}}
+            Method: ANY
+"""
+
+PROXY_APP = """\
+def handler(event, context):
+    return {"statusCode": 200, "body": "function saw " + event["rawPath"]}
+"""
+
+
+def fetch(url):
+    """(status, headers, body) without following redirects."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(url, timeout=30) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+class ConsoleServing(harness.WispTestCase):
+    """Where the console is served (no browser needed)."""
+
+    def setUp(self):
+        super().setUp()
+        harness.require_peer("python3.12", "the python3.12 runtime")
+
+    def console_lines(self, server):
+        return [line for line in server.stdout_lines if line.startswith("Console: ")]
+
+    def test_a_route_claiming_wisp_moves_the_console_to_its_own_port(self):
+        self.write("template.yaml", PROXY_TEMPLATE.format(secret=SECRET))
+        self.write("src/app.py", PROXY_APP)
+        with Server(self.tmp, "--no-watch") as server:
+            api = server.port()
+            lines = self.console_lines(server)
+            self.assertEqual(len(lines), 1, server.stdout())
+            m = re.match(r"^Console: http://127\.0\.0\.1:(\d+)/_wisp/ \(the routes on port (\d+) match /_wisp\)$",
+                         lines[0])
+            self.assertIsNotNone(m, lines[0])
+            console = int(m.group(1))
+            self.assertEqual(int(m.group(2)), api)
+            self.assertNotEqual(console, api)
+            # The API's /_wisp/ is the function's; the console's port serves the page.
+            status, _, body = fetch(f"http://127.0.0.1:{api}/_wisp/")
+            self.assertEqual((status, body), (200, "function saw /_wisp/"))
+            status, headers, body = fetch(f"http://127.0.0.1:{console}/_wisp/")
+            self.assertEqual(status, 200)
+            self.assertTrue(headers["Content-Type"].startswith("text/html"), headers)
+            self.assertIn("wisp console", body)
+            status, headers, _ = fetch(f"http://127.0.0.1:{console}/")
+            self.assertEqual((status, headers.get("Location")), (307, "/_wisp/"))
+            status, _, body = fetch(f"http://127.0.0.1:{console}/_wisp/api/state")
+            self.assertEqual(status, 200)
+            state = json.loads(body)
+            self.assertEqual([f["id"] for f in state["functions"]], ["Everything"])
+            self.assertIn("DB_PASSWORD", body)
+            self.assertNotIn(SECRET, body)
+            # The page's assets are all in the binary.
+            for asset in ("console.js", "console.css", "uPlot.iife.min.js", "uPlot.min.css"):
+                status, _, body = fetch(f"http://127.0.0.1:{console}/_wisp/{asset}")
+                self.assertEqual(status, 200, asset)
+                self.assertGreater(len(body), 1000, asset)
+            # The console's own requests stay out of the access log; the API's are there.
+            self.assertFalse([line for line in server.stderr_lines if "/_wisp/api/state" in line],
+                             server.stderr())
+
+    def test_no_console(self):
+        self.write("template.yaml", TEMPLATE.format(secret=SECRET))
+        self.write("src/app.py", APP)
+        with Server(self.tmp, "--no-watch", "--no-console") as server:
+            self.assertEqual(self.console_lines(server), [])
+            status, _, body = fetch(f"http://127.0.0.1:{server.port()}/_wisp/")
+            self.assertEqual(status, 404, body)
+            self.assertNotIn("wisp console", body)
+
+    def test_start_lambda_serves_it_on_its_port(self):
+        self.write("template.yaml", TEMPLATE.format(secret=SECRET))
+        self.write("src/app.py", APP)
+        with Server(self.tmp, "--no-watch", command="start-lambda") as server:
+            port = server.port("lambda")
+            self.assertEqual(self.console_lines(server), [f"Console: http://127.0.0.1:{port}/_wisp/"])
+            status, _, body = fetch(f"http://127.0.0.1:{port}/_wisp/api/state")
+            self.assertEqual(status, 200)
+            self.assertEqual(sorted(f["id"] for f in json.loads(body)["functions"]), ["Orders", "Slow"])
+            # No durable functions here: the page hides that section.
+            status, _, body = fetch(f"http://127.0.0.1:{port}/_wisp/api/durable")
+            self.assertEqual((status, json.loads(body)["enabled"]), (200, False))
+            # The Invoke API is untouched.
+            status, _, _ = fetch(f"http://127.0.0.1:{port}/2015-03-31/functions/Nope/invocations")
+            self.assertNotEqual(status, 200)
+
+    def test_a_price_file_with_errors_stops_the_start(self):
+        self.write("template.yaml", TEMPLATE.format(secret=SECRET))
+        self.write("src/app.py", APP)
+        prices = self.write("prices.toml", 'as_of = 2026-12-03\ncurrency = "USD"\nmonth_hours = "many"\n')
+        proc = harness.wisp("local", "start-api", "--port", "0", "--no-watch", "--prices", prices, cwd=self.tmp,
+                            timeout=60)
+        self.assertWisp(proc, 1, stderr_has=f"{prices}:3:")
 
 
 if __name__ == "__main__":

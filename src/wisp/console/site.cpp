@@ -218,11 +218,19 @@ void Site::tick(std::int64_t now_ms) {
     if (m_sinks.empty()) {
       // Nobody is watching: nothing is built (the cursor catches up for the next one).
       m_cursor = m_dashboard.version();
+      m_durable_sent = m_durable_changes.load();
       return;
     }
     auto changes = m_dashboard.changes_json(m_cursor, now_ms);
+    std::string out;
     if (!changes.empty())
-      bytes = std::make_shared<const std::string>(frame("changes", changes));
+      out = frame("changes", changes);
+    if (const auto durable = m_durable_changes.load(); durable != m_durable_sent) {
+      m_durable_sent = durable;
+      out += frame("durable", std::to_string(durable));
+    }
+    if (!out.empty())
+      bytes = std::make_shared<const std::string>(std::move(out));
     else if (now_ms - m_last_send_ms >= k_keepalive_ms)
       bytes = std::make_shared<const std::string>(": keep-alive\n\n");
     if (!bytes)
@@ -243,6 +251,11 @@ void Site::tick(std::int64_t now_ms) {
     sink->close();
     return true;
   });
+}
+
+void Site::notify(std::string_view topic) {
+  if (topic == "durable")
+    ++m_durable_changes;
 }
 
 void Site::close_all() {

@@ -11,6 +11,8 @@
 //   GET /_wisp/api/projection?function=F&rate=R  a month at R requests per second
 //   GET /_wisp/api/coldstart?function=F          the function's INIT by module (runs a
 //                                                profiler: `deferred`, off the I/O threads)
+//   /_wisp/api/durable…                          durable executions (the gateway answers
+//                                                them: gateway/console_mount.hpp)
 //
 // Contract
 // - handle() never blocks; work that takes time comes back as `deferred`, which the server
@@ -22,6 +24,7 @@
 #include <wisp/console/dashboard.hpp>
 #include <wisp/support/error.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -71,6 +74,10 @@ public:
   // Sends what changed since the last tick (and keep-alive comments) to every subscriber;
   // the server calls it every 250 ms.
   void tick(std::int64_t now_ms);
+  // Something outside the dashboard changed (`topic`: "durable"): the next tick sends
+  // `event: <topic>` (data: a counter) to every subscriber, once however many changes. Any
+  // thread.
+  void notify(std::string_view topic);
   // Closes every subscriber (shutdown).
   void close_all();
   [[nodiscard]] std::size_t subscribers() const;
@@ -85,6 +92,8 @@ private:
   std::vector<std::shared_ptr<EventSink>> m_sinks;
   std::uint64_t m_cursor = 0;
   std::int64_t m_last_send_ms = 0;
+  std::atomic<std::uint64_t> m_durable_changes{0};
+  std::uint64_t m_durable_sent = 0; // under m_mutex
 };
 
 // Decodes a query-string value (%XX and '+').

@@ -6,6 +6,7 @@
 #include <wisp/console/coldstart.hpp>
 #include <wisp/console/feed.hpp>
 #include <wisp/console/prices.hpp>
+#include <wisp/durable/service.hpp>
 #include <wisp/gateway/router.hpp>
 
 #include <fmt/format.h>
@@ -264,6 +265,11 @@ void ConsoleMount::start() {
         info.environment_names.push_back(name + " (--env-vars)");
     impl.dashboard.add_function(std::move(info));
   }
+  if (impl.host.durable)
+    impl.host.durable->on_change([weak = std::weak_ptr<Impl>(m_impl)](std::string_view) {
+      if (const auto self = weak.lock())
+        self->site.notify("durable");
+    });
   impl.arm();
 }
 
@@ -275,7 +281,10 @@ void ConsoleMount::handle(Door& door, Exchange& ex) {
     target += '?';
     target += ex.request.raw_query;
   }
-  auto response = impl.site.handle(ex.request.method, target);
+  auto durable = durable_api(impl.host.durable.get(), ex.request.method, ex.request.raw_path,
+                             ex.request.raw_query, ex.request.body,
+                             ex.request.header("X-Wisp-Console") == "1");
+  auto response = durable ? std::move(*durable) : impl.site.handle(ex.request.method, target);
   const auto answer = [&door](Exchange& exchange, console::SiteResponse& r) {
     exchange.mapped.clear();
     exchange.mapped.status = r.status;

@@ -21,8 +21,13 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
+
+namespace wisp::durable {
+class Service;
+} // namespace wisp::durable
 
 namespace wisp::gateway {
 
@@ -72,6 +77,20 @@ private:
 support::Result<std::unique_ptr<ConsoleMount>>
 open_console(Host& host, const sam::Model& model, Door* first, std::string_view why_not, int port,
              std::vector<std::unique_ptr<Door>>& doors);
+
+// The console's durable executions API (console_durable.cpp), nullopt for other paths:
+//   GET  /_wisp/api/durable?status=S          {"enabled", "executions" (newest first, ≤ 200),
+//                                             "matching"}; enabled false without a service
+//   GET  /_wisp/api/durable/execution?arn=A   its operations, invocations, awaited callbacks
+//   POST /_wisp/api/durable/stop?arn=A        StopDurableExecution (body: an ErrorObject or
+//                                             empty)
+//   POST /_wisp/api/durable/callback?id=ID&action=succeed|fail   the callback's result, or an
+//                                             ErrorObject
+// POSTs need `from_page` (the X-Wisp-Console header) and run deferred (the service may
+// forward them to the wisp that runs the execution); their answers are the Lambda API's.
+std::optional<console::SiteResponse> durable_api(durable::Service* service, std::string_view method,
+                                                 std::string_view path, std::string_view query,
+                                                 std::string_view body, bool from_page);
 
 // True when one of `routes` would match a request for /_wisp/ (the console then needs a port
 // of its own).

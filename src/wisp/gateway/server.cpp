@@ -191,8 +191,9 @@ support::Status serve_lambda(const sam::Model& model, const StartLambdaOptions& 
   doors.push_back(std::move(door));
   // The console on the same port: the Invoke API's paths never start with /_wisp.
   std::unique_ptr<ConsoleMount> console;
-  if (options.console)
+  if (options.console) {
     WISP_TRY_ASSIGN(console, open_console(host, model, doors.front().get(), {}, 0, doors));
+  }
   host.run(doors);
   return {};
 }

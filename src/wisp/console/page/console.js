@@ -76,6 +76,8 @@
     });
     source.addEventListener('state', (e) => applyState(JSON.parse(e.data)));
     source.addEventListener('changes', (e) => applyChanges(JSON.parse(e.data)));
+    source.addEventListener('durable', () => durableChanged());
+    source.addEventListener('state', () => durableChanged());
   }
 
   function applyState(s) {
@@ -388,6 +390,133 @@
       out.textContent = String(e);
     }
   });
+
+  // ------------------------------------------------------------------ durable executions
+
+  // The list and the selected execution are fetched when the server says an execution changed
+  // (`durable` events, at most every 250 ms) or the filter changes: never polled.
+  const durable = { selected: null, fetching: false, again: false };
+  const duration = (from, to) => {
+    if (to === null || to === undefined) return '';
+    const d = to - from;
+    return d >= 60000 ? (d / 60000).toFixed(1) + ' min' : d >= 1000 ? (d / 1000).toFixed(2) + ' s' : d + ' ms';
+  };
+  const statusCell = (status) =>
+    el('td', { 'data-figure': 'status', 'data-value': status },
+      el('span', { class: status === 'SUCCEEDED' ? 'ok' : status === 'RUNNING' || status === 'STARTED' || status === 'PENDING' || status === 'READY' ? '' : 'bad' }, status));
+
+  async function durableChanged() {
+    if (durable.fetching) {
+      durable.again = true;
+      return;
+    }
+    durable.fetching = true;
+    try {
+      do {
+        durable.again = false;
+        await refreshDurable();
+      } while (durable.again);
+    } finally {
+      durable.fetching = false;
+    }
+  }
+
+  async function refreshDurable() {
+    const query = new URLSearchParams({ status: $('du-status').value });
+    const answer = await (await fetch('api/durable?' + query)).json();
+    $('durable').hidden = !answer.enabled;
+    if (!answer.enabled) return;
+    $('du-count').textContent = `${answer.matching} execution${answer.matching === 1 ? '' : 's'}` +
+      (answer.matching > answer.executions.length ? `, the newest ${answer.executions.length} shown` : '');
+    const rows = answer.executions.map((x) => {
+      const row = el('tr', { 'data-arn': x.arn, class: x.arn === durable.selected ? 'selected' : '' },
+        el('td', {}, time(x.start)), el('td', {}, x.function), el('td', { class: 'mono' }, x.name),
+        statusCell(x.status), el('td', { class: 'num' }, duration(x.start, x.end)));
+      row.addEventListener('click', () => {
+        durable.selected = x.arn;
+        durableChanged();
+      });
+      return row;
+    });
+    $('du-list').tBodies[0].replaceChildren(...rows);
+    if (durable.selected) await showExecution(durable.selected);
+  }
+
+  async function durableAction(path, params, body) {
+    const response = await fetch(path + '?' + new URLSearchParams(params), {
+      method: 'POST', headers: { 'X-Wisp-Console': '1', 'Content-Type': 'application/json' }, body,
+    });
+    if (!response.ok) {
+      const text = await response.text();
+      let message = text;
+      try { message = JSON.parse(text).Message || JSON.parse(text).message || text; } catch (e) { /* text */ }
+      $('du-summary').textContent = `${response.status}: ${message}`;
+    }
+    durableChanged();
+  }
+
+  async function showExecution(arn) {
+    const response = await fetch('api/durable/execution?' + new URLSearchParams({ arn }));
+    if (!response.ok) return;
+    const x = await response.json();
+    $('du-detail').hidden = false;
+    $('du-detail').dataset.arn = x.arn;
+    $('du-detail').dataset.status = x.status;
+    $('du-title').textContent = `${x.function} · ${x.name}`;
+    const outcome = x.error ? ` · ${x.error.type || 'Error'}: ${x.error.message || ''}`
+      : x.result !== null ? ` · result ${x.result}` : '';
+    $('du-summary').textContent = `${x.status} · started ${new Date(x.start).toISOString()}` +
+      (x.end !== null ? ` · took ${duration(x.start, x.end)}` : '') +
+      ` · ${x.invocations.length} invocation${x.invocations.length === 1 ? '' : 's'} (` +
+      `${x.invocations.filter((i) => i.replay).length} replays) · ${x.historyEvents} history events${outcome}`;
+
+    // Actions: stop a running execution; complete or fail a callback it waits on.
+    const actions = [];
+    if (x.status === 'RUNNING') {
+      const stop = el('button', { type: 'button', 'data-action': 'stop' }, 'stop');
+      stop.addEventListener('click', () => durableAction('api/durable/stop', { arn: x.arn }, ''));
+      actions.push(stop);
+    }
+    for (const id of x.awaitedCallbacks) {
+      const input = el('input', { type: 'text', value: '{}', 'data-callback': id, 'aria-label': 'callback result' });
+      const ok = el('button', { type: 'button', 'data-action': 'succeed', 'data-callback': id }, 'complete');
+      const fail = el('button', { type: 'button', 'data-action': 'fail', 'data-callback': id }, 'fail');
+      ok.addEventListener('click', () => durableAction('api/durable/callback', { id, action: 'succeed' }, input.value));
+      fail.addEventListener('click', () => durableAction('api/durable/callback', { id, action: 'fail' },
+        JSON.stringify({ ErrorType: 'CallbackFailed', ErrorMessage: input.value })));
+      actions.push(el('span', { class: 'muted small' }, `callback ${id.slice(0, 12)}…`), input, ok, fail);
+    }
+    $('du-actions').replaceChildren(...actions);
+
+    // The timeline: invocations (replays marked) and operations, on one time axis.
+    const end = x.end ?? Math.max(Date.now(), ...x.operations.map((o) => o.end ?? o.start));
+    const span = Math.max(1, end - x.start);
+    const pos = (t) => `${Math.min(100, Math.max(0, ((t - x.start) / span) * 100)).toFixed(3)}%`;
+    const width = (a, b) => `${Math.max(0, ((Math.min(b, end) - a) / span) * 100).toFixed(3)}%`;
+    const lane = (label, bar) => el('div', { class: 'lane' },
+      el('span', { class: 'label', title: label }, label), el('div', { class: 'track' }, bar));
+    const lanes = [];
+    x.invocations.forEach((i, n) => {
+      const bar = el('div', { class: `bar invocation${i.replay ? ' replay' : ''}`, title: `${i.requestId} ${i.outcome} ${ms(i.durationMs)} ms` });
+      bar.style.left = pos(i.start);
+      bar.style.width = width(i.start, i.end);
+      lanes.push(lane(`invocation ${n + 1}${i.replay ? ' (replay)' : ''}`, bar));
+    });
+    for (const o of x.operations) {
+      const bar = el('div', { class: `bar ${o.status}`, title: `${o.type} ${o.name || o.id} ${o.status}` });
+      bar.style.left = pos(o.start);
+      bar.style.width = width(o.start, o.end ?? o.scheduledEnd ?? end);
+      lanes.push(lane(`${o.type.toLowerCase()} ${o.name || o.id.slice(0, 8)}`, bar));
+    }
+    $('du-timeline').replaceChildren(...lanes);
+    $('du-ops').tBodies[0].replaceChildren(...x.operations.map((o) => el('tr', { 'data-op': o.id },
+      el('td', {}, o.name || o.id.slice(0, 12)), el('td', {}, o.subType || o.type), statusCell(o.status),
+      el('td', { class: 'num' }, o.attempt || ''), el('td', {}, time(o.start)),
+      el('td', { class: 'num' }, duration(o.start, o.end)),
+      el('td', { class: 'mono' }, o.error ? `${o.error.type || ''}: ${o.error.message || ''}` : o.result ?? ''))));
+  }
+
+  $('du-status').addEventListener('change', () => durableChanged());
 
   connect();
 })();
