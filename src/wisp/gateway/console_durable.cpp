@@ -129,17 +129,15 @@ json::object execution_json(const durable::Service& service, const durable::Exec
   return o;
 }
 
-// A control-plane call through the service (it may forward to the wisp that runs the
+// A control-plane POST through the service (it may forward to the wisp that runs the
 // execution: off the I/O threads).
-console::SiteResponse forward(durable::Service& service, std::string method, std::string path,
-                              std::string body) {
+console::SiteResponse forward(durable::Service& service, std::string path, std::string body) {
   console::SiteResponse r;
-  r.deferred = [&service, method = std::move(method), path = std::move(path),
-                body = std::move(body)] {
+  r.deferred = [&service, target = std::move(path), payload_text = std::move(body)] {
     durable::HttpRequest request;
-    request.method = method;
-    request.raw_path = path;
-    request.body = body;
+    request.method = "POST";
+    request.raw_path = target;
+    request.body = payload_text;
     auto answer = service.handle(request);
     console::SiteResponse out;
     out.status = static_cast<unsigned>(answer.status);
@@ -207,7 +205,7 @@ std::optional<console::SiteResponse> durable_api(durable::Service* service, std:
     const auto arn = console::query_value(query, "arn");
     if (arn.empty())
       return message(400, "give arn=");
-    return forward(*service, "POST",
+    return forward(*service,
                    "/2025-12-01/durable-executions/" + support::http::url_encode(arn, true) +
                        "/stop",
                    std::string(body));
@@ -217,7 +215,7 @@ std::optional<console::SiteResponse> durable_api(durable::Service* service, std:
     const auto action = console::query_value(query, "action");
     if (id.empty() || (action != "succeed" && action != "fail"))
       return message(400, "give id= and action=succeed|fail");
-    return forward(*service, "POST",
+    return forward(*service,
                    "/2025-12-01/durable-execution-callbacks/" + support::http::url_encode(id) +
                        "/" + action,
                    std::string(body));
