@@ -211,9 +211,8 @@ private:
         // What was received before is processed (nothing is lost either way).
         return false;
       }
-      if (m_trouble) {
-        m_trouble = false;
-        backoff = std::chrono::milliseconds(0);
+      backoff = std::chrono::milliseconds(0);
+      if (m_trouble.exchange(false)) {
         m_context.note(m_spec.source.function_id, m_kind, m_spec.origin,
                        "the backend answers again");
         log_line("backend answers again");

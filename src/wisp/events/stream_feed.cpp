@@ -398,6 +398,7 @@ bool ShardWorker::run_item(std::deque<Item>& work) {
     const auto unit = "record";
     bool failed = !result.ok();
     std::string outcome = failed ? fmt::format("failed: {}", result.describe()) : "ok";
+    bool partial = false;
     std::size_t keep_from = 0; // a partial answer: retry from the lowest failed sequence number
     if (!failed && m.tumbling_window > 0) {
       boost::system::error_code ec;
@@ -426,6 +427,7 @@ bool ShardWorker::run_item(std::deque<Item>& work) {
             break;
           }
         keep_from = lowest;
+        partial = true;
         outcome = fmt::format("partial: retrying from {} ({} of {} records)",
                               sequence(item.records[lowest]), item.records.size() - lowest,
                               item.records.size());
@@ -433,7 +435,7 @@ bool ShardWorker::run_item(std::deque<Item>& work) {
     }
     context.delivered(spec.source.function_id, m_feed.kind(), spec.origin, item.records.size(),
                       unit, result, outcome);
-    if (!failed && keep_from == 0) {
+    if (!failed && !partial) {
       work.pop_front();
       backoff = std::chrono::milliseconds(500);
       continue;
