@@ -11,7 +11,7 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/local/start-api|/local/start-lambda|/deploy|/deploy/status|/promote|/rollback|/delete|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
+            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/local/start-api|/local/start-lambda|/local/trigger|/deploy|/deploy/status|/promote|/rollback|/delete|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
@@ -121,6 +121,18 @@ _wisp_completion() {
         "/local/start-lambda --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/trigger --body") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --key") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --time") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --env-vars"|"/local/trigger -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --template"|"/local/trigger --template-file"|"/local/trigger -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/deploy --stack-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --s3-bucket") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -227,11 +239,12 @@ _wisp_completion() {
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
         "/build") words=''; options='--build-dir --cached --color --config-env --config-file --debug --help --output --parallel --parameter-overrides --template --template-file' ;;
         "/package") words=''; options='--base-image --build-dir --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --force-upload --format --help --image-repository --insecure-registry --oci-archive --output --output-dir --output-template-file --parameter-overrides --profile --region --s3-bucket --s3-prefix --template --template-file' ;;
-        "/local") words='invoke generate-event start-api start-lambda'; options='--help' ;;
+        "/local") words='invoke generate-event start-api start-lambda trigger'; options='--help' ;;
         "/local/invoke") words=''; options='--color --config-env --config-file --debug --endpoint-url --enforce-memory --env-vars --event --help --log-file --parameter-overrides --profile --region --template --template-file' ;;
         "/local/generate-event") words='apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'; options='--account-id --api-id --body --bucket --color --config-env --config-file --data --debug --detail --detail-type --event-bus --help --key --message --method --partition --partition-key --path --queue --region --resource --rule --size --source --stage --stream --subject --table --token --topic' ;;
         "/local/start-api") words=''; options='--color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --stage --static-dir --template --template-file --threads --warm-containers' ;;
         "/local/start-lambda") words=''; options='--color --config-env --config-file --debug --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --template --template-file --threads --warm-containers' ;;
+        "/local/trigger") words=''; options='--body --color --config-env --config-file --debug --endpoint-url --env-vars --help --key --parameter-overrides --print --profile --region --template --template-file --time' ;;
         "/deploy") words='status'; options='--break-lock --capabilities --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --confirm-changeset --debug --dry-run --endpoint-url --fail-on-empty-changeset --help --max-parallel --no-execute-changeset --no-fail-on-empty-changeset --output --parameter-overrides --profile --refresh --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --step-interval --tags --template --template-file' ;;
         "/deploy/status") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
         "/promote") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;

@@ -7,7 +7,7 @@ function __wisp_path
     set -l cmdpath ''
     for word in $tokens[2..-1]
         switch "$cmdpath/$word"
-            case /init /validate /build /package /local /local/invoke /local/generate-event /local/start-api /local/start-lambda /deploy /deploy/status /promote /rollback /delete /logs /completion
+            case /init /validate /build /package /local /local/invoke /local/generate-event /local/start-api /local/start-lambda /local/trigger /deploy /deploy/status /promote /rollback /delete /logs /completion
                 set cmdpath "$cmdpath/$word"
         end
     end
@@ -90,6 +90,7 @@ complete -c wisp -n 'test (__wisp_path) = "/local"' -a invoke -d 'Invoke a funct
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a generate-event -d 'Print a sample event (API Gateway, S3, SQS, SNS, ...) as JSON'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a start-api -d 'Serve the template\'s APIs locally, as API Gateway does, on warm workers'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a start-lambda -d 'Serve the template\'s functions on a local Lambda Invoke API'
+complete -c wisp -n 'test (__wisp_path) = "/local"' -a trigger -d 'Fire one of a function\'s event sources now'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/local/invoke"' -l event -s e -r -F -d 'Event file; \'-\' reads stdin (default: {})'
@@ -168,6 +169,21 @@ complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l config-file 
 complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l color -x -a 'auto always never' -d 'Colour output'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-lambda"' -l debug -d 'Print debug logs'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l body -r -F -d 'SQS/SNS message, EventBridge detail (JSON), Kinesis data, DynamoDB item (DynamoDB JSON), S3 object content'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l key -r -F -d 'S3 object key (default: example.txt)'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l time -r -F -d 'When the event happens (ISO 8601, e.g. 2026-01-01T12:00:00Z; default: now)'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l env-vars -s n -r -F -d 'JSON file of environment variables (SAM\'s format)'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l print -d 'Print the event instead of running the function'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l template -l template-file -s t -r -F -d 'SAM template (default: template.yaml, then template.yml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l parameter-overrides -r -F -d 'Template parameters: \'Key=Value Key2=Value2\' or \'ParameterKey=Key,ParameterValue=Value\' (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l region -r -F -d 'AWS region (default: from the AWS config)'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l profile -r -F -d 'Profile from ~/.aws/credentials and config'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l endpoint-url -r -F -d 'Backend endpoint (e.g. moto or LocalStack on loopback)'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/local/trigger"' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = "/deploy"' -a status -d 'Show a stage: versions, live traffic split, unfinished shifts, history'
 complete -c wisp -n 'test (__wisp_path) = "/deploy"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/deploy"' -l stack-name -r -F -d 'Name of the app (prefixes its resources)'
