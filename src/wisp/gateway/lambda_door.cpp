@@ -1,0 +1,292 @@
+// The Lambda Invoke API front door (`local start-lambda`, lambda_door.hpp).
+
+#include <wisp/gateway/invoke_api.hpp>
+#include <wisp/gateway/lambda_door.hpp>
+#include <wisp/gateway/text.hpp>
+#include <wisp/runtime/lambda_text.hpp>
+#include <wisp/support/hash.hpp>
+#include <wisp/support/strings.hpp>
+
+#include <boost/json/parse.hpp>
+#include <fmt/format.h>
+
+namespace wisp::gateway {
+
+namespace {
+
+constexpr std::uint64_t k_invoke_payload_limit = 6291456; // 6 MB (InvokeFunction)
+constexpr std::uint64_t k_async_payload_limit = 1048576;  // 1 MB (asynchronous Invoke)
+
+// An asynchronous (Event) invocation: owns its payload, logs its outcome.
+struct EventInvocation final : runtime::InvokeSink {
+  std::string payload;
+  std::string client_context;
+  std::string function_id;
+  AsyncLog* log = nullptr;
+  std::unique_ptr<EventInvocation> self;
+  void on_complete(const runtime::InvokeResult& result) override {
+    auto keep = std::move(self);
+    log->line(fmt::format("{} Event invocation of {} {}: {}", clock_text(), function_id,
+                          result.request_id, runtime::to_string(result.outcome)));
+  }
+};
+
+} // namespace
+
+LambdaDoor::LambdaDoor(Host& host, const sam::Model& model, const StartLambdaOptions& options)
+    : Door(host), m_model(model), m_options(options) {}
+
+support::Status LambdaDoor::add(const std::string& id) {
+  const auto* fn = m_model.find_function(id);
+  if (fn == nullptr) {
+    std::vector<std::string> ids;
+    for (const auto& f : m_model.functions)
+      ids.push_back(f.logical_id);
+    std::string hint;
+    if (auto close = support::closest_match(id, ids))
+      hint = fmt::format("; did you mean '{}'?", *close);
+    return support::failf("function '{}' is not in the template{}", id, hint);
+  }
+  auto& slot = m_host.function(m_model, fn->logical_id);
+  m_slots.push_back(&slot);
+  return {};
+}
+
+std::uint64_t LambdaDoor::body_limit() const {
+  return k_invoke_payload_limit;
+}
+
+void LambdaDoor::payload_too_large(Exchange& ex) {
+  const auto message = fmt::format("Request must be smaller than {} bytes for the InvokeFunction "
+                                   "operation",
+                                   k_invoke_payload_limit);
+  answer(ex, 413, lambda_error_body(message), "application/json", "RequestTooLargeException");
+}
+
+void LambdaDoor::headers_too_large(Exchange& ex) {
+  answer(ex, 431, k_header_too_large, "application/json", "RequestHeaderFieldsTooLarge");
+}
+
+void LambdaDoor::common_headers(Exchange& ex, std::string& out) {
+  if (ex.request_id.empty())
+    ex.request_id = runtime::make_uuid(rng());
+  out.append("x-amzn-RequestId: ");
+  out.append(ex.request_id);
+  out.append("\r\n");
+}
+
+void LambdaDoor::error(Exchange& ex, unsigned status, std::string_view type,
+                       std::string_view message) {
+  if (ex.claim())
+    answer(ex, status, lambda_error_body(message), "application/json", type);
+}
+
+void LambdaDoor::handle(Exchange& ex) {
+  auto& request = ex.request;
+  const auto name = invocation_function(request.raw_path);
+  if (!name || request.method != "POST") {
+    error(ex, 404, "UnknownOperationException", "Unknown operation");
+    return;
+  }
+  const auto ref = parse_function_reference(*name);
+  if (!ref) {
+    error(ex, 400, "ValidationException",
+          fmt::format("1 validation error detected: Value '{}' at 'functionName' failed to "
+                      "satisfy constraint: Member must satisfy regular expression pattern: "
+                      "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{{2}}(-gov)?-[a-z]+-\\d{{1}}:)?"
+                      "(\\d{{12}}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?",
+                      *name));
+    return;
+  }
+  // ?Qualifier= (must agree with a qualifier in the name).
+  std::string qualifier = ref->qualifier;
+  {
+    std::string_view query = request.raw_query;
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const auto part = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+      const auto eq = part.find('=');
+      if (part.substr(0, eq) == "Qualifier" && eq != std::string_view::npos) {
+        const auto value = percent_decoded(part.substr(eq + 1), true);
+        if (!qualifier.empty() && value != qualifier) {
+          error(ex, 400, "InvalidParameterValueException",
+                "The derived qualifier from the function name does not match the specified "
+                "qualifier.");
+          return;
+        }
+        qualifier = value;
+      }
+    }
+  }
+  FunctionSlot* slot = nullptr;
+  for (auto* candidate : m_slots)
+    if (candidate->id == ref->name || candidate->name == ref->name)
+      slot = candidate;
+  const bool qualifier_ok =
+      slot != nullptr &&
+      (qualifier.empty() || qualifier == "$LATEST" ||
+       (!slot->auto_publish_alias.empty() && qualifier == slot->auto_publish_alias));
+  if (!qualifier_ok) {
+    error(ex, 404, "ResourceNotFoundException",
+          function_not_found_message(m_options.region, m_options.account_id, ref->name, qualifier));
+    return;
+  }
+  const auto invocation_type = request.header("x-amz-invocation-type");
+  const std::string_view type = invocation_type.empty() ? "RequestResponse" : invocation_type;
+  if (type != "RequestResponse" && type != "Event" && type != "DryRun") {
+    error(ex, 400, "ValidationException",
+          fmt::format("1 validation error detected: Value '{}' at 'invocationType' failed to "
+                      "satisfy constraint: Member must satisfy enum value set: [Event, "
+                      "RequestResponse, DryRun]",
+                      type));
+    return;
+  }
+  const auto log_type = request.header("x-amz-log-type");
+  if (!log_type.empty() && log_type != "None" && log_type != "Tail") {
+    error(ex, 400, "ValidationException",
+          fmt::format("1 validation error detected: Value '{}' at 'logType' failed to satisfy "
+                      "constraint: Member must satisfy enum value set: [Tail, None]",
+                      log_type));
+    return;
+  }
+  std::string_view payload = request.body;
+  if (payload.empty())
+    payload = "{}";
+  {
+    boost::system::error_code ec;
+    boost::json::parse(payload, ec);
+    if (ec) {
+      error(ex, 400, "InvalidRequestContentException",
+            fmt::format("Could not parse request body into json: Could not parse payload into "
+                        "json: {}",
+                        ec.message()));
+      return;
+    }
+  }
+  ex.client_context.clear();
+  if (const auto context = request.header("x-amz-client-context"); !context.empty()) {
+    auto decoded = support::base64_decode(context);
+    boost::system::error_code ec;
+    if (decoded)
+      boost::json::parse(*decoded, ec);
+    if (!decoded || ec || context.size() > 3583) {
+      error(ex, 400, "InvalidRequestContentException",
+            "Client context must be a valid Base64-encoded JSON object.");
+      return;
+    }
+    ex.client_context = std::move(*decoded);
+  }
+  if (!slot->ok) {
+    error(ex, 500, "ServiceException", slot->problem);
+    return;
+  }
+  if (type == "DryRun") {
+    if (ex.claim()) {
+      ex.mapped.clear();
+      ex.mapped.status = 204;
+      finish(ex);
+    }
+    return;
+  }
+  if (type == "Event") {
+    if (payload.size() > k_async_payload_limit) {
+      error(ex, 413, "RequestTooLargeException",
+            fmt::format("Request must be smaller than {} bytes for the InvokeAsync operation",
+                        k_async_payload_limit));
+      return;
+    }
+    auto event = std::make_unique<EventInvocation>();
+    event->payload.assign(payload);
+    event->client_context = ex.client_context;
+    event->function_id = slot->id;
+    event->log = &m_host.log;
+    auto* raw = event.get();
+    raw->self = std::move(event);
+    runtime::InvokeRequest invoke;
+    invoke.payload = raw->payload;
+    invoke.client_context = raw->client_context;
+    invoke.qualifier = qualifier;
+    m_host.engine->invoke(slot->handle, invoke, *raw);
+    if (ex.claim()) {
+      ex.mapped.clear();
+      ex.mapped.status = 202;
+      ex.function_id = slot->id;
+      ex.version = slot->version;
+      finish(ex);
+    }
+    return;
+  }
+  ex.function_id = slot->id;
+  ex.version = slot->version;
+  ex.invoked = true;
+  ex.qualifier = qualifier;
+  ex.tail_log = log_type == "Tail";
+  ex.phase = Exchange::Phase::integration;
+  ex.self = ex.shared_from_this();
+  runtime::InvokeRequest invoke;
+  invoke.payload = payload;
+  invoke.client_context = ex.client_context;
+  invoke.qualifier = ex.qualifier;
+  invoke.tail_log = ex.tail_log;
+  invoke.trace_id = request.header("x-amzn-trace-id");
+  const auto content_type = request.header("content-type");
+  if (!content_type.empty())
+    invoke.content_type = content_type;
+  m_host.engine->invoke(slot->handle, invoke, ex);
+}
+
+void LambdaDoor::on_complete(Exchange& ex, const runtime::InvokeResult& result) {
+  auto keep = std::move(ex.self);
+  if (!ex.claim())
+    return;
+  ex.cold = result.cold;
+  ex.request_id.assign(result.request_id);
+  if (!result.executed_version.empty())
+    ex.version.assign(result.executed_version);
+  auto& mapped = ex.mapped;
+  mapped.clear();
+  using runtime::Outcome;
+  switch (result.outcome) {
+  case Outcome::throttled:
+    mapped.status = 429;
+    mapped.headers.emplace_back("x-amzn-ErrorType", "TooManyRequestsException");
+    mapped.headers.emplace_back("Content-Type", "application/json");
+    mapped.body.assign(result.body);
+    finish(ex);
+    return;
+  case Outcome::request_too_large:
+    mapped.status = 413;
+    mapped.headers.emplace_back("x-amzn-ErrorType", "RequestTooLargeException");
+    mapped.headers.emplace_back("Content-Type", "application/json");
+    mapped.body.assign(result.body);
+    finish(ex);
+    return;
+  case Outcome::engine_error:
+    mapped.status = 500;
+    mapped.headers.emplace_back("x-amzn-ErrorType", "ServiceException");
+    mapped.headers.emplace_back("Content-Type", "application/json");
+    mapped.body = lambda_error_body("the local engine could not run the function");
+    finish(ex);
+    return;
+  default:
+    break;
+  }
+  mapped.status = 200;
+  const bool failed = result.outcome != Outcome::success;
+  if (failed)
+    mapped.headers.emplace_back("X-Amz-Function-Error", "Unhandled");
+  mapped.headers.emplace_back("X-Amz-Executed-Version", ex.version);
+  if (ex.tail_log)
+    mapped.headers.emplace_back("X-Amz-Log-Result", support::base64_encode(result.log_tail));
+  const std::string_view content_type = result.content_type.empty() || failed
+                                            ? std::string_view("application/json")
+                                            : result.content_type;
+  mapped.headers.emplace_back("Content-Type", std::string(content_type));
+  if (result.streamed && !failed)
+    mapped.body = std::move(ex.streamed);
+  else
+    mapped.body.assign(result.body);
+  finish(ex);
+}
+} // namespace wisp::gateway

@@ -1,0 +1,37 @@
+#pragma once
+// Internal to the gateway: the Lambda Invoke API front door (`local start-lambda`):
+// POST /2015-03-31/functions/{FunctionName}/invocations for the functions added, with
+// RequestResponse, Event and DryRun invocations, Tail logs, qualifiers and Lambda's errors.
+
+#include <wisp/gateway/door.hpp>
+
+#include <string>
+#include <vector>
+
+namespace wisp::gateway {
+
+class LambdaDoor final : public Door {
+public:
+  LambdaDoor(Host& host, const sam::Model& model, const StartLambdaOptions& options);
+
+  // Serves the template's function `id` (registered on the host); fails, with the closest
+  // logical id as a hint, when the template has no such function.
+  support::Status add(const std::string& id);
+  [[nodiscard]] const std::vector<FunctionSlot*>& slots() const { return m_slots; }
+
+  [[nodiscard]] std::uint64_t body_limit() const override;
+  void payload_too_large(Exchange& ex) override;
+  void headers_too_large(Exchange& ex) override;
+  void common_headers(Exchange& ex, std::string& out) override;
+  void handle(Exchange& ex) override;
+  void on_complete(Exchange& ex, const runtime::InvokeResult& result) override;
+
+private:
+  void error(Exchange& ex, unsigned status, std::string_view type, std::string_view message);
+
+  const sam::Model& m_model;
+  const StartLambdaOptions& m_options;
+  std::vector<FunctionSlot*> m_slots;
+};
+
+} // namespace wisp::gateway
