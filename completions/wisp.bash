@@ -11,7 +11,7 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/local/start-api|/local/start-lambda|/local/trigger|/deploy|/deploy/status|/promote|/rollback|/delete|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
+            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/local/start|/local/start-api|/local/start-lambda|/local/trigger|/deploy|/deploy/status|/promote|/rollback|/delete|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
@@ -97,6 +97,26 @@ _wisp_completion() {
         "/local/generate-event --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/generate-event --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/generate-event --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/start --host") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --port"|"/local/start -p") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --env-vars"|"/local/start -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --warm-containers") COMPREPLY=( $(compgen -W 'EAGER LAZY' -- "${cur}") ); return 0 ;;
+        "/local/start --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --max-concurrency") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --lambda-port") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --static-dir"|"/local/start -s") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --clock") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --template"|"/local/start --template-file"|"/local/start -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --cli-connect-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --cli-read-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/local/start-api --host") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --port"|"/local/start-api -p") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --env-vars"|"/local/start-api -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -239,9 +259,10 @@ _wisp_completion() {
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
         "/build") words=''; options='--build-dir --cached --color --config-env --config-file --debug --help --output --parallel --parameter-overrides --template --template-file' ;;
         "/package") words=''; options='--base-image --build-dir --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --force-upload --format --help --image-repository --insecure-registry --oci-archive --output --output-dir --output-template-file --parameter-overrides --profile --region --s3-bucket --s3-prefix --template --template-file' ;;
-        "/local") words='invoke generate-event start-api start-lambda trigger'; options='--help' ;;
+        "/local") words='invoke generate-event start start-api start-lambda trigger'; options='--help' ;;
         "/local/invoke") words=''; options='--color --config-env --config-file --debug --endpoint-url --enforce-memory --env-vars --event --help --log-file --parameter-overrides --profile --region --template --template-file' ;;
         "/local/generate-event") words='apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'; options='--account-id --api-id --body --bucket --color --config-env --config-file --data --debug --detail --detail-type --event-bus --help --key --message --method --partition --partition-key --path --queue --region --resource --rule --size --source --stage --stream --subject --table --token --topic' ;;
+        "/local/start") words=''; options='--cli-connect-timeout --cli-read-timeout --clock --color --config-env --config-file --create-resources --debug --disable-authorizer --endpoint-url --env-vars --help --host --lambda-port --max-concurrency --no-watch --parameter-overrides --port --profile --region --stage --static-dir --template --template-file --threads --warm-containers' ;;
         "/local/start-api") words=''; options='--color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --stage --static-dir --template --template-file --threads --warm-containers' ;;
         "/local/start-lambda") words=''; options='--color --config-env --config-file --debug --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --template --template-file --threads --warm-containers' ;;
         "/local/trigger") words=''; options='--body --color --config-env --config-file --debug --endpoint-url --env-vars --help --key --parameter-overrides --print --profile --region --template --template-file --time' ;;

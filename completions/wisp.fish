@@ -7,7 +7,7 @@ function __wisp_path
     set -l cmdpath ''
     for word in $tokens[2..-1]
         switch "$cmdpath/$word"
-            case /init /validate /build /package /local /local/invoke /local/generate-event /local/start-api /local/start-lambda /local/trigger /deploy /deploy/status /promote /rollback /delete /logs /completion
+            case /init /validate /build /package /local /local/invoke /local/generate-event /local/start /local/start-api /local/start-lambda /local/trigger /deploy /deploy/status /promote /rollback /delete /logs /completion
                 set cmdpath "$cmdpath/$word"
         end
     end
@@ -88,6 +88,7 @@ complete -c wisp -n 'test (__wisp_path) = "/package"' -l color -x -a 'auto alway
 complete -c wisp -n 'test (__wisp_path) = "/package"' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a invoke -d 'Invoke a function once, locally, without Docker'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a generate-event -d 'Print a sample event (API Gateway, S3, SQS, SNS, ...) as JSON'
+complete -c wisp -n 'test (__wisp_path) = "/local"' -a start -d 'Serve the whole app: APIs, the Invoke API and the event sources'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a start-api -d 'Serve the template\'s APIs locally, as API Gateway does, on warm workers'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a start-lambda -d 'Serve the template\'s functions on a local Lambda Invoke API'
 complete -c wisp -n 'test (__wisp_path) = "/local"' -a trigger -d 'Fire one of a function\'s event sources now'
@@ -138,6 +139,31 @@ complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l config-fil
 complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
 complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l color -x -a 'auto always never' -d 'Colour output'
 complete -c wisp -n 'test (__wisp_path) = "/local/generate-event"' -l debug -d 'Print debug logs'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l help -s h -d 'Print this help message and exit'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l host -r -F -d 'Address to listen on (default: 127.0.0.1)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l port -s p -r -F -d 'Port to listen on (default: 3000; 0 picks a free one)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l env-vars -s n -r -F -d 'JSON file of environment variables: {"Function": {..}, "Parameters": {..}}'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l warm-containers -x -a 'EAGER LAZY' -d 'LAZY: start a function\'s worker on its first request (default); EAGER: start one per function at startup'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l no-watch -d 'Do not reload functions when their code changes (hot reload is on by default)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l threads -r -F -d 'I/O threads (default: 1 up to 4 cores, then one per 4 cores)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l max-concurrency -r -F -d 'Most workers per function (default: twice the cores, at least 4); beyond it requests wait their turn. ReservedConcurrentExecutions still throttles as Lambda does'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l lambda-port -r -F -d 'Port of the Lambda Invoke API (default: 3001; 0 picks a free one)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l static-dir -s s -r -F -d 'Directory of static files served at / (default: public, beside the template)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l stage -r -F -d 'Stage name the API events report (default: each API\'s StageName)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l disable-authorizer -d 'Do not run Lambda authorizers (every request is allowed)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l create-resources -d 'Create the template\'s queues, topics, tables, streams, buckets and buses (and wisp\'s delivery queues) in the backend when missing'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l clock -r -F -d 'Start the schedules\' clock at this time (ISO 8601, e.g. 2026-01-01T11:59:58Z); it then runs at the normal pace'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l template -l template-file -s t -r -F -d 'SAM template (default: template.yaml, then template.yml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l parameter-overrides -r -F -d 'Template parameters: \'Key=Value Key2=Value2\' or \'ParameterKey=Key,ParameterValue=Value\' (repeatable)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l region -r -F -d 'AWS region (default: from the AWS config)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l profile -r -F -d 'Profile from ~/.aws/credentials and config'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l endpoint-url -r -F -d 'Backend endpoint (e.g. moto or LocalStack on loopback)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l cli-connect-timeout -r -F -d 'Seconds to wait for a connection to the backend (0: no limit)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l cli-read-timeout -r -F -d 'Seconds a backend answer may stall before the call is retried (0: no limit)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l config-file -r -F -d 'samconfig file (default: samconfig.toml)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l config-env -r -F -d 'Environment in the samconfig file (default: default)'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l color -x -a 'auto always never' -d 'Colour output'
+complete -c wisp -n 'test (__wisp_path) = "/local/start"' -l debug -d 'Print debug logs'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l help -s h -d 'Print this help message and exit'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l host -r -F -d 'Address to listen on (default: 127.0.0.1)'
 complete -c wisp -n 'test (__wisp_path) = "/local/start-api"' -l port -s p -r -F -d 'Port to listen on (default: 3000; 0 picks a free one)'

@@ -21,6 +21,7 @@ std::unique_ptr<Command> make_completion_command();
 std::unique_ptr<Command> make_local_invoke_command();
 std::unique_ptr<Command> make_local_generate_event_command();
 std::unique_ptr<Command> make_local_trigger_command();
+std::unique_ptr<Command> make_local_start_command();
 
 std::vector<std::unique_ptr<Command>> make_commands() {
   std::vector<std::unique_ptr<Command>> commands;
@@ -30,6 +31,7 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   commands.push_back(make_package_command());
   commands.push_back(make_local_invoke_command());
   commands.push_back(make_local_generate_event_command());
+  commands.push_back(make_local_start_command());
   commands.push_back(make_local_start_api_command());
   commands.push_back(make_local_start_lambda_command());
   commands.push_back(make_local_trigger_command());

@@ -1,9 +1,6 @@
 """Helpers for the local event-source tests (test_local_events_*.py): an app whose functions
-record every event they receive to files, served with its event sources against moto_server,
-and the AWS clients (boto3) pointed at the same moto.
-
-The app is served by `wisp_events_probe` (tests/tools/events_probe.cpp), which composes the
-events area on an engine exactly as `wisp local start` does.
+record every event they receive to files, served by `wisp local start` with its event sources
+against moto_server, and the AWS clients (boto3) pointed at the same moto.
 """
 
 import json
@@ -16,11 +13,6 @@ import unittest
 
 import harness
 
-PROBE = os.path.join(
-    os.environ.get("WISP_BUILD_DIR", os.path.join(harness.SOURCE_DIR, "build", "dev")),
-    "tests",
-    "wisp_events_probe",
-)
 
 # A handler that records each event (file name = arrival order) and behaves as the event
 # asks: a record body or data of "fail-once" fails the first time it is received, "boom"
@@ -64,11 +56,6 @@ def handler(event, context):
 '''
 
 
-def require_probe():
-    if not os.path.exists(PROBE):
-        raise unittest.SkipTest(f"PEER MISSING: {PROBE} (build the wisp_events_probe target)")
-
-
 def boto(service, moto):
     import boto3
 
@@ -95,9 +82,9 @@ class EventsApp:
         self.lock = threading.Lock()
 
     def start(self, create=True, expect_ready=True):
-        require_probe()
-        args = [PROBE, "-t", os.path.join(self.dir, "template.yaml"), "--endpoint-url",
-                self.endpoint, "--region", "us-east-1", *self.args]
+        args = [harness.WISP, "local", "start", "--template", os.path.join(self.dir, "template.yaml"),
+                "--endpoint-url", self.endpoint, "--region", "us-east-1", "--port", "0",
+                "--lambda-port", "0", "--no-watch", *self.args]
         if create:
             args.append("--create-resources")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -109,13 +96,13 @@ class EventsApp:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with self.lock:
-                if "Ready." in self.stdout:
+                if any(line.startswith("Ready.") for line in self.stdout):
                     return self
             if self.proc.poll() is not None:
                 time.sleep(0.2)
-                raise AssertionError(f"the probe exited {self.proc.returncode}:\n{self.output()}")
+                raise AssertionError(f"wisp local start exited {self.proc.returncode}:\n{self.output()}")
             time.sleep(0.05)
-        raise AssertionError(f"the probe was not ready within 60 s:\n{self.output()}")
+        raise AssertionError(f"wisp local start was not ready within 60 s:\n{self.output()}")
 
     def _pump(self, stream, lines):
         for line in stream:
@@ -148,7 +135,7 @@ class EventsApp:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-            raise AssertionError(f"the probe did not stop within {timeout} s:\n{self.output()}")
+            raise AssertionError(f"wisp local start did not stop within {timeout} s:\n{self.output()}")
 
     def received(self):
         out = []
@@ -166,7 +153,7 @@ class EventsApp:
             if predicate(got):
                 return got
             if self.proc.poll() is not None:
-                raise AssertionError(f"the probe exited {self.proc.returncode}:\n{self.output()}")
+                raise AssertionError(f"wisp local start exited {self.proc.returncode}:\n{self.output()}")
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {what}; received {json.dumps(self.received(), indent=1)[:4000]}\n{self.output()}")
 

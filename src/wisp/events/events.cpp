@@ -89,7 +89,10 @@ bool LocalEvents::empty() const {
   return m_impl->sources.empty();
 }
 
-support::Status LocalEvents::attach(runtime::Engine& engine) {
+support::Status LocalEvents::attach(runtime::Engine& engine,
+                                    std::function<void(std::string_view)> log) {
+  if (log)
+    m_impl->options.log = std::move(log);
   if (m_impl->sources.empty() || !m_impl->binding)
     return {};
   RunnerOptions runner;
@@ -104,6 +107,23 @@ support::Status LocalEvents::attach(runtime::Engine& engine) {
     return tl::unexpected(created.error());
   m_impl->runner = std::move(*created);
   return {};
+}
+
+std::string LocalEvents::region() const {
+  return m_impl->binding ? m_impl->binding->region() : std::string("us-east-1");
+}
+
+std::string LocalEvents::account() const {
+  return m_impl->binding ? m_impl->binding->account() : std::string("123456789012");
+}
+
+std::optional<aws::Credentials> LocalEvents::credentials() const {
+  if (!m_impl->backend)
+    return std::nullopt;
+  auto credentials = m_impl->backend->client().credentials();
+  if (!credentials)
+    return std::nullopt;
+  return *credentials;
 }
 
 std::vector<std::string> LocalEvents::describe() const {

@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,7 +57,13 @@ public:
   [[nodiscard]] std::vector<std::string> functions() const;
   [[nodiscard]] bool empty() const; // no event sources
 
-  support::Status attach(runtime::Engine& engine);
+  // `log` (optional) replaces EventsOptions::log from here on: the server's one access log.
+  support::Status attach(runtime::Engine& engine, std::function<void(std::string_view)> log = {});
+  // The backend's region and account (the defaults when nothing is bound), and the
+  // credentials functions should get to reach it (nullopt: none resolved or none needed).
+  [[nodiscard]] std::string region() const;
+  [[nodiscard]] std::string account() const;
+  [[nodiscard]] std::optional<aws::Credentials> credentials() const;
   [[nodiscard]] std::vector<std::string> describe() const;
   void start();
   void stop();

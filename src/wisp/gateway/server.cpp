@@ -22,13 +22,12 @@ std::string route_line(const sam::Route& route) {
   return fmt::format("  {:<7} {:<32} {}", route.method, route.path, route.function_logical_id);
 }
 
-} // namespace
-
-support::Status serve_api(const sam::Model& model, const StartApiOptions& options,
-                          const ServeOutput& output) {
-  Host host(options, output);
-  std::vector<std::unique_ptr<Door>> doors;
-  std::vector<std::unique_ptr<Door>> shared_doors; // reached through a listening door
+// The template's APIs as API Gateway doors on `host`: listening doors go to `doors`, doors
+// that share a port with another to `shared` (reached through the listening one). Prints what
+// is served where.
+support::Status add_api_doors(Host& host, const sam::Model& model, const StartApiOptions& options,
+                              std::vector<std::unique_ptr<Door>>& doors,
+                              std::vector<std::unique_ptr<Door>>& shared) {
   std::vector<const sam::Api*> apis;
   for (const auto& api : model.apis) {
     const bool routed = std::any_of(model.routes.begin(), model.routes.end(), [&](const auto& r) {
@@ -37,10 +36,6 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
     if (routed)
       apis.push_back(&api);
   }
-  if (apis.empty())
-    return support::fail("the template has no Api or HttpApi events to serve; "
-                         "`wisp local invoke` "
-                         "runs functions without an API");
   int next_port = options.port;
   bool static_taken = false;
   fs::path static_dir;
@@ -92,6 +87,7 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
         host.info(route_line(slot.route));
     }
   }
+  const std::size_t listening = doors.size();
   for (auto& door : api_doors) {
     // Only the first door of each group listens; the others are reached through
     // it.
@@ -101,18 +97,18 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
     if (listens)
       doors.push_back(std::move(door));
     else
-      shared_doors.push_back(std::move(door));
+      shared.push_back(std::move(door));
   }
-  if (!static_dir.empty())
+  if (!static_dir.empty() && doors.size() > listening)
     host.info(fmt::format("Static files from {} on http://{}:{}", static_dir.string(), options.host,
-                          doors.front()->port()));
-  host.run(doors);
+                          doors[listening]->port()));
   return {};
 }
 
-support::Status serve_lambda(const sam::Model& model, const StartLambdaOptions& options,
-                             const ServeOutput& output) {
-  Host host(options, output);
+// The Invoke API door for `options.functions` (all when empty), listening on options.port.
+support::Status add_lambda_door(Host& host, const sam::Model& model,
+                                const StartLambdaOptions& options,
+                                std::vector<std::unique_ptr<Door>>& doors) {
   auto door = std::make_unique<LambdaDoor>(host, model, options);
   if (options.functions.empty()) {
     for (const auto& fn : model.functions)
@@ -128,9 +124,81 @@ support::Status serve_lambda(const sam::Model& model, const StartLambdaOptions& 
   for (const auto* slot : door->slots())
     host.info(
         fmt::format("  {}{}", slot->id, slot->ok ? "" : " (cannot run: " + slot->problem + ")"));
-  std::vector<std::unique_ptr<Door>> doors;
   doors.push_back(std::move(door));
+  return {};
+}
+
+} // namespace
+
+support::Status serve_api(const sam::Model& model, const StartApiOptions& options,
+                          const ServeOutput& output) {
+  if (std::none_of(model.apis.begin(), model.apis.end(), [&](const sam::Api& api) {
+        return std::any_of(model.routes.begin(), model.routes.end(),
+                           [&](const auto& r) { return r.api_logical_id == api.logical_id; });
+      }))
+    return support::fail("the template has no Api or HttpApi events to serve; "
+                         "`wisp local invoke` "
+                         "runs functions without an API");
+  Host host(options, output);
+  std::vector<std::unique_ptr<Door>> doors;
+  std::vector<std::unique_ptr<Door>> shared_doors; // reached through a listening door
+  WISP_TRY(add_api_doors(host, model, options, doors, shared_doors));
   host.run(doors);
+  return {};
+}
+
+support::Status serve_lambda(const sam::Model& model, const StartLambdaOptions& options,
+                             const ServeOutput& output) {
+  Host host(options, output);
+  std::vector<std::unique_ptr<Door>> doors;
+  WISP_TRY(add_lambda_door(host, model, options, doors));
+  host.run(doors);
+  return {};
+}
+
+support::Status serve_start(const sam::Model& model, const StartOptions& options,
+                            const ServeOutput& output, std::vector<Attachment> attachments) {
+  if (model.functions.empty())
+    return support::fail("the template has no functions to serve");
+  Host host(options, output);
+  std::vector<std::unique_ptr<Door>> doors;
+  std::vector<std::unique_ptr<Door>> shared_doors;
+  WISP_TRY(add_api_doors(host, model, options, doors, shared_doors));
+  StartLambdaOptions lambda_options;
+  static_cast<ServeOptions&>(lambda_options) = options;
+  lambda_options.port = options.lambda_port;
+  WISP_TRY(add_lambda_door(host, model, lambda_options, doors));
+  const auto log = [&host](std::string_view line) { host.log.line(line); };
+  for (auto& attachment : attachments) {
+    for (const auto& id : attachment.functions)
+      host.function(model, id);
+    if (attachment.attach)
+      WISP_TRY(attachment.attach(*host.engine, log));
+    if (attachment.describe) {
+      const auto lines = attachment.describe();
+      if (!lines.empty() && !attachment.title.empty())
+        host.info(attachment.title + ":");
+      for (const auto& line : lines)
+        host.info(line);
+    }
+  }
+  RunHooks hooks;
+  hooks.started = [&] {
+    for (auto& attachment : attachments)
+      if (attachment.start)
+        attachment.start();
+  };
+  hooks.stopping = [&] {
+    for (auto& attachment : attachments)
+      if (attachment.stop)
+        attachment.stop();
+  };
+  hooks.stopped = [&] {
+    for (auto& attachment : attachments)
+      if (attachment.join)
+        attachment.join();
+  };
+  host.run(doors, hooks);
   return {};
 }
 

@@ -46,6 +46,10 @@ struct ServeOptions {
   int max_concurrency = 0; // workers per function; 0: twice the cores, at least 4
   std::string region = "us-east-1";
   std::string account_id = "123456789012";
+  // Credentials handed to functions (empty: dummy ones), e.g. the backend's for `local start`.
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;
   std::filesystem::path cache_dir;     // empty: the engine's default
   std::filesystem::path log_store_dir; // empty: no local log store
 };
@@ -61,9 +65,31 @@ struct StartLambdaOptions : ServeOptions {
   std::vector<std::string> functions; // logical ids or names to serve; empty: all
 };
 
+// `wisp local start`: the APIs (as start-api, on `port`) and the Invoke API (as start-lambda,
+// on `lambda_port`) on one Host, plus attachments on the same engine.
+struct StartOptions : StartApiOptions {
+  int lambda_port = 3001;
+};
+
+// Something else served on the Host's engine (the event sources, ...), composed by the command.
+struct Attachment {
+  std::string title;                  // heads its startup lines ("Event sources")
+  std::vector<std::string> functions; // logical ids it invokes: registered on the engine first
+  // Called once the functions are registered; `log` writes to the one access log.
+  std::function<support::Status(runtime::Engine&, std::function<void(std::string_view)> log)>
+      attach;
+  std::function<std::vector<std::string>()> describe; // startup lines, after attach
+  std::function<void()> start;
+  std::function<void()> stop; // at SIGINT/SIGTERM, before the engine stops
+  std::function<void()> join; // after the I/O threads end
+};
+
 support::Status serve_api(const sam::Model& model, const StartApiOptions& options,
                           const ServeOutput& output);
 support::Status serve_lambda(const sam::Model& model, const StartLambdaOptions& options,
                              const ServeOutput& output);
+// Blocks like serve_api; a template without APIs serves the Invoke API and the attachments.
+support::Status serve_start(const sam::Model& model, const StartOptions& options,
+                            const ServeOutput& output, std::vector<Attachment> attachments);
 
 } // namespace wisp::gateway
