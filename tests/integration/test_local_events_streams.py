@@ -10,7 +10,7 @@ import json
 import time
 
 import harness
-from events_helpers import EventsApp, boto, function, powertools_check, template
+from events_helpers import RECORDING_HANDLER, EventsApp, boto, function, powertools_check, template
 
 
 class StreamEventSources(harness.WispTestCase):
@@ -183,6 +183,83 @@ class StreamEventSources(harness.WispTestCase):
             self.assertEqual(data(got[1]), ["bad", "c"])
             self.assertEqual(data(got[2]), ["bad", "c"])
             app.wait_log("did not match the filter criteria (skipped)")
+
+    def test_parallelization_keeps_order_per_key_and_tumbling_windows_carry_state(self):
+        resources = """  Stream:
+    Type: AWS::Kinesis::Stream
+    Properties:
+      ShardCount: 1
+  Counted:
+    Type: AWS::Kinesis::Stream
+    Properties:
+      ShardCount: 1
+"""
+        events = """        Lanes:
+          Type: Kinesis
+          Properties:
+            Stream: !GetAtt Stream.Arn
+            StartingPosition: TRIM_HORIZON
+            BatchSize: 2
+            MaximumBatchingWindowInSeconds: 1
+            ParallelizationFactor: 4
+        Windows:
+          Type: Kinesis
+          Properties:
+            Stream: !GetAtt Counted.Arn
+            StartingPosition: TRIM_HORIZON
+            TumblingWindowInSeconds: 2
+"""
+        # Counts records per window in `state`; every event is recorded.
+        handler = RECORDING_HANDLER + """
+_plain = handler
+def handler(event, context):
+    if "window" not in event:
+        return _plain(event, context)
+    _record(event, "window")
+    state = dict(event["state"])
+    state["n"] = int(state.get("n", "0")) + len(event["Records"])
+    return {"state": {"n": str(state["n"])}}
+"""
+        with EventsApp(self, template(resources, function("Consume", events)), self.moto.url,
+                       handler=handler) as app:
+            kinesis = boto("kinesis", self.moto)
+            keys = ["a", "b", "c", "d"]
+            kinesis.put_records(StreamName=app.names()["Stream"], Records=[
+                {"Data": f"{key}-{i}".encode(), "PartitionKey": key} for i in range(3) for key in keys])
+            kinesis.put_records(StreamName=app.names()["Counted"], Records=[
+                {"Data": b"x", "PartitionKey": "p"}, {"Data": b"y", "PartitionKey": "p"}])
+
+            def texts(item):
+                return [base64.b64decode(r["kinesis"]["data"]).decode() for r in item["event"]["Records"]]
+
+            def done(received):
+                lanes = [i for i in received if i["status"] == "ok"]
+                finals = [i["event"] for i in received
+                          if i["status"] == "window" and i["event"]["isFinalInvokeForWindow"]]
+                return (sum(len(texts(i)) for i in lanes) >= 12 and
+                        sum(int(f["state"].get("n", "0")) for f in finals) >= 2)
+            got = app.wait_for(done, timeout=30)
+            lanes = [i for i in got if i["status"] == "ok"]
+            for key in keys:
+                seen = [t for item in lanes for t in texts(item) if t.startswith(key + "-")]
+                self.assertEqual(seen, [f"{key}-0", f"{key}-1", f"{key}-2"])
+            # Records arrive in a window (one, or two if the put straddled a boundary): each
+            # window starts with empty state, its records' invocation returns the count, and
+            # the final invocation of the window gets that state with no records.
+            windows = [i["event"] for i in got if i["status"] == "window"]
+            data = sorted(base64.b64decode(r["kinesis"]["data"]).decode() for w in windows for r in w["Records"])
+            self.assertEqual(data, ["x", "y"])
+            for w in windows:
+                if w["isFinalInvokeForWindow"]:
+                    self.assertEqual(w["Records"], [])
+                    self.assertNotEqual(w["state"], {})
+                else:
+                    self.assertEqual(w["state"], {})
+                self.assertEqual(w["shardId"], "shardId-000000000000")
+                self.assertRegex(w["window"]["start"], r"Z$")
+            self.assertFalse(windows[0]["isFinalInvokeForWindow"])
+            self.assertTrue(windows[-1]["isFinalInvokeForWindow"])
+            powertools_check(self, {"KinesisDataStreamSchema": [windows[0]]})
 
 
 if __name__ == "__main__":
