@@ -22,10 +22,10 @@ public:
   [[nodiscard]] CommandInfo info() const override {
     return {{"local", "trigger"},
             "Fire one of a function's event sources now",
-            "Builds the event the named event source would deliver now — a Schedule or "
+            "Builds the event the named event source would deliver now: a Schedule or "
             "ScheduleV2 event for this minute (Input and Scheduler's placeholders applied), an "
             "SQS record for a message, the SNS, EventBridge (with the rule's Input, InputPath or "
-            "InputTransformer), S3, Kinesis or DynamoDB event — with the builders `wisp local "
+            "InputTransformer), S3, Kinesis or DynamoDB event, with the builders `wisp local "
             "start` uses, and runs the function once with it, as `wisp local invoke` does: the "
             "response on stdout, the logs on stderr, exit 1 when the function fails. No backend "
             "is needed; names and ARNs come from the template (and the names `local start "
