@@ -210,19 +210,34 @@ class PushEventSources(harness.WispTestCase):
           Properties:
             Schedule: cron(0 12 * * ? *)
             Enabled: false
+        Started:
+          Type: ScheduleV2
+          Properties:
+            ScheduleExpression: rate(1 minute)
+            StartDate: "2026-01-01T12:00:01Z"
+            Input: '{"started": "<aws.scheduler.scheduled-time>"}'
+        Ended:
+          Type: ScheduleV2
+          Properties:
+            ScheduleExpression: cron(* * * * ? *)
+            EndDate: "2025-12-31T00:00:00Z"
 """
         app = EventsApp(self, template("", function("Tick", events)), self.moto.url,
                         args=["--clock", "2026-01-01T11:59:58Z"])
         with app:
             self.assertIn("Schedule        cron(0 12 * * ? *) → Tick (next 2026-01-01T12:00:00Z)", app.output())
             self.assertIn("Tick.Off (disabled)", app.output())
-            got = app.wait_for(lambda r: len(r) >= 3, timeout=15)
+            self.assertIn("ScheduleV2      cron(* * * * ? *) → Tick (next never)", app.output())
+            self.assertIn("ScheduleV2      rate(1 minute) → Tick (next 2026-01-01T12:00:01Z)", app.output())
+            got = app.wait_for(lambda r: len(r) >= 4, timeout=15)
             time.sleep(1)
-            self.assertEqual(len(app.received()), 3)
+            self.assertEqual(len(app.received()), 4)
             by = {}
             for item in got:
                 event = item["event"]
-                if "at" in event:
+                if "started" in event:
+                    by["started"] = event
+                elif "at" in event:
                     by["input"] = event
                 elif event.get("source") == "aws.scheduler":
                     by["scheduler"] = event
@@ -244,6 +259,8 @@ class PushEventSources(harness.WispTestCase):
             self.assertEqual(scheduler["time"], "2026-01-01T12:00:00Z")
             self.assertEqual(scheduler["resources"],
                              ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/TickPlain"])
+            # Scheduler's rate starts at StartDate.
+            self.assertEqual(by["started"], {"started": "2026-01-01T12:00:01Z"})
             powertools_check(self, {"EventBridgeSchema": [rule]})
 
     def test_an_invalid_cron_is_refused_with_its_position(self):

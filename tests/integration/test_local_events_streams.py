@@ -72,6 +72,36 @@ class StreamEventSources(harness.WispTestCase):
             self.assertEqual(sequence, sorted(sequence))
             powertools_check(self, {"DynamoDBStreamSchema": [item["event"] for item in got]})
 
+    def test_a_restart_resumes_after_the_last_record_processed(self):
+        resources = """  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      BillingMode: PAY_PER_REQUEST
+      StreamSpecification: {StreamViewType: KEYS_ONLY}
+"""
+        events = """        Changes:
+          Type: DynamoDB
+          Properties:
+            Stream: !GetAtt Table.StreamArn
+            StartingPosition: TRIM_HORIZON
+"""
+        ddb = boto("dynamodb", self.moto)
+        app = EventsApp(self, template(resources, function("OnChange", events)), self.moto.url)
+        with app:
+            ddb.put_item(TableName=app.names()["Table"], Item={"id": {"S": "first"}})
+            app.wait_for(lambda r: len(r) >= 1)
+        ddb.put_item(TableName=app.names()["Table"], Item={"id": {"S": "second"}})
+        again = EventsApp(self, template(resources, function("OnChange", events)), self.moto.url)
+        with again:
+            got = again.wait_for(lambda r: len(r) >= 2)
+            time.sleep(1)
+            keys = [r["dynamodb"]["Keys"]["id"]["S"] for item in again.received()
+                    for r in item["event"]["Records"]]
+            self.assertEqual(keys, ["first", "second"])  # "first" once: before the restart
+            again.wait_log("resuming after")
+
     def test_kinesis_bisects_a_failing_batch_and_sends_the_bad_record_to_on_failure(self):
         resources = """  Stream:
     Type: AWS::Kinesis::Stream

@@ -11,12 +11,15 @@
 #include <wisp/runtime/engine.hpp>
 #include <wisp/runtime/log_store.hpp>
 
+#include <boost/json/object.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +79,11 @@ public:
   [[nodiscard]] std::string role_arn(const std::string& function_id) const;
   [[nodiscard]] int async_retries(const std::string& function_id) const;
 
+  // Stream checkpoints (the last sequence number processed per shard), kept for this backend
+  // in <template dir>/.wisp/events/checkpoints.json so a restart resumes where it stopped.
+  [[nodiscard]] std::optional<std::string> checkpoint(const std::string& key);
+  void save_checkpoint(const std::string& key, const std::string& sequence);
+
 private:
   runtime::Engine& m_engine;
   const sam::Model& m_model;
@@ -87,6 +95,8 @@ private:
   std::condition_variable m_sleep_cv;
   std::mutex m_store_mutex;
   std::map<std::string, std::unique_ptr<runtime::LogStoreWriter>> m_stores;
+  std::mutex m_checkpoint_mutex;
+  std::optional<boost::json::object> m_checkpoints; // loaded on first use
 };
 
 // A source being delivered: started once, joined once.
@@ -121,6 +131,9 @@ struct StreamSpec {
   std::string stream_arn;
   std::string origin; // the table or stream name
   std::string on_failure_arn;
+  // Tells one life of a stream from the next of the same name (a Kinesis stream's creation
+  // time; a DynamoDB stream's ARN already does): checkpoints are kept per incarnation.
+  std::string incarnation;
 };
 
 std::unique_ptr<Feed> make_stream_feed(Context& context, StreamSpec spec);

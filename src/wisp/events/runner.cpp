@@ -2,6 +2,7 @@
 
 #include <wisp/aws/xml.hpp>
 #include <wisp/runtime/lambda_text.hpp>
+#include <wisp/support/fs.hpp>
 #include <wisp/support/strings.hpp>
 
 #include <boost/json/parse.hpp>
@@ -229,6 +230,53 @@ int Context::async_retries(const std::string& function_id) const {
   if (retries != nullptr && retries->is_int64())
     return static_cast<int>(std::clamp<std::int64_t>(retries->as_int64(), 0, 2));
   return 2;
+}
+
+namespace {
+
+std::filesystem::path checkpoint_file(const sam::Model& model) {
+  return model.base_dir / ".wisp" / "events" / "checkpoints.json";
+}
+
+} // namespace
+
+std::optional<std::string> Context::checkpoint(const std::string& key) {
+  std::lock_guard lock(m_checkpoint_mutex);
+  if (!m_checkpoints) {
+    m_checkpoints.emplace();
+    if (auto text = support::read_file(checkpoint_file(m_model))) {
+      boost::system::error_code ec;
+      auto parsed = json::parse(*text, ec);
+      if (!ec && parsed.is_object())
+        m_checkpoints = parsed.as_object();
+    }
+  }
+  const auto backend_key =
+      fmt::format("{} {}", m_backend->client().endpoint(aws::Service::sqs), m_backend->region());
+  const auto* backend = m_checkpoints->if_contains(backend_key);
+  if (backend == nullptr || !backend->is_object())
+    return std::nullopt;
+  const auto* sequence = backend->as_object().if_contains(key);
+  if (sequence == nullptr || !sequence->is_string())
+    return std::nullopt;
+  return std::string(sequence->as_string());
+}
+
+void Context::save_checkpoint(const std::string& key, const std::string& sequence) {
+  (void)checkpoint(key); // loaded
+  std::lock_guard lock(m_checkpoint_mutex);
+  const auto backend_key =
+      fmt::format("{} {}", m_backend->client().endpoint(aws::Service::sqs), m_backend->region());
+  auto& backend = (*m_checkpoints)[backend_key];
+  if (!backend.is_object())
+    backend = json::object();
+  backend.as_object()[key] = sequence;
+  const auto path = checkpoint_file(m_model);
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  if (auto written = support::write_file_atomic(path, json::serialize(*m_checkpoints) + "\n");
+      !written)
+    warn(fmt::format("cannot keep stream checkpoints: {}", written.error().message));
 }
 
 } // namespace detail
@@ -488,6 +536,13 @@ EventRunner::create(runtime::Engine& engine, const sam::Model& model, std::vecto
                                 "needs a StreamSpecification)",
                                 source.id(), source.target.describe())));
       spec.stream_arn = *arn;
+      spec.incarnation = spec.stream_arn;
+      if (source.kind == SourceKind::kinesis) {
+        auto described = backend_ref.describe_stream(last_segment(spec.stream_arn, '/'));
+        if (described && *described)
+          if (const auto* created = (*described)->if_contains("StreamCreationTimestamp"))
+            spec.incarnation = json::serialize(*created);
+      }
       if (source.kind == SourceKind::dynamodb) {
         const auto table_start = spec.stream_arn.find(":table/");
         spec.origin = table_start == std::string::npos

@@ -606,6 +606,23 @@ void ShardWorker::run() {
   const auto& m = spec.source.mapping;
   const auto& backend = context.backend();
   auto backoff = std::chrono::milliseconds(500);
+  // Where this shard was left last time, else the starting position.
+  const auto key =
+      fmt::format("{}|{}|{}|{}", spec.source.id(), spec.stream_arn, spec.incarnation, m_shard.id);
+  if (auto last = context.checkpoint(key)) {
+    auto iterator = m_feed.kinesis() ? backend.kinesis_iterator(spec.stream_arn, m_shard.id,
+                                                                "AFTER_SEQUENCE_NUMBER", *last)
+                                     : backend.dynamodb_iterator(spec.stream_arn, m_shard.id,
+                                                                 "AFTER_SEQUENCE_NUMBER", *last);
+    if (iterator && !iterator->empty()) {
+      m_iterator = *iterator;
+      log(fmt::format("shard {}: resuming after {} (the last record processed)", m_shard.id,
+                      *last));
+    } else {
+      log(fmt::format("shard {}: cannot resume after {} ({}); reading from {}", m_shard.id, *last,
+                      iterator ? "no iterator" : iterator.error().describe(), m.starting_position));
+    }
+  }
   // The shard iterator at the starting position.
   while (!context.stopping() && m_iterator.empty()) {
     std::string type = m.starting_position.empty() ? "LATEST" : m.starting_position;
@@ -673,8 +690,10 @@ void ShardWorker::run() {
     std::vector<json::object> records(pending.begin(),
                                       pending.begin() + static_cast<std::ptrdiff_t>(take));
     pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(take));
+    const auto last = sequence(records.back());
     if (!process(std::move(records)))
       break;
+    context.save_checkpoint(key, last);
   }
   m_finished = true;
 }
