@@ -375,8 +375,8 @@ public:
                               source.id(), spec.visibility_timeout, timeout)));
     if (spec.fifo && source.mapping.batch_size > 10)
       return tl::unexpected(at_source(
-          source, fmt::format("{}: InvalidParameterValueException: Batch size must be between 1 "
-                              "and 10 for FIFO queues ({} given)",
+          source, fmt::format("{}: InvalidParameterValueException: Maximum batch size must be "
+                              "between 1 and 10 inclusive (a FIFO queue; BatchSize {})",
                               source.id(), source.mapping.batch_size)));
     if (spec.fifo && source.mapping.batching_window > 0)
       return tl::unexpected(at_source(
