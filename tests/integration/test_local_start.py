@@ -162,5 +162,71 @@ Resources:
             proc.stderr.close()
 
 
+class LocalStartFunctionUrls(harness.WispTestCase):
+    def test_function_urls_are_served_beside_the_api_and_pass_over_the_invoke_api_port(self):
+        import socket
+        import subprocess
+        self.write("template.yaml", """AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: src
+      FunctionUrlConfig:
+        AuthType: NONE
+      Events:
+        Get:
+          Type: Api
+          Properties:
+            Path: /hello
+            Method: get
+""")
+        self.write("src/app.py", "import json\ndef handler(event, context):\n"
+                   "    return {'statusCode': 200, 'body': json.dumps({'path': event['rawPath'] if 'rawPath' in event else event['path']})}\n")
+        # Three consecutive free ports: the API on the first, the Invoke API on the second, so
+        # the function URL (after the API's ports) must pass over the second to the third.
+        for _ in range(50):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                base = s.getsockname()[1]
+            if base > 65000:
+                continue
+            try:
+                probes = []
+                for p in (base, base + 1, base + 2):
+                    probe = socket.socket()
+                    probes.append(probe)
+                    probe.bind(("127.0.0.1", p))
+                for probe in probes:
+                    probe.close()
+                break
+            except OSError:
+                for probe in probes:
+                    probe.close()
+        proc = subprocess.Popen([harness.WISP, "local", "start", "-p", str(base), "--lambda-port",
+                                 str(base + 1), "--no-watch"], cwd=self.tmp, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=harness.env(AWS_ENDPOINT_URL=""),
+                                start_new_session=True)
+        try:
+            lines = []
+            for line in proc.stdout:
+                lines.append(line)
+                if line.startswith("Ready."):
+                    break
+            out = "".join(lines)
+            self.assertIn(f"ServerlessRestApi (REST API, stage Prod): http://127.0.0.1:{base}", out)
+            self.assertIn(f"Lambda Invoke API: http://127.0.0.1:{base + 1}", out)
+            self.assertIn(f"Hello function URL (NONE, BUFFERED): http://127.0.0.1:{base + 2}/", out)
+            got = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{base + 2}/a/b", timeout=30).read())
+            self.assertEqual(got, {"path": "/a/b"})
+            got = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{base}/hello", timeout=30).read())
+            self.assertEqual(got, {"path": "/hello"})
+        finally:
+            self.assertEqual(harness.stop(proc), 0)
+
+
 if __name__ == "__main__":
     harness.main()
