@@ -340,6 +340,27 @@ class ConsoleServing(harness.WispTestCase):
             status, _, _ = fetch(f"http://127.0.0.1:{port}/2015-03-31/functions/Nope/invocations")
             self.assertNotEqual(status, 200)
 
+    def test_local_start_puts_it_on_the_api_port_else_the_invoke_api_port(self):
+        self.write("template.yaml", TEMPLATE.format(secret=SECRET))
+        self.write("src/app.py", APP)
+        with Server(self.tmp, "--no-watch", "--lambda-port", "0", command="start") as server:
+            api = server.port("ServerlessHttpApi")
+            self.assertEqual(self.console_lines(server), [f"Console: http://127.0.0.1:{api}/_wisp/"])
+            status, _, body = fetch(f"http://127.0.0.1:{api}/_wisp/api/state")
+            self.assertEqual(status, 200)
+            self.assertEqual(sorted(f["id"] for f in json.loads(body)["functions"]), ["Orders", "Slow"])
+        self.write("template.yaml", PROXY_TEMPLATE.format(secret=SECRET))
+        self.write("src/app.py", PROXY_APP)
+        with Server(self.tmp, "--no-watch", "--lambda-port", "0", command="start") as server:
+            api, invoke = server.port("ServerlessHttpApi"), server.port("lambda")
+            self.assertEqual(self.console_lines(server), [
+                f"Console: http://127.0.0.1:{invoke}/_wisp/ (the routes on port {api} match /_wisp)"])
+            status, _, body = fetch(f"http://127.0.0.1:{invoke}/_wisp/")
+            self.assertEqual(status, 200)
+            self.assertIn("wisp console", body)
+            status, _, body = fetch(f"http://127.0.0.1:{api}/_wisp/")
+            self.assertEqual((status, body), (200, "function saw /_wisp/"))
+
     def test_a_price_file_with_errors_stops_the_start(self):
         self.write("template.yaml", TEMPLATE.format(secret=SECRET))
         self.write("src/app.py", APP)
