@@ -121,7 +121,8 @@ class ConsoleDurable(unittest.TestCase):
                 lanes = sum(1 for lane in shown["lanes"] if lane.startswith("invocation"))
                 self.assertGreaterEqual(lanes, 1, shown["lanes"])
                 self.assertLessEqual(lanes, history.count("InvocationCompleted"), (shown["lanes"], history))
-                self.assertIn("CALLBACK", [op["type"] for op in shown["operations"]])
+                # The operations table shows the SDK's subtype (WaitForCallback, Callback, Step).
+                self.assertIn("Callback", [op["type"] for op in shown["operations"]])
             self.assertEqual(json.loads(client.get_durable_execution(DurableExecutionArn=arns["approve"][0])["Result"]),
                              {"answer": '{"approved":true}'})
             history = dh.events_of(client.get_durable_execution_history(DurableExecutionArn=arns["reject"][0]))

@@ -365,7 +365,8 @@ open_console(Host& host, const sam::Model& model, Door* first, std::string_view 
   WISP_TRY_ASSIGN(auto console, ConsoleMount::create(host, model));
   if (first != nullptr) {
     first->set_mount(console.get());
-    host.info(fmt::format("Console: http://{}:{}/_wisp/", host.options.host, first->port()));
+    host.info(fmt::format("Console: http://{}:{}/_wisp/{}", host.options.host, first->port(),
+                          why_not.empty() ? std::string() : fmt::format(" ({})", why_not)));
   } else {
     auto door = std::make_unique<ConsoleDoor>(host, *console);
     WISP_TRY(door->listen(host.options.host, port));

@@ -71,7 +71,8 @@ private:
 };
 
 // Creates the console and mounts it on `first`, or, when `first` is null, on a ConsoleDoor of
-// its own listening at `port` (0: any free port; `why_not` says why, in the start-up line),
+// its own listening at `port` (0: any free port); `why_not` (why not the first API port) goes
+// in the start-up line when not empty,
 // appended to `doors`. Prints `Console: http://<host>:<port>/_wisp/`. Call after every door has
 // registered its functions, before Host::run.
 support::Result<std::unique_ptr<ConsoleMount>>
