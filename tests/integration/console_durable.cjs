@@ -47,10 +47,13 @@ const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
       await page.fill('#du-actions input[data-callback]', step.value);
       await page.click(`#du-actions button[data-action="${step.action}"]`);
     }
-    // The page learns of the change from the server's `durable` event (no polling).
+    // The page learns of the change from the server's `durable` event (no polling); the list
+    // and the detail are fetched one after the other, so wait for both.
     await page.waitForFunction((arn) => {
       const d = document.getElementById('du-detail');
-      return d.dataset.arn === arn && d.dataset.status !== 'RUNNING';
+      const listed = document.querySelector(`#du-list tr[data-arn="${arn}"] [data-figure="status"]`);
+      return d.dataset.arn === arn && d.dataset.status !== 'RUNNING' &&
+        listed !== null && listed.dataset.value !== 'RUNNING';
     }, step.arn, { timeout: 30000 });
     const after = await page.$eval('#du-detail', (n) => n.dataset.status);
     const listedAfter = await page.$eval(`${row} [data-figure="status"]`, (n) => n.dataset.value);
