@@ -82,6 +82,9 @@ public:
     options.template_path = context.global.template_file;
     options.parameter_overrides = context.global.parameter_overrides;
     options.lint = m_lint;
+    // A CodeUri, handler or DefinitionUri that does not exist yet (a build output such as
+    // target/app.zip) is a warning here; the commands that need the file refuse it.
+    options.missing_code_is_error = false;
     if (!m_import_values.empty()) {
       auto values = read_import_values(m_import_values);
       if (!values) {
