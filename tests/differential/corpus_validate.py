@@ -58,8 +58,20 @@ PLACEHOLDER_URI = ("cfn-lint replaces a missing DefinitionBody by an S3 Definiti
 NULL_VALUE = ("an environment variable without a value: CloudFormation refuses the stack "
               "(\"'null' values are not allowed in templates\", aws-sam-cli#2788); neither "
               "the translator nor cfn-lint checks it")
+DUPLICATE = ("a key appears twice in one mapping: cfn-lint refuses it (E0000); the SAM CLI, the "
+             "AWS CLI and CloudFormation take the last value and deploy, and so does wisp (with "
+             "a duplicate-key warning)")
 
 REASONS = {
+    "apigw-ec2/template.yaml": DUPLICATE,
+    "cloudfront-apigw-http-api-lambda-rust/template.yml": DUPLICATE,
+    "cloudfront-lambda-url-rust/template.yml": DUPLICATE,
+    "cognito-sns-sms-origination-id-sam/template.yaml": DUPLICATE,
+    "lambda-streaming-sdk-sam/template.yaml": DUPLICATE,
+    "multi-account-private-apigw/centralAccount/template.yaml": DUPLICATE,
+    "public-nlb-or-alb-private-api-cfn/template.yaml": DUPLICATE,
+    "sam-webapp-cognito/template.yaml": DUPLICATE,
+    "vpc-lattice-lambda/template.yaml": DUPLICATE,
     "apigw-data-validation/template.yaml": PLACEHOLDER_URI,
     "apigw-http-api-lambda-dotnet-sam/template.yaml": RUNTIME_BLOCKED,
     "apigw-kinesis-lambda-ddb/template.yaml": INCLUDE,
@@ -230,6 +242,8 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", help="write every verdict to this file")
     parser.add_argument("--no-cache", action="store_true")
+    parser.add_argument("--markdown", action="store_true",
+                        help="also print the disagreements as docs/validate.md's table")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="print wisp's errors and the reference's reasons per disagreement")
     args = parser.parse_args()
@@ -242,6 +256,7 @@ def main():
             lambda n: wisp_verdict(wisp, os.path.join(corpus, n)), names)))
 
     rows = []
+    table = []
     counts = {"templates": len(names), "wisp_refuses": 0, "reference_refuses": 0,
               "agree": 0, "wisp_stricter": 0, "wisp_more_lenient": 0}
     problems = []
@@ -265,6 +280,7 @@ def main():
                      else "wisp accepts, " + ("sam" if not ref["sam"]["valid"] else "cfn-lint")
                      + " refuses")
         print(f"{name}: {direction}" + (f" — {reason}" if reason else " — UNEXPLAINED"))
+        table.append((direction, reason or "?", os.path.dirname(name) or name))
         if args.verbose or reason is None:
             for line in w["errors"][:6]:
                 print(f"    wisp: {line}")
@@ -278,6 +294,18 @@ def main():
         if name not in wisp_results and not args.only:
             problems.append(f"{name}: in REASONS but not in the corpus")
     print(f"\n{tools}; {json.dumps(counts)}")
+    if args.markdown:
+        accepted = counts["templates"] - counts["wisp_refuses"]
+        print(f"\n{counts['templates']} templates; wisp accepts {accepted} and refuses "
+              f"{counts['wisp_refuses']}; aws-sam-translator + cfn-lint accept "
+              f"{counts['templates'] - counts['reference_refuses']} and refuse "
+              f"{counts['reference_refuses']}; the verdicts agree on {counts['agree']}.\n")
+        print("| verdicts | why | apps |\n|---|---|---|")
+        groups = {}
+        for direction, reason, app in table:
+            groups.setdefault((direction, reason), []).append(app)
+        for (direction, reason), apps in sorted(groups.items(), key=lambda g: -len(g[1])):
+            print(f"| {direction} | {reason} | {', '.join(f'`{a}`' for a in apps)} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"tools": tools, "counts": counts, "rows": rows}, f, indent=1)
