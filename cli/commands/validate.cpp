@@ -59,8 +59,10 @@ public:
             "Loads the template the way every other command does (parameters, conditions, "
             "Globals, intrinsics) and checks its structure, property types, references, "
             "runtimes, handlers, limits, deployment preferences and routes. Every problem is "
-            "reported in one run as file:line:col: error|warning: message [code]. Exit status: "
-            "0 valid (warnings allowed), 1 invalid, 2 usage error.",
+            "reported in one run as file:line:col: error|warning: message [code]. As lenient "
+            "as SAM and CloudFormation: what they accept is at most a warning (keys the SAM "
+            "transform drops, a duplicate key, a CodeUri or handler file a build creates "
+            "later). Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error.",
             {{"wisp validate", "Check template.yaml (or template.yml) in this directory"},
              {"wisp validate -t infra/template.yaml --lint", "Also report best-practice warnings"},
              {"wisp validate --parameter-overrides Stage=prod Memory=1024",
