@@ -26,8 +26,8 @@ namespace {
 
 // Environment values: strings as they are; a Ref to a resource becomes its logical id (as
 // SAM CLI does locally); SAM's references to generated resources that have a local value
-// (`!Ref Fn.Alias`, `${Fn.Alias}`, `${Api.Stage}`) become it; anything else that stays
-// symbolic becomes "" and is listed.
+// (`!Ref Fn.Alias`, `${Fn.Alias}`, `${Api.Stage}`) become it, also in a Fn::Sub beside
+// `${Resource}` (its logical id); anything else that stays symbolic becomes "" and is listed.
 void fill_environment(Function& function, const Node* variables, const Scope& scope,
                       const std::function<std::optional<std::string>(std::string_view)>& local) {
   if (variables == nullptr || !variables->is_mapping())
@@ -46,6 +46,8 @@ void fill_environment(Function& function, const Node* variables, const Scope& sc
         continue;
       }
       auto text = local(part.text);
+      if (!text && scope.is_resource(part.text))
+        text = part.text; // as a Ref to a resource: its logical id
       if (!text)
         return std::nullopt;
       out += *text;
