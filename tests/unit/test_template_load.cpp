@@ -664,7 +664,7 @@ TEST_CASE("wisp init and wisp validate judge runtimes by the same lifecycle date
 TEST_CASE("SAM's references to generated resources: in the model, and local values in the "
           "environment") {
   test::TemplateFixture fixture;
-  const std::string text = std::string(test::k_header) + R"(Resources:
+  const std::string text = std::string(test::k_header) + R"yaml(Resources:
   Worker:
     Type: AWS::Serverless::Function
     Properties:
@@ -691,7 +691,7 @@ TEST_CASE("SAM's references to generated resources: in the model, and local valu
       StageName: prod
   Events:
     Type: AWS::Serverless::HttpApi
-)";
+)yaml";
   const auto result = fixture.load(text);
   INFO(test::joined(result));
   REQUIRE_FALSE(result.diagnostics.has_errors());
