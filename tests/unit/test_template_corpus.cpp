@@ -1,6 +1,6 @@
 // The template corpus (tests/fixtures/templates/{valid,invalid}): every fixture loads (as
-// `wisp validate` loads it) without crashing, valid ones have no errors, and each fixture's diagnostics are exactly
-// — position, severity, code and message text — those its
+// `wisp validate` loads it) without crashing, valid ones have no errors, and each fixture's
+// diagnostics are exactly — position, severity, code and message text — those its
 // `# expect: LINE:COL severity code: message` lines list (in the template, or in a
 // `<file>.expect` sidecar for files that cannot end in comments). Judged as of 2026-11-23
 // so runtime deprecations do not drift.

@@ -1150,9 +1150,9 @@ void Loader::add_event_api_edges(const ResourceDecl& function, const Node& prope
       continue;
     const bool http = type->text == "HttpApi";
     const Node* props = event.value.find("Properties");
-    const Node* reference =
-        props != nullptr && props->is_mapping() ? props->find(http ? "ApiId" : "RestApiId")
-                                                : nullptr;
+    const Node* reference = props != nullptr && props->is_mapping()
+                                ? props->find(http ? "ApiId" : "RestApiId")
+                                : nullptr;
     std::string api;
     if (reference == nullptr) {
       api = http ? "ServerlessHttpApi" : "ServerlessRestApi";

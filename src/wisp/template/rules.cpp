@@ -67,9 +67,9 @@ constexpr std::string_view k_managed_policy_attrs[] = {"AttachmentCount",
                                                        "UpdateDate"};
 constexpr std::string_view k_alias_attrs[] = {"AliasArn"};
 constexpr std::string_view k_deployment_attrs[] = {"DeploymentId"};
-constexpr std::string_view k_domain_name_attrs[] = {
-    "DistributionDomainName", "DistributionHostedZoneId", "DomainNameArn", "RegionalDomainName",
-    "RegionalHostedZoneId"};
+constexpr std::string_view k_domain_name_attrs[] = {"DistributionDomainName",
+                                                    "DistributionHostedZoneId", "DomainNameArn",
+                                                    "RegionalDomainName", "RegionalHostedZoneId"};
 constexpr std::string_view k_domain_name_v2_attrs[] = {"DomainNameArn", "DomainNameId"};
 constexpr std::string_view k_id_attrs[] = {"Id"};
 constexpr std::string_view k_api_key_attrs[] = {"APIKeyId"};

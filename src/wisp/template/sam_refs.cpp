@@ -45,9 +45,8 @@ std::string alias_id_suffix(std::string_view alias) {
 std::span<const std::string_view> referable_properties(std::string_view type) {
   static constexpr std::string_view k_function[] = {"Alias", "Version", "DestinationTopic",
                                                     "DestinationQueue"};
-  static constexpr std::string_view k_api[] = {"Stage",      "Deployment",   "DomainName",
-                                               "DomainNameV2", "UsagePlan",  "UsagePlanKey",
-                                               "ApiKey"};
+  static constexpr std::string_view k_api[] = {
+      "Stage", "Deployment", "DomainName", "DomainNameV2", "UsagePlan", "UsagePlanKey", "ApiKey"};
   static constexpr std::string_view k_http_api[] = {"Stage", "DomainName"};
   if (type == "AWS::Serverless::Function")
     return k_function;
@@ -92,8 +91,8 @@ std::optional<Node> Loader::sam_property(const std::string& id, std::string_view
 void Loader::collect_generated_refs() {
   const auto add = [&](const std::string& owner, std::string property, std::string type,
                        std::string logical_id, bool hashed, std::string name) {
-    GeneratedRef ref{owner,      property, std::move(type), std::move(logical_id),
-                     hashed,     std::move(name)};
+    GeneratedRef ref{owner,  property,       std::move(type), std::move(logical_id),
+                     hashed, std::move(name)};
     // As in samtranslator, the last generated resource of a type wins.
     m_generated_refs[owner + "." + property] = std::move(ref);
   };
@@ -109,9 +108,8 @@ void Loader::collect_generated_refs() {
     const Node* properties = decl != m_scope.resources.end() && decl->second.node != nullptr
                                  ? decl->second.node->find("Properties")
                                  : nullptr;
-    const Node* value = properties != nullptr && properties->is_mapping()
-                            ? properties->find(key)
-                            : nullptr;
+    const Node* value =
+        properties != nullptr && properties->is_mapping() ? properties->find(key) : nullptr;
     return value == nullptr || value->is_scalar();
   };
   const auto rest_api = [&](const std::string& id, const std::string& stage) {
@@ -134,8 +132,8 @@ void Loader::collect_generated_refs() {
     if (const auto auth = sam_property(id, "AWS::Serverless::Api", "Auth");
         auth && auth->is_mapping()) {
       const Node* plan = auth->find("UsagePlan");
-      const Node* create = plan != nullptr && plan->is_mapping() ? plan->find("CreateUsagePlan")
-                                                                 : nullptr;
+      const Node* create =
+          plan != nullptr && plan->is_mapping() ? plan->find("CreateUsagePlan") : nullptr;
       if (create != nullptr && create->is_scalar() &&
           (create->text == "PER_API" || create->text == "SHARED")) {
         const std::string prefix = create->text == "SHARED" ? "Serverless" : id;
@@ -196,9 +194,8 @@ void Loader::collect_generated_refs() {
         }
       }
       const Node* properties = decl.node != nullptr ? decl.node->find("Properties") : nullptr;
-      const Node* events = properties != nullptr && properties->is_mapping()
-                               ? properties->find("Events")
-                               : nullptr;
+      const Node* events =
+          properties != nullptr && properties->is_mapping() ? properties->find("Events") : nullptr;
       if (events != nullptr && events->is_mapping()) {
         for (const auto& event : events->entries) {
           const Node* type = event.value.is_mapping() ? event.value.find("Type") : nullptr;
@@ -255,9 +252,8 @@ std::string Loader::why_not_generated(std::string_view owner, std::string_view p
   if (std::find(known.begin(), known.end(), property) == known.end()) {
     // Owner.Something that is not a SAM reference: only explain when it looks like one.
     static constexpr std::string_view k_all[] = {
-        "Alias",      "Version",      "DestinationTopic", "DestinationQueue", "Stage",
-        "Deployment", "DomainName",   "DomainNameV2",     "UsagePlan",        "UsagePlanKey",
-        "ApiKey"};
+        "Alias",      "Version",      "DestinationTopic", "DestinationQueue", "Stage", "Deployment",
+        "DomainName", "DomainNameV2", "UsagePlan",        "UsagePlanKey",     "ApiKey"};
     if (std::find(std::begin(k_all), std::end(k_all), property) == std::end(k_all))
       return {};
     std::vector<std::string> names(known.begin(), known.end());
@@ -281,10 +277,9 @@ std::string Loader::why_not_generated(std::string_view owner, std::string_view p
   if (property == "DomainName" || property == "DomainNameV2")
     return fmt::format("SAM creates no {} for '{}' (it needs Domain{})",
                        property == "DomainNameV2" ? "private domain name" : "domain name", owner,
-                       property == "DomainNameV2" ? " with EndpointConfiguration: PRIVATE"
-                       : type == "AWS::Serverless::Api"
-                           ? " without EndpointConfiguration: PRIVATE"
-                           : "");
+                       property == "DomainNameV2"       ? " with EndpointConfiguration: PRIVATE"
+                       : type == "AWS::Serverless::Api" ? " without EndpointConfiguration: PRIVATE"
+                                                        : "");
   if (property == "UsagePlan" || property == "UsagePlanKey" || property == "ApiKey")
     return fmt::format("SAM creates no {} for '{}' (it needs Auth.UsagePlan with CreateUsagePlan "
                        "PER_API or SHARED)",

@@ -169,7 +169,7 @@ constexpr P k_deployment_preference[] = {
     {"PassthroughCondition", T::boolean},
 };
 constexpr ObjectSpec k_deployment_preference_spec{"DeploymentPreference", k_deployment_preference,
-                                                   false, true};
+                                                  false, true};
 
 // -------------------------------------------------------------------- function events
 
@@ -527,8 +527,8 @@ constexpr P k_http_authorizer[] = {
     {"EnableFunctionDefaultPermissions", T::boolean},
     {"Identity", T::object, &k_http_identity_spec},
 };
-constexpr ObjectSpec k_http_authorizer_spec{"an HttpApi authorizer", k_http_authorizer, false,
-                                            true, &k_rest_authorizer_spec};
+constexpr ObjectSpec k_http_authorizer_spec{"an HttpApi authorizer", k_http_authorizer, false, true,
+                                            &k_rest_authorizer_spec};
 
 constexpr P k_http_auth[] = {
     {"Authorizers", T::map},
@@ -830,9 +830,8 @@ void SchemaChecker::check_sam_resource(const Node& node, std::string_view type) 
       return std::any_of(spec.properties.begin(), spec.properties.end(),
                          [&](const PropertySpec& p) { return p.name == entry.key; });
     };
-    const auto property =
-        std::find_if(kept.properties.begin(), kept.properties.end(),
-                     [&](const PropertySpec& p) { return p.name == entry.key; });
+    const auto property = std::find_if(kept.properties.begin(), kept.properties.end(),
+                                       [&](const PropertySpec& p) { return p.name == entry.key; });
     if (property != kept.properties.end()) {
       check_value(entry.value, *property);
       continue;
