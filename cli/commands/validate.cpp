@@ -59,8 +59,10 @@ public:
             "Loads the template the way every other command does (parameters, conditions, "
             "Globals, intrinsics) and checks its structure, property types, references, "
             "runtimes, handlers, limits, deployment preferences and routes. Every problem is "
-            "reported in one run as file:line:col: error|warning: message [code]. Exit status: "
-            "0 valid (warnings allowed), 1 invalid, 2 usage error.",
+            "reported in one run as file:line:col: error|warning: message [code]. As lenient "
+            "as SAM and CloudFormation: what they accept is at most a warning (keys the SAM "
+            "transform drops, a duplicate key, a CodeUri or handler file a build creates "
+            "later). Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error.",
             {{"wisp validate", "Check template.yaml (or template.yml) in this directory"},
              {"wisp validate -t infra/template.yaml --lint", "Also report best-practice warnings"},
              {"wisp validate --parameter-overrides Stage=prod Memory=1024",
@@ -82,6 +84,9 @@ public:
     options.template_path = context.global.template_file;
     options.parameter_overrides = context.global.parameter_overrides;
     options.lint = m_lint;
+    // A CodeUri, handler or DefinitionUri that does not exist yet (a build output such as
+    // target/app.zip) is a warning here; the commands that need the file refuse it.
+    options.missing_code_is_error = false;
     if (!m_import_values.empty()) {
       auto values = read_import_values(m_import_values);
       if (!values) {

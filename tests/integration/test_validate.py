@@ -171,6 +171,25 @@ class Validate(WispTestCase):
         proc = wisp("validate", "-t", "src", cwd=self.tmp)
         self.assertWisp(proc, 1, stderr_has="is a directory")
 
+    def test_duplicate_keys_warn_and_the_last_wins(self):
+        # CloudFormation, the SAM CLI and the AWS CLI take the last of two equal keys (cfn-lint
+        # alone refuses them): a warning, and the function runs with the last value.
+        self.write("dups.yaml", HEADER + "Resources:\n"
+                   "  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                   "      Runtime: python3.13\n      Handler: index.handler\n"
+                   "      InlineCode: \"def handler(e, c): return 1\"\n"
+                   "      Timeout: 3\n      Timeout: 5000\n")
+        proc = wisp("validate", "-t", "dups.yaml", cwd=self.tmp, timeout=30)
+        self.assertWisp(proc, 1, stderr_has=["duplicate key 'Timeout' (first defined at line 10)",
+                                              "[limit-timeout]"])
+        self.write("dups.yaml", HEADER + "Resources:\n  A: {Type: AWS::SNS::Topic}\n"
+                   "  A: {Type: AWS::SQS::Queue}\n")
+        proc = wisp("validate", "-t", "dups.yaml", "--output", "json", cwd=self.tmp, timeout=30)
+        self.assertWisp(proc, 0)
+        items = json.loads(proc.stdout)
+        self.assertEqual([(d["severity"], d["code"], d["line"]) for d in items],
+                         [("warning", "duplicate-key", 5)])
+
     def test_hostile_inputs_are_diagnostics(self):
         cases = {
             "bomb.yaml": "a: &a [x, x, x, x, x, x, x, x, x]\n"
@@ -180,7 +199,6 @@ class Validate(WispTestCase):
             ),
             "deep.yaml": "a: " + "[" * 50000 + "]" * 50000 + "\n",
             "utf8.yaml": b"a: \xff\xfe\n",
-            "dups.yaml": HEADER + "Resources:\n  A: {Type: AWS::SNS::Topic}\n  A: {Type: AWS::SNS::Topic}\n",
             "empty.yaml": "",
             "list.yaml": "- 1\n- 2\n",
         }
@@ -188,7 +206,6 @@ class Validate(WispTestCase):
             "bomb.yaml": "[limit-alias]",
             "deep.yaml": "[limit-depth]",
             "utf8.yaml": "invalid UTF-8 (byte 0xFF)",
-            "dups.yaml": "duplicate key 'A' (first defined at line 4) [duplicate-key]",
             "empty.yaml": "the template is empty",
             "list.yaml": "a template is a mapping of sections, not a list",
         }

@@ -1,6 +1,6 @@
-// The template corpus (tests/fixtures/templates/{valid,invalid}): every fixture loads
-// without crashing, valid ones have no errors, and each fixture's diagnostics are exactly
-// — position, severity, code and message text — those its
+// The template corpus (tests/fixtures/templates/{valid,invalid}): every fixture loads (as
+// `wisp validate` loads it) without crashing, valid ones have no errors, and each fixture's
+// diagnostics are exactly — position, severity, code and message text — those its
 // `# expect: LINE:COL severity code: message` lines list (in the template, or in a
 // `<file>.expect` sidecar for files that cannot end in comments). Judged as of 2026-11-23
 // so runtime deprecations do not drift.
@@ -77,10 +77,13 @@ std::vector<std::string> actual(const sam::LoadResult& result) {
   return out;
 }
 
+// As `wisp validate` loads them: missing local code is a warning (the corpus is also the
+// differential test's, which drives `wisp validate`).
 sam::LoadResult load(const Fixture& fixture) {
   sam::LoadOptions options;
   options.template_path = fixture.template_path;
   options.today = "2026-11-23";
+  options.missing_code_is_error = false;
   return sam::load(options);
 }
 

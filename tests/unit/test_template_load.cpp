@@ -660,3 +660,60 @@ TEST_CASE("wisp init and wisp validate judge runtimes by the same lifecycle date
     }
   }
 }
+
+TEST_CASE("SAM's references to generated resources: in the model, and local values in the "
+          "environment") {
+  test::TemplateFixture fixture;
+  const std::string text = std::string(test::k_header) + R"yaml(Resources:
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: worker
+      InlineCode: "exports.handler = async () => ({})"
+      Handler: index.handler
+      Runtime: nodejs22.x
+      AutoPublishAlias: live-1
+  Plain:
+    Type: AWS::Serverless::Function
+    Properties:
+      InlineCode: "exports.handler = async () => ({})"
+      Handler: index.handler
+      Runtime: nodejs22.x
+      Environment:
+        Variables:
+          ALIAS: !Ref Worker.Alias
+          STAGE_URL: !Sub 'https://${Orders}.execute-api.${AWS::Region}.amazonaws.com/${Orders.Stage}/x'
+          HTTP_STAGE: !Ref Events.Stage
+          VERSION: !Ref Worker.Version
+  Orders:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+  Events:
+    Type: AWS::Serverless::HttpApi
+)yaml";
+  const auto result = fixture.load(text);
+  INFO(test::joined(result));
+  REQUIRE_FALSE(result.diagnostics.has_errors());
+  const auto& model = result.model;
+  const auto& alias = test::must(model.find_generated_ref("Worker.Alias"));
+  CHECK(alias.type == "AWS::Lambda::Alias");
+  CHECK(alias.logical_id == "WorkerAliasliveD1"); // as samtranslator: '-' → 'D', '_' → 'U'
+  CHECK(alias.name == "live-1");
+  CHECK(test::must(model.find_generated_ref("Worker.Version")).hashed);
+  const auto& stage = test::must(model.find_generated_ref("Orders.Stage"));
+  CHECK(stage.logical_id == "OrdersprodStage");
+  CHECK(stage.name == "prod");
+  CHECK(test::must(model.find_generated_ref("Events.Stage")).name == "$default");
+  CHECK(model.find_generated_ref("Events.Deployment") == nullptr);
+  CHECK(model.find_generated_ref("Plain.Alias") == nullptr);
+
+  const auto& plain = test::must(model.find_function("Plain"));
+  CHECK(plain.environment.at("ALIAS") ==
+        "arn:aws:lambda:us-east-1:123456789012:function:worker:live-1");
+  CHECK(plain.environment.at("STAGE_URL") ==
+        "https://Orders.execute-api.us-east-1.amazonaws.com/prod/x");
+  CHECK(plain.environment.at("HTTP_STAGE") == "$default");
+  // A version's number is only known once deployed.
+  CHECK(plain.environment.at("VERSION").empty());
+}

@@ -126,14 +126,27 @@ TEST_CASE("YAML syntax errors carry libyaml's reason and position") {
   CHECK(first(tab).starts_with("2:1: YAML syntax error:"));
 }
 
-TEST_CASE("duplicate keys are errors at the repeat, the first one wins") {
+TEST_CASE("duplicate keys are warnings at the repeat, the last value wins in the first place") {
+  // As CloudFormation, the SAM CLI and the AWS CLI read them (a dict: the last assignment
+  // wins); cfn-lint alone refuses them.
   const auto r = read("a: 1\nb: 2\na: 3\n");
   REQUIRE(r.node);
-  CHECK(first(r) == "3:1: duplicate key 'a' (first defined at line 1) [duplicate-key]");
-  CHECK(r.node->entries.size() == 2);
-  CHECK(must(r.node->find("a")).text == "1");
+  CHECK(first(r) == "3:1: duplicate key 'a' (first defined at line 1): the last one wins, as "
+                    "CloudFormation and SAM read it [duplicate-key]");
+  CHECK_FALSE(r.diagnostics.has_errors());
+  REQUIRE(r.node->entries.size() == 2);
+  CHECK(r.node->entries[0].key == "a");
+  CHECK(r.node->entries[0].key_mark.line == 3);
+  CHECK(must(r.node->find("a")).text == "3");
+  const auto three = read("a: 1\na: 2\nb: 0\na: 3\n");
+  REQUIRE(three.node);
+  CHECK(three.diagnostics.items().size() == 2);
+  CHECK(must(three.node->find("a")).text == "3");
   const auto json = read("{\"a\": 1, \"a\": 2}");
-  CHECK(first(json) == "1:10: duplicate key 'a' (first defined at line 1) [duplicate-key]");
+  CHECK(first(json) == "1:10: duplicate key 'a' (first defined at line 1): the last one wins, as "
+                       "CloudFormation and SAM read it [duplicate-key]");
+  REQUIRE(json.node);
+  CHECK(must(json.node->find("a")).text == "2");
 }
 
 TEST_CASE("anchors, aliases and merge keys") {

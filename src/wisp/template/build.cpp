@@ -167,6 +167,13 @@ void Loader::build_resources() {
   build_raw_apis();
   build_routes();
   check_transformed_size();
+  // SAM's references to generated resources, for the resources the model holds.
+  for (const auto& [name, ref] : m_generated_refs) {
+    const auto it = m_scope.resources.find(ref.owner);
+    if (it != m_scope.resources.end() ? it->second.included
+                                      : m_model.find_api(ref.owner) != nullptr)
+      m_model.generated_refs.emplace(name, ref);
+  }
 }
 
 // CloudFormation's 500-resource limit applies to the stack after the SAM transform, which

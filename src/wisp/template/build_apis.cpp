@@ -338,9 +338,9 @@ std::optional<Node> Loader::load_definition_uri(const Node& uri) {
     display = path;
   std::error_code ec;
   if (!fs::exists(path, ec)) {
-    error(uri.mark, "definition",
-          fmt::format("'{}' does not exist (paths are relative to the template's directory)",
-                      uri.text));
+    missing_code(uri.mark, "definition",
+                 fmt::format("'{}' does not exist (paths are relative to the template's directory)",
+                             uri.text));
     return std::nullopt;
   }
   auto text = support::read_file(path, 32u * 1024 * 1024);
@@ -446,6 +446,16 @@ void Loader::build_routes() {
         error(method->mark, "route-method",
               fmt::format("unknown HTTP method '{}'{}", method->text, hint));
         continue;
+      }
+      if (!http && route.path.size() > 1 && route.path.back() == '/' &&
+          route.path[route.path.size() - 2] != '/') {
+        // API Gateway imports a REST path '/a/' as the resource '/a' (serverless-patterns'
+        // apigw-usage-plans deploys '/plantest/' and is called as /plantest).
+        auto trimmed = route.path.substr(0, route.path.size() - 1);
+        warning(path->mark, "route-path",
+                fmt::format("path '{}' ends with '/': API Gateway makes it the resource '{}'",
+                            route.path, trimmed));
+        route.path = std::move(trimmed);
       }
       if (const auto problem = route_path_problem(route.path, http); !problem.empty()) {
         error(path->mark, "route-path", fmt::format("path '{}': {}", route.path, problem));

@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <system_error>
 
 namespace wisp::sam::detail {
@@ -23,12 +25,38 @@ namespace fs = std::filesystem;
 namespace {
 
 // Environment values: strings as they are; a Ref to a resource becomes its logical id (as
-// SAM CLI does locally); anything else that stays symbolic becomes "" and is listed.
-void fill_environment(Function& function, const Node* variables, const Scope& scope) {
+// SAM CLI does locally); SAM's references to generated resources that have a local value
+// (`!Ref Fn.Alias`, `${Fn.Alias}`, `${Api.Stage}`) become it, also in a Fn::Sub beside
+// `${Resource}` (its logical id); anything else that stays symbolic becomes "" and is listed.
+void fill_environment(Function& function, const Node* variables, const Scope& scope,
+                      const std::function<std::optional<std::string>(std::string_view)>& local) {
   if (variables == nullptr || !variables->is_mapping())
     return;
+  // A Fn::Sub whose variables are all SAM references with a local value.
+  const auto local_sub = [&](const Node& value) -> std::optional<std::string> {
+    if (value.intrinsic() != "Fn::Sub" || !value.entries.front().value.is_string())
+      return std::nullopt;
+    const auto parts = parse_sub(value.entries.front().value.text, nullptr);
+    if (!parts)
+      return std::nullopt;
+    std::string out;
+    for (const auto& part : *parts) {
+      if (!part.variable) {
+        out += part.text;
+        continue;
+      }
+      auto text = local(part.text);
+      if (!text && scope.is_resource(part.text))
+        text = part.text; // as a Ref to a resource: its logical id
+      if (!text)
+        return std::nullopt;
+      out += *text;
+    }
+    return out;
+  };
   for (const auto& entry : variables->entries) {
     const Node& value = entry.value;
+    std::optional<std::string> generated;
     if (value.is_scalar()) {
       function.environment[entry.key] = value.text;
     } else if (value.is_null()) {
@@ -36,6 +64,11 @@ void fill_environment(Function& function, const Node* variables, const Scope& sc
     } else if (value.intrinsic() == "Ref" && value.entries.front().value.is_string() &&
                scope.is_resource(value.entries.front().value.text)) {
       function.environment[entry.key] = value.entries.front().value.text;
+    } else if (value.intrinsic() == "Ref" && value.entries.front().value.is_string() &&
+               (generated = local(value.entries.front().value.text))) {
+      function.environment[entry.key] = *generated;
+    } else if ((generated = local_sub(value))) {
+      function.environment[entry.key] = *generated;
     } else {
       function.environment[entry.key] = "";
       function.unresolved_environment.push_back(entry.key);
@@ -128,7 +161,8 @@ void Loader::build_function(const ResourceDecl& decl, const Node& properties) {
       architectures && architectures->is_sequence())
     function.architectures = as_strings(architectures);
   if (const auto* environment = find("Environment"); environment && environment->is_mapping())
-    fill_environment(function, environment->find("Variables"), m_scope);
+    fill_environment(function, environment->find("Variables"), m_scope,
+                     [&](std::string_view name) { return local_generated_value(name); });
   if (const auto* events = find("Events");
       events && events->is_mapping() && !is_symbolic(*events)) {
     check_events(*events);
@@ -259,7 +293,8 @@ void Loader::build_lambda_function(const ResourceDecl& decl, const Node& propert
       architectures && architectures->is_sequence())
     function.architectures = as_strings(architectures);
   if (const auto* environment = find("Environment"); environment && environment->is_mapping())
-    fill_environment(function, environment->find("Variables"), m_scope);
+    fill_environment(function, environment->find("Variables"), m_scope,
+                     [&](std::string_view name) { return local_generated_value(name); });
   if (const auto* image_config = find("ImageConfig"); image_config && image_config->is_mapping()) {
     if (const auto* command = image_config->find("Command"))
       function.image_config.command = as_strings(command);
@@ -314,10 +349,11 @@ void Loader::check_events(const Node& events) {
         if (auto close =
                 support::closest_match(key.key, std::vector<std::string>{"Type", "Properties"}))
           hint = fmt::format("; did you mean '{}'?", *close);
-        error(key.key_mark, "unknown-property",
-              fmt::format("unknown key '{}' in the event '{}' (an event has Type and "
-                          "Properties){}",
-                          key.key, entry.key, hint));
+        // samtranslator reads Type and Properties and drops the rest.
+        warning(key.key_mark, "unknown-property",
+                fmt::format("unknown key '{}' in the event '{}': the SAM transform ignores it (an "
+                            "event has Type and Properties){}",
+                            key.key, entry.key, hint));
       }
     }
     const Node* type = event.find("Type");
@@ -364,17 +400,29 @@ void Loader::check_function(Function& function, const Node& properties, const Re
     if (find("ImageUri") != nullptr)
       error(find("ImageUri")->mark, "code", "ImageUri needs 'PackageType: Image'");
   } else {
-    if (find("CodeUri") != nullptr || find("InlineCode") != nullptr)
-      error((find("CodeUri") != nullptr ? find("CodeUri") : find("InlineCode"))->mark, "code",
-            "an Image function takes ImageUri, not CodeUri or InlineCode");
+    // The SAM transform reads only ImageUri for an Image function (_construct_code_dict).
+    for (const char* key : {"CodeUri", "InlineCode"})
+      if (const auto* node = find(key))
+        warning(node->mark, "code",
+                fmt::format("{} is ignored: an Image function runs its ImageUri", key));
     if (serverless && find("ImageUri") == nullptr && !function.metadata.contains("DockerContext") &&
         !function.metadata.contains("Dockerfile"))
       error(decl.mark, "code",
             "an Image function needs ImageUri (or Metadata Dockerfile and DockerContext to "
             "build it)");
-    if (find("Handler") != nullptr)
+    if (serverless) {
+      // The transform refuses them (Globals included): "Runtime, Handler, Layers cannot be
+      // present when PackageType is of type `Image`".
+      for (const char* key : {"Runtime", "Handler", "Layers"})
+        if (const auto* node = find(key))
+          error(node->mark, "package-type",
+                fmt::format("an Image function takes no {} (the image defines it; from Globals "
+                            "too: list it in IgnoreGlobals)",
+                            key));
+    } else if (find("Handler") != nullptr) {
       lint(find("Handler")->mark, "image-handler",
            "Handler is ignored for an Image function (use ImageConfig.Command)");
+    }
   }
 
   // Runtime and handler.
@@ -434,10 +482,10 @@ void Loader::check_function(Function& function, const Node& properties, const Re
       const std::string code_text =
           code_node != nullptr && code_node->is_scalar() ? code_node->text : std::string(".");
       if (!fs::exists(function.code_dir, ec)) {
-        error(code_mark, "code-missing",
-              fmt::format("{} '{}' does not exist (paths are relative to the template's "
-                          "directory)",
-                          serverless ? "CodeUri" : "Code", code_text));
+        missing_code(code_mark, "code-missing",
+                     fmt::format("{} '{}' does not exist (paths are relative to the template's "
+                                 "directory)",
+                                 serverless ? "CodeUri" : "Code", code_text));
       } else if (!fs::is_directory(function.code_dir, ec)) {
         // A zip file or a single file: fine for packaging, nothing to look into.
       } else if (build_method.empty() || build_method == "esbuild") {
@@ -450,14 +498,14 @@ void Loader::check_function(Function& function, const Node& properties, const Re
           }
         if (!found) {
           if (runtime->family == RuntimeFamily::provided)
-            error(handler->mark, "handler-missing",
-                  fmt::format("runtime {} runs the executable 'bootstrap', but CodeUri '{}' has "
-                              "none",
-                              runtime->name, code_text));
+            missing_code(handler->mark, "handler-missing",
+                         fmt::format("runtime {} runs the executable 'bootstrap', but CodeUri '{}' "
+                                     "has none",
+                                     runtime->name, code_text));
           else
-            error(handler->mark, "handler-missing",
-                  fmt::format("handler '{}' names {}, which is not in CodeUri '{}'", handler->text,
-                              candidates.front(), code_text));
+            missing_code(handler->mark, "handler-missing",
+                         fmt::format("handler '{}' names {}, which is not in CodeUri '{}'",
+                                     handler->text, candidates.front(), code_text));
         }
       }
     }
@@ -676,10 +724,10 @@ void Loader::build_layer(const ResourceDecl& decl, const Node& properties, bool 
   if (m_options.check_code && !layer.content_dir.empty()) {
     std::error_code ec;
     if (!fs::exists(layer.content_dir, ec))
-      error(content->mark, "code-missing",
-            fmt::format("ContentUri '{}' does not exist (paths are relative to the template's "
-                        "directory)",
-                        content->text));
+      missing_code(content->mark, "code-missing",
+                   fmt::format("{} '{}' does not exist (paths are relative to the template's "
+                               "directory)",
+                               serverless ? "ContentUri" : "Content", content->text));
   }
   layer.compatible_runtimes = as_strings(properties.find("CompatibleRuntimes"));
   layer.compatible_architectures = as_strings(properties.find("CompatibleArchitectures"));

@@ -1,5 +1,6 @@
 #include <wisp/support/fs.hpp>
 #include <wisp/support/strings.hpp>
+#include <wisp/template/build_support.hpp>
 #include <wisp/template/load.hpp>
 #include <wisp/template/loader.hpp>
 #include <wisp/template/reader.hpp>
@@ -331,6 +332,14 @@ void Loader::warning(Mark mark, std::string code, std::string message) {
   m_diags.warning(m_file, mark.line, mark.column, std::move(code), std::move(message));
 }
 
+void Loader::missing_code(Mark mark, std::string code, std::string message) {
+  if (m_options.missing_code_is_error)
+    error(mark, std::move(code), std::move(message));
+  else
+    warning(mark, std::move(code),
+            message + "; build, package, deploy and local runs need it (a build output?)");
+}
+
 void Loader::lint(Mark mark, std::string code, std::string message) {
   if (m_options.lint)
     warning(mark, std::move(code), std::move(message));
@@ -347,6 +356,7 @@ void Loader::run() {
     index_resources();
     parse_globals();
     collect_generated_ids();
+    collect_generated_refs();
     check_conditions();
     check_references();
     check_cycles();
@@ -714,7 +724,11 @@ void Loader::index_resources() {
       m_scope.resources.emplace(entry.key, std::move(decl));
       continue;
     }
-    m_schema->check_declaration(entry.value, resource_attributes_spec());
+    if (const auto* type = entry.value.find("Type");
+        type != nullptr && type->is_string() && type->text.starts_with("AWS::Serverless::"))
+      m_schema->check_sam_resource(entry.value, type->text);
+    else
+      m_schema->check_declaration(entry.value, resource_attributes_spec());
     if (const auto* type = entry.value.find("Type"); type && type->is_string()) {
       decl.type = type->text;
       const bool valid = decl.type.starts_with("Custom::") ||
@@ -1044,13 +1058,26 @@ void Loader::check_references() {
           check(*depends);
       }
       if (const auto* properties = resource.find("Properties")) {
-        if (sam_function && properties->is_mapping()) {
-          for (const auto& property : properties->entries)
-            // Events and DeploymentPreference become resources of their own in the SAM
-            // transform (permissions, event source mappings, the deployment group): what they
-            // refer to is not a dependency of the function itself.
-            walk_refs(property.value, "Resources", id,
-                      property.key == "Events" || property.key == "DeploymentPreference");
+        if (decl.type.starts_with("AWS::Serverless::") && properties->is_mapping()) {
+          for (const auto& property : properties->entries) {
+            // What becomes resources of their own in the SAM transform (a function's events
+            // and deployment group, a GraphQL API's data sources, resolvers, keys, schema) is
+            // not a dependency of the resource itself.
+            const bool moved = moved_by_transform(decl.type, property.key);
+            if (decl.type == "AWS::Serverless::Api" && property.key == "EndpointConfiguration" &&
+                property.value.is_mapping() && !is_symbolic(property.value)) {
+              // The transform keeps Type, VPCEndpointIds and IpAddressType and drops the rest
+              // (the schema check warns about it).
+              for (const auto& item : property.value.entries)
+                if (item.key == "Type" || item.key == "VPCEndpointIds" ||
+                    item.key == "VpcEndpointIds" || item.key == "IpAddressType")
+                  walk_refs(item.value, "Resources", id, false);
+              continue;
+            }
+            walk_refs(property.value, "Resources", id, moved);
+          }
+          if (sam_function)
+            add_event_api_edges(decl, *properties);
         } else {
           walk_refs(*properties, "Resources", id, false);
         }
@@ -1085,9 +1112,68 @@ void Loader::check_references() {
 
 void Loader::add_edge(const std::string* resource, std::string_view target, Mark mark,
                       bool in_events) {
-  if (resource == nullptr || in_events || !m_scope.is_resource(target))
+  if (resource == nullptr || in_events)
+    return;
+  // The implicit APIs are resources too once transformed (their body names the functions).
+  const bool implicit_api = (target == "ServerlessRestApi" || target == "ServerlessHttpApi") &&
+                            m_generated.count(std::string(target)) != 0;
+  if (!m_scope.is_resource(target) && !implicit_api)
     return;
   m_edges[*resource].emplace_back(std::string(target), mark);
+}
+
+bool Loader::moved_by_transform(std::string_view type, std::string_view property) {
+  if (type == "AWS::Serverless::Function")
+    return property == "Events" || property == "DeploymentPreference";
+  if (type == "AWS::Serverless::StateMachine")
+    return property == "Events";
+  if (type == "AWS::Serverless::GraphQLApi")
+    return property == "DataSources" || property == "Functions" || property == "Resolvers" ||
+           property == "ApiKeys" || property == "Cache" || property == "DomainName" ||
+           property == "SchemaUri" || property == "SchemaInline";
+  return false;
+}
+
+// An Api or HttpApi event puts the function's ARN into its API's OpenAPI body (the
+// integration URI): the API depends on the function. Not for an API whose definition lives
+// in S3 (DefinitionUri: the transform cannot edit it) or a plain API Gateway API (it only
+// gets a permission).
+void Loader::add_event_api_edges(const ResourceDecl& function, const Node& properties) {
+  const Node* events = properties.find("Events");
+  if (events == nullptr || !events->is_mapping())
+    return;
+  for (const auto& event : events->entries) {
+    if (!event.value.is_mapping())
+      continue;
+    const Node* type = event.value.find("Type");
+    if (type == nullptr || !type->is_string() || (type->text != "Api" && type->text != "HttpApi"))
+      continue;
+    const bool http = type->text == "HttpApi";
+    const Node* props = event.value.find("Properties");
+    const Node* reference = props != nullptr && props->is_mapping()
+                                ? props->find(http ? "ApiId" : "RestApiId")
+                                : nullptr;
+    std::string api;
+    if (reference == nullptr) {
+      api = http ? "ServerlessHttpApi" : "ServerlessRestApi";
+      if (m_scope.is_resource(api))
+        continue; // reported as a name clash elsewhere
+    } else {
+      api = referenced_id(*reference);
+      if (api.empty() && reference->is_string())
+        api = reference->text;
+      const auto it = m_scope.resources.find(api);
+      if (it == m_scope.resources.end() ||
+          it->second.type != (http ? "AWS::Serverless::HttpApi" : "AWS::Serverless::Api"))
+        continue;
+      const Node* api_properties =
+          it->second.node != nullptr ? it->second.node->find("Properties") : nullptr;
+      if (api_properties != nullptr && api_properties->is_mapping() &&
+          api_properties->find("DefinitionUri") != nullptr)
+        continue;
+    }
+    add_edge(&api, function.logical_id, event.key_mark, false);
+  }
 }
 
 void Loader::check_ref_name(const Node& at_node, std::string_view name, std::string_view section,
@@ -1111,36 +1197,18 @@ void Loader::check_ref_name(const Node& at_node, std::string_view name, std::str
   if (!conditions) {
     if (is_generated(name))
       return;
-    // SAM's references to generated resources: Function.Alias, Function.Version,
-    // Api.Stage, Api.Deployment, HttpApi.Stage.
+    // SAM's references to the resources its transform generates: Function.Alias,
+    // Api.Stage, ... (sam_refs.cpp).
     if (const auto dot = name.find('.'); dot != std::string_view::npos) {
       const auto base = name.substr(0, dot);
-      const auto suffix = name.substr(dot + 1);
-      const auto it = m_scope.resources.find(std::string(base));
-      if (it != m_scope.resources.end()) {
-        const auto& type = it->second.type;
-        const bool ok =
-            (type == "AWS::Serverless::Function" &&
-             (suffix == "Alias" || suffix == "Version" || suffix == "DestinationTopic" ||
-              suffix == "DestinationQueue")) ||
-            (type == "AWS::Serverless::Api" && (suffix == "Stage" || suffix == "Deployment")) ||
-            (type == "AWS::Serverless::HttpApi" && suffix == "Stage") ||
-            (type == "AWS::Serverless::StateMachine" && (suffix == "Alias" || suffix == "Version"));
-        if (ok) {
-          if (suffix == "Alias" && type == "AWS::Serverless::Function") {
-            const Node* properties = it->second.node->find("Properties");
-            const bool has_alias =
-                (properties != nullptr && properties->is_mapping() &&
-                 properties->find("AutoPublishAlias") != nullptr) ||
-                (m_globals.count("AWS::Serverless::Function") != 0 &&
-                 m_globals.at("AWS::Serverless::Function").find("AutoPublishAlias") != nullptr);
-            if (!has_alias)
-              error(at_node.mark, "ref-undefined",
-                    fmt::format("'{}' needs AutoPublishAlias on the function '{}'", name, base));
-          }
-          add_edge(resource, base, at_node.mark, in_events);
-          return;
-        }
+      const auto property = name.substr(dot + 1);
+      if (generated_ref(base, property) != nullptr || accepts_unmodelled_ref(base, property)) {
+        add_edge(resource, base, at_node.mark, in_events);
+        return;
+      }
+      if (auto why = why_not_generated(base, property); !why.empty()) {
+        error(at_node.mark, "ref-undefined", fmt::format("{} '{}': {}", how, name, why));
+        return;
       }
     }
   }
@@ -1151,13 +1219,18 @@ void Loader::check_ref_name(const Node& at_node, std::string_view name, std::str
 }
 
 void Loader::check_getatt(const Node& at_node, std::string_view target, const Node* attribute,
-                          std::string_view section, const std::string* resource, bool in_events) {
+                          std::string_view section, const std::string* resource, bool in_events,
+                          bool sam_resolves) {
   if (section == "Conditions") {
     error(at_node.mark, "condition-ref",
           fmt::format("Fn::GetAtt '{}' in Conditions: a condition can only refer to parameters",
                       target));
     return;
   }
+  if (sam_resolves && attribute != nullptr && attribute->is_string() &&
+      check_generated_getatt(at_node, fmt::format("{}.{}", target, attribute->text), resource,
+                             in_events, false))
+    return;
   const auto it = m_scope.resources.find(std::string(target));
   if (it == m_scope.resources.end()) {
     if (is_generated(target))
@@ -1250,8 +1323,10 @@ void Loader::walk_refs(const Node& node, std::string_view section, const std::st
             return;
           }
           Node attribute(NodeKind::string, arg.mark, arg.text.substr(dot + 1));
+          // The long form's "Resource.Attribute" string: the SAM transform resolves only the
+          // list form, so "Fn.Alias.AliasArn" here stays an attribute of Fn.
           check_getatt(node, std::string_view(arg.text).substr(0, dot), &attribute, section,
-                       resource, in_events);
+                       resource, in_events, false);
           return;
         }
         if (!arity(2, 2, "[Resource, Attribute]"))
@@ -1261,7 +1336,7 @@ void Loader::walk_refs(const Node& node, std::string_view section, const std::st
           return;
         }
         walk_refs(arg.items[1], section, resource, in_events);
-        check_getatt(node, arg.items[0].text, &arg.items[1], section, resource, in_events);
+        check_getatt(node, arg.items[0].text, &arg.items[1], section, resource, in_events, true);
         return;
       }
       if (key == "Fn::Sub") {
@@ -1296,9 +1371,13 @@ void Loader::walk_refs(const Node& node, std::string_view section, const std::st
             continue;
           const auto dot = part.text.find('.');
           if (dot != std::string::npos && !is_pseudo_parameter(part.text)) {
+            // ${Owner.Property[.Attribute]}: SAM's references to generated resources first.
+            if (section != "Conditions" &&
+                check_generated_getatt(*text, part.text, resource, in_events, true))
+              continue;
             Node attribute(NodeKind::string, text->mark, part.text.substr(dot + 1));
             check_getatt(*text, std::string_view(part.text).substr(0, dot), &attribute, section,
-                         resource, in_events);
+                         resource, in_events, false);
             continue;
           }
           if (const auto it = m_scope.parameters.find(part.text);
@@ -1452,7 +1531,8 @@ void Loader::check_cycles() {
         if (cycle.size() == 2) {
           error(mark, "cycle", fmt::format("'{}' refers to itself", target));
         } else {
-          error(m_scope.resources.at(target).mark, "cycle",
+          const auto declared = m_scope.resources.find(target);
+          error(declared != m_scope.resources.end() ? declared->second.mark : mark, "cycle",
                 fmt::format("circular dependency: {}", support::join(cycle, " → ")));
         }
       } else if (target_state == 0) {

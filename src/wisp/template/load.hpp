@@ -35,6 +35,11 @@ struct LoadOptions {
   std::string today;
   // Check that handler files exist under local CodeUri directories.
   bool check_code = true;
+  // How a local CodeUri/ContentUri that does not exist, or a handler file missing from it, is
+  // reported: an error for the commands that need the files; `wisp validate` makes it a
+  // warning (a build output such as target/app.zip may not exist yet, and neither
+  // samtranslator nor CloudFormation looks at local files).
+  bool missing_code_is_error = true;
   // The template's text, when it does not come from a file (tests, fuzzing, stdin);
   // template_path then only names it in diagnostics and gives the base directory.
   std::optional<std::string> template_text;

@@ -52,17 +52,44 @@ private:
                  bool in_events);
   void check_ref_name(const Node& at_node, std::string_view name, std::string_view section,
                       const std::string* resource, bool in_events, std::string_view how);
+  // `sam_resolves`: the SAM transform resolves Owner.Property here (list-form GetAtt), not in
+  // the long form's "A.B" string. ${...} of Fn::Sub is checked by walk_refs itself.
   void check_getatt(const Node& at_node, std::string_view target, const Node* attribute,
-                    std::string_view section, const std::string* resource, bool in_events);
+                    std::string_view section, const std::string* resource, bool in_events,
+                    bool sam_resolves);
   void add_edge(const std::string* resource, std::string_view target, Mark mark, bool in_events);
+  // A SAM resource's property the transform moves to resources of their own.
+  static bool moved_by_transform(std::string_view type, std::string_view property);
+  void add_event_api_edges(const ResourceDecl& function, const Node& properties);
   void check_cycles();
   void parse_globals();
   void collect_generated_ids();
   bool is_generated(std::string_view name) const;
+  // sam_refs.cpp: SAM's references to generated resources (Function.Alias, Api.Stage, ...)
+  void collect_generated_refs();
+  const GeneratedRef* generated_ref(std::string_view owner, std::string_view property) const;
+  // A SAM resource's property as the transform sees it (its own, else Globals'), resolved.
+  std::optional<Node> sam_property(const std::string& id, std::string_view type,
+                                   std::string_view key);
+  // Why `owner.property` does not resolve although `property` is one SAM's `owner` type can
+  // expose (e.g. Alias without AutoPublishAlias); empty when that is not the case.
+  std::string why_not_generated(std::string_view owner, std::string_view property) const;
+  // The local value of a SAM reference ("Fn.Alias" → the alias ARN as a local run names it,
+  // "Api.Stage" → the stage name); nullopt when there is none.
+  std::optional<std::string> local_generated_value(std::string_view name);
+  // References SAM resolves that wisp does not model (WebSocketApi.Stage/.DomainName).
+  bool accepts_unmodelled_ref(std::string_view owner, std::string_view property) const;
+  // "Owner.Property[.Attribute...]" where SAM resolves Owner.Property: checks the attribute
+  // against the generated type; false when the transform does not resolve it.
+  // In Fn::Sub (`in_sub`), "${Owner.Property}" alone is a Ref of the generated resource.
+  bool check_generated_getatt(const Node& at_node, std::string_view joined,
+                              const std::string* resource, bool in_events, bool in_sub);
   std::string suggest_name(std::string_view name, bool resources, bool parameters) const;
   void error(Mark mark, std::string code, std::string message);
   void warning(Mark mark, std::string code, std::string message);
   void lint(Mark mark, std::string code, std::string message);
+  // A local code file that is not there (LoadOptions::missing_code_is_error).
+  void missing_code(Mark mark, std::string code, std::string message);
 
   // lint.cpp (--lint): best-practice warnings
   void lint_checks();
@@ -113,6 +140,7 @@ private:
   std::vector<const Entry*> m_resource_entries;       // document order
   std::map<std::string, Node, std::less<>> m_globals; // resource type → Globals properties
   std::unordered_set<std::string> m_generated;        // ids SAM generates
+  std::map<std::string, GeneratedRef, std::less<>> m_generated_refs; // by "Owner.Property"
   std::unordered_map<std::string, std::vector<std::pair<std::string, Mark>>> m_edges;
   std::vector<std::pair<std::string, std::string>> m_overrides;
   std::unordered_set<std::string> m_used_parameters; // referenced anywhere

@@ -33,4 +33,9 @@ const Resource* Model::find_resource(std::string_view logical_id) const {
   return nullptr;
 }
 
+const GeneratedRef* Model::find_generated_ref(std::string_view name) const {
+  const auto it = generated_refs.find(name);
+  return it == generated_refs.end() ? nullptr : &it->second;
+}
+
 } // namespace wisp::sam

@@ -185,6 +185,28 @@ struct Resource {
   SourceRef source;
 };
 
+// A reference the SAM transform resolves to a resource it generates, as samtranslator
+// does: `!Ref Owner.Property`, `${Owner.Property}` (and `${Owner.Property.Attribute}`) in
+// Fn::Sub, and `!GetAtt [Owner.Property, Attribute]`. Only what the transform registers:
+// a function's Alias and Version (with AutoPublishAlias), DestinationTopic/DestinationQueue
+// (queues and topics the transform creates for EventInvokeConfig destinations or events);
+// an Api's Stage, Deployment, DomainName/DomainNameV2 (with Domain), UsagePlan,
+// UsagePlanKey and ApiKey (with Auth.UsagePlan); an HttpApi's Stage and DomainName.
+struct GeneratedRef {
+  std::string owner;    // the SAM resource's logical id: MyFunction
+  std::string property; // Alias, Version, Stage, Deployment, DomainName, ...
+  std::string type;     // the generated resource's type: AWS::Lambda::Alias, ...
+  // The generated resource's logical id as the transform names it (MyFunctionAliaslive,
+  // MyApiprodStage); when `hashed`, only its prefix (the transform appends a digest of
+  // content wisp does not reproduce: versions, deployments, domain names, stages with
+  // non-alphanumeric names).
+  std::string logical_id;
+  bool hashed = false;
+  // The physical name the template fixes, when it does: the alias name (AutoPublishAlias),
+  // the stage name (StageName; "$default" for an HttpApi without one); else empty.
+  std::string name;
+};
+
 struct Model {
   std::filesystem::path template_path; // absolute
   std::filesystem::path base_dir;      // the template's directory
@@ -197,12 +219,16 @@ struct Model {
   std::vector<Layer> layers;
   std::vector<Resource> resources;
   boost::json::object outputs;
+  // SAM's references to generated resources, by "Owner.Property" (see GeneratedRef).
+  std::map<std::string, GeneratedRef, std::less<>> generated_refs;
 
   // By logical id, then by FunctionName.
   [[nodiscard]] const Function* find_function(std::string_view id_or_name) const;
   [[nodiscard]] const Api* find_api(std::string_view logical_id) const;
   [[nodiscard]] const Layer* find_layer(std::string_view logical_id) const;
   [[nodiscard]] const Resource* find_resource(std::string_view logical_id) const;
+  // "MyFunction.Alias" → what it resolves to; nullptr when the transform leaves it alone.
+  [[nodiscard]] const GeneratedRef* find_generated_ref(std::string_view name) const;
 };
 
 } // namespace wisp::sam

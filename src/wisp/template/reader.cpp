@@ -76,7 +76,10 @@ Node wrap_intrinsic(std::string_view key, Node value, Mark mark) {
   return wrapper;
 }
 
-// Sorts out duplicate keys of a finished mapping: reports each repeat and keeps the first.
+// Sorts out duplicate keys of a finished mapping: warns at each repeat and keeps the last
+// value in the place of the first key, as CloudFormation, the SAM CLI and the AWS CLI read
+// such a template (PyYAML and JSON parsers: a dict, the last assignment wins). cfn-lint
+// refuses it (E0000); CloudFormation deploys it.
 void check_duplicate_keys(Node& mapping, const std::string& file, support::Diagnostics& diags) {
   auto& entries = mapping.entries;
   if (entries.size() < 2)
@@ -100,19 +103,26 @@ void check_duplicate_keys(Node& mapping, const std::string& file, support::Diagn
   std::vector<bool> drop(entries.size(), false);
   bool any = false;
   std::size_t group_start = 0;
-  for (std::size_t i = 1; i < order.size(); ++i) {
-    if (entries[order[i]].key != entries[order[i - 1]].key) {
-      group_start = i;
+  for (std::size_t i = 1; i <= order.size(); ++i) {
+    if (i < order.size() && entries[order[i]].key == entries[order[i - 1]].key)
       continue;
+    // order[group_start, i) is one key in document order (the sort is stable).
+    if (i - group_start > 1) {
+      const std::size_t first = order[group_start];
+      const std::size_t last = order[i - 1];
+      for (std::size_t k = group_start + 1; k < i; ++k) {
+        const auto& repeat = entries[order[k]];
+        diags.warning(file, repeat.key_mark.line, repeat.key_mark.column, "duplicate-key",
+                      fmt::format("duplicate key '{}' (first defined at line {}): the last one "
+                                  "wins, as CloudFormation and SAM read it",
+                                  repeat.key, entries[first].key_mark.line));
+        drop[order[k]] = true;
+      }
+      entries[first].key_mark = entries[last].key_mark;
+      entries[first].value = std::move(entries[last].value);
+      any = true;
     }
-    // The sort is stable: order[group_start] is the first occurrence in the document.
-    const auto& original = entries[order[group_start]];
-    const auto& repeat = entries[order[i]];
-    diags.error(file, repeat.key_mark.line, repeat.key_mark.column, "duplicate-key",
-                fmt::format("duplicate key '{}' (first defined at line {})", repeat.key,
-                            original.key_mark.line));
-    drop[order[i]] = true;
-    any = true;
+    group_start = i;
   }
   if (!any)
     return;

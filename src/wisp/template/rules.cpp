@@ -65,6 +65,16 @@ constexpr std::string_view k_managed_policy_attrs[] = {"AttachmentCount",
                                                        "PolicyArn",
                                                        "PolicyId",
                                                        "UpdateDate"};
+constexpr std::string_view k_alias_attrs[] = {"AliasArn"};
+constexpr std::string_view k_deployment_attrs[] = {"DeploymentId"};
+constexpr std::string_view k_domain_name_attrs[] = {"DistributionDomainName",
+                                                    "DistributionHostedZoneId", "DomainNameArn",
+                                                    "RegionalDomainName", "RegionalHostedZoneId"};
+constexpr std::string_view k_domain_name_v2_attrs[] = {"DomainNameArn", "DomainNameId"};
+constexpr std::string_view k_id_attrs[] = {"Id"};
+constexpr std::string_view k_api_key_attrs[] = {"APIKeyId"};
+constexpr std::string_view k_http_domain_name_attrs[] = {"DomainNameArn", "RegionalDomainName",
+                                                         "RegionalHostedZoneId"};
 constexpr std::string_view k_none_attrs[] = {"__none__"};
 constexpr std::string_view k_stage_attrs[] = {"__none__"};
 
@@ -111,6 +121,17 @@ constexpr TypeAttributes k_type_attributes[] = {
     {"AWS::ECR::Repository", k_ecr_attrs},
     {"AWS::Lambda::Permission", k_none_attrs},
     {"AWS::ApiGateway::Stage", k_stage_attrs},
+    // What SAM generates and lets templates refer to (Function.Alias, Api.Deployment, ...):
+    // attributes as CloudFormation's resource schemas list them.
+    {"AWS::Lambda::Alias", k_alias_attrs},
+    {"AWS::ApiGateway::Deployment", k_deployment_attrs},
+    {"AWS::ApiGateway::DomainName", k_domain_name_attrs},
+    {"AWS::ApiGateway::DomainNameV2", k_domain_name_v2_attrs},
+    {"AWS::ApiGateway::UsagePlan", k_id_attrs},
+    {"AWS::ApiGateway::UsagePlanKey", k_id_attrs},
+    {"AWS::ApiGateway::ApiKey", k_api_key_attrs},
+    {"AWS::ApiGatewayV2::Stage", k_id_attrs},
+    {"AWS::ApiGatewayV2::DomainName", k_http_domain_name_attrs},
 };
 
 constexpr std::string_view k_deployment_types[] = {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -47,6 +48,23 @@ constexpr P k_resource_attributes[] = {
     {"Version", T::string},
 };
 constexpr ObjectSpec k_resource_attributes_spec{"a resource", k_resource_attributes};
+
+// What samtranslator keeps of an AWS::Serverless::* resource (Resource.from_dict:
+// _supported_resource_attributes, plus DependsOn; IgnoreGlobals and Connectors are read by
+// its plugins).
+constexpr P k_sam_resource_attributes[] = {
+    {"Type", T::string, nullptr, true},
+    {"Properties", T::map},
+    {"DependsOn", T::string_or_list},
+    {"DeletionPolicy", T::string},
+    {"UpdateReplacePolicy", T::string},
+    {"UpdatePolicy", T::map},
+    {"Metadata", T::map},
+    {"Condition", T::string},
+    {"IgnoreGlobals", T::string_or_list},
+    {"Connectors", T::map},
+};
+constexpr ObjectSpec k_sam_resource_attributes_spec{"a SAM resource", k_sam_resource_attributes};
 
 constexpr P k_parameter[] = {
     {"Type", T::string, nullptr, true},
@@ -120,24 +138,26 @@ constexpr P k_dead_letter_queue[] = {
     {"Type", T::string, nullptr, true},
     {"TargetArn", T::string, nullptr, true},
 };
-constexpr ObjectSpec k_dead_letter_queue_spec{"DeadLetterQueue", k_dead_letter_queue};
+constexpr ObjectSpec k_dead_letter_queue_spec{"DeadLetterQueue", k_dead_letter_queue, false, true};
 
 constexpr P k_event_invoke_config[] = {
     {"DestinationConfig", T::map},
     {"MaximumEventAgeInSeconds", T::integer},
     {"MaximumRetryAttempts", T::integer},
 };
-constexpr ObjectSpec k_event_invoke_config_spec{"EventInvokeConfig", k_event_invoke_config};
+constexpr ObjectSpec k_event_invoke_config_spec{"EventInvokeConfig", k_event_invoke_config, false,
+                                                true};
 
 constexpr P k_function_url_config[] = {
     {"AuthType", T::string, nullptr, true},
     {"Cors", T::map},
     {"InvokeMode", T::string},
 };
-constexpr ObjectSpec k_function_url_config_spec{"FunctionUrlConfig", k_function_url_config};
+constexpr ObjectSpec k_function_url_config_spec{"FunctionUrlConfig", k_function_url_config, false,
+                                                true};
 
 constexpr P k_hooks[] = {{"PreTraffic", T::string}, {"PostTraffic", T::string}};
-constexpr ObjectSpec k_hooks_spec{"Hooks", k_hooks};
+constexpr ObjectSpec k_hooks_spec{"Hooks", k_hooks, false, true};
 
 constexpr P k_deployment_preference[] = {
     {"Type", T::string},
@@ -148,7 +168,8 @@ constexpr P k_deployment_preference[] = {
     {"TriggerConfigurations", T::list},
     {"PassthroughCondition", T::boolean},
 };
-constexpr ObjectSpec k_deployment_preference_spec{"DeploymentPreference", k_deployment_preference};
+constexpr ObjectSpec k_deployment_preference_spec{"DeploymentPreference", k_deployment_preference,
+                                                  false, true};
 
 // -------------------------------------------------------------------- function events
 
@@ -157,7 +178,7 @@ constexpr P k_api_event_auth[] = {
     {"Authorizer", T::string},      {"InvokeRole", T::string},
     {"ResourcePolicy", T::map},     {"OverrideApiAuth", T::boolean},
 };
-constexpr ObjectSpec k_api_event_auth_spec{"Auth", k_api_event_auth};
+constexpr ObjectSpec k_api_event_auth_spec{"Auth", k_api_event_auth, false, true};
 
 constexpr P k_api_event[] = {
     {"Path", T::string, nullptr, true}, {"Method", T::string, nullptr, true},
@@ -401,7 +422,7 @@ constexpr P k_rest_identity[] = {
     {"ReauthorizeEvery", T::integer},
     {"ValidationExpression", T::string},
 };
-constexpr ObjectSpec k_rest_identity_spec{"Identity", k_rest_identity};
+constexpr ObjectSpec k_rest_identity_spec{"Identity", k_rest_identity, false, true};
 
 constexpr P k_rest_authorizer[] = {
     {"FunctionArn", T::string},
@@ -412,7 +433,9 @@ constexpr P k_rest_authorizer[] = {
     {"UserPoolArn", T::any},
     {"AuthorizationScopes", T::string_list},
 };
-constexpr ObjectSpec k_rest_authorizer_spec{"an Api authorizer", k_rest_authorizer};
+extern const ObjectSpec k_http_authorizer_spec;
+constexpr ObjectSpec k_rest_authorizer_spec{"an Api authorizer", k_rest_authorizer, false, true,
+                                            &k_http_authorizer_spec};
 
 constexpr P k_api_auth[] = {
     {"AddDefaultAuthorizerToCorsPreflight", T::boolean},
@@ -435,6 +458,16 @@ constexpr P k_api_cors[] = {
 };
 constexpr ObjectSpec k_api_cors_spec{"Cors", k_api_cors};
 
+// samtranslator's _set_endpoint_configuration reads these and drops the rest.
+constexpr P k_endpoint_configuration[] = {
+    {"Type", T::string},
+    {"VPCEndpointIds", T::list},
+    {"VpcEndpointIds", T::list},
+    {"IpAddressType", T::string},
+};
+constexpr ObjectSpec k_endpoint_configuration_spec{"EndpointConfiguration",
+                                                   k_endpoint_configuration, false, true};
+
 constexpr P k_api[] = {
     {"AccessLogSetting", T::map},
     {"AlwaysDeploy", T::boolean},
@@ -451,7 +484,7 @@ constexpr P k_api[] = {
     {"DisableExecuteApiEndpoint", T::boolean},
     {"Domain", T::map},
     {"EndpointAccessMode", T::string},
-    {"EndpointConfiguration", T::any},
+    {"EndpointConfiguration", T::string_or_object, &k_endpoint_configuration_spec},
     {"FailOnWarnings", T::boolean},
     {"GatewayResponses", T::map},
     {"MergeDefinitions", T::boolean},
@@ -478,10 +511,10 @@ constexpr P k_http_identity[] = {
     {"Context", T::string_list},      {"StageVariables", T::string_list},
     {"ReauthorizeEvery", T::integer},
 };
-constexpr ObjectSpec k_http_identity_spec{"Identity", k_http_identity};
+constexpr ObjectSpec k_http_identity_spec{"Identity", k_http_identity, false, true};
 
 constexpr P k_jwt[] = {{"issuer", T::string}, {"audience", T::string_or_list}};
-constexpr ObjectSpec k_jwt_spec{"JwtConfiguration", k_jwt};
+constexpr ObjectSpec k_jwt_spec{"JwtConfiguration", k_jwt, false, true};
 
 constexpr P k_http_authorizer[] = {
     {"JwtConfiguration", T::object, &k_jwt_spec},
@@ -494,7 +527,8 @@ constexpr P k_http_authorizer[] = {
     {"EnableFunctionDefaultPermissions", T::boolean},
     {"Identity", T::object, &k_http_identity_spec},
 };
-constexpr ObjectSpec k_http_authorizer_spec{"an HttpApi authorizer", k_http_authorizer};
+constexpr ObjectSpec k_http_authorizer_spec{"an HttpApi authorizer", k_http_authorizer, false, true,
+                                            &k_rest_authorizer_spec};
 
 constexpr P k_http_auth[] = {
     {"Authorizers", T::map},
@@ -694,6 +728,9 @@ std::span<const std::string_view> event_types() {
 const ObjectSpec& resource_attributes_spec() {
   return k_resource_attributes_spec;
 }
+const ObjectSpec& sam_resource_attributes_spec() {
+  return k_sam_resource_attributes_spec;
+}
 const ObjectSpec& template_sections_spec() {
   return k_sections_spec;
 }
@@ -763,8 +800,13 @@ std::string describe_kind(const Node& node) {
 
 void SchemaChecker::type_error(const Node& value, std::string_view name,
                                std::string_view expected) {
+  // A key without a value: CloudFormation refuses null values anywhere in a template ("'null'
+  // values are not allowed in templates"), after the SAM transform too (aws-sam-cli#1163).
   m_diags.error(m_file, value.mark.line, value.mark.column, "type",
-                fmt::format("'{}' must be {}, not {}", name, expected, describe_kind(value)));
+                fmt::format("'{}' must be {}, not {}{}", name, expected, describe_kind(value),
+                            value.is_null() ? " (CloudFormation refuses null values: write '' "
+                                              "or leave the key out)"
+                                            : ""));
 }
 
 void SchemaChecker::check_object(const Node& node, const ObjectSpec& spec) {
@@ -777,6 +819,47 @@ void SchemaChecker::check_declaration(const Node& node, const ObjectSpec& spec) 
   if (!node.is_mapping() || node.intrinsic() == "Fn::Transform")
     return;
   check_entries(node, spec);
+}
+
+void SchemaChecker::check_sam_resource(const Node& node, std::string_view type) {
+  if (!node.is_mapping())
+    return;
+  const auto& kept = k_sam_resource_attributes_spec;
+  for (const auto& entry : node.entries) {
+    const auto is = [&](const ObjectSpec& spec) {
+      return std::any_of(spec.properties.begin(), spec.properties.end(),
+                         [&](const PropertySpec& p) { return p.name == entry.key; });
+    };
+    const auto property = std::find_if(kept.properties.begin(), kept.properties.end(),
+                                       [&](const PropertySpec& p) { return p.name == entry.key; });
+    if (property != kept.properties.end()) {
+      check_value(entry.value, *property);
+      continue;
+    }
+    std::string message;
+    if (is(k_resource_attributes_spec)) {
+      message = fmt::format("the SAM transform drops '{}' from an {} (it keeps DeletionPolicy, "
+                            "UpdateReplacePolicy, UpdatePolicy, Condition, Metadata and "
+                            "DependsOn)",
+                            entry.key, type);
+    } else if (const auto* properties = resource_properties_spec(type);
+               properties != nullptr && is(*properties)) {
+      message = fmt::format("'{}' is not a resource attribute: the SAM transform drops it from "
+                            "the {}; as a property it goes under Properties",
+                            entry.key, type);
+    } else {
+      std::vector<std::string> names;
+      for (const auto& candidate : kept.properties)
+        names.emplace_back(candidate.name);
+      std::string hint;
+      if (auto close = support::closest_match(entry.key, names))
+        hint = fmt::format("; did you mean '{}'?", *close);
+      message = fmt::format("unknown key '{}' in an {}: the SAM transform drops it{}", entry.key,
+                            type, hint);
+    }
+    m_diags.warning(m_file, entry.key_mark.line, entry.key_mark.column, "unknown-property",
+                    std::move(message));
+  }
 }
 
 void SchemaChecker::check_entries(const Node& node, const ObjectSpec& spec) {
@@ -797,8 +880,19 @@ void SchemaChecker::check_entries(const Node& node, const ObjectSpec& spec) {
       std::string hint;
       if (auto close = support::closest_match(entry.key, names))
         hint = fmt::format("; did you mean '{}'?", *close);
-      m_diags.error(m_file, entry.key_mark.line, entry.key_mark.column, "unknown-property",
-                    fmt::format("unknown property '{}' in {}{}", entry.key, spec.what, hint));
+      if (!spec.sam_ignores_unknown) {
+        m_diags.error(m_file, entry.key_mark.line, entry.key_mark.column, "unknown-property",
+                      fmt::format("unknown property '{}' in {}{}", entry.key, spec.what, hint));
+        continue;
+      }
+      if (const auto* other = spec.counterpart; other != nullptr) {
+        for (const auto& candidate : other->properties)
+          if (candidate.name == entry.key)
+            hint = fmt::format(" ('{}' belongs to {})", entry.key, other->what);
+      }
+      m_diags.warning(m_file, entry.key_mark.line, entry.key_mark.column, "unknown-property",
+                      fmt::format("unknown property '{}' in {}: the SAM transform ignores it{}",
+                                  entry.key, spec.what, hint));
       continue;
     }
     check_value(entry.value, *property);

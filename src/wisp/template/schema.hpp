@@ -45,6 +45,13 @@ struct ObjectSpec {
   std::string_view what; // "AWS::Serverless::Function", "DeploymentPreference", ...
   std::span<const PropertySpec> properties;
   bool open = false; // unknown keys allowed
+  // The SAM transform reads only the keys it knows here and drops the rest without a word
+  // (samtranslator accepts them; nothing reaches CloudFormation): unknown keys are
+  // warnings, not errors.
+  bool sam_ignores_unknown = false;
+  // Where an unknown key here does belong, for the hint (an HttpApi authorizer's key on a
+  // REST API authorizer, ...).
+  const ObjectSpec* counterpart = nullptr;
 };
 
 // Property specs of the resource types wisp models; nullptr for other types.
@@ -56,6 +63,9 @@ std::span<const std::string_view> event_types();
 
 // Resource attributes (Type, Properties, DependsOn, ...).
 const ObjectSpec& resource_attributes_spec();
+// The resource attributes the SAM transform keeps on an AWS::Serverless::* resource (it
+// drops the others).
+const ObjectSpec& sam_resource_attributes_spec();
 const ObjectSpec& template_sections_spec();
 const ObjectSpec& parameter_spec();
 const ObjectSpec& output_spec();
@@ -75,6 +85,10 @@ public:
   // resource, an output): a lone `Ref`, `Fn::*` or `Condition` key is checked like any other
   // key. Only `Fn::Transform` (AWS::Include) may stand for it.
   void check_declaration(const Node& node, const ObjectSpec& spec);
+  // An AWS::Serverless::* resource's attributes: those the SAM transform keeps are checked
+  // like check_declaration; it drops any other key (samtranslator accepts it, CloudFormation
+  // never sees it), so those are warnings.
+  void check_sam_resource(const Node& node, std::string_view type);
   // Checks one value against a property's type; `name` names it in messages.
   void check_value(const Node& value, const PropertySpec& property);
 
