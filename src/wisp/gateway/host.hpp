@@ -31,6 +31,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace wisp::gateway {
@@ -126,6 +127,13 @@ public:
   // Registers the model's function `id` once; returns its slot (check ok). Slots stay put.
   FunctionSlot& function(const sam::Model& model, const std::string& id);
 
+  // Environment variables for every function's workers, known once a door listens (local
+  // endpoints): `provide` is asked for each function registered already and each registered
+  // later, and its variables are set (engine->set_environment).
+  using EnvironmentProvider =
+      std::function<std::vector<std::pair<std::string, std::string>>(const FunctionSlot&)>;
+  void add_environment(EnvironmentProvider provide);
+
   // Starts the doors' listeners (already bound), prewarms and watches the registered
   // functions, reports ready, and runs the io_context on the I/O threads until SIGINT or
   // SIGTERM; then closes the doors, stops the engine and returns.
@@ -147,6 +155,9 @@ public:
 private:
   void start_watching();
   void prewarm();
+  void provide_environment(const FunctionSlot& slot, const EnvironmentProvider& provide);
+
+  std::vector<EnvironmentProvider> m_environment;
 };
 
 } // namespace wisp::gateway

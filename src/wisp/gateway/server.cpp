@@ -5,6 +5,7 @@
 #include <wisp/gateway/lambda_door.hpp>
 #include <wisp/gateway/server.hpp>
 #include <wisp/gateway/url_door.hpp>
+#include <wisp/gateway/websocket_door.hpp>
 
 #include <fmt/format.h>
 
@@ -40,9 +41,10 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
   }
   std::vector<std::string> url_warnings;
   const bool has_urls = !function_urls(model, url_warnings).empty();
-  if (apis.empty() && !has_urls)
-    return support::fail("the template has no Api or HttpApi events and no function URLs to "
-                         "serve; `wisp local invoke` runs functions without an API");
+  if (apis.empty() && !has_urls && sam::websocket_apis(model).empty())
+    return support::fail("the template has no Api or HttpApi events, no function URLs and no "
+                         "WebSocket APIs to serve; `wisp local invoke` runs functions without "
+                         "an API");
   int next_port = options.port;
   bool static_taken = false;
   fs::path static_dir;
@@ -110,6 +112,11 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
                           doors.front()->port()));
   // Function URLs: each on its own port, after the API ports.
   WISP_TRY(add_function_url_doors(host, model, options, next_port, doors));
+  // WebSocket APIs: each on its own port, after the function URLs.
+  WebSocketOptions websocket_options;
+  websocket_options.disable_authorizer = options.disable_authorizer;
+  websocket_options.stage = options.stage;
+  WISP_TRY(add_websocket_doors(host, model, options, websocket_options, next_port, doors));
   host.run(doors);
   return {};
 }
