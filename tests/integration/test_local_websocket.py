@@ -159,6 +159,25 @@ Resources:
       ApiId: !Ref Bare
       IntegrationType: AWS_PROXY
       IntegrationUri: !GetAtt EchoFunction.Arn
+  Guarded:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      Name: guarded
+      ProtocolType: WEBSOCKET
+      RouteSelectionExpression: $request.body.action
+  GuardedConnect:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Guarded
+      RouteKey: $connect
+      AuthorizationType: AWS_IAM
+      Target: !Join [/, [integrations, !Ref GuardedIntegration]]
+  GuardedIntegration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Guarded
+      IntegrationType: AWS_PROXY
+      IntegrationUri: !GetAtt ConnectFunction.Arn
 """
 
 APP = r'''
@@ -300,9 +319,46 @@ class WebSocketApiTest(unittest.TestCase):
         self.assertIn("Chat (WebSocket API, stage prod): ws://127.0.0.1:", out)
         self.assertIn("Bare (WebSocket API, stage $default): ws://127.0.0.1:", out)
         self.assertIn("$connect        ConnectFunction", out)
+        self.assertIn("Guarded (WebSocket API, stage $default): ws://127.0.0.1:", out)
         self.assertNotEqual(self.server.port("Chat"), self.server.port("Bare"))
 
     # ---- $connect
+
+    def signed_headers(self, port, path, key="testing", secret="testing"):
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        request = AWSRequest(method="GET", url=f"http://127.0.0.1:{port}{path}")
+        SigV4Auth(Credentials(key, secret), "execute-api", "us-east-1").add_auth(request)
+        return {name: value for name, value in request.headers.items()
+                if name.lower() in ("authorization", "x-amz-date")}
+
+    def test_iam_connect_verifies_the_signature(self):
+        port = self.server.port("Guarded")
+        with self.assertRaises(HandshakeRefused) as unsigned:
+            WebSocket(port, "/?marker=iam-unsigned")
+        self.assertEqual(unsigned.exception.status, 403)
+        self.assertEqual(unsigned.exception.headers.get("x-amzn-errortype"),
+                         "MissingAuthenticationTokenException")
+        path = "/?marker=iam-wrong"
+        with self.assertRaises(HandshakeRefused) as wrong:
+            WebSocket(port, path, headers=self.signed_headers(port, path, secret="not-it"))
+        self.assertEqual(wrong.exception.status, 403)
+        self.assertEqual(wrong.exception.headers.get("x-amzn-errortype"), "InvalidSignatureException")
+        self.assertIn(b"signature we calculated does not match", wrong.exception.body)
+        self.assertFalse(self.records_of(
+            "connect", lambda e: (e.get("queryStringParameters") or {}).get("marker", "").startswith(
+                "iam-") and e["queryStringParameters"]["marker"] != "iam-signed"))
+        path = "/?marker=iam-signed"
+        ws = WebSocket(port, path, headers=self.signed_headers(port, path))
+        ws.close()
+        event = self.wait_record(
+            "connect", lambda e: (e.get("queryStringParameters") or {}).get("marker") == "iam-signed")
+        identity = event["requestContext"]["identity"]
+        self.assertEqual(identity["accessKey"], "testing")
+        self.assertEqual(identity["accountId"], "123456789012")
+        self.assertEqual(identity["userArn"], "arn:aws:iam::123456789012:root")
+        self.assertEqual(identity["sourceIp"], "127.0.0.1")
 
     def test_authorizer_allows_denies_and_refuses(self):
         with self.assertRaises(HandshakeRefused) as missing:
@@ -428,7 +484,7 @@ class WebSocketApiTest(unittest.TestCase):
             raise unittest.SkipTest("PEER MISSING: ws (packaging/install-deps.sh --with-peers)")
         script = r"""
 const WebSocket = require("ws");
-const ws = new WebSocket(process.argv[2], ["chat"]);
+const ws = new WebSocket(process.argv[process.argv.length - 1], ["chat"]);
 ws.on("open", () => ws.send(JSON.stringify({ action: "send", text: "from ws" })));
 ws.on("message", (data) => { console.log(ws.protocol + " " + data.toString()); ws.close(1000); });
 ws.on("error", (err) => { console.error(err.message); process.exit(1); });

@@ -2,6 +2,7 @@
 // connections after the upgrade (Beast's websocket), message routing, route responses,
 // $disconnect, quotas, and the @connections management API.
 
+#include <wisp/aws/sigv4_verify.hpp>
 #include <wisp/gateway/authorizer.hpp>
 #include <wisp/gateway/local_tls.hpp>
 #include <wisp/gateway/text.hpp>
@@ -69,6 +70,15 @@ std::string error_message(std::string_view message, std::string_view connection_
   append_json_string(out, request_id);
   out.push_back('}');
   return out;
+}
+
+// The access key of a SigV4 Authorization header (`... Credential=<key>/<scope>, ...`).
+std::string sigv4_access_key(std::string_view authorization) {
+  const auto at = authorization.find("Credential=");
+  if (at == std::string_view::npos)
+    return {};
+  auto rest = authorization.substr(at + 11);
+  return std::string(rest.substr(0, rest.find('/')));
 }
 
 bool valid_utf8(std::string_view text) {
@@ -544,8 +554,8 @@ WebSocketDoor::WebSocketDoor(Host& host, const sam::Model& model, const sam::Web
       m_default = &slot;
   }
   if (m_connect != nullptr && m_connect->route.authorization_type == "CUSTOM") {
-    const auto it = api.authorizers.find(m_connect->route.authorizer);
-    if (it == api.authorizers.end()) {
+    const auto it = m_api.authorizers.find(m_connect->route.authorizer);
+    if (it == m_api.authorizers.end()) {
       host.warn(fmt::format("WebSocket API {}: the $connect authorizer '{}' is not defined; "
                             "connections are not authorized",
                             api.logical_id, m_connect->route.authorizer));
@@ -559,9 +569,7 @@ WebSocketDoor::WebSocketDoor(Host& host, const sam::Model& model, const sam::Web
                               api.logical_id, it->first, it->second.function_arn));
     }
   } else if (m_connect != nullptr && m_connect->route.authorization_type == "AWS_IAM") {
-    host.warn(fmt::format("WebSocket API {}: $connect uses AWS_IAM, which wisp does not verify "
-                          "for WebSocket connections; every connection is allowed",
-                          api.logical_id));
+    m_iam = true;
   }
 }
 
@@ -730,6 +738,8 @@ void WebSocketDoor::upgrade(Exchange& ex) {
   } else {
     ex.trace_id = std::string(request.header("x-amzn-trace-id"));
   }
+  if (m_iam && !m_disable_auth && !authorize_iam(ex))
+    return;
   if (m_authorizer != nullptr && !m_disable_auth) {
     authorize(ex);
     return;
@@ -737,9 +747,7 @@ void WebSocketDoor::upgrade(Exchange& ex) {
   connect(ex);
 }
 
-namespace {
-
-WsConnectionInfo connection_info(const Exchange& ex) {
+WsConnectionInfo WebSocketDoor::connection_info(const Exchange& ex) const {
   WsConnectionInfo info;
   info.connection_id = ex.extended_id;
   info.connected_at = ex.time_ms;
@@ -747,10 +755,57 @@ WsConnectionInfo connection_info(const Exchange& ex) {
   info.source_ip = std::string(ex.request.source_ip);
   info.user_agent = std::string(ex.request.header("user-agent"));
   info.authorizer_json = ex.authorizer_json;
+  if (m_iam && !m_disable_auth) {
+    // AWS_IAM: requestContext.identity of every event of the connection names the caller (the
+    // access key of the signature authorize_iam verified).
+    const auto access_key = sigv4_access_key(ex.request.header("authorization"));
+    const auto& account = m_host.options.account_id;
+    auto& identity = info.identity_json;
+    identity = R"("accessKey":)";
+    append_json_string(identity, access_key);
+    identity.append(R"(,"accountId":)");
+    append_json_string(identity, account);
+    identity.append(R"(,"caller":)");
+    append_json_string(identity, access_key);
+    identity.append(R"(,"user":)");
+    append_json_string(identity, access_key);
+    identity.append(R"(,"userArn":)");
+    append_json_string(identity, fmt::format("arn:aws:iam::{}:root", account));
+    identity.push_back(',');
+  }
   return info;
 }
 
-} // namespace
+bool WebSocketDoor::authorize_iam(Exchange& ex) {
+  aws::IncomingRequest incoming;
+  incoming.method = ex.request.method;
+  incoming.raw_path = ex.request.raw_path;
+  incoming.raw_query = ex.request.raw_query;
+  for (const auto& field : ex.parser->get())
+    incoming.headers.emplace_back(
+        std::string_view(field.name_string().data(), field.name_string().size()),
+        std::string_view(field.value().data(), field.value().size()));
+  incoming.body = ex.request.body;
+  aws::Credentials credentials;
+  credentials.access_key_id = m_host.options.access_key_id;
+  credentials.secret_access_key = m_host.options.secret_access_key;
+  const auto result =
+      aws::verify_sigv4(incoming, credentials, "execute-api", std::chrono::system_clock::now());
+  if (result.check == aws::SignatureCheck::ok)
+    return true;
+  if (!ex.claim())
+    return false;
+  if (result.check == aws::SignatureCheck::missing) {
+    answer(ex, 403, R"({"message":"Missing Authentication Token"})", "application/json",
+           "MissingAuthenticationTokenException");
+    return false;
+  }
+  std::string body = R"({"message":)";
+  append_json_string(body, result.message);
+  body.push_back('}');
+  answer(ex, 403, body, "application/json", aws::signature_error_type(result.check));
+  return false;
+}
 
 void WebSocketDoor::authorize(Exchange& ex) {
   const auto& authorizer = *m_authorizer;

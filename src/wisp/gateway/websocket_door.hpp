@@ -75,12 +75,16 @@ public:
 
 private:
   void upgrade(Exchange& ex);
+  // AWS_IAM on $connect: the upgrade request's SigV4 (execute-api); false when refused.
+  bool authorize_iam(Exchange& ex);
   void authorize(Exchange& ex);
   void on_authorizer(Exchange& ex, const runtime::InvokeResult& result);
   void connect(Exchange& ex);
   void on_connect(Exchange& ex, const runtime::InvokeResult& result);
   void accept_upgrade(Exchange& ex, std::string subprotocol);
   void manage_http(Exchange& ex);
+  // What the connection's events carry of the upgrade request (and its AWS_IAM caller).
+  [[nodiscard]] WsConnectionInfo connection_info(const Exchange& ex) const;
 
   sam::WebSocketApi m_api;
   WsApiInfo m_info;
@@ -89,6 +93,7 @@ private:
   const WsRouteSlot* m_default = nullptr;
   const sam::Authorizer* m_authorizer = nullptr; // $connect's REQUEST authorizer
   FunctionSlot* m_authorizer_function = nullptr;
+  bool m_iam = false; // $connect's AuthorizationType AWS_IAM
   bool m_disable_auth = false;
   std::shared_ptr<TlsContext> m_tls;
   mutable std::mutex m_mutex;

@@ -112,6 +112,7 @@ void write_context(std::string& out, const WsApiInfo& api, const WsConnectionInf
   out.append(",\"requestTimeEpoch\":");
   out.append(std::to_string(info.time_ms));
   out.append(",\"identity\":{");
+  out.append(conn.identity_json);
   if (!conn.user_agent.empty()) {
     out.append("\"userAgent\":");
     append_json_string(out, conn.user_agent);

@@ -40,6 +40,9 @@ struct WsConnectionInfo {
   std::string domain_name;       // the upgrade request's Host
   std::string source_ip;
   std::string user_agent; // empty: left out of identity
+  // More members of requestContext.identity ("name":value,... with a trailing comma), e.g. the
+  // caller of an AWS_IAM-authorized $connect; empty for none.
+  std::string identity_json;
   // requestContext.authorizer's JSON object from the $connect authorizer, or empty.
   std::string authorizer_json;
 };
