@@ -407,7 +407,7 @@ public:
     runtime::InvokeRequest invoke;
     invoke.payload = event;
     invoke.trace_id = trace_id;
-    host.engine->invoke(m_slot.function->handle, invoke, *this);
+    host.invoke(*m_slot.function, invoke, *this);
   }
 
   void on_complete(const runtime::InvokeResult& result) override {
@@ -844,7 +844,7 @@ void WebSocketDoor::authorize(Exchange& ex) {
   invoke.payload = ex.event;
   invoke.trace_id = ex.trace_id;
   ex.function_id = m_authorizer_function->id;
-  m_host.engine->invoke(m_authorizer_function->handle, invoke, ex);
+  m_host.invoke(*m_authorizer_function, invoke, ex);
 }
 
 void WebSocketDoor::on_authorizer(Exchange& ex, const runtime::InvokeResult& result) {
@@ -925,7 +925,7 @@ void WebSocketDoor::connect(Exchange& ex) {
   runtime::InvokeRequest invoke;
   invoke.payload = ex.event;
   invoke.trace_id = ex.trace_id;
-  m_host.engine->invoke(m_connect->function->handle, invoke, ex);
+  m_host.invoke(*m_connect->function, invoke, ex);
 }
 
 void WebSocketDoor::on_complete(Exchange& ex, const runtime::InvokeResult& result) {
@@ -1159,7 +1159,7 @@ std::optional<std::string> localized(std::string text, const std::vector<LocalEn
 support::Status add_websocket_doors(Host& host, const sam::Model& model,
                                     const ServeOptions& options,
                                     const WebSocketOptions& websocket_options, int& next_port,
-                                    std::vector<std::unique_ptr<Door>>& doors) {
+                                    std::vector<std::unique_ptr<Door>>& doors, int reserved_port) {
   const auto apis = sam::websocket_apis(model);
   if (apis.empty())
     return {};
@@ -1186,6 +1186,8 @@ support::Status add_websocket_doors(Host& host, const sam::Model& model,
     auto door =
         std::make_unique<WebSocketDoor>(host, model, api, options, websocket_options.stage, tls);
     door->set_disable_authorizer(websocket_options.disable_authorizer);
+    if (next_port != 0 && next_port == reserved_port)
+      ++next_port;
     WISP_TRY(door->listen(options.host, next_port));
     if (next_port != 0)
       ++next_port;

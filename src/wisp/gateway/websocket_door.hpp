@@ -116,10 +116,12 @@ struct WebSocketOptions {
 // `host.info` as `<Api> (WebSocket API, stage <stage>): ws://host:port` with its routes.
 // Functions get what they need to reach the doors' @connections API: NODE_EXTRA_CA_CERTS and
 // AWS_CA_BUNDLE (wisp's local CA), and template variables holding an API's execute-api URL
-// pointed at its door.
+// pointed at its door. `reserved_port` (another door's, e.g. `local start`'s Invoke API) is
+// passed over.
 support::Status add_websocket_doors(Host& host, const sam::Model& model,
                                     const ServeOptions& options,
                                     const WebSocketOptions& websocket_options, int& next_port,
-                                    std::vector<std::unique_ptr<Door>>& doors);
+                                    std::vector<std::unique_ptr<Door>>& doors,
+                                    int reserved_port = -1);
 
 } // namespace wisp::gateway
