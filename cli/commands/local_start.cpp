@@ -15,7 +15,8 @@ public:
     return {{"local", "start"},
             "Serve the whole app: APIs, the Invoke API and the event sources",
             "Serves everything the template declares on one set of warm workers, with one access "
-            "log and one Ctrl+C: its APIs as `local start-api` does (on --port), the Lambda "
+            "log and one Ctrl+C: its APIs, function URLs and WebSocket APIs as `local start-api` "
+            "does (from --port on), the Lambda "
             "Invoke API as `local start-lambda` does (on --lambda-port), and its event sources "
             "against the backend --endpoint-url names (moto or LocalStack on loopback, or an AWS "
             "account): SQS, Kinesis and DynamoDB Streams polled with Lambda's semantics "

@@ -21,9 +21,11 @@ public:
         "types, stage variables and "
         "stage throttling apply. Functions run as warm child processes (no Docker) and "
         "reload when their code changes. Function URLs (FunctionUrlConfig, AWS::Lambda::Url) get "
-        "the ports after the APIs', with response streaming. Ctrl+C stops everything. Details and "
-        "the documented "
-        "deviations: docs/local-api.md.",
+        "the ports after the APIs', with response streaming; REST routes with responseTransferMode "
+        "STREAM stream too. WebSocket APIs (AWS::ApiGatewayV2::Api, ProtocolType WEBSOCKET) get "
+        "the ports after those, with their $connect authorizer, route responses and the "
+        "@connections API the functions' SDKs reach. Ctrl+C stops everything. Details and the "
+        "documented deviations: docs/local-api.md.",
         {{"wisp local start-api", "Serve on http://127.0.0.1:3000"},
          {"wisp local start-api -p 8080 --warm-containers EAGER",
           "Start every function's worker before the first request"},

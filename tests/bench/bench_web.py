@@ -10,6 +10,10 @@
 2. What a JWT authorizer with a cached key adds per request: the same HTTP API route with and
    without the authorizer, one keep-alive connection, the same token every time (the first
    request fetches the keys). Goal: < 50 µs.
+3. WebSocket APIs: 1,000 concurrent connections held open (raw-socket RFC 6455 clients in
+   this process), then message round trips on connections picked at random among them: the
+   message is routed by `$request.body.action` to a two-way route whose Node function answers
+   with the body; the client times send → answer. Goal: p99 < 10 ms.
 
     cmake --preset release && cmake --build --preset release --target wisp
     tests/bench/bench_web.py [--wisp build/release/cli/wisp] [--samples 500]
@@ -64,7 +68,29 @@ Resources:
       Handler: stream.handler
       Timeout: 30
       FunctionUrlConfig: {AuthType: NONE, InvokeMode: RESPONSE_STREAM}
+  Echo:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: nodejs20.x, CodeUri: src/, Handler: echo.handler}
+  Sockets:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: bench, ProtocolType: WEBSOCKET, RouteSelectionExpression: $request.body.action}
+  EchoRoute:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Sockets
+      RouteKey: echo
+      Target: !Join [/, [integrations, !Ref EchoIntegration]]
+  EchoResponse:
+    Type: AWS::ApiGatewayV2::RouteResponse
+    Properties: {ApiId: !Ref Sockets, RouteId: !Ref EchoRoute, RouteResponseKey: $default}
+  EchoIntegration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Sockets
+      IntegrationType: AWS_PROXY
+      IntegrationUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Echo.Arn}/invocations
 """
+ECHO = "exports.handler = async (event) => ({ statusCode: 200, body: event.body });\n"
 
 HELLO = "exports.handler = async () => ({ statusCode: 200, body: 'hi' });\n"
 STREAM = r"""
@@ -95,6 +121,9 @@ def start(wisp, cwd, args):
         m = re.match(r"^(\S+) function URL \(\S+, \S+\): http://[^:]+:(\d+)/$", line.strip())
         if m:
             ports["url:" + m.group(1)] = int(m.group(2))
+        m = re.match(r"^(\S+) \(WebSocket API, stage \S+\): ws://[^:]+:(\d+)$", line.strip())
+        if m:
+            ports["ws:" + m.group(1)] = int(m.group(2))
         if line.startswith("Ready."):
             break
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
@@ -142,10 +171,45 @@ def per_request(port, path, token, count):
     return times
 
 
+def websocket_round_trips(port, connections, samples):
+    """Holds `connections` WebSockets open, then times `samples` echo round trips (ms)."""
+    import random
+    import resource
+
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    from ws_client import WebSocket
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, connections + 256)), hard))
+    sockets = []
+    try:
+        started = time.perf_counter()
+        for _ in range(connections):
+            sockets.append(WebSocket(port, "/"))
+        opened = time.perf_counter() - started
+        times = []
+        message = json.dumps({"action": "echo", "text": "x" * 64})
+        for ws in random.sample(sockets, min(50, len(sockets))):  # warm the workers
+            ws.send(message)
+            ws.recv()
+        for _ in range(samples):
+            ws = random.choice(sockets)
+            t0 = time.perf_counter()
+            ws.send(message)
+            answer = ws.recv()
+            times.append((time.perf_counter() - t0) * 1000)
+            assert answer == message, answer
+        return opened, times
+    finally:
+        for ws in sockets:
+            ws.abort()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--wisp", default=os.path.join(ROOT, "build", "release", "cli", "wisp"))
     parser.add_argument("--samples", type=int, default=500)
+    parser.add_argument("--connections", type=int, default=1000)
     args = parser.parse_args()
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -158,6 +222,7 @@ def main():
         open(f"{tmp}/template.yaml", "w").write(TEMPLATE)
         open(f"{tmp}/src/hello.js", "w").write(HELLO)
         open(f"{tmp}/src/stream.js", "w").write(STREAM)
+        open(f"{tmp}/src/echo.js", "w").write(ECHO)
         n = b64(numbers.n.to_bytes(256, "big"))
         e = b64(numbers.e.to_bytes(3, "big"))
         json.dump({"keys": [{"kty": "RSA", "kid": "k", "n": n, "e": e}]}, open(f"{tmp}/jwks.json", "w"))
@@ -185,6 +250,11 @@ def main():
             print(f"JWT authorizer (cached key), added per request: median of 5 rounds "
                   f"{statistics.median(rounds):.1f} µs (rounds: {', '.join(f'{r:.1f}' for r in rounds)}; "
                   f"goal < 50 µs)")
+            opened, trips = websocket_round_trips(ports["ws:Sockets"], args.connections, args.samples)
+            print(f"WebSocket: {args.connections} connections held (opened in {opened:.1f} s); "
+                  f"message round trip median {statistics.median(trips):.2f} ms, "
+                  f"p99 {percentile(trips, 99):.2f} ms (goal p99 < 10 ms)")
+            print(f"load average during the run: {os.getloadavg()[0]:.1f}")
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=10)

@@ -14,6 +14,7 @@ const byKind = {
   request: schemas.APIGatewayRequestAuthorizerEventSchema,
   v2auth: schemas.APIGatewayRequestAuthorizerEventV2Schema,
   furl: schemas.LambdaFunctionUrlSchema,
+  wsauth: schemas.APIGatewayProxyWebsocketEventSchema, // the $connect REQUEST authorizer
 };
 
 const dir = process.argv[2];

@@ -132,6 +132,8 @@ ApiDoor::ApiDoor(Host& host, const sam::Model& model, const sam::Api& api,
   m_router = Router(kind, specs);
   if (!options.static_dir.empty())
     m_static_dir = options.static_dir;
+  if (!m_http)
+    find_streaming_routes(model);
 }
 
 bool ApiDoor::overlaps(const ApiDoor& other) const {
@@ -981,6 +983,11 @@ void ApiDoor::on_timeout(Exchange& ex) {
 void ApiDoor::on_complete(Exchange& ex, const runtime::InvokeResult& result) {
   if (ex.phase == Exchange::Phase::authorizer) {
     on_authorizer(ex, result);
+    return;
+  }
+  if (ex.phase == Exchange::Phase::integration && ex.route < m_routes.size() &&
+      m_routes[ex.route].stream) {
+    complete_rest_stream(ex, result);
     return;
   }
   auto keep = std::move(ex.self);

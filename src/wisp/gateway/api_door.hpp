@@ -38,6 +38,7 @@ struct RouteSlot {
   FunctionSlot* function = nullptr;
   AuthBinding* auth = nullptr;     // authorizer to run
   std::vector<std::string> scopes; // the route's AuthorizationScopes
+  bool stream = false;             // REST responseTransferMode STREAM (api_stream.cpp)
 };
 
 class ApiDoor final : public Door {
@@ -61,8 +62,16 @@ public:
   void common_headers(Exchange& ex, std::string& out) override;
   void handle(Exchange& ex) override;
   void on_complete(Exchange& ex, const runtime::InvokeResult& result) override;
+  void on_stream_start(Exchange& ex, std::string_view content_type) override;
+  void on_stream_data(Exchange& ex, std::string_view bytes) override;
 
 private:
+  // REST response streaming (api_stream.cpp): which routes stream, the metadata prelude, the
+  // stream's limits, and how a streamed invocation ends.
+  void find_streaming_routes(const sam::Model& model);
+  void begin_rest_stream(Exchange& ex);
+  void complete_rest_stream(Exchange& ex, const runtime::InvokeResult& result);
+
   void handle_own(Exchange& ex);
   void handle_routed(Exchange& ex, bool matched);
   AuthBinding* bind_authorizer(const sam::Model& model, const sam::Route& route);
@@ -102,6 +111,7 @@ private:
   AuthorizerCache m_cache;
   std::filesystem::path m_static_dir;
   std::vector<ApiDoor*> m_shared;
+  std::chrono::seconds m_stream_idle{30}; // EDGE endpoints; REGIONAL and PRIVATE: 5 minutes
 };
 
 } // namespace wisp::gateway

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <utility>
 
 namespace wisp::gateway {
 
@@ -79,6 +80,11 @@ void Exchange::on_stream_data(std::string_view bytes) {
   door->on_stream_data(*this, bytes);
 }
 
+bool Exchange::stream_ready(std::function<void()> resume) {
+  const auto current = stream;
+  return !current || current->resume_when_drained(std::move(resume));
+}
+
 void Exchange::on_complete(const runtime::InvokeResult& result) {
   door->on_complete(*this, result);
 }
@@ -107,6 +113,19 @@ void Session::start() {
 void Session::send(std::shared_ptr<Exchange> ex) {
   asio::dispatch(m_stream.get_executor(),
                  [self = shared_from_this(), ex = std::move(ex)] { self->write(ex); });
+}
+
+void Session::hand_over(std::shared_ptr<Exchange> ex, Takeover take) {
+  asio::dispatch(m_stream.get_executor(),
+                 [self = shared_from_this(), ex = std::move(ex), take = std::move(take)]() mutable {
+                   ex->timer.cancel();
+                   if (ex != self->m_exchange)
+                     return; // detached: its client was answered already
+                   self->m_exchange.reset();
+                   ex->session.reset();
+                   self->m_stream.expires_never();
+                   take(self->m_stream.release_socket(), std::move(self->m_buffer));
+                 });
 }
 
 void Session::read_header() {
@@ -321,6 +340,81 @@ ResponseStream::ResponseStream(std::shared_ptr<Session> session, std::shared_ptr
     : m_session(std::move(session)), m_exchange(std::move(ex)), m_writing(std::move(head)),
       m_chunked(chunked), m_head_only(head_only) {}
 
+void ResponseStream::set_limits(const Limits& limits) {
+  bool watching = false;
+  {
+    std::lock_guard lock(m_mutex);
+    m_limits = limits;
+    m_started = Clock::now();
+    m_last_produced = m_started;
+    if (limits.bytes_per_second > 0 && !m_rate_timer)
+      m_rate_timer = std::make_unique<Timer>(m_session->executor());
+    watching = limits.idle.count() > 0 || limits.duration.count() > 0;
+    if (watching && !m_watch_timer)
+      m_watch_timer = std::make_unique<Timer>(m_session->executor());
+  }
+  if (watching)
+    asio::post(m_session->executor(), [self = shared_from_this()] { self->watch(); });
+}
+
+void ResponseStream::watch() {
+  Clock::time_point next = Clock::time_point::max();
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_closed || m_aborted)
+      return;
+    const auto now = Clock::now();
+    const bool expired = m_limits.duration.count() > 0 && now - m_started >= m_limits.duration;
+    const bool idle =
+        m_limits.idle.count() > 0 && !m_ended && now - m_last_produced >= m_limits.idle;
+    if (expired || idle) {
+      // Cut as a failing stream is, also when the producer ended but the client still reads.
+      m_aborted = true;
+      m_kick_posted = true;
+    } else {
+      if (m_limits.duration.count() > 0)
+        next = m_started + m_limits.duration;
+      if (m_limits.idle.count() > 0 && !m_ended)
+        next = std::min(next, m_last_produced + m_limits.idle);
+    }
+  }
+  if (next == Clock::time_point::max()) {
+    kick();
+    return;
+  }
+  m_watch_timer->expires_at(next);
+  m_watch_timer->async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec)
+      self->watch();
+  });
+}
+
+std::size_t ResponseStream::allowance_locked() {
+  const double elapsed = std::chrono::duration<double>(Clock::now() - m_started).count();
+  const double allowed = static_cast<double>(m_limits.free_bytes) +
+                         static_cast<double>(m_limits.bytes_per_second) * elapsed;
+  const double sent = static_cast<double>(m_total);
+  if (sent + 1 <= allowed)
+    return static_cast<std::size_t>(std::min(allowed - sent, 1e15));
+  if (!m_rate_waiting) {
+    // Wait until the next 16 KB are allowed.
+    m_rate_waiting = true;
+    const double at = (sent + 16384 - static_cast<double>(m_limits.free_bytes)) /
+                      static_cast<double>(m_limits.bytes_per_second);
+    m_rate_timer->expires_at(
+        m_started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at)));
+    m_rate_timer->async_wait([self = shared_from_this()](beast::error_code ec) {
+      {
+        std::lock_guard lock(self->m_mutex);
+        self->m_rate_waiting = false;
+      }
+      if (!ec)
+        self->kick();
+    });
+  }
+  return 0;
+}
+
 bool ResponseStream::write(std::string_view bytes) {
   bool post = false;
   bool go_on = true;
@@ -328,6 +422,8 @@ bool ResponseStream::write(std::string_view bytes) {
     std::lock_guard lock(m_mutex);
     if (m_closed || m_ended || m_aborted)
       return false;
+    if (m_watch_timer)
+      m_last_produced = Clock::now();
     if (!m_head_only)
       m_pending.append(bytes);
     if (!m_busy && !m_kick_posted && !m_pending.empty()) {
@@ -372,6 +468,14 @@ void ResponseStream::on_drain(std::function<void()> callback) {
   m_drain = std::move(callback);
 }
 
+bool ResponseStream::resume_when_drained(std::function<void()> resume) {
+  std::lock_guard lock(m_mutex);
+  if (m_closed || m_ended || m_aborted || m_pending.size() + m_writing.size() <= k_high_water)
+    return true;
+  m_resume = std::move(resume);
+  return false;
+}
+
 bool ResponseStream::closed() const {
   std::lock_guard lock(m_mutex);
   return m_closed;
@@ -401,29 +505,43 @@ void ResponseStream::kick() {
     lock.lock();
     if (!bound) {
       m_closed = true;
+      auto resume = std::exchange(m_resume, nullptr);
+      lock.unlock();
+      if (resume)
+        resume();
       return;
     }
   }
   if (m_aborted) {
     m_closed = true;
+    auto resume = std::exchange(m_resume, nullptr);
     lock.unlock();
+    stop_timers();
     m_exchange->close_after = true;
     m_session->stream_done(m_exchange, false);
+    if (resume)
+      resume();
     return;
   }
   // m_writing holds the head on the first write; later ones start empty.
   if (!m_pending.empty()) {
-    m_total += m_pending.size();
-    if (m_chunked) {
-      m_writing.append(fmt::format("{:x}\r\n", m_pending.size()));
-      m_writing.append(m_pending);
-      m_writing.append("\r\n");
-    } else {
-      m_writing.append(m_pending);
+    std::size_t take = m_pending.size();
+    if (m_limits.bytes_per_second > 0 && !m_head_only)
+      take = std::min(take, allowance_locked());
+    if (take > 0) {
+      const std::string_view chunk(m_pending.data(), take);
+      m_total += take;
+      if (m_chunked) {
+        m_writing.append(fmt::format("{:x}\r\n", take));
+        m_writing.append(chunk);
+        m_writing.append("\r\n");
+      } else {
+        m_writing.append(chunk);
+      }
+      m_pending.erase(0, take);
     }
-    m_pending.clear();
   }
-  m_last = m_ended;
+  m_last = m_ended && m_pending.empty();
   if (m_last && m_chunked && !m_head_only) {
     m_writing.append("0\r\n");
     m_writing.append(m_trailers);
@@ -433,6 +551,7 @@ void ResponseStream::kick() {
     if (m_last) {
       m_closed = true;
       lock.unlock();
+      stop_timers();
       m_session->stream_done(m_exchange, m_chunked || m_head_only);
     }
     return;
@@ -444,8 +563,16 @@ void ResponseStream::kick() {
       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_written(ec); });
 }
 
+void ResponseStream::stop_timers() {
+  if (m_rate_timer)
+    m_rate_timer->cancel();
+  if (m_watch_timer)
+    m_watch_timer->cancel();
+}
+
 void ResponseStream::on_written(beast::error_code ec) {
   std::function<void()> drain;
+  std::function<void()> resume;
   bool finished = false;
   bool failed = false;
   bool again = false;
@@ -466,17 +593,23 @@ void ResponseStream::on_written(beast::error_code ec) {
       m_paused = false;
       drain = m_drain;
     }
+    if (m_resume && (m_closed || m_pending.size() < k_low_water))
+      resume = std::exchange(m_resume, nullptr);
   }
   if (failed) {
+    stop_timers();
     m_exchange->close_after = true;
     m_session->stream_done(m_exchange, false);
   } else if (finished) {
+    stop_timers();
     m_session->stream_done(m_exchange, m_chunked || m_head_only);
   } else if (again) {
     kick();
   }
   if (drain)
     drain();
+  if (resume)
+    resume();
 }
 
 // ------------------------------------------------------------------ door
@@ -586,6 +719,10 @@ support::Status Door::listen(const std::string& host, int port) {
   return {};
 }
 
+void Door::serve_http(TcpSocket&& socket) {
+  std::make_shared<Session>(std::move(socket), *this)->start();
+}
+
 void Door::accept() {
   m_acceptor.async_accept(asio::make_strand(m_host.io.get_executor()),
                           [this](beast::error_code ec, Session::Socket socket) {
@@ -596,7 +733,7 @@ void Door::accept() {
                                 beast::error_code ignored;
                                 socket.close(ignored);
                               } else {
-                                std::make_shared<Session>(std::move(socket), *this)->start();
+                                on_accepted(std::move(socket));
                               }
                             }
                             accept();

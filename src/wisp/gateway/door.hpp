@@ -46,6 +46,7 @@ namespace http = boost::beast::http;
 using Executor = boost::asio::io_context::executor_type;
 using Strand = boost::asio::strand<Executor>;
 using Timer = boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>, Strand>;
+// A connection's socket: every handler of one connection runs on its own strand.
 using TcpSocket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Strand>;
 
 // 431's body, the same for every door.
@@ -79,6 +80,9 @@ struct Exchange final : runtime::InvokeSink, std::enable_shared_from_this<Exchan
   // the bytes are collected in `streamed` and answered whole by on_complete).
   void on_stream_start(std::string_view content_type) override;
   void on_stream_data(std::string_view bytes) override;
+  // Flow control: the function's response is read on while the client keeps up with
+  // ex.stream (ResponseStream's high-water mark), else once it drained.
+  bool stream_ready(std::function<void()> resume) override;
   // Hands the result to door->on_complete.
   void on_complete(const runtime::InvokeResult& result) override;
 
@@ -163,6 +167,8 @@ public:
 
   support::Status listen(const std::string& host, int port);
   void start_accepting() { accept(); }
+  // Serves an accepted connection as HTTP/1.1 (a Session).
+  void serve_http(TcpSocket&& socket);
   void close();
   [[nodiscard]] int port() const { return m_port; }
   Host& host() { return m_host; }
@@ -171,6 +177,9 @@ public:
   [[nodiscard]] Mount* mount() const { return m_mount; }
 
   // ---- hooks
+  // A connection was accepted (on its own strand). By default it is served as HTTP/1.1
+  // (serve_http); a door that speaks more than one protocol on its port looks first.
+  virtual void on_accepted(TcpSocket&& socket) { serve_http(std::move(socket)); }
   // The request is complete (ex.request filled). Must answer eventually.
   virtual void handle(Exchange& ex) = 0;
   // An invocation this door started with `ex` as its sink completed (any io thread).
@@ -242,6 +251,18 @@ public:
   ResponseStream(std::shared_ptr<Session> session, std::shared_ptr<Exchange> ex, std::string head,
                  bool chunked, bool head_only);
 
+  // The platform's limits on a stream (any zero: none): the first `free_bytes` go out as fast
+  // as the client reads, then at most `bytes_per_second` (the backlog then fills, and write
+  // asks the producer to pause); no write from the producer for `idle`, or a stream older than
+  // `duration`, ends it as abort() does. Set before writing.
+  struct Limits {
+    std::uint64_t free_bytes = 0;
+    std::uint64_t bytes_per_second = 0;
+    Clock::duration idle{};
+    Clock::duration duration{};
+  };
+  void set_limits(const Limits& limits);
+
   // Queues bytes; false when the producer should pause (or the stream is closed).
   bool write(std::string_view bytes);
   // Ends the answer: the last chunk with `trailers` ("Name: value\r\n" lines), then the
@@ -252,6 +273,9 @@ public:
   void abort();
   // Called (once per pause, on an io thread) when the backlog falls under the low-water mark.
   void on_drain(std::function<void()> callback);
+  // True when the backlog is under the high-water mark; otherwise `resume` is kept and
+  // called once (on an io thread) when it drains or the stream closes, and false returned.
+  bool resume_when_drained(std::function<void()> resume);
   [[nodiscard]] bool closed() const;
   [[nodiscard]] std::size_t backlog() const;
   [[nodiscard]] std::uint64_t bytes_written() const;
@@ -261,6 +285,10 @@ private:
   friend class Door;
   void kick(); // on the strand: start a write if none runs
   void on_written(boost::beast::error_code ec);
+  void watch();       // on the strand: the idle and duration limits
+  void stop_timers(); // on the strand, once the stream is closed
+  // Bytes the rate limit lets out now (m_mutex held); arms m_rate_timer when none.
+  std::size_t allowance_locked();
 
   std::shared_ptr<Session> m_session;
   std::shared_ptr<Exchange> m_exchange;
@@ -269,7 +297,14 @@ private:
   std::string m_writing; // the frame being written
   std::string m_trailers;
   std::function<void()> m_drain;
+  std::function<void()> m_resume; // resume_when_drained's, called once
   std::uint64_t m_total = 0;
+  Limits m_limits;
+  Clock::time_point m_started = Clock::now();
+  Clock::time_point m_last_produced = m_started;
+  std::unique_ptr<Timer> m_rate_timer;  // a rate-limited backlog waits for its turn
+  std::unique_ptr<Timer> m_watch_timer; // idle and duration limits
+  bool m_rate_waiting = false;
   bool m_chunked = true;
   bool m_head_only = false; // HEAD: no body bytes
   bool m_busy = false;
@@ -288,6 +323,9 @@ private:
 class Session : public std::enable_shared_from_this<Session> {
 public:
   using Socket = TcpSocket;
+  // Takes a connection over from HTTP (a WebSocket upgrade): the socket and the bytes read
+  // past the request.
+  using Takeover = std::function<void(TcpSocket&&, boost::beast::flat_buffer&&)>;
 
   Session(Socket&& socket, Door& door);
   ~Session();
@@ -297,6 +335,9 @@ public:
   void start();
   // Writes ex.out (from any thread).
   void send(std::shared_ptr<Exchange> ex);
+  // Hands the connection to `take` (on the session's strand) instead of answering `ex`: the
+  // session ends without writing and without an access-log line. A detached `ex` is ignored.
+  void hand_over(std::shared_ptr<Exchange> ex, Takeover take);
   // The strand every write of this connection runs on.
   [[nodiscard]] Strand executor() { return m_stream.get_executor(); }
 

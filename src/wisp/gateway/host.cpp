@@ -226,7 +226,22 @@ FunctionSlot& Host::function(const sam::Model& model, const std::string& id) {
   slot.ok = true;
   if (durable_config)
     durable->add_function({slot.id, slot.name, slot.handle, slot.version, *durable_config});
+  for (const auto& provide : m_environment)
+    provide_environment(slot, provide);
   return slot;
+}
+
+void Host::add_environment(EnvironmentProvider provide) {
+  for (const auto& [id, slot] : functions)
+    if (slot.ok)
+      provide_environment(slot, provide);
+  m_environment.push_back(std::move(provide));
+}
+
+void Host::provide_environment(const FunctionSlot& slot, const EnvironmentProvider& provide) {
+  auto variables = provide(slot);
+  if (!variables.empty())
+    engine->set_environment(slot.handle, variables);
 }
 
 void Host::enable_durable(const sam::Model& model, std::string endpoint_url) {

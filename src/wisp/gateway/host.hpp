@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace wisp::gateway {
@@ -177,6 +178,13 @@ public:
   // of this host that mounts the service's routes). Call before registering functions.
   void enable_durable(const sam::Model& model, std::string endpoint_url);
 
+  // Environment variables for every function's workers, known once a door listens (local
+  // endpoints): `provide` is asked for each function registered already and each registered
+  // later, and its variables are set (engine->set_environment).
+  using EnvironmentProvider =
+      std::function<std::vector<std::pair<std::string, std::string>>(const FunctionSlot&)>;
+  void add_environment(EnvironmentProvider provide);
+
   // Starts the doors' listeners (already bound), prewarms and watches the registered
   // functions, reports ready, and runs the io_context on the I/O threads until SIGINT or
   // SIGTERM; then closes the doors, stops the engine and returns.
@@ -218,6 +226,10 @@ private:
   std::deque<FunctionSlot*> m_rebuild_queue;
   bool m_rebuild_stop = false;
   std::thread m_rebuild_thread;
+
+  void provide_environment(const FunctionSlot& slot, const EnvironmentProvider& provide);
+
+  std::vector<EnvironmentProvider> m_environment;
 };
 
 } // namespace wisp::gateway

@@ -287,7 +287,13 @@ void LambdaDoor::begin_event_stream(Exchange& ex, std::string_view content_type)
   mapped.headers.emplace_back("Content-Type", content_type.empty()
                                                   ? std::string("application/octet-stream")
                                                   : std::string(content_type));
-  start_stream(ex);
+  if (auto stream = start_stream(ex)) {
+    // Lambda's bandwidth for streamed responses: the first 6 MB uncapped, then 2 MB/s.
+    ResponseStream::Limits limits;
+    limits.free_bytes = 6u * 1024 * 1024;
+    limits.bytes_per_second = 2u * 1024 * 1024;
+    stream->set_limits(limits);
+  }
 }
 
 void LambdaDoor::complete_event_stream(Exchange& ex, const runtime::InvokeResult& result) {

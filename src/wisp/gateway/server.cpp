@@ -1,5 +1,6 @@
 // `local start-api`, `local start-lambda` and `local start`: one Host (host.hpp) and the doors
-// that serve the template on it (api_door.hpp, lambda_door.hpp, url_door.hpp).
+// that serve the template on it (api_door.hpp, lambda_door.hpp, url_door.hpp,
+// websocket_door.hpp).
 
 #include <wisp/durable/service.hpp>
 #include <wisp/gateway/api_door.hpp>
@@ -7,6 +8,7 @@
 #include <wisp/gateway/lambda_door.hpp>
 #include <wisp/gateway/server.hpp>
 #include <wisp/gateway/url_door.hpp>
+#include <wisp/gateway/websocket_door.hpp>
 
 #include <fmt/format.h>
 
@@ -49,7 +51,8 @@ std::vector<const sam::Api*> routed_apis(const sam::Model& model) {
 }
 
 // The template's APIs as API Gateway doors on `host` from `next_port` on (left at the next
-// free one), then its function URLs, each on a port of its own: listening doors go to `doors`,
+// free one), then its function URLs and its WebSocket APIs, each on a port of its own:
+// listening doors go to `doors`,
 // doors that share a port with another to `shared` (reached through the listening one).
 // `reserved_port` (`local start`'s Invoke API) is passed over. Prints what is served where.
 // The first API port: its listening door and the routes of every API on it (where the console
@@ -140,6 +143,12 @@ support::Status add_api_doors(Host& host, const sam::Model& model, const StartAp
                           doors[listening]->port()));
   // Function URLs: each on its own port, after the API ports.
   WISP_TRY(add_function_url_doors(host, model, options, next_port, doors, reserved_port));
+  // WebSocket APIs: each on its own port, after the function URLs.
+  WebSocketOptions websocket_options;
+  websocket_options.disable_authorizer = options.disable_authorizer;
+  websocket_options.stage = options.stage;
+  WISP_TRY(add_websocket_doors(host, model, options, websocket_options, next_port, doors,
+                               reserved_port));
   return {};
 }
 
@@ -205,9 +214,11 @@ add_console(Host& host, const sam::Model& model, const FirstApiPort& first, Door
 support::Status serve_api(const sam::Model& model, const StartApiOptions& options,
                           const ServeOutput& output) {
   std::vector<std::string> url_warnings;
-  if (routed_apis(model).empty() && function_urls(model, url_warnings).empty())
-    return support::fail("the template has no Api or HttpApi events and no function URLs to "
-                         "serve; `wisp local invoke` runs functions without an API");
+  if (routed_apis(model).empty() && function_urls(model, url_warnings).empty() &&
+      sam::websocket_apis(model).empty())
+    return support::fail("the template has no Api or HttpApi events, no function URLs and no "
+                         "WebSocket APIs to serve; `wisp local invoke` runs functions without "
+                         "an API");
   Host host(options, output);
   std::vector<std::unique_ptr<Door>> doors;
   std::vector<std::unique_ptr<Door>> shared_doors; // reached through a listening door

@@ -316,7 +316,13 @@ void FunctionUrlDoor::on_stream_start(Exchange& ex, std::string_view content_typ
 void FunctionUrlDoor::begin_stream(Exchange& ex, std::string_view bytes) {
   if (m_url.cors)
     http_apply_cors(*m_url.cors, ex.request.header("origin"), ex.mapped);
-  start_stream(ex);
+  if (auto stream = start_stream(ex)) {
+    // Lambda's bandwidth: the first 6 MB uncapped, then 2 MB/s.
+    ResponseStream::Limits limits;
+    limits.free_bytes = k_url_payload_limit;
+    limits.bytes_per_second = 2u * 1024 * 1024;
+    stream->set_limits(limits);
+  }
   if (!bytes.empty())
     on_stream_data(ex, bytes);
 }

@@ -147,6 +147,14 @@ class InvokeSink {
 public:
   virtual void on_stream_start(std::string_view content_type) { (void)content_type; }
   virtual void on_stream_data(std::string_view bytes) { (void)bytes; }
+  // Flow control of a streamed response (optional), asked after on_stream_data: false pauses
+  // reading the function's response — its writes block once the connection's buffers fill,
+  // as in Lambda — until `resume` is called (from any thread, once). By default the response
+  // is read as fast as it comes.
+  virtual bool stream_ready(std::function<void()> resume) {
+    (void)resume;
+    return true;
+  }
   virtual void on_complete(const InvokeResult& result) = 0;
 
 protected:
@@ -213,6 +221,12 @@ public:
 
   // Starts an invocation; completes through `sink` (see InvokeSink).
   void invoke(FunctionHandle function, const InvokeRequest& request, InvokeSink& sink);
+
+  // Sets environment variables of the function's workers started from now on (replacing a
+  // variable of the same name): values known only once a server listens, such as a local
+  // endpoint.
+  void set_environment(FunctionHandle function,
+                       const std::vector<std::pair<std::string, std::string>>& variables);
 
   // Starts `count` workers ahead of traffic (SAM's --warm-containers EAGER).
   void prewarm(FunctionHandle function, int count = 1);

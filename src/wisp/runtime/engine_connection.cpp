@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <iterator>
 #include <memory>
@@ -125,6 +126,8 @@ public:
 
   void on_stream_bytes(std::string_view data);
   bool keep_alive() const { return m_keep_alive; }
+  // Reading a paused streamed response goes on (the sink's resume; any thread).
+  void resume_stream();
 
 private:
   enum class Route { next, response, error, init_error, not_found, bad_method };
@@ -138,6 +141,8 @@ private:
   void handle_response();
   void handle_error();
   void handle_init_error();
+  void read_stream();
+  void on_stream_read(beast::error_code ec);
   void handle_stream_end(beast::error_code ec);
   void reply(unsigned status, std::string_view reason, std::string_view body);
   void reply_accepted();
@@ -163,6 +168,11 @@ private:
   // streaming response in progress
   Invocation* m_stream_inv = nullptr;
   std::uint64_t m_stream_seq = 0;
+  // Flow control of a streamed response: the sink asked to pause during a read (pausing),
+  // the read ended and no read is outstanding (paused), or the sink resumed before the read
+  // ended (resumed); reading otherwise.
+  enum Flow : int { reading, pausing, paused, resumed };
+  std::atomic<int> m_flow{reading};
 };
 
 void RuntimeBody::reader::absorb(std::string_view data) {
@@ -253,6 +263,7 @@ void Connection::on_header(beast::error_code ec) {
         cur->streaming = true;
         m_stream_inv = cur;
         m_stream_seq = cur->seq;
+        m_flow = reading;
         m_parser->get().body().stream = this;
         std::unique_lock sink_lock(cur->sink_mutex);
         cur->stream_started = true;
@@ -283,10 +294,7 @@ void Connection::read_body() {
     return;
   }
   if (m_stream_inv != nullptr) {
-    http::async_read(m_socket, m_buffer, *m_parser,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->handle_stream_end(ec);
-                     });
+    read_stream();
     return;
   }
   http::async_read(
@@ -562,6 +570,52 @@ void Connection::on_stream_bytes(std::string_view data) {
   lock.unlock();
   inv->streamed_bytes += data.size();
   inv->sink->on_stream_data(data);
+  if (m_flow.load() != reading)
+    return;
+  // Pausing before asking: a resume that comes at once (another thread) is not lost.
+  m_flow = pausing;
+  if (inv->sink->stream_ready([self = shared_from_this()] { self->resume_stream(); })) {
+    int state = pausing;
+    m_flow.compare_exchange_strong(state, reading);
+  }
+}
+
+// A streamed response is read piece by piece, so that a sink whose client does not keep up
+// can pause it (InvokeSink::stream_ready): the runtime's writes then block, as in Lambda.
+void Connection::read_stream() {
+  http::async_read_some(
+      m_socket, m_buffer, *m_parser,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_stream_read(ec); });
+}
+
+void Connection::on_stream_read(beast::error_code ec) {
+  if (ec || m_parser->is_done()) {
+    m_flow = reading;
+    handle_stream_end(ec);
+    return;
+  }
+  int state = pausing;
+  if (m_flow.compare_exchange_strong(state, paused))
+    return; // resume_stream reads on
+  m_flow = reading;
+  read_stream();
+}
+
+void Connection::resume_stream() {
+  int state = m_flow.load();
+  while (true) {
+    if (state == paused) {
+      if (m_flow.compare_exchange_weak(state, reading)) {
+        asio::post(m_socket.get_executor(), [self = shared_from_this()] { self->read_stream(); });
+        return;
+      }
+    } else if (state == pausing) {
+      if (m_flow.compare_exchange_weak(state, resumed))
+        return;
+    } else {
+      return;
+    }
+  }
 }
 
 void Connection::handle_stream_end(beast::error_code ec) {

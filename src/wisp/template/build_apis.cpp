@@ -636,9 +636,12 @@ void Loader::routes_from_definition(const Api& api, const Node& body) {
         function_id = referenced_id(*uri);
       }
       if (function_id.empty() && !text.empty()) {
-        // .../functions/<function ARN or ${Function.Arn}>/invocations
+        // .../functions/<function ARN or ${Function.Arn}>/invocations, or
+        // /response-streaming-invocations (REST response streaming's InvokeWithResponseStream)
         const auto start = text.find("functions/");
-        const auto end = text.rfind("/invocations");
+        auto end = text.rfind("/invocations");
+        if (end == std::string::npos)
+          end = text.rfind("/response-streaming-invocations");
         if (start != std::string::npos && end != std::string::npos && end > start + 10) {
           auto target = text.substr(start + 10, end - start - 10);
           if (target.starts_with("${") && target.ends_with("}")) {
