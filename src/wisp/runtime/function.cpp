@@ -134,6 +134,11 @@ support::Result<FunctionConfig> make_function_config(const sam::Model& model,
   config.timeout = function.timeout;
   config.reserved_concurrency = function.reserved_concurrency;
   config.log_group = function.log_group;
+  config.log_format = function.log_format;
+  config.application_log_level = function.application_log_level;
+  config.system_log_level = function.system_log_level;
+  config.multi_tenant = !function.tenant_isolation_mode.empty();
+  config.ephemeral_storage = function.ephemeral_storage;
   if (!function.architectures.empty())
     config.architecture = function.architectures.front();
   if (function.runtime.empty())
