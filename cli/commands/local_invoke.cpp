@@ -1,10 +1,13 @@
 // wisp local invoke [FUNCTION] — runs one function once, locally, without Docker.
 
 #include "../command.hpp"
+#include "interpreters.hpp"
 #include "load.hpp"
 
 #include <wisp/aws/config.hpp>
+#include <wisp/runtime/lambda_text.hpp>
 #include <wisp/runtime/local_invoke.hpp>
+#include <wisp/runtime/runtimes.hpp>
 #include <wisp/support/fs.hpp>
 #include <wisp/template/load.hpp>
 
@@ -15,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 namespace wisp::cli {
 
@@ -34,7 +38,12 @@ public:
              {"wisp local generate-event s3 put | wisp local invoke -e -",
               "The template's only function, with an event from stdin"},
              {"wisp local invoke Api --env-vars env.json --parameter-overrides Stage=dev",
-              "SAM's --env-vars file and template parameters"}},
+              "SAM's --env-vars file and template parameters"},
+             {"wisp local invoke Fn -e <(wisp local generate-event sqs receive-message)",
+              "An event from a command (a pipe is read like a file)"},
+             {"wisp local invoke Fn --interpreter nodejs24.x=$HOME/node24/bin/node",
+              "Name the interpreter for a runtime (also samconfig `interpreter`, or "
+              "WISP_INTERPRETER_NODEJS24_X)"}},
             k_group_template | k_group_parameters | k_group_aws};
   }
 
@@ -49,6 +58,13 @@ public:
                    "Append the function's logs to this file instead of stderr");
     app.add_flag("--enforce-memory", m_enforce_memory,
                  "Kill the function when its memory exceeds MemorySize (Runtime.OutOfMemory)");
+    app.add_option("--tenant-id", m_tenant_id,
+                   "Tenant ID for a multi-tenant function (TenancyConfig); the function gets it "
+                   "as context.tenantId / context.tenant_id")
+        ->check([](const std::string& value) {
+          return runtime::tenant_id_format_problem("--tenant-id", value);
+        });
+    add_interpreter_option(app, m_interpreters);
   }
 
   int run(Context& context) override {
@@ -62,7 +78,8 @@ public:
         while ((n = std::fread(buffer, 1, sizeof buffer, stdin)) > 0)
           event.append(buffer, n);
       } else {
-        auto text = support::read_file(m_event_file, 16u * 1024 * 1024);
+        // A file, or a pipe: `-e <(wisp local generate-event s3 put)`.
+        auto text = support::read_file_or_pipe(m_event_file, 16u * 1024 * 1024);
         if (!text) {
           print_error(context, text.error());
           return 1;
@@ -118,6 +135,8 @@ public:
       options.session_token = credentials->session_token;
     }
     options.enforce_memory = m_enforce_memory;
+    options.tenant_id = m_tenant_id;
+    options.interpreters = interpreter_choices(m_interpreters);
     options.endpoint_url = context.global.endpoint_url;
     runtime::LocalInvokeCallbacks callbacks;
     callbacks.log_line = [&](std::string_view line) {
@@ -127,6 +146,7 @@ public:
       std::fflush(out);
     };
     callbacks.warning = [&](std::string_view message) { console.warning(message); };
+    callbacks.progress = [&](std::string_view message) { console.info(message); };
     bool streamed_any = false;
     callbacks.stream_chunk = [&](std::string_view bytes) {
       streamed_any = true;
@@ -158,6 +178,8 @@ private:
   std::string m_event_file;
   std::string m_env_vars;
   std::string m_log_file;
+  std::string m_tenant_id;
+  std::vector<std::string> m_interpreters;
   bool m_enforce_memory = false;
 };
 

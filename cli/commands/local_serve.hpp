@@ -3,6 +3,7 @@
 // --env-vars, the options both take, and where their output goes.
 
 #include "../command.hpp"
+#include "interpreters.hpp"
 #include "load.hpp"
 
 #include <wisp/gateway/server.hpp>
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace wisp::cli {
 
@@ -25,6 +27,7 @@ struct ServeFlags {
   bool no_watch = false;
   int threads = 0;
   int max_concurrency = 0;
+  std::vector<std::string> interpreters;
 };
 
 inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port) {
@@ -49,6 +52,7 @@ inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port
                  "requests wait their turn. ReservedConcurrentExecutions still throttles as "
                  "Lambda does")
       ->check(CLI::Range(0, 1000));
+  add_interpreter_option(app, flags.interpreters);
 }
 
 struct LoadedApp {
@@ -90,6 +94,7 @@ inline void apply_serve_flags(const ServeFlags& flags, const LoadedApp& app,
   options.watch = !flags.no_watch;
   options.threads = flags.threads;
   options.max_concurrency = flags.max_concurrency;
+  options.interpreters = interpreter_choices(flags.interpreters);
   options.env_vars = app.env_vars ? &*app.env_vars : nullptr;
   options.log_store_dir = app.model.base_dir / ".wisp" / "logs";
 }
@@ -103,6 +108,7 @@ inline gateway::ServeOutput serve_output(Context& context) {
     std::fflush(stdout);
   };
   output.warning = [&context](std::string_view line) { context.console.warning(line); };
+  output.progress = [&context](std::string_view line) { context.console.info(line); };
   output.ready = [](std::string_view) {
     std::fputs("Ready. Press Ctrl+C to stop.\n", stdout);
     std::fflush(stdout);

@@ -139,9 +139,11 @@ Host::Host(const ServeOptions& serve_options, const ServeOutput& serve_output)
   engine_options.region = serve_options.region;
   engine_options.account_id = serve_options.account_id;
   engine_options.cache_dir = serve_options.cache_dir;
+  engine_options.interpreters = serve_options.interpreters;
   engine_options.log_store_dir = serve_options.log_store_dir;
   engine_options.on_log = [this](const runtime::LogLine& line) { log.line(line.text); };
   engine_options.on_warning = [this](std::string_view warning) { warn(warning); };
+  engine_options.on_progress = serve_output.progress;
   engine = std::make_unique<runtime::Engine>(io, std::move(engine_options));
 }
 
@@ -167,6 +169,7 @@ FunctionSlot& Host::function(const sam::Model& model, const std::string& id) {
     return slot;
   }
   slot.timeout = config->timeout;
+  slot.multi_tenant = config->multi_tenant;
   slot.version = config->version;
   slot.watch_dirs.push_back(config->code_dir);
   for (const auto& layer : config->layer_dirs)

@@ -102,6 +102,7 @@ struct FunctionSlot {
   std::string version = "$LATEST";
   std::string auto_publish_alias;
   std::string name; // FunctionName, else the logical id
+  bool multi_tenant = false; // TenancyConfig: requests must carry X-Amz-Tenant-Id
   std::vector<std::filesystem::path> watch_dirs;
 };
 

@@ -21,6 +21,7 @@ constexpr std::uint64_t k_async_payload_limit = 1048576;  // 1 MB (asynchronous 
 struct EventInvocation final : runtime::InvokeSink {
   std::string payload;
   std::string client_context;
+  std::string tenant_id;
   std::string function_id;
   AsyncLog* log = nullptr;
   std::unique_ptr<EventInvocation> self;
@@ -181,6 +182,12 @@ void LambdaDoor::handle(Exchange& ex) {
     error(ex, 500, "ServiceException", slot->problem);
     return;
   }
+  // TenancyConfig: SAM CLI's ValidationException when X-Amz-Tenant-Id does not fit.
+  const auto tenant_id = request.header("x-amz-tenant-id");
+  if (auto problem = runtime::tenant_id_problem(slot->multi_tenant, tenant_id); !problem.empty()) {
+    error(ex, 400, "ValidationException", problem);
+    return;
+  }
   if (type == "DryRun") {
     if (ex.claim()) {
       ex.mapped.clear();
@@ -203,9 +210,11 @@ void LambdaDoor::handle(Exchange& ex) {
     event->log = &m_host.log;
     auto* raw = event.get();
     raw->self = std::move(event);
+    raw->tenant_id.assign(tenant_id);
     runtime::InvokeRequest invoke;
     invoke.payload = raw->payload;
     invoke.client_context = raw->client_context;
+    invoke.tenant_id = raw->tenant_id;
     invoke.qualifier = qualifier;
     m_host.engine->invoke(slot->handle, invoke, *raw);
     if (ex.claim()) {
@@ -230,6 +239,7 @@ void LambdaDoor::handle(Exchange& ex) {
   invoke.qualifier = ex.qualifier;
   invoke.tail_log = ex.tail_log;
   invoke.trace_id = request.header("x-amzn-trace-id");
+  invoke.tenant_id = tenant_id;
   const auto content_type = request.header("content-type");
   if (!content_type.empty())
     invoke.content_type = content_type;

@@ -33,6 +33,7 @@ struct ServeOutput {
   std::function<void(std::string_view)> info;    // startup lines (stdout)
   std::function<void(std::string_view)> warning; // problems that do not stop serving
   std::function<void(std::string_view)> ready;   // after the listeners accept
+  std::function<void(std::string_view)> progress; // long setup work (installing libraries)
   std::function<void(std::string_view)> log; // access + function logs: lines, batched (no final \n)
 };
 
@@ -47,6 +48,7 @@ struct ServeOptions {
   std::string region = "us-east-1";
   std::string account_id = "123456789012";
   std::filesystem::path cache_dir;     // empty: the engine's default
+  runtime::InterpreterChoices interpreters; // --interpreter RUNTIME=PATH
   std::filesystem::path log_store_dir; // empty: no local log store
 };
 
