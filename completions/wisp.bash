@@ -60,6 +60,7 @@ _wisp_completion() {
         "/local/invoke --event"|"/local/invoke -e") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --env-vars"|"/local/invoke -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --log-file"|"/local/invoke -l") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --build-dir"|"/local/invoke -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --template"|"/local/invoke --template-file"|"/local/invoke -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -103,8 +104,10 @@ _wisp_completion() {
         "/local/start-api --warm-containers") COMPREPLY=( $(compgen -W 'EAGER LAZY' -- "${cur}") ); return 0 ;;
         "/local/start-api --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --max-concurrency") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --build-dir"|"/local/start-api -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --static-dir"|"/local/start-api -s") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --jwks") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --template"|"/local/start-api --template-file"|"/local/start-api -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -116,6 +119,7 @@ _wisp_completion() {
         "/local/start-lambda --warm-containers") COMPREPLY=( $(compgen -W 'EAGER LAZY' -- "${cur}") ); return 0 ;;
         "/local/start-lambda --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --max-concurrency") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --build-dir"|"/local/start-lambda -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --template"|"/local/start-lambda --template-file"|"/local/start-lambda -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -228,10 +232,10 @@ _wisp_completion() {
         "/build") words=''; options='--build-dir --cached --color --config-env --config-file --debug --help --output --parallel --parameter-overrides --template --template-file' ;;
         "/package") words=''; options='--base-image --build-dir --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --force-upload --format --help --image-repository --insecure-registry --oci-archive --output --output-dir --output-template-file --parameter-overrides --profile --region --s3-bucket --s3-prefix --template --template-file' ;;
         "/local") words='invoke generate-event start-api start-lambda'; options='--help' ;;
-        "/local/invoke") words=''; options='--color --config-env --config-file --debug --endpoint-url --enforce-memory --env-vars --event --help --log-file --parameter-overrides --profile --region --template --template-file' ;;
+        "/local/invoke") words=''; options='--build-dir --color --config-env --config-file --debug --endpoint-url --enforce-memory --env-vars --event --help --log-file --parameter-overrides --profile --region --template --template-file' ;;
         "/local/generate-event") words='apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'; options='--account-id --api-id --body --bucket --color --config-env --config-file --data --debug --detail --detail-type --event-bus --help --key --message --method --partition --partition-key --path --queue --region --resource --rule --size --source --stage --stream --subject --table --token --topic' ;;
-        "/local/start-api") words=''; options='--color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --stage --static-dir --template --template-file --threads --warm-containers' ;;
-        "/local/start-lambda") words=''; options='--color --config-env --config-file --debug --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --template --template-file --threads --warm-containers' ;;
+        "/local/start-api") words=''; options='--build-dir --color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --jwks --max-concurrency --no-watch --parameter-overrides --port --stage --static-dir --template --template-file --threads --warm-containers' ;;
+        "/local/start-lambda") words=''; options='--build-dir --color --config-env --config-file --debug --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --template --template-file --threads --warm-containers' ;;
         "/deploy") words='status'; options='--break-lock --capabilities --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --confirm-changeset --debug --dry-run --endpoint-url --fail-on-empty-changeset --help --max-parallel --no-execute-changeset --no-fail-on-empty-changeset --output --parameter-overrides --profile --refresh --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --step-interval --tags --template --template-file' ;;
         "/deploy/status") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
         "/promote") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;

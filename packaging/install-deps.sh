@@ -2,7 +2,8 @@
 # Installs what wisp needs to build (Debian packages), idempotently.
 #   --with-peers  also what its tests run: the real peers (docker-registry, skopeo, umoci,
 #                 wrk, hyperfine, nginx, node, curl, AWS's Node runtime client
-#                 aws-lambda-ric@3.3.0 cached outside the repo in $WISP_PEERS_DIR) and the
+#                 aws-lambda-ric@3.3.0 and esbuild@0.28.2 (BuildMethod esbuild) cached
+#                 outside the repo in $WISP_PEERS_DIR) and the
 #                 checkers (clang-format, clang-tidy, dpkg-dev for the package test).
 #   --with-bench  also serverless@3 + serverless-offline (the benchmark's peer).
 set -euo pipefail
@@ -75,6 +76,7 @@ npm_peer() {  # npm_peer <dir-name> <package@version>...
 if [ "$with_peers" = 1 ]; then
   npm_peer aws-lambda-ric aws-lambda-ric@3.3.0
   npm_peer powertools @aws-lambda-powertools/parser@2.35.0 zod@4
+  npm_peer esbuild esbuild@0.28.2
 fi
 if [ "$with_bench" = 1 ]; then
   npm_peer serverless serverless@3 serverless-offline@13

@@ -3,6 +3,7 @@
 #include "../command.hpp"
 #include "interpreters.hpp"
 #include "load.hpp"
+#include "local_code.hpp"
 
 #include <wisp/aws/config.hpp>
 #include <wisp/runtime/lambda_text.hpp>
@@ -65,6 +66,7 @@ public:
           return runtime::tenant_id_format_problem("--tenant-id", value);
         });
     add_interpreter_option(app, m_interpreters);
+    add_build_dir_option(app, m_build_dir);
   }
 
   int run(Context& context) override {
@@ -114,6 +116,12 @@ public:
     auto model = load_template(context, load, exit_code);
     if (!model)
       return exit_code;
+    // After `wisp build`, the function runs from its build (dependencies, bundle, layers).
+    std::vector<std::string> only;
+    if (!m_function.empty())
+      only.push_back(m_function);
+    if (!use_local_builds(context, *model, m_build_dir, std::move(only)))
+      return 1;
 
     std::FILE* log_file = nullptr;
     if (!m_log_file.empty()) {
@@ -180,6 +188,7 @@ private:
   std::string m_log_file;
   std::string m_tenant_id;
   std::vector<std::string> m_interpreters;
+  std::string m_build_dir;
   bool m_enforce_memory = false;
 };
 

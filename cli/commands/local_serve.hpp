@@ -5,7 +5,10 @@
 #include "../command.hpp"
 #include "interpreters.hpp"
 #include "load.hpp"
+#include "local_code.hpp"
 
+#include <wisp/artifact/build.hpp>
+#include <wisp/aws/config.hpp>
 #include <wisp/gateway/server.hpp>
 #include <wisp/runtime/function.hpp>
 #include <wisp/template/load.hpp>
@@ -13,6 +16,8 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +33,7 @@ struct ServeFlags {
   int threads = 0;
   int max_concurrency = 0;
   std::vector<std::string> interpreters;
+  std::string build_dir;
 };
 
 inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port) {
@@ -53,11 +59,16 @@ inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port
                  "Lambda does")
       ->check(CLI::Range(0, 1000));
   add_interpreter_option(app, flags.interpreters);
+  add_build_dir_option(app, flags.build_dir);
 }
 
 struct LoadedApp {
-  sam::Model model;
+  sam::Model model; // what runs: the builds applied
   std::optional<runtime::EnvVarsFile> env_vars;
+  // Functions that run from their builds, and what rebuilds them for hot reload.
+  std::map<std::string, std::filesystem::path> built_sources;
+  std::filesystem::path build_dir;
+  std::shared_ptr<artifact::Rebuilder> rebuilder;
 };
 
 // Loads the template and --env-vars; prints the problems and returns the exit code on failure.
@@ -72,7 +83,19 @@ inline std::optional<LoadedApp> load_app(Context& context, const ServeFlags& fla
   auto model = load_template(context, {}, exit_code);
   if (!model)
     return std::nullopt;
-  LoadedApp app{std::move(*model), std::nullopt};
+  // After `wisp build`, functions run from their builds (dependencies, bundles, layers).
+  auto sources = *model;
+  auto built = use_local_builds(context, *model, flags.build_dir, {});
+  if (!built) {
+    exit_code = 1;
+    return std::nullopt;
+  }
+  LoadedApp app{std::move(*model), std::nullopt, built->built_sources, built->build_dir, nullptr};
+  if (!app.built_sources.empty()) {
+    artifact::BuildOptions build;
+    build.build_dir = built->build_dir;
+    app.rebuilder = std::make_shared<artifact::Rebuilder>(std::move(sources), std::move(build));
+  }
   if (!flags.env_vars.empty()) {
     auto env = runtime::load_env_vars(flags.env_vars);
     if (!env) {
@@ -97,6 +120,46 @@ inline void apply_serve_flags(const ServeFlags& flags, const LoadedApp& app,
   options.interpreters = interpreter_choices(flags.interpreters);
   options.env_vars = app.env_vars ? &*app.env_vars : nullptr;
   options.log_store_dir = app.model.base_dir / ".wisp" / "logs";
+  // Hot reload of built functions: esbuild builds are redone on a source change.
+  options.built.sources = app.built_sources;
+  for (const auto& [id, dir] : app.built_sources)
+    options.built.ignore.push_back(dir / "node_modules");
+  options.built.ignore.push_back(app.build_dir);
+  if (auto rebuilder = app.rebuilder) {
+    options.built.can_rebuild = [rebuilder](const std::string& id) {
+      return rebuilder->can_rebuild(id);
+    };
+    options.built.rebuild = [rebuilder](const std::string& id) {
+      auto rebuilt = rebuilder->rebuild(id);
+      gateway::RebuildResult result;
+      result.functions = std::move(rebuilt.functions);
+      result.ok = rebuilt.outcome.has_value();
+      if (!result.ok) {
+        result.message = rebuilt.outcome.error().message;
+        result.detail = rebuilt.outcome.error().tool_output;
+      }
+      return result;
+    };
+  }
+}
+
+// The credentials IAM-authorized requests are verified against (function URLs with AuthType
+// AWS_IAM, AWS_IAM routes): found as the AWS CLI finds them (flags, environment, profile),
+// without instance metadata or container endpoints. None found: such requests are refused.
+inline void apply_credentials(Context& context, gateway::ServeOptions& options) {
+  aws::ConfigInputs inputs;
+  inputs.profile = context.global.profile;
+  inputs.region = context.global.region;
+  auto config = aws::load_config(inputs);
+  if (!config)
+    return;
+  auto credentials =
+      aws::resolve_credentials(*config, aws::process_env(),
+                               [](const aws::MetadataRequest&) { return aws::MetadataResponse{}; });
+  if (!credentials)
+    return;
+  options.access_key_id = credentials->access_key_id;
+  options.secret_access_key = credentials->secret_access_key;
 }
 
 // Startup lines to stdout (flushed: scripts wait for them), logs and warnings to stderr.

@@ -12,6 +12,7 @@ const byKind = {
   token: schemas.APIGatewayTokenAuthorizerEventSchema,
   request: schemas.APIGatewayRequestAuthorizerEventSchema,
   v2auth: schemas.APIGatewayRequestAuthorizerEventV2Schema,
+  furl: schemas.LambdaFunctionUrlSchema,
 };
 
 const dir = process.argv[2];

@@ -1,6 +1,7 @@
 // The API Gateway front door (`local start-api`): routing, authorizers, static files, CORS,
 // throttling, events and response mapping for one API (api_door.hpp).
 
+#include <wisp/aws/sigv4_verify.hpp>
 #include <wisp/gateway/api_door.hpp>
 #include <wisp/gateway/cors.hpp>
 #include <wisp/gateway/text.hpp>
@@ -12,6 +13,7 @@
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
+#include <ctime>
 #include <map>
 
 namespace wisp::gateway {
@@ -66,6 +68,30 @@ std::string_view content_type_for(const fs::path& path) {
   return it == types.end() ? std::string_view("application/octet-stream") : it->second;
 }
 
+// The route's AuthorizationScopes: its event's Auth, else the authorizer's (HTTP APIs).
+std::vector<std::string> route_scopes(const sam::Model& model, const sam::Api& api,
+                                      const sam::Route& route, const std::string& authorizer) {
+  const auto strings = [](const boost::json::value* value) {
+    std::vector<std::string> out;
+    if (value != nullptr && value->is_array())
+      for (const auto& item : value->as_array())
+        if (item.is_string())
+          out.emplace_back(item.as_string());
+    return out;
+  };
+  if (const auto* fn = model.find_function(route.function_logical_id))
+    for (const auto& event : fn->events)
+      if (event.name == route.event_name)
+        if (const auto* auth = event.properties.if_contains("Auth"); auth && auth->is_object())
+          if (const auto* scopes = auth->as_object().if_contains("AuthorizationScopes"))
+            return strings(scopes);
+  if (const auto* auth = api.properties.if_contains("Auth"); auth && auth->is_object())
+    if (const auto* all = auth->as_object().if_contains("Authorizers"); all && all->is_object())
+      if (const auto* mine = all->as_object().if_contains(authorizer); mine && mine->is_object())
+        return strings(mine->as_object().if_contains("AuthorizationScopes"));
+  return {};
+}
+
 } // namespace
 
 // ------------------------------------------------------------------ setup
@@ -82,7 +108,6 @@ ApiDoor::ApiDoor(Host& host, const sam::Model& model, const sam::Api& api,
   m_info.account_id = options.account_id;
   m_info.region = options.region;
   m_info.stage_variables = api.stage_variables;
-  m_auths.reserve(api.authorizers.size());
   std::vector<RouteSpec> specs;
   for (const auto* route : routes) {
     RouteSlot slot;
@@ -96,6 +121,8 @@ ApiDoor::ApiDoor(Host& host, const sam::Model& model, const sam::Api& api,
     slot.function = &host.function(model, route->function_logical_id);
     if (!m_disable_auth)
       slot.auth = bind_authorizer(model, *route);
+    if (slot.auth != nullptr && slot.auth->jwt)
+      slot.scopes = route_scopes(model, api, *route, slot.auth->authorizer.name);
     specs.push_back(RouteSpec{route->method, route->path});
     m_routes.push_back(std::move(slot));
   }
@@ -155,31 +182,73 @@ AuthBinding* ApiDoor::bind_authorizer(const sam::Model& model, const sam::Route&
     name = m_api.default_authorizer;
   if (name.empty() || name == "NONE")
     return nullptr;
-  const auto it = m_api.authorizers.find(name);
-  if (it == m_api.authorizers.end()) {
-    if (m_unverified.insert(name).second)
-      m_host.warn(fmt::format("API {}: authorizer '{}' is not verified locally; requests to its "
-                              "routes are not authenticated",
-                              m_api.logical_id, name));
-    return nullptr;
-  }
-  const auto& authorizer = it->second;
-  using Kind = sam::Authorizer::Kind;
-  if (authorizer.kind != Kind::lambda_token && authorizer.kind != Kind::lambda_request) {
-    if (m_unverified.insert(name).second)
-      m_host.warn(fmt::format(
-          "API {}: {} authorizer '{}' is not verified locally yet (JWT, Cognito and IAM "
-          "verification come later); requests to its routes are not authenticated",
-          m_api.logical_id,
-          authorizer.kind == Kind::jwt       ? "JWT"
-          : authorizer.kind == Kind::cognito ? "Cognito"
-                                             : "IAM",
-          name));
-    return nullptr;
-  }
   for (auto& bound : m_auths)
     if (bound.authorizer.name == name)
       return &bound;
+  using Kind = sam::Authorizer::Kind;
+  const auto it = m_api.authorizers.find(name);
+  if (it == m_api.authorizers.end() && name != "AWS_IAM") {
+    if (m_unverified.insert(name).second)
+      m_host.warn(fmt::format("API {}: authorizer '{}' is not defined; requests to its routes "
+                              "are not authenticated",
+                              m_api.logical_id, name));
+    return nullptr;
+  }
+  if (it == m_api.authorizers.end() || it->second.kind == Kind::iam) {
+    AuthBinding binding;
+    binding.authorizer.name = name;
+    binding.authorizer.kind = Kind::iam;
+    binding.iam = true;
+    if (m_host.options.access_key_id.empty() && m_unverified.insert(name).second)
+      m_host.warn(fmt::format("API {}: AWS_IAM routes refuse every request: no AWS credentials "
+                              "are configured to verify signatures against",
+                              m_api.logical_id));
+    m_auths.push_back(std::move(binding));
+    return &m_auths.back();
+  }
+  const auto& declared = it->second;
+  if (declared.kind == Kind::jwt || declared.kind == Kind::cognito) {
+    AuthBinding binding;
+    binding.authorizer = declared;
+    binding.jwt = true;
+    const bool symbolic =
+        [](const std::string& text) {
+          return text.empty() || text.find("${") != std::string::npos ||
+                 text.find("Fn::") != std::string::npos || text.front() == '{';
+        }(declared.kind == Kind::jwt
+              ? declared.jwt_issuer
+              : (declared.user_pool_arns.empty() ? std::string() : declared.user_pool_arns[0]));
+    if (declared.kind == Kind::jwt) {
+      if (!symbolic)
+        binding.rules.issuer = declared.jwt_issuer;
+      binding.rules.audience = declared.jwt_audience;
+      for (const auto& audience : declared.jwt_audience)
+        if (audience.find("${") != std::string::npos || audience.starts_with("{"))
+          binding.rules.audience.clear(); // not known locally: not checked
+    } else {
+      binding.rules.cognito = true;
+      // arn:aws:cognito-idp:<region>:<account>:userpool/<pool id>
+      const auto& arn =
+          declared.user_pool_arns.empty() ? std::string() : declared.user_pool_arns[0];
+      const auto parts = support::split(arn, ':');
+      const auto slash = arn.rfind('/');
+      if (!symbolic && parts.size() >= 6 && slash != std::string::npos)
+        binding.rules.issuer =
+            fmt::format("https://cognito-idp.{}.amazonaws.com/{}", parts[3], arn.substr(slash + 1));
+    }
+    if (binding.rules.issuer.empty())
+      m_host.warn(fmt::format("API {}: the issuer of authorizer '{}' is not known locally; tokens "
+                              "are verified with the keys of --jwks FILE|URL (without an issuer) "
+                              "and their iss is not checked",
+                              m_api.logical_id, name));
+    if (binding.authorizer.identity_sources.empty())
+      binding.authorizer.identity_sources.push_back(m_http ? "$request.header.Authorization"
+                                                           : "method.request.header.Authorization");
+    m_auths.push_back(std::move(binding));
+    return &m_auths.back();
+  }
+  const auto& authorizer = declared;
+
   AuthBinding binding;
   binding.authorizer = authorizer;
   if (!authorizer.function_logical_id.empty())
@@ -463,6 +532,14 @@ void ApiDoor::fill_event_info(Exchange& ex, RequestEventInfo& info) const {
 void ApiDoor::authorize(Exchange& ex) {
   const auto& slot = m_routes[ex.route];
   auto& binding = *slot.auth;
+  if (binding.iam) {
+    authorize_iam(ex);
+    return;
+  }
+  if (binding.jwt) {
+    authorize_jwt(ex);
+    return;
+  }
   const auto& authorizer = binding.authorizer;
   const bool token = authorizer.kind == sam::Authorizer::Kind::lambda_token;
   // Identity sources: missing ones answer 401 without calling the authorizer (REST REQUEST
@@ -542,7 +619,210 @@ void ApiDoor::authorize(Exchange& ex) {
   runtime::InvokeRequest invoke;
   invoke.payload = ex.event;
   invoke.trace_id = ex.trace_id;
-  m_host.engine->invoke(binding.function->handle, invoke, ex);
+  m_host.invoke(*binding.function, invoke, ex);
+}
+
+// ---- JWT (HTTP API) and Cognito user pool (REST) authorizers
+
+void ApiDoor::authorize_jwt(Exchange& ex) {
+  const auto& slot = m_routes[ex.route];
+  const auto& binding = *slot.auth;
+  const auto source = binding.authorizer.identity_sources.front();
+  const auto value = identity_value(ex, source);
+  const std::string_view token = value ? bearer_token(*value) : std::string_view();
+  if (token.empty()) {
+    if (ex.claim())
+      unauthorized(ex);
+    return;
+  }
+  ex.auth_key = binding.authorizer.name;
+  ex.auth_key.push_back('\x1f');
+  ex.auth_key.append(std::to_string(ex.route));
+  ex.auth_key.push_back('\x1f');
+  ex.auth_key.append(token);
+  if (auto cached = m_host.jwks->cached(ex.auth_key)) {
+    finish_jwt(ex, *cached);
+    return;
+  }
+  if (auto keys = m_host.jwks->keys(binding.rules.issuer)) {
+    on_jwt_keys(ex, std::move(keys), false);
+    return;
+  }
+  // Fetch the issuer's keys off the I/O threads; the request waits (bounded by the fetch).
+  ex.self = ex.shared_from_this();
+  m_host.jwks->fetch(binding.rules.issuer, false,
+                     [this, ex_ptr = ex.shared_from_this()](std::shared_ptr<const KeySet> keys) {
+                       asio::post(ex_ptr->timer.get_executor(), [this, ex_ptr, keys] {
+                         auto keep = std::move(ex_ptr->self);
+                         on_jwt_keys(*ex_ptr, keys, true);
+                       });
+                     });
+}
+
+void ApiDoor::on_jwt_keys(Exchange& ex, std::shared_ptr<const KeySet> keys, bool refetched) {
+  if (ex.is_answered())
+    return;
+  const auto& slot = m_routes[ex.route];
+  const auto& binding = *slot.auth;
+  if (!keys) {
+    m_host.log.line(fmt::format("{} authorizer {}: no keys for issuer {}", clock_text(),
+                                binding.authorizer.name, binding.rules.issuer));
+    if (ex.claim())
+      unauthorized(ex);
+    return;
+  }
+  JwtRules rules = binding.rules;
+  rules.scopes = slot.scopes;
+  const auto token = std::string_view(ex.auth_key).substr(ex.auth_key.rfind('\x1f') + 1);
+  auto outcome = verify_jwt(token, *keys, rules, std::chrono::system_clock::now());
+  if (outcome.kind == JwtOutcome::Kind::invalid && !refetched &&
+      outcome.reason.starts_with("no key with kid")) {
+    // A key rotated in since the keys were fetched: refetch (at most once a minute).
+    ex.self = ex.shared_from_this();
+    m_host.jwks->fetch(binding.rules.issuer, true,
+                       [this, ex_ptr = ex.shared_from_this()](std::shared_ptr<const KeySet> k) {
+                         asio::post(ex_ptr->timer.get_executor(), [this, ex_ptr, k] {
+                           auto keep = std::move(ex_ptr->self);
+                           on_jwt_keys(*ex_ptr, k, true);
+                         });
+                       });
+    return;
+  }
+  if (outcome.kind != JwtOutcome::Kind::invalid)
+    m_host.jwks->remember(ex.auth_key, outcome);
+  finish_jwt(ex, outcome);
+}
+
+void ApiDoor::finish_jwt(Exchange& ex, const JwtOutcome& outcome) {
+  const auto& slot = m_routes[ex.route];
+  if (outcome.kind != JwtOutcome::Kind::ok) {
+    m_host.log.line(fmt::format("{} authorizer {}: {}", clock_text(), slot.auth->authorizer.name,
+                                outcome.reason));
+    if (!ex.claim())
+      return;
+    if (outcome.kind == JwtOutcome::Kind::forbidden) {
+      ex.mapped.clear();
+      ex.mapped.status = 403;
+      ex.mapped.headers.emplace_back("Content-Type", "application/json");
+      std::string scopes;
+      for (const auto& scope : slot.scopes)
+        scopes += (scopes.empty() ? "" : " ") + scope;
+      ex.mapped.headers.emplace_back(
+          "www-authenticate",
+          fmt::format(
+              R"(Bearer scope="{}" error="insufficient_scope" error_description="expected scopes: [{}]")",
+              scopes, scopes));
+      ex.mapped.body.assign(k_http_forbidden);
+      finish(ex);
+      return;
+    }
+    ex.mapped.clear();
+    ex.mapped.status = 401;
+    ex.mapped.headers.emplace_back("Content-Type", "application/json");
+    if (m_http)
+      ex.mapped.headers.emplace_back(
+          "www-authenticate",
+          fmt::format(R"(Bearer scope="" error="invalid_token" error_description="{}")",
+                      outcome.reason));
+    else
+      ex.mapped.headers.emplace_back("x-amzn-ErrorType", "UnauthorizedException");
+    ex.error_type = m_http ? std::string_view() : std::string_view("UnauthorizedException");
+    ex.mapped.body.assign(k_unauthorized);
+    finish(ex);
+    return;
+  }
+  // The claims as API Gateway hands them over: HTTP API 2.0 {"jwt":{"claims":..,"scopes":..}},
+  // HTTP API 1.0 the same under "jwt"; REST {"claims":{..}} (Cognito).
+  std::string json;
+  const auto write_claims = [&] {
+    json.append("{");
+    bool first = true;
+    for (const auto& [name, value] : outcome.claims) {
+      if (!first)
+        json.push_back(',');
+      first = false;
+      append_json_string(json, name);
+      json.push_back(':');
+      if (!m_http && (name == "exp" || name == "iat" || name == "auth_time")) {
+        // REST renders time claims as Java's Date.toString: "Wed Dec 09 21:46:49 UTC 2020".
+        const std::time_t seconds = std::atoll(value.c_str());
+        std::tm tm{};
+        gmtime_r(&seconds, &tm);
+        char buffer[64];
+        std::strftime(buffer, sizeof buffer, "%a %b %d %H:%M:%S UTC %Y", &tm);
+        append_json_string(json, buffer);
+      } else {
+        append_json_string(json, value);
+      }
+    }
+    json.append("}");
+  };
+  if (m_http) {
+    json.append("{\"jwt\":{\"claims\":");
+    write_claims();
+    json.append(",\"scopes\":");
+    if (outcome.has_scopes) {
+      json.push_back('[');
+      for (std::size_t i = 0; i < outcome.scopes.size(); ++i) {
+        if (i > 0)
+          json.push_back(',');
+        append_json_string(json, outcome.scopes[i]);
+      }
+      json.push_back(']');
+    } else {
+      json.append("null");
+    }
+    json.append("}}");
+  } else {
+    json.append("{\"claims\":");
+    write_claims();
+    json.append("}");
+  }
+  ex.authorizer_json = std::move(json);
+  integrate(ex);
+}
+
+// ---- AWS_IAM routes: SigV4 for execute-api
+
+void ApiDoor::authorize_iam(Exchange& ex) {
+  aws::IncomingRequest incoming;
+  incoming.method = ex.request.method;
+  incoming.raw_path = ex.request.raw_path;
+  incoming.raw_query = ex.request.raw_query;
+  for (const auto& field : ex.parser->get())
+    incoming.headers.emplace_back(
+        std::string_view(field.name_string().data(), field.name_string().size()),
+        std::string_view(field.value().data(), field.value().size()));
+  incoming.body = ex.request.body;
+  aws::Credentials credentials;
+  credentials.access_key_id = m_host.options.access_key_id;
+  credentials.secret_access_key = m_host.options.secret_access_key;
+  const auto result =
+      aws::verify_sigv4(incoming, credentials, "execute-api", std::chrono::system_clock::now());
+  if (result.check == aws::SignatureCheck::ok) {
+    const auto& account = m_host.options.account_id;
+    if (m_http)
+      ex.authorizer_json = fmt::format(
+          R"({{"iam":{{"accessKey":"{}","accountId":"{}","callerId":"{}","cognitoIdentity":null,"principalOrgId":null,"userArn":"arn:aws:iam::{}:root","userId":"{}"}}}})",
+          result.access_key, account, result.access_key, account, account);
+    integrate(ex);
+    return;
+  }
+  if (!ex.claim())
+    return;
+  if (m_http) {
+    answer(ex, 403, k_http_forbidden);
+    return;
+  }
+  if (result.check == aws::SignatureCheck::missing) {
+    answer(ex, 403, k_rest_missing_token, "application/json",
+           "MissingAuthenticationTokenException");
+    return;
+  }
+  std::string body = R"({"message":)";
+  append_json_string(body, result.message);
+  body.push_back('}');
+  answer(ex, 403, body, "application/json", aws::signature_error_type(result.check));
 }
 
 void ApiDoor::apply_authorizer(Exchange& ex, const AuthorizerResult& result,
@@ -674,7 +954,7 @@ void ApiDoor::integrate(Exchange& ex) {
   invoke.payload = ex.event;
   invoke.trace_id = ex.trace_id;
   invoke.tenant_id = tenant_id;
-  m_host.engine->invoke(slot.function->handle, invoke, ex);
+  m_host.invoke(*slot.function, invoke, ex);
 }
 
 void ApiDoor::on_timeout(Exchange& ex) {

@@ -7,8 +7,10 @@
 
 #include <wisp/gateway/authorizer.hpp>
 #include <wisp/gateway/door.hpp>
+#include <wisp/gateway/jwt.hpp>
 #include <wisp/gateway/throttle.hpp>
 
+#include <deque>
 #include <filesystem>
 #include <optional>
 #include <regex>
@@ -22,13 +24,20 @@ struct AuthBinding {
   sam::Authorizer authorizer;
   FunctionSlot* function = nullptr; // Lambda authorizers
   std::optional<std::regex> validation;
+  // JWT (HTTP API) and Cognito (REST) authorizers: the issuer whose keys verify tokens
+  // (empty when the template's value cannot be resolved locally: the catch-all --jwks keys
+  // verify, and iss is not checked) and the audience.
+  bool jwt = false;
+  JwtRules rules;
+  bool iam = false; // AWS_IAM: SigV4 (execute-api)
 };
 
 struct RouteSlot {
   sam::Route route;
   RouteEventInfo info;
   FunctionSlot* function = nullptr;
-  AuthBinding* auth = nullptr; // Lambda authorizer to run
+  AuthBinding* auth = nullptr;     // authorizer to run
+  std::vector<std::string> scopes; // the route's AuthorizationScopes
 };
 
 class ApiDoor final : public Door {
@@ -69,6 +78,10 @@ private:
 
   bool serve_static(Exchange& ex);
   void authorize(Exchange& ex);
+  void authorize_jwt(Exchange& ex);
+  void on_jwt_keys(Exchange& ex, std::shared_ptr<const KeySet> keys, bool refetched);
+  void finish_jwt(Exchange& ex, const JwtOutcome& outcome);
+  void authorize_iam(Exchange& ex);
   void on_authorizer(Exchange& ex, const runtime::InvokeResult& result);
   void apply_authorizer(Exchange& ex, const AuthorizerResult& result, std::int64_t latency_ms);
   void integrate(Exchange& ex);
@@ -82,7 +95,7 @@ private:
   ApiEventInfo m_info;
   Router m_router;
   std::vector<RouteSlot> m_routes;
-  std::vector<AuthBinding> m_auths;
+  std::deque<AuthBinding> m_auths;
   std::set<std::string> m_unverified;
   StageThrottle m_throttle;
   AuthorizerCache m_cache;

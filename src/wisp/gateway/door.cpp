@@ -47,9 +47,18 @@ void Exchange::reset() {
   phase = Phase::none;
   event.clear();
   streamed.clear();
+  stream.reset();
+  prelude.clear();
+  stream_type.clear();
+  streamed_bytes = 0;
+  response_stream = false;
   mapped.clear();
   out.clear();
   route = SIZE_MAX;
+  // Ids belong to one request: a keep-alive connection's next request gets its own.
+  request_id.clear();
+  extended_id.clear();
+  trace_id.clear();
   authorizer_json.clear();
   function_id = {};
   version.clear();
@@ -58,6 +67,14 @@ void Exchange::reset() {
   status = 0;
   close_after = false;
   error_type = {};
+}
+
+void Exchange::on_stream_start(std::string_view content_type) {
+  door->on_stream_start(*this, content_type);
+}
+
+void Exchange::on_stream_data(std::string_view bytes) {
+  door->on_stream_data(*this, bytes);
 }
 
 void Exchange::on_complete(const runtime::InvokeResult& result) {
@@ -250,10 +267,202 @@ void Session::on_write(beast::error_code ec) {
   read_header();
 }
 
+bool Session::stream_begin(const std::shared_ptr<Exchange>& ex) {
+  ex->timer.cancel();
+  if (ex != m_exchange)
+    return false; // detached: its client was answered already
+  m_writing = ex;
+  return true;
+}
+
+template <class Buffers, class Handler>
+void Session::stream_write(const Buffers& buffers, Handler&& handler) {
+  m_stream.expires_after(std::chrono::seconds(60));
+  asio::async_write(m_stream, buffers, std::forward<Handler>(handler));
+}
+
+void Session::stream_done(const std::shared_ptr<Exchange>& ex, bool keep_alive) {
+  m_door.host().log.line(access_line(*ex));
+  if (m_writing == ex)
+    m_writing.reset();
+  ex->session.reset();
+  ex->stream.reset();
+  if (!keep_alive || ex->close_after || m_door.host().stopping) {
+    close();
+    return;
+  }
+  read_header();
+}
+
 void Session::close() {
   beast::error_code ignored;
   m_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   m_stream.close();
+}
+
+// ------------------------------------------------------------------ streamed answers
+
+ResponseStream::ResponseStream(std::shared_ptr<Session> session, std::shared_ptr<Exchange> ex,
+                               std::string head, bool chunked, bool head_only)
+    : m_session(std::move(session)), m_exchange(std::move(ex)), m_writing(std::move(head)),
+      m_chunked(chunked), m_head_only(head_only) {}
+
+bool ResponseStream::write(std::string_view bytes) {
+  bool post = false;
+  bool go_on = true;
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_closed || m_ended || m_aborted)
+      return false;
+    if (!m_head_only)
+      m_pending.append(bytes);
+    if (!m_busy && !m_kick_posted && !m_pending.empty()) {
+      m_kick_posted = true;
+      post = true;
+    }
+    if (m_pending.size() + m_writing.size() > k_high_water) {
+      m_paused = true;
+      go_on = false;
+    }
+  }
+  if (post)
+    asio::post(m_session->executor(), [self = shared_from_this()] { self->kick(); });
+  return go_on;
+}
+
+void ResponseStream::end(std::string_view trailers) {
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_ended || m_aborted)
+      return;
+    m_ended = true;
+    m_trailers.assign(trailers);
+    m_kick_posted = true;
+  }
+  asio::post(m_session->executor(), [self = shared_from_this()] { self->kick(); });
+}
+
+void ResponseStream::abort() {
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_ended || m_aborted)
+      return;
+    m_aborted = true;
+    m_kick_posted = true;
+  }
+  asio::post(m_session->executor(), [self = shared_from_this()] { self->kick(); });
+}
+
+void ResponseStream::on_drain(std::function<void()> callback) {
+  std::lock_guard lock(m_mutex);
+  m_drain = std::move(callback);
+}
+
+bool ResponseStream::closed() const {
+  std::lock_guard lock(m_mutex);
+  return m_closed;
+}
+
+std::size_t ResponseStream::backlog() const {
+  std::lock_guard lock(m_mutex);
+  return m_pending.size() + m_writing.size();
+}
+
+std::uint64_t ResponseStream::bytes_written() const {
+  std::lock_guard lock(m_mutex);
+  return m_total;
+}
+
+// On the session's strand. The first kick binds the stream to the connection; the head (in
+// m_writing from the start) goes out with whatever was written by then.
+void ResponseStream::kick() {
+  std::unique_lock lock(m_mutex);
+  m_kick_posted = false;
+  if (m_busy || m_closed)
+    return;
+  if (!m_bound) {
+    m_bound = true;
+    lock.unlock();
+    const bool bound = m_session->stream_begin(m_exchange);
+    lock.lock();
+    if (!bound) {
+      m_closed = true;
+      return;
+    }
+  }
+  if (m_aborted) {
+    m_closed = true;
+    lock.unlock();
+    m_exchange->close_after = true;
+    m_session->stream_done(m_exchange, false);
+    return;
+  }
+  // m_writing holds the head on the first write; later ones start empty.
+  if (!m_pending.empty()) {
+    m_total += m_pending.size();
+    if (m_chunked) {
+      m_writing.append(fmt::format("{:x}\r\n", m_pending.size()));
+      m_writing.append(m_pending);
+      m_writing.append("\r\n");
+    } else {
+      m_writing.append(m_pending);
+    }
+    m_pending.clear();
+  }
+  m_last = m_ended;
+  if (m_last && m_chunked && !m_head_only) {
+    m_writing.append("0\r\n");
+    m_writing.append(m_trailers);
+    m_writing.append("\r\n");
+  }
+  if (m_writing.empty()) {
+    if (m_last) {
+      m_closed = true;
+      lock.unlock();
+      m_session->stream_done(m_exchange, m_chunked || m_head_only);
+    }
+    return;
+  }
+  m_busy = true;
+  lock.unlock();
+  m_session->stream_write(
+      asio::buffer(m_writing),
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_written(ec); });
+}
+
+void ResponseStream::on_written(beast::error_code ec) {
+  std::function<void()> drain;
+  bool finished = false;
+  bool failed = false;
+  bool again = false;
+  {
+    std::lock_guard lock(m_mutex);
+    m_busy = false;
+    m_writing.clear();
+    if (ec) {
+      m_closed = true;
+      failed = true;
+    } else if (m_last) {
+      m_closed = true;
+      finished = true;
+    } else {
+      again = !m_pending.empty() || m_ended || m_aborted;
+    }
+    if (m_paused && (failed || m_pending.size() < k_low_water)) {
+      m_paused = false;
+      drain = m_drain;
+    }
+  }
+  if (failed) {
+    m_exchange->close_after = true;
+    m_session->stream_done(m_exchange, false);
+  } else if (finished) {
+    m_session->stream_done(m_exchange, m_chunked || m_head_only);
+  } else if (again) {
+    kick();
+  }
+  if (drain)
+    drain();
 }
 
 // ------------------------------------------------------------------ door
@@ -302,6 +511,46 @@ void Door::finish(Exchange& ex) {
   auto session = ex.session;
   if (session)
     session->send(ex.shared_from_this());
+}
+
+std::shared_ptr<ResponseStream> Door::start_stream(Exchange& ex) {
+  auto& mapped = ex.mapped;
+  ex.status = mapped.status;
+  const bool http11 = ex.request.protocol != "HTTP/1.0";
+  std::string head;
+  head.reserve(256);
+  head.append("HTTP/1.1 ");
+  head.append(std::to_string(mapped.status));
+  head.push_back(' ');
+  const auto reason = http::obsolete_reason(static_cast<http::status>(mapped.status));
+  head.append(reason.data(), reason.size());
+  head.append("\r\nDate: ");
+  head.append(http_date());
+  head.append("\r\n");
+  for (const auto& [name, value] : mapped.headers) {
+    head.append(name);
+    head.append(": ");
+    head.append(value);
+    head.append("\r\n");
+  }
+  common_headers(ex, head);
+  if (http11)
+    head.append("Transfer-Encoding: chunked\r\n");
+  if (!http11 || ex.close_after || m_host.stopping) {
+    ex.close_after = true;
+    head.append("Connection: close\r\n");
+  }
+  head.append("\r\n");
+  if (!ex.session)
+    return nullptr;
+  auto stream = std::make_shared<ResponseStream>(ex.session, ex.shared_from_this(), std::move(head),
+                                                 http11, ex.request.method == "HEAD");
+  ex.stream = stream;
+  if (!mapped.body.empty())
+    stream->write(mapped.body);
+  else
+    asio::post(ex.session->executor(), [stream] { stream->kick(); });
+  return stream;
 }
 
 support::Status Door::listen(const std::string& host, int port) {

@@ -32,6 +32,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -52,6 +53,7 @@ inline constexpr std::string_view k_header_too_large =
 
 class Door;
 class Session;
+class ResponseStream;
 
 struct Exchange final : runtime::InvokeSink, std::enable_shared_from_this<Exchange> {
   explicit Exchange(const Strand& strand) : timer(strand) {}
@@ -72,7 +74,10 @@ struct Exchange final : runtime::InvokeSink, std::enable_shared_from_this<Exchan
     return answered;
   }
 
-  void on_stream_data(std::string_view bytes) override { streamed.append(bytes); }
+  // A streamed function response: the door's on_stream_start / on_stream_data (by default
+  // the bytes are collected in `streamed` and answered whole by on_complete).
+  void on_stream_start(std::string_view content_type) override;
+  void on_stream_data(std::string_view bytes) override;
   // Hands the result to door->on_complete.
   void on_complete(const runtime::InvokeResult& result) override;
 
@@ -106,11 +111,16 @@ struct Exchange final : runtime::InvokeSink, std::enable_shared_from_this<Exchan
   std::string client_context; // Invoke API
   std::string qualifier;
   bool tail_log = false;
+  bool response_stream = false; // InvokeWithResponseStream
   // ---- buffers, reused across the connection's requests
-  std::string event;     // the invocation's payload
-  std::string streamed;  // a streamed invocation's output (on_stream_data)
-  MappedResponse mapped; // the answer Door::finish serializes
-  std::string out;       // the serialized answer the session writes
+  std::string event;                      // the invocation's payload
+  std::string streamed;                   // a streamed invocation's output (on_stream_data)
+  MappedResponse mapped;                  // the answer Door::finish serializes
+  std::string out;                        // the serialized answer the session writes
+  std::shared_ptr<ResponseStream> stream; // a streamed answer in progress (Door::start_stream)
+  std::string prelude;     // a door's scratch while a streamed answer begins (function URLs)
+  std::string stream_type; // a streamed function response's content type
+  std::uint64_t streamed_bytes = 0; // and its size so far
   // ---- access log
   std::string_view function_id;
   std::string version;
@@ -150,6 +160,12 @@ public:
   virtual void headers_too_large(Exchange& ex) = 0;
   // Response headers every answer of this door carries (after the mapped ones).
   virtual void common_headers(Exchange& ex, std::string& out) { (void)ex, (void)out; }
+  // A function this door invoked streams its response (any io thread, in order, before
+  // on_complete). By default the bytes are collected in ex.streamed.
+  virtual void on_stream_start(Exchange& ex, std::string_view content_type) {
+    (void)ex, (void)content_type;
+  }
+  virtual void on_stream_data(Exchange& ex, std::string_view bytes) { ex.streamed.append(bytes); }
 
   // ---- answering (any thread; ex must be claimed)
   // Serializes ex.mapped (status line, Date, headers, common_headers, Content-Length,
@@ -170,6 +186,12 @@ public:
     finish(ex);
   }
 
+  // Starts a streamed answer (ex must be claimed): ex.mapped's status and headers go out at
+  // once with `Transfer-Encoding: chunked` (HTTP/1.0 clients: the body ends with the
+  // connection), then whatever is written to the returned stream, chunk by chunk as it comes
+  // (ex.mapped.body, if any, is its first bytes). Also kept in ex.stream.
+  std::shared_ptr<ResponseStream> start_stream(Exchange& ex);
+
 protected:
   Host& m_host;
 
@@ -178,6 +200,62 @@ private:
   void accept();
   Acceptor m_acceptor;
   int m_port = 0;
+};
+
+// A streamed answer (Door::start_stream): any thread writes; the bytes go to the client as
+// chunks in the order written, each as soon as the previous write finished (writes that
+// arrive meanwhile are coalesced into one chunk). Flow control: `write` copies the bytes and
+// returns false once more than the high-water mark waits for the client; the producer should
+// stop until `on_drain` is called (once the backlog is under the low-water mark). A client
+// that reads nothing for 60 s is disconnected (closed() turns true, later writes are
+// dropped), so a stalled reader costs at most the high-water mark plus what a producer wrote
+// past it.
+class ResponseStream : public std::enable_shared_from_this<ResponseStream> {
+public:
+  static constexpr std::size_t k_high_water = 256u * 1024;
+  static constexpr std::size_t k_low_water = 64u * 1024;
+
+  ResponseStream(std::shared_ptr<Session> session, std::shared_ptr<Exchange> ex, std::string head,
+                 bool chunked, bool head_only);
+
+  // Queues bytes; false when the producer should pause (or the stream is closed).
+  bool write(std::string_view bytes);
+  // Ends the answer: the last chunk with `trailers` ("Name: value\r\n" lines), then the
+  // connection serves its next request.
+  void end(std::string_view trailers = {});
+  // Ends the answer without the last chunk and closes the connection: the client sees a
+  // truncated response (how a stream fails mid-way).
+  void abort();
+  // Called (once per pause, on an io thread) when the backlog falls under the low-water mark.
+  void on_drain(std::function<void()> callback);
+  [[nodiscard]] bool closed() const;
+  [[nodiscard]] std::size_t backlog() const;
+  [[nodiscard]] std::uint64_t bytes_written() const;
+
+private:
+  friend class Session;
+  friend class Door;
+  void kick(); // on the strand: start a write if none runs
+  void on_written(boost::beast::error_code ec);
+
+  std::shared_ptr<Session> m_session;
+  std::shared_ptr<Exchange> m_exchange;
+  mutable std::mutex m_mutex;
+  std::string m_pending; // body bytes not yet framed
+  std::string m_writing; // the frame being written
+  std::string m_trailers;
+  std::function<void()> m_drain;
+  std::uint64_t m_total = 0;
+  bool m_chunked = true;
+  bool m_head_only = false; // HEAD: no body bytes
+  bool m_busy = false;
+  bool m_ended = false;
+  bool m_aborted = false;
+  bool m_closed = false;
+  bool m_paused = false;
+  bool m_kick_posted = false;
+  bool m_bound = false; // the session writes this stream (first kick)
+  bool m_last = false;  // the write in flight ends the answer
 };
 
 // One HTTP/1.1 connection of a door (keep-alive, header and body limits and timeouts, the
@@ -195,6 +273,8 @@ public:
   void start();
   // Writes ex.out (from any thread).
   void send(std::shared_ptr<Exchange> ex);
+  // The strand every write of this connection runs on.
+  [[nodiscard]] Strand executor() { return m_stream.get_executor(); }
 
   const std::string& peer() const { return m_peer; }
   const std::string& local_port() const { return m_local_port; }
@@ -211,6 +291,11 @@ private:
   void write(const std::shared_ptr<Exchange>& ex);
   void on_write(boost::beast::error_code ec);
   void close();
+  friend class ResponseStream;
+  // ResponseStream's half (on the strand).
+  bool stream_begin(const std::shared_ptr<Exchange>& ex);
+  template <class Buffers, class Handler> void stream_write(const Buffers& buffers, Handler&& h);
+  void stream_done(const std::shared_ptr<Exchange>& ex, bool keep_alive);
 
   Stream m_stream;
   boost::beast::flat_buffer m_buffer;

@@ -3,7 +3,9 @@
 
 #include <wisp/gateway/door.hpp>
 #include <wisp/gateway/host.hpp>
+#include <wisp/gateway/jwt.hpp>
 #include <wisp/gateway/text.hpp>
+#include <wisp/support/strings.hpp>
 
 // GCC 12 reports -Wnull-dereference inside Asio's own reactor code once it is inlined here
 // (a false positive in system headers); silenced for those headers only.
@@ -11,6 +13,7 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/basic_signal_set.hpp>
 #include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/post.hpp>
 #pragma GCC diagnostic pop
 #include <fmt/format.h>
 
@@ -145,6 +148,15 @@ Host::Host(const ServeOptions& serve_options, const ServeOutput& serve_output)
   engine_options.on_warning = [this](std::string_view warning) { warn(warning); };
   engine_options.on_progress = serve_output.progress;
   engine = std::make_unique<runtime::Engine>(io, std::move(engine_options));
+  std::vector<JwksSource> sources;
+  for (const auto& value : serve_options.jwks)
+    sources.push_back(parse_jwks_flag(value));
+  jwks = std::make_shared<JwksCache>(std::move(sources));
+  jwks->on_problem = [this](std::string_view problem) {
+    log.line(fmt::format("{} {}", clock_text(), problem));
+  };
+  for (const auto& problem : jwks->preload())
+    warn(problem);
 }
 
 FunctionSlot& Host::function(const sam::Model& model, const std::string& id) {
@@ -171,6 +183,11 @@ FunctionSlot& Host::function(const sam::Model& model, const std::string& id) {
   slot.timeout = config->timeout;
   slot.multi_tenant = config->multi_tenant;
   slot.version = config->version;
+  if (const auto built = options.built.sources.find(id); built != options.built.sources.end()) {
+    slot.sources = built->second;
+    slot.rebuildable =
+        options.built.rebuild && options.built.can_rebuild && options.built.can_rebuild(id);
+  }
   slot.watch_dirs.push_back(config->code_dir);
   for (const auto& layer : config->layer_dirs)
     slot.watch_dirs.push_back(layer);
@@ -192,20 +209,184 @@ void Host::start_watching() {
   for (auto& [id, slot] : functions)
     if (slot.ok)
       slots.push_back(&slot);
-  watcher =
-      std::make_unique<CodeWatcher>(io, [this, slots](std::size_t target, const std::string& path) {
+  // Targets: i is slot i's code (what runs), slots.size() + i its sources (built functions).
+  const auto count = slots.size();
+  watcher = std::make_unique<CodeWatcher>(
+      io, [this, slots, count](std::size_t target, const std::string& path) {
+        if (target >= count) {
+          on_source_change(*slots.at(target - count), path);
+          return;
+        }
         auto& slot = *slots.at(target);
+        if (now_ms() < slot.ignore_reload_until_ms.load())
+          return; // the rebuild that swapped this build in has reloaded it already
         engine->reload(slot.handle);
         if (options.warm == WarmContainers::eager)
           engine->prewarm(slot.handle);
         log.line(fmt::format("{} Reloading {}: {} changed", clock_text(), slot.id, path));
       });
   std::set<std::string> warned;
-  for (std::size_t i = 0; i < slots.size(); ++i)
+  bool rebuilds = false;
+  for (std::size_t i = 0; i < count; ++i) {
     for (const auto& dir : slots[i]->watch_dirs)
       if (auto added = watcher->add(i, dir); !added && warned.insert(added.error().message).second)
         warn(added.error().message);
+    if (slots[i]->sources.empty())
+      continue;
+    rebuilds = rebuilds || slots[i]->rebuildable;
+    if (auto added = watcher->add(count + i, slots[i]->sources, options.built.ignore);
+        !added && warned.insert(added.error().message).second)
+      warn(added.error().message);
+  }
   watcher->start();
+  if (rebuilds)
+    m_rebuild_thread = std::thread([this] { rebuild_loop(); });
+}
+
+// ------------------------------------------------------------------ rebuilds (hot reload)
+
+DeferredInvocation::DeferredInvocation(const runtime::InvokeRequest& r, runtime::InvokeSink& target)
+    : payload(r.payload), content_type(r.content_type), request_id(r.request_id),
+      invoked_arn(r.invoked_arn), qualifier(r.qualifier), client_context(r.client_context),
+      cognito_identity(r.cognito_identity), trace_id(r.trace_id), tenant_id(r.tenant_id),
+      timeout(r.timeout), tail_log(r.tail_log), sink(&target) {}
+
+runtime::InvokeRequest DeferredInvocation::request() const {
+  runtime::InvokeRequest r;
+  r.payload = payload;
+  r.content_type = content_type;
+  r.request_id = request_id;
+  r.invoked_arn = invoked_arn;
+  r.qualifier = qualifier;
+  r.client_context = client_context;
+  r.cognito_identity = cognito_identity;
+  r.trace_id = trace_id;
+  r.tenant_id = tenant_id;
+  r.timeout = timeout;
+  r.tail_log = tail_log;
+  return r;
+}
+
+void DeferredInvocation::on_stream_start(std::string_view type) {
+  sink->on_stream_start(type);
+}
+
+void DeferredInvocation::on_stream_data(std::string_view bytes) {
+  sink->on_stream_data(bytes);
+}
+
+void DeferredInvocation::on_complete(const runtime::InvokeResult& result) {
+  auto keep = std::move(self); // this goes once the sink has the result
+  sink->on_complete(result);
+}
+
+bool Host::defer(FunctionSlot& slot, const runtime::InvokeRequest& request,
+                 runtime::InvokeSink& sink) {
+  std::lock_guard lock(m_rebuild_mutex);
+  if (!slot.rebuilding.load())
+    return false;
+  slot.deferred.push_back(std::make_unique<DeferredInvocation>(request, sink));
+  return true;
+}
+
+void Host::on_source_change(FunctionSlot& slot, const std::string& path) {
+  if (!slot.rebuildable) {
+    log.line(fmt::format("{} {}: {} changed, but {} runs its build: run `wisp build` to use the "
+                         "change",
+                         clock_text(), slot.id, path, slot.id));
+    return;
+  }
+  {
+    std::lock_guard lock(m_rebuild_mutex);
+    slot.rebuilding = true; // its next requests wait for the new build
+    if (slot.rebuild_queued || m_rebuild_stop)
+      return;
+    slot.rebuild_queued = true;
+    m_rebuild_queue.push_back(&slot);
+  }
+  log.line(fmt::format("{} Rebuilding {}: {} changed", clock_text(), slot.id, path));
+  m_rebuild_cv.notify_one();
+}
+
+void Host::rebuild_loop() {
+  while (true) {
+    FunctionSlot* slot = nullptr;
+    {
+      std::unique_lock lock(m_rebuild_mutex);
+      m_rebuild_cv.wait(lock, [this] { return m_rebuild_stop || !m_rebuild_queue.empty(); });
+      if (m_rebuild_stop)
+        return;
+      slot = m_rebuild_queue.front();
+      m_rebuild_queue.pop_front();
+      slot->rebuild_queued = false;
+    }
+    const auto started = Clock::now();
+    auto result = options.built.rebuild(slot->id);
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    asio::post(io,
+               [this, slot, result = std::move(result), ms] { finish_rebuild(*slot, result, ms); });
+  }
+}
+
+void Host::finish_rebuild(FunctionSlot& slot, const RebuildResult& result, double ms) {
+  if (stopping)
+    return;
+  std::vector<FunctionSlot*> served{&slot};
+  for (const auto& id : result.functions)
+    if (auto it = functions.find(id); it != functions.end() && &it->second != &slot)
+      served.push_back(&it->second);
+  if (result.ok) {
+    for (auto* other : served) {
+      if (!other->ok)
+        continue;
+      other->ignore_reload_until_ms = now_ms() + 2000;
+      engine->reload(other->handle);
+      if (options.warm == WarmContainers::eager)
+        engine->prewarm(other->handle);
+    }
+    std::string also;
+    for (std::size_t i = 1; i < served.size(); ++i)
+      also += (i == 1 ? " (with " : ", ") + served[i]->id + (i + 1 == served.size() ? ")" : "");
+    log.line(fmt::format("{} Rebuilt {}{} in {:.0f} ms", clock_text(), slot.id, also, ms));
+  } else {
+    log.line(fmt::format("{} Rebuild of {} failed, it keeps its last build: {}", clock_text(),
+                         slot.id, result.message));
+    for (const auto& line : support::split(result.detail, '\n'))
+      if (!line.empty())
+        log.line("  | " + line);
+  }
+  for (auto* other : served)
+    release(*other, true);
+}
+
+// Lets the invocations that waited for a rebuild run (unless another rebuild is queued).
+void Host::release(FunctionSlot& slot, bool only_when_idle) {
+  std::vector<std::unique_ptr<DeferredInvocation>> waiting;
+  {
+    std::lock_guard lock(m_rebuild_mutex);
+    if (only_when_idle && slot.rebuild_queued)
+      return;
+    slot.rebuilding = false;
+    waiting.swap(slot.deferred);
+  }
+  for (auto& invocation : waiting) {
+    auto* raw = invocation.get();
+    raw->self = std::move(invocation);
+    const auto request = raw->request();
+    engine->invoke(slot.handle, request, *raw);
+  }
+}
+
+void Host::stop_rebuilds() {
+  {
+    std::lock_guard lock(m_rebuild_mutex);
+    m_rebuild_stop = true;
+  }
+  m_rebuild_cv.notify_all();
+  // What still waits goes to the engine, which answers it as stopped.
+  for (auto& [id, slot] : functions)
+    if (slot.ok)
+      release(slot, false);
 }
 
 void Host::prewarm() {
@@ -230,6 +411,7 @@ void Host::run(std::vector<std::unique_ptr<Door>>& doors) {
       door->close();
     if (watcher)
       watcher->stop();
+    stop_rebuilds();
     engine->stop();
     // Let the exit handlers reap the workers, then stop.
     grace.expires_after(std::chrono::milliseconds(300));
@@ -248,6 +430,9 @@ void Host::run(std::vector<std::unique_ptr<Door>>& doors) {
   io.run();
   for (auto& thread : threads)
     thread.join();
+  stop_rebuilds();
+  if (m_rebuild_thread.joinable())
+    m_rebuild_thread.join();
 }
 
 } // namespace wisp::gateway

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -91,6 +92,8 @@ private:
 // I/O threads for these options (ServeOptions::threads, else 1 up to 4 cores, then cores/4).
 int io_threads(const ServeOptions& options);
 
+struct DeferredInvocation;
+
 // One template function as the engine runs it; `ok` false with `problem` when it cannot run
 // locally (it still answers, with the door's error).
 struct FunctionSlot {
@@ -104,9 +107,34 @@ struct FunctionSlot {
   std::string name; // FunctionName, else the logical id
   bool multi_tenant = false; // TenancyConfig: requests must carry X-Amz-Tenant-Id
   std::vector<std::filesystem::path> watch_dirs;
+  // Hot reload of a function that runs from its build (ServeOptions::built).
+  std::filesystem::path sources; // its CodeUri, watched; empty: not built
+  bool rebuildable = false;
+  std::atomic<bool> rebuilding{false};                       // its invocations wait (in `deferred`)
+  bool rebuild_queued = false;                               // guarded by Host's rebuild mutex
+  std::vector<std::unique_ptr<DeferredInvocation>> deferred; // guarded likewise
+  std::atomic<std::int64_t> ignore_reload_until_ms{0};       // its own rebuild swapped the build in
+};
+
+// An invocation that waits for its function's rebuild: owns copies of the request's views
+// and forwards the result to the door's sink.
+struct DeferredInvocation final : runtime::InvokeSink {
+  DeferredInvocation(const runtime::InvokeRequest& request, runtime::InvokeSink& target);
+  [[nodiscard]] runtime::InvokeRequest request() const;
+  void on_stream_start(std::string_view content_type) override;
+  void on_stream_data(std::string_view bytes) override;
+  void on_complete(const runtime::InvokeResult& result) override;
+
+  std::string payload, content_type, request_id, invoked_arn, qualifier, client_context,
+      cognito_identity, trace_id, tenant_id;
+  std::chrono::milliseconds timeout{0};
+  bool tail_log = false;
+  runtime::InvokeSink* sink = nullptr;
+  std::unique_ptr<DeferredInvocation> self; // set while the engine runs it
 };
 
 class Door;
+class JwksCache;
 
 class Host {
 public:
@@ -126,6 +154,15 @@ public:
   // Registers the model's function `id` once; returns its slot (check ok). Slots stay put.
   FunctionSlot& function(const sam::Model& model, const std::string& id);
 
+  // Every door invokes through here: while the function is being rebuilt, the invocation
+  // waits for the new build (the request's views are copied).
+  void invoke(FunctionSlot& slot, const runtime::InvokeRequest& request,
+              runtime::InvokeSink& sink) {
+    if (slot.rebuilding.load(std::memory_order_acquire) && defer(slot, request, sink))
+      return;
+    engine->invoke(slot.handle, request, sink);
+  }
+
   // Starts the doors' listeners (already bound), prewarms and watches the registered
   // functions, reports ready, and runs the io_context on the I/O threads until SIGINT or
   // SIGTERM; then closes the doors, stops the engine and returns.
@@ -141,10 +178,24 @@ public:
   std::unique_ptr<runtime::Engine> engine;
   std::map<std::string, FunctionSlot> functions;
   std::unique_ptr<CodeWatcher> watcher;
+  // JWT and Cognito authorizers' key sets (options.jwks), shared by every door.
+  std::shared_ptr<JwksCache> jwks;
 
 private:
   void start_watching();
   void prewarm();
+  bool defer(FunctionSlot& slot, const runtime::InvokeRequest& request, runtime::InvokeSink& sink);
+  void on_source_change(FunctionSlot& slot, const std::string& path);
+  void rebuild_loop();
+  void finish_rebuild(FunctionSlot& slot, const RebuildResult& result, double ms);
+  void release(FunctionSlot& slot, bool only_when_idle);
+  void stop_rebuilds();
+
+  std::mutex m_rebuild_mutex;
+  std::condition_variable m_rebuild_cv;
+  std::deque<FunctionSlot*> m_rebuild_queue;
+  bool m_rebuild_stop = false;
+  std::thread m_rebuild_thread;
 };
 
 } // namespace wisp::gateway

@@ -84,7 +84,11 @@ void LambdaDoor::error(Exchange& ex, unsigned status, std::string_view type,
 
 void LambdaDoor::handle(Exchange& ex) {
   auto& request = ex.request;
-  const auto name = invocation_function(request.raw_path);
+  auto name = invocation_function(request.raw_path);
+  if (!name) {
+    name = streaming_invocation_function(request.raw_path);
+    ex.response_stream = name.has_value();
+  }
   if (!name || request.method != "POST") {
     error(ex, 404, "UnknownOperationException", "Unknown operation");
     return;
@@ -135,12 +139,13 @@ void LambdaDoor::handle(Exchange& ex) {
   }
   const auto invocation_type = request.header("x-amz-invocation-type");
   const std::string_view type = invocation_type.empty() ? "RequestResponse" : invocation_type;
-  if (type != "RequestResponse" && type != "Event" && type != "DryRun") {
+  if (type != "RequestResponse" && type != "DryRun" && (type != "Event" || ex.response_stream)) {
     error(ex, 400, "ValidationException",
           fmt::format("1 validation error detected: Value '{}' at 'invocationType' failed to "
-                      "satisfy constraint: Member must satisfy enum value set: [Event, "
-                      "RequestResponse, DryRun]",
-                      type));
+                      "satisfy constraint: Member must satisfy enum value set: {}",
+                      type,
+                      ex.response_stream ? "[RequestResponse, DryRun]"
+                                         : "[Event, RequestResponse, DryRun]"));
     return;
   }
   const auto log_type = request.header("x-amz-log-type");
@@ -216,7 +221,7 @@ void LambdaDoor::handle(Exchange& ex) {
     invoke.client_context = raw->client_context;
     invoke.tenant_id = raw->tenant_id;
     invoke.qualifier = qualifier;
-    m_host.engine->invoke(slot->handle, invoke, *raw);
+    m_host.invoke(*slot, invoke, *raw);
     if (ex.claim()) {
       ex.mapped.clear();
       ex.mapped.status = 202;
@@ -233,7 +238,9 @@ void LambdaDoor::handle(Exchange& ex) {
   ex.tail_log = log_type == "Tail";
   ex.phase = Exchange::Phase::integration;
   ex.self = ex.shared_from_this();
+  ex.request_id = runtime::make_uuid(rng());
   runtime::InvokeRequest invoke;
+  invoke.request_id = ex.request_id;
   invoke.payload = payload;
   invoke.client_context = ex.client_context;
   invoke.qualifier = ex.qualifier;
@@ -243,11 +250,85 @@ void LambdaDoor::handle(Exchange& ex) {
   const auto content_type = request.header("content-type");
   if (!content_type.empty())
     invoke.content_type = content_type;
-  m_host.engine->invoke(slot->handle, invoke, ex);
+  m_host.invoke(*slot, invoke, ex);
+}
+
+// ---- InvokeWithResponseStream
+
+void LambdaDoor::on_stream_start(Exchange& ex, std::string_view content_type) {
+  ex.stream_type.assign(content_type);
+  if (ex.response_stream && ex.claim())
+    begin_event_stream(ex, content_type);
+}
+
+void LambdaDoor::on_stream_data(Exchange& ex, std::string_view bytes) {
+  if (!ex.response_stream) {
+    ex.streamed.append(bytes);
+    return;
+  }
+  if (!ex.stream)
+    return;
+  std::string& frame = ex.prelude; // scratch, reused per chunk
+  frame.clear();
+  append_event_message(frame, "PayloadChunk", "application/octet-stream", bytes);
+  ex.stream->write(frame);
+}
+
+void LambdaDoor::begin_event_stream(Exchange& ex, std::string_view content_type) {
+  auto& mapped = ex.mapped;
+  mapped.clear();
+  mapped.status = 200;
+  mapped.headers.emplace_back("X-Amz-Executed-Version", ex.version);
+  mapped.headers.emplace_back("Content-Type", content_type.empty()
+                                                  ? std::string("application/octet-stream")
+                                                  : std::string(content_type));
+  start_stream(ex);
+}
+
+void LambdaDoor::complete_event_stream(Exchange& ex, const runtime::InvokeResult& result) {
+  std::string complete = "{";
+  if (result.outcome != runtime::Outcome::success) {
+    complete.append("\"ErrorCode\":");
+    append_json_string(complete, result.error_type.empty() ? std::string_view("Unhandled")
+                                                           : result.error_type);
+    complete.append(",\"ErrorDetails\":");
+    append_json_string(complete, result.body);
+  }
+  if (ex.tail_log) {
+    if (complete.size() > 1)
+      complete.push_back(',');
+    complete.append("\"LogResult\":");
+    append_json_string(complete, support::base64_encode(result.log_tail));
+  }
+  complete.push_back('}');
+  std::string frame;
+  append_event_message(frame, "InvokeComplete", "application/json", complete);
+  ex.stream->write(frame);
+  ex.stream->end();
 }
 
 void LambdaDoor::on_complete(Exchange& ex, const runtime::InvokeResult& result) {
   auto keep = std::move(ex.self);
+  using runtime::Outcome;
+  const bool platform_error = result.outcome == Outcome::throttled ||
+                              result.outcome == Outcome::request_too_large ||
+                              result.outcome == Outcome::engine_error;
+  if (ex.response_stream && (ex.stream || !platform_error)) {
+    ex.cold = result.cold;
+    if (!ex.stream) {
+      if (!ex.claim())
+        return;
+      begin_event_stream(ex, result.ok() ? result.content_type : std::string_view());
+      if (result.ok() && !result.body.empty()) {
+        std::string frame;
+        append_event_message(frame, "PayloadChunk", "application/octet-stream", result.body);
+        ex.stream->write(frame);
+      }
+    }
+    if (ex.stream)
+      complete_event_stream(ex, result);
+    return;
+  }
   if (!ex.claim())
     return;
   ex.cold = result.cold;
@@ -256,7 +337,6 @@ void LambdaDoor::on_complete(Exchange& ex, const runtime::InvokeResult& result) 
     ex.version.assign(result.executed_version);
   auto& mapped = ex.mapped;
   mapped.clear();
-  using runtime::Outcome;
   switch (result.outcome) {
   case Outcome::throttled:
     mapped.status = 429;

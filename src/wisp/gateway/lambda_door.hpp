@@ -1,7 +1,11 @@
 #pragma once
 // Internal to the gateway: the Lambda Invoke API front door (`local start-lambda`):
 // POST /2015-03-31/functions/{FunctionName}/invocations for the functions added, with
-// RequestResponse, Event and DryRun invocations, Tail logs, qualifiers and Lambda's errors.
+// RequestResponse, Event and DryRun invocations, Tail logs, qualifiers and Lambda's errors;
+// and InvokeWithResponseStream (POST /2021-11-15/functions/{FunctionName}/
+// response-streaming-invocations): the function's chunks as PayloadChunk events of an
+// `application/vnd.amazon.eventstream` body as they are written, then InvokeComplete (with
+// ErrorCode/ErrorDetails when the function failed, LogResult with Tail).
 
 #include <wisp/gateway/door.hpp>
 
@@ -24,9 +28,13 @@ public:
   void headers_too_large(Exchange& ex) override;
   void common_headers(Exchange& ex, std::string& out) override;
   void handle(Exchange& ex) override;
+  void on_stream_start(Exchange& ex, std::string_view content_type) override;
+  void on_stream_data(Exchange& ex, std::string_view bytes) override;
   void on_complete(Exchange& ex, const runtime::InvokeResult& result) override;
 
 private:
+  void begin_event_stream(Exchange& ex, std::string_view content_type);
+  void complete_event_stream(Exchange& ex, const runtime::InvokeResult& result);
   void error(Exchange& ex, unsigned status, std::string_view type, std::string_view message);
 
   const sam::Model& m_model;

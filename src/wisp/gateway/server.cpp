@@ -4,6 +4,7 @@
 #include <wisp/gateway/api_door.hpp>
 #include <wisp/gateway/lambda_door.hpp>
 #include <wisp/gateway/server.hpp>
+#include <wisp/gateway/url_door.hpp>
 
 #include <fmt/format.h>
 
@@ -37,10 +38,11 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
     if (routed)
       apis.push_back(&api);
   }
-  if (apis.empty())
-    return support::fail("the template has no Api or HttpApi events to serve; "
-                         "`wisp local invoke` "
-                         "runs functions without an API");
+  std::vector<std::string> url_warnings;
+  const bool has_urls = !function_urls(model, url_warnings).empty();
+  if (apis.empty() && !has_urls)
+    return support::fail("the template has no Api or HttpApi events and no function URLs to "
+                         "serve; `wisp local invoke` runs functions without an API");
   int next_port = options.port;
   bool static_taken = false;
   fs::path static_dir;
@@ -103,9 +105,11 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
     else
       shared_doors.push_back(std::move(door));
   }
-  if (!static_dir.empty())
+  if (!static_dir.empty() && !doors.empty())
     host.info(fmt::format("Static files from {} on http://{}:{}", static_dir.string(), options.host,
                           doors.front()->port()));
+  // Function URLs: each on its own port, after the API ports.
+  WISP_TRY(add_function_url_doors(host, model, options, next_port, doors));
   host.run(doors);
   return {};
 }

@@ -13,6 +13,9 @@
 //   `output.info`, then `output.ready` once every listener accepts.
 // - One access-log line per request and the functions' own log lines go to `output.log`
 //   from a background thread (never on the request path).
+// - Hot reload: a change in a function's code (or layers) retires its workers; for a function
+//   that runs from its build, a change in its sources rebuilds it first when it can
+//   (ServeOptions::built), and its requests wait for the new build.
 // - Behaviour, limits and documented deviations from AWS: docs/local-api.md.
 
 #include <wisp/runtime/function.hpp>
@@ -21,6 +24,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +41,25 @@ struct ServeOutput {
   std::function<void(std::string_view)> log; // access + function logs: lines, batched (no final \n)
 };
 
+// What a rebuild of a built function did (ServeOptions::rebuild).
+struct RebuildResult {
+  std::vector<std::string> functions; // every function the build serves (shared builds)
+  bool ok = false;
+  std::string message; // why it failed (esbuild errors as file:line:col: message)
+  std::string detail;  // the tool's own output
+};
+
+// Functions that run from a build (`wisp build`), and how to rebuild them when their sources
+// change (hot reload): a change to a function that `rebuild` can redo rebuilds it before its
+// next request (requests wait for it); a change to another built function is reported
+// ("run `wisp build`").
+struct BuiltFunctions {
+  std::map<std::string, std::filesystem::path> sources; // logical id → CodeUri
+  std::vector<std::filesystem::path> ignore;            // not sources (node_modules, build dir)
+  std::function<bool(const std::string& id)> can_rebuild;
+  std::function<RebuildResult(const std::string& id)> rebuild; // called off the I/O threads
+};
+
 struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 3000;
@@ -50,6 +73,15 @@ struct ServeOptions {
   std::filesystem::path cache_dir;     // empty: the engine's default
   runtime::InterpreterChoices interpreters; // --interpreter RUNTIME=PATH
   std::filesystem::path log_store_dir; // empty: no local log store
+  // The credentials IAM-authorized requests must be signed with (function URLs with AuthType
+  // AWS_IAM, AWS_IAM routes); empty: such requests are refused (403).
+  std::string access_key_id;
+  std::string secret_access_key;
+  // --jwks [ISSUER=]FILE|URL: where JWT and Cognito authorizers find an issuer's keys (without
+  // ISSUER: every issuer that has no source of its own); an issuer without any is asked
+  // through its discovery document.
+  std::vector<std::string> jwks;
+  BuiltFunctions built;
 };
 
 struct StartApiOptions : ServeOptions {
