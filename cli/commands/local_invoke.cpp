@@ -6,10 +6,12 @@
 #include "local_code.hpp"
 
 #include <wisp/aws/config.hpp>
+#include <wisp/runtime/lambda_config.hpp>
 #include <wisp/runtime/lambda_text.hpp>
 #include <wisp/runtime/local_invoke.hpp>
 #include <wisp/runtime/runtimes.hpp>
 #include <wisp/support/fs.hpp>
+#include <wisp/support/read_input.hpp>
 #include <wisp/template/load.hpp>
 
 #include <fmt/format.h>

@@ -3,6 +3,7 @@
 #include <wisp/gateway/invoke_api.hpp>
 #include <wisp/gateway/lambda_door.hpp>
 #include <wisp/gateway/text.hpp>
+#include <wisp/runtime/lambda_config.hpp>
 #include <wisp/runtime/lambda_text.hpp>
 #include <wisp/support/hash.hpp>
 #include <wisp/support/strings.hpp>

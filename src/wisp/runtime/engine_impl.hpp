@@ -22,6 +22,7 @@
 // flush timer).
 
 #include <wisp/runtime/engine.hpp>
+#include <wisp/runtime/lambda_config.hpp>
 #include <wisp/runtime/lambda_text.hpp>
 #include <wisp/runtime/log_store.hpp>
 #include <wisp/runtime/runtimes.hpp>

@@ -1,3 +1,4 @@
+#include <wisp/runtime/lambda_config.hpp>
 #include <wisp/runtime/lambda_text.hpp>
 
 #include <fmt/format.h>

@@ -1,4 +1,5 @@
 #include <wisp/runtime/function.hpp>
+#include <wisp/runtime/lambda_config.hpp>
 #include <wisp/runtime/lambda_text.hpp>
 #include <wisp/runtime/local_invoke.hpp>
 #include <wisp/support/strings.hpp>

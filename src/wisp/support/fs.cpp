@@ -1,4 +1,5 @@
 #include <wisp/support/fs.hpp>
+#include <wisp/support/read_input.hpp>
 
 #include <fmt/format.h>
 #include <fmt/std.h>

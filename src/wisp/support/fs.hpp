@@ -19,11 +19,6 @@ inline constexpr std::uintmax_t k_default_max_read = 512ull * 1024 * 1024;
 // unreadable, larger than `max_size`.
 Result<std::string> read_file(const fs::path& path, std::uintmax_t max_size = k_default_max_read);
 
-// Like read_file, but a pipe or a character device (`-e <(command)`, /dev/stdin) is read to its
-// end too (still bounded by `max_size`); a directory or a socket is refused.
-Result<std::string> read_file_or_pipe(const fs::path& path,
-                                      std::uintmax_t max_size = k_default_max_read);
-
 // Writes `content` to `path` atomically; creates parent directories. `mode` is applied to
 // the new file (e.g. 0755 for scripts).
 Status write_file_atomic(const fs::path& path, std::string_view content, unsigned mode = 0644);

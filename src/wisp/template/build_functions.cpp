@@ -201,14 +201,7 @@ void Loader::build_function(const ResourceDecl& decl, const Node& properties) {
       function.log_group = *group;
     if (auto format = as_string(logging->find("LogFormat")))
       function.log_format = *format;
-    if (auto level = as_string(logging->find("ApplicationLogLevel")))
-      function.application_log_level = *level;
-    if (auto level = as_string(logging->find("SystemLogLevel")))
-      function.system_log_level = *level;
   }
-  if (const auto* tenancy = find("TenancyConfig"); tenancy && tenancy->is_mapping())
-    if (auto mode = as_string(tenancy->find("TenantIsolationMode")))
-      function.tenant_isolation_mode = *mode;
   if (const auto* url = find("FunctionUrlConfig"); url && url->is_mapping())
     function.function_url_config = to_json_object(*url);
   check_function(function, properties, decl);
@@ -295,14 +288,7 @@ void Loader::build_lambda_function(const ResourceDecl& decl, const Node& propert
       function.log_group = *group;
     if (auto format = as_string(logging->find("LogFormat")))
       function.log_format = *format;
-    if (auto level = as_string(logging->find("ApplicationLogLevel")))
-      function.application_log_level = *level;
-    if (auto level = as_string(logging->find("SystemLogLevel")))
-      function.system_log_level = *level;
   }
-  if (const auto* tenancy = find("TenancyConfig"); tenancy && tenancy->is_mapping())
-    if (auto mode = as_string(tenancy->find("TenantIsolationMode")))
-      function.tenant_isolation_mode = *mode;
   check_function(function, properties, decl);
   m_model.functions.push_back(std::move(function));
 }

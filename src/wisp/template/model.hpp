@@ -95,9 +95,6 @@ struct Function {
   std::string tracing;    // Active | PassThrough | empty
   std::string log_group;  // LoggingConfig.LogGroup; empty → /aws/lambda/<name>
   std::string log_format; // LoggingConfig.LogFormat: Text | JSON | empty
-  std::string application_log_level; // LoggingConfig.ApplicationLogLevel (JSON only)
-  std::string system_log_level;       // LoggingConfig.SystemLogLevel (JSON only)
-  std::string tenant_isolation_mode;  // TenancyConfig.TenantIsolationMode (PER_TENANT)
   std::optional<boost::json::object> function_url_config;
   SourceRef source;
 };
