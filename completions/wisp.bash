@@ -11,7 +11,7 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/local/start-api|/local/start-lambda|/deploy|/deploy/status|/promote|/rollback|/delete|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
+            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/local/start-api|/local/start-lambda|/local/execution|/local/execution/get|/local/execution/history|/local/execution/stop|/local/execution/list|/local/callback|/local/callback/succeed|/local/callback/fail|/local/callback/heartbeat|/deploy|/deploy/status|/promote|/rollback|/delete|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
@@ -61,6 +61,8 @@ _wisp_completion() {
         "/local/invoke --env-vars"|"/local/invoke -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --log-file"|"/local/invoke -l") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --build-dir"|"/local/invoke -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --durable-execution-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --time-scale") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --template"|"/local/invoke --template-file"|"/local/invoke -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -105,6 +107,7 @@ _wisp_completion() {
         "/local/start-api --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --max-concurrency") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --build-dir"|"/local/start-api -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --time-scale") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --static-dir"|"/local/start-api -s") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --jwks") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -120,11 +123,59 @@ _wisp_completion() {
         "/local/start-lambda --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --max-concurrency") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --build-dir"|"/local/start-lambda -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --time-scale") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --template"|"/local/start-lambda --template-file"|"/local/start-lambda -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/execution/get --format") COMPREPLY=( $(compgen -W 'summary json' -- "${cur}") ); return 0 ;;
+        "/local/execution/get --template"|"/local/execution/get --template-file"|"/local/execution/get -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/get --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/local/execution/get --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/get --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/get --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/execution/history --format") COMPREPLY=( $(compgen -W 'table json' -- "${cur}") ); return 0 ;;
+        "/local/execution/history --template"|"/local/execution/history --template-file"|"/local/execution/history -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/history --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/local/execution/history --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/history --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/history --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/execution/stop --error-message") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/stop --error-type") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/stop --error-data") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/stop --stack-trace") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/stop --template"|"/local/execution/stop --template-file"|"/local/execution/stop -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/stop --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/local/execution/stop --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/stop --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/stop --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/execution/list --status") COMPREPLY=( $(compgen -W 'RUNNING SUCCEEDED FAILED TIMED_OUT STOPPED' -- "${cur}") ); return 0 ;;
+        "/local/execution/list --template"|"/local/execution/list --template-file"|"/local/execution/list -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/list --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/local/execution/list --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/list --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/execution/list --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/callback/succeed --result"|"/local/callback/succeed -r") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/callback/succeed --template"|"/local/callback/succeed --template-file"|"/local/callback/succeed -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/callback/succeed --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/local/callback/succeed --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/callback/succeed --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/callback/succeed --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/callback/fail --error-message") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/callback/fail --error-type") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/callback/fail --error-data") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/callback/fail --stack-trace") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/callback/fail --template"|"/local/callback/fail --template-file"|"/local/callback/fail -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/callback/fail --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/local/callback/fail --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/callback/fail --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/callback/fail --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/callback/heartbeat --template"|"/local/callback/heartbeat --template-file"|"/local/callback/heartbeat -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/callback/heartbeat --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/local/callback/heartbeat --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/callback/heartbeat --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/callback/heartbeat --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/deploy --stack-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --s3-bucket") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -210,6 +261,7 @@ _wisp_completion() {
         "/logs --start-time"|"/logs -s") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --end-time"|"/logs -e") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --template"|"/logs --template-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/logs --durable-execution") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -231,17 +283,26 @@ _wisp_completion() {
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
         "/build") words=''; options='--build-dir --cached --color --config-env --config-file --debug --help --output --parallel --parameter-overrides --template --template-file' ;;
         "/package") words=''; options='--base-image --build-dir --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --force-upload --format --help --image-repository --insecure-registry --oci-archive --output --output-dir --output-template-file --parameter-overrides --profile --region --s3-bucket --s3-prefix --template --template-file' ;;
-        "/local") words='invoke generate-event start-api start-lambda'; options='--help' ;;
-        "/local/invoke") words=''; options='--build-dir --color --config-env --config-file --debug --endpoint-url --enforce-memory --env-vars --event --help --log-file --parameter-overrides --profile --region --template --template-file' ;;
+        "/local") words='invoke generate-event start-api start-lambda execution callback'; options='--help' ;;
+        "/local/invoke") words=''; options='--build-dir --color --config-env --config-file --debug --durable-execution-name --endpoint-url --enforce-memory --env-vars --event --help --log-file --parameter-overrides --profile --region --skip-waits --template --template-file --time-scale' ;;
         "/local/generate-event") words='apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'; options='--account-id --api-id --body --bucket --color --config-env --config-file --data --debug --detail --detail-type --event-bus --help --key --message --method --partition --partition-key --path --queue --region --resource --rule --size --source --stage --stream --subject --table --token --topic' ;;
-        "/local/start-api") words=''; options='--build-dir --color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --jwks --max-concurrency --no-watch --parameter-overrides --port --stage --static-dir --template --template-file --threads --warm-containers' ;;
-        "/local/start-lambda") words=''; options='--build-dir --color --config-env --config-file --debug --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --template --template-file --threads --warm-containers' ;;
+        "/local/start-api") words=''; options='--build-dir --color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --jwks --max-concurrency --no-watch --parameter-overrides --port --skip-waits --stage --static-dir --template --template-file --threads --time-scale --warm-containers' ;;
+        "/local/start-lambda") words=''; options='--build-dir --color --config-env --config-file --debug --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --skip-waits --template --template-file --threads --time-scale --warm-containers' ;;
+        "/local/execution") words='get history stop list'; options='--help' ;;
+        "/local/execution/get") words=''; options='--color --config-env --config-file --debug --format --help --output --template --template-file' ;;
+        "/local/execution/history") words=''; options='--color --config-env --config-file --debug --format --help --output --template --template-file' ;;
+        "/local/execution/stop") words=''; options='--color --config-env --config-file --debug --error-data --error-message --error-type --help --output --stack-trace --template --template-file' ;;
+        "/local/execution/list") words=''; options='--color --config-env --config-file --debug --help --output --status --template --template-file' ;;
+        "/local/callback") words='succeed fail heartbeat'; options='--help' ;;
+        "/local/callback/succeed") words=''; options='--color --config-env --config-file --debug --help --output --result --template --template-file' ;;
+        "/local/callback/fail") words=''; options='--color --config-env --config-file --debug --error-data --error-message --error-type --help --output --stack-trace --template --template-file' ;;
+        "/local/callback/heartbeat") words=''; options='--color --config-env --config-file --debug --help --output --template --template-file' ;;
         "/deploy") words='status'; options='--break-lock --capabilities --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --confirm-changeset --debug --dry-run --endpoint-url --fail-on-empty-changeset --help --max-parallel --no-execute-changeset --no-fail-on-empty-changeset --output --parameter-overrides --profile --refresh --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --step-interval --tags --template --template-file' ;;
         "/deploy/status") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
         "/promote") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
         "/rollback") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --function --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file --to' ;;
         "/delete") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --no-prompts --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
-        "/logs") words=''; options='--cli-connect-timeout --cli-read-timeout --color --config-env --config-file --cw-log-group --debug --end-time --endpoint-url --filter --help --local --name --output --parameter-overrides --profile --region --stack-name --stage --start-time --tail --template --template-file' ;;
+        "/logs") words=''; options='--cli-connect-timeout --cli-read-timeout --color --config-env --config-file --cw-log-group --debug --durable-execution --end-time --endpoint-url --filter --help --local --name --output --parameter-overrides --profile --region --stack-name --stage --start-time --tail --template --template-file' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac
     if [[ "${cur}" == -* ]]; then

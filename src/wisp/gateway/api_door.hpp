@@ -85,6 +85,7 @@ private:
   void on_authorizer(Exchange& ex, const runtime::InvokeResult& result);
   void apply_authorizer(Exchange& ex, const AuthorizerResult& result, std::int64_t latency_ms);
   void integrate(Exchange& ex);
+  void integrate_durable(Exchange& ex, const FunctionSlot& function);
   std::optional<std::string> identity_value(const Exchange& ex, std::string_view source) const;
   void fill_event_info(Exchange& ex, RequestEventInfo& info) const;
   void prepare_ids(Exchange& ex) const;

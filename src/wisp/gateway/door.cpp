@@ -66,6 +66,7 @@ void Exchange::reset() {
   invoked = false;
   status = 0;
   close_after = false;
+  quiet = false;
   error_type = {};
 }
 
@@ -258,7 +259,8 @@ void Session::write(const std::shared_ptr<Exchange>& ex) {
 
 void Session::on_write(beast::error_code ec) {
   auto ex = std::move(m_writing);
-  m_door.host().log.line(access_line(*ex));
+  if (!ex->quiet)
+    m_door.host().log.line(access_line(*ex));
   ex->session.reset();
   if (ec || ex->close_after || m_door.host().stopping) {
     close();

@@ -128,6 +128,7 @@ struct Exchange final : runtime::InvokeSink, std::enable_shared_from_this<Exchan
   bool invoked = false;
   unsigned status = 0;
   bool close_after = false; // Connection: close after this answer
+  bool quiet = false;       // no access-log line (a durable function's checkpoints)
   std::string_view error_type;
 };
 

@@ -144,6 +144,9 @@ Host::Host(const ServeOptions& serve_options, const ServeOutput& serve_output)
   engine_options.cache_dir = serve_options.cache_dir;
   engine_options.interpreters = serve_options.interpreters;
   engine_options.log_store_dir = serve_options.log_store_dir;
+  engine_options.access_key_id = serve_options.access_key_id;
+  engine_options.secret_access_key = serve_options.secret_access_key;
+  engine_options.session_token = serve_options.session_token;
   engine_options.on_log = [this](const runtime::LogLine& line) { log.line(line.text); };
   engine_options.on_warning = [this](std::string_view warning) { warn(warning); };
   engine_options.on_progress = serve_output.progress;
@@ -191,6 +194,17 @@ FunctionSlot& Host::function(const sam::Model& model, const std::string& id) {
   slot.watch_dirs.push_back(config->code_dir);
   for (const auto& layer : config->layer_dirs)
     slot.watch_dirs.push_back(layer);
+  if (!options.endpoint_url.empty()) // before --env-vars, which may still override it
+    config->env_overrides.insert(config->env_overrides.begin(),
+                                 {"AWS_ENDPOINT_URL", options.endpoint_url});
+  std::vector<std::string> problems;
+  const auto durable_config =
+      durable ? durable::durable_config(model, *fn, &problems) : std::nullopt;
+  for (const auto& problem : problems)
+    warn(problem);
+  if (durable_config)
+    for (auto& variable : durable::function_environment(m_durable_endpoint))
+      config->env_overrides.push_back(std::move(variable));
   auto handle = engine->add_function(std::move(*config));
   if (!handle) {
     slot.problem = handle.error().message;
@@ -199,7 +213,23 @@ FunctionSlot& Host::function(const sam::Model& model, const std::string& id) {
   }
   slot.handle = *handle;
   slot.ok = true;
+  if (durable_config)
+    durable->add_function({slot.id, slot.name, slot.handle, slot.version, *durable_config});
   return slot;
+}
+
+void Host::enable_durable(const sam::Model& model, std::string endpoint_url) {
+  durable::ServiceOptions service_options;
+  service_options.store_dir = durable::Store::default_root(model.base_dir);
+  service_options.region = options.region;
+  service_options.account_id = options.account_id;
+  service_options.time_scale = options.time_scale;
+  service_options.skip_waits = options.skip_waits;
+  service_options.endpoint_url = endpoint_url;
+  service_options.log = [this](std::string_view line) { log.line(line); };
+  service_options.warning = [this](std::string_view text) { warn(text); };
+  m_durable_endpoint = std::move(endpoint_url);
+  durable = std::make_unique<durable::Service>(io, *engine, std::move(service_options));
 }
 
 void Host::start_watching() {
@@ -402,23 +432,40 @@ void Host::prewarm() {
 void Host::run(std::vector<std::unique_ptr<Door>>& doors) {
   asio::basic_signal_set<Executor> signals(io.get_executor(), SIGINT, SIGTERM);
   asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor> grace(io.get_executor());
-  signals.async_wait([&](boost::system::error_code ec, int) {
-    if (ec)
+  const auto shutdown = [&] {
+    if (stopping.exchange(true))
       return;
-    stopping = true;
+    signals.cancel();
     log.line(fmt::format("{} Shutting down", clock_text()));
     for (auto& door : doors)
       door->close();
     if (watcher)
       watcher->stop();
     stop_rebuilds();
+    if (durable)
+      durable->shutdown(); // executions stay RUNNING in the store; the next wisp resumes them
     engine->stop();
     // Let the exit handlers reap the workers, then stop.
     grace.expires_after(std::chrono::milliseconds(300));
     grace.async_wait([&](boost::system::error_code) { io.stop(); });
+  };
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
+    if (ec)
+      return;
+    stop_signal = signal;
+    shutdown();
   });
+  {
+    std::lock_guard lock(m_shutdown_mutex);
+    m_shutdown = [this, &shutdown] { asio::post(io, shutdown); };
+  }
   for (auto& door : doors)
     door->start_accepting();
+  if (durable && options.resume_durable) {
+    if (const auto resumed = durable->resume(); resumed > 0)
+      info(fmt::format("Resumed {} durable execution{} left running", resumed,
+                       resumed == 1 ? "" : "s"));
+  }
   prewarm();
   start_watching();
   if (output.ready)
@@ -433,6 +480,14 @@ void Host::run(std::vector<std::unique_ptr<Door>>& doors) {
   stop_rebuilds();
   if (m_rebuild_thread.joinable())
     m_rebuild_thread.join();
+  std::lock_guard lock(m_shutdown_mutex);
+  m_shutdown = nullptr;
+}
+
+void Host::stop() {
+  std::lock_guard lock(m_shutdown_mutex);
+  if (m_shutdown)
+    m_shutdown();
 }
 
 } // namespace wisp::gateway

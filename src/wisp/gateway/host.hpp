@@ -7,6 +7,7 @@
 // Also the per-thread helpers every door uses: the random generator, the clocks and the
 // once-per-second formatted times.
 
+#include <wisp/durable/service.hpp>
 #include <wisp/gateway/server.hpp>
 #include <wisp/gateway/watcher.hpp>
 #include <wisp/runtime/engine.hpp>
@@ -152,6 +153,7 @@ public:
   }
 
   // Registers the model's function `id` once; returns its slot (check ok). Slots stay put.
+  // A function with DurableConfig also joins the durable execution service (when enabled).
   FunctionSlot& function(const sam::Model& model, const std::string& id);
 
   // Every door invokes through here: while the function is being rebuilt, the invocation
@@ -162,26 +164,38 @@ public:
       return;
     engine->invoke(slot.handle, request, sink);
   }
+  // Serves durable functions from now on: the durable execution service (`durable`), with
+  // its store beside the template, reachable by the functions' SDKs at `endpoint_url` (a door
+  // of this host that mounts the service's routes). Call before registering functions.
+  void enable_durable(const sam::Model& model, std::string endpoint_url);
 
   // Starts the doors' listeners (already bound), prewarms and watches the registered
   // functions, reports ready, and runs the io_context on the I/O threads until SIGINT or
   // SIGTERM; then closes the doors, stops the engine and returns.
   void run(std::vector<std::unique_ptr<Door>>& doors);
+  // Ends run() as SIGTERM would (from any thread).
+  void stop();
 
   const ServeOptions& options;
   const ServeOutput& output;
   // Declared before the io_context: handlers destroyed with it still count connections.
   std::atomic<int> connections{0};
   std::atomic<bool> stopping{false};
+  std::atomic<int> stop_signal{0}; // the signal that ended run(), if one did
   boost::asio::io_context io;
   AsyncLog log;
   std::unique_ptr<runtime::Engine> engine;
+  // The durable execution service (after the engine: it goes first); null until enabled.
+  std::unique_ptr<durable::Service> durable;
   std::map<std::string, FunctionSlot> functions;
   std::unique_ptr<CodeWatcher> watcher;
   // JWT and Cognito authorizers' key sets (options.jwks), shared by every door.
   std::shared_ptr<JwksCache> jwks;
 
 private:
+  std::function<void()> m_shutdown; // set by run()
+  std::mutex m_shutdown_mutex;
+  std::string m_durable_endpoint;
   void start_watching();
   void prewarm();
   bool defer(FunctionSlot& slot, const runtime::InvokeRequest& request, runtime::InvokeSink& sink);

@@ -17,6 +17,7 @@ namespace {
 
 constexpr std::uint64_t k_invoke_payload_limit = 6291456; // 6 MB (InvokeFunction)
 constexpr std::uint64_t k_async_payload_limit = 1048576;  // 1 MB (asynchronous Invoke)
+constexpr std::uint64_t k_durable_body_limit = 16u * 1024 * 1024;
 
 // An asynchronous (Event) invocation: owns its payload, logs its outcome.
 struct EventInvocation final : runtime::InvokeSink {
@@ -55,7 +56,9 @@ support::Status LambdaDoor::add(const std::string& id) {
 }
 
 std::uint64_t LambdaDoor::body_limit() const {
-  return k_invoke_payload_limit;
+  // A checkpoint may carry a 6 MB payload and its envelope; Invoke's own limit is checked in
+  // handle() then.
+  return m_host.durable ? k_durable_body_limit : k_invoke_payload_limit;
 }
 
 void LambdaDoor::payload_too_large(Exchange& ex) {
@@ -85,6 +88,10 @@ void LambdaDoor::error(Exchange& ex, unsigned status, std::string_view type,
 
 void LambdaDoor::handle(Exchange& ex) {
   auto& request = ex.request;
+  if (m_host.durable && durable::Service::owns_path(request.raw_path)) {
+    durable_api(ex);
+    return;
+  }
   auto name = invocation_function(request.raw_path);
   if (!name) {
     name = streaming_invocation_function(request.raw_path);
@@ -160,6 +167,10 @@ void LambdaDoor::handle(Exchange& ex) {
   std::string_view payload = request.body;
   if (payload.empty())
     payload = "{}";
+  if (payload.size() > k_invoke_payload_limit) {
+    payload_too_large(ex);
+    return;
+  }
   {
     boost::system::error_code ec;
     boost::json::parse(payload, ec);
@@ -200,6 +211,10 @@ void LambdaDoor::handle(Exchange& ex) {
       ex.mapped.status = 204;
       finish(ex);
     }
+    return;
+  }
+  if (m_host.durable && m_host.durable->is_durable(slot->id)) {
+    durable_invoke(ex, *slot, type, payload);
     return;
   }
   if (type == "Event") {
@@ -306,6 +321,80 @@ void LambdaDoor::complete_event_stream(Exchange& ex, const runtime::InvokeResult
   append_event_message(frame, "InvokeComplete", "application/json", complete);
   ex.stream->write(frame);
   ex.stream->end();
+}
+
+void LambdaDoor::durable_api(Exchange& ex) {
+  const auto& request = ex.request;
+  durable::HttpRequest call;
+  call.method = request.method;
+  call.raw_path = request.raw_path;
+  call.raw_query = request.raw_query;
+  call.body = request.body;
+  const auto response = m_host.durable->handle(call);
+  if (!ex.claim())
+    return;
+  // The data plane (a function's own checkpoints and state reads) would flood the access log;
+  // the service logs each invocation instead.
+  ex.quiet = response.status < 300 &&
+             (request.raw_path.ends_with("/checkpoint") || request.raw_path.ends_with("/state"));
+  ex.mapped.clear();
+  ex.mapped.status = static_cast<unsigned>(response.status);
+  ex.mapped.headers.emplace_back("Content-Type", response.content_type);
+  if (!response.error_type.empty())
+    ex.mapped.headers.emplace_back("x-amzn-ErrorType", response.error_type);
+  for (const auto& header : response.headers)
+    ex.mapped.headers.push_back(header);
+  ex.mapped.body = response.body;
+  finish(ex);
+}
+
+// Invoke of a durable function: an execution named by X-Amz-Durable-Execution-Name (else a
+// generated name) starts, or the one of that name and payload is attached to. Event answers
+// 202 at once; RequestResponse waits for the execution's end. Both carry
+// X-Amz-Durable-Execution-Arn.
+void LambdaDoor::durable_invoke(Exchange& ex, const FunctionSlot& slot, std::string_view type,
+                                std::string_view payload) {
+  durable::StartRequest start;
+  start.function_id = slot.id;
+  start.name = std::string(ex.request.header("x-amz-durable-execution-name"));
+  start.payload = std::string(payload);
+  ex.function_id = slot.id;
+  ex.version = slot.version;
+  const bool event = type == "Event";
+  if (!event)
+    ex.self = ex.shared_from_this();
+  auto started = m_host.durable->start(
+      start, event ? std::function<void(const durable::ExecutionOutcome&)>()
+                   : [this, &ex](const durable::ExecutionOutcome& outcome) {
+                       auto keep = std::move(ex.self);
+                       if (!ex.claim())
+                         return;
+                       auto& mapped = ex.mapped;
+                       mapped.clear();
+                       mapped.status = 200;
+                       mapped.headers.emplace_back("X-Amz-Durable-Execution-Arn", outcome.arn);
+                       mapped.headers.emplace_back("X-Amz-Executed-Version", ex.version);
+                       mapped.headers.emplace_back("Content-Type", "application/json");
+                       if (outcome.status == durable::ExecutionStatus::succeeded) {
+                         mapped.body = outcome.result.value_or("null");
+                       } else {
+                         mapped.headers.emplace_back("X-Amz-Function-Error", "Unhandled");
+                         mapped.body = outcome.error_payload();
+                       }
+                       finish(ex);
+                     });
+  if (!started) {
+    ex.self.reset();
+    const auto& e = started.error();
+    error(ex, static_cast<unsigned>(e.status), e.type, e.message);
+    return;
+  }
+  if (event && ex.claim()) {
+    ex.mapped.clear();
+    ex.mapped.status = 202;
+    ex.mapped.headers.emplace_back("X-Amz-Durable-Execution-Arn", started->arn);
+    finish(ex);
+  }
 }
 
 void LambdaDoor::on_complete(Exchange& ex, const runtime::InvokeResult& result) {

@@ -6,6 +6,8 @@
 // response-streaming-invocations): the function's chunks as PayloadChunk events of an
 // `application/vnd.amazon.eventstream` body as they are written, then InvokeComplete (with
 // ErrorCode/ErrorDetails when the function failed, LogResult with Tail).
+// With the host's durable execution service enabled it also answers the service's routes
+// (/2025-12-01/...), and Invoke of a durable function starts (or attaches to) an execution.
 
 #include <wisp/gateway/door.hpp>
 
@@ -36,6 +38,9 @@ private:
   void begin_event_stream(Exchange& ex, std::string_view content_type);
   void complete_event_stream(Exchange& ex, const runtime::InvokeResult& result);
   void error(Exchange& ex, unsigned status, std::string_view type, std::string_view message);
+  void durable_api(Exchange& ex);
+  void durable_invoke(Exchange& ex, const FunctionSlot& slot, std::string_view type,
+                      std::string_view payload);
 
   const sam::Model& m_model;
   const StartLambdaOptions& m_options;

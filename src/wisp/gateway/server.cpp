@@ -1,6 +1,7 @@
 // `local start-api` and `local start-lambda`: one Host (host.hpp) and the doors
 // that serve the template on it (api_door.hpp, lambda_door.hpp).
 
+#include <wisp/durable/service.hpp>
 #include <wisp/gateway/api_door.hpp>
 #include <wisp/gateway/lambda_door.hpp>
 #include <wisp/gateway/server.hpp>
@@ -23,6 +24,17 @@ std::string route_line(const sam::Route& route) {
   return fmt::format("  {:<7} {:<32} {}", route.method, route.path, route.function_logical_id);
 }
 
+bool has_durable_functions(const sam::Model& model) {
+  return std::any_of(model.functions.begin(), model.functions.end(),
+                     [&](const sam::Function& fn) { return durable::durable_config(model, fn); });
+}
+
+// Where a door's listener is reached from this machine (functions' SDKs included).
+std::string local_url(const std::string& host, int port) {
+  const bool any = host == "0.0.0.0" || host == "::" || host.empty();
+  return fmt::format("http://{}:{}", any ? "127.0.0.1" : host, port);
+}
+
 } // namespace
 
 support::Status serve_api(const sam::Model& model, const StartApiOptions& options,
@@ -30,6 +42,15 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
   Host host(options, output);
   std::vector<std::unique_ptr<Door>> doors;
   std::vector<std::unique_ptr<Door>> shared_doors; // reached through a listening door
+  // Durable functions' SDKs reach the durable execution service on a loopback door of its own.
+  StartLambdaOptions durable_options;
+  static_cast<ServeOptions&>(durable_options) = options;
+  std::unique_ptr<LambdaDoor> durable_door;
+  if (has_durable_functions(model)) {
+    durable_door = std::make_unique<LambdaDoor>(host, model, durable_options);
+    WISP_TRY(durable_door->listen("127.0.0.1", 0));
+    host.enable_durable(model, local_url("127.0.0.1", durable_door->port()));
+  }
   std::vector<const sam::Api*> apis;
   for (const auto& api : model.apis) {
     const bool routed = std::any_of(model.routes.begin(), model.routes.end(), [&](const auto& r) {
@@ -110,6 +131,11 @@ support::Status serve_api(const sam::Model& model, const StartApiOptions& option
                           doors.front()->port()));
   // Function URLs: each on its own port, after the API ports.
   WISP_TRY(add_function_url_doors(host, model, options, next_port, doors));
+  if (durable_door) {
+    host.info(
+        fmt::format("Durable execution API: {}", local_url("127.0.0.1", durable_door->port())));
+    doors.push_back(std::move(durable_door));
+  }
   host.run(doors);
   return {};
 }
@@ -118,6 +144,13 @@ support::Status serve_lambda(const sam::Model& model, const StartLambdaOptions& 
                              const ServeOutput& output) {
   Host host(options, output);
   auto door = std::make_unique<LambdaDoor>(host, model, options);
+  // Durable functions' SDKs reach the durable execution service on this same port, so it
+  // listens before the functions (their environment names it) are registered.
+  const bool durable = has_durable_functions(model);
+  if (durable) {
+    WISP_TRY(door->listen(options.host, options.port));
+    host.enable_durable(model, local_url(options.host, door->port()));
+  }
   if (options.functions.empty()) {
     for (const auto& fn : model.functions)
       WISP_TRY(door->add(fn.logical_id));
@@ -127,7 +160,8 @@ support::Status serve_lambda(const sam::Model& model, const StartLambdaOptions& 
   }
   if (door->slots().empty())
     return support::fail("the template has no functions to serve");
-  WISP_TRY(door->listen(options.host, options.port));
+  if (!durable)
+    WISP_TRY(door->listen(options.host, options.port));
   host.info(fmt::format("Lambda Invoke API: http://{}:{}", options.host, door->port()));
   for (const auto* slot : door->slots())
     host.info(

@@ -73,10 +73,21 @@ struct ServeOptions {
   std::filesystem::path cache_dir;     // empty: the engine's default
   runtime::InterpreterChoices interpreters; // --interpreter RUNTIME=PATH
   std::filesystem::path log_store_dir; // empty: no local log store
-  // The credentials IAM-authorized requests must be signed with (function URLs with AuthType
-  // AWS_IAM, AWS_IAM routes); empty: such requests are refused (403).
+  // Durable functions (DurableConfig): their executions' waits run this many times faster
+  // (--time-scale, DURABLE_EXECUTIONS_TIME_SCALE); with skip_waits a wait ends as soon as the
+  // function suspends (docs/durable.md).
+  double time_scale = 1.0;
+  bool skip_waits = false;
+  // Resume, at startup, the durable executions left RUNNING by a wisp that stopped.
+  bool resume_durable = true;
+  // Given to the functions: AWS_ENDPOINT_URL (before --env-vars, which may override it).
+  std::string endpoint_url;
+  // The resolved credentials: given to the functions (empty: dummy ones), and the ones
+  // IAM-authorized requests must be signed with (function URLs with AuthType AWS_IAM, AWS_IAM
+  // routes; empty: such requests are refused, 403).
   std::string access_key_id;
   std::string secret_access_key;
+  std::string session_token;
   // --jwks [ISSUER=]FILE|URL: where JWT and Cognito authorizers find an issuer's keys (without
   // ISSUER: every issuer that has no source of its own); an issuer without any is asked
   // through its discovery document.
@@ -94,6 +105,36 @@ struct StartLambdaOptions : ServeOptions {
   StartLambdaOptions() { port = 3001; }
   std::vector<std::string> functions; // logical ids or names to serve; empty: all
 };
+
+// `wisp local invoke` of a durable function: the durable execution service and an Invoke API
+// on a loopback port of their own (the function's SDK calls the service there), one execution
+// started (or attached to, by name and payload) and run to its end.
+struct DurableInvokeOptions : ServeOptions {
+  DurableInvokeOptions() {
+    port = 0;
+    watch = false;
+    resume_durable = false; // only its own execution (attached by name) runs again
+  }
+  std::string function; // logical id or FunctionName
+  std::string name;     // DurableExecutionName; empty: a generated one
+  std::string event = "{}";
+  // On a terminal: while the execution waits on a callback, ask what to do with it (succeed,
+  // fail, heartbeat, stop, or keep waiting for an answer from elsewhere).
+  bool prompt_callbacks = false;
+};
+
+struct DurableInvokeResult {
+  std::string arn;
+  bool attached = false; // an execution of that name and payload existed
+  bool finished = false; // false: interrupted (the execution stays RUNNING in the store)
+  int signal = 0;
+  std::string status; // SUCCEEDED, FAILED, TIMED_OUT, STOPPED
+  std::string body;   // the result, or the error payload
+};
+
+support::Result<DurableInvokeResult> invoke_durable(const sam::Model& model,
+                                                    const DurableInvokeOptions& options,
+                                                    const ServeOutput& output);
 
 support::Status serve_api(const sam::Model& model, const StartApiOptions& options,
                           const ServeOutput& output);
