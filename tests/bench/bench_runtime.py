@@ -69,11 +69,14 @@ def main():
     parser.add_argument("--build", default=os.path.join(ROOT, "build", "ci"))
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument("--only", choices=("cold", "layout", "sdk", "warm"), action="append",
+                        help="run only these parts (repeatable; default: all)")
     args = parser.parse_args()
+    parts = set(args.only or ("cold", "layout", "sdk", "warm"))
     args.build = os.path.abspath(args.build)  # the commands run in a temporary directory
     wisp = os.path.join(args.build, "cli", "wisp")
     bench = os.path.join(args.build, "tests", "wisp_runtime_bench")
-    for tool in (wisp, bench):
+    for tool in (wisp, bench) if "warm" in parts else (wisp,):
         if not os.access(tool, os.X_OK):
             sys.exit(f"{tool} is not built (cmake --build --preset ci)")
     if shutil.which("hyperfine") is None:
@@ -93,21 +96,21 @@ def main():
         subprocess.run([wisp, "local", "invoke", "Py"], cwd=work, capture_output=True, check=True)
         subprocess.run([wisp, "local", "invoke", "Node"], cwd=work, capture_output=True, check=True)
 
-        print("Cold `wisp local invoke` (mean of %d runs) vs bare interpreter + handler import" % args.runs)
-        rows = []
-        for name, floor in (
+        if "cold" in parts:
+            print("Cold `wisp local invoke` (mean of %d runs) vs bare interpreter + handler import" % args.runs)
+        for name, floor in () if "cold" not in parts else (
             ("Py", f"{python} -c \"import sys; sys.path.insert(0, 'src'); import app\""),
             ("Node", f"{node} -e \"require('./src/index.js')\""),
         ):
             (wisp_ms, wisp_cpu), (floor_ms, floor_cpu) = hyperfine(
                 [f"{wisp} local invoke {name}", floor], args.runs, work)
-            rows.append((name, wisp_ms, floor_ms))
             print(f"  {name:5} wall: wisp {wisp_ms:7.1f} ms  floor {floor_ms:7.1f} ms  ratio {wisp_ms / floor_ms:4.2f}x"
                   f" | cpu (user+sys): wisp {wisp_cpu:6.1f} ms  floor {floor_cpu:6.1f} ms  ratio {wisp_cpu / floor_cpu:4.2f}x"
                   "   (goal <= 1.30x)")
 
-        print("Lambda's file layout per cold start: `wisp local invoke` in it vs with host paths")
-        for name in ("Py", "Node"):
+        if "layout" in parts:
+            print("Lambda's file layout per cold start: `wisp local invoke` in it vs with host paths")
+        for name in ("Py", "Node") if "layout" in parts else ():
             (layout_ms, layout_cpu), = hyperfine([f"{wisp} local invoke {name}"], args.runs, work)
             (host_ms, host_cpu), = hyperfine([f"{wisp} local invoke {name}"], args.runs, work,
                                              env={"WISP_LAMBDA_LAYOUT": "0"})
@@ -115,9 +118,13 @@ def main():
                   f"(+{layout_ms - host_ms:5.1f} ms) | cpu: layout {layout_cpu:6.1f} ms  "
                   f"host paths {host_cpu:6.1f} ms (+{layout_cpu - host_cpu:5.1f} ms)")
 
-        print("A node function importing @aws-sdk/client-dynamodb from wisp's cache vs plain node")
-        first = subprocess.run([wisp, "local", "invoke", "Sdk"], cwd=work, capture_output=True, text=True)
-        if first.returncode != 0:
+        if "sdk" in parts:
+            print("A node function importing @aws-sdk/client-dynamodb from wisp's cache vs plain node")
+        first = subprocess.run([wisp, "local", "invoke", "Sdk"], cwd=work, capture_output=True, text=True) \
+            if "sdk" in parts else None
+        if first is None:
+            pass
+        elif first.returncode != 0:
             print("  skipped: the SDK could not be installed:", first.stderr.strip().splitlines()[-1:])
         else:
             cache = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "wisp")
@@ -130,8 +137,10 @@ def main():
                   f" | cpu: wisp {wisp_cpu:6.1f} ms  node {floor_cpu:6.1f} ms  ratio {wisp_cpu / floor_cpu:4.2f}x"
                   "   (goal <= 1.20x)")
 
-        print("Warm invoke through the pool (%d invocations after 200 warm-up ones)" % args.count)
-        for runtime, handler in (("python3.11", "app.handler"), ("nodejs20.x", "index.handler")):
+        if "warm" in parts:
+            print("Warm invoke through the pool (%d invocations after 200 warm-up ones)" % args.count)
+        for runtime, handler in (("python3.11", "app.handler"), ("nodejs20.x", "index.handler")) \
+                if "warm" in parts else ():
             for label, extra in (("layout", {}), ("host paths", {"WISP_LAMBDA_LAYOUT": "0"})):
                 proc = subprocess.run(
                     [bench, "--runtime", runtime, "--handler", handler, "--code", os.path.join(work, "src"),
