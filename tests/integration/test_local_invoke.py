@@ -337,13 +337,14 @@ class PythonVersions(LocalInvoke):
                 self.assertIn(f"python3.{minor} is not installed", proc.stderr)
                 continue
             self.assertNotIn("/shims/", executable)
-        # A minor the machine lacks runs on python3, with a warning.
+        # A minor the machine lacks runs on the closest installed one, with a warning.
         if shutil.which("python3.14") is None:
             self.project({"Py314": "CodeUri: src/\nHandler: app.handler\nRuntime: python3.14\n"},
                          {"src/app.py": "import sys\ndef handler(e, c):\n    return [list(sys.version_info[:2]), sys.executable]\n"})
             proc = wisp("local", "invoke", "Py314", cwd=self.tmp, extra_env={"XDG_CACHE_HOME": cache})
             self.assertEqual(proc.returncode, 0, proc.stderr)
-            self.assertRegex(proc.stderr, r"python3\.14: python3\.14 is not installed; running with python3 \(")
+            self.assertRegex(proc.stderr, r"python3\.14: python3\.14 is not installed; running with "
+                                          r"python 3\.\d+\.\d+, the closest version installed")
         with open(os.path.join(cache, "wisp", "interpreters.json")) as f:
             cached = json.load(f)
         self.assertTrue(any(key.startswith("python3.13\n") for key in cached))
@@ -439,7 +440,11 @@ class Node(LocalInvoke):
         self.assertTrue(0 < ctx["remaining"] <= 2000)
         self.assertIs(ctx["waits"], True)
         self.assertEqual(out["env"]["AWS_EXECUTION_ENV"], "AWS_Lambda_nodejs20.x")
-        self.assertTrue(out["env"]["NODE_PATH"].endswith("/node"), out["env"]["NODE_PATH"])
+        if task_root(self.path("node")) == "/var/task":  # Lambda's NODE_PATH in its layout
+            self.assertEqual(out["env"]["NODE_PATH"], "/opt/nodejs/node20/node_modules:"
+                             "/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task")
+        else:
+            self.assertTrue(out["env"]["NODE_PATH"].endswith("/node"), out["env"]["NODE_PATH"])
         self.assertTrue(out["env"]["trace"].startswith("Root=1-"))
         request_id, _ = self.assertFramed(proc.stderr)
         self.assertEqual(ctx["awsRequestId"], request_id)
@@ -511,7 +516,8 @@ class Node(LocalInvoke):
         self.project({"Other": f"CodeUri: node/\nHandler: esm.handler\nRuntime: nodejs{other}.x\n"}, NODE_FILES)
         proc = self.invoke("Other", event='{"z": 3}', code=0)
         self.assertEqual(json.loads(proc.stdout), {"esm": "b.mjs", "event": {"z": 3}})
-        self.assertRegex(proc.stderr, rf"nodejs{other}\.x: running with node {major}\.\d+\.\d+ \(major version differs\)")
+        self.assertRegex(proc.stderr, rf"nodejs{other}\.x: node {other} is not installed; running with "
+                                      rf"node {major}\.\d+\.\d+, the closest version installed")
 
     def test_init_errors(self):
         proc = self.invoke("NoModule", code=1)
