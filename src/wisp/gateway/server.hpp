@@ -82,7 +82,8 @@ struct ServeOptions {
   bool resume_durable = true;
   // Given to the functions: AWS_ENDPOINT_URL (before --env-vars, which may override it).
   std::string endpoint_url;
-  // The resolved credentials: given to the functions (empty: dummy ones), and the ones
+  // The resolved credentials (`local start`: the backend's): given to the functions (empty:
+  // dummy ones), and the ones
   // IAM-authorized requests must be signed with (function URLs with AuthType AWS_IAM, AWS_IAM
   // routes; empty: such requests are refused, 403).
   std::string access_key_id;
@@ -136,9 +137,31 @@ support::Result<DurableInvokeResult> invoke_durable(const sam::Model& model,
                                                     const DurableInvokeOptions& options,
                                                     const ServeOutput& output);
 
+// `wisp local start`: the APIs (as start-api, on `port`) and the Invoke API (as start-lambda,
+// on `lambda_port`) on one Host, plus attachments on the same engine.
+struct StartOptions : StartApiOptions {
+  int lambda_port = 3001;
+};
+
+// Something else served on the Host's engine (the event sources, ...), composed by the command.
+struct Attachment {
+  std::string title;                  // heads its startup lines ("Event sources")
+  std::vector<std::string> functions; // logical ids it invokes: registered on the engine first
+  // Called once the functions are registered; `log` writes to the one access log.
+  std::function<support::Status(runtime::Engine&, std::function<void(std::string_view)> log)>
+      attach;
+  std::function<std::vector<std::string>()> describe; // startup lines, after attach
+  std::function<void()> start;
+  std::function<void()> stop; // at SIGINT/SIGTERM, before the engine stops
+  std::function<void()> join; // after the I/O threads end
+};
+
 support::Status serve_api(const sam::Model& model, const StartApiOptions& options,
                           const ServeOutput& output);
 support::Status serve_lambda(const sam::Model& model, const StartLambdaOptions& options,
                              const ServeOutput& output);
+// Blocks like serve_api; a template without APIs serves the Invoke API and the attachments.
+support::Status serve_start(const sam::Model& model, const StartOptions& options,
+                            const ServeOutput& output, std::vector<Attachment> attachments);
 
 } // namespace wisp::gateway
