@@ -944,8 +944,8 @@ TEST_CASE("engine: Lambda's file layout: /var/task, layers merged at /opt, a pri
   support::TempDir second("wisp-layer-two");
   REQUIRE(support::write_file_atomic(first.path() / "data/config.txt", "from one").has_value());
   REQUIRE(support::write_file_atomic(first.path() / "data/shared.txt", "one").has_value());
-  REQUIRE(support::write_file_atomic(first.path() / "python/layermod.py", "VALUE = 7\n")
-              .has_value());
+  REQUIRE(
+      support::write_file_atomic(first.path() / "python/layermod.py", "VALUE = 7\n").has_value());
   REQUIRE(support::write_file_atomic(second.path() / "data/shared.txt", "two").has_value());
   const auto probe = fmt::format("wisp-layout-probe-{}", ::getpid());
   f.write("app.py", R"(import os, sys, layermod
@@ -1124,7 +1124,8 @@ def handler(event, context):
   CHECK(f.logs[0].find(R"("message": "error line")") != std::string::npos);
 }
 
-TEST_CASE("engine: nodejs24.x refuses callback-style handlers (Runtime.CallbackHandlerDeprecated)") {
+TEST_CASE(
+    "engine: nodejs24.x refuses callback-style handlers (Runtime.CallbackHandlerDeprecated)") {
   if (!have("node"))
     return;
   Fixture f;
