@@ -11,7 +11,7 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/local/start-api|/local/start-lambda|/local/execution|/local/execution/get|/local/execution/history|/local/execution/stop|/local/execution/list|/local/callback|/local/callback/succeed|/local/callback/fail|/local/callback/heartbeat|/deploy|/deploy/status|/promote|/rollback|/delete|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
+            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/local/start|/local/start-api|/local/start-lambda|/local/execution|/local/execution/get|/local/execution/history|/local/execution/stop|/local/execution/list|/local/callback|/local/callback/succeed|/local/callback/fail|/local/callback/heartbeat|/local/trigger|/deploy|/deploy/status|/promote|/rollback|/delete|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
@@ -100,6 +100,29 @@ _wisp_completion() {
         "/local/generate-event --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/generate-event --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/generate-event --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/start --host") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --port"|"/local/start -p") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --env-vars"|"/local/start -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --warm-containers") COMPREPLY=( $(compgen -W 'EAGER LAZY' -- "${cur}") ); return 0 ;;
+        "/local/start --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --max-concurrency") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --build-dir"|"/local/start -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --time-scale") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --lambda-port") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --static-dir"|"/local/start -s") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --jwks") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --clock") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --template"|"/local/start --template-file"|"/local/start -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --cli-connect-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --cli-read-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/local/start-api --host") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --port"|"/local/start-api -p") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --env-vars"|"/local/start-api -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -176,6 +199,18 @@ _wisp_completion() {
         "/local/callback/heartbeat --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/callback/heartbeat --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/callback/heartbeat --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/trigger --body") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --key") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --time") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --env-vars"|"/local/trigger -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --template"|"/local/trigger --template-file"|"/local/trigger -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/trigger --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/deploy --stack-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --s3-bucket") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -283,9 +318,10 @@ _wisp_completion() {
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
         "/build") words=''; options='--build-dir --cached --color --config-env --config-file --debug --help --output --parallel --parameter-overrides --template --template-file' ;;
         "/package") words=''; options='--base-image --build-dir --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --force-upload --format --help --image-repository --insecure-registry --oci-archive --output --output-dir --output-template-file --parameter-overrides --profile --region --s3-bucket --s3-prefix --template --template-file' ;;
-        "/local") words='invoke generate-event start-api start-lambda execution callback'; options='--help' ;;
+        "/local") words='invoke generate-event start start-api start-lambda execution callback trigger'; options='--help' ;;
         "/local/invoke") words=''; options='--build-dir --color --config-env --config-file --debug --durable-execution-name --endpoint-url --enforce-memory --env-vars --event --help --log-file --parameter-overrides --profile --region --skip-waits --template --template-file --time-scale' ;;
         "/local/generate-event") words='apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'; options='--account-id --api-id --body --bucket --color --config-env --config-file --data --debug --detail --detail-type --event-bus --help --key --message --method --partition --partition-key --path --queue --region --resource --rule --size --source --stage --stream --subject --table --token --topic' ;;
+        "/local/start") words=''; options='--build-dir --cli-connect-timeout --cli-read-timeout --clock --color --config-env --config-file --create-resources --debug --disable-authorizer --endpoint-url --env-vars --help --host --jwks --lambda-port --max-concurrency --no-watch --parameter-overrides --port --profile --region --skip-waits --stage --static-dir --template --template-file --threads --time-scale --warm-containers' ;;
         "/local/start-api") words=''; options='--build-dir --color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --jwks --max-concurrency --no-watch --parameter-overrides --port --skip-waits --stage --static-dir --template --template-file --threads --time-scale --warm-containers' ;;
         "/local/start-lambda") words=''; options='--build-dir --color --config-env --config-file --debug --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --skip-waits --template --template-file --threads --time-scale --warm-containers' ;;
         "/local/execution") words='get history stop list'; options='--help' ;;
@@ -297,6 +333,7 @@ _wisp_completion() {
         "/local/callback/succeed") words=''; options='--color --config-env --config-file --debug --help --output --result --template --template-file' ;;
         "/local/callback/fail") words=''; options='--color --config-env --config-file --debug --error-data --error-message --error-type --help --output --stack-trace --template --template-file' ;;
         "/local/callback/heartbeat") words=''; options='--color --config-env --config-file --debug --help --output --template --template-file' ;;
+        "/local/trigger") words=''; options='--body --color --config-env --config-file --debug --endpoint-url --env-vars --help --key --parameter-overrides --print --profile --region --template --template-file --time' ;;
         "/deploy") words='status'; options='--break-lock --capabilities --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --confirm-changeset --debug --dry-run --endpoint-url --fail-on-empty-changeset --help --max-parallel --no-execute-changeset --no-fail-on-empty-changeset --output --parameter-overrides --profile --refresh --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --step-interval --tags --template --template-file' ;;
         "/deploy/status") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
         "/promote") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;

@@ -24,7 +24,7 @@ build_packages=(
   cmake ninja-build g++ pkg-config ccache python3
   libcli11-dev libyaml-cpp-dev libyaml-dev libboost1.81-all-dev libboost-json1.81-dev
   libcurl4-openssl-dev libarchive-dev libdeflate-dev zlib1g-dev libssl-dev libtomlplusplus-dev libfmt-dev
-  libexpected-dev doctest-dev
+  libexpected-dev doctest-dev libcctz-dev
 )
 peer_packages=(
   docker-registry skopeo umoci wrk hyperfine nginx-light zip unzip

@@ -7,10 +7,10 @@
 #include "local_serve.hpp"
 
 #include <wisp/aws/config.hpp>
-#include <wisp/runtime/lambda_config.hpp>
-#include <wisp/runtime/lambda_text.hpp>
 #include <wisp/durable/service.hpp>
 #include <wisp/gateway/server.hpp>
+#include <wisp/runtime/lambda_config.hpp>
+#include <wisp/runtime/lambda_text.hpp>
 #include <wisp/runtime/local_invoke.hpp>
 #include <wisp/runtime/runtimes.hpp>
 #include <wisp/support/fs.hpp>

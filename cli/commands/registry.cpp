@@ -27,6 +27,8 @@ std::unique_ptr<Command> make_local_execution_list_command();
 std::unique_ptr<Command> make_local_callback_succeed_command();
 std::unique_ptr<Command> make_local_callback_fail_command();
 std::unique_ptr<Command> make_local_callback_heartbeat_command();
+std::unique_ptr<Command> make_local_trigger_command();
+std::unique_ptr<Command> make_local_start_command();
 
 std::vector<std::unique_ptr<Command>> make_commands() {
   std::vector<std::unique_ptr<Command>> commands;
@@ -36,6 +38,7 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   commands.push_back(make_package_command());
   commands.push_back(make_local_invoke_command());
   commands.push_back(make_local_generate_event_command());
+  commands.push_back(make_local_start_command());
   commands.push_back(make_local_start_api_command());
   commands.push_back(make_local_start_lambda_command());
   commands.push_back(make_local_execution_get_command());
@@ -45,6 +48,7 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   commands.push_back(make_local_callback_succeed_command());
   commands.push_back(make_local_callback_fail_command());
   commands.push_back(make_local_callback_heartbeat_command());
+  commands.push_back(make_local_trigger_command());
   commands.push_back(make_deploy_command());
   commands.push_back(make_deploy_status_command());
   commands.push_back(make_promote_command());

@@ -424,13 +424,20 @@ def spin(event, context):
   sleeper_config.environment.emplace_back("RELEASE", release.string());
   auto sleeper = f.add(sleeper_config);
   CHECK(run(sleeper, 3) == 3);
-  // A worker that keeps the CPU busy gets no company: the invocations take turns on it.
+  // A worker that keeps the CPU busy gets no company: the invocations take turns on it. While
+  // other work holds the machine's cores a spinning worker can be descheduled long enough to
+  // look like a waiting one, so a fresh spinner gets up to three rounds to show it.
   FunctionConfig config = f.engine->config(sleeper);
-  config.id = "Spin";
   config.handler = "app.spin";
-  auto spinner = f.engine->add_function(config);
-  REQUIRE(spinner.has_value());
-  CHECK(run(*spinner, 0) == 4); // the sleeper's 3 and the spinner's one
+  long extra = -1;
+  for (int round = 0; round < 3 && extra != 0; ++round) {
+    config.id = "Spin" + std::to_string(round);
+    auto spinner = f.engine->add_function(config);
+    REQUIRE(spinner.has_value());
+    const auto before = static_cast<long>(f.engine->stats().workers);
+    extra = static_cast<long>(run(*spinner, 0)) - before - 1; // workers past the spinner's one
+  }
+  CHECK(extra == 0);
 }
 
 TEST_CASE("engine: init errors are reported like Lambda's") {
@@ -937,8 +944,8 @@ TEST_CASE("engine: Lambda's file layout: /var/task, layers merged at /opt, a pri
   support::TempDir second("wisp-layer-two");
   REQUIRE(support::write_file_atomic(first.path() / "data/config.txt", "from one").has_value());
   REQUIRE(support::write_file_atomic(first.path() / "data/shared.txt", "one").has_value());
-  REQUIRE(support::write_file_atomic(first.path() / "python/layermod.py", "VALUE = 7\n")
-              .has_value());
+  REQUIRE(
+      support::write_file_atomic(first.path() / "python/layermod.py", "VALUE = 7\n").has_value());
   REQUIRE(support::write_file_atomic(second.path() / "data/shared.txt", "two").has_value());
   const auto probe = fmt::format("wisp-layout-probe-{}", ::getpid());
   f.write("app.py", R"(import os, sys, layermod
@@ -1117,7 +1124,8 @@ def handler(event, context):
   CHECK(f.logs[0].find(R"("message": "error line")") != std::string::npos);
 }
 
-TEST_CASE("engine: nodejs24.x refuses callback-style handlers (Runtime.CallbackHandlerDeprecated)") {
+TEST_CASE(
+    "engine: nodejs24.x refuses callback-style handlers (Runtime.CallbackHandlerDeprecated)") {
   if (!have("node"))
     return;
   Fixture f;

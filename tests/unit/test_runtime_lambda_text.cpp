@@ -75,7 +75,8 @@ TEST_CASE("ids, trace headers and stream names have Lambda's shapes") {
 
 TEST_CASE("LogFormat JSON: platform records in the shape CloudWatch shows") {
   using namespace std::chrono;
-  const auto time = system_clock::time_point(milliseconds(1791444628235)); // 2026-10-08T07:30:28.235Z
+  const auto time =
+      system_clock::time_point(milliseconds(1791444628235)); // 2026-10-08T07:30:28.235Z
   std::string out;
   write_platform_start(out, time, "79b5", "arn:aws:lambda:eu-central-1:1:function:f", "$LATEST");
   CHECK(out == R"({"time":"2026-10-08T07:30:28.235Z","type":"platform.start","record":)"
@@ -131,6 +132,6 @@ TEST_CASE("log levels and tenancy texts") {
         "--tenant-id cannot be empty or contain only whitespace");
   CHECK(tenant_id_format_problem("--tenant-id", std::string(257, 'a')) ==
         "--tenant-id must be between 1 and 256 characters");
-  CHECK(tenant_id_format_problem("--tenant-id", "a;b").starts_with(
-      "--tenant-id contains invalid characters."));
+  CHECK(tenant_id_format_problem("--tenant-id", "a;b")
+            .starts_with("--tenant-id contains invalid characters."));
 }

@@ -4,8 +4,8 @@
 #include <wisp/aws/sigv4_verify.hpp>
 #include <wisp/gateway/api_door.hpp>
 #include <wisp/gateway/cors.hpp>
-#include <wisp/runtime/lambda_config.hpp>
 #include <wisp/gateway/text.hpp>
+#include <wisp/runtime/lambda_config.hpp>
 #include <wisp/runtime/lambda_text.hpp>
 #include <wisp/support/fs.hpp>
 #include <wisp/support/hash.hpp>

@@ -141,6 +141,9 @@ Host::Host(const ServeOptions& serve_options, const ServeOutput& serve_output)
   engine_options.eager_workers = cores;
   engine_options.region = serve_options.region;
   engine_options.account_id = serve_options.account_id;
+  engine_options.access_key_id = serve_options.access_key_id;
+  engine_options.secret_access_key = serve_options.secret_access_key;
+  engine_options.session_token = serve_options.session_token;
   engine_options.cache_dir = serve_options.cache_dir;
   engine_options.interpreters = serve_options.interpreters;
   engine_options.log_store_dir = serve_options.log_store_dir;
@@ -429,7 +432,7 @@ void Host::prewarm() {
 
 // ------------------------------------------------------------------ running
 
-void Host::run(std::vector<std::unique_ptr<Door>>& doors) {
+void Host::run(std::vector<std::unique_ptr<Door>>& doors, const RunHooks& hooks) {
   asio::basic_signal_set<Executor> signals(io.get_executor(), SIGINT, SIGTERM);
   asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor> grace(io.get_executor());
   const auto shutdown = [&] {
@@ -444,6 +447,8 @@ void Host::run(std::vector<std::unique_ptr<Door>>& doors) {
     stop_rebuilds();
     if (durable)
       durable->shutdown(); // executions stay RUNNING in the store; the next wisp resumes them
+    if (hooks.stopping)
+      hooks.stopping();
     engine->stop();
     // Let the exit handlers reap the workers, then stop.
     grace.expires_after(std::chrono::milliseconds(300));
@@ -468,18 +473,22 @@ void Host::run(std::vector<std::unique_ptr<Door>>& doors) {
   }
   prewarm();
   start_watching();
-  if (output.ready)
-    output.ready("ready");
   const int count = io_threads(options);
   std::vector<std::thread> threads;
   for (int i = 1; i < count; ++i)
     threads.emplace_back([this] { io.run(); });
+  if (hooks.started)
+    hooks.started();
+  if (output.ready)
+    output.ready("ready");
   io.run();
   for (auto& thread : threads)
     thread.join();
   stop_rebuilds();
   if (m_rebuild_thread.joinable())
     m_rebuild_thread.join();
+  if (hooks.stopped)
+    hooks.stopped();
   std::lock_guard lock(m_shutdown_mutex);
   m_shutdown = nullptr;
 }

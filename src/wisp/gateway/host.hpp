@@ -105,7 +105,7 @@ struct FunctionSlot {
   int timeout = 3;
   std::string version = "$LATEST";
   std::string auto_publish_alias;
-  std::string name; // FunctionName, else the logical id
+  std::string name;          // FunctionName, else the logical id
   bool multi_tenant = false; // TenancyConfig: requests must carry X-Amz-Tenant-Id
   std::vector<std::filesystem::path> watch_dirs;
   // Hot reload of a function that runs from its build (ServeOptions::built).
@@ -136,6 +136,15 @@ struct DeferredInvocation final : runtime::InvokeSink {
 
 class Door;
 class JwksCache;
+
+// What runs beside the doors on the same engine (the event sources, ...): `started` once the
+// doors accept, `stopping` at SIGINT/SIGTERM before the engine stops (so an interrupted
+// invocation is not taken for a failed one), `stopped` after the I/O threads end.
+struct RunHooks {
+  std::function<void()> started;
+  std::function<void()> stopping;
+  std::function<void()> stopped;
+};
 
 class Host {
 public:
@@ -172,7 +181,7 @@ public:
   // Starts the doors' listeners (already bound), prewarms and watches the registered
   // functions, reports ready, and runs the io_context on the I/O threads until SIGINT or
   // SIGTERM; then closes the doors, stops the engine and returns.
-  void run(std::vector<std::unique_ptr<Door>>& doors);
+  void run(std::vector<std::unique_ptr<Door>>& doors, const RunHooks& hooks = {});
   // Ends run() as SIGTERM would (from any thread).
   void stop();
 

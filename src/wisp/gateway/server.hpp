@@ -34,9 +34,9 @@ namespace wisp::gateway {
 enum class WarmContainers { lazy, eager };
 
 struct ServeOutput {
-  std::function<void(std::string_view)> info;    // startup lines (stdout)
-  std::function<void(std::string_view)> warning; // problems that do not stop serving
-  std::function<void(std::string_view)> ready;   // after the listeners accept
+  std::function<void(std::string_view)> info;     // startup lines (stdout)
+  std::function<void(std::string_view)> warning;  // problems that do not stop serving
+  std::function<void(std::string_view)> ready;    // after the listeners accept
   std::function<void(std::string_view)> progress; // long setup work (installing libraries)
   std::function<void(std::string_view)> log; // access + function logs: lines, batched (no final \n)
 };
@@ -70,9 +70,9 @@ struct ServeOptions {
   int max_concurrency = 0; // workers per function; 0: twice the cores, at least 4
   std::string region = "us-east-1";
   std::string account_id = "123456789012";
-  std::filesystem::path cache_dir;     // empty: the engine's default
+  std::filesystem::path cache_dir;          // empty: the engine's default
   runtime::InterpreterChoices interpreters; // --interpreter RUNTIME=PATH
-  std::filesystem::path log_store_dir; // empty: no local log store
+  std::filesystem::path log_store_dir;      // empty: no local log store
   // Durable functions (DurableConfig): their executions' waits run this many times faster
   // (--time-scale, DURABLE_EXECUTIONS_TIME_SCALE); with skip_waits a wait ends as soon as the
   // function suspends (docs/durable.md).
@@ -82,7 +82,8 @@ struct ServeOptions {
   bool resume_durable = true;
   // Given to the functions: AWS_ENDPOINT_URL (before --env-vars, which may override it).
   std::string endpoint_url;
-  // The resolved credentials: given to the functions (empty: dummy ones), and the ones
+  // The resolved credentials (`local start`: the backend's): given to the functions (empty:
+  // dummy ones), and the ones
   // IAM-authorized requests must be signed with (function URLs with AuthType AWS_IAM, AWS_IAM
   // routes; empty: such requests are refused, 403).
   std::string access_key_id;
@@ -136,9 +137,31 @@ support::Result<DurableInvokeResult> invoke_durable(const sam::Model& model,
                                                     const DurableInvokeOptions& options,
                                                     const ServeOutput& output);
 
+// `wisp local start`: the APIs (as start-api, on `port`) and the Invoke API (as start-lambda,
+// on `lambda_port`) on one Host, plus attachments on the same engine.
+struct StartOptions : StartApiOptions {
+  int lambda_port = 3001;
+};
+
+// Something else served on the Host's engine (the event sources, ...), composed by the command.
+struct Attachment {
+  std::string title;                  // heads its startup lines ("Event sources")
+  std::vector<std::string> functions; // logical ids it invokes: registered on the engine first
+  // Called once the functions are registered; `log` writes to the one access log.
+  std::function<support::Status(runtime::Engine&, std::function<void(std::string_view)> log)>
+      attach;
+  std::function<std::vector<std::string>()> describe; // startup lines, after attach
+  std::function<void()> start;
+  std::function<void()> stop; // at SIGINT/SIGTERM, before the engine stops
+  std::function<void()> join; // after the I/O threads end
+};
+
 support::Status serve_api(const sam::Model& model, const StartApiOptions& options,
                           const ServeOutput& output);
 support::Status serve_lambda(const sam::Model& model, const StartLambdaOptions& options,
                              const ServeOutput& output);
+// Blocks like serve_api; a template without APIs serves the Invoke API and the attachments.
+support::Status serve_start(const sam::Model& model, const StartOptions& options,
+                            const ServeOutput& output, std::vector<Attachment> attachments);
 
 } // namespace wisp::gateway

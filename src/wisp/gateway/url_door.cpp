@@ -462,7 +462,8 @@ void FunctionUrlDoor::on_complete(Exchange& ex, const runtime::InvokeResult& res
 
 support::Status add_function_url_doors(Host& host, const sam::Model& model,
                                        const ServeOptions& options, int& next_port,
-                                       std::vector<std::unique_ptr<Door>>& doors) {
+                                       std::vector<std::unique_ptr<Door>>& doors,
+                                       int reserved_port) {
   std::vector<std::string> warnings;
   auto urls = function_urls(model, warnings);
   for (const auto& warning : warnings)
@@ -470,6 +471,8 @@ support::Status add_function_url_doors(Host& host, const sam::Model& model,
   bool iam = false;
   for (auto& url : urls) {
     auto door = std::make_unique<FunctionUrlDoor>(host, model, url, options);
+    if (next_port != 0 && next_port == reserved_port)
+      ++next_port;
     WISP_TRY(door->listen(options.host, next_port));
     if (next_port != 0)
       ++next_port;

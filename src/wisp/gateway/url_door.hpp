@@ -66,8 +66,10 @@ private:
 // Function URLs for `local start-api` and `local start`: one door per URL, listening on
 // `next_port` onwards (0: ephemeral; advanced past the ports taken), each announced on
 // `host.info` as `<Function> function URL (<AuthType>, <InvokeMode>): http://host:port/`.
+// `reserved_port` (another door's, e.g. `local start`'s Invoke API) is passed over.
 support::Status add_function_url_doors(Host& host, const sam::Model& model,
                                        const ServeOptions& options, int& next_port,
-                                       std::vector<std::unique_ptr<Door>>& doors);
+                                       std::vector<std::unique_ptr<Door>>& doors,
+                                       int reserved_port = -1);
 
 } // namespace wisp::gateway

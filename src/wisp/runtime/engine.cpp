@@ -44,7 +44,6 @@ std::string_view to_string(Outcome outcome) {
   return "unknown";
 }
 
-
 // ---------------------------------------------------------------------------------------
 // Completion
 
@@ -123,14 +122,13 @@ support::Result<FunctionHandle> Engine::add_function(FunctionConfig config) {
   fn->log_group = cfg.log_group.empty() ? "/aws/lambda/" + cfg.name : cfg.log_group;
   fn->json_logs = cfg.log_format == "JSON"; // CloudFormation's values: Text | JSON
   fn->platform_logs =
-      !fn->json_logs || log_level_rank(cfg.system_log_level.empty() ? "INFO"
-                                                                     : cfg.system_log_level) <=
-                            log_level_rank("INFO");
+      !fn->json_logs ||
+      log_level_rank(cfg.system_log_level.empty() ? "INFO" : cfg.system_log_level) <=
+          log_level_rank("INFO");
 
   // The runtime, its libraries, the environment and the file layout (worker_setup.cpp).
   std::vector<std::string> warnings;
-  auto setup = detail::prepare_workers({cfg, impl.options, fn->log_group, fn->json_logs},
-                                       warnings);
+  auto setup = detail::prepare_workers({cfg, impl.options, fn->log_group, fn->json_logs}, warnings);
   for (const auto& warning : warnings)
     impl.warn(warning);
   if (!setup)

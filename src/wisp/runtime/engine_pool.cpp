@@ -58,8 +58,7 @@ support::Status Engine::Impl::spawn(Function& fn, Invocation* bound, std::shared
       // anything else (a path that went away): for this function.
       const auto& reason = spawned.error().message;
       const bool os_wide = reason.starts_with("cannot create a user namespace") ||
-                           reason.starts_with("cannot map") ||
-                           reason.starts_with("cannot deny") ||
+                           reason.starts_with("cannot map") || reason.starts_with("cannot deny") ||
                            reason.starts_with("cannot make the mounts private") ||
                            reason.starts_with("cannot mount a tmpfs on /var");
       if (os_wide)

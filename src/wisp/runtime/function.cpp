@@ -150,8 +150,7 @@ support::Result<FunctionConfig> make_function_config(const sam::Model& model,
     }
     if (const auto* tenancy = properties.if_contains("TenancyConfig");
         tenancy != nullptr && tenancy->is_object())
-      config.multi_tenant =
-          !string_property(tenancy->as_object(), "TenantIsolationMode").empty();
+      config.multi_tenant = !string_property(tenancy->as_object(), "TenantIsolationMode").empty();
   }
   config.ephemeral_storage = function.ephemeral_storage;
   if (!function.architectures.empty())

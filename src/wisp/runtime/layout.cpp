@@ -37,11 +37,11 @@ enum class OpKind : std::uint8_t { open_path, tmpfs, mkdir, mkfile, symlink, bin
 
 struct Op {
   OpKind kind = OpKind::mkdir;
-  int slot = -1;       // open_path: the slot filled; bind: the source's slot
-  std::string source;  // open_path: host path; bind: below the slot ("" = the slot itself);
-                       // symlink: the link's target
-  std::string target;  // the path created or mounted on (inside the layout)
-  std::string data;    // tmpfs: its options
+  int slot = -1;      // open_path: the slot filled; bind: the source's slot
+  std::string source; // open_path: host path; bind: below the slot ("" = the slot itself);
+                      // symlink: the link's target
+  std::string target; // the path created or mounted on (inside the layout)
+  std::string data;   // tmpfs: its options
   bool recursive = true;
   const char* step = ""; // for messages
 };
@@ -178,9 +178,8 @@ support::Status check_layer_links(const std::string& function_id, const fs::path
 // The layers merged under /opt/<relative>: a directory several layers hold is created and
 // merged entry by entry (a later layer's entry wins); one only a single layer holds is bound
 // whole.
-void merge_layers(Planner& plan, const std::vector<fs::path>& layers,
-                  const std::vector<int>& slots, const fs::path& relative,
-                  const std::vector<std::size_t>& holders) {
+void merge_layers(Planner& plan, const std::vector<fs::path>& layers, const std::vector<int>& slots,
+                  const fs::path& relative, const std::vector<std::size_t>& holders) {
   std::set<std::string> names;
   for (const auto index : holders)
     for (auto& name : entries(layers[index] / relative))
@@ -305,8 +304,8 @@ support::Result<std::shared_ptr<const LayoutPlan>> plan_layout(const LayoutInput
     }
   }
   if (python_slot >= 0) {
-    const auto site = fs::path("lang/lib") / fmt::format("python3.{}", in.python_minor) /
-                      "site-packages";
+    const auto site =
+        fs::path("lang/lib") / fmt::format("python3.{}", in.python_minor) / "site-packages";
     p.mkdirs("/var", site);
     p.bind(python_slot, "", (fs::path("/var") / site).string());
     p.read_only((fs::path("/var") / site).string());
@@ -314,13 +313,13 @@ support::Result<std::shared_ptr<const LayoutPlan>> plan_layout(const LayoutInput
   if (in.node_major > 0) {
     // /var/node_modules: what NODE_PATH's node_modules directories hold, first one winning.
     struct Source {
-      fs::path host;       // where to list
-      fs::path in_layout;  // what the links point at
+      fs::path host;      // where to list
+      fs::path in_layout; // what the links point at
     };
     std::vector<Source> sources;
     if (has_opt) {
-      const auto versioned = fs::path("nodejs") / fmt::format("node{}", in.node_major) /
-                             "node_modules";
+      const auto versioned =
+          fs::path("nodejs") / fmt::format("node{}", in.node_major) / "node_modules";
       for (const auto& layer : in.layer_dirs)
         sources.push_back({layer / versioned, fs::path("/opt") / versioned});
       for (const auto& layer : in.layer_dirs)

@@ -36,8 +36,8 @@ struct LayoutInputs {
   std::filesystem::path node_modules;            // → /var/runtime/node_modules; may be empty
   std::filesystem::path python_libs;             // → /var/lang/lib/python3.<minor>/site-packages
   int python_minor = 0;
-  int node_major = 0;                 // > 0: build /var/node_modules
-  std::filesystem::path interpreter;  // kept visible when it lives under /opt or /tmp
+  int node_major = 0;                // > 0: build /var/node_modules
+  std::filesystem::path interpreter; // kept visible when it lives under /opt or /tmp
   int tmp_size_mb = 512;
 };
 

@@ -127,11 +127,10 @@ environment_with(const std::vector<std::pair<std::string, std::string>>& extra_e
   return env_storage;
 }
 
-support::Result<Captured> run_and_capture(const std::vector<std::string>& argv,
-                                          const std::filesystem::path& cwd,
-                                          const std::vector<std::pair<std::string, std::string>>& extra_env,
-                                          std::chrono::milliseconds timeout, bool merge_stderr,
-                                          std::size_t keep) {
+support::Result<Captured>
+run_and_capture(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+                const std::vector<std::pair<std::string, std::string>>& extra_env,
+                std::chrono::milliseconds timeout, bool merge_stderr, std::size_t keep) {
   if (argv.empty())
     return support::fail("run_capture: empty command");
   auto env_storage = environment_with(extra_env);

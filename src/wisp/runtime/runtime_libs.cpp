@@ -33,9 +33,9 @@ constexpr std::size_t k_max_scanned_files = 20000;
 constexpr auto k_install_timeout = std::chrono::minutes(10);
 
 bool skipped_dir(const std::string& name) {
-  return name == "node_modules" || name == "__pycache__" || name == ".git" ||
-         name == ".aws-sam" || name == ".wisp" || name == ".venv" || name == "venv" ||
-         name == ".tox" || name == ".mypy_cache" || name == ".pytest_cache";
+  return name == "node_modules" || name == "__pycache__" || name == ".git" || name == ".aws-sam" ||
+         name == ".wisp" || name == ".venv" || name == "venv" || name == ".tox" ||
+         name == ".mypy_cache" || name == ".pytest_cache";
 }
 
 // Calls `visit(path, relative)` for the source files under `root` with one of `extensions`.
@@ -71,7 +71,7 @@ void scan_sources(const fs::path& root, const std::vector<std::string_view>& ext
 std::string display_path(const fs::path& path, const fs::path& root) {
   auto relative = path.lexically_relative(root);
   return relative.empty() || relative.native().starts_with("..") ? path.string()
-                                                                  : relative.string();
+                                                                 : relative.string();
 }
 
 std::string random_suffix() {
@@ -179,11 +179,11 @@ support::Result<fs::path> ensure_aws_sdk_js(const RuntimeLibraryRequest& request
   if (ec)
     return support::failf("cannot create {}: {}", root.string(), ec.message());
   if (request.progress)
-    request.progress(fmt::format(
-        "function {}: installing {} {} (Lambda's {} runtime includes the AWS SDK for "
-        "JavaScript v3) into {}; once",
-        request.function_id, support::join(packages, ", "), k_aws_sdk_js_version,
-        request.runtime.name, root.string()));
+    request.progress(
+        fmt::format("function {}: installing {} {} (Lambda's {} runtime includes the AWS SDK for "
+                    "JavaScript v3) into {}; once",
+                    request.function_id, support::join(packages, ", "), k_aws_sdk_js_version,
+                    request.runtime.name, root.string()));
   FileLock lock(root / ".lock");
   if (auto ready = sdk_generation_with(root, packages)) // another wisp installed them meanwhile
     return *ready;
@@ -226,11 +226,11 @@ support::Result<fs::path> ensure_aws_sdk_js(const RuntimeLibraryRequest& request
                                {"dependencies", std::move(deps)}};
   WISP_TRY(support::write_file_atomic(staging / "package.json",
                                       boost::json::serialize(manifest) + "\n"));
-  auto run = detail::run_tool({"npm", "install", "--no-audit", "--no-fund", "--omit=dev",
-                               "--prefer-offline", "--loglevel=error"},
-                              staging, {{"npm_config_update_notifier", "false"}},
-                              std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  k_install_timeout));
+  auto run =
+      detail::run_tool({"npm", "install", "--no-audit", "--no-fund", "--omit=dev",
+                        "--prefer-offline", "--loglevel=error"},
+                       staging, {{"npm_config_update_notifier", "false"}},
+                       std::chrono::duration_cast<std::chrono::milliseconds>(k_install_timeout));
   auto why = [&](const std::string& reason) {
     std::vector<std::string> users;
     for (const auto& package : packages)
@@ -247,9 +247,9 @@ support::Result<fs::path> ensure_aws_sdk_js(const RuntimeLibraryRequest& request
   if (!run)
     return support::fail(why(run.error().message));
   if (run->wait_status != 0)
-    return support::fail(why(fmt::format("npm install failed ({}):\n{}",
-                                         describe_exit(run->wait_status),
-                                         tail_lines(run->output, 12))));
+    return support::fail(
+        why(fmt::format("npm install failed ({}):\n{}", describe_exit(run->wait_status),
+                        tail_lines(run->output, 12))));
   for (const auto& package : packages)
     if (!node_package_in(staging / "node_modules", package))
       return support::fail(why(fmt::format("npm did not install {}", package)));
@@ -331,9 +331,8 @@ std::vector<std::string> metadata_values(std::string_view metadata, std::string_
 
 // Copies pure-Python distributions (and those they require) from `site` into `into`, file by
 // file as their RECORD lists them; fails when one is missing or has compiled extensions.
-support::Result<std::string> copy_distributions(const fs::path& site,
-                                                std::vector<std::string> wanted,
-                                                const fs::path& into) {
+support::Result<std::string>
+copy_distributions(const fs::path& site, std::vector<std::string> wanted, const fs::path& into) {
   std::map<std::string, fs::path> dist_infos; // normalized name → *.dist-info
   std::map<std::string, std::string> versions;
   std::error_code ec;
@@ -421,10 +420,9 @@ local_sites_with(const std::vector<std::string>& modules, const fs::path& except
   return out;
 }
 
-support::Result<fs::path> ensure_python_libraries(const RuntimeLibraryRequest& request,
-                                                  const std::vector<const PythonLibrary*>& libs,
-                                                  const std::map<std::string, std::string>& importers,
-                                                  std::vector<std::string>& warnings) {
+support::Result<fs::path> ensure_python_libraries(
+    const RuntimeLibraryRequest& request, const std::vector<const PythonLibrary*>& libs,
+    const std::map<std::string, std::string>& importers, std::vector<std::string>& warnings) {
   std::vector<std::string> parts;
   std::vector<std::string> specs;
   std::vector<std::string> modules;
@@ -441,8 +439,8 @@ support::Result<fs::path> ensure_python_libraries(const RuntimeLibraryRequest& r
     return installed;
   if (fs::is_directory(copied, ec)) {
     if (auto note = support::read_file(copied / "WISP-SOURCE.txt", 64 * 1024))
-      warnings.push_back(fmt::format("function {}: {}", request.function_id,
-                                     std::string(support::trim(*note))));
+      warnings.push_back(
+          fmt::format("function {}: {}", request.function_id, std::string(support::trim(*note))));
     return copied;
   }
   fs::create_directories(root, ec);
@@ -485,9 +483,8 @@ support::Result<fs::path> ensure_python_libraries(const RuntimeLibraryRequest& r
     env.emplace_back("PIP_RETRIES", "1");
   if (std::getenv("PIP_TIMEOUT") == nullptr)
     env.emplace_back("PIP_TIMEOUT", "15");
-  auto pip = detail::run_tool(argv, {}, env,
-                              std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  k_install_timeout));
+  auto pip = detail::run_tool(
+      argv, {}, env, std::chrono::duration_cast<std::chrono::milliseconds>(k_install_timeout));
   if (pip && pip->wait_status == 0) {
     WISP_TRY(support::rename_no_replace(staging, installed));
     cleanup.path.clear();
@@ -549,10 +546,9 @@ std::vector<std::string> aws_sdk_imports(std::string_view source) {
     if (quote != '\'' && quote != '"' && quote != '`')
       continue;
     std::size_t end = at + k_scope.size();
-    while (end < source.size() &&
-           ((source[end] >= 'a' && source[end] <= 'z') ||
-            (source[end] >= '0' && source[end] <= '9') || source[end] == '-' ||
-            source[end] == '.' || source[end] == '_'))
+    while (end < source.size() && ((source[end] >= 'a' && source[end] <= 'z') ||
+                                   (source[end] >= '0' && source[end] <= '9') ||
+                                   source[end] == '-' || source[end] == '.' || source[end] == '_'))
       ++end;
     if (end == at + k_scope.size() || end >= source.size())
       continue;
@@ -685,8 +681,7 @@ support::Result<RuntimeLibraries> provide_runtime_libraries(const RuntimeLibrary
     add(&k_python_libraries[1]);
   }
   std::sort(wanted.begin(), wanted.end());
-  WISP_TRY_ASSIGN(out.python_path,
-                  ensure_python_libraries(request, wanted, importers, warnings));
+  WISP_TRY_ASSIGN(out.python_path, ensure_python_libraries(request, wanted, importers, warnings));
   return out;
 }
 

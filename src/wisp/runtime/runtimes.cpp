@@ -11,10 +11,10 @@
 
 #include <algorithm>
 #include <array>
-#include <tuple>
 #include <charconv>
 #include <cstdlib>
 #include <sys/stat.h>
+#include <tuple>
 #include <unistd.h>
 
 namespace wisp::runtime {
@@ -398,8 +398,8 @@ support::Result<Interpreter> resolve_interpreter(const RuntimeInfo& runtime,
   if (!chosen.empty()) {
     auto found = probe(chosen, runtime.family, {});
     if (!found)
-      return support::failf("{}: the interpreter {} (named by {}) cannot be used: {}",
-                            runtime.name, chosen, source, found.error().message);
+      return support::failf("{}: the interpreter {} (named by {}) cannot be used: {}", runtime.name,
+                            chosen, source, found.error().message);
     entry.interpreter = *found;
     const bool same = python ? version_matches(found->version, 3, runtime.minor, true)
                              : version_matches(found->version, runtime.major, 0, false);
@@ -417,8 +417,7 @@ support::Result<Interpreter> resolve_interpreter(const RuntimeInfo& runtime,
           break;
       }
       if (!found) {
-        if (auto any = probe("python3", RuntimeFamily::python, {});
-            any && any->major() == 3)
+        if (auto any = probe("python3", RuntimeFamily::python, {}); any && any->major() == 3)
           found = *any;
       }
       if (!found)
@@ -456,10 +455,9 @@ support::Result<Interpreter> resolve_interpreter(const RuntimeInfo& runtime,
       return std::tuple(distance, c.version[0] < runtime.major, -c.version[0], -c.version[1],
                         -c.version[2]);
     };
-    std::stable_sort(candidates.begin(), candidates.end(),
-                     [&](const NodeCandidate& a, const NodeCandidate& b) {
-                       return rank(a) < rank(b);
-                     });
+    std::stable_sort(
+        candidates.begin(), candidates.end(),
+        [&](const NodeCandidate& a, const NodeCandidate& b) { return rank(a) < rank(b); });
     std::optional<Interpreter> picked;
     for (const auto& candidate : candidates) {
       if (on_path && candidate.path == on_path->executable) {

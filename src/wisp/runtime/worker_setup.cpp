@@ -86,8 +86,8 @@ Places host_places(const FunctionConfig& cfg, const Launch& launch, const Runtim
     p.library_dirs.push_back((*it / "lib").string());
   }
   if (launch.runtime.family == RuntimeFamily::nodejs) {
-    const auto versioned = fs::path("nodejs") / fmt::format("node{}", launch.runtime.major) /
-                           "node_modules";
+    const auto versioned =
+        fs::path("nodejs") / fmt::format("node{}", launch.runtime.major) / "node_modules";
     for (auto it = layers.rbegin(); it != layers.rend(); ++it)
       p.node_path.push_back((*it / versioned).string());
     for (auto it = layers.rbegin(); it != layers.rend(); ++it)
@@ -258,9 +258,9 @@ support::Result<WorkerSetup> prepare_workers(const WorkerSetupInputs& in,
 
   RuntimeLibraries libs;
   if (options.runtime_libraries && family != RuntimeFamily::provided) {
-    RuntimeLibraryRequest request{cfg.id,         launch.runtime,    launch.interpreter,
-                                  cfg.code_dir,   cfg.layer_dirs,    options.cache_dir,
-                                  options.on_progress};
+    RuntimeLibraryRequest request{
+        cfg.id,         launch.runtime,    launch.interpreter, cfg.code_dir,
+        cfg.layer_dirs, options.cache_dir, options.on_progress};
     WISP_TRY_ASSIGN(libs, provide_runtime_libraries(request, warnings));
   }
 

@@ -21,7 +21,7 @@ struct WorkerVariant {
   std::filesystem::path executable;
   std::vector<std::string> args;
   std::filesystem::path cwd;
-  std::vector<std::string> env; // before the per-worker variables
+  std::vector<std::string> env;             // before the per-worker variables
   std::shared_ptr<const LayoutPlan> layout; // null: host paths
 };
 
