@@ -60,6 +60,8 @@ _wisp_completion() {
         "/local/invoke --event"|"/local/invoke -e") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --env-vars"|"/local/invoke -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --log-file"|"/local/invoke -l") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --tenant-id") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/invoke --interpreter") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --build-dir"|"/local/invoke -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --durable-execution-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/invoke --time-scale") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -106,6 +108,7 @@ _wisp_completion() {
         "/local/start --warm-containers") COMPREPLY=( $(compgen -W 'EAGER LAZY' -- "${cur}") ); return 0 ;;
         "/local/start --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start --max-concurrency") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --interpreter") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start --build-dir"|"/local/start -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start --time-scale") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start --lambda-port") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -129,6 +132,7 @@ _wisp_completion() {
         "/local/start-api --warm-containers") COMPREPLY=( $(compgen -W 'EAGER LAZY' -- "${cur}") ); return 0 ;;
         "/local/start-api --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --max-concurrency") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --interpreter") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --build-dir"|"/local/start-api -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --time-scale") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --static-dir"|"/local/start-api -s") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -145,6 +149,7 @@ _wisp_completion() {
         "/local/start-lambda --warm-containers") COMPREPLY=( $(compgen -W 'EAGER LAZY' -- "${cur}") ); return 0 ;;
         "/local/start-lambda --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --max-concurrency") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --interpreter") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --build-dir"|"/local/start-lambda -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --time-scale") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --template"|"/local/start-lambda --template-file"|"/local/start-lambda -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -319,11 +324,11 @@ _wisp_completion() {
         "/build") words=''; options='--build-dir --cached --color --config-env --config-file --debug --help --output --parallel --parameter-overrides --template --template-file' ;;
         "/package") words=''; options='--base-image --build-dir --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --force-upload --format --help --image-repository --insecure-registry --oci-archive --output --output-dir --output-template-file --parameter-overrides --profile --region --s3-bucket --s3-prefix --template --template-file' ;;
         "/local") words='invoke generate-event start start-api start-lambda execution callback trigger'; options='--help' ;;
-        "/local/invoke") words=''; options='--build-dir --color --config-env --config-file --debug --durable-execution-name --endpoint-url --enforce-memory --env-vars --event --help --log-file --parameter-overrides --profile --region --skip-waits --template --template-file --time-scale' ;;
+        "/local/invoke") words=''; options='--build-dir --color --config-env --config-file --debug --durable-execution-name --endpoint-url --enforce-memory --env-vars --event --help --interpreter --log-file --parameter-overrides --profile --region --skip-waits --template --template-file --tenant-id --time-scale' ;;
         "/local/generate-event") words='apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'; options='--account-id --api-id --body --bucket --color --config-env --config-file --data --debug --detail --detail-type --event-bus --help --key --message --method --partition --partition-key --path --queue --region --resource --rule --size --source --stage --stream --subject --table --token --topic' ;;
-        "/local/start") words=''; options='--build-dir --cli-connect-timeout --cli-read-timeout --clock --color --config-env --config-file --create-resources --debug --disable-authorizer --endpoint-url --env-vars --help --host --jwks --lambda-port --max-concurrency --no-watch --parameter-overrides --port --profile --region --skip-waits --stage --static-dir --template --template-file --threads --time-scale --warm-containers' ;;
-        "/local/start-api") words=''; options='--build-dir --color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --jwks --max-concurrency --no-watch --parameter-overrides --port --skip-waits --stage --static-dir --template --template-file --threads --time-scale --warm-containers' ;;
-        "/local/start-lambda") words=''; options='--build-dir --color --config-env --config-file --debug --env-vars --help --host --max-concurrency --no-watch --parameter-overrides --port --skip-waits --template --template-file --threads --time-scale --warm-containers' ;;
+        "/local/start") words=''; options='--build-dir --cli-connect-timeout --cli-read-timeout --clock --color --config-env --config-file --create-resources --debug --disable-authorizer --endpoint-url --env-vars --help --host --interpreter --jwks --lambda-port --max-concurrency --no-watch --parameter-overrides --port --profile --region --skip-waits --stage --static-dir --template --template-file --threads --time-scale --warm-containers' ;;
+        "/local/start-api") words=''; options='--build-dir --color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --interpreter --jwks --max-concurrency --no-watch --parameter-overrides --port --skip-waits --stage --static-dir --template --template-file --threads --time-scale --warm-containers' ;;
+        "/local/start-lambda") words=''; options='--build-dir --color --config-env --config-file --debug --env-vars --help --host --interpreter --max-concurrency --no-watch --parameter-overrides --port --skip-waits --template --template-file --threads --time-scale --warm-containers' ;;
         "/local/execution") words='get history stop list'; options='--help' ;;
         "/local/execution/get") words=''; options='--color --config-env --config-file --debug --format --help --output --template --template-file' ;;
         "/local/execution/history") words=''; options='--color --config-env --config-file --debug --format --help --output --template --template-file' ;;
