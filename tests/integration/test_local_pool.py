@@ -191,10 +191,11 @@ class Pool(WispTestCase):
         self.write("strict/bootstrap", STRICT_BOOTSTRAP, 0o755)
         self.write("cross/bootstrap", CROSS_BOOTSTRAP, 0o755)
 
-    def probe(self, function, *args, event="{}"):
+    def probe(self, function, *args, event="{}", extra_env=None):
         proc = subprocess.run(
             [PROBE, "-t", "template.yaml", "--function", function, "--event", event, *map(str, args)],
-            cwd=self.tmp, capture_output=True, text=True, timeout=180, env=harness.env(),
+            cwd=self.tmp, capture_output=True, text=True, timeout=180,
+            env=harness.env(**(extra_env or {})),
         )
         self.assertEqual(proc.returncode, 0, proc.stderr)
         out = json.loads(proc.stdout)
@@ -302,7 +303,10 @@ class Pool(WispTestCase):
 
     def test_a_worker_cannot_answer_another_workers_invocation(self):
         harness.require_peer("curl", "the custom runtime under test is a curl script")
-        out, _ = self.probe("CrossTalk", "--concurrent", 2, "--max-concurrency", 2)
+        # The two workers exchange ids through files in the task root: with host paths (in
+        # Lambda's layout /var/task is read-only and each worker has its own /tmp).
+        out, _ = self.probe("CrossTalk", "--concurrent", 2, "--max-concurrency", 2,
+                            extra_env={"WISP_LAMBDA_LAYOUT": "0"})
         results = out["results"]
         self.assertEqual([r["outcome"] for r in results], ["success", "success"], out)
         self.assertEqual(len({r["body"]["pid"] for r in results}), 2)

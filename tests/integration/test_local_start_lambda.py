@@ -77,7 +77,10 @@ class StartLambdaTest(unittest.TestCase):
             f.write(APP)
         with open(f"{cls.tmp}/src/index.js", "w") as f:
             f.write(NODE)
-        cls.server = Server(cls.tmp, "--no-watch", command="start-lambda")
+        # With host paths: the functions record their runs in files under the test's directory
+        # (in /tmp, which Lambda's file layout makes private to each worker).
+        cls.server = Server(cls.tmp, "--no-watch", command="start-lambda",
+                            extra_env={"WISP_LAMBDA_LAYOUT": "0"})
         cls.url = f"http://127.0.0.1:{cls.server.port('lambda')}"
 
     @classmethod

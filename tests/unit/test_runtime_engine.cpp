@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 using namespace wisp;
@@ -383,10 +385,15 @@ TEST_CASE("engine: past the eager workers, more start only while the running one
   EngineOptions options;
   options.max_concurrency = 3;
   options.eager_workers = 1;
+  options.lambda_layout = false; // the sleeping handler waits for a file the test creates
   Fixture f(options);
-  f.write("app.py", R"(import time
+  const auto release = f.code.path() / "release";
+  f.write("app.py", R"(import os, time
 def sleep(event, context):
-    time.sleep(0.3)
+    # Sleeps (off the CPU) until the test says so: however slowly workers start on a loaded
+    # machine, no sleeper finishes before all of them have started.
+    while not os.path.exists(os.environ["RELEASE"]):
+        time.sleep(0.01)
     return "slept"
 def spin(event, context):
     end = time.time() + 0.15
@@ -394,18 +401,29 @@ def spin(event, context):
         pass
     return "spun"
 )");
-  auto run = [&](FunctionHandle fn) {
+  auto run = [&](FunctionHandle fn, std::uint32_t release_at) {
     InvokeRequest request;
     request.payload = "{}";
     const auto before = f.engine->stats().workers;
     const auto sinks = f.start(fn, request, 3);
     CHECK(f.engine->stats().workers == before + 1); // one at once, the others wait
+    // Sleepers are released once the pool has grown to `release_at` (or after 60 s, for the
+    // failure to show).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (f.engine->stats().workers < release_at && std::chrono::steady_clock::now() < deadline) {
+      if (f.io.stopped())
+        f.io.restart();
+      f.io.run_for(std::chrono::milliseconds(5));
+    }
+    REQUIRE(support::write_file_atomic(release, "go").has_value());
     f.run_until_all_succeed(sinks);
     return f.engine->stats().workers;
   };
   // Sleeping workers leave the CPU unused: two more start for the waiting invocations.
-  auto sleeper = f.add("python3.11", "app.sleep", 5);
-  CHECK(run(sleeper) == 3);
+  FunctionConfig sleeper_config = f.config("python3.11", "app.sleep", 5);
+  sleeper_config.environment.emplace_back("RELEASE", release.string());
+  auto sleeper = f.add(sleeper_config);
+  CHECK(run(sleeper, 3) == 3);
   // A worker that keeps the CPU busy gets no company: the invocations take turns on it. While
   // other work holds the machine's cores a spinning worker can be descheduled long enough to
   // look like a waiting one, so a fresh spinner gets up to three rounds to show it.
@@ -417,7 +435,7 @@ def spin(event, context):
     auto spinner = f.engine->add_function(config);
     REQUIRE(spinner.has_value());
     const auto before = static_cast<long>(f.engine->stats().workers);
-    extra = static_cast<long>(run(*spinner)) - before - 1; // workers past the spinner's one
+    extra = static_cast<long>(run(*spinner, 0)) - before - 1; // workers past the spinner's one
   }
   CHECK(extra == 0);
 }
@@ -759,6 +777,7 @@ TEST_CASE("engine: a runtime that pipelines its result with the next /next") {
     return;
   EngineOptions options;
   options.max_concurrency = 1;
+  options.lambda_layout = false; // the runtime writes its transcript into its code directory
   Fixture f(options);
   // Sends each result and the following /next in one write; logs every answer's status line.
   f.write("bootstrap", R"(#!/usr/bin/env python3
@@ -900,4 +919,244 @@ TEST_CASE("engine: invocation metadata reaches a node handler's context") {
   CHECK(body.find(R"("group":"/aws/lambda/Fn")") != std::string::npos);
   CHECK(body.find(R"("version":"$LATEST")") != std::string::npos);
   CHECK(body.find(R"("remaining":true)") != std::string::npos);
+}
+
+namespace {
+
+// True (with a message) when this machine refuses Lambda's file layout: the layout tests
+// then have nothing to check.
+bool layout_refused(const Fixture& f) {
+  for (const auto& w : f.warnings)
+    if (w.find("file layout") != std::string::npos) {
+      MESSAGE("SKIPPED: Lambda's file layout is not available here: " << w);
+      return true;
+    }
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("engine: Lambda's file layout: /var/task, layers merged at /opt, a private /tmp") {
+  if (!have("python3"))
+    return;
+  Fixture f;
+  support::TempDir first("wisp-layer-one");
+  support::TempDir second("wisp-layer-two");
+  REQUIRE(support::write_file_atomic(first.path() / "data/config.txt", "from one").has_value());
+  REQUIRE(support::write_file_atomic(first.path() / "data/shared.txt", "one").has_value());
+  REQUIRE(
+      support::write_file_atomic(first.path() / "python/layermod.py", "VALUE = 7\n").has_value());
+  REQUIRE(support::write_file_atomic(second.path() / "data/shared.txt", "two").has_value());
+  const auto probe = fmt::format("wisp-layout-probe-{}", ::getpid());
+  f.write("app.py", R"(import os, sys, layermod
+def handler(event, context):
+    out = {"root": os.environ["LAMBDA_TASK_ROOT"], "cwd": os.getcwd(),
+           "runtime": os.environ["LAMBDA_RUNTIME_DIR"], "file": __file__,
+           "config": open("/opt/data/config.txt").read(),
+           "shared": open("/opt/data/shared.txt").read(), "layermod": layermod.VALUE}
+    try:
+        open("/var/task/new-file", "w")
+        out["task_write"] = "allowed"
+    except OSError as e:
+        out["task_write"] = e.strerror
+    path = os.path.join("/tmp", event["probe"])
+    out["seen"] = os.path.exists(path)
+    open(path, "w").write("x")
+    return out
+)");
+  auto config = f.config("python3.11", "app.handler");
+  config.layer_dirs = {first.path(), second.path()};
+  auto fn = f.add(config);
+  const auto event = fmt::format(R"({{"probe": "{}"}})", probe);
+  CollectingSink sink;
+  const auto& r = f.invoke(fn, sink, event);
+  if (layout_refused(f))
+    return;
+  REQUIRE_MESSAGE(r.outcome == Outcome::success, std::string(r.body));
+  const auto out = boost::json::parse(r.body).as_object();
+  CHECK(out.at("root").as_string() == "/var/task");
+  CHECK(out.at("cwd").as_string() == "/var/task");
+  CHECK(out.at("runtime").as_string() == "/var/runtime");
+  CHECK(out.at("file").as_string() == "/var/task/app.py");
+  CHECK(out.at("config").as_string() == "from one");
+  CHECK(out.at("shared").as_string() == "two"); // the later layer wins
+  CHECK(out.at("layermod").as_int64() == 7);
+  CHECK(out.at("task_write").as_string() == "Read-only file system");
+  CHECK(out.at("seen").as_bool() == false);
+  // The worker's /tmp is its own: the host's /tmp never saw the file; the warm worker does.
+  CHECK_FALSE(std::filesystem::exists(std::filesystem::path("/tmp") / probe));
+  CollectingSink again;
+  const auto& warm = f.invoke(fn, again, event);
+  REQUIRE(warm.outcome == Outcome::success);
+  CHECK(boost::json::parse(warm.body).as_object().at("seen").as_bool() == true);
+  CHECK_FALSE(std::filesystem::exists(std::filesystem::path("/tmp") / probe));
+}
+
+TEST_CASE("engine: a layer with a symbolic link out of itself is refused, naming the file") {
+  Fixture f;
+  support::TempDir layer("wisp-layer-escape");
+  std::filesystem::create_directories(layer.path() / "python");
+  std::filesystem::create_symlink("../../../etc/passwd", layer.path() / "python" / "leak");
+  f.write("app.py", "def handler(e, c):\n    return 1\n");
+  auto config = f.config("python3.11", "app.handler");
+  config.layer_dirs = {layer.path()};
+  auto handle = f.engine->add_function(config);
+  REQUIRE_FALSE(handle.has_value());
+  CHECK(handle.error().message.find("function Fn: layer ") == 0);
+  CHECK(handle.error().message.find("python/leak is a symbolic link to ../../../etc/passwd, "
+                                    "outside the layer") != std::string::npos);
+}
+
+TEST_CASE("engine: ES modules import packages from NODE_PATH's directories, as in Lambda") {
+  if (!have("node"))
+    return;
+  for (const bool layout : {true, false}) {
+    CAPTURE(layout);
+    EngineOptions options;
+    options.lambda_layout = layout;
+    Fixture f(options);
+    support::TempDir layer("wisp-layer-esm");
+    REQUIRE(support::write_file_atomic(layer.path() / "nodejs/node_modules/greet/package.json",
+                                       R"({"name":"greet","type":"module","exports":"./index.js"})")
+                .has_value());
+    REQUIRE(support::write_file_atomic(layer.path() / "nodejs/node_modules/greet/index.js",
+                                       "export const greet = (n) => `hello ${n}`;\n")
+                .has_value());
+    f.write("app.mjs", "import { greet } from 'greet';\n"
+                       "export const handler = async () => greet('esm');\n");
+    auto config = f.config("nodejs20.x", "app.handler");
+    config.layer_dirs = {layer.path()};
+    auto fn = f.add(config);
+    CollectingSink sink;
+    const auto& r = f.invoke(fn, sink, "{}");
+    CHECK_MESSAGE(r.outcome == Outcome::success, std::string(r.body));
+    CHECK(r.body == R"("hello esm")");
+  }
+}
+
+TEST_CASE("engine: LoggingConfig JSON: the runtimes' JSON lines and platform records") {
+  if (!have("python3") || !have("node"))
+    return;
+  Fixture f;
+  f.write("app.py", R"(import logging
+log = logging.getLogger("shop")
+def handler(event, context):
+    print("plain print")
+    log.info("kept %s", "info")
+    log.debug("dropped debug")
+    log.warning("kept warning", extra={"order": 7})
+    return "ok"
+)");
+  f.write("app.js", "exports.handler = async () => {\n"
+                    "  console.log('kept', {a: 1});\n"
+                    "  console.debug('dropped');\n"
+                    "  console.error(new Error('boom'));\n"
+                    "  return 'ok';\n};\n");
+  auto python = f.config("python3.11", "app.handler");
+  python.log_format = "JSON";
+  auto py = f.add(python);
+  auto node_config = f.config("nodejs20.x", "app.handler");
+  node_config.id = "Node";
+  node_config.log_format = "JSON";
+  node_config.application_log_level = "INFO";
+  auto node = f.add(node_config);
+  CollectingSink a;
+  REQUIRE(f.invoke(py, a, "{}").outcome == Outcome::success);
+  CollectingSink b;
+  REQUIRE(f.invoke(node, b, "{}").outcome == Outcome::success);
+  std::vector<std::string> types;
+  std::vector<boost::json::object> app;
+  bool plain = false;
+  for (const auto& line : f.logs) {
+    CHECK(line.rfind("END RequestId", 0) != 0);
+    CHECK(line.rfind("START RequestId", 0) != 0);
+    CHECK(line.rfind("REPORT RequestId", 0) != 0);
+    if (line == "plain print") {
+      plain = true; // print() is not the logging module: it stays text, as in Lambda
+      continue;
+    }
+    boost::system::error_code ec;
+    auto value = boost::json::parse(line, ec);
+    REQUIRE_MESSAGE(!ec, line);
+    const auto& object = value.as_object();
+    if (const auto* type = object.if_contains("type"))
+      types.emplace_back(type->as_string());
+    else
+      app.push_back(object);
+  }
+  CHECK(plain);
+  CHECK(types == std::vector<std::string>{"platform.initStart", "platform.start", "platform.report",
+                                          "platform.initStart", "platform.start",
+                                          "platform.report"});
+  REQUIRE(app.size() == 4);
+  CHECK(app[0].at("level").as_string() == "INFO");
+  CHECK(app[0].at("message").as_string() == "kept info");
+  CHECK(app[0].at("logger").as_string() == "shop");
+  CHECK(app[0].at("requestId").as_string() == a.result().request_id);
+  CHECK(app[1].at("level").as_string() == "WARNING");
+  CHECK(app[1].at("order").as_int64() == 7);
+  CHECK(app[2].at("level").as_string() == "INFO");
+  CHECK(app[2].at("message").as_string() == "kept { a: 1 }");
+  CHECK(app[2].at("requestId").as_string() == b.result().request_id);
+  CHECK(app[3].at("level").as_string() == "ERROR");
+  CHECK(app[3].at("message").as_object().at("errorType").as_string() == "Error");
+  CHECK(app[3].at("message").as_object().at("errorMessage").as_string() == "boom");
+}
+
+TEST_CASE("engine: LoggingConfig levels filter JSON logs only") {
+  if (!have("python3"))
+    return;
+  Fixture f;
+  f.write("app.py", R"(import logging
+def handler(event, context):
+    logging.getLogger().info("info line")
+    logging.getLogger().error("error line")
+    return "ok"
+)");
+  auto config = f.config("python3.11", "app.handler");
+  config.log_format = "JSON";
+  config.application_log_level = "ERROR";
+  config.system_log_level = "WARN";
+  auto fn = f.add(config);
+  CollectingSink sink;
+  REQUIRE(f.invoke(fn, sink, "{}").outcome == Outcome::success);
+  REQUIRE(f.logs.size() == 1); // no platform records at WARN, no INFO application line
+  CHECK(f.logs[0].find(R"("message": "error line")") != std::string::npos);
+}
+
+TEST_CASE(
+    "engine: nodejs24.x refuses callback-style handlers (Runtime.CallbackHandlerDeprecated)") {
+  if (!have("node"))
+    return;
+  Fixture f;
+  f.write("app.js", "exports.callback = (event, context, callback) => callback(null, 1);\n"
+                    "exports.asyncThree = async (event, context, callback) => 2;\n"
+                    "exports.modern = async (event, context) => 3;\n"
+                    "exports.stream = awslambda.streamifyResponse(\n"
+                    "  async (event, responseStream, context) => { responseStream.end('4'); });\n");
+  auto run = [&](const std::string& runtime, const std::string& handler) {
+    auto config = f.config(runtime, handler);
+    config.id = runtime + handler;
+    auto fn = f.add(config);
+    CollectingSink sink;
+    f.invoke(fn, sink, "{}");
+    return std::make_pair(sink.result().outcome, std::string(sink.result().error_type));
+  };
+  for (const auto* handler : {"app.callback", "app.asyncThree"}) {
+    CAPTURE(handler);
+    const auto [outcome, type] = run("nodejs24.x", handler);
+    CHECK(outcome == Outcome::init_error);
+    CHECK(type == "Runtime.CallbackHandlerDeprecated");
+  }
+  CHECK(run("nodejs24.x", "app.modern").first == Outcome::success);
+  CHECK(run("nodejs24.x", "app.stream").first == Outcome::success);
+  CHECK(run("nodejs22.x", "app.callback").first == Outcome::success);
+  bool message = false;
+  for (const auto& line : f.logs)
+    message = message ||
+              line.find("ERROR\tInit Error \t{\"errorType\":\"Runtime.CallbackHandlerDeprecated\","
+                        "\"errorMessage\":\"ERROR: AWS Lambda has removed support for "
+                        "callback-based function handlers starting with Node.js 24.") !=
+                  std::string::npos;
+  CHECK(message);
 }

@@ -1,8 +1,11 @@
+#include <wisp/runtime/lambda_config.hpp>
 #include <wisp/runtime/lambda_text.hpp>
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <regex>
+#include <string>
 #include <sys/wait.h>
 
 using namespace wisp::runtime;
@@ -68,4 +71,67 @@ TEST_CASE("ids, trace headers and stream names have Lambda's shapes") {
   CHECK(std::regex_match(make_log_stream_name(rng, "$LATEST", now),
                          std::regex(R"(2023/11/14/\[\$LATEST\][0-9a-f]{32})")));
   CHECK(iso8601_ms(now + std::chrono::milliseconds(7)) == "2023-11-14T22:13:20.007Z");
+}
+
+TEST_CASE("LogFormat JSON: platform records in the shape CloudWatch shows") {
+  using namespace std::chrono;
+  const auto time =
+      system_clock::time_point(milliseconds(1791444628235)); // 2026-10-08T07:30:28.235Z
+  std::string out;
+  write_platform_start(out, time, "79b5", "arn:aws:lambda:eu-central-1:1:function:f", "$LATEST");
+  CHECK(out == R"({"time":"2026-10-08T07:30:28.235Z","type":"platform.start","record":)"
+               R"({"requestId":"79b5","functionArn":"arn:aws:lambda:eu-central-1:1:function:f",)"
+               R"("version":"$LATEST"}})");
+  ReportFields fields;
+  fields.duration_ms = 1233.96;
+  fields.billed_duration_ms = 1698;
+  fields.memory_size_mb = 256;
+  fields.max_memory_used_mb = 123;
+  fields.init_duration_ms = 463.5124;
+  write_platform_report(out, time, "79b5", fields);
+  CHECK(out == R"({"time":"2026-10-08T07:30:28.235Z","type":"platform.report","record":)"
+               R"({"requestId":"79b5","metrics":{"durationMs":1233.96,"billedDurationMs":1698,)"
+               R"("memorySizeMB":256,"maxMemoryUsedMB":123,"initDurationMs":463.512},)"
+               R"("status":"success"}})");
+  fields.init_duration_ms.reset();
+  fields.duration_ms = 2;
+  fields.status = ReportStatus::timeout;
+  write_platform_report(out, time, "79b5", fields);
+  CHECK(out.find(R"("metrics":{"durationMs":2,"billedDurationMs":1698,)") != std::string::npos);
+  CHECK(out.ends_with(R"("maxMemoryUsedMB":123},"status":"timeout"}})"));
+  fields.status = ReportStatus::error;
+  fields.error_type = "Runtime.ExitError";
+  write_platform_report(out, time, "79b5", fields);
+  CHECK(out.ends_with(R"("status":"error","errorType":"Runtime.ExitError"}})"));
+  CHECK(platform_init_start(time, "tenner", "$LATEST", "2026/10/08/[$LATEST]22be", 256) ==
+        R"({"time":"2026-10-08T07:30:28.235Z","type":"platform.initStart","record":)"
+        R"({"initializationType":"on-demand","phase":"init","functionName":"tenner",)"
+        R"("functionVersion":"$LATEST","instanceId":"2026/10/08/[$LATEST]22be",)"
+        R"("instanceMaxMemory":268435456}})");
+  CHECK(platform_init_report(time, 12.3456, "Runtime.ExitError") ==
+        R"({"time":"2026-10-08T07:30:28.235Z","type":"platform.initReport","record":)"
+        R"({"initializationType":"on-demand","phase":"init","status":"error",)"
+        R"("errorType":"Runtime.ExitError","metrics":{"durationMs":12.346}}})");
+}
+
+TEST_CASE("log levels and tenancy texts") {
+  CHECK(log_level_rank("TRACE") == 1);
+  CHECK(log_level_rank("info") == 3);
+  CHECK(log_level_rank("FATAL") == 6);
+  CHECK(log_level_rank("VERBOSE") == 0);
+  CHECK(tenant_id_problem(false, "").empty());
+  CHECK(tenant_id_problem(true, "t-1").empty());
+  CHECK(tenant_id_problem(true, "") ==
+        "The invoked function is enabled with tenancy configuration. Add a valid tenant ID in "
+        "your request and try again.");
+  CHECK(tenant_id_problem(false, "t-1") ==
+        "The invoked function is not enabled with tenancy configuration. Remove the tenant ID "
+        "from your request and try again.");
+  CHECK(tenant_id_format_problem("--tenant-id", "org/a=b+c-d@e.f:g h_i").empty());
+  CHECK(tenant_id_format_problem("--tenant-id", "   ") ==
+        "--tenant-id cannot be empty or contain only whitespace");
+  CHECK(tenant_id_format_problem("--tenant-id", std::string(257, 'a')) ==
+        "--tenant-id must be between 1 and 256 characters");
+  CHECK(tenant_id_format_problem("--tenant-id", "a;b")
+            .starts_with("--tenant-id contains invalid characters."));
 }

@@ -5,6 +5,7 @@
 #include <wisp/gateway/api_door.hpp>
 #include <wisp/gateway/cors.hpp>
 #include <wisp/gateway/text.hpp>
+#include <wisp/runtime/lambda_config.hpp>
 #include <wisp/runtime/lambda_text.hpp>
 #include <wisp/support/fs.hpp>
 #include <wisp/support/hash.hpp>
@@ -909,6 +910,18 @@ void ApiDoor::integrate(Exchange& ex) {
       internal_error(ex);
     return;
   }
+  // TenancyConfig: SAM CLI answers 400 {"message": ..} when X-Amz-Tenant-Id does not fit.
+  const auto tenant_id = request.header("x-amz-tenant-id");
+  if (auto problem = runtime::tenant_id_problem(slot.function->multi_tenant, tenant_id);
+      !problem.empty()) {
+    if (ex.claim()) {
+      std::string body = "{\"message\":\"";
+      runtime::append_json_escaped(body, problem);
+      body += "\"}";
+      answer(ex, 400, body);
+    }
+    return;
+  }
   // isBase64Encoded: binaryMediaTypes (REST) or the text-type rule (HTTP APIs).
   const auto content_type = request.header("content-type");
   const bool base64 = m_http
@@ -947,6 +960,7 @@ void ApiDoor::integrate(Exchange& ex) {
   runtime::InvokeRequest invoke;
   invoke.payload = ex.event;
   invoke.trace_id = ex.trace_id;
+  invoke.tenant_id = tenant_id;
   m_host.invoke(*slot.function, invoke, ex);
 }
 

@@ -156,11 +156,13 @@ Host::Host(const ServeOptions& serve_options, const ServeOutput& serve_output)
   engine_options.secret_access_key = serve_options.secret_access_key;
   engine_options.session_token = serve_options.session_token;
   engine_options.cache_dir = serve_options.cache_dir;
+  engine_options.interpreters = serve_options.interpreters;
   engine_options.log_store_dir = serve_options.log_store_dir;
   engine_options.access_key_id = serve_options.access_key_id;
   engine_options.secret_access_key = serve_options.secret_access_key;
   engine_options.session_token = serve_options.session_token;
   engine_options.on_warning = [this](std::string_view warning) { warn(warning); };
+  engine_options.on_progress = serve_output.progress;
   engine = std::make_unique<runtime::Engine>(io, std::move(engine_options));
   engine->add_observer(std::make_shared<FunctionLog>(log));
   std::vector<JwksSource> sources;
@@ -196,6 +198,7 @@ FunctionSlot& Host::function(const sam::Model& model, const std::string& id) {
     return slot;
   }
   slot.timeout = config->timeout;
+  slot.multi_tenant = config->multi_tenant;
   slot.version = config->version;
   if (const auto built = options.built.sources.find(id); built != options.built.sources.end()) {
     slot.sources = built->second;

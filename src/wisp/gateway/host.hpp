@@ -106,7 +106,8 @@ struct FunctionSlot {
   int timeout = 3;
   std::string version = "$LATEST";
   std::string auto_publish_alias;
-  std::string name; // FunctionName, else the logical id
+  std::string name;          // FunctionName, else the logical id
+  bool multi_tenant = false; // TenancyConfig: requests must carry X-Amz-Tenant-Id
   std::vector<std::filesystem::path> watch_dirs;
   // Hot reload of a function that runs from its build (ServeOptions::built).
   std::filesystem::path sources; // its CodeUri, watched; empty: not built

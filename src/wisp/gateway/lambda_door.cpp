@@ -3,6 +3,7 @@
 #include <wisp/gateway/invoke_api.hpp>
 #include <wisp/gateway/lambda_door.hpp>
 #include <wisp/gateway/text.hpp>
+#include <wisp/runtime/lambda_config.hpp>
 #include <wisp/runtime/lambda_text.hpp>
 #include <wisp/support/hash.hpp>
 #include <wisp/support/strings.hpp>
@@ -22,6 +23,7 @@ constexpr std::uint64_t k_durable_body_limit = 16u * 1024 * 1024;
 struct EventInvocation final : runtime::InvokeSink {
   std::string payload;
   std::string client_context;
+  std::string tenant_id;
   std::string function_id;
   AsyncLog* log = nullptr;
   std::unique_ptr<EventInvocation> self;
@@ -197,6 +199,12 @@ void LambdaDoor::handle(Exchange& ex) {
     error(ex, 500, "ServiceException", slot->problem);
     return;
   }
+  // TenancyConfig: SAM CLI's ValidationException when X-Amz-Tenant-Id does not fit.
+  const auto tenant_id = request.header("x-amz-tenant-id");
+  if (auto problem = runtime::tenant_id_problem(slot->multi_tenant, tenant_id); !problem.empty()) {
+    error(ex, 400, "ValidationException", problem);
+    return;
+  }
   if (type == "DryRun") {
     if (ex.claim()) {
       ex.mapped.clear();
@@ -223,9 +231,11 @@ void LambdaDoor::handle(Exchange& ex) {
     event->log = &m_host.log;
     auto* raw = event.get();
     raw->self = std::move(event);
+    raw->tenant_id.assign(tenant_id);
     runtime::InvokeRequest invoke;
     invoke.payload = raw->payload;
     invoke.client_context = raw->client_context;
+    invoke.tenant_id = raw->tenant_id;
     invoke.qualifier = qualifier;
     m_host.invoke(*slot, invoke, *raw);
     if (ex.claim()) {
@@ -252,6 +262,7 @@ void LambdaDoor::handle(Exchange& ex) {
   invoke.qualifier = ex.qualifier;
   invoke.tail_log = ex.tail_log;
   invoke.trace_id = request.header("x-amzn-trace-id");
+  invoke.tenant_id = tenant_id;
   const auto content_type = request.header("content-type");
   if (!content_type.empty())
     invoke.content_type = content_type;

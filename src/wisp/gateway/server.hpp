@@ -37,9 +37,10 @@ namespace wisp::gateway {
 enum class WarmContainers { lazy, eager };
 
 struct ServeOutput {
-  std::function<void(std::string_view)> info;    // startup lines (stdout)
-  std::function<void(std::string_view)> warning; // problems that do not stop serving
-  std::function<void(std::string_view)> ready;   // after the listeners accept
+  std::function<void(std::string_view)> info;     // startup lines (stdout)
+  std::function<void(std::string_view)> warning;  // problems that do not stop serving
+  std::function<void(std::string_view)> ready;    // after the listeners accept
+  std::function<void(std::string_view)> progress; // long setup work (installing libraries)
   std::function<void(std::string_view)> log; // access + function logs: lines, batched (no final \n)
 };
 
@@ -72,10 +73,11 @@ struct ServeOptions {
   int max_concurrency = 0; // workers per function; 0: twice the cores, at least 4
   std::string region = "us-east-1";
   std::string account_id = "123456789012";
-  std::filesystem::path cache_dir;     // empty: the engine's default
-  std::filesystem::path log_store_dir; // empty: no local log store
-  bool console = true;                 // the console at /_wisp/ (docs/console.md)
-  std::filesystem::path prices_file;   // the console's prices; empty: the built-in table
+  std::filesystem::path cache_dir;          // empty: the engine's default
+  runtime::InterpreterChoices interpreters; // --interpreter RUNTIME=PATH
+  std::filesystem::path log_store_dir;      // empty: no local log store
+  bool console = true;                      // the console at /_wisp/ (docs/console.md)
+  std::filesystem::path prices_file;        // the console's prices; empty: the built-in table
   // Durable functions (DurableConfig): their executions' waits run this many times faster
   // (--time-scale, DURABLE_EXECUTIONS_TIME_SCALE); with skip_waits a wait ends as soon as the
   // function suspends (docs/durable.md).

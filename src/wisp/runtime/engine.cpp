@@ -5,7 +5,6 @@
 // output and log lines (engine_output.cpp).
 
 #include <wisp/runtime/engine_impl.hpp>
-#include <wisp/template/rules.hpp>
 
 #include <fmt/format.h>
 
@@ -44,52 +43,6 @@ std::string_view to_string(Outcome outcome) {
   }
   return "unknown";
 }
-
-namespace {
-
-bool is_plumbing(std::string_view name) {
-  return name == "AWS_LAMBDA_RUNTIME_API" || name == "_HANDLER" || name == "LAMBDA_TASK_ROOT" ||
-         name == "LAMBDA_RUNTIME_DIR" || name == "AWS_LAMBDA_LOG_STREAM_NAME";
-}
-
-// An ordered environment where a later set() replaces an earlier value in place.
-class EnvBuilder {
-public:
-  void set(std::string_view key, std::string_view value) {
-    auto it = m_index.find(std::string(key));
-    if (it != m_index.end()) {
-      m_entries[it->second].second = std::string(value);
-      return;
-    }
-    m_index.emplace(std::string(key), m_entries.size());
-    m_entries.emplace_back(std::string(key), std::string(value));
-  }
-  [[nodiscard]] std::vector<std::string> build() const {
-    std::vector<std::string> out;
-    out.reserve(m_entries.size());
-    for (const auto& [key, value] : m_entries)
-      out.push_back(key + "=" + value);
-    return out;
-  }
-
-private:
-  std::vector<std::pair<std::string, std::string>> m_entries;
-  std::map<std::string, std::size_t> m_index;
-};
-
-std::string join_paths(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const auto& part : parts) {
-    if (part.empty())
-      continue;
-    if (!out.empty())
-      out += ':';
-    out += part;
-  }
-  return out;
-}
-
-} // namespace
 
 // ---------------------------------------------------------------------------------------
 // Completion
@@ -234,23 +187,29 @@ Engine::~Engine() {
 
 support::Result<FunctionHandle> Engine::add_function(FunctionConfig config) {
   auto& impl = *m_impl;
-  std::vector<std::string> warnings;
-  WISP_TRY_ASSIGN(auto launch, resolve_launch(config.runtime, config.code_dir, config.layer_dirs,
-                                              impl.options.cache_dir, warnings));
-  for (const auto& warning : warnings)
-    impl.warn(warning);
-
   auto fn = std::make_unique<Function>();
   fn->config = std::move(config);
-  fn->launch = std::move(launch);
   auto& cfg = fn->config;
-  if (fn->launch.runtime.family == RuntimeFamily::nodejs) {
-    auto flags = lambda_node_flags(cfg.memory_size);
-    fn->launch.args.insert(fn->launch.args.begin(), flags.begin(), flags.end());
-  }
   if (cfg.name.empty())
     cfg.name = cfg.id;
   fn->log_group = cfg.log_group.empty() ? "/aws/lambda/" + cfg.name : cfg.log_group;
+  fn->json_logs = cfg.log_format == "JSON"; // CloudFormation's values: Text | JSON
+  fn->platform_logs =
+      !fn->json_logs ||
+      log_level_rank(cfg.system_log_level.empty() ? "INFO" : cfg.system_log_level) <=
+          log_level_rank("INFO");
+
+  // The runtime, its libraries, the environment and the file layout (worker_setup.cpp).
+  std::vector<std::string> warnings;
+  auto setup = detail::prepare_workers({cfg, impl.options, fn->log_group, fn->json_logs}, warnings);
+  for (const auto& warning : warnings)
+    impl.warn(warning);
+  if (!setup)
+    return tl::unexpected(setup.error());
+  fn->launch = std::move(setup->launch);
+  fn->host = std::move(setup->host);
+  fn->lambda = std::move(setup->lambda);
+
   fn->arn = fmt::format("arn:aws:lambda:{}:{}:function:{}", impl.options.region,
                         impl.options.account_id, cfg.name);
   fn->reserved = cfg.reserved_concurrency.has_value();
@@ -259,78 +218,6 @@ support::Result<FunctionHandle> Engine::add_function(FunctionConfig config) {
     fn->eager = impl.options.eager_workers;
     fn->scale_timer = std::make_unique<Timer>(impl.io.get_executor());
   }
-
-  // The environment (docs/local-execution.md#environment).
-  EnvBuilder env;
-  for (const auto& name : impl.options.passthrough_env)
-    if (const char* value = std::getenv(name.c_str()))
-      env.set(name, value);
-  if (const char* lang = std::getenv("LANG"))
-    env.set("LANG", lang);
-  std::vector<std::string> path_parts{
-      std::getenv("PATH") != nullptr ? std::getenv("PATH") : "/usr/local/bin:/usr/bin:/bin"};
-  std::vector<std::string> ld_parts;
-  if (const char* ld = std::getenv("LD_LIBRARY_PATH"))
-    ld_parts.emplace_back(ld);
-  ld_parts.push_back(cfg.code_dir.string());
-  ld_parts.push_back((cfg.code_dir / "lib").string());
-  std::vector<std::string> layer_list;
-  std::vector<std::string> node_path;
-  for (const auto& layer : cfg.layer_dirs) {
-    path_parts.push_back((layer / "bin").string());
-    ld_parts.push_back((layer / "lib").string());
-    layer_list.push_back(layer.string());
-    node_path.push_back(
-        (layer / "nodejs" / fmt::format("node{}", fn->launch.runtime.major) / "node_modules")
-            .string());
-    node_path.push_back((layer / "nodejs" / "node_modules").string());
-  }
-  env.set("PATH", join_paths(path_parts));
-  env.set("LD_LIBRARY_PATH", join_paths(ld_parts));
-  env.set("TZ", ":UTC");
-  if (fn->launch.runtime.family == RuntimeFamily::nodejs) {
-    node_path.push_back(cfg.code_dir.string());
-    env.set("NODE_PATH", join_paths(node_path));
-  }
-  if (fn->launch.runtime.family == RuntimeFamily::python && !layer_list.empty())
-    env.set("_WISP_LAYER_DIRS", join_paths(layer_list));
-  for (const auto& [key, value] : cfg.environment) {
-    if (sam::detail::is_reserved_env_name(key)) { // the rule validate applies
-      impl.warn(fmt::format("function {}: environment variable {} is reserved by Lambda (a "
-                            "deployment would be rejected); ignored",
-                            cfg.id, key));
-      continue;
-    }
-    env.set(key, value);
-  }
-  env.set("AWS_ACCESS_KEY_ID",
-          impl.options.access_key_id.empty() ? "defaultkey" : impl.options.access_key_id);
-  env.set("AWS_SECRET_ACCESS_KEY", impl.options.secret_access_key.empty()
-                                       ? "defaultsecret"
-                                       : impl.options.secret_access_key);
-  if (!impl.options.session_token.empty())
-    env.set("AWS_SESSION_TOKEN", impl.options.session_token);
-  env.set("_HANDLER", cfg.handler);
-  if (!fn->launch.execution_env.empty())
-    env.set("AWS_EXECUTION_ENV", fn->launch.execution_env);
-  env.set("AWS_LAMBDA_LOG_GROUP_NAME", fn->log_group);
-  env.set("LAMBDA_TASK_ROOT", cfg.code_dir.string());
-  env.set("LAMBDA_RUNTIME_DIR", fn->launch.runtime_dir.string());
-  env.set("AWS_REGION", impl.options.region);
-  env.set("AWS_DEFAULT_REGION", impl.options.region);
-  env.set("AWS_LAMBDA_FUNCTION_NAME", cfg.name);
-  env.set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", std::to_string(cfg.memory_size));
-  env.set("AWS_LAMBDA_FUNCTION_VERSION", cfg.version);
-  env.set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
-  env.set("AWS_SAM_LOCAL", "true");
-  for (const auto& [key, value] : cfg.env_overrides) {
-    if (is_plumbing(key)) {
-      impl.warn(fmt::format("function {}: --env-vars cannot set {}; ignored", cfg.id, key));
-      continue;
-    }
-    env.set(key, value);
-  }
-  fn->base_env = env.build();
 
   std::lock_guard lock(impl.mutex);
   fn->handle.index = static_cast<std::uint32_t>(impl.functions.size());
@@ -442,22 +329,36 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
     std::string tail;
     const auto now_ms = epoch_ms(WallClock::now());
     auto log = [&](const std::string& line) {
+      if (line.empty())
+        return;
       const LogLine log_line{fn.config.id, inv->request_id, line, now_ms, fn.log_group, {}};
       for (const auto& observer : impl.observers)
         observer->on_log(log_line);
       tail += line + "\n";
     };
-    log(init_report_line(0, inv->error_type));
-    log(start_line(inv->request_id, fn.config.version));
-    log(message);
-    log(inv->error_type);
-    log(end_line(inv->request_id));
+    const auto wall = WallClock::now();
     ReportFields fields;
     fields.billed_duration_ms = 1;
     fields.memory_size_mb = fn.config.memory_size;
     fields.status = ReportStatus::error;
     fields.error_type = inv->error_type;
-    log(report_line(inv->request_id, fields));
+    std::string scratch;
+    log(init_report_for(fn, 0, inv->error_type));
+    if (!fn.json_logs) {
+      log(start_line(inv->request_id, fn.config.version));
+    } else if (fn.platform_logs) {
+      write_platform_start(scratch, wall, inv->request_id, fn.arn, fn.config.version);
+      log(scratch);
+    }
+    log(message);
+    log(inv->error_type);
+    if (!fn.json_logs) {
+      log(end_line(inv->request_id));
+      log(report_line(inv->request_id, fields));
+    } else if (fn.platform_logs) {
+      write_platform_report(scratch, wall, inv->request_id, fields);
+      log(scratch);
+    }
     if (inv->tail_log)
       result.log_tail = std::string_view(tail).substr(
           tail.size() > k_log_tail_size ? tail.size() - k_log_tail_size : 0);

@@ -27,6 +27,7 @@
 //   on_complete has returned; the views in InvokeResult are valid only during on_complete.
 
 #include <wisp/runtime/observer.hpp>
+#include <wisp/runtime/runtimes.hpp>
 #include <wisp/support/error.hpp>
 
 #include <atomic>
@@ -67,6 +68,14 @@ struct FunctionConfig {
   int timeout = 3;                               // seconds
   std::optional<int> reserved_concurrency;       // ReservedConcurrentExecutions
   std::string log_group;                         // empty: /aws/lambda/<name>
+  // LoggingConfig: LogFormat "JSON" gives the runtime's JSON log lines and platform records as
+  // JSON (filtered by the levels); anything else is Lambda's text format, unfiltered.
+  std::string log_format;
+  std::string application_log_level; // JSON only; empty: INFO
+  std::string system_log_level;      // JSON only; empty: INFO
+  // TenancyConfig.TenantIsolationMode PER_TENANT: every invocation carries a tenant id.
+  bool multi_tenant = false;
+  int ephemeral_storage = 512; // MB: the size of the worker's private /tmp
   std::string version = "$LATEST";
   std::string architecture = "x86_64";
   // The function's Environment.Variables. Lambda's reserved variables win over these (a
@@ -191,6 +200,19 @@ struct EngineOptions {
   std::function<void(std::string_view)> on_warning;
   // Where embedded bootstraps and the interpreter cache live; empty: $XDG_CACHE_HOME/wisp.
   std::filesystem::path cache_dir;
+  // Interpreters named by runtime (--interpreter, samconfig); the environment's
+  // WISP_INTERPRETER_<RUNTIME> after these, then the closest installed version.
+  InterpreterChoices interpreters;
+  // The libraries Lambda's runtimes ship (the AWS SDK for JavaScript v3, boto3, ...) for
+  // functions that use them without bundling them: installed into the cache on first need
+  // (docs/local-execution.md#what-the-runtimes-ship).
+  bool runtime_libraries = true;
+  // Lambda's file layout: the code at /var/task, layers merged at /opt, a private /tmp, through
+  // an unprivileged mount namespace; without one (or when the OS refuses it, or with
+  // WISP_LAMBDA_LAYOUT=0 in the environment) functions see host paths.
+  bool lambda_layout = true;
+  // Long work on a function's behalf (installing runtime libraries): one line per step.
+  std::function<void(std::string_view)> on_progress;
 };
 
 struct EngineStats {

@@ -548,7 +548,8 @@ void Connection::handle_init_error() {
   {
     std::lock_guard log_lock(worker.log_mutex);
     eng.drain_output_locked_log(worker, k_final_drain);
-    eng.emit_line(worker, {}, init_report_line(init_ms, type), epoch_ms(WallClock::now()));
+    if (auto line = init_report_for(*worker.function, init_ms, type); !line.empty())
+      eng.emit_line(worker, {}, line, epoch_ms(WallClock::now()));
   }
   if (inv == nullptr)
     return;

@@ -22,9 +22,11 @@
 // called under it.
 
 #include <wisp/runtime/engine.hpp>
+#include <wisp/runtime/lambda_config.hpp>
 #include <wisp/runtime/lambda_text.hpp>
 #include <wisp/runtime/log_store.hpp>
 #include <wisp/runtime/runtimes.hpp>
+#include <wisp/runtime/worker_setup.hpp>
 
 // GCC 12 reports -Wnull-dereference inside Asio's own reactor code once it is inlined here
 // (a false positive in system headers); silenced for those headers only.
@@ -150,9 +152,12 @@ struct Function {
   FunctionHandle handle;
   FunctionConfig config;
   Launch launch;
-  std::vector<std::string> base_env;
+  detail::WorkerVariant host;                  // host paths
+  std::optional<detail::WorkerVariant> lambda; // Lambda's file layout (while the OS allows it)
   std::string arn;
   std::string log_group;
+  bool json_logs = false;    // LoggingConfig LogFormat JSON: platform records as JSON, no END
+  bool platform_logs = true; // platform records pass SystemLogLevel (they are INFO)
   int limit = 10;
   bool reserved = false;
   std::uint64_t generation = 0;
@@ -164,6 +169,16 @@ struct Function {
   bool scale_armed = false;
   int quiet_looks = 0; // consecutive looks that found the running workers off the CPU
 };
+
+// The line a failed init leaves in the log: INIT_REPORT, or its JSON record (none when
+// SystemLogLevel filters platform records out).
+inline std::string init_report_for(const Function& fn, double init_ms, std::string_view type) {
+  if (!fn.json_logs)
+    return init_report_line(init_ms, type);
+  if (!fn.platform_logs)
+    return {};
+  return platform_init_report(WallClock::now(), init_ms, type);
+}
 
 struct Worker : std::enable_shared_from_this<Worker> {
   enum class State { starting, idle, busy, dead };
@@ -323,6 +338,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   Timer sweep;
   bool sweeping = false;
   bool stopped = false;
+  bool layout_refused = false; // the OS refused Lambda's file layout: host paths from now on
   EngineStats stats;
   // Added before the first invocation, read without a lock afterwards (observer.hpp).
   std::vector<std::shared_ptr<EngineObserver>> observers;

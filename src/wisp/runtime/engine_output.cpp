@@ -36,8 +36,14 @@ void Engine::Impl::emit_start_locked_log(Worker& worker, Invocation& inv, std::i
   if (inv.start_logged)
     return;
   inv.start_logged = true;
+  const auto& fn = *worker.function;
   auto& line = worker.scratch;
-  write_start_line(line, inv.request_id, worker.function->config.version);
+  if (!fn.json_logs)
+    write_start_line(line, inv.request_id, fn.config.version);
+  else if (fn.platform_logs)
+    write_platform_start(line, WallClock::now(), inv.request_id, fn.arn, fn.config.version);
+  else
+    return;
   emit_line(worker, inv.request_id, line, time_ms);
   inv.append_tail(line);
 }
@@ -146,11 +152,14 @@ void Engine::Impl::log_completion(Worker& worker, Invocation& inv, InvokeResult&
     inv.append_tail(line);
     rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
   }
-  if (write_report) {
+  const auto& fn = *worker.function;
+  if (write_report && (!fn.json_logs || fn.platform_logs)) {
     auto& line = worker.scratch;
-    write_end_line(line, inv.request_id);
-    emit_line(worker, inv.request_id, line, time_ms);
-    inv.append_tail(line);
+    if (!fn.json_logs) { // JSON has no END record
+      write_end_line(line, inv.request_id);
+      emit_line(worker, inv.request_id, line, time_ms);
+      inv.append_tail(line);
+    }
     ReportFields fields;
     fields.duration_ms = result.duration_ms;
     fields.billed_duration_ms = result.billed_duration_ms;
@@ -160,7 +169,10 @@ void Engine::Impl::log_completion(Worker& worker, Invocation& inv, InvokeResult&
       fields.init_duration_ms = inv.init_ms;
     fields.status = status;
     fields.error_type = inv.error_type;
-    write_report_line(line, inv.request_id, fields);
+    if (fn.json_logs)
+      write_platform_report(line, WallClock::now(), inv.request_id, fields);
+    else
+      write_report_line(line, inv.request_id, fields);
     emit_line(worker, inv.request_id, line, time_ms);
     inv.append_tail(line);
   }

@@ -4,6 +4,7 @@
 // init failures, replacements for queued work).
 
 #include <wisp/runtime/engine_impl.hpp>
+#include <wisp/runtime/layout.hpp>
 #include <wisp/runtime/process.hpp>
 
 #include <fmt/format.h>
@@ -54,16 +55,40 @@ support::Status Engine::Impl::spawn(Function& fn, Invocation* bound, std::shared
   const auto wall = WallClock::now();
   worker->log_stream = make_log_stream_name(rng, fn.config.version, wall);
 
-  detail::SpawnSpec spec;
-  spec.executable = fn.launch.executable;
-  spec.args = fn.launch.args;
-  spec.cwd = fn.config.code_dir;
-  spec.env = fn.base_env;
-  spec.env.push_back(fmt::format("AWS_LAMBDA_RUNTIME_API=127.0.0.1:{}", worker->port));
-  spec.env.push_back("AWS_LAMBDA_LOG_STREAM_NAME=" + worker->log_stream);
-  // --env-vars may not move the plumbing, but may override everything else, so the
-  // per-worker variables go before the overrides that base_env already applied.
-  auto spawned = detail::spawn_worker(spec);
+  // In Lambda's file layout while the OS allows it (worker_setup.hpp), else with host paths.
+  auto spec_for = [&](const detail::WorkerVariant& variant) {
+    detail::SpawnSpec spec;
+    spec.executable = variant.executable;
+    spec.args = variant.args;
+    spec.cwd = variant.cwd;
+    spec.env = variant.env;
+    // The per-worker plumbing (--env-vars cannot move it; it overrides everything else).
+    spec.env.push_back(fmt::format("AWS_LAMBDA_RUNTIME_API=127.0.0.1:{}", worker->port));
+    spec.env.push_back("AWS_LAMBDA_LOG_STREAM_NAME=" + worker->log_stream);
+    return spec;
+  };
+  support::Result<detail::Spawned> spawned = support::fail("not started");
+  if (fn.lambda && !layout_refused) {
+    spawned = detail::spawn_in_layout(spec_for(*fn.lambda), *fn.lambda->layout);
+    if (!spawned) {
+      // The OS refuses user or mount namespaces: host paths for every function from now on;
+      // anything else (a path that went away): for this function.
+      const auto& reason = spawned.error().message;
+      const bool os_wide = reason.starts_with("cannot create a user namespace") ||
+                           reason.starts_with("cannot map") || reason.starts_with("cannot deny") ||
+                           reason.starts_with("cannot make the mounts private") ||
+                           reason.starts_with("cannot mount a tmpfs on /var");
+      if (os_wide)
+        layout_refused = true;
+      warn(fmt::format("{}: Lambda's file layout (/var/task, /opt, a private /tmp) is not "
+                       "available ({}); {} with host paths (docs/local-execution.md)",
+                       os_wide ? "this machine" : "function " + fn.config.id, reason,
+                       os_wide ? "functions run" : "it runs"));
+      fn.lambda.reset();
+    }
+  }
+  if (!fn.lambda || layout_refused)
+    spawned = detail::spawn_worker(spec_for(fn.host));
   if (!spawned)
     return tl::unexpected(spawned.error());
   worker->pid = spawned->pid;
@@ -76,6 +101,13 @@ support::Status Engine::Impl::spawn(Function& fn, Invocation* bound, std::shared
   if (fn.eager > 0 || wants_cpu)
     worker->schedstat_fd =
         ::open(fmt::format("/proc/{}/schedstat", spawned->pid).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fn.json_logs && fn.platform_logs) {
+    std::lock_guard log_lock(worker->log_mutex);
+    emit_line(*worker, {},
+              platform_init_start(wall, fn.config.name, fn.config.version, worker->log_stream,
+                                  fn.config.memory_size),
+              epoch_ms(wall));
+  }
   worker->bound = bound;
   if (bound != nullptr) {
     bound->state = Invocation::State::bound;
@@ -359,7 +391,8 @@ void Engine::Impl::on_exit(const std::shared_ptr<Worker>& worker) {
   inv->content_type_out = "application/json";
   if (during_init) {
     std::lock_guard log_lock(worker->log_mutex);
-    emit_line(*worker, {}, init_report_line(inv->init_ms, error_type), epoch_ms(WallClock::now()));
+    if (auto line = init_report_for(*worker->function, inv->init_ms, error_type); !line.empty())
+      emit_line(*worker, {}, line, epoch_ms(WallClock::now()));
   }
   std::string extra = message + "\n" + error_type;
   const auto outcome = during_init ? Outcome::init_error : Outcome::exit_error;

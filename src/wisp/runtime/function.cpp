@@ -13,6 +13,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::string string_property(const boost::json::object& object, std::string_view key) {
+  const auto* value = object.if_contains(key);
+  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
 support::Diagnostic at_offset(std::string_view text, std::size_t offset, const std::string& file,
                               std::string message) {
   int line = 1;
@@ -134,6 +139,20 @@ support::Result<FunctionConfig> make_function_config(const sam::Model& model,
   config.timeout = function.timeout;
   config.reserved_concurrency = function.reserved_concurrency;
   config.log_group = function.log_group;
+  config.log_format = function.log_format;
+  // LoggingConfig's levels and TenancyConfig, from the resolved properties (Globals merged).
+  if (const auto* resource = model.find_resource(function.logical_id)) {
+    const auto& properties = resource->properties;
+    if (const auto* logging = properties.if_contains("LoggingConfig");
+        logging != nullptr && logging->is_object()) {
+      config.application_log_level = string_property(logging->as_object(), "ApplicationLogLevel");
+      config.system_log_level = string_property(logging->as_object(), "SystemLogLevel");
+    }
+    if (const auto* tenancy = properties.if_contains("TenancyConfig");
+        tenancy != nullptr && tenancy->is_object())
+      config.multi_tenant = !string_property(tenancy->as_object(), "TenantIsolationMode").empty();
+  }
+  config.ephemeral_storage = function.ephemeral_storage;
   if (!function.architectures.empty())
     config.architecture = function.architectures.front();
   if (function.runtime.empty())

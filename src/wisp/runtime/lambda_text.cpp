@@ -1,3 +1,4 @@
+#include <wisp/runtime/lambda_config.hpp>
 #include <wisp/runtime/lambda_text.hpp>
 
 #include <fmt/format.h>
@@ -58,6 +59,148 @@ std::string init_report_line(double init_duration_ms, std::string_view error_typ
   return fmt::format("INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: error\tError "
                      "Type: {}",
                      init_duration_ms, error_type);
+}
+
+namespace {
+
+// A duration as Lambda's JSON records show it: rounded to microseconds, shortest form
+// (1233.96, 463.512, 2).
+void append_ms(std::string& out, double ms) {
+  const double rounded = std::round(std::max(0.0, ms) * 1000.0) / 1000.0;
+  fmt::format_to(std::back_inserter(out), "{}", rounded);
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  append_json_escaped(out, text);
+  out += '"';
+}
+
+void append_record_head(std::string& out, std::chrono::system_clock::time_point time,
+                        std::string_view type) {
+  out += "{\"time\":\"";
+  out += iso8601_ms(time);
+  out += "\",\"type\":\"";
+  out += type;
+  out += "\",\"record\":{";
+}
+
+} // namespace
+
+void write_platform_start(std::string& out, std::chrono::system_clock::time_point time,
+                          std::string_view request_id, std::string_view function_arn,
+                          std::string_view version) {
+  out.clear();
+  append_record_head(out, time, "platform.start");
+  out += "\"requestId\":";
+  append_json_string(out, request_id);
+  out += ",\"functionArn\":";
+  append_json_string(out, function_arn);
+  out += ",\"version\":";
+  append_json_string(out, version);
+  out += "}}";
+}
+
+void write_platform_report(std::string& out, std::chrono::system_clock::time_point time,
+                           std::string_view request_id, const ReportFields& fields) {
+  out.clear();
+  append_record_head(out, time, "platform.report");
+  out += "\"requestId\":";
+  append_json_string(out, request_id);
+  out += ",\"metrics\":{\"durationMs\":";
+  append_ms(out, fields.duration_ms);
+  fmt::format_to(std::back_inserter(out),
+                 ",\"billedDurationMs\":{},\"memorySizeMB\":{},\"maxMemoryUsedMB\":{}",
+                 fields.billed_duration_ms, fields.memory_size_mb, fields.max_memory_used_mb);
+  if (fields.init_duration_ms) {
+    out += ",\"initDurationMs\":";
+    append_ms(out, *fields.init_duration_ms);
+  }
+  out += "},\"status\":";
+  if (fields.status == ReportStatus::timeout) {
+    out += "\"timeout\"";
+  } else if (fields.status == ReportStatus::error) {
+    out += "\"error\",\"errorType\":";
+    append_json_string(out, fields.error_type);
+  } else {
+    out += "\"success\"";
+  }
+  out += "}}";
+}
+
+std::string platform_init_start(std::chrono::system_clock::time_point time,
+                                std::string_view function_name, std::string_view version,
+                                std::string_view instance_id, int memory_size_mb) {
+  std::string out;
+  append_record_head(out, time, "platform.initStart");
+  out += "\"initializationType\":\"on-demand\",\"phase\":\"init\",\"functionName\":";
+  append_json_string(out, function_name);
+  out += ",\"functionVersion\":";
+  append_json_string(out, version);
+  out += ",\"instanceId\":";
+  append_json_string(out, instance_id);
+  fmt::format_to(std::back_inserter(out), ",\"instanceMaxMemory\":{}}}}}",
+                 static_cast<std::int64_t>(memory_size_mb) * 1024 * 1024);
+  return out;
+}
+
+std::string platform_init_report(std::chrono::system_clock::time_point time,
+                                 double init_duration_ms, std::string_view error_type) {
+  std::string out;
+  append_record_head(out, time, "platform.initReport");
+  out += "\"initializationType\":\"on-demand\",\"phase\":\"init\",\"status\":\"error\","
+         "\"errorType\":";
+  append_json_string(out, error_type);
+  out += ",\"metrics\":{\"durationMs\":";
+  append_ms(out, init_duration_ms);
+  out += "}}}";
+  return out;
+}
+
+int log_level_rank(std::string_view level) {
+  static constexpr std::string_view k_levels[] = {"TRACE", "DEBUG", "INFO",
+                                                  "WARN",  "ERROR", "FATAL"};
+  for (std::size_t i = 0; i < std::size(k_levels); ++i) {
+    const auto name = k_levels[i];
+    if (name.size() != level.size())
+      continue;
+    bool same = true;
+    for (std::size_t j = 0; j < name.size() && same; ++j) {
+      char c = level[j];
+      if (c >= 'a' && c <= 'z')
+        c = static_cast<char>(c - 'a' + 'A');
+      same = c == name[j];
+    }
+    if (same)
+      return static_cast<int>(i) + 1;
+  }
+  return 0;
+}
+
+std::string tenant_id_problem(bool multi_tenant, std::string_view tenant_id) {
+  if (multi_tenant && tenant_id.empty())
+    return "The invoked function is enabled with tenancy configuration. Add a valid tenant ID "
+           "in your request and try again.";
+  if (!multi_tenant && !tenant_id.empty())
+    return "The invoked function is not enabled with tenancy configuration. Remove the tenant "
+           "ID from your request and try again.";
+  return {};
+}
+
+std::string tenant_id_format_problem(std::string_view option, std::string_view tenant_id) {
+  if (tenant_id.empty() || tenant_id.size() > 256)
+    return fmt::format("{} must be between 1 and 256 characters", option);
+  if (tenant_id.find_first_not_of(' ') == std::string_view::npos)
+    return fmt::format("{} cannot be empty or contain only whitespace", option);
+  for (const char c : tenant_id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("._:/=+-@ ").find(c) != std::string_view::npos;
+    if (!ok)
+      return fmt::format("{} contains invalid characters. Allowed characters are a-z, A-Z, "
+                         "numbers, spaces, and the characters _ . : / = + - @",
+                         option);
+  }
+  return {};
 }
 
 std::uint64_t billed_duration_ms(double duration_ms, double init_duration_ms) {

@@ -1,4 +1,6 @@
 #include <wisp/runtime/function.hpp>
+#include <wisp/runtime/lambda_config.hpp>
+#include <wisp/runtime/lambda_text.hpp>
 #include <wisp/runtime/local_invoke.hpp>
 #include <wisp/support/strings.hpp>
 
@@ -56,6 +58,9 @@ support::Result<LocalInvokeResult> local_invoke(const sam::Model& model,
   for (const auto& warning : warnings)
     if (callbacks.warning)
       callbacks.warning(warning);
+  // TenancyConfig, as SAM CLI checks it before running anything.
+  if (auto problem = tenant_id_problem(config.multi_tenant, options.tenant_id); !problem.empty())
+    return support::fail(std::move(problem));
   if (!options.endpoint_url.empty()) // before --env-vars, which may still override it
     config.env_overrides.insert(config.env_overrides.begin(),
                                 {"AWS_ENDPOINT_URL", options.endpoint_url});
@@ -71,6 +76,8 @@ support::Result<LocalInvokeResult> local_invoke(const sam::Model& model,
   engine_options.secret_access_key = options.secret_access_key;
   engine_options.session_token = options.session_token;
   engine_options.cache_dir = options.cache_dir;
+  engine_options.interpreters = options.interpreters;
+  engine_options.on_progress = callbacks.progress;
   if (options.log_store)
     engine_options.log_store_dir = model.base_dir / ".wisp" / "logs";
   if (callbacks.log_line)
@@ -97,6 +104,7 @@ support::Result<LocalInvokeResult> local_invoke(const sam::Model& model,
   });
   InvokeRequest request;
   request.payload = options.event;
+  request.tenant_id = options.tenant_id;
   engine.invoke(handle, request, sink);
   while (!sink.done()) {
     io.restart();

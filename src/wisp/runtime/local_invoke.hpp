@@ -26,6 +26,8 @@ struct LocalInvokeOptions {
   std::string secret_access_key;
   std::string session_token;
   std::string endpoint_url; // given to the function as AWS_ENDPOINT_URL (SDKs call it)
+  std::string tenant_id;    // --tenant-id (TenancyConfig functions need one, others refuse it)
+  InterpreterChoices interpreters; // --interpreter RUNTIME=PATH
   bool enforce_memory = false;
   bool log_store = true;           // append to <template dir>/.wisp/logs
   std::filesystem::path cache_dir; // empty: the default
@@ -35,6 +37,7 @@ struct LocalInvokeCallbacks {
   std::function<void(std::string_view)> log_line;     // each log line (no newline)
   std::function<void(std::string_view)> warning;      // messages for the user
   std::function<void(std::string_view)> stream_chunk; // a streaming response's bytes
+  std::function<void(std::string_view)> progress;     // long setup work (installing libraries)
 };
 
 struct LocalInvokeResult {

@@ -108,12 +108,10 @@ void kill_group(pid_t pgid) {
     ::kill(-pgid, SIGKILL);
 }
 
-support::Result<Captured>
-run_capture(const std::vector<std::string>& argv,
-            const std::vector<std::pair<std::string, std::string>>& extra_env,
-            std::chrono::milliseconds timeout) {
-  if (argv.empty())
-    return support::fail("run_capture: empty command");
+namespace {
+
+std::vector<std::string>
+environment_with(const std::vector<std::pair<std::string, std::string>>& extra_env) {
   std::vector<std::string> env_storage;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string_view entry(*e);
@@ -126,14 +124,28 @@ run_capture(const std::vector<std::string>& argv,
   }
   for (const auto& [key, value] : extra_env)
     env_storage.push_back(key + "=" + value);
+  return env_storage;
+}
 
+support::Result<Captured>
+run_and_capture(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+                const std::vector<std::pair<std::string, std::string>>& extra_env,
+                std::chrono::milliseconds timeout, bool merge_stderr, std::size_t keep) {
+  if (argv.empty())
+    return support::fail("run_capture: empty command");
+  auto env_storage = environment_with(extra_env);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     return support::failf("cannot create a pipe: {}", std::strerror(errno));
   SpawnGuard guard;
   posix_spawn_file_actions_addopen(guard.actions(), 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(guard.actions(), fds[1], 1);
-  posix_spawn_file_actions_addopen(guard.actions(), 2, "/dev/null", O_WRONLY, 0);
+  if (merge_stderr)
+    posix_spawn_file_actions_adddup2(guard.actions(), fds[1], 2);
+  else
+    posix_spawn_file_actions_addopen(guard.actions(), 2, "/dev/null", O_WRONLY, 0);
+  if (!cwd.empty())
+    posix_spawn_file_actions_addchdir_np(guard.actions(), cwd.c_str());
   posix_spawn_file_actions_addclosefrom_np(guard.actions(), 3);
   reset_signals(guard.attr(), POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(guard.attr(), 0);
@@ -172,9 +184,12 @@ run_capture(const std::vector<std::string>& argv,
       continue;
     if (n <= 0)
       break;
-    if (captured.output.size() < 1024 * 1024)
-      captured.output.append(buffer, static_cast<std::size_t>(n));
+    captured.output.append(buffer, static_cast<std::size_t>(n));
+    if (captured.output.size() > 2 * keep)
+      captured.output.erase(0, captured.output.size() - keep);
   }
+  if (captured.output.size() > keep)
+    captured.output.erase(0, captured.output.size() - keep);
   ::close(fds[0]);
   if (timed_out)
     kill_group(pid);
@@ -182,9 +197,26 @@ run_capture(const std::vector<std::string>& argv,
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (timed_out)
-    return support::failf("{} did not finish within {} ms", argv[0], timeout.count());
+    return support::failf("{} did not finish within {} s", argv[0],
+                          std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
   captured.wait_status = status;
   return captured;
+}
+
+} // namespace
+
+support::Result<Captured>
+run_capture(const std::vector<std::string>& argv,
+            const std::vector<std::pair<std::string, std::string>>& extra_env,
+            std::chrono::milliseconds timeout) {
+  return run_and_capture(argv, {}, extra_env, timeout, false, 1024 * 1024);
+}
+
+support::Result<Captured>
+run_tool(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+         const std::vector<std::pair<std::string, std::string>>& extra_env,
+         std::chrono::milliseconds timeout) {
+  return run_and_capture(argv, cwd, extra_env, timeout, true, 64 * 1024);
 }
 
 } // namespace wisp::runtime::detail

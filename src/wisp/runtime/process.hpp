@@ -47,4 +47,12 @@ run_capture(const std::vector<std::string>& argv,
             const std::vector<std::pair<std::string, std::string>>& extra_env,
             std::chrono::milliseconds timeout);
 
+// Runs a tool (npm, pip) in `cwd` with the current environment plus `extra_env`, stdout and
+// stderr merged (the last 64 KB kept); kills it after `timeout`. Fails only when it cannot
+// start or times out: check wait_status.
+support::Result<Captured>
+run_tool(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+         const std::vector<std::pair<std::string, std::string>>& extra_env,
+         std::chrono::milliseconds timeout);
+
 } // namespace wisp::runtime::detail

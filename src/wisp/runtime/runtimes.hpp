@@ -1,13 +1,17 @@
 #pragma once
 // The runtime catalogue: which Lambda runtimes wisp runs and how. python3.9–python3.14 run
-// on the machine's python3.X (else python3, with a warning), nodejs18.x–nodejs24.x on node
-// (a warning when the major differs), provided* on the function's own `bootstrap` (CodeUri,
-// then layers). Interpreters are resolved once by running them (a version-manager shim such
-// as pyenv's is never used to start workers) and cached in <cache>/interpreters.json.
+// on the machine's python3.X, nodejs18.x–nodejs24.x on a node of that major; when that version
+// is not installed, on the closest one that is (python3.14 → 3.13 before 3.11; nodejs24.x →
+// the newest node), with a warning. An interpreter named for a runtime (--interpreter
+// RUNTIME=PATH, samconfig `interpreter`, WISP_INTERPRETER_<RUNTIME>) wins over that choice.
+// provided* runs the function's own `bootstrap` (CodeUri, then layers). Interpreters are
+// resolved once by running them (a version-manager shim such as pyenv's is never used to start
+// workers) and cached in <cache>/interpreters.json.
 
 #include <wisp/support/error.hpp>
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,18 +35,40 @@ const std::vector<std::string>& supported_runtimes();
 struct Interpreter {
   std::filesystem::path executable; // the real binary (sys.executable / process.execPath)
   std::string version;              // 3.13.0, 20.20.2
+  [[nodiscard]] int major() const;  // 3, 20
+  [[nodiscard]] int minor() const;  // 13, 20
 };
 
-// Finds the interpreter for a python or nodejs runtime; appends fallback warnings.
+// Interpreters the user names, by runtime name ("nodejs24.x" → /opt/node24/bin/node).
+using InterpreterChoices = std::map<std::string, std::filesystem::path, std::less<>>;
+
+// The environment variable that names a runtime's interpreter: WISP_INTERPRETER_NODEJS24_X for
+// nodejs24.x, WISP_INTERPRETER_PYTHON3_13 for python3.13.
+std::string interpreter_env_name(std::string_view runtime);
+
+// Parses `RUNTIME=PATH` (the --interpreter option); fails naming what is wrong.
+support::Result<std::pair<std::string, std::filesystem::path>>
+parse_interpreter_choice(std::string_view text);
+
+// Finds the interpreter for a python or nodejs runtime: the one `choices` (then the
+// environment) names, else that version, else the closest installed one (appending the
+// warning), else fails saying what to install.
 support::Result<Interpreter> resolve_interpreter(const RuntimeInfo& runtime,
                                                  const std::filesystem::path& cache_dir,
-                                                 std::vector<std::string>& warnings);
+                                                 std::vector<std::string>& warnings,
+                                                 const InterpreterChoices& choices = {});
+
+// Every python 3 interpreter found the way runtimes find theirs (python3.8 … python3.20 on
+// PATH, version-manager shims resolved), each run once.
+std::vector<Interpreter> installed_pythons();
 
 // How to start a function's worker.
 struct Launch {
   std::filesystem::path executable;
   std::vector<std::string> args;     // after the executable
   std::filesystem::path runtime_dir; // LAMBDA_RUNTIME_DIR
+  Interpreter interpreter;           // python/nodejs: what `executable` is
+  bool bootstrap_in_code = false;    // provided*: the bootstrap is CodeUri's (else a layer's)
   std::string execution_env;         // AWS_EXECUTION_ENV; empty for provided*
   RuntimeInfo runtime;
   // provided*: no executable bootstrap was found. Invocations then fail as Lambda's do
@@ -61,7 +87,8 @@ support::Result<Launch> resolve_launch(std::string_view runtime_name,
                                        const std::filesystem::path& code_dir,
                                        const std::vector<std::filesystem::path>& layer_dirs,
                                        const std::filesystem::path& cache_dir,
-                                       std::vector<std::string>& warnings);
+                                       std::vector<std::string>& warnings,
+                                       const InterpreterChoices& choices = {});
 
 // $XDG_CACHE_HOME/wisp (default ~/.cache/wisp).
 std::filesystem::path default_cache_dir();

@@ -1,4 +1,5 @@
 #include <wisp/support/fs.hpp>
+#include <wisp/support/read_input.hpp>
 
 #include <fmt/format.h>
 #include <fmt/std.h>
@@ -78,6 +79,34 @@ Result<std::string> read_file(const fs::path& path, std::uintmax_t max_size) {
     done += static_cast<std::size_t>(n);
   }
   content.resize(done);
+  return content;
+}
+
+Result<std::string> read_file_or_pipe(const fs::path& path, std::uintmax_t max_size) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+    return read_file(path, max_size); // its errors name the reason
+  if (!S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
+    return failf("cannot read {}: not a regular file or a pipe", path.string());
+  // A pipe: waits for its writer (the command of a process substitution is already running).
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0)
+    return failf("cannot read {}: {}", path.string(), errno_text(errno));
+  std::string content;
+  char buffer[65536];
+  while (true) {
+    const auto n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return failf("cannot read {}: {}", path.string(), errno_text(errno));
+    }
+    if (n == 0)
+      break;
+    if (content.size() + static_cast<std::size_t>(n) > max_size)
+      return failf("cannot read {}: more than the limit of {} bytes", path.string(), max_size);
+    content.append(buffer, static_cast<std::size_t>(n));
+  }
   return content;
 }
 

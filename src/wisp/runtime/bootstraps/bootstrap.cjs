@@ -22,6 +22,14 @@ const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
 const HANDLER_HIGHWATERMARK = Symbol.for('aws.lambda.runtime.handler.streaming.highWaterMark');
 const STREAM_RESPONSE = 'response';
 const REQUEST_ID = Symbol.for('aws.lambda.runtime.requestId');
+const TENANT_ID = Symbol.for('aws.lambda.runtime.tenantId');
+const LOG_JSON = (process.env.AWS_LAMBDA_LOG_FORMAT || '').toUpperCase() === 'JSON';
+// The runtime's major as Lambda names it (AWS_Lambda_nodejs24.x → 24).
+const RUNTIME_MAJOR = (() => {
+  const m = /^AWS_Lambda_nodejs(\d+)\.x$/.exec(process.env.AWS_EXECUTION_ENV || '');
+  return m ? parseInt(m[1], 10) : 0;
+})();
+const RUNTIME_DIR = process.env.LAMBDA_RUNTIME_DIR || __dirname;
 const NEXT_PATH = '/2018-06-01/runtime/invocation/next';
 const NEXT_REQUEST = Buffer.from(`GET ${NEXT_PATH} HTTP/1.1\r\nHost: ${API}\r\nContent-Length: 0\r\n\r\n`, 'latin1');
 
@@ -162,6 +170,12 @@ const UserCodeSyntaxError = runtimeErrorClass('UserCodeSyntaxError');
 const MalformedStreamingHandler = runtimeErrorClass('MalformedStreamingHandler');
 const InvalidStreamingOperation = runtimeErrorClass('InvalidStreamingOperation');
 const UnhandledPromiseRejection = runtimeErrorClass('UnhandledPromiseRejection');
+const CallbackHandlerDeprecated = runtimeErrorClass('CallbackHandlerDeprecated');
+
+// Node.js 24 and later: a handler declaring three or more parameters (event, context, callback),
+// async or not, is refused unless it streams (AWS's runtime client, callback-deprecation.ts).
+const CALLBACK_DEPRECATED_MESSAGE =
+  'ERROR: AWS Lambda has removed support for callback-based function handlers starting with Node.js 24. You need to modify this function to use a supported handler signature to use Node.js 24 or later. For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.';
 
 function isErrorLike(obj) {
   return obj && typeof obj.name === 'string' && typeof obj.message === 'string' && typeof obj.stack === 'string';
@@ -204,13 +218,57 @@ function intoError(err) {
 }
 
 // ---------------------------------------------------------------------------------------
-// console: `<ISO time>\t<request id>\t<LEVEL>\t<message>` on stdout, newlines as \r.
+// console: `<ISO time>\t<request id>\t<LEVEL>\t<message>` on stdout, newlines as \r; with
+// LoggingConfig LogFormat JSON (AWS_LAMBDA_LOG_FORMAT), AWS's JSON objects instead.
+
+const jsonErrorReplacer = (_key, value) => {
+  if (value instanceof Error) {
+    return Object.assign(
+      {
+        errorType: value?.constructor?.name ?? 'UnknownError',
+        errorMessage: value.message,
+        stackTrace: typeof value.stack === 'string' ? value.stack.split('\n') : value.stack,
+      },
+      value,
+    );
+  }
+  return value;
+};
+
+function formatJson(level, message, params) {
+  const result = { timestamp: new Date().toISOString(), level, requestId: global[REQUEST_ID] };
+  const tenantId = global[TENANT_ID];
+  if (tenantId !== undefined && tenantId !== null) result.tenantId = tenantId;
+  if (params.length === 0) {
+    result.message = message;
+    try {
+      return JSON.stringify(result, jsonErrorReplacer);
+    } catch (_) {
+      result.message = util.format(result.message);
+      return JSON.stringify(result);
+    }
+  }
+  result.message = util.format(message, ...params);
+  for (const param of params) {
+    if (param instanceof Error) {
+      result.errorType = param?.constructor?.name ?? 'UnknownError';
+      result.errorMessage = param.message;
+      result.stackTrace = typeof param.stack === 'string' ? param.stack.split('\n') : [];
+      break;
+    }
+  }
+  return JSON.stringify(result);
+}
 
 function patchConsole() {
-  const write = (level, message, params) => {
-    const line = `${new Date().toISOString()}\t${global[REQUEST_ID]}\t${level}\t${util.format(message, ...params)}`;
-    process.stdout.write(line.replace(/\n/g, '\r') + '\n');
-  };
+  const write = LOG_JSON
+    ? (level, message, params) => {
+        process.stdout.write(formatJson(level, message, params).replace(/\n/g, '\r') + '\n');
+      }
+    : (level, message, params) => {
+        const line = `${new Date().toISOString()}\t${global[REQUEST_ID]}\t${level}\t${util.format(message, ...params)}`;
+        process.stdout.write(line.replace(/\n/g, '\r') + '\n');
+      };
   const levels = { TRACE: 1, DEBUG: 2, INFO: 3, WARN: 4, ERROR: 5, FATAL: 6 };
   const minimum = levels[(process.env.AWS_LAMBDA_LOG_LEVEL || '').toUpperCase()] || 1;
   const make = (level) => (levels[level] >= minimum ? (msg, ...params) => write(level, msg, params) : () => {});
@@ -224,7 +282,8 @@ function patchConsole() {
 }
 
 function logError(label, err) {
-  console.error(label, toFormatted(intoError(err)));
+  if (LOG_JSON) console.error(intoError(err));
+  else console.error(label, toFormatted(intoError(err)));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -274,12 +333,67 @@ function hasTypeModule(folder) {
   return hasTypeModule(path.resolve(folder, '..'));
 }
 
+// The handler is required from Lambda's entry point, so that a failed require's "Require stack"
+// ends as Lambda's does (`- /var/task/app.js`, `- /var/runtime/index.mjs`).
+const lambdaRequire = require('module').createRequire(path.join(RUNTIME_DIR, 'index.mjs'));
+
 function tryRequire(file) {
-  return fs.existsSync(file) ? require(file) : undefined;
+  return fs.existsSync(file) ? lambdaRequire(file) : undefined;
+}
+
+// Lambda's nodejs runtimes look for an ES module's bare imports in NODE_PATH's node_modules
+// directories too (plain node does not). wisp's file layout gives them /var/node_modules, which
+// node's own search finds; without the layout, wisp names the directories in _WISP_ESM_PATHS and
+// a resolve hook searches them once node's own search has failed.
+const ESM_PATHS = (process.env._WISP_ESM_PATHS || '').split(path.delimiter).filter(Boolean);
+delete process.env._WISP_ESM_PATHS;
+let esmHooked = false;
+
+function hookEsmResolution() {
+  if (esmHooked || ESM_PATHS.length === 0) return;
+  esmHooked = true;
+  const moduleApi = require('module');
+  const { pathToFileURL } = require('url');
+  const parents = ESM_PATHS.map((dir) => pathToFileURL(path.join(dir, 'wisp-esm-parent.js')).href);
+  const bare = (s) => !/^(\.{0,2}\/|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(s) && !moduleApi.isBuiltin(s);
+  if (typeof moduleApi.registerHooks === 'function') {
+    // Node 22.15+: synchronous hooks on this thread (no loader thread to start).
+    moduleApi.registerHooks({
+      resolve(specifier, context, nextResolve) {
+        try {
+          return nextResolve(specifier, context);
+        } catch (err) {
+          if (err.code !== 'ERR_MODULE_NOT_FOUND' || !bare(specifier)) throw err;
+          for (const parentURL of parents) {
+            try {
+              return nextResolve(specifier, { ...context, parentURL });
+            } catch (_) {}
+          }
+          throw err;
+        }
+      },
+    });
+    return;
+  }
+  // Older nodes: the same hook on node's loader thread.
+  const source = `const parents = ${JSON.stringify(parents)};
+const builtins = new Set(${JSON.stringify(moduleApi.builtinModules)});
+const bare = (s) => !/^(\\.{0,2}\\/|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(s) && !builtins.has(s);
+export async function resolve(specifier, context, nextResolve) {
+  try { return await nextResolve(specifier, context); } catch (err) {
+    if (err.code !== 'ERR_MODULE_NOT_FOUND' || !bare(specifier)) throw err;
+    for (const parentURL of parents) {
+      try { return await nextResolve(specifier, { ...context, parentURL }); } catch (_) {}
+    }
+    throw err;
+  }
+}`;
+  moduleApi.register('data:text/javascript,' + encodeURIComponent(source));
 }
 
 async function tryImport(file) {
   if (!fs.existsSync(file)) return undefined;
+  hookEsmResolution();
   return await import(require('url').pathToFileURL(file).href);
 }
 
@@ -297,7 +411,7 @@ async function loadModule(appRoot, moduleRoot, moduleName) {
     (await tryImport(base + '.mjs')) ||
     tryRequire(base + '.cjs');
   if (loaded) return loaded;
-  return require(require.resolve(moduleName, { paths: [appRoot, path.resolve(appRoot, moduleRoot)] }));
+  return lambdaRequire(lambdaRequire.resolve(moduleName, { paths: [appRoot, path.resolve(appRoot, moduleRoot)] }));
 }
 
 async function loadHandler(appRoot, fullHandler) {
@@ -590,8 +704,13 @@ async function main() {
       const hwm = parseInt(handler[HANDLER_HIGHWATERMARK], 10);
       highWaterMark = Number.isNaN(hwm) ? undefined : hwm;
     }
+    if (RUNTIME_MAJOR >= 24 && !streaming && handler.length >= 3) {
+      throw new CallbackHandlerDeprecated(CALLBACK_DEPRECATED_MESSAGE);
+    }
   } catch (err) {
-    logError('Uncaught Exception', err);
+    // Node.js 24's runtime client labels init failures "Init Error", the older ones
+    // "Uncaught Exception".
+    logError(RUNTIME_MAJOR >= 24 ? 'Init Error' : 'Uncaught Exception', err);
     const response = toRapidResponse(err);
     await client.post(
       '/2018-06-01/runtime/init/error',
@@ -605,6 +724,7 @@ async function main() {
     const id = headers['lambda-runtime-aws-request-id'];
     currentId = id;
     global[REQUEST_ID] = id;
+    global[TENANT_ID] = headers['lambda-runtime-aws-tenant-id'];
     if (headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = headers['lambda-runtime-trace-id'];
     else delete process.env._X_AMZN_TRACE_ID;
     let event;

@@ -251,6 +251,14 @@ def _indent(line):
 
 
 def _log_error(error):
+    if _LOG_JSON:
+        record = {
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time())),
+            "log_level": "ERROR",
+        }
+        record.update(error)
+        sys.stdout.write(_make_encoder(_ensure_ascii()).encode(record) + "\n")
+        return
     description = "[ERROR]"
     if error.get("errorType"):
         description += " " + error["errorType"]
@@ -401,6 +409,16 @@ class _FastEncoder:
         return "".join(chunks)
 
 
+def _ensure_ascii():
+    """AWS's client writes non-ASCII characters as they are on python3.12 and later, as \\u
+    escapes before (its marshaller's list of execution environments)."""
+    env = os.environ.get("AWS_EXECUTION_ENV", "")
+    prefix = "AWS_Lambda_python3."
+    if env.startswith(prefix) and env[len(prefix) :].isdigit():
+        return int(env[len(prefix) :]) < 12
+    return True
+
+
 def _make_encoder(ensure_ascii):
     if _cjson is not None:
         try:
@@ -416,8 +434,80 @@ def _make_encoder(ensure_ascii):
     return _Encoder(ensure_ascii=ensure_ascii)
 
 
+_LOG_JSON = os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+# Fields of a LogRecord that the JSON format never copies (AWS's runtime client's list).
+_RESERVED_LOG_FIELDS = frozenset(
+    (
+        "name",
+        "msg",
+        "args",
+        "levelname",
+        "levelno",
+        "pathname",
+        "filename",
+        "module",
+        "exc_info",
+        "exc_text",
+        "stack_info",
+        "lineno",
+        "funcName",
+        "created",
+        "msecs",
+        "relativeCreated",
+        "thread",
+        "threadName",
+        "processName",
+        "process",
+        "aws_request_id",
+        "tenant_id",
+        "_frame_type",
+    )
+)
+
+
+def _json_formatter(logging):
+    """LoggingConfig LogFormat JSON: one JSON object per record, as AWS's Python runtime writes
+    it (timestamp to the second, level, message, logger, the exception's fields, requestId,
+    location, tenantId, then the record's extra attributes; None values left out)."""
+    import json
+    import traceback
+
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+
+    class _JsonFormatter(logging.Formatter):
+        def format(self, record):
+            record.levelno = min(50, max(0, record.levelno)) // 10 * 10
+            record.levelname = logging.getLevelName(record.levelno)
+            exc_info = record.exc_info
+            result = {
+                "timestamp": self.formatTime(record, self.datefmt),
+                "level": record.levelname,
+                "message": record.getMessage(),
+                "logger": record.name,
+                "stackTrace": traceback.format_tb(exc_info[2]) if exc_info else None,
+                "errorType": exc_info[0].__name__ if exc_info else None,
+                "errorMessage": str(exc_info[1]) if exc_info else None,
+                "requestId": getattr(record, "aws_request_id", None),
+                "location": "%s:%s:%s" % (record.pathname, record.funcName, record.lineno)
+                if exc_info
+                else None,
+            }
+            if getattr(record, "tenant_id", None) is not None:
+                result["tenantId"] = record.tenant_id
+            result.update(
+                (key, value)
+                for key, value in record.__dict__.items()
+                if key not in _RESERVED_LOG_FIELDS and key not in result
+            )
+            result = {k: v for k, v in result.items() if v is not None}
+            return encode(result) + "\n"
+
+    return _JsonFormatter(datefmt="%Y-%m-%dT%H:%M:%SZ")
+
+
 def _setup_logging(logging):
-    """Lambda's root handler: `[LEVEL]\t<time>\t<request id>\t<message>` on stdout."""
+    """Lambda's root handler: `[LEVEL]\t<time>\t<request id>\t<message>` on stdout (JSON
+    objects with LogFormat JSON)."""
 
     class _Filter(logging.Filter):
         def filter(self, record):
@@ -434,15 +524,20 @@ def _setup_logging(logging):
 
     logging.Formatter.converter = time.gmtime
     handler = _Handler()
-    handler.setFormatter(
-        logging.Formatter(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-            "%Y-%m-%dT%H:%M:%S",
+    if _LOG_JSON:
+        handler.setFormatter(_json_formatter(logging))
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+                "%Y-%m-%dT%H:%M:%S",
+            )
         )
-    )
     handler.addFilter(_Filter())
     root = logging.getLogger()
     level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
+    if level == "TRACE":  # Python has no TRACE: AWS's client maps it to DEBUG
+        level = "DEBUG"
     if level in logging._nameToLevel:
         root.setLevel(level)
     root.addHandler(handler)
@@ -496,17 +591,15 @@ def main():
             pass
     env = os.environ
     client = _RuntimeClient(env["AWS_LAMBDA_RUNTIME_API"])
-    task_root = env.get("LAMBDA_TASK_ROOT") or os.getcwd()
-    paths = [task_root]
-    version = "%d.%d" % sys.version_info[:2]
-    for layer in env.pop("_WISP_LAYER_DIRS", "").split(os.pathsep):
-        if layer:
-            paths.append(os.path.join(layer, "python", "lib", "python" + version, "site-packages"))
-            paths.append(os.path.join(layer, "python"))
+    # Lambda's search path before the interpreter's own: the task root, the layers
+    # (python/lib/python3.X/site-packages, then python), then the runtime's libraries (boto3);
+    # wisp computes it (/var/task, /opt/... in Lambda's file layout).
+    paths = [p for p in env.pop("_WISP_PYTHON_PATH", "").split(os.pathsep) if p]
+    if not paths:
+        paths = [env.get("LAMBDA_TASK_ROOT") or os.getcwd()]
     sys.path[0:1] = paths
 
-    ensure_ascii = env.get("AWS_EXECUTION_ENV") != "AWS_Lambda_python3.12"
-    encoder = _make_encoder(ensure_ascii)
+    encoder = _make_encoder(_ensure_ascii())
     if "logging" in sys.modules:
         _setup_logging(sys.modules["logging"])
     else:

@@ -1,0 +1,74 @@
+#pragma once
+// What Lambda's managed runtimes ship besides the language itself, for functions that use it
+// without bundling it: the AWS SDK for JavaScript v3 (@aws-sdk/*) in the nodejs runtimes;
+// boto3/botocore in the python runtimes, and the durable execution SDK
+// (aws_durable_execution_sdk_python) in python3.13 and later.
+//
+// A function's code is scanned for what it imports (require/import of '@aws-sdk/<name>';
+// `import boto3`, `from botocore ...`); what neither its own packages (CodeUri), its layers,
+// nor (python) its interpreter provide is installed into the cache with the ecosystem's own
+// tool, at the versions pinned below (one place to bump), on first need, with progress:
+//   <cache>/runtime-libs/aws-sdk-js-<version>/current/node_modules   npm install; grows as
+//        functions need more clients (each growth a new directory, renamed into place)
+//   <cache>/runtime-libs/python3.<minor>/<set>/                         pip install --target
+// Every install goes to a temporary directory first and is renamed into place, so a failed or
+// interrupted one leaves nothing half-written. When pip cannot reach its index, the pure-Python
+// distributions (boto3, botocore, s3transfer, jmespath, python-dateutil, six, urllib3) are
+// copied, file by file as their RECORD lists them, from another local interpreter that has
+// them (a warning names it and the version). Otherwise: one error naming the function, the
+// file that imports the library, and what to install.
+//
+// Resolution order stays Lambda's: the function's own packages, then layers, then these.
+
+#include <wisp/runtime/runtimes.hpp>
+#include <wisp/support/error.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wisp::runtime {
+
+// The versions wisp installs (Lambda updates the copies in its runtimes from time to time).
+inline constexpr std::string_view k_aws_sdk_js_version = "3.1178.0";
+inline constexpr std::string_view k_boto3_version = "1.43.11";
+inline constexpr std::string_view k_botocore_version = "1.43.11";
+inline constexpr std::string_view k_durable_sdk_python_version = "1.7.0";
+
+struct RuntimeLibraries {
+  // nodejs: a node_modules directory holding the SDK packages (Lambda: /var/runtime/node_modules).
+  std::filesystem::path node_modules;
+  // python: a directory for sys.path after the layers (Lambda:
+  // /var/lang/lib/python3.X/site-packages).
+  std::filesystem::path python_path;
+};
+
+struct RuntimeLibraryRequest {
+  std::string function_id; // for messages
+  RuntimeInfo runtime;
+  Interpreter interpreter;
+  std::filesystem::path code_dir;
+  std::vector<std::filesystem::path> layer_dirs;
+  std::filesystem::path cache_dir;
+  std::function<void(std::string_view)> progress; // one line per step
+};
+
+// The runtime libraries `request`'s function uses and does not bundle, installed when missing.
+// Empty paths when it needs none.
+support::Result<RuntimeLibraries> provide_runtime_libraries(const RuntimeLibraryRequest& request,
+                                                            std::vector<std::string>& warnings);
+
+namespace detail {
+
+// The @aws-sdk/* packages a JavaScript source imports or requires ("@aws-sdk/client-s3"), in
+// order of appearance, without duplicates.
+std::vector<std::string> aws_sdk_imports(std::string_view source);
+// The top-level modules a Python source imports ("boto3", "botocore", ...), in order, no
+// duplicates.
+std::vector<std::string> python_imports(std::string_view source);
+
+} // namespace detail
+
+} // namespace wisp::runtime

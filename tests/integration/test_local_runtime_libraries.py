@@ -1,0 +1,201 @@
+"""The libraries Lambda's runtimes ship, for functions that use them without bundling them:
+node functions (CommonJS and ES modules) using @aws-sdk/client-dynamodb with no package.json,
+talking to moto_server through AWS_ENDPOINT_URL; boto3 for a python whose interpreter has none;
+and what happens when npm cannot reach its registry (one clear error, nothing half-written)."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import textwrap
+import unittest
+
+import boto3
+
+import harness
+from harness import Moto, WispTestCase, wisp
+
+TEMPLATE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  PutCjs:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: put.handler
+      CodeUri: cjs/
+      Timeout: 30
+  GetEsm:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: get.handler
+      CodeUri: esm/
+      Timeout: 30
+  Sqs:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: sqs.handler
+      CodeUri: sqs/
+"""
+
+PUT_CJS = """\
+const { DynamoDBClient, PutItemCommand } = require('@aws-sdk/client-dynamodb');
+const client = new DynamoDBClient({});
+exports.handler = async (event) => {
+  await client.send(new PutItemCommand({
+    TableName: 'orders', Item: { id: { S: event.id }, total: { N: String(event.total) } } }));
+  return { stored: event.id };
+};
+"""
+
+GET_ESM = """\
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+const client = new DynamoDBClient({});
+export const handler = async (event) => {
+  const out = await client.send(new GetItemCommand({ TableName: 'orders', Key: { id: { S: event.id } } }));
+  return { id: out.Item.id.S, total: Number(out.Item.total.N) };
+};
+"""
+
+
+class NodeSdk(WispTestCase):
+    @classmethod
+    def setUpClass(cls):
+        for tool in ("node", "npm"):
+            if shutil.which(tool) is None:
+                raise unittest.SkipTest(f"PEER MISSING: {tool}")
+        cls.moto = Moto().__enter__()
+        cls.cache = tempfile.mkdtemp(prefix="wisp-runtime-libs-cache-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.moto.__exit__(None, None, None)
+        shutil.rmtree(cls.cache, ignore_errors=True)
+
+    def setUp(self):
+        super().setUp()
+        self.write("template.yaml", TEMPLATE)
+        self.write("cjs/put.js", PUT_CJS)
+        self.write("esm/get.mjs", GET_ESM)
+        self.write("sqs/sqs.js", "const { SQSClient } = require('@aws-sdk/client-sqs');\n"
+                                 "exports.handler = async () => 'never';\n")
+
+    def invoke(self, function, event, extra_env=None):
+        env = {"XDG_CACHE_HOME": self.cache}
+        env.update(extra_env or {})
+        return wisp("local", "invoke", function, "--endpoint-url", self.moto.url, "-e", "-",
+                    cwd=self.tmp, input=json.dumps(event), extra_env=env, timeout=300)
+
+    def test_put_then_get_with_the_runtime_sdk(self):
+        dynamodb = boto3.client("dynamodb", endpoint_url=self.moto.url)
+        dynamodb.create_table(TableName="orders", BillingMode="PAY_PER_REQUEST",
+                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        put = self.invoke("PutCjs", {"id": "o-1", "total": 42})
+        self.assertEqual(put.returncode, 0, put.stderr)
+        self.assertEqual(json.loads(put.stdout), {"stored": "o-1"})
+        self.assertIn("function PutCjs: installing @aws-sdk/client-dynamodb", put.stderr)
+        get = self.invoke("GetEsm", {"id": "o-1"})
+        self.assertEqual(get.returncode, 0, get.stderr)
+        self.assertEqual(json.loads(get.stdout), {"id": "o-1", "total": 42})
+        self.assertNotIn("installing", get.stderr)  # the cache already has it
+        item = dynamodb.get_item(TableName="orders", Key={"id": {"S": "o-1"}})["Item"]
+        self.assertEqual(item["total"], {"N": "42"})
+
+    def test_a_function_that_bundles_its_own_sdk_keeps_it(self):
+        # A stand-in package under the function's own node_modules wins over the runtime's.
+        self.write("cjs/node_modules/@aws-sdk/client-dynamodb/package.json",
+                   '{"name":"@aws-sdk/client-dynamodb","version":"0.0.0-own","main":"index.js"}')
+        self.write("cjs/node_modules/@aws-sdk/client-dynamodb/index.js",
+                   "class DynamoDBClient { async send() { return 'own'; } }\n"
+                   "class PutItemCommand {}\nmodule.exports = { DynamoDBClient, PutItemCommand };\n")
+        proc = self.invoke("PutCjs", {"id": "o-2", "total": 1})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertNotIn("installing", proc.stderr)
+
+    def test_an_unreachable_registry_is_one_clear_error_and_leaves_nothing(self):
+        dead = harness.free_port()  # nothing listens there
+        npm_cache = os.path.join(self.tmp, "empty-npm-cache")
+        proc = self.invoke("Sqs", {}, extra_env={
+            "npm_config_registry": f"http://127.0.0.1:{dead}/",
+            "npm_config_cache": npm_cache, "npm_config_fetch_retries": "0"})
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("function Sqs: @aws-sdk/client-sqs (sqs.js) not installed", proc.stderr)
+        self.assertIn("npm install failed", proc.stderr)
+        self.assertIn("Install it yourself: add @aws-sdk/client-sqs to the package.json", proc.stderr)
+        self.assertEqual(proc.stdout, "")
+        root = os.path.join(self.cache, "wisp", "runtime-libs")
+        leftovers = [name for sdk in os.listdir(root) for name in os.listdir(os.path.join(root, sdk))
+                     if name.startswith("tmp-")]
+        self.assertEqual(leftovers, [])
+        for sdk in os.listdir(root):
+            current = os.path.join(root, sdk, "current", "node_modules", "@aws-sdk", "client-sqs")
+            self.assertFalse(os.path.exists(current))
+
+
+def python_without_boto3():
+    """An installed python3.X (X >= 12) that cannot import boto3: (minor, path), or None."""
+    for minor in (13, 12):
+        command = shutil.which(f"python3.{minor}")
+        if command is None:
+            continue
+        versions = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True)
+        envs = [{}] + [{"PYENV_VERSION": v} for v in versions.stdout.split() if v.startswith(f"3.{minor}.")]
+        for extra in envs:
+            probe = subprocess.run([command, "-c", "import importlib.util as u, sys; "
+                                    "print(sys.executable, u.find_spec('boto3') is None)"],
+                                   capture_output=True, text=True, env=harness.env(**extra))
+            if probe.returncode == 0:
+                executable, missing = probe.stdout.split()
+                if missing == "True":
+                    return minor, executable
+                break
+    return None
+
+
+class PythonBoto3(WispTestCase):
+    def test_boto3_for_a_python_without_it(self):
+        found = python_without_boto3()
+        if found is None:
+            raise unittest.SkipTest("PEER MISSING: a python3.12/3.13 without boto3")
+        minor, _ = found
+        self.write("template.yaml", textwrap.dedent(f"""\
+            AWSTemplateFormatVersion: '2010-09-09'
+            Transform: AWS::Serverless-2016-10-31
+            Resources:
+              Fn:
+                Type: AWS::Serverless::Function
+                Properties:
+                  Runtime: python3.{minor}
+                  Handler: app.handler
+                  CodeUri: src/
+            """))
+        self.write("src/app.py", "import boto3, botocore\n"
+                                 "def handler(e, c):\n"
+                                 "    return [boto3.__version__, boto3.__file__]\n")
+        cache = self.path("cache")
+        proc = wisp("local", "invoke", "Fn", cwd=self.tmp, extra_env={"XDG_CACHE_HOME": cache},
+                    timeout=300)
+        if proc.returncode != 0:
+            # pip could not reach its index and no other interpreter here has boto3: the error
+            # says what to install.
+            self.assertIn("function Fn: boto3 (app.py) not installed", proc.stderr)
+            self.assertIn(f"-m pip install boto3==", proc.stderr)
+            return
+        version, path = json.loads(proc.stdout)
+        self.assertTrue(path.startswith(f"/var/lang/lib/python3.{minor}/site-packages/") or
+                        path.startswith(os.path.join(cache, "wisp", "runtime-libs")), path)
+        if "copied from the site-packages of python" in proc.stderr:
+            self.assertIn(f"boto3 {version}", proc.stderr)
+        # Installed once: the second run says nothing about installing.
+        again = wisp("local", "invoke", "Fn", cwd=self.tmp, extra_env={"XDG_CACHE_HOME": cache})
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertNotIn("installing", again.stderr)
+
+
+if __name__ == "__main__":
+    harness.main()
