@@ -488,13 +488,20 @@ public:
       json::array deleted;
       for (const auto& line : result->deleted)
         deleted.emplace_back(line);
-      context.console.out(json::serialize(json::object{{"deleted", std::move(deleted)}}) + "\n");
+      json::array retained;
+      for (const auto& line : result->retained)
+        retained.emplace_back(line);
+      context.console.out(json::serialize(json::object{{"deleted", std::move(deleted)},
+                                                       {"retained", std::move(retained)}}) +
+                          "\n");
     } else {
       context.console.out(fmt::format("Deleted {} ({} items).\n",
                                       m_options.target.stage.empty()
                                           ? "app " + m_options.target.stack
                                           : "stage " + m_options.target.stage,
                                       result->deleted.size()));
+      for (const auto& kept : result->retained)
+        context.console.out(fmt::format("Kept (DeletionPolicy Retain): {}\n", kept));
     }
     return 0;
   }

@@ -37,15 +37,18 @@ std::string_view service_name(Service service) {
     return "iam";
   case Service::sts:
     return "sts";
+  case Service::cloudformation:
+    return "cloudformation";
   }
   return "unknown";
 }
 
 namespace {
 
-constexpr Service k_all_services[] = {Service::lambda, Service::apigateway, Service::apigatewayv2,
-                                      Service::s3,     Service::logs,       Service::cloudwatch,
-                                      Service::iam,    Service::sts};
+constexpr Service k_all_services[] = {
+    Service::lambda, Service::apigateway, Service::apigatewayv2,
+    Service::s3,     Service::logs,       Service::cloudwatch,
+    Service::iam,    Service::sts,        Service::cloudformation};
 
 // SigV4 signing name.
 std::string_view signing_name(Service service) {
@@ -79,6 +82,8 @@ std::string_view endpoint_env_suffix(Service service) {
     return "IAM";
   case Service::sts:
     return "STS";
+  case Service::cloudformation:
+    return "CLOUDFORMATION";
   }
   return "";
 }

@@ -47,6 +47,7 @@ enum class Service {
   cloudwatch, // CloudWatch (alarms, metrics)
   iam,
   sts,
+  cloudformation,
 };
 
 std::string_view service_name(Service service); // "lambda", "apigateway", ...

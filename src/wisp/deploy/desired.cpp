@@ -34,14 +34,51 @@ std::string resolve_stage(const sam::Model& model, const std::string& stage_flag
   return "live";
 }
 
+std::string pending_value(std::string_view reference) {
+  return fmt::format("<{} once the stack is deployed>", reference);
+}
+
+bool is_pending(std::string_view value) {
+  return value.find(" once the stack is deployed>") != std::string_view::npos;
+}
+
 namespace {
 
 // Resolves what the template loader left symbolic because it names a resource: Ref and
-// Fn::GetAtt of functions, roles and alarms, inside Fn::Sub and Fn::Join too.
+// Fn::GetAtt of functions, roles, alarms and the infrastructure stack's resources, inside
+// Fn::Sub and Fn::Join too.
 class DeployResolver {
 public:
-  DeployResolver(const sam::Model& model, const Desired& desired)
-      : m_model(model), m_desired(desired) {}
+  DeployResolver(const sam::Model& model, const Desired& desired, const InfraValues* infra)
+      : m_model(model), m_desired(desired), m_infra(infra) {}
+
+  // Every intrinsic inside `value` resolved to a string (policy documents, parameters).
+  support::Result<json::value> deep(const json::value& value, std::string_view context) const {
+    if (value.is_array()) {
+      json::array out;
+      for (const auto& item : value.as_array()) {
+        WISP_TRY_ASSIGN(auto resolved, deep(item, context));
+        out.push_back(std::move(resolved));
+      }
+      return out;
+    }
+    if (!value.is_object())
+      return value;
+    const auto& object = value.as_object();
+    if (object.size() == 1) {
+      const auto key = std::string_view(object.begin()->key());
+      if (key == "Ref" || key.starts_with("Fn::")) {
+        WISP_TRY_ASSIGN(auto text_value, text(value, context));
+        return json::value(text_value);
+      }
+    }
+    json::object out;
+    for (const auto& item : object) {
+      WISP_TRY_ASSIGN(auto resolved, deep(item.value(), context));
+      out[item.key()] = std::move(resolved);
+    }
+    return out;
+  }
 
   support::Result<std::string> text(const json::value& value, std::string_view context) const {
     if (value.is_string())
@@ -102,6 +139,8 @@ private:
     for (const auto& alarm : m_desired.alarms)
       if (alarm.logical_id == name)
         return alarm.name;
+    if (auto value = infra(name))
+      return *value;
     if (const auto* resource = m_model.find_resource(name))
       return support::failf("{}: Ref {} ({}) cannot be resolved: wisp deploys functions, APIs, "
                             "roles and alarms, not {}; pass its name as a parameter",
@@ -123,6 +162,8 @@ private:
       if (alarm.logical_id == resource && attribute == "Arn")
         return fmt::format("arn:{}:cloudwatch:{}:{}:alarm:{}", partition(m_desired.region),
                            m_desired.region, m_desired.account, alarm.name);
+    if (auto value = infra(resource + "." + attribute))
+      return *value;
     return support::failf("{}: Fn::GetAtt {}.{} cannot be resolved before deploying", context,
                           resource, attribute);
   }
@@ -168,8 +209,21 @@ private:
     return out;
   }
 
+  // A value of the infrastructure stack ("Table" or "Table.Arn"); pending before it deployed.
+  std::optional<std::string> infra(const std::string& reference) const {
+    if (m_infra == nullptr)
+      return std::nullopt;
+    const auto id = reference.substr(0, reference.find('.'));
+    if (!m_infra->ids.contains(id))
+      return std::nullopt;
+    if (auto it = m_infra->values.find(reference); it != m_infra->values.end())
+      return it->second;
+    return pending_value(reference);
+  }
+
   const sam::Model& m_model;
   const Desired& m_desired;
+  const InfraValues* m_infra;
 };
 
 std::string rest_integration_uri(const Desired& d, const std::string& function_arn,
@@ -184,14 +238,19 @@ const json::object& properties_of(const sam::Model& model, std::string_view logi
   return resource != nullptr ? resource->properties : k_empty;
 }
 
-support::Status template_role(const sam::Model& model, const std::string& logical_id,
-                              Desired& desired) {
+support::Status template_role(const sam::Model& model, const DeployResolver& resolver,
+                              const std::string& logical_id, Desired& desired) {
   if (desired.roles.contains(logical_id))
     return {};
   const auto* resource = model.find_resource(logical_id);
   if (resource == nullptr || resource->type != "AWS::IAM::Role")
     return support::failf("Role {} is not an AWS::IAM::Role of the template", logical_id);
-  const auto& p = resource->properties;
+  auto resolved = resolver.deep(resource->properties, logical_id);
+  if (!resolved)
+    return support::fail(support::Diagnostic{resource->source.file, resource->source.line,
+                                             resource->source.column, support::Severity::error,
+                                             "deploy", resolved.error().message});
+  const auto& p = resolved->as_object();
   RoleSpec role;
   role.logical_id = logical_id;
   if (const auto* name = p.if_contains("RoleName"); name != nullptr && name->is_string())
@@ -380,15 +439,24 @@ support::Result<Desired> build_desired(const sam::Model& model,
     WISP_TRY(validate_stage_name(spec.alias));
     desired.functions.push_back(std::move(spec));
   }
+  const DeployResolver resolver(model, desired, inputs.infra);
   for (const auto& function : model.functions) {
     auto& spec =
         *std::find_if(desired.functions.begin(), desired.functions.end(),
                       [&](const FunctionSpec& f) { return f.logical_id == function.logical_id; });
+    const auto where_function = [&](const std::string& message) {
+      return support::fail(support::Diagnostic{function.source.file, function.source.line,
+                                               function.source.column, support::Severity::error,
+                                               "deploy", message});
+    };
     if (!function.role.logical_id.empty()) {
-      WISP_TRY(template_role(model, function.role.logical_id, desired));
+      WISP_TRY(template_role(model, resolver, function.role.logical_id, desired));
       spec.role_logical_id = function.role.logical_id;
     } else if (function.role.literal.empty()) {
-      auto document = function_role(function, policy_context);
+      auto policies = resolver.deep(function.policies, function.logical_id + ": Policies");
+      if (!policies)
+        return where_function(policies.error().message);
+      auto document = function_role(function, *policies, policy_context);
       if (!document)
         return support::fail(support::Diagnostic{function.source.file, function.source.line,
                                                  function.source.column, support::Severity::error,
@@ -434,7 +502,6 @@ support::Result<Desired> build_desired(const sam::Model& model,
     }
   }
 
-  const DeployResolver resolver(model, desired);
   for (auto& alarm : desired.alarms)
     WISP_TRY(alarm_parameters(model, resolver, alarm));
 
@@ -457,6 +524,11 @@ support::Result<Desired> build_desired(const sam::Model& model,
     // Environment: resolved values, with what the loader left symbolic resolved here.
     json::object variables;
     const auto& raw_properties = properties_of(model, function.logical_id);
+    const auto where_config = [&](const std::string& message) {
+      return support::fail(support::Diagnostic{function.source.file, function.source.line,
+                                               function.source.column, support::Severity::error,
+                                               "deploy", message});
+    };
     const json::object* raw_variables = nullptr;
     if (const auto* env = raw_properties.if_contains("Environment");
         env != nullptr && env->is_object())
@@ -524,8 +596,16 @@ support::Result<Desired> build_desired(const sam::Model& model,
       json::object logging;
       if (!function.log_format.empty())
         logging["LogFormat"] = function.log_format;
-      if (!function.log_group.empty())
-        logging["LogGroup"] = function.log_group;
+      std::string log_group = function.log_group;
+      if (const auto* lc = raw_properties.if_contains("LoggingConfig"); lc && lc->is_object())
+        if (const auto* lg = lc->as_object().if_contains("LogGroup"); lg && lg->is_object()) {
+          auto text = resolver.text(*lg, function.logical_id + ": LoggingConfig.LogGroup");
+          if (!text)
+            return where_config(text.error().message);
+          log_group = *text;
+        }
+      if (!log_group.empty())
+        logging["LogGroup"] = log_group;
       config["LoggingConfig"] = std::move(logging);
     }
     spec.config_digest = support::sha256_hex(canonical_json(config));
@@ -538,7 +618,9 @@ support::Result<Desired> build_desired(const sam::Model& model,
     // What wisp does not deploy yet is said out loud, never skipped silently.
     std::vector<std::string> skipped_events;
     for (const auto& event : function.events)
-      if (event.type != "Api" && event.type != "HttpApi")
+      if (event.type != "Api" && event.type != "HttpApi" &&
+          !(inputs.infra != nullptr &&
+            inputs.infra->deployed_events.contains(function.logical_id + "." + event.name)))
         skipped_events.push_back(fmt::format("{} ({})", event.name, event.type));
     if (!skipped_events.empty())
       desired.warnings.push_back(fmt::format("{}: event sources are not deployed by wisp yet: {}",
@@ -561,7 +643,9 @@ support::Result<Desired> build_desired(const sam::Model& model,
         resource.type == "AWS::CloudWatch::Alarm" &&
         std::any_of(desired.alarms.begin(), desired.alarms.end(),
                     [&](const AlarmSpec& a) { return a.logical_id == resource.logical_id; });
-    if (!k_handled.contains(resource.type) && !used_role && !used_alarm)
+    const bool in_stack =
+        inputs.infra != nullptr && inputs.infra->ids.contains(resource.logical_id);
+    if (!k_handled.contains(resource.type) && !used_role && !used_alarm && !in_stack)
       desired.warnings.push_back(
           fmt::format("{} ({}) is not deployed by wisp", resource.logical_id, resource.type));
   }

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,18 @@ struct Desired {
   [[nodiscard]] const FunctionSpec* function(std::string_view logical_id) const;
 };
 
+// What the infrastructure stack provides to wisp's side: the values of its outputs by
+// reference ("Table" for Ref, "Table.Arn" for Fn::GetAtt), for the resources it holds.
+struct InfraValues {
+  std::set<std::string> ids;                 // logical ids of the stack's resources
+  std::map<std::string, std::string> values; // known values (after the stack deployed)
+  std::set<std::string> deployed_events;     // "Function.Event" deployed by the stack
+};
+
+// The stand-in for a value the stack has not produced yet (plans only; never deployed).
+std::string pending_value(std::string_view reference);
+bool is_pending(std::string_view value);
+
 struct DesiredInputs {
   std::string stack;
   std::string stage; // empty: derived (see resolve_stage)
@@ -105,6 +118,7 @@ struct DesiredInputs {
   Location location;
   std::optional<std::chrono::milliseconds> step_interval;
   std::map<std::string, std::string> tags; // --tags, on every function and role
+  const InfraValues* infra = nullptr;
 };
 
 // The stage a deploy targets: --stage, else the functions' common AutoPublishAlias, else

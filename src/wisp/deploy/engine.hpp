@@ -6,6 +6,8 @@
 #include <wisp/deploy/deploy.hpp>
 #include <wisp/deploy/desired.hpp>
 #include <wisp/deploy/state.hpp>
+#include <wisp/infra/infra.hpp>
+#include <wisp/infra/stack.hpp>
 
 #include <boost/json/object.hpp>
 
@@ -145,5 +147,30 @@ support::Status set_alias(const Backend& backend, const std::string& function,
 // Invokes a traffic hook; an error when it fails (function error or {"status": "Failed"}).
 support::Status run_hook(const Backend& backend, const std::string& qualified_name,
                          const std::string& lifecycle, Log& log);
+
+// --- the infrastructure stack (stack.cpp) ---
+
+// What the infra area needs to know of wisp's side: names, aliases, roles, alarms, and which
+// functions and APIs exist already (`existing` aliases by logical id, API ids).
+infra::Inputs infra_inputs(const sam::Model& model, const Desired& desired,
+                           const std::set<std::string>& existing_aliases,
+                           const std::map<std::string, std::string>& api_ids);
+
+// The stack's values wisp's side needs, keyed as the resolver asks for them ("Table",
+// "Table.Arn"), from the outputs' values (output name → value).
+InfraValues infra_values(const infra::StackTemplate& stack,
+                         const std::map<std::string, std::string>& outputs);
+
+// A stack of that name made by someone else, or serving another stage's aliases: an error.
+support::Status check_stack(const infra::StackState& state, const infra::StackTemplate& stack,
+                            const Desired& desired);
+
+// Plan entries for the stack (and, from a change set, its resources).
+void plan_stack(Plan& plan, const std::string& name, const infra::StackState& state,
+                const infra::StackTemplate& stack, bool changed,
+                const std::vector<infra::ResourceChange>* changes);
+
+// The stack's progress through the deploy's log.
+infra::StackProgress stack_progress(Log& log);
 
 } // namespace wisp::deploy

@@ -30,8 +30,12 @@ struct PolicyContext {
   std::string stack;
 };
 
-// The role wisp makes for a function without `Role`.
+// The role wisp makes for a function without `Role`: its Policies (as given, or resolved
+// by the caller), and the managed policies SAM adds for its event sources and tracing.
 support::Result<RoleDocument> function_role(const sam::Function& function,
+                                            const PolicyContext& context);
+support::Result<RoleDocument> function_role(const sam::Function& function,
+                                            const boost::json::value& policies,
                                             const PolicyContext& context);
 
 // The statements of one SAM policy template, e.g. ("DynamoDBCrudPolicy", {"TableName": t}).
@@ -39,7 +43,7 @@ support::Result<boost::json::array> expand_policy_template(std::string_view name
                                                            const boost::json::value& parameters,
                                                            const PolicyContext& context);
 
-// The policy templates wisp knows, sorted.
+// The policy templates wisp knows (SAM's list), sorted.
 std::vector<std::string> policy_template_names();
 
 // A managed policy name → its ARN (AWS-managed service roles live under service-role/).

@@ -54,6 +54,7 @@ private:
                     std::string_view section, const std::string* resource, bool in_events);
   void add_edge(const std::string* resource, std::string_view target, Mark mark, bool in_events);
   void check_cycles();
+  void collect_resource_attributes(); // after build_resources
   void parse_globals();
   void collect_generated_ids();
   bool is_generated(std::string_view name) const;
