@@ -117,6 +117,33 @@ Resources:
       Policies:
         - LambdaInvokePolicy:
             FunctionName: !Ref Worker
+  ShopApi:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      Auth:
+        DefaultAuthorizer: TokenAuth
+        Authorizers:
+          TokenAuth:
+            FunctionArn: !GetAtt Gatekeeper.Arn
+            Identity:
+              Header: X-Token
+              ReauthorizeEvery: 60
+      DefinitionBody:
+        openapi: '3.0.1'
+        info: {{title: shop, version: '1.0'}}
+        paths:
+          /orders:
+            post:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Worker.Arn}}/invocations
+  Gatekeeper:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      AutoPublishAlias: live
 Outputs:
   JobsUrl:
     Value: !Ref Jobs
@@ -265,7 +292,8 @@ class ProofApp(InfraTestCase):
         policy = json.loads(self.aws("lambda", "get-policy", "--function-name", "shop-Worker", "--qualifier",
                                      "live")["Policy"])
         principals = sorted(s["Principal"]["Service"] for s in policy["Statement"])
-        self.assertEqual(principals, ["events.amazonaws.com", "events.amazonaws.com", "s3.amazonaws.com"])
+        self.assertEqual(principals, ["apigateway.amazonaws.com", "events.amazonaws.com", "events.amazonaws.com",
+                                      "s3.amazonaws.com"])
         deployed = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
         self.assertEqual(deployed["Resources"]["Uploads"]["Properties"]["NotificationConfiguration"],
                          {"LambdaConfigurations": [{"Event": "s3:ObjectCreated:*",
@@ -297,6 +325,26 @@ class ProofApp(InfraTestCase):
             invoke = ast.literal_eval(invoke)
         self.assertEqual(invoke["Statement"][0]["Resource"],
                          "arn:aws:lambda:us-east-1:123456789012:function:shop-Worker*")
+
+        # The API from its OpenAPI body, behind the Lambda authorizer.
+        apis = {a["name"]: a["id"] for a in self.aws("apigateway", "get-rest-apis")["items"]}
+        api_id = apis["shop-ShopApi"]
+        authorizers = self.aws("apigateway", "get-authorizers", "--rest-api-id", api_id)["items"]
+        self.assertEqual([(a["name"], a["type"], a["identitySource"], a["authorizerResultTtlInSeconds"])
+                          for a in authorizers], [("TokenAuth", "TOKEN", "method.request.header.X-Token", 60)])
+        self.assertTrue(authorizers[0]["authorizerUri"].endswith(
+            ":function:shop-Gatekeeper:${stageVariables.lambdaAlias}/invocations"), authorizers[0])
+        resources = self.aws("apigateway", "get-resources", "--rest-api-id", api_id, "--embed", "methods")["items"]
+        post = [r for r in resources if r["path"] == "/orders"][0]["resourceMethods"]["POST"]
+        self.assertEqual((post["authorizationType"], post["authorizerId"]), ("CUSTOM", authorizers[0]["id"]))
+        self.assertTrue(post["methodIntegration"]["uri"].endswith(
+            ":function:shop-Worker:${stageVariables.lambdaAlias}/invocations"))
+        gate = json.loads(self.aws("lambda", "get-policy", "--function-name", "shop-Gatekeeper", "--qualifier",
+                                   "live")["Policy"])
+        self.assertEqual([(s["Principal"]["Service"], s["Condition"]["ArnLike"]["AWS:SourceArn"])
+                          for s in gate["Statement"]],
+                         [("apigateway.amazonaws.com", f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/*")])
+        self.assertIn(f"Endpoint ShopApi (REST API, stage prod): https://{api_id}.execute-api", first.stdout)
 
         # No change: no mutating call at all (CloudFormation included), seen by the proxy.
         with FaultProxy(self.url) as proxy:

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace wisp::deploy {
@@ -32,6 +33,22 @@ std::string resolve_stage(const sam::Model& model, const std::string& stage_flag
   if (aliases.size() == 1)
     return *aliases.begin();
   return "live";
+}
+
+std::string AuthorizerSpec::digest() const {
+  json::array sources;
+  for (const auto& s : identity_sources)
+    sources.emplace_back(s);
+  json::array providers;
+  for (const auto& p : provider_arns)
+    providers.emplace_back(p);
+  json::array audiences;
+  for (const auto& a : audience)
+    audiences.emplace_back(a);
+  return support::sha256_hex(canonical_json(json::array{
+      json::value(name), json::value(type), json::value(uri), std::move(sources), ttl_seconds,
+      json::value(validation_expression), std::move(providers), json::value(issuer),
+      std::move(audiences), json::value(payload_format_version), simple_responses}));
 }
 
 std::string pending_value(std::string_view reference) {
@@ -660,11 +677,65 @@ support::Result<Desired> build_desired(const sam::Model& model,
                                                support::Severity::error, "deploy",
                                                fmt::format("{}: {}", api.logical_id, message)});
     };
-    if (api.definition_body)
-      return where_api("DefinitionBody/DefinitionUri (OpenAPI) is not deployed by wisp yet");
-    if (!api.authorizers.empty() || !api.default_authorizer.empty())
-      return where_api("Auth (authorizers) is not deployed by wisp yet; deploying the routes "
-                       "without it would leave them open");
+    // An OpenAPI body is deployed through the routes it declares: Lambda proxy integrations
+    // to functions of the template. Anything else in it is said, never dropped silently.
+    if (api.definition_body) {
+      std::vector<std::string> unsupported;
+      if (const auto* paths = api.definition_body->is_object()
+                                  ? api.definition_body->as_object().if_contains("paths")
+                                  : nullptr;
+          paths != nullptr && paths->is_object())
+        for (const auto& path : paths->as_object()) {
+          if (!path.value().is_object())
+            continue;
+          for (const auto& operation : path.value().as_object()) {
+            std::string method(operation.key());
+            std::transform(method.begin(), method.end(), method.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+            if (method == "X-AMAZON-APIGATEWAY-ANY-METHOD")
+              method = "ANY";
+            static const std::set<std::string> k_methods{"GET",  "PUT",     "POST",  "DELETE",
+                                                         "HEAD", "OPTIONS", "PATCH", "ANY"};
+            if (!k_methods.contains(method))
+              continue;
+            const bool routed =
+                std::any_of(model.routes.begin(), model.routes.end(), [&](const sam::Route& r) {
+                  return r.api_logical_id == api.logical_id && r.method == method &&
+                         r.path == std::string_view(path.key());
+                });
+            if (!routed)
+              unsupported.push_back(fmt::format("{} {}", method, std::string_view(path.key())));
+          }
+        }
+      if (!unsupported.empty())
+        return where_api(fmt::format(
+            "DefinitionBody: wisp deploys the operations that are Lambda proxy integrations "
+            "(aws_proxy) to functions of the template; not yet: {}",
+            support::join(unsupported, ", ")));
+    }
+    if (const auto* auth = api.properties.if_contains("Auth"); auth != nullptr && auth->is_object())
+      for (const char* key : {"ApiKeyRequired", "UsagePlan", "ResourcePolicy"})
+        if (const auto* v = auth->as_object().if_contains(key);
+            v != nullptr && !(v->is_bool() && !v->as_bool()))
+          return where_api(fmt::format("Auth.{} is not deployed by wisp yet", key));
+    for (const auto& function : model.functions)
+      for (const auto& event : function.events) {
+        const auto* auth = event.properties.if_contains("Auth");
+        const auto* rest_api = event.properties.if_contains("RestApiId");
+        const bool here =
+            event.type == "Api" &&
+            (rest_api == nullptr
+                 ? api.implicit
+                 : rest_api->is_object() && rest_api->as_object().contains("Ref") &&
+                       rest_api->as_object().at("Ref") == json::value(api.logical_id));
+        if (!here || auth == nullptr || !auth->is_object())
+          continue;
+        if (const auto* key = auth->as_object().if_contains("ApiKeyRequired");
+            key != nullptr && key->is_bool() && key->as_bool())
+          return where_api(fmt::format("{}: Auth.ApiKeyRequired (event {}) is not deployed by wisp "
+                                       "yet",
+                                       function.logical_id, event.name));
+      }
     spec.stage = !inputs.stage.empty()     ? inputs.stage
                  : !api.stage_name.empty() ? api.stage_name
                  : spec.kind == "rest"     ? std::string("Prod")
@@ -673,32 +744,121 @@ support::Result<Desired> build_desired(const sam::Model& model,
     spec.variables["lambdaAlias"] = desired.stage;
     spec.binary_media_types = api.binary_media_types;
     spec.canary = api.canary_setting;
+    const auto invocation_uri = [&](const FunctionSpec& function) {
+      const auto alias_expression = function.alias == desired.stage
+                                        ? std::string("${stageVariables.lambdaAlias}")
+                                        : function.alias;
+      return rest_integration_uri(desired, function.arn, alias_expression);
+    };
+    // Authorizers.
+    json::array authorizer_digests;
+    for (const auto& [name, a] : api.authorizers) {
+      if (a.kind == sam::Authorizer::Kind::iam)
+        continue;
+      AuthorizerSpec auth;
+      auth.name = name;
+      auth.identity_sources = a.identity_sources;
+      auth.ttl_seconds = a.ttl_seconds;
+      auth.validation_expression = a.identity_validation_expression;
+      auth.payload_format_version = a.payload_format_version;
+      auth.simple_responses = a.enable_simple_responses;
+      switch (a.kind) {
+      case sam::Authorizer::Kind::lambda_token:
+        auth.type = "TOKEN";
+        break;
+      case sam::Authorizer::Kind::lambda_request:
+        auth.type = "REQUEST";
+        break;
+      case sam::Authorizer::Kind::cognito:
+        auth.type = "COGNITO_USER_POOLS";
+        break;
+      case sam::Authorizer::Kind::jwt:
+        auth.type = "JWT";
+        break;
+      case sam::Authorizer::Kind::iam:
+        break;
+      }
+      if (auth.type == "TOKEN" || auth.type == "REQUEST") {
+        if (!a.function_logical_id.empty()) {
+          auto* function = const_cast<FunctionSpec*>(desired.function(a.function_logical_id));
+          if (function == nullptr)
+            return where_api(fmt::format("authorizer {}: FunctionArn names {}, which is not a "
+                                         "function of the template",
+                                         name, a.function_logical_id));
+          auth.function_logical_id = a.function_logical_id;
+          auth.uri = invocation_uri(*function);
+          if (std::find(function->apis.begin(), function->apis.end(), api.logical_id) ==
+              function->apis.end())
+            function->apis.push_back(api.logical_id);
+        } else if (!a.function_arn.empty()) {
+          auth.uri = fmt::format("arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{}/"
+                                 "invocations",
+                                 partition(desired.region), desired.region, a.function_arn);
+        } else {
+          return where_api(fmt::format("authorizer {} names no function", name));
+        }
+      }
+      for (const auto& pool : a.user_pool_arns) {
+        if (pool.starts_with("arn:")) {
+          auth.provider_arns.push_back(pool);
+          continue;
+        }
+        auto arn =
+            resolver.text(json::object{{"Fn::GetAtt", json::array{json::value(pool), "Arn"}}},
+                          fmt::format("{}: authorizer {}", api.logical_id, name));
+        if (!arn)
+          return where_api(arn.error().message);
+        auth.provider_arns.push_back(*arn);
+      }
+      auth.issuer = a.jwt_issuer;
+      auth.audience = a.jwt_audience;
+      authorizer_digests.push_back(json::array{json::value(name), json::value(auth.digest())});
+      spec.authorizers.push_back(std::move(auth));
+    }
     json::array digest_input;
     for (const auto& route : model.routes) {
       if (route.api_logical_id != api.logical_id)
         continue;
-      if (!route.authorizer.empty() && route.authorizer != "NONE")
-        return where_api(fmt::format("route {} {} uses authorizer {}, which wisp does not deploy "
-                                     "yet",
-                                     route.method, route.path, route.authorizer));
       auto* function = const_cast<FunctionSpec*>(desired.function(route.function_logical_id));
       if (function == nullptr)
         return where_api(fmt::format("route {} {} names no function", route.method, route.path));
       const auto alias_expression = function->alias == desired.stage
                                         ? std::string("${stageVariables.lambdaAlias}")
                                         : function->alias;
-      RouteSpec r{
-          route.method, route.path, route.function_logical_id, {}, route.payload_format_version};
+      RouteSpec r;
+      r.method = route.method;
+      r.path = route.path;
+      r.function_logical_id = route.function_logical_id;
+      r.payload_format_version = route.payload_format_version;
       r.integration_uri = spec.kind == "rest"
                               ? rest_integration_uri(desired, function->arn, alias_expression)
                               : function->arn + ":" + alias_expression;
+      auto authorizer = route.authorizer.empty() ? api.default_authorizer : route.authorizer;
+      if (authorizer == "NONE")
+        authorizer.clear();
+      // SAM does not put the default authorizer on CORS preflight routes.
+      if (route.method == "OPTIONS" && route.authorizer.empty())
+        authorizer.clear();
+      if (!authorizer.empty() && authorizer != "AWS_IAM" &&
+          std::none_of(spec.authorizers.begin(), spec.authorizers.end(),
+                       [&](const AuthorizerSpec& a) { return a.name == authorizer; }))
+        return where_api(fmt::format("route {} {} uses authorizer {}, which the API does not "
+                                     "declare",
+                                     route.method, route.path, authorizer));
+      r.authorizer = authorizer;
       if (std::find(function->apis.begin(), function->apis.end(), api.logical_id) ==
           function->apis.end())
         function->apis.push_back(api.logical_id);
-      digest_input.push_back(
-          json::array{r.method, r.path, r.integration_uri, r.payload_format_version});
+      if (r.authorizer.empty())
+        digest_input.push_back(
+            json::array{r.method, r.path, r.integration_uri, r.payload_format_version});
+      else
+        digest_input.push_back(json::array{r.method, r.path, r.integration_uri,
+                                           r.payload_format_version, r.authorizer});
       spec.routes.push_back(std::move(r));
     }
+    if (!authorizer_digests.empty())
+      digest_input.push_back(std::move(authorizer_digests));
     json::array binary;
     for (const auto& type : spec.binary_media_types)
       binary.emplace_back(type);

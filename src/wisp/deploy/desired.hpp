@@ -69,6 +69,27 @@ struct RouteSpec {
   std::string function_logical_id;
   std::string integration_uri;
   std::string payload_format_version; // HTTP APIs
+  std::string authorizer;             // name of an AuthorizerSpec, "AWS_IAM", or empty (none)
+  std::vector<std::string> scopes;    // AuthorizationScopes (JWT/Cognito)
+};
+
+// An authorizer of an API (Auth.Authorizers).
+struct AuthorizerSpec {
+  std::string name;
+  // REST: TOKEN | REQUEST | COGNITO_USER_POOLS; HTTP: JWT | REQUEST.
+  std::string type;
+  std::string uri; // Lambda authorizers: the invocation URI (the stage alias)
+  std::string function_logical_id;
+  std::vector<std::string> identity_sources;
+  int ttl_seconds = 300;
+  std::string validation_expression;      // REST TOKEN
+  std::vector<std::string> provider_arns; // Cognito user pools
+  std::string issuer;                     // JWT
+  std::vector<std::string> audience;      // JWT
+  std::string payload_format_version;     // HTTP Lambda
+  bool simple_responses = false;          // HTTP Lambda
+  // What decides "changed" (every field above).
+  [[nodiscard]] std::string digest() const;
 };
 
 struct ApiSpec {
@@ -80,7 +101,8 @@ struct ApiSpec {
   std::vector<RouteSpec> routes;
   std::vector<std::string> binary_media_types;
   std::optional<boost::json::object> canary; // REST CanarySetting
-  std::string definition_digest;             // routes + integrations (what needs a deployment)
+  std::vector<AuthorizerSpec> authorizers;
+  std::string definition_digest; // routes, integrations, authorizers (what needs a deployment)
 };
 
 struct Desired {

@@ -51,6 +51,13 @@ support::Result<Location> resolve_location(const Target& target, const std::stri
 
 struct RestMethodActual {
   std::string uri;
+  std::string authorization_type; // NONE | CUSTOM | COGNITO_USER_POOLS | AWS_IAM
+  std::string authorizer_id;
+};
+
+struct AuthorizerActual {
+  std::string id;
+  std::string digest; // of the same fields as AuthorizerSpec::digest()
 };
 struct RestResourceActual {
   std::string id;
@@ -63,9 +70,11 @@ struct ApiActual {
   std::map<std::string, RestResourceActual> resources; // by path
   std::vector<std::string> binary_media_types;
   // HTTP
-  std::map<std::string, std::string> routes;       // route key → target
-  std::map<std::string, std::string> route_ids;    // route key → route id
-  std::map<std::string, std::string> integrations; // integration id → uri|pfv
+  std::map<std::string, std::string> routes;           // route key → target
+  std::map<std::string, std::string> route_ids;        // route key → route id
+  std::map<std::string, std::string> route_auth;       // route key → "TYPE|authorizer id"
+  std::map<std::string, AuthorizerActual> authorizers; // by name
+  std::map<std::string, std::string> integrations;     // integration id → uri|pfv
   // The stage
   bool stage_exists = false;
   std::string deployment_id;
