@@ -560,5 +560,112 @@ class BadInput(InfraTestCase):
         self.assertEqual([s for s in summaries if s["ExecutionStatus"] == "AVAILABLE"], [])
 
 
+LAYERED = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Shared:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: shared/
+      CompatibleRuntimes: [python3.12]
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      AutoPublishAlias: live
+      Layers: [!Ref Shared]
+"""
+
+
+class Layers(InfraTestCase):
+    def test_a_layer_of_the_template_is_published_once_per_content(self):
+        self.write("app/template.yaml", LAYERED)
+        self.write("app/shared/python/shared.py", "VALUE = 1\n")
+        first = self.deploy()
+        self.assertRegex(first.stdout, r"\+ layer +Shared +new version")
+        versions = self.aws("lambda", "list-layer-versions", "--layer-name", "Shared")["LayerVersions"]
+        self.assertEqual(len(versions), 1)
+        self.assertRegex(versions[0]["Description"], r"^wisp [0-9a-f]{64}$")
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Worker:live")
+        self.assertEqual([layer["Arn"] for layer in config["Layers"]], [versions[0]["LayerVersionArn"]])
+        # Unchanged content: found, not published again, nothing mutated.
+        again = self.deploy_json()
+        self.assertEqual(again["status"], "no-change")
+        self.assertEqual(again["mutating_calls"], 0)
+        # New content: a new version, and the function moves to it.
+        self.write("app/shared/python/shared.py", "VALUE = 2\n")
+        changed = self.deploy_json()
+        self.assertEqual(changed["status"], "deployed")
+        versions = self.aws("lambda", "list-layer-versions", "--layer-name", "Shared")["LayerVersions"]
+        self.assertEqual(len(versions), 2)
+        newest = max(versions, key=lambda v: v["Version"])
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Worker:live")
+        self.assertEqual([layer["Arn"] for layer in config["Layers"]], [newest["LayerVersionArn"]])
+        gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", cwd=self.app)
+        self.assertWisp(gone, 0)
+        self.assertEqual(self.aws("lambda", "list-layer-versions", "--layer-name", "Shared")["LayerVersions"],
+                         [])
+
+
+SETTINGS = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      AutoPublishAlias: live
+      DeadLetterQueue:
+        Type: SQS
+        TargetArn: !GetAtt Dead.Arn
+      VpcConfig:
+        SecurityGroupIds: [!GetAtt Guard.GroupId]
+        SubnetIds: [!Ref Private]
+  Dead:
+    Type: AWS::SQS::Queue
+  Network:
+    Type: AWS::EC2::VPC
+    Properties:
+      CidrBlock: 10.0.0.0/16
+  Private:
+    Type: AWS::EC2::Subnet
+    Properties:
+      VpcId: !Ref Network
+      CidrBlock: 10.0.1.0/24
+  Guard:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: the function's
+      VpcId: !Ref Network
+"""
+
+
+class FunctionSettings(InfraTestCase):
+    def test_dead_letter_queue_and_vpc_name_the_stacks_resources(self):
+        self.write("app/template.yaml", SETTINGS)
+        self.deploy()
+        physical = self.stack_resources()
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Worker:live")
+        dead_arn = self.aws("sqs", "get-queue-attributes", "--queue-url", physical["Dead"], "--attribute-names",
+                            "QueueArn")["Attributes"]["QueueArn"]
+        self.assertEqual(config["DeadLetterConfig"], {"TargetArn": dead_arn})
+        self.assertEqual(config["VpcConfig"]["SubnetIds"], [physical["Private"]])
+        self.assertEqual(config["VpcConfig"]["SecurityGroupIds"], [physical["Guard"]])
+        # The role SAM gives such a function: VPC access, and sending to the dead-letter queue.
+        managed = [p["PolicyArn"] for p in self.aws("iam", "list-attached-role-policies", "--role-name",
+                                                    "shop-Worker-role")["AttachedPolicies"]]
+        self.assertIn("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole", managed)
+        dlq = self.aws("iam", "get-role-policy", "--role-name", "shop-Worker-role", "--policy-name",
+                       "DeadLetterQueuePolicy")["PolicyDocument"]
+        self.assertEqual(dlq["Statement"], [{"Action": "sqs:SendMessage", "Resource": dead_arn, "Effect": "Allow"}])
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
+
 if __name__ == "__main__":
     harness.main()

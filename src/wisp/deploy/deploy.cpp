@@ -863,8 +863,19 @@ support::Result<DeployResult> deploy(const sam::Model& model,
                        options.tags,
                        &infra};
   WISP_TRY_ASSIGN(auto desired, build_desired(model, artifacts, inputs));
+  // The template's layers: a version that holds the content already is used as it is.
+  std::map<std::string, std::string> layer_arns;
+  inputs.layer_arns = &layer_arns;
+  WISP_TRY_ASSIGN(auto layers, read_layers(backend, desired, options.max_parallel));
+  for (const auto& layer : layers)
+    if (!layer.arn.empty())
+      layer_arns[layer.spec.logical_id] = layer.arn;
+  if (!layer_arns.empty()) {
+    WISP_TRY_ASSIGN(desired, build_desired(model, artifacts, inputs));
+  }
   const auto& stack_name = options.target.stack;
-  WISP_TRY_ASSIGN(auto stack, infra::generate(model, infra_inputs(model, desired, {}, {})));
+  WISP_TRY_ASSIGN(auto stack,
+                  infra::generate(model, infra_inputs(model, desired, {}, {}, layer_arns)));
   infra::StackState stack_state;
   std::map<std::string, std::string> stack_outputs;
   if (!stack.empty()) {
@@ -907,10 +918,11 @@ support::Result<DeployResult> deploy(const sam::Model& model,
   bool stack_changed = false;
   std::vector<infra::ResourceChange> dry_changes;
   const auto plan_infra = [&]() -> support::Status {
+    plan_layers(snap.plan, layers);
     if (stack.empty())
       return {};
-    WISP_TRY_ASSIGN(
-        stack, infra::generate(model, infra_inputs(model, desired, existing(snap), api_ids(snap))));
+    WISP_TRY_ASSIGN(stack, infra::generate(model, infra_inputs(model, desired, existing(snap),
+                                                               api_ids(snap), layer_arns)));
     stack_changed = stack.split() || !infra::unchanged(stack_state, stack.body, stack.parameters);
     plan_stack(snap.plan, stack_name, stack_state, stack, stack_changed,
                options.dry_run && stack_changed ? &dry_changes : nullptr);
@@ -918,8 +930,8 @@ support::Result<DeployResult> deploy(const sam::Model& model,
   };
   if (options.dry_run && !stack.empty()) {
     // The change set's own account of what would change, beside wisp's plan.
-    WISP_TRY_ASSIGN(
-        stack, infra::generate(model, infra_inputs(model, desired, existing(snap), api_ids(snap))));
+    WISP_TRY_ASSIGN(stack, infra::generate(model, infra_inputs(model, desired, existing(snap),
+                                                               api_ids(snap), layer_arns)));
     if (stack.split() || !infra::unchanged(stack_state, stack.body, stack.parameters)) {
       infra::StackOptions so;
       so.name = stack_name;
@@ -1038,8 +1050,20 @@ support::Result<DeployResult> deploy(const sam::Model& model,
     stack_outputs = std::move(values);
     return {};
   };
-  if (stack_changed) {
+  const bool publish =
+      std::any_of(layers.begin(), layers.end(), [](const LayerState& l) { return l.arn.empty(); });
+  if (publish) {
+    WISP_TRY(publish_layers(backend, desired, layers, log));
+    for (const auto& layer : layers)
+      layer_arns[layer.spec.logical_id] = layer.arn;
+    if (!stack.empty()) {
+      WISP_TRY_ASSIGN(stack, infra::generate(model, infra_inputs(model, desired, existing(snap),
+                                                                 api_ids(snap), layer_arns)));
+    }
+  }
+  if (stack_changed)
     WISP_TRY(deploy_infra(stack.early));
+  if (stack_changed || publish) {
     infra = infra_values(stack, stack_outputs);
     WISP_TRY_ASSIGN(desired, build_desired(model, artifacts, inputs));
     for (const auto& f : desired.functions)
@@ -1200,7 +1224,8 @@ support::Result<DeployResult> deploy(const sam::Model& model,
     std::map<std::string, std::string> ids;
     for (const auto& [id, applied] : applied_apis)
       ids[id] = applied.id;
-    WISP_TRY_ASSIGN(stack, infra::generate(model, infra_inputs(model, desired, all, ids)));
+    WISP_TRY_ASSIGN(stack,
+                    infra::generate(model, infra_inputs(model, desired, all, ids, layer_arns)));
     WISP_TRY(deploy_infra(stack.body));
   }
 
@@ -1258,6 +1283,8 @@ support::Result<DeployResult> deploy(const sam::Model& model,
   for (const auto& alarm : desired.alarms)
     if (!alarm.logical_id.empty())
       app.alarms[alarm.logical_id] = alarm.name;
+  for (const auto& layer : desired.layers)
+    app.layers[layer.logical_id] = layer.name;
   if (std::find(app.stages.begin(), app.stages.end(), desired.stage) == app.stages.end())
     app.stages.push_back(desired.stage);
   for (const auto& f : desired.functions)

@@ -162,7 +162,9 @@ private:
       return support::failf("{}: Ref {} ({}) cannot be resolved: wisp deploys functions, APIs, "
                             "roles and alarms, not {}; pass its name as a parameter",
                             context, name, resource->type, resource->type);
-    return support::failf("{}: Ref {} names nothing in the template", context, name);
+    return support::failf("{}: Ref {} names nothing in the template (a parameter without a "
+                          "value? pass it with --parameter-overrides {}=VALUE)",
+                          context, name, name);
   }
 
   support::Result<std::string> get_att(const std::string& resource, const std::string& attribute,
@@ -478,6 +480,15 @@ support::Result<Desired> build_desired(const sam::Model& model,
         return support::fail(support::Diagnostic{function.source.file, function.source.line,
                                                  function.source.column, support::Severity::error,
                                                  "deploy", document.error().message});
+      const auto& raw = properties_of(model, function.logical_id);
+      json::value dead_letter;
+      if (const auto* dlq = raw.if_contains("DeadLetterQueue")) {
+        auto resolved = resolver.deep(*dlq, function.logical_id + ": DeadLetterQueue");
+        if (!resolved)
+          return where_function(resolved.error().message);
+        dead_letter = std::move(*resolved);
+      }
+      add_function_extras(*document, raw.contains("VpcConfig"), dead_letter, policy_context);
       RoleSpec role;
       role.logical_id = function.logical_id;
       role.name = role_name(desired.stack, function.logical_id);
@@ -594,18 +605,44 @@ support::Result<Desired> build_desired(const sam::Model& model,
       architectures.emplace_back("x86_64");
     config["Architectures"] = std::move(architectures);
     config["EphemeralStorage"] = json::object{{"Size", function.ephemeral_storage}};
+    // Settings that may name the infrastructure (subnets, security groups, queues, keys).
+    for (const auto& [property, field] : std::vector<std::pair<const char*, const char*>>{
+             {"VpcConfig", "VpcConfig"},
+             {"KmsKeyArn", "KMSKeyArn"},
+             {"DeadLetterQueue", "DeadLetterConfig"}}) {
+      const auto* raw = raw_properties.if_contains(property);
+      if (raw == nullptr)
+        continue;
+      auto resolved = resolver.deep(*raw, fmt::format("{}: {}", function.logical_id, property));
+      if (!resolved)
+        return where_config(resolved.error().message);
+      if (std::string_view(property) == "DeadLetterQueue") {
+        const auto* target =
+            resolved->is_object() ? resolved->as_object().if_contains("TargetArn") : nullptr;
+        if (target == nullptr)
+          return where_config(
+              fmt::format("{}: DeadLetterQueue needs TargetArn", function.logical_id));
+        config[field] = json::object{{"TargetArn", *target}};
+      } else {
+        config[field] = std::move(*resolved);
+      }
+    }
     if (!function.tracing.empty())
       config["TracingConfig"] = json::object{{"Mode", function.tracing}};
     json::array layers;
     for (const auto& layer : function.layers) {
-      if (!layer.logical_id.empty())
-        return support::fail(support::Diagnostic{
-            function.source.file, function.source.line, function.source.column,
-            support::Severity::error, "deploy",
-            fmt::format("{}: layer {} of the template is not deployed by wisp yet; use a layer "
-                        "version ARN",
-                        function.logical_id, layer.logical_id)});
-      layers.emplace_back(layer.literal);
+      if (layer.logical_id.empty()) {
+        layers.emplace_back(layer.literal);
+        continue;
+      }
+      if (model.find_layer(layer.logical_id) == nullptr)
+        return where_config(fmt::format("{}: Layers names {}, which is not a layer of the template",
+                                        function.logical_id, layer.logical_id));
+      std::string arn = pending_value(layer.logical_id);
+      if (inputs.layer_arns != nullptr)
+        if (auto it = inputs.layer_arns->find(layer.logical_id); it != inputs.layer_arns->end())
+          arn = it->second;
+      layers.emplace_back(arn);
     }
     if (!layers.empty())
       config["Layers"] = std::move(layers);
@@ -652,8 +689,8 @@ support::Result<Desired> build_desired(const sam::Model& model,
   }
   for (const auto& resource : model.resources) {
     static const std::set<std::string, std::less<>> k_handled = {
-        "AWS::Serverless::Function", "AWS::Lambda::Function", "AWS::Serverless::Api",
-        "AWS::Serverless::HttpApi"};
+        "AWS::Serverless::Function", "AWS::Lambda::Function",         "AWS::Serverless::Api",
+        "AWS::Serverless::HttpApi",  "AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"};
     const bool used_role =
         resource.type == "AWS::IAM::Role" && desired.roles.contains(resource.logical_id);
     const bool used_alarm =
@@ -665,6 +702,38 @@ support::Result<Desired> build_desired(const sam::Model& model,
     if (!k_handled.contains(resource.type) && !used_role && !used_alarm && !in_stack)
       desired.warnings.push_back(
           fmt::format("{} ({}) is not deployed by wisp", resource.logical_id, resource.type));
+  }
+  // Layers.
+  for (const auto& layer : model.layers) {
+    LayerSpec spec;
+    spec.logical_id = layer.logical_id;
+    spec.name = !layer.layer_name.empty() ? layer.layer_name : layer.logical_id;
+    spec.runtimes = layer.compatible_runtimes;
+    spec.architectures = layer.compatible_architectures;
+    if (!layer.content_s3_uri.empty()) {
+      const std::string_view uri = layer.content_s3_uri;
+      const auto rest = uri.starts_with("s3://") ? uri.substr(5) : std::string_view();
+      const auto slash = rest.find('/');
+      if (slash == std::string_view::npos || slash == 0 || slash + 1 == rest.size())
+        return support::failf("{}: ContentUri {} is not s3://bucket/key", layer.logical_id,
+                              layer.content_s3_uri);
+      spec.s3_bucket = std::string(rest.substr(0, slash));
+      spec.s3_key = std::string(rest.substr(slash + 1));
+      spec.description = "wisp " + support::sha256_hex(layer.content_s3_uri).substr(0, 32);
+    } else {
+      const auto* built = artifacts.find(layer.logical_id);
+      if (built == nullptr)
+        return support::failf("{}: no built artifact for the layer (the build failed or skipped "
+                              "it)",
+                              layer.logical_id);
+      spec.code.zip = built->zip_path;
+      spec.code.sha256_hex = built->zip_digest.hex;
+      spec.code.sha256_base64 = built->zip_digest.base64;
+      spec.code.size = built->zip_digest.size;
+      spec.code.s3_key = desired.location.artifact_key(spec.code.sha256_hex);
+      spec.description = "wisp " + spec.code.sha256_hex;
+    }
+    desired.layers.push_back(std::move(spec));
   }
   // APIs.
   for (const auto& api : model.apis) {

@@ -38,6 +38,20 @@ struct RoleSpec {
   std::string digest;
 };
 
+// A layer of the template (AWS::Serverless::LayerVersion, AWS::Lambda::LayerVersion): wisp
+// publishes a version of it when its content changes (a version's Description names the
+// content's digest, so an unchanged layer is found, not published again).
+struct LayerSpec {
+  std::string logical_id;
+  std::string name;      // LayerName, else the logical id (as SAM names it)
+  CodeSpec code;         // built locally (zip), or ...
+  std::string s3_bucket; // ... ContentUri already in S3
+  std::string s3_key;
+  std::vector<std::string> runtimes;
+  std::vector<std::string> architectures;
+  std::string description; // "wisp <sha256 of the content>"
+};
+
 struct AlarmSpec {
   std::string logical_id; // empty for alarms named literally (watched, not created)
   std::string name;
@@ -115,6 +129,7 @@ struct Desired {
   std::vector<FunctionSpec> functions;   // template order
   std::vector<AlarmSpec> alarms;         // wisp-made and watched
   std::vector<ApiSpec> apis;
+  std::vector<LayerSpec> layers;
   std::vector<std::string> warnings;
 
   [[nodiscard]] const FunctionSpec* function(std::string_view logical_id) const;
@@ -141,6 +156,8 @@ struct DesiredInputs {
   std::optional<std::chrono::milliseconds> step_interval;
   std::map<std::string, std::string> tags; // --tags, on every function and role
   const InfraValues* infra = nullptr;
+  // Version ARNs of the template's layers (logical id → ARN); pending when absent.
+  const std::map<std::string, std::string>* layer_arns = nullptr;
 };
 
 // The stage a deploy targets: --stage, else the functions' common AutoPublishAlias, else

@@ -163,7 +163,22 @@ support::Status run_hook(const Backend& backend, const std::string& qualified_na
 // functions and APIs exist already (`existing` aliases by logical id, API ids).
 infra::Inputs infra_inputs(const sam::Model& model, const Desired& desired,
                            const std::set<std::string>& existing_aliases,
-                           const std::map<std::string, std::string>& api_ids);
+                           const std::map<std::string, std::string>& api_ids,
+                           const std::map<std::string, std::string>& layer_arns);
+
+// --- layers of the template (layers.cpp) ---
+
+struct LayerState {
+  LayerSpec spec; // a copy: `desired` is rebuilt several times during a deploy
+  std::string arn; // the version holding this content, empty: to publish
+};
+// Finds, for each layer, the version that holds its content (ListLayerVersions).
+support::Result<std::vector<LayerState>> read_layers(const Backend& backend, const Desired& desired,
+                                                     unsigned parallel);
+void plan_layers(Plan& plan, const std::vector<LayerState>& layers);
+// Uploads and publishes what changed; fills in the ARNs.
+support::Status publish_layers(const Backend& backend, const Desired& desired,
+                               std::vector<LayerState>& layers, Log& log);
 
 // The stack's values wisp's side needs, keyed as the resolver asks for them ("Table",
 // "Table.Arn"), from the outputs' values (output name → value).

@@ -380,6 +380,8 @@ support::Result<std::vector<std::string>> delete_preview(std::shared_ptr<const a
           fmt::format("{} API {} ({})", api.kind == "rest" ? "REST" : "HTTP", api.id, id));
     for (const auto& [id, alarm] : app.alarms)
       lines.push_back(fmt::format("alarm {}", alarm));
+    for (const auto& [id, layer] : app.layers)
+      lines.push_back(fmt::format("the versions wisp published of layer {}", layer));
     WISP_TRY_ASSIGN(auto stack, infra::read_stack(*client, options.target.stack));
     if (stack.exists && stack.tags.contains("wisp:stack"))
       lines.push_back(fmt::format("stack {} (the template's other resources; those with "
@@ -491,6 +493,15 @@ support::Result<DeleteResult> remove(std::shared_ptr<const aws::Client> client,
       WISP_TRY(backend.delete_role_policy(role.name, name));
     WISP_TRY(backend.delete_role(role.name));
     done(fmt::format("role {}", role.name));
+  }
+  for (const auto& [id, name] : app.layers) {
+    WISP_TRY_ASSIGN(auto versions, backend.layer_versions(name));
+    for (const auto& [arn, description] : versions) {
+      if (!description.starts_with("wisp "))
+        continue; // not published by wisp
+      WISP_TRY(backend.delete_layer_version(name, arn.substr(arn.rfind(':') + 1)));
+      done(fmt::format("layer version {}", arn));
+    }
   }
   std::vector<std::string> alarms;
   for (const auto& [id, name] : app.alarms)

@@ -241,4 +241,28 @@ support::Result<RoleDocument> function_role(const sam::Function& function,
   return role;
 }
 
+void add_function_extras(RoleDocument& role, bool vpc, const json::value& dead_letter_queue,
+                         const PolicyContext& context) {
+  if (vpc) {
+    role.managed.push_back(managed_policy_arn("AWSLambdaVPCAccessExecutionRole", context.region));
+    std::sort(role.managed.begin(), role.managed.end());
+    role.managed.erase(std::unique(role.managed.begin(), role.managed.end()), role.managed.end());
+  }
+  if (!dead_letter_queue.is_object())
+    return;
+  const auto* type = dead_letter_queue.as_object().if_contains("Type");
+  const auto* target = dead_letter_queue.as_object().if_contains("TargetArn");
+  if (type == nullptr || target == nullptr || !type->is_string())
+    return;
+  const auto* action = type->as_string() == "SQS"   ? "sqs:SendMessage"
+                       : type->as_string() == "SNS" ? "sns:Publish"
+                                                    : nullptr;
+  if (action == nullptr)
+    return;
+  role.inline_policies["DeadLetterQueuePolicy"] = json::object{
+      {"Version", "2012-10-17"},
+      {"Statement",
+       json::array{json::object{{"Action", action}, {"Resource", *target}, {"Effect", "Allow"}}}}};
+}
+
 } // namespace wisp::deploy

@@ -38,6 +38,11 @@ support::Result<RoleDocument> function_role(const sam::Function& function,
                                             const boost::json::value& policies,
                                             const PolicyContext& context);
 
+// What else SAM puts in a function's role: the VPC access policy (VpcConfig) and the
+// dead-letter queue's send permission (DeadLetterQueue {Type: SQS|SNS, TargetArn}, resolved).
+void add_function_extras(RoleDocument& role, bool vpc, const boost::json::value& dead_letter_queue,
+                         const PolicyContext& context);
+
 // The statements of one SAM policy template, e.g. ("DynamoDBCrudPolicy", {"TableName": t}).
 support::Result<boost::json::array> expand_policy_template(std::string_view name,
                                                            const boost::json::value& parameters,

@@ -9,7 +9,8 @@ namespace wisp::deploy {
 
 infra::Inputs infra_inputs(const sam::Model& model, const Desired& desired,
                            const std::set<std::string>& existing_aliases,
-                           const std::map<std::string, std::string>& api_ids) {
+                           const std::map<std::string, std::string>& api_ids,
+                           const std::map<std::string, std::string>& layer_arns) {
   infra::Inputs in;
   in.stack = desired.stack;
   in.stage = desired.stage;
@@ -38,6 +39,11 @@ infra::Inputs infra_inputs(const sam::Model& model, const Desired& desired,
     const auto* resource = model.find_resource(id);
     if (resource != nullptr && resource->type == "AWS::IAM::Role")
       in.roles.push_back({id, role.name, role.arn});
+  }
+  for (const auto& layer : desired.layers) {
+    auto it = layer_arns.find(layer.logical_id);
+    in.layers.push_back(
+        {layer.logical_id, layer.name, it == layer_arns.end() ? std::string() : it->second});
   }
   for (const auto& alarm : desired.alarms)
     if (!alarm.logical_id.empty())

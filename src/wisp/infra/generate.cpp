@@ -271,6 +271,12 @@ private:
       return support::failf("Fn::GetAtt {}.{}: wisp knows the Arn and the name of {}, not {}", r.id,
                             r.attribute, r.id, r.attribute);
     }
+    for (const auto& layer : m_in.layers)
+      if (layer.logical_id == r.id) {
+        if (!r.attribute.empty())
+          return support::failf("Fn::GetAtt {}.{}: a layer has no attributes", r.id, r.attribute);
+        return use(base + "Arn", Param{layer.arn, layer.arn.empty()});
+      }
     if (auto it = m_apis.find(r.id); it != m_apis.end()) {
       const auto& api = *it->second;
       if (r.attribute.empty())
@@ -290,9 +296,9 @@ private:
     if (const auto* resource = m_model.find_resource(r.id))
       return support::failf("{} ({}) is deployed by wisp, and the stack cannot name it", r.id,
                             resource->type);
-    if (m_model.parameters.contains(r.id))
-      return support::failf("parameter {} has no value", r.id);
-    return support::failf("{} names nothing in the template", r.id);
+    return support::failf("{} names nothing in the template (a parameter without a value? pass "
+                          "it with --parameter-overrides {}=VALUE)",
+                          r.id, r.id);
   }
 
   // References from wisp's side (functions, their roles and policies, APIs, alarms) into the
@@ -586,7 +592,8 @@ bool wisp_owned(const sam::Resource& resource, const Inputs& inputs) {
                        [&](const WispName& n) { return n.logical_id == resource.logical_id; });
   };
   return (resource.type == "AWS::IAM::Role" && listed(inputs.roles)) ||
-         (resource.type == "AWS::CloudWatch::Alarm" && listed(inputs.alarms));
+         (resource.type == "AWS::CloudWatch::Alarm" && listed(inputs.alarms)) ||
+         (resource.type == "AWS::Lambda::LayerVersion" && listed(inputs.layers));
 }
 
 support::Result<StackTemplate> generate(const sam::Model& model, const Inputs& inputs) {

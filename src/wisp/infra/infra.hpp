@@ -66,6 +66,7 @@ struct Inputs {
   std::vector<WispApi> apis;
   std::vector<WispName> roles;
   std::vector<WispName> alarms;
+  std::vector<WispName> layers; // arn: the version ARN, empty when not published yet
 };
 
 struct Parameter {

@@ -566,6 +566,8 @@ std::optional<std::string> derive(const std::string& type, const std::string& ph
     return arn("kms", "key/" + physical);
   if (type == "AWS::SecretsManager::Secret" && attribute == "Id")
     return physical;
+  if (type == "AWS::EC2::SecurityGroup" && attribute == "GroupId")
+    return physical;
   return std::nullopt;
 }
 
