@@ -51,6 +51,19 @@ def classify(stderr):
     return line.strip()[:160]
 
 
+def stack_facts(url):
+    """The infrastructure stack wisp left: its status and how many resources it holds."""
+    import boto3
+    import botocore.exceptions
+    cf = boto3.client("cloudformation", endpoint_url=url, region_name="us-east-1")
+    try:
+        stack = cf.describe_stacks(StackName="corpus")["Stacks"][0]
+        resources = cf.list_stack_resources(StackName="corpus")["StackResourceSummaries"]
+    except botocore.exceptions.ClientError:
+        return {"stack": "", "stack_resources": 0}
+    return {"stack": stack["StackStatus"], "stack_resources": len(resources)}
+
+
 def run(wisp, corpus, name, template, moto, timeout):
     tmp = tempfile.mkdtemp(prefix="corpus-")
     try:
@@ -71,6 +84,8 @@ def run(wisp, corpus, name, template, moto, timeout):
             record["error"] = classify(stderr)
         record["skipped_resources"] = len(re.findall(r"is not deployed by wisp", stderr))
         record["skipped_events"] = len(re.findall(r"event sources are not deployed", stderr))
+        if code == 0:
+            record.update(stack_facts(moto.url))
         return record
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -100,8 +115,10 @@ def main():
     total = len(records)
     ok = [r for r in records if r["exit"] == 0]
     clean = [r for r in ok if not r["skipped_resources"] and not r["skipped_events"]]
+    stacked = [r for r in ok if r.get("stack", "").endswith("_COMPLETE")]
     print(f"\n{total} apps: {len(ok)} exit 0 ({100 * len(ok) / max(total, 1):.0f}%), {len(clean)} of them "
-          f"with nothing skipped ({100 * len(clean) / max(total, 1):.0f}%)")
+          f"with nothing skipped ({100 * len(clean) / max(total, 1):.0f}%); {len(stacked)} with an "
+          f"infrastructure stack ({sum(r['stack_resources'] for r in stacked)} resources)")
     reasons = collections.Counter(r.get("error", "") for r in records if r["exit"] != 0)
     for reason, count in reasons.most_common(40):
         print(f"{count:4d}  {reason}")
