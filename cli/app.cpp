@@ -170,6 +170,9 @@ support::Status apply_config(CLI::App& leaf, Context& context, bool config_expli
                             display.string(), support::join(config->envs(), ", "));
     return {};
   }
+  for (const auto& entry : config->parameters(global.config_env, "build"))
+    if (entry.key == "build_dir" && entry.values.size() == 1)
+      global.config_build_dir = entry.values.front();
   const auto key = config::command_key(context.command_path);
   for (const auto& entry : config->parameters(global.config_env, key)) {
     auto* option = option_for_key(leaf, entry.key);

@@ -37,6 +37,9 @@ struct GlobalOptions {
   std::string endpoint_url;
   int cli_connect_timeout = 10; // seconds; 0 = none
   int cli_read_timeout = 60;    // seconds without a byte; 0 = none
+  // `build_dir` of the samconfig's build command (local runs look for builds there, as
+  // `wisp build` puts them there).
+  std::string config_build_dir;
   std::string output = "text";
   std::string color = "auto";
   bool debug = false;

@@ -14,6 +14,9 @@ find_package(tomlplusplus 3 CONFIG REQUIRED)     # samconfig.toml with source po
 find_package(fmt 9 CONFIG REQUIRED)              # formatting
 find_package(tl-expected 1 CONFIG REQUIRED)      # tl::expected for errors as values
 find_package(Threads REQUIRED)
+# cctz: IANA time zones for ScheduleV2 expressions (libstdc++ 12 has no std::chrono::tzdb).
+find_path(WISP_CCTZ_INCLUDE_DIR cctz/time_zone.h REQUIRED)
+find_library(WISP_CCTZ_LIBRARY cctz REQUIRED)
 if(WISP_BUILD_TESTS)
   find_package(doctest 2.4 CONFIG REQUIRED)      # unit tests
 endif()

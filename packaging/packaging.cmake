@@ -43,7 +43,7 @@ if(WISP_DPKG_SHLIBDEPS)
 else()
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF)
   set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libc6, libstdc++6, libgcc-s1, libfmt9, libboost-json1.81.0, libyaml-cpp0.7, libtomlplusplus3, libcurl4, libarchive13, libssl3")
+    "libc6, libstdc++6, libgcc-s1, libfmt9, libboost-json1.81.0, libyaml-cpp0.7, libtomlplusplus3, libcurl4, libarchive13, libssl3, libcctz2")
 endif()
 set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
 include(CPack)

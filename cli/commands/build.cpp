@@ -48,9 +48,12 @@ public:
             "Stages each function and layer under the build dir and writes <LogicalId>.zip: "
             "npm ci/install --omit=dev for Node.js with package.json, pip install -r "
             "requirements.txt -t for Python, make build-<LogicalId> with ARTIFACTS_DIR for "
-            "Metadata BuildMethod makefile, a plain copy otherwise. Zips are byte-for-byte "
+            "Metadata BuildMethod makefile, esbuild bundles for Metadata BuildMethod esbuild "
+            "(as SAM CLI runs it), a plain copy otherwise. Functions with the same CodeUri, "
+            "Runtime, Metadata and Architectures are built once. Zips are byte-for-byte "
             "reproducible (SOURCE_DATE_EPOCH or 1980-01-01 timestamps). A failing function "
-            "shows its tool's output; the others are still built. See docs/build.md.",
+            "shows its tool's output; the others are still built. Afterwards the local "
+            "commands run the builds. See docs/build.md.",
             {{"wisp build", "Build every function and layer"},
              {"wisp build HelloFunction --cached", "Build one function (and its layers), "
                                                    "reusing it when its sources are unchanged"},
@@ -102,10 +105,12 @@ public:
     for (const auto& a : report->artifacts) {
       cached += a.cached ? 1u : 0u;
       context.console.out(
-          fmt::format("{} {:<24} {:<8} {} {:>9}  sha256:{}\n",
+          fmt::format("{} {:<24} {:<8} {} {:>9}  sha256:{}{}\n",
                       a.cached ? out.dim("cached") : out.green("built "), a.logical_id,
                       artifact::to_string(a.method), relative_to_cwd(a.zip_path),
-                      artifact::format_size(a.zip_digest.size), a.zip_digest.hex.substr(0, 12)));
+                      artifact::format_size(a.zip_digest.size), a.zip_digest.hex.substr(0, 12),
+                      a.shared_with.empty() ? std::string()
+                                            : out.dim(" (built once with " + a.shared_with + ")")));
     }
     for (const auto& s : report->skipped)
       context.console.out(fmt::format("{} {:<24} {}\n", out.dim("skip  "), s.logical_id, s.reason));
@@ -149,6 +154,16 @@ private:
       o["unzippedSize"] = a.unzipped_size;
       o["key"] = a.key;
       o["cached"] = a.cached;
+      if (!a.shared_with.empty())
+        o["sharedWith"] = a.shared_with;
+      if (!a.handler.empty())
+        o["handler"] = a.handler;
+      if (!a.environment.empty()) {
+        json::object environment;
+        for (const auto& [key, value] : a.environment)
+          environment[key] = value;
+        o["environment"] = std::move(environment);
+      }
       artifacts.push_back(std::move(o));
     }
     json::array failures;

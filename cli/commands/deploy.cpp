@@ -224,6 +224,7 @@ public:
 
     ConsoleReporter reporter(context);
     artifact::BuildOptions build;
+    build.build_dir = context.global.config_build_dir; // where `wisp build` puts builds
     build.cached = true;
     build.parallel = true;
     build.on_event = [&](const artifact::BuildEvent& event) {
@@ -245,6 +246,8 @@ public:
       }
       return static_cast<int>(support::ExitCode::failure);
     }
+    // What the build changed in a function ships with it (esbuild: handler, NODE_OPTIONS).
+    artifact::apply_build_outputs(*model, *built);
 
     m_options.git_commit = git_commit(model->base_dir);
     m_options.account = *account;

@@ -2,8 +2,12 @@
 
 #include "../command.hpp"
 #include "load.hpp"
+#include "local_code.hpp"
+#include "local_serve.hpp"
 
 #include <wisp/aws/config.hpp>
+#include <wisp/durable/service.hpp>
+#include <wisp/gateway/server.hpp>
 #include <wisp/runtime/local_invoke.hpp>
 #include <wisp/support/fs.hpp>
 #include <wisp/template/load.hpp>
@@ -11,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -34,7 +39,11 @@ public:
              {"wisp local generate-event s3 put | wisp local invoke -e -",
               "The template's only function, with an event from stdin"},
              {"wisp local invoke Api --env-vars env.json --parameter-overrides Stage=dev",
-              "SAM's --env-vars file and template parameters"}},
+              "SAM's --env-vars file and template parameters"},
+             {"wisp local invoke OrderFunction --durable-execution-name order-42 -e order.json",
+              "Run a durable function's execution to its end (waits, retries, callbacks)"},
+             {"wisp local invoke OrderFunction --skip-waits",
+              "A durable function whose waits end as soon as it suspends"}},
             k_group_template | k_group_parameters | k_group_aws};
   }
 
@@ -49,6 +58,11 @@ public:
                    "Append the function's logs to this file instead of stderr");
     app.add_flag("--enforce-memory", m_enforce_memory,
                  "Kill the function when its memory exceeds MemorySize (Runtime.OutOfMemory)");
+    add_build_dir_option(app, m_build_dir);
+    app.add_option("--durable-execution-name", m_durable_name,
+                   "Durable functions: the execution's name (an execution of that name and event "
+                   "is attached to, not started again)");
+    add_durable_time_options(app, m_time_scale, m_skip_waits);
   }
 
   int run(Context& context) override {
@@ -97,6 +111,26 @@ public:
     auto model = load_template(context, load, exit_code);
     if (!model)
       return exit_code;
+    // After `wisp build`, the function runs from its build (dependencies, bundle, layers).
+    std::vector<std::string> only;
+    if (!m_function.empty())
+      only.push_back(m_function);
+    if (!use_local_builds(context, *model, m_build_dir, std::move(only)))
+      return 1;
+
+    // A durable function runs as an execution: the durable execution service and its
+    // invocations until the execution ends (docs/durable.md).
+    const sam::Function* target = m_function.empty() && model->functions.size() == 1
+                                      ? &model->functions.front()
+                                      : model->find_function(m_function);
+    if (target != nullptr && durable::durable_config(*model, *target))
+      return run_durable(context, *model, *target, std::move(event), load.region,
+                         credentials ? &*credentials : nullptr);
+    if (!m_durable_name.empty() && target != nullptr) {
+      console.error(fmt::format("--durable-execution-name: function {} has no DurableConfig",
+                                target->logical_id));
+      return static_cast<int>(support::ExitCode::usage);
+    }
 
     std::FILE* log_file = nullptr;
     if (!m_log_file.empty()) {
@@ -154,11 +188,82 @@ public:
   }
 
 private:
+  int run_durable(Context& context, const sam::Model& model, const sam::Function& function,
+                  std::string event, const std::string& region,
+                  const aws::Credentials* credentials) {
+    auto& console = context.console;
+    std::optional<runtime::EnvVarsFile> env_vars;
+    if (!m_env_vars.empty()) {
+      auto loaded = runtime::load_env_vars(m_env_vars);
+      if (!loaded) {
+        print_error(context, loaded.error());
+        return static_cast<int>(loaded.error().exit_code);
+      }
+      env_vars = std::move(*loaded);
+    }
+    gateway::DurableInvokeOptions options;
+    options.function = function.logical_id;
+    options.name = m_durable_name;
+    options.event = std::move(event);
+    options.region = region;
+    options.env_vars = env_vars ? &*env_vars : nullptr;
+    options.log_store_dir = model.base_dir / ".wisp" / "logs";
+    options.time_scale = durable_time_scale(m_time_scale);
+    options.skip_waits = m_skip_waits;
+    options.prompt_callbacks = context.stdin_is_tty && !context.console.json;
+    options.endpoint_url = context.global.endpoint_url;
+    if (credentials != nullptr) {
+      options.access_key_id = credentials->access_key_id;
+      options.secret_access_key = credentials->secret_access_key;
+      options.session_token = credentials->session_token;
+    }
+    std::FILE* log_file = nullptr;
+    if (!m_log_file.empty()) {
+      log_file = std::fopen(m_log_file.c_str(), "ae");
+      if (log_file == nullptr) {
+        console.error(fmt::format("cannot open {}: {}", m_log_file, std::strerror(errno)));
+        return 1;
+      }
+    }
+    gateway::ServeOutput output;
+    output.warning = [&](std::string_view message) { console.warning(message); };
+    output.log = [&](std::string_view lines) {
+      std::FILE* out = log_file != nullptr ? log_file : stderr;
+      std::fwrite(lines.data(), 1, lines.size(), out);
+      std::fputc('\n', out);
+      std::fflush(out);
+    };
+    auto result = gateway::invoke_durable(model, options, output);
+    if (log_file != nullptr)
+      std::fclose(log_file);
+    if (!result) {
+      print_error(context, result.error());
+      return static_cast<int>(result.error().exit_code);
+    }
+    if (!result->finished) {
+      console.error(fmt::format("interrupted; durable execution {} stays RUNNING in .wisp/durable "
+                                "(run the same command again, or `wisp local start-lambda`, to "
+                                "resume it)",
+                                result->arn));
+      return 128 + (result->signal != 0 ? result->signal : SIGINT);
+    }
+    console.out(result->body);
+    console.out("\n");
+    console.info(fmt::format("Durable execution {}{}: {}\n  wisp local execution history '{}'",
+                             result->status, result->attached ? " (attached)" : "", result->arn,
+                             result->arn));
+    return result->status == "SUCCEEDED" ? 0 : 1;
+  }
+
   std::string m_function;
   std::string m_event_file;
   std::string m_env_vars;
   std::string m_log_file;
+  std::string m_build_dir;
   bool m_enforce_memory = false;
+  std::string m_durable_name;
+  double m_time_scale = 0;
+  bool m_skip_waits = false;
 };
 
 } // namespace

@@ -11,23 +11,29 @@ namespace {
 class LocalStartApiCommand final : public Command {
 public:
   [[nodiscard]] CommandInfo info() const override {
-    return {{"local", "start-api"},
-            "Serve the template's APIs locally, as API Gateway does, on warm workers",
-            "Serves every Api/HttpApi of the template (REST APIs with payload 1.0, HTTP APIs with "
-            "payload 2.0 or 1.0) on --port; an API whose routes could collide with another's "
-            "gets the following port. Events, responses, status codes and error texts are API "
-            "Gateway's; Lambda authorizers run; CORS, binary media types, stage variables and "
-            "stage throttling apply. Functions run as warm child processes (no Docker) and "
-            "reload when their code changes. Ctrl+C stops everything. Details and the documented "
-            "deviations: docs/local-api.md.",
-            {{"wisp local start-api", "Serve on http://127.0.0.1:3000"},
-             {"wisp local start-api -p 8080 --warm-containers EAGER",
-              "Start every function's worker before the first request"},
-             {"wisp local start-api --env-vars env.json --parameter-overrides Stage=dev",
-              "Override environment variables and template parameters"},
-             {"wisp local start-api --static-dir web --disable-authorizer",
-              "Serve files from web/ at / and skip Lambda authorizers"}},
-            k_group_template | k_group_parameters};
+    return {
+        {"local", "start-api"},
+        "Serve the template's APIs locally, as API Gateway does, on warm workers",
+        "Serves every Api/HttpApi of the template (REST APIs with payload 1.0, HTTP APIs with "
+        "payload 2.0 or 1.0) on --port; an API whose routes could collide with another's "
+        "gets the following port. Events, responses, status codes and error texts are API "
+        "Gateway's; Lambda, JWT, Cognito and IAM authorizers verify requests; CORS, binary media "
+        "types, stage variables and "
+        "stage throttling apply. Functions run as warm child processes (no Docker) and "
+        "reload when their code changes. Function URLs (FunctionUrlConfig, AWS::Lambda::Url) get "
+        "the ports after the APIs', with response streaming. Ctrl+C stops everything. Details and "
+        "the documented "
+        "deviations: docs/local-api.md.",
+        {{"wisp local start-api", "Serve on http://127.0.0.1:3000"},
+         {"wisp local start-api -p 8080 --warm-containers EAGER",
+          "Start every function's worker before the first request"},
+         {"wisp local start-api --env-vars env.json --parameter-overrides Stage=dev",
+          "Override environment variables and template parameters"},
+         {"wisp local start-api --static-dir web --disable-authorizer",
+          "Serve files from web/ at / and skip authorizers"},
+         {"wisp local start-api --jwks https://issuer.example.com=jwks.json",
+          "Verify the issuer's JWTs with a local key set (offline)"}},
+        k_group_template | k_group_parameters};
   }
 
   void add_options(CLI::App& app) override {
@@ -37,7 +43,11 @@ public:
     app.add_option("--stage", m_stage,
                    "Stage name the events report (default: each API's StageName)");
     app.add_flag("--disable-authorizer", m_disable_authorizer,
-                 "Do not run Lambda authorizers (every request is allowed)");
+                 "Do not run authorizers (Lambda, JWT, Cognito, IAM): every request is allowed");
+    app.add_option("--jwks", m_jwks,
+                   "[ISSUER=]FILE|URL: the JSON Web Key Set JWT and Cognito authorizers verify "
+                   "tokens with (repeatable; without ISSUER: for every issuer without its own). "
+                   "Default: the issuer's /.well-known/openid-configuration");
   }
 
   int run(Context& context) override {
@@ -47,8 +57,10 @@ public:
       return code;
     gateway::StartApiOptions options;
     apply_serve_flags(m_flags, *app, options);
+    apply_credentials(context, options);
     options.stage = m_stage;
     options.disable_authorizer = m_disable_authorizer;
+    options.jwks = m_jwks;
     std::filesystem::path static_dir = m_static_dir.empty() ? "public" : m_static_dir;
     if (static_dir.is_relative())
       static_dir = app->model.base_dir / static_dir;
@@ -66,6 +78,7 @@ private:
   std::string m_static_dir;
   std::string m_stage;
   bool m_disable_authorizer = false;
+  std::vector<std::string> m_jwks;
 };
 
 } // namespace

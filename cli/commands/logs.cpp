@@ -2,13 +2,17 @@
 
 #include "../command.hpp"
 
+#include <wisp/durable/control.hpp>
+#include <wisp/durable/store.hpp>
 #include <wisp/logs/format.hpp>
 #include <wisp/logs/logs.hpp>
+#include <wisp/template/load.hpp>
 
 #include <fmt/format.h>
 
 #include <atomic>
 #include <csignal>
+#include <set>
 #include <unistd.h>
 
 namespace wisp::cli {
@@ -72,7 +76,9 @@ public:
               "-e 2026-11-23T11:00:00Z",
               "Any log group, within a time window"},
              {"wisp logs --local --filter '{ $.level = \"ERROR\" }' --output json",
-              "JSON log lines at level ERROR, one JSON object per event"}},
+              "JSON log lines at level ERROR, one JSON object per event"},
+             {"wisp logs --local --durable-execution ARN",
+              "Every invocation of one durable execution (its replays included)"}},
             k_group_parameters | k_group_aws | k_group_aws_calls | k_group_output};
   }
 
@@ -98,6 +104,9 @@ public:
                  "Read the local log store (.wisp/logs) instead of CloudWatch Logs");
     app.add_option("--template,--template-file", m_template,
                    "SAM template (default: template.yaml, then template.yml)");
+    app.add_option("--durable-execution", m_execution,
+                   "With --local: only the invocations of this durable execution (its ARN), from "
+                   "its start");
   }
 
   int run(Context& context) override {
@@ -111,6 +120,31 @@ public:
     m_request.client.read_timeout = std::chrono::seconds(context.global.cli_read_timeout);
     if (console.debug)
       m_request.client.debug = [&console](std::string_view line) { console.debug_log(line); };
+
+    // A durable execution's invocations: its function, from its start, by request id.
+    std::set<std::string> request_ids;
+    if (!m_execution.empty()) {
+      if (!m_request.local) {
+        console.error("--durable-execution reads the local log store: add --local");
+        return static_cast<int>(support::ExitCode::usage);
+      }
+      auto path = sam::resolve_template_path(m_template);
+      const auto dir =
+          path ? std::filesystem::absolute(*path).parent_path() : std::filesystem::current_path();
+      durable::Store store(durable::Store::default_root(dir));
+      auto loaded = durable::load_by_arn(store, m_execution);
+      if (!loaded || !*loaded) {
+        console.error(
+            fmt::format("ResourceNotFoundException: Durable execution not found: {}", m_execution));
+        return 1;
+      }
+      const auto& execution = **loaded;
+      for (const auto& invocation : execution.invocations())
+        request_ids.insert(invocation.request_id);
+      m_request.names = {execution.identity().function_id};
+      if (m_request.start_time.empty())
+        m_request.start_time = std::to_string(execution.start_ms() - 1000);
+    }
 
     auto plan = logs::plan(m_request);
     if (!plan) {
@@ -130,6 +164,8 @@ public:
     const bool tail = plan->tail;
     logs::Sink sink;
     sink.event = [&](const logs::LogEvent& event) {
+      if (!m_execution.empty() && !request_ids.contains(event.request_id))
+        return;
       buffer += formatter.line(event);
       if (tail || buffer.size() >= 64u * 1024) {
         console.out(buffer);
@@ -159,6 +195,7 @@ public:
 private:
   logs::LogsRequest m_request;
   std::string m_template;
+  std::string m_execution;
 };
 
 } // namespace

@@ -66,7 +66,8 @@ public:
     app.add_flag("--force-upload", m_force, "Upload even when the object already exists");
     app.add_flag("--oci-archive", m_oci_archive,
                  "With --output-dir: also write each OCI layout as <LogicalId>.tar");
-    app.add_option("-b,--build-dir", m_build_dir, "Build directory (default: .wisp/build)");
+    app.add_option("-b,--build-dir", m_build_dir,
+                   "Build directory (default: samconfig's build_dir for build, else .wisp/build)");
   }
 
   int run(Context& context) override {
@@ -86,7 +87,7 @@ public:
     options.force_upload = m_force;
     options.oci_archive = m_oci_archive;
     options.template_output = m_template_output;
-    options.build.build_dir = m_build_dir;
+    options.build.build_dir = !m_build_dir.empty() ? m_build_dir : context.global.config_build_dir;
     options.build.parallel = true;
     const bool quiet = context.console.json;
     artifact::RegistryOptions registry;

@@ -16,6 +16,8 @@ import harness
 
 API_LINE = re.compile(r"^(\S+) \((REST|HTTP) API, stage (\S+)\): http://[^:]+:(\d+)$")
 LAMBDA_LINE = re.compile(r"^Lambda Invoke API: http://[^:]+:(\d+)$")
+URL_LINE = re.compile(r"^(\S+) function URL \((\S+), (\S+)\): http://[^:]+:(\d+)/$")
+WEBSOCKET_LINE = re.compile(r"^(\S+) \(WebSocket API, stage (\S+)\): ws://[^:]+:(\d+)$")
 
 
 class Server:
@@ -69,6 +71,13 @@ class Server:
             m = LAMBDA_LINE.match(line)
             if m:
                 self.ports["lambda"] = int(m.group(1))
+            m = URL_LINE.match(line)
+            if m:
+                self.ports["url:" + m.group(1)] = int(m.group(4))
+            m = WEBSOCKET_LINE.match(line)
+            if m:
+                self.ports[m.group(1)] = int(m.group(3))
+                self.stages[m.group(1)] = m.group(2)
             if line.startswith("Ready."):
                 self._ready.set()
         self._ready.set()

@@ -112,10 +112,13 @@ class OptionsTest(harness.WispTestCase):
             self.assertIsNone(result["authorizer"])
             self.assertEqual(server.json("Defined", "GET", "/guarded")["resource"], "/guarded")
 
-    def test_jwt_authorizer_is_served_unverified_with_a_warning(self):
+    def test_jwt_authorizer_is_verified(self):
+        # No token: 401 without calling the function (the issuer is not even asked). Tokens
+        # themselves: test_local_jwt_authorizers.py.
         with Server(self.tmp, "--no-watch") as server:
-            self.assertTrue(wait_until(lambda: "JWT authorizer 'Oidc' is not verified locally" in server.stderr()),
-                            server.stderr())
+            status, _, body = server.request("Jwt", "GET", "/jwt")
+            self.assertEqual((status, body), (401, b'{"message":"Unauthorized"}'))
+        with Server(self.tmp, "--no-watch", "--disable-authorizer") as server:
             result = server.json("Jwt", "GET", "/jwt")
             self.assertEqual(result["resource"], "GET /jwt")
 

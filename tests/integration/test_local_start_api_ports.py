@@ -155,7 +155,7 @@ Resources:
     Properties: {CodeUri: hello_world/, Handler: app.lambda_handler, Runtime: python3.11}
 """)
         proc = harness.wisp("local", "start-api", "--port", "0", cwd=self.tmp, timeout=30)
-        self.assertWisp(proc, 1, stderr_has="the template has no Api or HttpApi events to serve")
+        self.assertWisp(proc, 1, stderr_has="the template has no Api or HttpApi events and no function URLs to serve")
 
 
 if __name__ == "__main__":

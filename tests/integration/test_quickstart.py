@@ -44,6 +44,8 @@ class QuickStart(WispTestCase):
         lines = [line for line in quick_start_blocks()[0].splitlines() if line.strip()]
         self.assertTrue(lines[0].startswith("./packaging/install-deps.sh"), lines)
         self.assertTrue(lines[1].startswith("cmake --preset release"), lines)
+        # A newcomer waits only for what they run: the wisp target, not the test suite.
+        self.assertRegex(lines[1], r"cmake --build --preset release --target wisp$")
         app_lines = lines[2:]
         self.assertTrue(any("wisp init" in line for line in app_lines), app_lines)
         self.assertTrue(app_lines[-1].rstrip().endswith("wisp local start-api"), app_lines)

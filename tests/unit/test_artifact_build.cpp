@@ -204,15 +204,15 @@ TEST_CASE("build problems are clear errors") {
                                             (dir.path() / "fn").string() + " has no Makefile");
   }
   SUBCASE("unsupported BuildMethod") {
-    test::write(dir.path() / "fn/app.ts", "x");
+    test::write(dir.path() / "fn/app.rb", "x");
     auto f = function("Fn", dir.path() / "fn", "nodejs20.x");
-    f.metadata["BuildMethod"] = "esbuild";
+    f.metadata["BuildMethod"] = "ruby3.3";
     model.functions.push_back(f);
     auto report = build(model, BuildOptions{}).value();
     REQUIRE(report.failures.size() == 1);
     CHECK(report.failures[0].message ==
-          "Fn: Metadata BuildMethod 'esbuild' is not supported by wisp (use 'makefile', or "
-          "leave it out to build for the runtime)");
+          "Fn: Metadata BuildMethod 'ruby3.3' is not supported by wisp (use 'makefile' or "
+          "'esbuild', or leave it out to build for the runtime)");
   }
   SUBCASE("missing CodeUri directory") {
     model.functions.push_back(function("Fn", dir.path() / "nope", "python3.12"));

@@ -406,13 +406,20 @@ def spin(event, context):
   // Sleeping workers leave the CPU unused: two more start for the waiting invocations.
   auto sleeper = f.add("python3.11", "app.sleep", 5);
   CHECK(run(sleeper) == 3);
-  // A worker that keeps the CPU busy gets no company: the invocations take turns on it.
+  // A worker that keeps the CPU busy gets no company: the invocations take turns on it. While
+  // other work holds the machine's cores a spinning worker can be descheduled long enough to
+  // look like a waiting one, so a fresh spinner gets up to three rounds to show it.
   FunctionConfig config = f.engine->config(sleeper);
-  config.id = "Spin";
   config.handler = "app.spin";
-  auto spinner = f.engine->add_function(config);
-  REQUIRE(spinner.has_value());
-  CHECK(run(*spinner) == 4); // the sleeper's 3 and the spinner's one
+  long extra = -1;
+  for (int round = 0; round < 3 && extra != 0; ++round) {
+    config.id = "Spin" + std::to_string(round);
+    auto spinner = f.engine->add_function(config);
+    REQUIRE(spinner.has_value());
+    const auto before = static_cast<long>(f.engine->stats().workers);
+    extra = static_cast<long>(run(*spinner)) - before - 1; // workers past the spinner's one
+  }
+  CHECK(extra == 0);
 }
 
 TEST_CASE("engine: init errors are reported like Lambda's") {

@@ -1,5 +1,7 @@
 #include <wisp/artifact/build.hpp>
 
+#include <wisp/artifact/esbuild.hpp>
+#include <wisp/artifact/plan.hpp>
 #include <wisp/artifact/tool.hpp>
 #include <wisp/runtime/runtimes.hpp>
 #include <wisp/support/fs.hpp>
@@ -11,15 +13,15 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <thread>
+#include <unistd.h>
 
 namespace wisp::artifact {
 
@@ -28,181 +30,36 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view k_key_version = "wisp-build-v1";
-
-struct Plan {
-  std::string logical_id;
-  ArtifactKind kind = ArtifactKind::function;
-  BuildMethod method = BuildMethod::copy;
-  std::string runtime;
-  std::string architecture;
-  fs::path source;
-  std::string subdir; // where sources go in the staged dir (layers: python, nodejs)
-  std::vector<std::string> skip_top_level;
-};
+using detail::Plan;
+using detail::PlanResult;
+using detail::Record;
+using detail::SourceScan;
 
 std::string random_suffix() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   return fmt::format("{:012x}", rng() & 0xFFFFFFFFFFFFull);
 }
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string metadata_string(const json::object& metadata, std::string_view key) {
-  if (const auto* value = metadata.if_contains(key); value != nullptr && value->is_string())
-    return std::string(value->as_string());
-  return {};
-}
-
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
 BuildFailure failure(const Plan& plan, std::string message) {
   return BuildFailure{plan.logical_id, plan.kind, std::move(message), {}, {}};
 }
 
-BuildFailure failure(const std::string& id, ArtifactKind kind, std::string message) {
-  return BuildFailure{id, kind, std::move(message), {}, {}};
+// A path for messages: relative to the working directory when below it.
+std::string display_path(const fs::path& path) {
+  std::error_code ec;
+  const auto relative = path.lexically_relative(fs::current_path(ec));
+  if (ec || relative.empty() || relative.native().starts_with(".."))
+    return path.string();
+  return relative.string();
 }
 
-// --- file digest cache (stat → sha256) ------------------------------------------------
-
-struct StatEntry {
-  std::uint64_t device = 0;
-  std::uint64_t inode = 0;
-  std::uint64_t size = 0;
-  std::int64_t mtime_ns = 0;
-  std::int64_t ctime_ns = 0;
-  std::string hex;
-};
-
-struct StatCache {
-  std::int64_t written_ns = 0;
-  std::map<std::string, StatEntry> entries;
-};
-
-StatCache load_stat_cache(const fs::path& path) {
-  StatCache cache;
-  auto text = support::read_file(path, 64u * 1024 * 1024);
-  if (!text)
-    return cache;
-  std::istringstream in(*text);
-  std::string header;
-  long long written = 0;
-  if (!(in >> header >> written) || header != "wisp-stat-v1")
-    return cache;
-  cache.written_ns = written;
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    StatEntry entry;
-    if (!(fields >> entry.device >> entry.inode >> entry.size >> entry.mtime_ns >> entry.ctime_ns >>
-          entry.hex))
-      continue;
-    fields.get();
-    std::string name;
-    std::getline(fields, name);
-    if (!name.empty())
-      cache.entries.emplace(std::move(name), std::move(entry));
-  }
-  return cache;
-}
-
-std::string format_stat_cache(const std::vector<TreeFile>& files,
-                              const std::vector<std::string>& hexes, std::int64_t written_ns) {
-  std::string out = fmt::format("wisp-stat-v1 {}\n", written_ns);
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    const auto& f = files[i];
-    if (f.name.find('\n') != std::string::npos)
-      continue;
-    out += fmt::format("{} {} {} {} {} {} {}\n", f.device, f.inode, f.size, f.mtime_ns, f.ctime_ns,
-                       hexes[i], f.name);
-  }
-  return out;
-}
-
-// The digests of `files`, reusing the stat cache for files whose identity is unchanged
-// and whose mtime is safely older than the cache (a file changed within the same clock
-// tick as the cache write is hashed again).
-support::Result<std::vector<std::string>>
-file_digests(const std::vector<TreeFile>& files, const StatCache& cache, std::size_t& hashed) {
-  constexpr std::int64_t k_racy_ns = 2'000'000'000;
-  std::vector<std::string> hexes(files.size());
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    const auto& f = files[i];
-    if (const auto it = cache.entries.find(f.name); it != cache.entries.end()) {
-      const auto& e = it->second;
-      if (e.device == f.device && e.inode == f.inode && e.size == f.size &&
-          e.mtime_ns == f.mtime_ns && e.ctime_ns == f.ctime_ns &&
-          f.mtime_ns + k_racy_ns < cache.written_ns) {
-        hexes[i] = e.hex;
-        continue;
-      }
-    }
-    WISP_TRY_ASSIGN(auto digest, digest_file(f.source));
-    hexes[i] = std::move(digest.hex);
-    ++hashed;
-  }
-  return hexes;
-}
-
-// --- build records ------------------------------------------------------------------------
-
-struct Record {
-  std::string key;
-  Digest zip;
-  std::uint64_t unzipped_size = 0;
-  std::vector<std::pair<std::string, std::uint64_t>> largest;
-};
-
-std::optional<Record> load_record(const fs::path& path) {
-  auto text = support::read_file(path, 16u * 1024 * 1024);
-  if (!text)
-    return std::nullopt;
-  boost::system::error_code ec;
-  auto value = json::parse(*text, ec);
-  if (ec || !value.is_object())
-    return std::nullopt;
-  const auto& o = value.as_object();
-  try {
-    Record record;
-    record.key = json::value_to<std::string>(o.at("key"));
-    record.zip.hex = json::value_to<std::string>(o.at("sha256"));
-    record.zip.base64 = json::value_to<std::string>(o.at("codeSha256"));
-    record.zip.size = json::value_to<std::uint64_t>(o.at("zipSize"));
-    record.unzipped_size = json::value_to<std::uint64_t>(o.at("unzippedSize"));
-    if (const auto* largest = o.if_contains("largest"); largest != nullptr && largest->is_array())
-      for (const auto& item : largest->as_array())
-        record.largest.emplace_back(json::value_to<std::string>(item.at(0)),
-                                    json::value_to<std::uint64_t>(item.at(1)));
-    return record;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
-std::string format_record(const Plan& plan, const Record& record) {
-  json::object o;
-  o["logicalId"] = plan.logical_id;
-  o["kind"] = to_string(plan.kind);
-  o["method"] = to_string(plan.method);
-  o["runtime"] = plan.runtime;
-  o["key"] = record.key;
-  o["sha256"] = record.zip.hex;
-  o["codeSha256"] = record.zip.base64;
-  o["zipSize"] = record.zip.size;
-  o["unzippedSize"] = record.unzipped_size;
-  json::array largest;
-  for (const auto& [name, size] : record.largest)
-    largest.push_back(json::array{json::value(name), json::value(size)});
-  o["largest"] = std::move(largest);
-  return json::serialize(o) + "\n";
+// Writes a record unless the file already says the same (a no-change build writes nothing).
+void write_record(const fs::path& path, const std::string& text) {
+  if (auto existing = support::read_file(path, 16u * 1024 * 1024); existing && *existing == text)
+    return;
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  (void)support::write_file_atomic(path, text);
 }
 
 // --- staging ------------------------------------------------------------------------------
@@ -294,20 +151,297 @@ std::string python_for(const std::string& runtime) {
   return "python3";
 }
 
-BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::path& build_dir,
+// --- esbuild ------------------------------------------------------------------------------
+
+std::optional<fs::path> find_on_path(std::string_view name) {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr)
+    return std::nullopt;
+  for (const auto& dir : support::split(path, ':')) {
+    if (dir.empty())
+      continue;
+    const auto candidate = fs::path(dir) / name;
+    std::error_code ec;
+    if (fs::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+  }
+  return std::nullopt;
+}
+
+// package.json's `dependencies`, in its order.
+std::vector<std::string> dependencies_of(const fs::path& manifest) {
+  std::vector<std::string> names;
+  auto text = support::read_file(manifest, 16u * 1024 * 1024);
+  if (!text)
+    return names;
+  boost::system::error_code ec;
+  auto value = json::parse(*text, ec);
+  if (ec || !value.is_object())
+    return names;
+  if (const auto* deps = value.as_object().if_contains("dependencies");
+      deps != nullptr && deps->is_object())
+    for (const auto& [name, version] : deps->as_object())
+      names.emplace_back(name);
+  return names;
+}
+
+// What builds share: the scratch copies esbuild bundles from (one per CodeUri and install
+// command: functions with different handlers share their dependencies). A session lives for
+// one build() (or, for hot reload, as long as a Rebuilder). The scratch directories stay in
+// <build dir>/.work/esbuild/ with the manifest key of their node_modules beside them, so a
+// cached build (and hot reload) installs dependencies again only when the manifest changed.
+struct Scratch {
+  std::mutex mutex;
+  fs::path dir;
+  std::string synced;    // the files key of the sources last copied in
+  std::string installed; // the manifest key dependencies were last installed for
+  std::optional<BuildFailure> failure;
+  std::string failed_for; // synced + installed keys of the failed attempt
+  std::string prepared_by;
+};
+
+class Session {
+public:
+  Session(fs::path base_dir, bool reuse_dependencies)
+      : m_base_dir(std::move(base_dir)), m_reuse_dependencies(reuse_dependencies) {}
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  ~Session() = default;
+
+  [[nodiscard]] const fs::path& base_dir() const { return m_base_dir; }
+  [[nodiscard]] bool reuse_dependencies() const { return m_reuse_dependencies; }
+
+  std::shared_ptr<Scratch> scratch(const std::string& key) {
+    std::lock_guard lock(m_mutex);
+    auto& entry = m_scratches[key];
+    if (!entry)
+      entry = std::make_shared<Scratch>();
+    return entry;
+  }
+
+private:
+  fs::path m_base_dir;
+  bool m_reuse_dependencies = false;
+  std::mutex m_mutex;
+  std::map<std::string, std::shared_ptr<Scratch>> m_scratches;
+};
+
+// Beside a scratch directory: the manifest key its node_modules were installed for.
+fs::path deps_stamp(const fs::path& scratch) {
+  return fs::path(scratch.string() + ".deps");
+}
+
+// A stable scratch name (source maps name files relative to it, and the same sources must
+// give the same bytes on every build and machine): the CodeUri relative to the template.
+std::string scratch_name(const fs::path& source, const fs::path& base_dir) {
+  auto relative = source.lexically_relative(base_dir).generic_string();
+  if (relative.empty() || relative == ".")
+    return "_";
+  std::string name;
+  for (const char c : relative)
+    name += (c == '/' || c == '.') ? '_' : c;
+  return name;
+}
+
+// Makes `work` hold exactly `files` (besides its top-level node_modules): copies them and
+// removes what is no longer a source.
+support::Status sync_tree(const std::vector<TreeFile>& files, const fs::path& work) {
+  WISP_TRY(copy_tree(files, work));
+  std::set<std::string> wanted;
+  for (const auto& file : files)
+    wanted.insert(file.name);
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (auto it = fs::recursive_directory_iterator(work, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const auto relative = it->path().lexically_relative(work).generic_string();
+    if (relative == "node_modules") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_directory(ec) && !wanted.contains(relative))
+      stale.push_back(it->path());
+  }
+  for (const auto& path : stale)
+    fs::remove(path, ec);
+  return {};
+}
+
+// What decides whether dependencies must be installed again: the manifest and lockfiles.
+std::string manifest_key(const SourceScan& scan, bool ci) {
+  std::string text = ci ? "ci\n" : "install\n";
+  for (std::size_t i = 0; i < scan.files.size(); ++i) {
+    const auto& name = scan.files[i].name;
+    if (name == "package.json" || name == "package-lock.json" || name == "npm-shrinkwrap.json" ||
+        name == ".npmrc")
+      text += scan.hexes[i] + " " + name + "\n";
+  }
+  return support::sha256_hex(text);
+}
+
+// SAM's esbuild workflow: the sources copied to a scratch directory (without node_modules),
+// dependencies installed there, then esbuild bundles the entry points into `out`. Returns
+// the handler to run (rewritten to the bundle's path where SAM rewrites it).
+tl::expected<std::string, BuildFailure>
+run_esbuild(const Plan& plan, const SourceScan& scan, const fs::path& build_dir,
+            const fs::path& out, Session& session,
+            const std::function<void(const std::string&)>& announce) {
+  std::error_code ec;
+  const bool has_manifest = fs::is_regular_file(plan.source / "package.json", ec);
+  const bool locked = fs::exists(plan.source / "package-lock.json", ec) ||
+                      fs::exists(plan.source / "npm-shrinkwrap.json", ec);
+  const auto* use_ci = plan.esbuild.if_contains("use_npm_ci");
+  const bool ci = has_manifest && locked && use_ci != nullptr && detail::truthy(*use_ci);
+  auto scratch = session.scratch(plan.source.string() + (ci ? "\nci" : "\ninstall"));
+  {
+    // Sources copied in and dependencies installed once per content: the first function of
+    // a build does it, the others (and later rebuilds with the same manifest) reuse it.
+    std::lock_guard lock(scratch->mutex);
+    const auto synced = detail::scan_files_key(scan);
+    const auto installed = has_manifest ? manifest_key(scan, ci) : std::string("none");
+    if (scratch->failure && scratch->failed_for == synced + installed) {
+      if (scratch->prepared_by == plan.logical_id)
+        return tl::unexpected(*scratch->failure);
+      return tl::unexpected(failure(
+          plan, fmt::format("{}: installing the dependencies of {} failed (see {})",
+                            plan.logical_id, display_path(plan.source), scratch->prepared_by)));
+    }
+    if (scratch->dir.empty()) {
+      // Kept between builds (SAM's cached dependencies): a cached build reuses the installed
+      // node_modules while the manifest and lockfiles are unchanged; any other build
+      // installs afresh.
+      scratch->dir = build_dir / ".work" / "esbuild" /
+                     (scratch_name(plan.source, session.base_dir()) + (ci ? "-ci" : ""));
+      const auto stamp = support::read_file(deps_stamp(scratch->dir), 4096);
+      if (session.reuse_dependencies() && stamp && *stamp == installed &&
+          fs::is_directory(scratch->dir / "node_modules", ec)) {
+        scratch->installed = installed;
+      } else {
+        fs::remove(deps_stamp(scratch->dir), ec);
+        fs::remove_all(scratch->dir, ec);
+      }
+    }
+    const auto& work = scratch->dir;
+    scratch->failure.reset();
+    scratch->prepared_by = plan.logical_id;
+    const auto fail_with = [&](BuildFailure f) {
+      scratch->failure = f;
+      scratch->failed_for = synced + installed;
+      scratch->synced.clear();
+      return tl::unexpected(std::move(f));
+    };
+    if (scratch->synced != synced || !fs::is_directory(work, ec)) {
+      if (auto copied = sync_tree(scan.files, work); !copied)
+        return fail_with(failure(plan, copied.error().message));
+      scratch->synced = synced;
+    }
+    if (!has_manifest) {
+      if (scratch->installed != installed)
+        announce("no package.json: bundling the sources without installing dependencies");
+      scratch->installed = installed;
+    } else if (scratch->installed != installed || !fs::is_directory(work / "node_modules", ec)) {
+      Step step{ci ? std::vector<std::string>{"npm", "ci", "--no-audit", "--no-fund"}
+                   : std::vector<std::string>{"npm", "install", "--omit=dev", "--no-audit",
+                                              "--no-fund", "--no-save"},
+                work,
+                {{"npm_config_update_notifier", "false"}}};
+      if (auto ran = run_step(plan, step, announce); !ran) {
+        fs::remove(deps_stamp(work), ec);
+        return fail_with(std::move(ran.error()));
+      }
+      scratch->installed = installed;
+      (void)support::write_file_atomic(deps_stamp(work), installed);
+    }
+  }
+  const auto& work = scratch->dir;
+  const auto manifest = work / "package.json";
+
+  // esbuild as SAM finds it: the scratch copy's npm bin directory, then PATH.
+  std::optional<fs::path> esbuild;
+  if (const auto local = work / "node_modules" / ".bin" / "esbuild";
+      fs::exists(local, ec) && ::access(local.c_str(), X_OK) == 0)
+    esbuild = local;
+  else
+    esbuild = find_on_path("esbuild");
+  if (!esbuild) {
+    std::string hint = "; install it with `npm install --global esbuild`, or add esbuild to the "
+                       "function's dependencies";
+    if (const auto dev = plan.source / "node_modules" / ".bin" / "esbuild"; fs::exists(dev, ec))
+      hint += fmt::format(" (the one in {} is not used: put its directory on PATH)",
+                          display_path(dev.parent_path()));
+    return tl::unexpected(
+        failure(plan, fmt::format("{}: {}{}", plan.logical_id, detail::k_esbuild_missing, hint)));
+  }
+
+  std::vector<std::string> dependencies;
+  if (detail::externalizes_dependencies(plan.esbuild)) {
+    dependencies = dependencies_of(manifest);
+    // lambda-builders checks the version that introduced --external wildcards' behaviour.
+    auto version = detail::run_tool({esbuild->string(), "--version"}, work);
+    if (!version || version->exit_code != 0)
+      return tl::unexpected(failure(
+          plan, fmt::format("{}: cannot run {} --version", plan.logical_id, esbuild->string())));
+    const auto found = std::string(support::trim(version->output));
+    if (!detail::version_at_least(found, "0.14.13"))
+      return tl::unexpected(failure(
+          plan, fmt::format("{}: Unsupported esbuild version. To use a dependency layer, the "
+                            "esbuild version must be at least 0.14.13. Version found: {}",
+                            plan.logical_id, found)));
+  }
+  auto args = detail::esbuild_arguments(plan.esbuild, work, fs::absolute(out), dependencies);
+  if (!args)
+    return tl::unexpected(
+        failure(plan, fmt::format("{}: {}", plan.logical_id, args.error().message)));
+  fs::create_directories(out, ec);
+  std::vector<std::string> argv{esbuild->string()};
+  argv.insert(argv.end(), args->begin(), args->end());
+  const auto command = detail::command_line(argv);
+  announce(command);
+  auto result = detail::run_tool(argv, work);
+  if (!result)
+    return tl::unexpected(
+        failure(plan, fmt::format("{}: {} (needed to build with {})", plan.logical_id,
+                                  result.error().message, command)));
+  if (result->exit_code != 0) {
+    BuildFailure f = failure(plan, "");
+    f.command = command;
+    f.tool_output = result->output;
+    // esbuild names files relative to the scratch copy; name the sources instead.
+    auto errors = detail::esbuild_errors(result->output);
+    for (auto& error : errors) {
+      const auto colon = error.find(':');
+      if (colon != std::string::npos && colon > 0 && error.find(": ") > colon)
+        error = display_path(plan.source / error.substr(0, colon)) + error.substr(colon);
+    }
+    if (errors.empty())
+      f.message =
+          fmt::format("{}: esbuild failed with exit code {}", plan.logical_id, result->exit_code);
+    else
+      f.message =
+          fmt::format("{}: esbuild: {}{}", plan.logical_id, errors.front(),
+                      errors.size() > 1 ? fmt::format(" (and {} more error{})", errors.size() - 1,
+                                                      errors.size() == 2 ? "" : "s")
+                                        : std::string());
+    return tl::unexpected(std::move(f));
+  }
+  return detail::bundled_handler(plan.handler, out);
+}
+
+// --- one build ----------------------------------------------------------------------------
+
+BuildOutcome run_plan(const Plan& plan, const SourceScan& scan, const BuildOptions& options,
+                      const fs::path& build_dir, Session& session,
                       const std::function<void(const BuildEvent&)>& emit) {
   const auto staged = build_dir / plan.logical_id;
   const auto zip_path = build_dir / (plan.logical_id + ".zip");
-  const auto cache_dir = build_dir / ".cache";
-  const auto record_path = cache_dir / (plan.logical_id + ".json");
-  const auto stat_path = cache_dir / (plan.logical_id + ".files");
-  auto announce = [&](const std::string& detail) {
-    emit(BuildEvent{BuildEvent::Type::started, plan.logical_id, plan.kind, detail});
+  const auto record_file = detail::record_path(build_dir, plan.logical_id);
+  auto announce = [&](const std::string& text) {
+    emit(BuildEvent{BuildEvent::Type::started, plan.logical_id, plan.kind, text});
   };
 
   // Code that no tool transforms is zipped where it is: its staged directory is the code
   // directory itself (no copy to go stale, and local runs see edits at once).
-  const bool in_place = plan.method == BuildMethod::copy && plan.subdir.empty();
+  const bool in_place = detail::in_place(plan);
   ArtifactBuild out;
   out.logical_id = plan.logical_id;
   out.kind = plan.kind;
@@ -316,60 +450,38 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
   out.source = plan.source;
   out.staged_dir = in_place ? plan.source : staged;
   out.zip_path = zip_path;
+  out.key = detail::content_key(plan, scan);
+  out.environment = plan.environment;
 
-  // 1. The content key.
-  std::string key_text = fmt::format("{}\nkind {}\nid {}\nruntime {}\nmethod {}\narch {}\n",
-                                     k_key_version, to_string(plan.kind), plan.logical_id,
-                                     plan.runtime, to_string(plan.method), plan.architecture);
-  std::vector<TreeFile> sources;
-  if (plan.method == BuildMethod::zip_file) {
-    auto digest = digest_file(plan.source);
-    if (!digest)
-      return tl::unexpected(failure(plan, digest.error().message));
-    key_text += "zip " + digest->hex + "\n";
-  } else {
-    auto rules = IgnoreRules::for_directory(plan.source);
-    if (!rules)
-      return tl::unexpected(failure(plan, rules.error().message));
-    // A build dir inside the code directory never goes into the artifact.
-    {
-      std::error_code rel_ec;
-      const auto relative = fs::weakly_canonical(build_dir, rel_ec)
-                                .lexically_relative(fs::weakly_canonical(plan.source, rel_ec));
-      if (!rel_ec && !relative.empty() && !relative.native().starts_with("..") && relative != ".")
-        rules->add("/" + relative.generic_string() + "/");
-    }
-    auto tree = collect_tree(plan.source, *rules, TreeOptions{plan.skip_top_level});
-    if (!tree)
-      return tl::unexpected(
-          failure(plan, fmt::format("{}: {}", plan.logical_id, tree.error().message)));
-    sources = std::move(*tree);
-    const auto cache = load_stat_cache(stat_path);
-    const auto started_ns = now_ns();
-    std::size_t hashed = 0;
-    auto hexes = file_digests(sources, cache, hashed);
-    if (!hexes)
-      return tl::unexpected(failure(plan, hexes.error().message));
-    key_text += "ignore " + support::sha256_hex(rules->fingerprint()) + "\n";
-    for (std::size_t i = 0; i < sources.size(); ++i)
-      key_text += fmt::format("file {} {} {}\n", sources[i].executable ? "x" : "-", (*hexes)[i],
-                              sources[i].name);
-    // Best effort: a missing stat cache only costs hashing next time. Unchanged trees do not
-    // rewrite it (a no-change build writes nothing).
-    if (hashed > 0 || sources.size() != cache.entries.size())
-      (void)support::write_file_atomic(stat_path, format_stat_cache(sources, *hexes, started_ns));
-  }
-  out.key = support::sha256_hex(key_text);
+  Record record;
+  record.key = out.key;
+  record.files_key = detail::scan_files_key(scan);
+  record.method = plan.method;
+  record.kind = std::string(to_string(plan.kind));
+  record.source = plan.source.string();
+  record.staged = in_place ? std::string() : plan.logical_id;
+  record.zip_name = plan.logical_id + ".zip";
+  record.built_as = plan.logical_id;
+  record.environment = plan.environment;
+  const auto finish = [&] {
+    record.zip = out.zip_digest;
+    record.unzipped_size = out.unzipped_size;
+    record.largest = out.largest;
+    record.handler = out.handler;
+    write_record(record_file, detail::format_record(plan.logical_id, record));
+  };
 
-  // 2. Reuse.
+  // Reuse.
   if (options.cached) {
-    if (auto record = load_record(record_path); record && record->key == out.key) {
+    if (auto previous = detail::load_record(record_file);
+        previous && previous->key == out.key && previous->built_as == plan.logical_id) {
       std::error_code ec;
-      if (fs::is_regular_file(zip_path, ec) && fs::file_size(zip_path, ec) == record->zip.size &&
+      if (fs::is_regular_file(zip_path, ec) && fs::file_size(zip_path, ec) == previous->zip.size &&
           fs::is_directory(out.staged_dir, ec)) {
-        out.zip_digest = record->zip;
-        out.unzipped_size = record->unzipped_size;
-        out.largest = record->largest;
+        out.zip_digest = previous->zip;
+        out.unzipped_size = previous->unzipped_size;
+        out.largest = previous->largest;
+        out.handler = previous->handler;
         out.cached = true;
         return out;
       }
@@ -379,19 +491,18 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
   std::error_code ec;
   if (in_place) {
     announce("zip");
-    auto zipped = write_zip(zip_inputs(sources), zip_path, options.zip);
+    auto zipped = write_zip(zip_inputs(scan.files), zip_path, options.zip);
     if (!zipped)
       return tl::unexpected(failure(plan, zipped.error().message));
     out.zip_digest = zipped->digest;
     out.unzipped_size = zipped->unzipped_size;
-    out.largest = largest_contributors(sources);
+    out.largest = largest_contributors(scan.files);
     fs::remove_all(staged, ec); // a copy from an earlier build method would be stale
-    Record record{out.key, out.zip_digest, out.unzipped_size, out.largest};
-    (void)support::write_file_atomic(record_path, format_record(plan, record));
+    finish();
     return out;
   }
 
-  // 3. Stage into a fresh directory, swapped in only when everything succeeded.
+  // Stage into a fresh directory, swapped in only when everything succeeded.
   fs::create_directories(build_dir, ec);
   if (ec)
     return tl::unexpected(
@@ -410,11 +521,17 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     }
   } cleanup{{temp}};
   const auto stage_root = plan.subdir.empty() ? temp : temp / plan.subdir;
+  const auto& sources = scan.files;
 
   if (plan.method == BuildMethod::zip_file) {
     announce("extract " + plan.source.filename().string());
     if (auto extracted = extract_zip(plan.source, temp); !extracted)
-      return tl::unexpected(failure(plan, extracted.error().message));
+      return tl::unexpected(
+          failure(plan, fmt::format("{}: {}", plan.logical_id, extracted.error().message)));
+  } else if (plan.method == BuildMethod::file) {
+    announce("stage " + plan.source.filename().string());
+    if (auto copied = copy_tree(sources, stage_root); !copied)
+      return tl::unexpected(failure(plan, copied.error().message));
   } else if (plan.method == BuildMethod::makefile) {
     // A copy of the sources at a stable path (make's messages name it), removed after.
     const auto work = build_dir / ".work" / plan.logical_id;
@@ -433,6 +550,12 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
               {{"ARTIFACTS_DIR", fs::absolute(temp).string()}}};
     if (auto ran = run_step(plan, step, announce); !ran)
       return tl::unexpected(std::move(ran.error()));
+  } else if (plan.method == BuildMethod::esbuild) {
+    auto handler = run_esbuild(plan, scan, build_dir, temp, session, announce);
+    if (!handler)
+      return tl::unexpected(std::move(handler.error()));
+    if (*handler != plan.handler)
+      out.handler = std::move(*handler);
   } else {
     announce("stage");
     if (auto copied = copy_tree(sources, stage_root); !copied)
@@ -455,7 +578,7 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
     }
   }
 
-  // 4. Zip the staged tree.
+  // Zip the staged tree.
   announce("zip");
   auto staged_files = collect_tree(temp, IgnoreRules::defaults());
   if (!staged_files)
@@ -468,7 +591,7 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
   out.unzipped_size = zipped->unzipped_size;
   out.largest = largest_contributors(*staged_files);
 
-  // 5. Swap the staged directory in; the old one goes only after the new one is there.
+  // Swap the staged directory in; the old one goes only after the new one is there.
   if (fs::exists(staged, ec)) {
     const auto old = build_dir / fmt::format(".old-{}-{}", plan.logical_id, random_suffix());
     fs::rename(staged, old, ec);
@@ -481,115 +604,75 @@ BuildOutcome run_plan(const Plan& plan, const BuildOptions& options, const fs::p
   if (ec)
     return tl::unexpected(failure(
         plan, fmt::format("cannot move the build into {}: {}", staged.string(), ec.message())));
-
-  Record record{out.key, out.zip_digest, out.unzipped_size, out.largest};
-  (void)support::write_file_atomic(record_path, format_record(plan, record));
+  finish();
   return out;
 }
 
-std::string architecture_of(const std::vector<std::string>& architectures) {
-  return architectures.empty() ? "x86_64" : architectures.front();
-}
-
-tl::expected<Plan, std::variant<BuildFailure, SkippedArtifact>>
-plan_function(const sam::Function& function) {
-  using Error = std::variant<BuildFailure, SkippedArtifact>;
-  const auto& id = function.logical_id;
-  const auto skip = [&](std::string reason) {
-    return tl::unexpected<Error>(SkippedArtifact{id, ArtifactKind::function, std::move(reason)});
-  };
-  const auto fail = [&](std::string message) {
-    return tl::unexpected<Error>(failure(id, ArtifactKind::function, std::move(message)));
-  };
-  if (function.package_type == sam::PackageType::image)
-    return skip("PackageType Image (built as an OCI image by `wisp package`)");
-  if (function.inline_code)
-    return skip("InlineCode");
-  if (!function.code_s3_uri.empty())
-    return skip("code already in S3 (" + function.code_s3_uri + ")");
-  if (function.code_dir.empty())
-    return fail(fmt::format("{}: no CodeUri", id));
-  Plan plan;
-  plan.logical_id = id;
-  plan.kind = ArtifactKind::function;
-  plan.runtime = function.runtime;
-  plan.architecture = architecture_of(function.architectures);
-  plan.source = function.code_dir;
-  std::error_code ec;
-  if (!fs::exists(plan.source, ec))
-    return fail(fmt::format("{}: CodeUri {} does not exist", id, plan.source.string()));
-  if (fs::is_regular_file(plan.source, ec)) {
-    plan.method = BuildMethod::zip_file;
-    return plan;
+// One build for every member (the first is built; the others share its staged dir and zip).
+std::vector<BuildOutcome> run_group(const std::vector<const Plan*>& members,
+                                    const support::Result<SourceScan>& scan,
+                                    const BuildOptions& options, const fs::path& build_dir,
+                                    Session& session,
+                                    const std::function<void(const BuildEvent&)>& emit) {
+  const Plan& plan = *members.front();
+  std::vector<BuildOutcome> outcomes;
+  if (!scan) {
+    for (const auto* member : members)
+      outcomes.emplace_back(tl::unexpected(failure(*member, scan.error().message)));
+    return outcomes;
   }
-  const auto method = metadata_string(function.metadata, "BuildMethod");
-  if (method == "makefile") {
-    plan.method = BuildMethod::makefile;
-    return plan;
+  if (members.size() > 1) {
+    std::vector<std::string> ids;
+    for (const auto* member : members)
+      ids.push_back(member->logical_id);
+    emit(BuildEvent{BuildEvent::Type::started, plan.logical_id, plan.kind,
+                    fmt::format("one build for {} (same CodeUri, Runtime, Metadata and "
+                                "Architectures{})",
+                                support::join(ids, ", "),
+                                plan.method == BuildMethod::esbuild ? ", Handler" : "")});
   }
-  if (!method.empty() && method != function.runtime)
-    return fail(fmt::format("{}: Metadata BuildMethod '{}' is not supported by wisp (use "
-                            "'makefile', or leave it out to build for the runtime)",
-                            id, method));
-  if (starts_with(function.runtime, "nodejs") && fs::exists(plan.source / "package.json", ec)) {
-    plan.method = BuildMethod::npm;
-    plan.skip_top_level = {"node_modules"};
-  } else if (starts_with(function.runtime, "python") &&
-             fs::exists(plan.source / "requirements.txt", ec)) {
-    plan.method = BuildMethod::pip;
-  }
-  return plan;
-}
-
-tl::expected<Plan, std::variant<BuildFailure, SkippedArtifact>>
-plan_layer(const sam::Layer& layer) {
-  using Error = std::variant<BuildFailure, SkippedArtifact>;
-  const auto& id = layer.logical_id;
-  const auto fail = [&](std::string message) {
-    return tl::unexpected<Error>(failure(id, ArtifactKind::layer, std::move(message)));
-  };
-  if (!layer.content_s3_uri.empty())
-    return tl::unexpected<Error>(SkippedArtifact{
-        id, ArtifactKind::layer, "content already in S3 (" + layer.content_s3_uri + ")"});
-  if (layer.content_dir.empty())
-    return fail(fmt::format("{}: no ContentUri", id));
-  Plan plan;
-  plan.logical_id = id;
-  plan.kind = ArtifactKind::layer;
-  plan.source = layer.content_dir;
-  plan.architecture = architecture_of(layer.compatible_architectures);
-  std::error_code ec;
-  if (!fs::exists(plan.source, ec))
-    return fail(fmt::format("{}: ContentUri {} does not exist", id, plan.source.string()));
-  if (fs::is_regular_file(plan.source, ec)) {
-    plan.method = BuildMethod::zip_file;
-    return plan;
-  }
-  const auto method = metadata_string(layer.metadata, "BuildMethod");
-  plan.runtime = method;
-  if (method.empty())
-    return plan;
-  if (method == "makefile") {
-    plan.method = BuildMethod::makefile;
-  } else if (starts_with(method, "python")) {
-    plan.subdir = "python";
-    if (fs::exists(plan.source / "requirements.txt", ec))
-      plan.method = BuildMethod::pip;
-  } else if (starts_with(method, "nodejs")) {
-    plan.subdir = "nodejs";
-    if (fs::exists(plan.source / "package.json", ec)) {
-      plan.method = BuildMethod::npm;
-      plan.skip_top_level = {"node_modules"};
+  outcomes.reserve(members.size());
+  outcomes.push_back(run_plan(plan, *scan, options, build_dir, session, emit));
+  const BuildOutcome primary = outcomes.front(); // a copy: outcomes grows below
+  for (std::size_t i = 1; i < members.size(); ++i) {
+    const auto& member = *members[i];
+    if (!primary) {
+      outcomes.emplace_back(
+          tl::unexpected(failure(member, fmt::format("{}: shares the build of {}, which failed",
+                                                     member.logical_id, plan.logical_id))));
+      continue;
     }
-  } else if (starts_with(method, "provided")) {
-    // Executables and shared tools: Lambda puts /opt/bin on PATH.
-    plan.subdir = "bin";
-  } else {
-    return fail(fmt::format("{}: Metadata BuildMethod '{}' is not supported for layers (use "
-                            "makefile, python3.x, nodejsNN.x or provided.al2023)",
-                            id, method));
+    ArtifactBuild shared = *primary;
+    shared.logical_id = member.logical_id;
+    shared.shared_with = plan.logical_id;
+    shared.environment = member.environment; // its own NODE_OPTIONS
+    // Its record points at the shared build; a build of its own from before goes.
+    const auto record_file = detail::record_path(build_dir, member.logical_id);
+    if (auto previous = detail::load_record(record_file);
+        previous && previous->built_as == member.logical_id) {
+      std::error_code ec;
+      if (!previous->staged.empty())
+        fs::remove_all(build_dir / previous->staged, ec);
+      fs::remove(build_dir / previous->zip_name, ec);
+    }
+    Record record;
+    record.key = primary->key;
+    record.files_key = detail::scan_files_key(*scan);
+    record.zip = primary->zip_digest;
+    record.unzipped_size = primary->unzipped_size;
+    record.largest = primary->largest;
+    record.method = primary->method;
+    record.kind = std::string(to_string(primary->kind));
+    record.source = plan.source.string();
+    record.staged = detail::in_place(plan) ? std::string() : plan.logical_id;
+    record.zip_name = plan.logical_id + ".zip";
+    record.built_as = plan.logical_id;
+    record.handler = primary->handler;
+    record.environment = member.environment;
+    write_record(record_file, detail::format_record(member.logical_id, record));
+    outcomes.emplace_back(std::move(shared));
   }
-  return plan;
+  return outcomes;
 }
 
 } // namespace
@@ -610,6 +693,10 @@ std::string_view to_string(BuildMethod method) {
     return "makefile";
   case BuildMethod::zip_file:
     return "zip-file";
+  case BuildMethod::file:
+    return "file";
+  case BuildMethod::esbuild:
+    return "esbuild";
   }
   return "copy";
 }
@@ -625,18 +712,17 @@ fs::path default_build_dir(const sam::Model& model) {
   return model.base_dir / ".wisp" / "build";
 }
 
-namespace {
-
-fs::path resolve_build_dir(const sam::Model& model, const BuildOptions& options) {
-  if (options.build_dir.empty())
+fs::path resolve_build_dir(const sam::Model& model, const fs::path& build_dir) {
+  if (build_dir.empty())
     return default_build_dir(model);
-  return fs::absolute(options.build_dir);
+  return fs::absolute(build_dir);
 }
 
-BuildOutcome
-run_with_plan(const tl::expected<Plan, std::variant<BuildFailure, SkippedArtifact>>& plan,
-              const sam::Model& model, const BuildOptions& options,
-              const std::function<void(const BuildEvent&)>& emit) {
+namespace {
+
+BuildOutcome run_with_plan(const PlanResult& plan, const sam::Model& model,
+                           const BuildOptions& options,
+                           const std::function<void(const BuildEvent&)>& emit) {
   if (!plan) {
     if (const auto* f = std::get_if<BuildFailure>(&plan.error()))
       return tl::unexpected(*f);
@@ -644,7 +730,12 @@ run_with_plan(const tl::expected<Plan, std::variant<BuildFailure, SkippedArtifac
     return tl::unexpected(
         BuildFailure{s.logical_id, s.kind, "nothing to build: " + s.reason, {}, {}});
   }
-  return run_plan(*plan, options, resolve_build_dir(model, options), emit);
+  const auto build_dir = resolve_build_dir(model, options.build_dir);
+  auto scan = detail::scan_sources(*plan, build_dir, true);
+  if (!scan)
+    return tl::unexpected(failure(*plan, scan.error().message));
+  Session session(model.base_dir, options.cached);
+  return run_plan(*plan, *scan, options, build_dir, session, emit);
 }
 
 void no_event(const BuildEvent&) {}
@@ -653,13 +744,13 @@ void no_event(const BuildEvent&) {}
 
 BuildOutcome build_function(const sam::Model& model, const sam::Function& function,
                             const BuildOptions& options) {
-  return run_with_plan(plan_function(function), model, options,
+  return run_with_plan(detail::plan_function(function), model, options,
                        options.on_event ? options.on_event : no_event);
 }
 
 BuildOutcome build_layer(const sam::Model& model, const sam::Layer& layer,
                          const BuildOptions& options) {
-  return run_with_plan(plan_layer(layer), model, options,
+  return run_with_plan(detail::plan_layer(layer), model, options,
                        options.on_event ? options.on_event : no_event);
 }
 
@@ -695,17 +786,45 @@ support::Result<BuildReport> build(const sam::Model& model, const BuildOptions& 
     return options.only.empty() || selected.contains(id);
   };
 
-  struct Job {
-    tl::expected<Plan, std::variant<BuildFailure, SkippedArtifact>> plan;
-  };
-  std::vector<Job> jobs;
-  BuildReport report;
+  std::vector<PlanResult> plans;
   for (const auto& layer : model.layers)
     if (wanted(layer.logical_id))
-      jobs.push_back(Job{plan_layer(layer)});
+      plans.push_back(detail::plan_layer(layer));
   for (const auto& function : model.functions)
     if (wanted(function.logical_id))
-      jobs.push_back(Job{plan_function(function)});
+      plans.push_back(detail::plan_function(function));
+
+  // Groups: plans with the same share key build once (the first in template order builds).
+  struct Group {
+    std::vector<std::size_t> members; // indices into plans
+    std::size_t scan = 0;             // index into scans
+  };
+  std::vector<Group> groups;
+  std::map<std::string, std::size_t> by_share_key;
+  // Scans, once per source directory (functions with different handlers or runtimes often
+  // share one), before anything runs.
+  const auto build_dir = resolve_build_dir(model, options.build_dir);
+  std::vector<support::Result<SourceScan>> scans;
+  std::map<std::string, std::size_t> scan_of;
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    if (!plans[i])
+      continue;
+    const auto& plan = *plans[i];
+    if (!plan.share_key.empty()) {
+      if (auto it = by_share_key.find(plan.share_key); it != by_share_key.end()) {
+        groups[it->second].members.push_back(i);
+        continue;
+      }
+      by_share_key.emplace(plan.share_key, groups.size());
+    }
+    std::string scan_identity = plan.source.string();
+    for (const auto& skip : plan.skip_top_level)
+      scan_identity += "\n" + skip;
+    auto [it, inserted] = scan_of.emplace(scan_identity, scans.size());
+    if (inserted)
+      scans.push_back(detail::scan_sources(plan, build_dir, true));
+    groups.push_back(Group{{i}, it->second});
+  }
 
   std::mutex event_mutex;
   const auto emit = [&](const BuildEvent& event) {
@@ -714,44 +833,49 @@ support::Result<BuildReport> build(const sam::Model& model, const BuildOptions& 
     std::lock_guard lock(event_mutex);
     options.on_event(event);
   };
-  const auto build_dir = resolve_build_dir(model, options);
-  std::vector<std::optional<BuildOutcome>> outcomes(jobs.size());
-  const auto run_job = [&](std::size_t i) {
-    const auto& plan = jobs[i].plan;
-    if (!plan) {
-      if (const auto* f = std::get_if<BuildFailure>(&plan.error())) {
-        outcomes[i] = tl::unexpected(*f);
-        emit(BuildEvent{BuildEvent::Type::failed, f->logical_id, f->kind, f->message});
-      }
-      return;
+  std::vector<std::optional<BuildOutcome>> outcomes(plans.size());
+  Session session(model.base_dir, options.cached);
+  const auto run_job = [&](std::size_t g) {
+    const auto& group = groups[g];
+    std::vector<const Plan*> members;
+    for (const auto i : group.members)
+      members.push_back(&*plans[i]);
+    auto results = run_group(members, scans[group.scan], options, build_dir, session, emit);
+    for (std::size_t m = 0; m < results.size(); ++m) {
+      auto& outcome = results[m];
+      if (outcome)
+        emit(BuildEvent{outcome->cached ? BuildEvent::Type::cached : BuildEvent::Type::finished,
+                        outcome->logical_id, outcome->kind, outcome->zip_digest.hex});
+      else
+        emit(BuildEvent{BuildEvent::Type::failed, outcome.error().logical_id, outcome.error().kind,
+                        outcome.error().message});
+      outcomes[group.members[m]] = std::move(outcome);
     }
-    auto outcome = run_plan(*plan, options, build_dir, emit);
-    if (outcome)
-      emit(BuildEvent{outcome->cached ? BuildEvent::Type::cached : BuildEvent::Type::finished,
-                      outcome->logical_id, outcome->kind, outcome->zip_digest.hex});
-    else
-      emit(BuildEvent{BuildEvent::Type::failed, outcome.error().logical_id, outcome.error().kind,
-                      outcome.error().message});
-    outcomes[i] = std::move(outcome);
   };
-  if (options.parallel && jobs.size() > 1) {
+  for (const auto& plan : plans)
+    if (!plan)
+      if (const auto* f = std::get_if<BuildFailure>(&plan.error()))
+        emit(BuildEvent{BuildEvent::Type::failed, f->logical_id, f->kind, f->message});
+  if (options.parallel && groups.size() > 1) {
     std::atomic<std::size_t> next{0};
     const auto threads =
-        std::min<std::size_t>(jobs.size(), std::max(2u, std::thread::hardware_concurrency()));
+        std::min<std::size_t>(groups.size(), std::max(2u, std::thread::hardware_concurrency()));
     std::vector<std::thread> pool;
     for (std::size_t t = 0; t < threads; ++t)
       pool.emplace_back([&] {
-        for (std::size_t i = next++; i < jobs.size(); i = next++)
-          run_job(i);
+        for (std::size_t g = next++; g < groups.size(); g = next++)
+          run_job(g);
       });
     for (auto& thread : pool)
       thread.join();
   } else {
-    for (std::size_t i = 0; i < jobs.size(); ++i)
-      run_job(i);
+    for (std::size_t g = 0; g < groups.size(); ++g)
+      run_job(g);
   }
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
-    const auto& plan = jobs[i].plan;
+
+  BuildReport report;
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    const auto& plan = plans[i];
     if (!plan) {
       if (const auto* s = std::get_if<SkippedArtifact>(&plan.error()))
         report.skipped.push_back(*s);
@@ -765,6 +889,85 @@ support::Result<BuildReport> build(const sam::Model& model, const BuildOptions& 
       report.failures.push_back(std::move(outcomes[i]->error()));
   }
   return report;
+}
+
+struct Rebuilder::Impl {
+  Impl(sam::Model model_, BuildOptions options_)
+      : model(std::move(model_)), options(std::move(options_)),
+        build_dir(resolve_build_dir(model, options.build_dir)), session(model.base_dir, true) {
+    options.cached = true;
+  }
+  sam::Model model;
+  BuildOptions options;
+  fs::path build_dir;
+  Session session;
+};
+
+Rebuilder::Rebuilder(sam::Model model, BuildOptions options)
+    : m_impl(std::make_unique<Impl>(std::move(model), std::move(options))) {}
+
+Rebuilder::~Rebuilder() = default;
+
+bool Rebuilder::can_rebuild(const std::string& logical_id) const {
+  const auto* function = m_impl->model.find_function(logical_id);
+  if (function == nullptr)
+    return false;
+  const auto plan = detail::plan_function(*function);
+  return plan && plan->method == BuildMethod::esbuild;
+}
+
+Rebuilder::Result Rebuilder::rebuild(const std::string& logical_id) {
+  Result result;
+  const auto* function = m_impl->model.find_function(logical_id);
+  if (function == nullptr) {
+    result.functions.push_back(logical_id);
+    result.outcome = tl::unexpected(BuildFailure{
+        logical_id, ArtifactKind::function, logical_id + ": not in the template", {}, {}});
+    return result;
+  }
+  const auto plan = detail::plan_function(*function);
+  if (!plan) {
+    result.functions.push_back(logical_id);
+    result.outcome = run_with_plan(plan, m_impl->model, m_impl->options, no_event);
+    return result;
+  }
+  // The build's members, in template order (the first one builds, as in build()).
+  std::vector<detail::Plan> plans;
+  for (const auto& other : m_impl->model.functions) {
+    if (other.logical_id == logical_id) {
+      plans.push_back(*plan);
+      continue;
+    }
+    if (plan->share_key.empty())
+      continue;
+    if (auto candidate = detail::plan_function(other);
+        candidate && candidate->share_key == plan->share_key)
+      plans.push_back(std::move(*candidate));
+  }
+  std::vector<const Plan*> members;
+  for (const auto& member : plans)
+    members.push_back(&member);
+  const auto scan = detail::scan_sources(plans.front(), m_impl->build_dir, true);
+  auto outcomes = run_group(members, scan, m_impl->options, m_impl->build_dir, m_impl->session,
+                            m_impl->options.on_event ? m_impl->options.on_event : no_event);
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    result.functions.push_back(plans[i].logical_id);
+    if (plans[i].logical_id == logical_id)
+      result.outcome = std::move(outcomes[i]);
+  }
+  return result;
+}
+
+void apply_build_outputs(sam::Model& model, const BuildReport& report) {
+  for (auto& function : model.functions) {
+    const auto* built = report.find(function.logical_id);
+    if (built == nullptr || built->kind != ArtifactKind::function)
+      continue;
+    if (!built->handler.empty())
+      function.handler = built->handler;
+    for (const auto& [key, value] : built->environment)
+      function.environment[key] = value;
+  }
 }
 
 } // namespace wisp::artifact

@@ -133,6 +133,8 @@ support::Result<PackageResult> package(const sam::Model& model, const PackageOpt
     PackagedArtifact out{a.logical_id, "zip", "", a.zip_digest.hex, false};
     ArtifactLocation location;
     location.logical_id = a.logical_id;
+    location.handler = a.handler;
+    location.environment = a.environment;
     if (export_only) {
       const auto target = fs::absolute(options.output_dir) / (a.logical_id + ".zip");
       std::error_code ec;
@@ -175,7 +177,10 @@ support::Result<PackageResult> package(const sam::Model& model, const PackageOpt
     if (const auto* built = report.find(layer.logical_id))
       WISP_TRY(place_zip(*built));
 
-  for (const auto& function : model.functions) {
+  // The functions as the build left them (an esbuild bundle's handler, NODE_OPTIONS).
+  auto built_model = model;
+  apply_build_outputs(built_model, report);
+  for (const auto& function : built_model.functions) {
     const bool image = wants_oci(function, options.format);
     if (!image) {
       if (const auto* built = report.find(function.logical_id))
@@ -192,8 +197,8 @@ support::Result<PackageResult> package(const sam::Model& model, const PackageOpt
                                     : build_dir / (function.logical_id + ".oci");
     FunctionImageOptions image_options;
     image_options.base = base;
-    WISP_TRY_ASSIGN(auto built, build_function_image(model, function, report, layout, image_options,
-                                                     result.warnings));
+    WISP_TRY_ASSIGN(auto built, build_function_image(built_model, function, report, layout,
+                                                     image_options, result.warnings));
     std::uint64_t image_size = 0;
     for (const auto& l : built.layers)
       image_size += l.digest.size;

@@ -122,9 +122,12 @@ std::string scalar_like(std::string_view original, std::string_view value, bool 
     return "'" + std::string(value) + "'";
   // Plain when safe, else double-quoted.
   const bool plain_ok =
-      !value.empty() && value.find(": ") == std::string_view::npos &&
-      value.find(" #") == std::string_view::npos &&
-      std::string_view("-?:,[]{}#&*!|>'\"%@`").find(value.front()) == std::string_view::npos;
+      !value.empty() && value.front() != ' ' && value.back() != ' ' &&
+      value.find(": ") == std::string_view::npos && value.find(" #") == std::string_view::npos &&
+      (std::string_view(",[]{}#&*!|>'\"%@`").find(value.front()) == std::string_view::npos) &&
+      // "-", "?" and ":" start a plain scalar unless a space follows ("--flag" is plain).
+      (std::string_view("-?:").find(value.front()) == std::string_view::npos ||
+       (value.size() > 1 && value[1] != ' '));
   return plain_ok ? std::string(value) : quote_json(value);
 }
 
@@ -221,6 +224,41 @@ support::Result<std::string> rewrite(std::string_view text, const std::string& f
       return mapping.empty() ? scalar_like(original, value, json) : flow_map(mapping, json);
     };
 
+    // Inserts `key: value` (value already rendered) at the start of a mapping node.
+    const auto insert_into = [&](const YAML::Node& target, const std::string& key,
+                                 const std::string& rendered) {
+      const auto pos = static_cast<std::size_t>(target.Mark().pos);
+      if (pos < text.size() && text[pos] == '{') {
+        const bool empty = target.size() == 0;
+        edits.push_back(
+            Edit{pos + 1, pos + 1,
+                 (json ? quote_json(key) : key) + ": " + rendered + (empty ? "" : ", ")});
+      } else {
+        const auto line_start = text.rfind('\n', pos == 0 ? 0 : pos - 1);
+        const auto indent = pos - (line_start == std::string_view::npos ? 0 : line_start + 1);
+        edits.push_back(Edit{pos, pos, key + ": " + rendered + "\n" + std::string(indent, ' ')});
+      }
+    };
+    // Sets a scalar property, replacing it in place when it is there.
+    const auto set_scalar = [&](const YAML::Node& target, const std::string& key,
+                                const std::string& text_value) -> support::Status {
+      const auto node = target[key];
+      if (node.IsDefined() && !node.IsNull()) {
+        if (!node.IsScalar())
+          return support::failf("{}: {} of {} is not a plain value; cannot set it", file, key,
+                                location.logical_id);
+        const auto begin = static_cast<std::size_t>(node.Mark().pos);
+        const auto end = node_end(text, node);
+        edits.push_back(
+            Edit{begin, end, scalar_like(text.substr(begin, end - begin), text_value, json)});
+        return {};
+      }
+      if (node.IsDefined())
+        return support::failf("{}: {} of {} is empty", file, key, location.logical_id);
+      insert_into(target, key, scalar_like({}, text_value, json));
+      return {};
+    };
+
     const auto existing = properties[property];
     if (existing.IsDefined() && !existing.IsNull()) {
       const auto begin = static_cast<std::size_t>(existing.Mark().pos);
@@ -236,28 +274,51 @@ support::Result<std::string> rewrite(std::string_view text, const std::string& f
       } else {
         edits.push_back(Edit{begin, end, rendered_for(text.substr(begin, end - begin))});
       }
-      continue;
-    }
-    // Missing (or null): add the property at the start of Properties.
-    const auto pos = static_cast<std::size_t>(properties.Mark().pos);
-    if (existing.IsDefined() && existing.IsNull()) {
+    } else if (existing.IsDefined() && existing.IsNull()) {
       return support::failf("{}: {} of {} is empty", file, property, location.logical_id);
-    }
-    if (pos < text.size() && text[pos] == '{') {
-      const bool empty = properties.size() == 0;
-      edits.push_back(Edit{pos + 1, pos + 1,
-                           (json ? quote_json(property) : property) + ": " + rendered_for({}) +
-                               (empty ? "" : ", ")});
     } else {
-      const auto line_start = text.rfind('\n', pos == 0 ? 0 : pos - 1);
-      const auto indent = pos - (line_start == std::string_view::npos ? 0 : line_start + 1);
-      edits.push_back(
-          Edit{pos, pos, property + ": " + rendered_for({}) + "\n" + std::string(indent, ' ')});
+      // Missing: add the property at the start of Properties.
+      insert_into(properties, property, rendered_for({}));
+    }
+
+    if (!location.handler.empty())
+      WISP_TRY(set_scalar(properties, "Handler", location.handler));
+    if (!location.environment.empty()) {
+      const auto environment = properties["Environment"];
+      const auto variables =
+          environment.IsDefined() && environment.IsMap() ? environment["Variables"] : YAML::Node();
+      const auto render_variables = [&] {
+        std::string out = "{";
+        for (std::size_t i = 0; i < location.environment.size(); ++i) {
+          const auto& [name, variable] = location.environment[i];
+          out += (i == 0 ? "" : ", ") + (json ? quote_json(name) : name) + ": " +
+                 scalar_like({}, variable, json);
+        }
+        return out + "}";
+      };
+      if (!environment.IsDefined() || environment.IsNull()) {
+        if (environment.IsDefined())
+          return support::failf("{}: Environment of {} is empty", file, location.logical_id);
+        insert_into(properties, "Environment",
+                    "{" + std::string(json ? "\"Variables\"" : "Variables") + ": " +
+                        render_variables() + "}");
+      } else if (!environment.IsMap()) {
+        return support::failf("{}: Environment of {} is not a mapping", file, location.logical_id);
+      } else if (!variables.IsDefined() || !variables.IsMap()) {
+        if (variables.IsDefined())
+          return support::failf("{}: Environment.Variables of {} is not a mapping", file,
+                                location.logical_id);
+        insert_into(environment, "Variables", render_variables());
+      } else {
+        for (const auto& [name, variable] : location.environment)
+          WISP_TRY(set_scalar(variables, name, variable));
+      }
     }
   }
 
-  std::sort(edits.begin(), edits.end(),
-            [](const Edit& a, const Edit& b) { return a.begin > b.begin; });
+  // Stable: insertions at one place keep their order (the last one pushed ends up first).
+  std::stable_sort(edits.begin(), edits.end(),
+                   [](const Edit& a, const Edit& b) { return a.begin > b.begin; });
   std::string out(text);
   for (const auto& edit : edits)
     out.replace(edit.begin, edit.end - edit.begin, edit.text);

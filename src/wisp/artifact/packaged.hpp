@@ -9,12 +9,15 @@
 //   AWS::Lambda::LayerVersion    Content: {S3Bucket: bucket, S3Key: key}
 // With a local location (package --output-dir), CodeUri/ContentUri name the file instead.
 // A missing property (e.g. CodeUri given in Globals) is added to the resource's
-// Properties. YAML and JSON templates are both handled.
+// Properties. A build's Handler and Environment.Variables changes (esbuild bundles, source
+// maps) are written the same way, as SAM's built template carries them. YAML and JSON
+// templates are both handled.
 
 #include <wisp/support/error.hpp>
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace wisp::artifact {
@@ -25,6 +28,10 @@ struct ArtifactLocation {
   std::string s3_key;
   std::string image_uri;  // an image in a registry
   std::string local_path; // a local file or directory (relative to the packaged template)
+  // What the build changed in the function (esbuild): Handler, and Environment.Variables
+  // entries (added, or replaced when present).
+  std::string handler;
+  std::vector<std::pair<std::string, std::string>> environment;
 };
 
 // `file` names the template in errors.

@@ -39,6 +39,18 @@ std::string_view service_name(Service service) {
     return "sts";
   case Service::cloudformation:
     return "cloudformation";
+  case Service::sqs:
+    return "sqs";
+  case Service::sns:
+    return "sns";
+  case Service::dynamodb:
+    return "dynamodb";
+  case Service::dynamodbstreams:
+    return "dynamodbstreams";
+  case Service::kinesis:
+    return "kinesis";
+  case Service::events:
+    return "events";
   }
   return "unknown";
 }
@@ -46,9 +58,10 @@ std::string_view service_name(Service service) {
 namespace {
 
 constexpr Service k_all_services[] = {
-    Service::lambda, Service::apigateway, Service::apigatewayv2,
-    Service::s3,     Service::logs,       Service::cloudwatch,
-    Service::iam,    Service::sts,        Service::cloudformation};
+    Service::lambda,  Service::apigateway, Service::apigatewayv2, Service::s3,
+    Service::logs,    Service::cloudwatch, Service::iam,          Service::sts,
+    Service::sqs,     Service::sns,        Service::dynamodb,     Service::dynamodbstreams,
+    Service::kinesis, Service::events,     Service::cloudformation};
 
 // SigV4 signing name.
 std::string_view signing_name(Service service) {
@@ -58,6 +71,8 @@ std::string_view signing_name(Service service) {
     return "apigateway";
   case Service::cloudwatch:
     return "monitoring";
+  case Service::dynamodbstreams:
+    return "dynamodb";
   default:
     return service_name(service);
   }
@@ -84,6 +99,18 @@ std::string_view endpoint_env_suffix(Service service) {
     return "STS";
   case Service::cloudformation:
     return "CLOUDFORMATION";
+  case Service::sqs:
+    return "SQS";
+  case Service::sns:
+    return "SNS";
+  case Service::dynamodb:
+    return "DYNAMODB";
+  case Service::dynamodbstreams:
+    return "DYNAMODB_STREAMS";
+  case Service::kinesis:
+    return "KINESIS";
+  case Service::events:
+    return "EVENTBRIDGE";
   }
   return "";
 }
@@ -102,6 +129,8 @@ std::string default_endpoint(Service service, const std::string& region) {
     return fmt::format("https://apigateway.{}.{}", region, suffix);
   case Service::cloudwatch:
     return fmt::format("https://monitoring.{}.{}", region, suffix);
+  case Service::dynamodbstreams:
+    return fmt::format("https://streams.dynamodb.{}.{}", region, suffix);
   default:
     return fmt::format("https://{}.{}.{}", service_name(service), region, suffix);
   }

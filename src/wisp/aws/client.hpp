@@ -48,6 +48,12 @@ enum class Service {
   iam,
   sts,
   cloudformation,
+  sqs,             // JSON 1.0 (AmazonSQS)
+  sns,             // query protocol
+  dynamodb,        // JSON 1.0 (DynamoDB_20120810)
+  dynamodbstreams, // JSON 1.0 (DynamoDBStreams_20120810), signed as dynamodb
+  kinesis,         // JSON 1.1 (Kinesis_20131202)
+  events,          // EventBridge, JSON 1.1 (AWSEvents)
 };
 
 std::string_view service_name(Service service); // "lambda", "apigateway", ...

@@ -1,6 +1,8 @@
 #include <wisp/gateway/invoke_api.hpp>
 #include <wisp/gateway/text.hpp>
 
+#include <boost/crc.hpp>
+
 #include <vector>
 
 namespace wisp::gateway {
@@ -72,8 +74,15 @@ std::optional<FunctionReference> parse_function_reference(std::string_view text)
 }
 
 std::optional<std::string> invocation_function(std::string_view raw_path) {
-  constexpr std::string_view prefix = "/2015-03-31/functions/";
-  constexpr std::string_view suffix = "/invocations";
+  return invocation_function(raw_path, "/2015-03-31/functions/", "/invocations");
+}
+
+std::optional<std::string> streaming_invocation_function(std::string_view raw_path) {
+  return invocation_function(raw_path, "/2021-11-15/functions/", "/response-streaming-invocations");
+}
+
+std::optional<std::string> invocation_function(std::string_view raw_path, std::string_view prefix,
+                                               std::string_view suffix) {
   if (!raw_path.starts_with(prefix))
     return std::nullopt;
   raw_path.remove_prefix(prefix.size());
@@ -85,6 +94,47 @@ std::optional<std::string> invocation_function(std::string_view raw_path) {
   if (raw_path.empty() || raw_path.find('/') != std::string_view::npos)
     return std::nullopt;
   return percent_decoded(raw_path, false);
+}
+
+namespace {
+
+void put_u32(std::string& out, std::uint32_t value) {
+  out.push_back(static_cast<char>((value >> 24) & 0xff));
+  out.push_back(static_cast<char>((value >> 16) & 0xff));
+  out.push_back(static_cast<char>((value >> 8) & 0xff));
+  out.push_back(static_cast<char>(value & 0xff));
+}
+
+std::uint32_t crc32_of(std::string_view bytes) {
+  boost::crc_32_type crc;
+  crc.process_bytes(bytes.data(), bytes.size());
+  return crc.checksum();
+}
+
+} // namespace
+
+void append_event_message(std::string& out, std::string_view event_type,
+                          std::string_view content_type, std::string_view payload) {
+  std::string headers;
+  const auto header = [&](std::string_view name, std::string_view value) {
+    headers.push_back(static_cast<char>(name.size()));
+    headers.append(name);
+    headers.push_back(7); // string
+    headers.push_back(static_cast<char>((value.size() >> 8) & 0xff));
+    headers.push_back(static_cast<char>(value.size() & 0xff));
+    headers.append(value);
+  };
+  header(":event-type", event_type);
+  header(":content-type", content_type);
+  header(":message-type", "event");
+  const auto start = out.size();
+  const auto total = static_cast<std::uint32_t>(12 + headers.size() + payload.size() + 4);
+  put_u32(out, total);
+  put_u32(out, static_cast<std::uint32_t>(headers.size()));
+  put_u32(out, crc32_of(std::string_view(out).substr(start, 8)));
+  out.append(headers);
+  out.append(payload);
+  put_u32(out, crc32_of(std::string_view(out).substr(start)));
 }
 
 std::string lambda_error_body(std::string_view message) {

@@ -20,6 +20,16 @@ std::optional<FunctionReference> parse_function_reference(std::string_view text)
 // The function name of an invocation path `/2015-03-31/functions/<name>/invocations`
 // (percent-decoded); nullopt for any other path.
 std::optional<std::string> invocation_function(std::string_view raw_path);
+// InvokeWithResponseStream: `/2021-11-15/functions/<name>/response-streaming-invocations`.
+std::optional<std::string> streaming_invocation_function(std::string_view raw_path);
+std::optional<std::string> invocation_function(std::string_view raw_path, std::string_view prefix,
+                                               std::string_view suffix);
+
+// One message of the `application/vnd.amazon.eventstream` framing InvokeWithResponseStream
+// answers with: total and header lengths, the prelude's CRC-32, string headers `:event-type`,
+// `:content-type` and `:message-type: event`, the payload, the message's CRC-32 (big-endian).
+void append_event_message(std::string& out, std::string_view event_type,
+                          std::string_view content_type, std::string_view payload);
 
 // Lambda's error body {"Type":"User","Message":".."}.
 std::string lambda_error_body(std::string_view message);

@@ -55,9 +55,13 @@ struct CodeWatcher::Impl : std::enable_shared_from_this<CodeWatcher::Impl> {
   struct Watch {
     fs::path dir;
     std::set<std::size_t> targets;
+    // On a root's parent: the roots by name, so a root replaced by a rename (a new build
+    // swapped in) is watched again.
+    std::map<std::string, std::set<std::size_t>> roots;
   };
   std::map<int, Watch> watches;
   std::map<std::size_t, std::string> pending; // target → a changed path
+  std::set<fs::path> skipped;                 // neither watched nor reported
   std::array<char, 64 * 1024> buffer{};
   bool stopped = false;
 
@@ -81,12 +85,28 @@ struct CodeWatcher::Impl : std::enable_shared_from_this<CodeWatcher::Impl> {
     for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (!it->is_directory(ec) || it->is_symlink(ec))
         continue;
-      if (ignored_dir(it->path().filename().string())) {
+      if (ignored_dir(it->path().filename().string()) || skipped.contains(it->path())) {
         it.disable_recursion_pending();
         continue;
       }
       WISP_TRY(add_dir(target, it->path()));
     }
+    return {};
+  }
+
+  // Watches `root` and, best effort, its parent for `root` being replaced.
+  support::Status add_root(std::size_t target, const fs::path& root) {
+    WISP_TRY(add_tree(target, root));
+    const auto parent = root.parent_path();
+    if (parent.empty() || parent == root || watches.size() >= k_max_watches)
+      return {};
+    const int wd = ::inotify_add_watch(fd, parent.c_str(), k_mask);
+    if (wd < 0)
+      return {};
+    auto& watch = watches[wd];
+    if (watch.dir.empty())
+      watch.dir = parent;
+    watch.roots[root.filename().string()].insert(target);
     return {};
   }
 
@@ -119,6 +139,18 @@ struct CodeWatcher::Impl : std::enable_shared_from_this<CodeWatcher::Impl> {
       if ((event->mask & IN_ISDIR) == 0 && ignored_name(name))
         continue;
       const auto path = name.empty() ? it->second.dir : it->second.dir / name;
+      if (!skipped.empty() && skipped.contains(path))
+        continue;
+      if ((event->mask & IN_ISDIR) != 0 && (event->mask & (IN_CREATE | IN_MOVED_TO)) != 0) {
+        if (const auto root = it->second.roots.find(name); root != it->second.roots.end()) {
+          const auto targets = root->second;
+          for (const auto target : targets) {
+            (void)add_tree(target, path);
+            pending[target] = path.string();
+          }
+          any = true;
+        }
+      }
       if ((event->mask & IN_ISDIR) != 0 && (event->mask & (IN_CREATE | IN_MOVED_TO)) != 0) {
         const auto targets = it->second.targets;
         for (const auto target : targets)
@@ -165,11 +197,14 @@ CodeWatcher::~CodeWatcher() {
   stop();
 }
 
-support::Status CodeWatcher::add(std::size_t target, const std::filesystem::path& root) {
+support::Status CodeWatcher::add(std::size_t target, const std::filesystem::path& root,
+                                 const std::vector<std::filesystem::path>& skip) {
   std::lock_guard lock(m_impl->mutex);
+  for (const auto& path : skip)
+    m_impl->skipped.insert(path.lexically_normal());
   if (m_impl->fd < 0)
     return support::failf("inotify is not available: {}", std::strerror(errno));
-  return m_impl->add_tree(target, root);
+  return m_impl->add_root(target, root);
 }
 
 void CodeWatcher::start() {

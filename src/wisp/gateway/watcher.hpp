@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -30,8 +31,13 @@ public:
   CodeWatcher(const CodeWatcher&) = delete;
   CodeWatcher& operator=(const CodeWatcher&) = delete;
 
-  // Watches `root` and its subdirectories for `target` (at most 8192 directories in all).
-  support::Status add(std::size_t target, const std::filesystem::path& root);
+  // Watches `root` and its subdirectories for `target` (at most 8192 directories in all). A
+  // root replaced by another directory of its name (a rename, as `wisp build` swaps a build
+  // in) is watched again and reported as changed.
+  // `skip`: directories below roots neither watched nor reported (node_modules of sources,
+  // a build dir inside them).
+  support::Status add(std::size_t target, const std::filesystem::path& root,
+                      const std::vector<std::filesystem::path>& skip = {});
   void start();
   void stop();
 

@@ -3,7 +3,7 @@
 #include <wisp/support/strings.hpp>
 
 // GCC 12 reports -Wnull-dereference inside Asio's reactor once inlined (a false positive in
-// system headers; see engine.cpp).
+// system headers; see engine_impl.hpp).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/io_context.hpp>

@@ -1,7 +1,9 @@
 #pragma once
 // Internal to the template area: the loader's phases over one template. load.cpp reads
 // the document and checks sections, parameters, conditions, references and Globals;
-// build.cpp turns the resolved resources into the Model and checks their semantics.
+// build.cpp turns the resolved resources into the Model and checks their semantics, with
+// build_functions.cpp (functions, layers), build_apis.cpp (SAM APIs, routes) and
+// build_raw_apis.cpp (plain API Gateway resources).
 
 #include <wisp/template/load.hpp>
 #include <wisp/template/node.hpp>
@@ -71,22 +73,28 @@ private:
   void build_resources();
   const Node* globals_for(const ResourceDecl& decl);
   Node resolve_merged(const Node* global, const Node& local);
+  void check_transformed_size();
+  void build_outputs();
+
+  // build_functions.cpp
   void build_function(const ResourceDecl& decl, const Node& properties);
   void build_lambda_function(const ResourceDecl& decl, const Node& properties);
-  void build_api(const ResourceDecl& decl, const Node& properties, bool http, bool implicit);
+  void check_events(const Node& events);
+  void check_function(Function& function, const Node& properties, const ResourceDecl& decl);
+  void check_deployment_preference(const Function& function, const Node& properties);
   void build_layer(const ResourceDecl& decl, const Node& properties, bool serverless);
+
+  // build_apis.cpp
+  void build_api(const ResourceDecl& decl, const Node& properties, bool http, bool implicit);
+  std::optional<Node> load_definition_uri(const Node& uri);
   void build_implicit_apis();
-  void build_raw_apis(); // AWS::ApiGateway::* and AWS::ApiGatewayV2::* resources
-  void raw_routes();
-  void check_transformed_size();
-  std::string raw_function_of(const Node& uri) const;
   void build_routes();
   void routes_from_definition(const Api& api, const Node& body);
-  void check_function(Function& function, const Node& properties, const ResourceDecl& decl);
-  void check_events(const Node& events);
-  void check_deployment_preference(const Function& function, const Node& properties);
-  void build_outputs();
-  std::optional<Node> load_definition_uri(const Node& uri);
+
+  // build_raw_apis.cpp
+  std::string raw_function_of(const Node& uri) const;
+  void build_raw_apis(); // AWS::ApiGateway::* and AWS::ApiGatewayV2::* resources
+  void raw_routes();
 
   // First member: the node trees below live in it, so it must outlive them.
   Arena m_arena;

@@ -1,0 +1,45 @@
+#pragma once
+// What `wisp local execution ...` and `wisp local callback ...` share: where the app's
+// durable executions are stored, and how an API answer is reported.
+
+#include "../command.hpp"
+
+#include <wisp/durable/service.hpp>
+#include <wisp/durable/store.hpp>
+#include <wisp/template/load.hpp>
+
+#include <boost/json/parse.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace wisp::cli {
+
+// <template dir>/.wisp/durable (the template from -t, else template.yaml/.yml here; the
+// current directory when there is none).
+inline std::filesystem::path durable_store_root(const Context& context) {
+  auto path = sam::resolve_template_path(context.global.template_file);
+  std::filesystem::path dir = path ? path->parent_path() : std::filesystem::path();
+  if (dir.empty())
+    dir = std::filesystem::current_path();
+  return durable::Store::default_root(std::filesystem::absolute(dir));
+}
+
+// Prints an API error answer ("<Type>: <message>") and returns the exit code; 0 for success.
+inline int report_answer(Context& context, const durable::HttpResponse& answer) {
+  if (answer.status < 300)
+    return 0;
+  std::string message = answer.body;
+  boost::system::error_code ec;
+  const auto body = boost::json::parse(answer.body, ec);
+  if (!ec && body.is_object()) {
+    const auto& o = body.as_object();
+    for (const auto* key : {"message", "Message"})
+      if (const auto it = o.find(key); it != o.end() && it->value().is_string())
+        message = std::string(it->value().as_string());
+  }
+  context.console.error(answer.error_type.empty() ? message : answer.error_type + ": " + message);
+  return static_cast<int>(support::ExitCode::failure);
+}
+
+} // namespace wisp::cli
