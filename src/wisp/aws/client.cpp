@@ -58,9 +58,9 @@ std::string_view service_name(Service service) {
 namespace {
 
 constexpr Service k_all_services[] = {
-    Service::lambda,  Service::apigateway, Service::apigatewayv2, Service::s3,
-    Service::logs,    Service::cloudwatch, Service::iam,          Service::sts,
-    Service::sqs,     Service::sns,        Service::dynamodb,     Service::dynamodbstreams,
+    Service::lambda,  Service::apigateway, Service::apigatewayv2,  Service::s3,
+    Service::logs,    Service::cloudwatch, Service::iam,           Service::sts,
+    Service::sqs,     Service::sns,        Service::dynamodb,      Service::dynamodbstreams,
     Service::kinesis, Service::events,     Service::cloudformation};
 
 // SigV4 signing name.

@@ -169,7 +169,7 @@ infra::Inputs infra_inputs(const sam::Model& model, const Desired& desired,
 // --- layers of the template (layers.cpp) ---
 
 struct LayerState {
-  LayerSpec spec; // a copy: `desired` is rebuilt several times during a deploy
+  LayerSpec spec;  // a copy: `desired` is rebuilt several times during a deploy
   std::string arn; // the version holding this content, empty: to publish
 };
 // Finds, for each layer, the version that holds its content (ListLayerVersions).
