@@ -9,7 +9,7 @@ is one, reached *_COMPLETE), or the first line of the error. Prints a summary an
 one record per app.
 
 Usage: tests/bench/corpus_deploy.py [--wisp build/ci/cli/wisp] [--corpus DIR] [--limit N]
-                                    [--json out.json] [--only NAME]
+                                    [--json out.json] [--only NAME] [--start N]
 """
 
 import argparse
@@ -96,6 +96,7 @@ def main():
     parser.add_argument("--wisp", default=os.path.join(ROOT, "build", "ci", "cli", "wisp"))
     parser.add_argument("--corpus", default="/work/corpus/serverless-patterns")
     parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--start", type=int, default=0, help="skip the first N apps (to split a run)")
     parser.add_argument("--only", default="")
     parser.add_argument("--timeout", type=int, default=180)
     parser.add_argument("--json", default="")
@@ -105,7 +106,9 @@ def main():
         for i, (name, template) in enumerate(apps(args.corpus)):
             if args.only and args.only != name:
                 continue
-            if args.limit and i >= args.limit:
+            if i < args.start:
+                continue
+            if args.limit and i >= args.start + args.limit:
                 break
             record = run(args.wisp, args.corpus, name, template, moto, args.timeout)
             records.append(record)

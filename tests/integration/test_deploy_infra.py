@@ -671,5 +671,66 @@ class FunctionSettings(InfraTestCase):
         self.assertEqual(self.deploy_json()["status"], "no-change")
 
 
+SHARED_ROLE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  WorkerRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {{Service: lambda.amazonaws.com}}
+            Action: sts:AssumeRole
+      ManagedPolicyArns: [{managed}]
+  WorkerRoleDefaultPolicy:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: WorkerRoleDefaultPolicy
+      PolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Action: sqs:SendMessage
+            Resource: !GetAtt Jobs.Arn
+      Roles: [!Ref WorkerRole]
+  Jobs:
+    Type: AWS::SQS::Queue
+  Worker:
+    Type: AWS::Serverless::Function
+    DependsOn: WorkerRoleDefaultPolicy
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      AutoPublishAlias: live
+      Role: !GetAtt WorkerRole.Arn
+"""
+
+
+class SharedRole(InfraTestCase):
+    """The shape CDK-made templates have: a role of the template (wisp's) and a policy of the
+    stack attached to it."""
+
+    def test_a_policy_of_the_stack_on_a_role_wisp_makes_waits_for_it_and_stays(self):
+        basic = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+        self.write("app/template.yaml", SHARED_ROLE.format(managed=basic))
+        self.deploy()
+        document = self.aws("iam", "get-role-policy", "--role-name", "shop-WorkerRole", "--policy-name",
+                            "WorkerRoleDefaultPolicy")["PolicyDocument"]
+        self.assertEqual(document["Statement"][0]["Action"], "sqs:SendMessage")
+        # The role changes (wisp updates it): the stack's policy stays.
+        xray = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
+        self.write("app/template.yaml", SHARED_ROLE.format(managed=f"{basic}, {xray}"))
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        managed = [p["PolicyArn"] for p in self.aws("iam", "list-attached-role-policies", "--role-name",
+                                                    "shop-WorkerRole")["AttachedPolicies"]]
+        self.assertEqual(sorted(managed), sorted([basic, xray]))
+        self.assertIsNotNone(self.aws("iam", "get-role-policy", "--role-name", "shop-WorkerRole", "--policy-name",
+                                      "WorkerRoleDefaultPolicy", check=False))
+
+
 if __name__ == "__main__":
     harness.main()

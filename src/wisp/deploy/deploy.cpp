@@ -681,8 +681,8 @@ struct Engine {
       }
     }
     for (const auto& arn : attached)
-      if (std::find(spec.document.managed.begin(), spec.document.managed.end(), arn) ==
-          spec.document.managed.end())
+      if (!spec.shared && std::find(spec.document.managed.begin(), spec.document.managed.end(),
+                                    arn) == spec.document.managed.end())
         WISP_TRY(backend.detach_role_policy(spec.name, arn));
     std::vector<std::string> inline_names;
     if (plan.actual.exists) {
@@ -691,13 +691,17 @@ struct Engine {
     for (const auto& [name, document] : spec.document.inline_policies)
       WISP_TRY(backend.put_role_policy(spec.name, name, document));
     for (const auto& name : inline_names)
-      if (!spec.document.inline_policies.contains(name))
+      if (!spec.shared && !spec.document.inline_policies.contains(name))
         WISP_TRY(backend.delete_role_policy(spec.name, name));
     // The digest tag last: it says the role is complete.
     WISP_TRY(backend.tag_role(spec.name, tags));
     // Read back.
     WISP_TRY_ASSIGN(auto now, backend.attached_role_policies(spec.name));
     std::sort(now.begin(), now.end());
+    if (spec.shared) // the stack's own attachments stay beside wisp's
+      std::erase_if(now, [&](const std::string& arn) {
+        return std::find(expected.begin(), expected.end(), arn) == expected.end();
+      });
     if (now != expected)
       return support::failf("read-back: role {} has managed policies {} instead of {}", spec.name,
                             support::join(now, ", "), support::join(expected, ", "));
@@ -906,6 +910,9 @@ support::Result<DeployResult> deploy(const sam::Model& model,
     for (const auto& f : s.functions)
       if (f.actual.alias)
         aliases.insert(f.spec->logical_id);
+    for (const auto& r : s.roles)
+      if (r.actual.exists)
+        aliases.insert("role:" + r.spec->logical_id);
     return aliases;
   };
   const auto api_ids = [&](const Snapshot& s) {
@@ -1221,6 +1228,8 @@ support::Result<DeployResult> deploy(const sam::Model& model,
     std::set<std::string> all;
     for (const auto& f : desired.functions)
       all.insert(f.logical_id);
+    for (const auto& [id, role] : desired.roles)
+      all.insert("role:" + id);
     std::map<std::string, std::string> ids;
     for (const auto& [id, applied] : applied_apis)
       ids[id] = applied.id;

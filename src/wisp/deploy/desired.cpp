@@ -688,6 +688,23 @@ support::Result<Desired> build_desired(const sam::Model& model,
           fmt::format("{}: FunctionUrlConfig is not deployed by wisp yet", function.logical_id));
   }
   for (const auto& resource : model.resources) {
+    if (resource.type != "AWS::IAM::Policy" && resource.type != "AWS::IAM::ManagedPolicy")
+      continue;
+    const auto* roles = resource.properties.if_contains("Roles");
+    if (roles == nullptr || !roles->is_array())
+      continue;
+    for (const auto& entry : roles->as_array()) {
+      const auto* ref = entry.is_object() ? entry.as_object().if_contains("Ref") : nullptr;
+      if (ref == nullptr || !ref->is_string())
+        continue;
+      std::string id(ref->as_string());
+      if (!desired.roles.contains(id) && id.ends_with("Role"))
+        id.resize(id.size() - 4); // SAM's <Function>Role
+      if (auto it = desired.roles.find(id); it != desired.roles.end())
+        it->second.shared = true;
+    }
+  }
+  for (const auto& resource : model.resources) {
     static const std::set<std::string, std::less<>> k_handled = {
         "AWS::Serverless::Function", "AWS::Lambda::Function",         "AWS::Serverless::Api",
         "AWS::Serverless::HttpApi",  "AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"};

@@ -36,6 +36,9 @@ struct RoleSpec {
   std::string arn;
   RoleDocument document;
   std::string digest;
+  // The stack attaches policies to it too (an AWS::IAM::Policy or ManagedPolicy naming it in
+  // `Roles`): wisp then removes no policy it finds there, it adds its own.
+  bool shared = false;
 };
 
 // A layer of the template (AWS::Serverless::LayerVersion, AWS::Lambda::LayerVersion): wisp

@@ -38,7 +38,7 @@ infra::Inputs infra_inputs(const sam::Model& model, const Desired& desired,
   for (const auto& [id, role] : desired.roles) {
     const auto* resource = model.find_resource(id);
     if (resource != nullptr && resource->type == "AWS::IAM::Role")
-      in.roles.push_back({id, role.name, role.arn});
+      in.roles.push_back({id, role.name, role.arn, existing_aliases.contains("role:" + id)});
   }
   for (const auto& layer : desired.layers) {
     auto it = layer_arns.find(layer.logical_id);

@@ -59,6 +59,7 @@ struct Param {
   std::string value;
   bool unknown = false;        // the value does not exist before the functions phase
   bool needs_function = false; // a function alias this deploy creates
+  bool needs_role = false;     // a role this deploy creates (after the stack's first change set)
   bool no_echo = false;
 };
 
@@ -255,19 +256,20 @@ private:
         return alias_of(f);
       if (r.id == f.logical_id + "Role" && !f.role_name.empty()) {
         if (r.attribute == "Arn")
-          return use(base + "Arn", Param{f.role_arn});
+          return use(base + "Arn", Param{f.role_arn, false, false, !f.exists});
         if (r.attribute.empty())
-          return use(base + "Name", Param{f.role_name});
+          return use(base + "Name", Param{f.role_name, false, false, !f.exists});
       }
     }
     for (const auto* things : {&m_roles, &m_alarms}) {
       auto it = things->find(r.id);
       if (it == things->end())
         continue;
+      const bool later = !it->second->exists;
       if (r.attribute == "Arn")
-        return use(base + "Arn", Param{it->second->arn});
+        return use(base + "Arn", Param{it->second->arn, false, false, later});
       if (r.attribute.empty())
-        return use(base + "Name", Param{it->second->name});
+        return use(base + "Name", Param{it->second->name, false, false, later});
       return support::failf("Fn::GetAtt {}.{}: wisp knows the Arn and the name of {}, not {}", r.id,
                             r.attribute, r.id, r.attribute);
     }
@@ -407,7 +409,7 @@ private:
       const auto type = type_of(body);
       for (const auto& key : m_used[id]) {
         const auto& p = m_params[key];
-        if (p.unknown)
+        if (p.unknown || p.needs_role) // IAM checks that a role exists (policies, assumers)
           return true;
         if (p.needs_function && (k_needs_function.contains(type) || type.starts_with("Custom::")))
           return true;

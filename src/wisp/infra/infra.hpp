@@ -55,6 +55,7 @@ struct WispName {
   std::string logical_id; // an AWS::IAM::Role or AWS::CloudWatch::Alarm wisp deploys
   std::string name;
   std::string arn;
+  bool exists = true; // exists before this deploy (a role wisp makes later in the deploy does not)
 };
 
 struct Inputs {
