@@ -207,6 +207,11 @@ def infra_benchmark(wisp, url, tmp, runs):
                   for p in cf.describe_stacks(StackName="infra")["Stacks"][0].get("Parameters", [])}
     for key, spec in template.get("Parameters", {}).items():
         spec["Default"] = parameters.get(key, "x")
+    # Physical names the template spells out (the bus's Name) are wisp's stack's already.
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        if isinstance(properties.get("Name"), str):
+            properties["Name"] += "-peer"
     peer = StackPeer(url)
     peer.deploy(template)
     peer_no_change = [timed(peer.deploy, template) for _ in range(runs)]
