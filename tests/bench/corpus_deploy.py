@@ -43,7 +43,8 @@ def apps(corpus):
 
 
 def classify(stderr):
-    lines = [line for line in stderr.splitlines() if "error" in line.lower()]
+    lines = [line for line in stderr.splitlines() if line.startswith("error")] or \
+        [line for line in stderr.splitlines() if "error" in line.lower()]
     line = lines[0] if lines else (stderr.strip().splitlines() or ["(no output)"])[-1]
     line = re.sub(r"^[^:]*template\.ya?ml:\d+:\d+: ", "", line)
     line = re.sub(r"\(HTTP \d+, request id [^)]*\)", "", line)
