@@ -123,7 +123,10 @@ public:
             "Builds the functions (deterministic zips, reused when unchanged), compares the "
             "template with what the backend holds, prints the plan (+ create, ~ update, = "
             "unchanged) and applies only the changes: roles, function code and configuration, "
-            "versions, the stage alias, REST and HTTP APIs. Aliases with a DeploymentPreference "
+            "versions, the stage alias, REST and HTTP APIs, layers. The template's other resources "
+            "(tables, queues, buckets, rules, state machines, event sources) go into one "
+            "CloudFormation stack named after the app, through change sets. Aliases with a "
+            "DeploymentPreference "
             "shift traffic step by step (Canary/Linear/AllAtOnce) while alarms are watched; an "
             "alarm, a failing hook or Ctrl-C returns them to the old version. A deploy without "
             "changes makes no mutating call. State and a lock live in the artifact bucket. "
@@ -447,8 +450,10 @@ public:
     return {{"delete"},
             "Delete one stage, or the whole app",
             "With --stage: the stage's aliases (and their permissions), its API stages and its "
-            "state. Without: every stage, the functions with all versions, the roles, APIs and "
-            "alarms wisp made, and the artifacts and state under the prefix. Lists what goes "
+            "state. Without: every stage, the functions with all versions, the roles, APIs, "
+            "alarms and layer versions wisp made, then the app's CloudFormation stack (resources "
+            "with DeletionPolicy Retain stay and are listed), and the artifacts and state under "
+            "the prefix. Lists what goes "
             "and asks first on a terminal; without one, --no-prompts is required.",
             {{"wisp delete --stack-name app --stage dev", "Delete the dev stage"},
              {"wisp delete --stack-name app --no-prompts", "Delete everything, without asking"}},
@@ -491,13 +496,20 @@ public:
       json::array deleted;
       for (const auto& line : result->deleted)
         deleted.emplace_back(line);
-      context.console.out(json::serialize(json::object{{"deleted", std::move(deleted)}}) + "\n");
+      json::array retained;
+      for (const auto& line : result->retained)
+        retained.emplace_back(line);
+      context.console.out(json::serialize(json::object{{"deleted", std::move(deleted)},
+                                                       {"retained", std::move(retained)}}) +
+                          "\n");
     } else {
       context.console.out(fmt::format("Deleted {} ({} items).\n",
                                       m_options.target.stage.empty()
                                           ? "app " + m_options.target.stack
                                           : "stage " + m_options.target.stage,
                                       result->deleted.size()));
+      for (const auto& kept : result->retained)
+        context.console.out(fmt::format("Kept (DeletionPolicy Retain): {}\n", kept));
     }
     return 0;
   }

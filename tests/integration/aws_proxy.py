@@ -20,6 +20,13 @@ drops: a CreateDeployment with `stageName` + `canarySettings` creates a plain de
 moto (the stage keeps serving its deployment) and the proxy keeps the canary; GetStage and
 UpdateStage answers carry it; UpdateStage operations on `/canarySettings...` change it.
 
+`emulate_stack_states(stack, statuses, failure=None)` makes the proxy play CloudFormation states
+moto never reaches (its stacks do not roll back): the next DescribeStacks answers for `stack`
+report `statuses` one after another (then moto's own again); ContinueUpdateRollback and
+CancelUpdateStack, which moto lacks, are answered as CloudFormation does and recorded; with
+`failure` = (logical id, type, status, reason), DescribeStackEvents answers carry that event,
+newest first, once ContinueUpdateRollback was called.
+
 `lambda_updates_take(reads, fail=None)` makes the proxy play Lambda's asynchronous updates,
 which moto finishes at once: after a function is created or its code or configuration
 updated, its next `reads` GetFunctionConfiguration answers say `LastUpdateStatus:
@@ -86,6 +93,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return self._answer(409, json.dumps({"Type": "User", "message": refused}).encode(),
                                     {"Content-Type": "application/json",
                                      "x-amzn-ErrorType": "ResourceConflictException"})
+        if proxy.stack_states is not None:
+            answer = proxy._stack_request(body)
+            if answer is not None:
+                record["fault"] = "emulated"
+                return self._answer(200, answer, {"Content-Type": "text/xml"})
         canary = proxy._canary_request(self.command, parsed.path, body) if proxy.canaries is not None else None
         if canary is not None:
             body = canary["body"]
@@ -97,6 +109,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             data = proxy._canary_response(canary, status, data)
         if proxy.lambda_updates is not None:
             data = proxy._lambda_response(self.command, parsed.path, body, status, data, record)
+        if proxy.stack_states is not None:
+            data = proxy._stack_response(body, status, data)
         record["status"] = status
         record["response"] = data
         if fault == "timeout-after":
@@ -149,6 +163,8 @@ class FaultProxy:
         self._streaks = {}  # (method, path) -> faults injected in a row
         self.canaries = None  # {(api id, stage): canarySettings} when emulating them
         self.lambda_updates = None  # {function name: reads left InProgress} when emulating them
+        self.stack_states = None  # (stack, [statuses left], failure) when emulating them
+        self.stack_calls = []  # CloudFormation actions the emulation answered itself
         self._update_reads = 0
         self._update_failure = None
         self.server = None
@@ -191,6 +207,49 @@ class FaultProxy:
     def clear(self):
         with self.lock:
             self.records.clear()
+
+    def emulate_stack_states(self, stack, statuses, failure=None):
+        with self.lock:
+            self.stack_states = (stack, list(statuses), failure)
+            self.stack_calls = []
+
+    def _form(self, body):
+        try:
+            return dict(urllib.parse.parse_qsl(body.decode()))
+        except (UnicodeDecodeError, AttributeError):
+            return {}
+
+    def _stack_request(self, body):
+        form = self._form(body)
+        action = form.get("Action")
+        if action not in ("ContinueUpdateRollback", "CancelUpdateStack"):
+            return None
+        with self.lock:
+            self.stack_calls.append(action)
+        return (f'<{action}Response xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
+                f'<{action}Result/><ResponseMetadata><RequestId>emulated</RequestId></ResponseMetadata>'
+                f'</{action}Response>').encode()
+
+    def _stack_response(self, body, status, data):
+        form = self._form(body)
+        stack, statuses, failure = self.stack_states
+        if status != 200 or stack not in form.get("StackName", ""):
+            return data
+        if form.get("Action") == "DescribeStacks":
+            with self.lock:
+                if not statuses:
+                    return data
+                scripted = statuses.pop(0)
+            return re.sub(rb"<StackStatus>[^<]*</StackStatus>", b"<StackStatus>" + scripted.encode() + b"</StackStatus>",
+                          data, count=1)
+        if form.get("Action") == "DescribeStackEvents" and failure and "ContinueUpdateRollback" in self.stack_calls:
+            logical, kind, state, reason = failure
+            member = (f"<member><EventId>emulated-{logical}</EventId><StackName>{stack}</StackName>"
+                      f"<LogicalResourceId>{logical}</LogicalResourceId><ResourceType>{kind}</ResourceType>"
+                      f"<ResourceStatus>{state}</ResourceStatus><ResourceStatusReason>{reason}"
+                      f"</ResourceStatusReason><Timestamp>2026-01-01T00:00:00Z</Timestamp></member>").encode()
+            return data.replace(b"<StackEvents>", b"<StackEvents>" + member, 1)
+        return data
 
     def emulate_stage_canaries(self):
         with self.lock:

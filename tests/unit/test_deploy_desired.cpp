@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 using namespace wisp;
 namespace json = boost::json;
 
@@ -39,8 +41,10 @@ struct App {
     }
   }
 
-  support::Result<deploy::Desired> desired(const std::string& stage = {}) const {
+  support::Result<deploy::Desired> desired(const std::string& stage = {},
+                                           const deploy::InfraValues* infra = nullptr) const {
     deploy::DesiredInputs inputs;
+    inputs.infra = infra;
     inputs.stack = "shop";
     inputs.stage = stage;
     inputs.region = "eu-west-1";
@@ -194,4 +198,55 @@ TEST_CASE("desired: what wisp does not deploy is an error or a warning, never si
     CHECK(std::find(w.begin(), w.end(), "Queue (AWS::SQS::Queue) is not deployed by wisp") !=
           w.end());
   }
+}
+
+TEST_CASE("desired: values of the infrastructure stack reach environment and policies") {
+  App app(std::string(k_functions) + R"(  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      BillingMode: PAY_PER_REQUEST
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Environment:
+        Variables:
+          TABLE: !Ref Table
+          ARN: !GetAtt Table.Arn
+      Policies:
+        - DynamoDBCrudPolicy:
+            TableName: !Ref Table
+        - Statement:
+            - Effect: Allow
+              Action: dynamodb:GetItem
+              Resource: !Sub "${Table.Arn}/index/*"
+)");
+  deploy::InfraValues infra;
+  infra.ids = {"Table"};
+  // Before the stack is deployed the values are pending (for the plan only).
+  auto before = app.desired({}, &infra);
+  REQUIRE(before.has_value());
+  const auto& pending = before->function("Worker")->config.at("Environment").at("Variables");
+  CHECK(deploy::is_pending(pending.at("TABLE").as_string()));
+  // Then the stack's outputs give them.
+  infra.values = {{"Table", "shop-Table-X1"},
+                  {"Table.Arn", "arn:aws:dynamodb:eu-west-1:111122223333:table/shop-Table-X1"}};
+  auto after = app.desired({}, &infra);
+  REQUIRE(after.has_value());
+  const auto& variables = after->function("Worker")->config.at("Environment").at("Variables");
+  CHECK(variables.at("TABLE") == "shop-Table-X1");
+  CHECK(variables.at("ARN") == "arn:aws:dynamodb:eu-west-1:111122223333:table/shop-Table-X1");
+  const auto& role = after->roles.at("Worker").document;
+  CHECK(deploy::canonical_json(role.inline_policies.at("WorkerRolePolicy0"))
+            .find("table/shop-Table-X1/index/*") != std::string::npos);
+  CHECK(role.inline_policies.at("WorkerRolePolicy1").at("Statement").at(0).at("Resource") ==
+        "arn:aws:dynamodb:eu-west-1:111122223333:table/shop-Table-X1/index/*");
+  // The warning about resources wisp does not deploy is gone for what the stack holds.
+  CHECK(std::none_of(after->warnings.begin(), after->warnings.end(), [](const std::string& w) {
+    return w.find("Table (AWS::DynamoDB::Table)") != std::string::npos;
+  }));
 }

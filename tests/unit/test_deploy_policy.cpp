@@ -85,9 +85,15 @@ TEST_CASE("policy: the ten templates the issue names expand") {
   auto read = deploy::expand_policy_template("S3ReadPolicy", json::parse(R"({"BucketName": "b"})"),
                                              k_context);
   CHECK(deploy::canonical_json(read->at(0)).find("s3:PutObject") == std::string::npos);
+  // As SAM writes it: SSMParameterReadPolicy takes the name without its leading slash,
+  // SSMParameterWithSlashPrefixReadPolicy with it.
   auto ssm = deploy::expand_policy_template(
-      "SSMParameterReadPolicy", json::parse(R"({"ParameterName": "/app/key"})"), k_context);
+      "SSMParameterReadPolicy", json::parse(R"({"ParameterName": "app/key"})"), k_context);
   CHECK(deploy::canonical_json(*ssm).find("parameter/app/key") != std::string::npos);
+  auto slash =
+      deploy::expand_policy_template("SSMParameterWithSlashPrefixReadPolicy",
+                                     json::parse(R"({"ParameterName": "/app/key"})"), k_context);
+  CHECK(deploy::canonical_json(*slash).find(":parameter/app/key") != std::string::npos);
   auto cn = deploy::expand_policy_template("S3ReadPolicy", json::parse(R"({"BucketName": "b"})"),
                                            {"cn-north-1", "1", "app"});
   CHECK(deploy::canonical_json(*cn).find("arn:aws-cn:s3:::b") != std::string::npos);
@@ -111,6 +117,24 @@ TEST_CASE("policy: bad policies are clear errors") {
   REQUIRE_FALSE(symbolic.has_value());
   CHECK(symbolic.error().message.find("TableName is Ref") != std::string::npos);
   CHECK_FALSE(deploy::function_role(function_with("[42]"), k_context).has_value());
+}
+
+TEST_CASE("policy: poll-based event sources add the managed policies SAM adds") {
+  auto function = function_with("null");
+  for (const char* type : {"SQS", "Kinesis", "DynamoDB"}) {
+    sam::EventSource event;
+    event.name = type;
+    event.type = type;
+    function.events.push_back(event);
+  }
+  auto role = deploy::function_role(function, k_context);
+  REQUIRE(role.has_value());
+  CHECK(role->managed ==
+        std::vector<std::string>{
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole",
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole",
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"});
 }
 
 TEST_CASE("policy: digests are canonical (key order does not matter)") {

@@ -37,6 +37,8 @@ std::string_view service_name(Service service) {
     return "iam";
   case Service::sts:
     return "sts";
+  case Service::cloudformation:
+    return "cloudformation";
   case Service::sqs:
     return "sqs";
   case Service::sns:
@@ -56,10 +58,10 @@ std::string_view service_name(Service service) {
 namespace {
 
 constexpr Service k_all_services[] = {
-    Service::lambda,  Service::apigateway, Service::apigatewayv2, Service::s3,
-    Service::logs,    Service::cloudwatch, Service::iam,          Service::sts,
-    Service::sqs,     Service::sns,        Service::dynamodb,     Service::dynamodbstreams,
-    Service::kinesis, Service::events};
+    Service::lambda,  Service::apigateway, Service::apigatewayv2,  Service::s3,
+    Service::logs,    Service::cloudwatch, Service::iam,           Service::sts,
+    Service::sqs,     Service::sns,        Service::dynamodb,      Service::dynamodbstreams,
+    Service::kinesis, Service::events,     Service::cloudformation};
 
 // SigV4 signing name.
 std::string_view signing_name(Service service) {
@@ -95,6 +97,8 @@ std::string_view endpoint_env_suffix(Service service) {
     return "IAM";
   case Service::sts:
     return "STS";
+  case Service::cloudformation:
+    return "CLOUDFORMATION";
   case Service::sqs:
     return "SQS";
   case Service::sns:

@@ -47,6 +47,7 @@ enum class Service {
   cloudwatch, // CloudWatch (alarms, metrics)
   iam,
   sts,
+  cloudformation,
   sqs,             // JSON 1.0 (AmazonSQS)
   sns,             // query protocol
   dynamodb,        // JSON 1.0 (DynamoDB_20120810)

@@ -156,6 +156,190 @@ support::Result<std::vector<std::string>> api_ids_named(const Backend& backend,
   return ids;
 }
 
+// An authorizer as the backend reports it, as the spec it would be (to compare digests).
+AuthorizerSpec authorizer_of(const json::object& o, bool rest) {
+  AuthorizerSpec a;
+  const auto strings = [&](const char* key) {
+    std::vector<std::string> out;
+    if (const auto* v = o.if_contains(key); v != nullptr && v->is_array())
+      for (const auto& item : v->as_array())
+        if (item.is_string())
+          out.emplace_back(item.as_string());
+    return out;
+  };
+  const auto number = [&](const char* key, int fallback) {
+    const auto* v = o.if_contains(key);
+    return v != nullptr && v->is_number() ? v->to_number<int>() : fallback;
+  };
+  if (rest) {
+    a.name = str(o, "name");
+    a.type = str(o, "type");
+    a.uri = str(o, "authorizerUri");
+    for (auto& source : support::split(str(o, "identitySource"), ','))
+      if (auto t = std::string(support::trim(source)); !t.empty())
+        a.identity_sources.push_back(t);
+    a.ttl_seconds = number("authorizerResultTtlInSeconds", 300);
+    a.validation_expression = str(o, "identityValidationExpression");
+    a.provider_arns = strings("providerARNs");
+    return a;
+  }
+  a.name = str(o, "name");
+  a.type = str(o, "authorizerType");
+  a.uri = str(o, "authorizerUri");
+  a.identity_sources = strings("identitySource");
+  a.ttl_seconds = number("authorizerResultTtlInSeconds", a.type == "JWT" ? 0 : 300);
+  if (const auto* jwt = o.if_contains("jwtConfiguration"); jwt != nullptr && jwt->is_object()) {
+    a.issuer = str(jwt->as_object(), "issuer");
+    if (const auto* audience = jwt->as_object().if_contains("audience");
+        audience != nullptr && audience->is_array())
+      for (const auto& item : audience->as_array())
+        if (item.is_string())
+          a.audience.emplace_back(item.as_string());
+  }
+  a.payload_format_version = str(o, "authorizerPayloadFormatVersion");
+  if (const auto* simple = o.if_contains("enableSimpleResponses");
+      simple != nullptr && simple->is_bool())
+    a.simple_responses = simple->as_bool();
+  return a;
+}
+
+// How a route is authorized: "NONE|", "CUSTOM|<authorizer id>", ...
+std::string route_authorization(const ApiSpec& spec, const RouteSpec& route,
+                                const std::map<std::string, std::string>& authorizer_ids) {
+  if (route.authorizer.empty())
+    return "NONE|";
+  if (route.authorizer == "AWS_IAM")
+    return "AWS_IAM|";
+  for (const auto& a : spec.authorizers)
+    if (a.name == route.authorizer) {
+      auto it = authorizer_ids.find(a.name);
+      const auto id = it == authorizer_ids.end() ? std::string() : it->second;
+      if (a.type == "COGNITO_USER_POOLS")
+        return "COGNITO_USER_POOLS|" + id;
+      if (a.type == "JWT")
+        return "JWT|" + id;
+      return "CUSTOM|" + id;
+    }
+  return "NONE|";
+}
+
+json::value authorizer_body(const AuthorizerSpec& a, bool rest) {
+  json::object body;
+  if (rest) {
+    body["name"] = a.name;
+    body["type"] = a.type;
+    if (!a.uri.empty())
+      body["authorizerUri"] = a.uri;
+    body["identitySource"] = support::join(a.identity_sources, ", ");
+    body["authorizerResultTtlInSeconds"] = a.ttl_seconds;
+    if (!a.validation_expression.empty())
+      body["identityValidationExpression"] = a.validation_expression;
+    if (!a.provider_arns.empty()) {
+      json::array providers;
+      for (const auto& p : a.provider_arns)
+        providers.emplace_back(p);
+      body["providerARNs"] = std::move(providers);
+    }
+    return body;
+  }
+  body["name"] = a.name;
+  body["authorizerType"] = a.type;
+  json::array sources;
+  for (const auto& s : a.identity_sources)
+    sources.emplace_back(s);
+  body["identitySource"] = std::move(sources);
+  if (a.type == "JWT") {
+    json::array audience;
+    for (const auto& item : a.audience)
+      audience.emplace_back(item);
+    body["jwtConfiguration"] =
+        json::object{{"audience", std::move(audience)}, {"issuer", a.issuer}};
+  } else {
+    body["authorizerUri"] = a.uri;
+    body["authorizerPayloadFormatVersion"] = a.payload_format_version;
+    body["enableSimpleResponses"] = a.simple_responses;
+    body["authorizerResultTtlInSeconds"] = a.ttl_seconds;
+  }
+  return body;
+}
+
+// Creates or updates the spec's authorizers; name → id. Authorizers no longer wanted are
+// removed by the caller once no route uses them.
+support::Result<std::map<std::string, std::string>>
+apply_authorizers(const Backend& backend, const ApiSpec& spec, const std::string& api_id,
+                  const std::map<std::string, AuthorizerActual>& actual, Log& log) {
+  const bool rest = spec.kind == "rest";
+  std::map<std::string, std::string> ids;
+  for (const auto& [name, a] : actual)
+    ids[name] = a.id;
+  for (const auto& a : spec.authorizers) {
+    const json::value body = authorizer_body(a, rest);
+    auto it = actual.find(a.name);
+    if (it != actual.end() && it->second.digest == a.digest())
+      continue;
+    const auto base =
+        rest ? "/" + segment(api_id) + "/authorizers" : "/apis/" + segment(api_id) + "/authorizers";
+    aws::AwsResult<json::value> done;
+    if (it == actual.end()) {
+      done = rest ? backend.apigw("CreateAuthorizer", "POST", base, &body)
+                  : backend.apigw2("CreateAuthorizer", "POST", base, &body);
+    } else if (!rest) {
+      done =
+          backend.apigw2("UpdateAuthorizer", "PATCH", base + "/" + segment(it->second.id), &body);
+    } else {
+      json::array ops;
+      const std::pair<const char*, const char*> k_fields[] = {
+          {"/authorizerUri", "authorizerUri"},
+          {"/identitySource", "identitySource"},
+          {"/authorizerResultTtlInSeconds", "authorizerResultTtlInSeconds"},
+          {"/identityValidationExpression", "identityValidationExpression"}};
+      for (const auto& [path, key] : k_fields)
+        if (const auto* v = body.as_object().if_contains(key))
+          ops.push_back(json::object{{"op", "replace"},
+                                     {"path", path},
+                                     {"value", v->is_string() ? json::value(v->as_string())
+                                                              : json::value(json::serialize(*v))}});
+      const json::value patch = json::object{{"patchOperations", std::move(ops)}};
+      done =
+          backend.apigw("UpdateAuthorizer", "PATCH", base + "/" + segment(it->second.id), &patch);
+    }
+    if (!done)
+      return tl::unexpected(error_of(std::move(done)));
+    if (it == actual.end()) {
+      const auto id =
+          done->is_object() ? str(done->as_object(), rest ? "id" : "authorizerId") : std::string();
+      if (id.empty())
+        return support::failf("CreateAuthorizer for {} of {} returned no id", a.name,
+                              spec.logical_id);
+      ids[a.name] = id;
+    }
+    log.step(fmt::format("{}: authorizer {} {}", spec.logical_id, a.name,
+                         it == actual.end() ? "created" : "updated"));
+  }
+  return ids;
+}
+
+support::Status remove_authorizers(const Backend& backend, const ApiSpec& spec,
+                                   const std::string& api_id,
+                                   const std::map<std::string, AuthorizerActual>& actual,
+                                   Log& log) {
+  for (const auto& [name, a] : actual) {
+    if (std::any_of(spec.authorizers.begin(), spec.authorizers.end(),
+                    [&](const AuthorizerSpec& s) { return s.name == name; }))
+      continue;
+    auto removed =
+        spec.kind == "rest"
+            ? backend.apigw("DeleteAuthorizer", "DELETE",
+                            "/" + segment(api_id) + "/authorizers/" + segment(a.id))
+            : backend.apigw2("DeleteAuthorizer", "DELETE",
+                             "/apis/" + segment(api_id) + "/authorizers/" + segment(a.id));
+    if (!removed && !removed.error().not_found())
+      return tl::unexpected(error_of(std::move(removed)));
+    log.step(fmt::format("{}: removed authorizer {}", spec.logical_id, name));
+  }
+  return {};
+}
+
 } // namespace
 
 std::string permission_id(const std::string& api_logical_id, const std::string& stage) {
@@ -216,18 +400,37 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
         if (const auto* methods = o.if_contains("resourceMethods");
             methods != nullptr && methods->is_object())
           for (const auto& m : methods->as_object()) {
-            std::string uri;
-            if (m.value().is_object())
-              if (const auto* integration = m.value().as_object().if_contains("methodIntegration");
+            RestMethodActual method;
+            if (m.value().is_object()) {
+              const auto& mo = m.value().as_object();
+              if (const auto* integration = mo.if_contains("methodIntegration");
                   integration != nullptr && integration->is_object())
-                uri = str(integration->as_object(), "uri");
-            resource.methods[std::string(m.key())] = {uri};
+                method.uri = str(integration->as_object(), "uri");
+              method.authorization_type = str(mo, "authorizationType");
+              method.authorizer_id = str(mo, "authorizerId");
+            }
+            resource.methods[std::string(m.key())] = std::move(method);
           }
         actual.resources[resource.path] = std::move(resource);
       }
       position = resources->is_object() ? str(resources->as_object(), "position") : "";
       if (position.empty())
         break;
+    }
+    const bool any_auth =
+        std::any_of(actual.resources.begin(), actual.resources.end(), [](const auto& r) {
+          return std::any_of(r.second.methods.begin(), r.second.methods.end(), [](const auto& m) {
+            return !m.second.authorization_type.empty() && m.second.authorization_type != "NONE";
+          });
+        });
+    if (!spec.authorizers.empty() || any_auth) {
+      auto listed = backend.apigw("GetAuthorizers", "GET", "/" + id + "/authorizers");
+      if (!listed)
+        return tl::unexpected(error_of(std::move(listed)));
+      for (const auto& item : items_of(*listed))
+        if (item.is_object())
+          actual.authorizers[str(item.as_object(), "name")] = {
+              str(item.as_object(), "id"), authorizer_of(item.as_object(), true).digest()};
     }
     auto stage = backend.apigw("GetStage", "GET", "/" + id + "/stages/" + segment(spec.stage));
     if (!stage) {
@@ -261,11 +464,27 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
   auto routes = backend.apigw2("GetRoutes", "GET", "/apis/" + id + "/routes");
   if (!routes)
     return tl::unexpected(error_of(std::move(routes)));
+  bool any_auth = false;
   for (const auto& item : items_of(*routes, "items"))
     if (item.is_object()) {
-      actual.routes[str(item.as_object(), "routeKey")] = str(item.as_object(), "target");
-      actual.route_ids[str(item.as_object(), "routeKey")] = str(item.as_object(), "routeId");
+      const auto& o = item.as_object();
+      actual.routes[str(o, "routeKey")] = str(o, "target");
+      actual.route_ids[str(o, "routeKey")] = str(o, "routeId");
+      auto type = str(o, "authorizationType");
+      if (type.empty())
+        type = "NONE";
+      any_auth = any_auth || type != "NONE";
+      actual.route_auth[str(o, "routeKey")] = type + "|" + str(o, "authorizerId");
     }
+  if (!spec.authorizers.empty() || any_auth) {
+    auto listed = backend.apigw2("GetAuthorizers", "GET", "/apis/" + id + "/authorizers");
+    if (!listed)
+      return tl::unexpected(error_of(std::move(listed)));
+    for (const auto& item : items_of(*listed, "items"))
+      if (item.is_object())
+        actual.authorizers[str(item.as_object(), "name")] = {
+            str(item.as_object(), "authorizerId"), authorizer_of(item.as_object(), false).digest()};
+  }
   auto stages = backend.apigw2("GetStages", "GET", "/apis/" + id + "/stages");
   if (!stages)
     return tl::unexpected(error_of(std::move(stages)));
@@ -291,6 +510,20 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
                                        spec.routes.size(), spec.routes.size() == 1 ? "" : "s"));
     return plan;
   }
+  std::map<std::string, std::string> authorizer_ids;
+  for (const auto& [name, actual_authorizer] : a.authorizers)
+    authorizer_ids[name] = actual_authorizer.id;
+  for (const auto& wanted : spec.authorizers) {
+    auto it = a.authorizers.find(wanted.name);
+    if (it == a.authorizers.end())
+      plan.details.push_back("+ authorizer " + wanted.name);
+    else if (it->second.digest != wanted.digest())
+      plan.details.push_back("~ authorizer " + wanted.name);
+  }
+  for (const auto& [name, actual_authorizer] : a.authorizers)
+    if (std::none_of(spec.authorizers.begin(), spec.authorizers.end(),
+                     [&](const AuthorizerSpec& w) { return w.name == name; }))
+      plan.details.push_back("- authorizer " + name);
   if (spec.kind == "rest") {
     std::set<std::string> desired_paths{"/"};
     for (const auto& route : spec.routes)
@@ -308,6 +541,11 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
       else if (method->second.uri != route.integration_uri)
         plan.details.push_back(
             fmt::format("~ route {} {} (integration)", route.method, route.path));
+      else if (route_authorization(spec, route, authorizer_ids) !=
+               (method->second.authorization_type.empty() ? std::string("NONE")
+                                                          : method->second.authorization_type) +
+                   "|" + method->second.authorizer_id)
+        plan.details.push_back(fmt::format("~ route {} {} (authorizer)", route.method, route.path));
     }
     for (const auto& [path, resource] : a.resources) {
       for (const auto& [method, m] : resource.methods) {
@@ -347,6 +585,10 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
       auto integration = a.integrations.find(target);
       if (integration == a.integrations.end() || integration->second != want)
         plan.details.push_back("~ route " + key + " (integration)");
+      else if (auto auth = a.route_auth.find(key);
+               auth != a.route_auth.end() &&
+               auth->second != route_authorization(spec, route, authorizer_ids))
+        plan.details.push_back("~ route " + key + " (authorizer)");
     }
     for (const auto& [key, target] : a.routes) {
       (void)target;
@@ -437,15 +679,41 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
       return tl::unexpected(error_of(std::move(created)));
     resources[path] = {created->is_object() ? str(created->as_object(), "id") : "", path, {}};
   }
-  // Methods and integrations.
+  // Authorizers, then methods and integrations.
+  WISP_TRY_ASSIGN(const auto authorizer_ids,
+                  apply_authorizers(backend, spec, applied.id, plan.actual.authorizers, log));
   for (const auto& route : spec.routes) {
     auto& resource = resources.at(route.path);
     const auto base =
         "/" + id + "/resources/" + segment(resource.id) + "/methods/" + segment(route.method);
     auto existing = resource.methods.find(route.method);
+    const auto authorization = route_authorization(spec, route, authorizer_ids);
+    // A method's authorization is changed by making the method again (API Gateway's
+    // UpdateMethod is not everywhere: moto lacks it).
+    if (existing != resource.methods.end() &&
+        authorization != (existing->second.authorization_type.empty()
+                              ? std::string("NONE")
+                              : existing->second.authorization_type) +
+                             "|" + existing->second.authorizer_id) {
+      auto removed = backend.apigw("DeleteMethod", "DELETE", base);
+      if (!removed && !removed.error().not_found())
+        return tl::unexpected(error_of(std::move(removed)));
+      resource.methods.erase(existing);
+      existing = resource.methods.end();
+    }
     if (existing == resource.methods.end()) {
-      const json::value body = json::object{{"authorizationType", "NONE"}};
-      auto method = backend.apigw("PutMethod", "PUT", base, &body);
+      const auto bar = authorization.find('|');
+      json::object body{{"authorizationType", authorization.substr(0, bar)}};
+      if (bar + 1 < authorization.size())
+        body["authorizerId"] = authorization.substr(bar + 1);
+      if (!route.scopes.empty()) {
+        json::array scopes;
+        for (const auto& scope : route.scopes)
+          scopes.emplace_back(scope);
+        body["authorizationScopes"] = std::move(scopes);
+      }
+      const json::value request = std::move(body);
+      auto method = backend.apigw("PutMethod", "PUT", base, &request);
       if (!method)
         return tl::unexpected(error_of(std::move(method)));
     }
@@ -490,6 +758,8 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
       log.step(fmt::format("{}: removed route {} {}", spec.logical_id, method, path));
     }
   }
+
+  WISP_TRY(remove_authorizers(backend, spec, applied.id, plan.actual.authorizers, log));
 
   // Deployment and stage.
   json::object variables;
@@ -615,6 +885,21 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
     applied.id = plan.actual.id;
   }
   const auto id = segment(applied.id);
+  WISP_TRY_ASSIGN(const auto authorizer_ids,
+                  apply_authorizers(backend, spec, applied.id, plan.actual.authorizers, log));
+  const auto route_auth_body = [&](const RouteSpec& route, json::object& body) {
+    const auto authorization = route_authorization(spec, route, authorizer_ids);
+    const auto bar = authorization.find('|');
+    body["authorizationType"] = authorization.substr(0, bar);
+    if (bar + 1 < authorization.size())
+      body["authorizerId"] = authorization.substr(bar + 1);
+    if (!route.scopes.empty()) {
+      json::array scopes;
+      for (const auto& scope : route.scopes)
+        scopes.emplace_back(scope);
+      body["authorizationScopes"] = std::move(scopes);
+    }
+  };
   // One integration per (uri, payload format).
   std::map<std::string, std::string> by_target; // uri|pfv → integration id
   for (const auto& [integration_id, target] : integrations)
@@ -644,14 +929,21 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
     wanted_keys.insert(key);
     const auto target = "integrations/" + integration->second;
     auto existing = routes.find(key);
+    const auto auth_now = plan.actual.route_auth.find(key);
+    const bool auth_differs = auth_now != plan.actual.route_auth.end() &&
+                              auth_now->second != route_authorization(spec, route, authorizer_ids);
     if (existing == routes.end()) {
-      const json::value body = json::object{{"routeKey", key}, {"target", target}};
+      json::object request{{"routeKey", key}, {"target", target}};
+      route_auth_body(route, request);
+      const json::value body = std::move(request);
       auto created = backend.apigw2("CreateRoute", "POST", "/apis/" + id + "/routes", &body);
       if (!created)
         return tl::unexpected(error_of(std::move(created)));
       log.step(fmt::format("{}: route {} → {}", spec.logical_id, key, route.function_logical_id));
-    } else if (existing->second != target) {
-      const json::value body = json::object{{"target", target}};
+    } else if (existing->second != target || auth_differs) {
+      json::object request{{"target", target}};
+      route_auth_body(route, request);
+      const json::value body = std::move(request);
       auto updated = backend.apigw2("UpdateRoute", "PATCH",
                                     "/apis/" + id + "/routes/" + segment(route_ids[key]), &body);
       if (!updated)
@@ -679,6 +971,7 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
       log.warning(fmt::format("{}: could not remove integration {}: {}", spec.logical_id,
                               integration_id, removed.error().describe()));
   }
+  WISP_TRY(remove_authorizers(backend, spec, applied.id, plan.actual.authorizers, log));
   json::object variables;
   for (const auto& [k, v] : spec.variables)
     variables[k] = v;

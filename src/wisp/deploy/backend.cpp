@@ -274,6 +274,65 @@ AwsResult<InvokeResult> Backend::invoke(const std::string& name, const std::stri
   return result;
 }
 
+AwsResult<std::vector<std::pair<std::string, std::string>>>
+Backend::layer_versions(const std::string& layer) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string marker;
+  for (int page = 0; page < 100; ++page) {
+    aws::Query query{{"MaxItems", "50"}};
+    if (!marker.empty())
+      query.emplace_back("Marker", marker);
+    auto result = m_client->rest_json(Service::lambda, "ListLayerVersions", "GET",
+                                      "/2018-10-31/layers/" + segment(layer) + "/versions", query);
+    if (!result) {
+      if (result.error().not_found())
+        return out;
+      return pass(std::move(result));
+    }
+    if (!result->is_object())
+      break;
+    if (const auto* versions = result->as_object().if_contains("LayerVersions");
+        versions != nullptr && versions->is_array())
+      for (const auto& v : versions->as_array())
+        if (v.is_object()) {
+          const auto* arn = v.as_object().if_contains("LayerVersionArn");
+          const auto* description = v.as_object().if_contains("Description");
+          out.emplace_back(arn != nullptr && arn->is_string() ? std::string(arn->as_string()) : "",
+                           description != nullptr && description->is_string()
+                               ? std::string(description->as_string())
+                               : "");
+        }
+    const auto* next = result->as_object().if_contains("NextMarker");
+    marker = next != nullptr && next->is_string() ? std::string(next->as_string()) : "";
+    if (marker.empty())
+      break;
+  }
+  return out;
+}
+
+AwsResult<std::string> Backend::publish_layer_version(const std::string& layer,
+                                                      const json::object& request) const {
+  const json::value body = request;
+  auto result =
+      m_client->rest_json(Service::lambda, "PublishLayerVersion", "POST",
+                          "/2018-10-31/layers/" + segment(layer) + "/versions", {}, &body);
+  if (!result)
+    return pass(std::move(result));
+  const auto* arn =
+      result->is_object() ? result->as_object().if_contains("LayerVersionArn") : nullptr;
+  return arn != nullptr && arn->is_string() ? std::string(arn->as_string()) : std::string();
+}
+
+AwsStatus Backend::delete_layer_version(const std::string& layer,
+                                        const std::string& version) const {
+  auto result =
+      m_client->rest_json(Service::lambda, "DeleteLayerVersion", "DELETE",
+                          "/2018-10-31/layers/" + segment(layer) + "/versions/" + segment(version));
+  if (!result && !result.error().not_found())
+    return pass(std::move(result));
+  return {};
+}
+
 AwsResult<std::optional<AliasInfo>> Backend::get_alias(const std::string& function,
                                                        const std::string& alias) const {
   auto result = m_client->rest_json(Service::lambda, "GetAlias", "GET",

@@ -76,6 +76,14 @@ public:
   AwsResult<InvokeResult> invoke(const std::string& name, const std::string& qualifier,
                                  const std::string& payload) const;
 
+  // Lambda: layers. Versions of a layer (newest first): version ARN and description.
+  AwsResult<std::vector<std::pair<std::string, std::string>>>
+  layer_versions(const std::string& layer) const;
+  // PublishLayerVersion; the new version's ARN.
+  AwsResult<std::string> publish_layer_version(const std::string& layer,
+                                               const boost::json::object& request) const;
+  AwsStatus delete_layer_version(const std::string& layer, const std::string& version) const;
+
   // Lambda: aliases and permissions
   AwsResult<std::optional<AliasInfo>> get_alias(const std::string& function,
                                                 const std::string& alias) const;

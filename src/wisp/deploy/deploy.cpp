@@ -681,8 +681,8 @@ struct Engine {
       }
     }
     for (const auto& arn : attached)
-      if (std::find(spec.document.managed.begin(), spec.document.managed.end(), arn) ==
-          spec.document.managed.end())
+      if (!spec.shared && std::find(spec.document.managed.begin(), spec.document.managed.end(),
+                                    arn) == spec.document.managed.end())
         WISP_TRY(backend.detach_role_policy(spec.name, arn));
     std::vector<std::string> inline_names;
     if (plan.actual.exists) {
@@ -691,13 +691,17 @@ struct Engine {
     for (const auto& [name, document] : spec.document.inline_policies)
       WISP_TRY(backend.put_role_policy(spec.name, name, document));
     for (const auto& name : inline_names)
-      if (!spec.document.inline_policies.contains(name))
+      if (!spec.shared && !spec.document.inline_policies.contains(name))
         WISP_TRY(backend.delete_role_policy(spec.name, name));
     // The digest tag last: it says the role is complete.
     WISP_TRY(backend.tag_role(spec.name, tags));
     // Read back.
     WISP_TRY_ASSIGN(auto now, backend.attached_role_policies(spec.name));
     std::sort(now.begin(), now.end());
+    if (spec.shared) // the stack's own attachments stay beside wisp's
+      std::erase_if(now, [&](const std::string& arn) {
+        return std::find(expected.begin(), expected.end(), arn) == expected.end();
+      });
     if (now != expected)
       return support::failf("read-back: role {} has managed policies {} instead of {}", spec.name,
                             support::join(now, ", "), support::join(expected, ", "));
@@ -850,15 +854,108 @@ support::Result<DeployResult> deploy(const sam::Model& model,
   }
   WISP_TRY_ASSIGN(auto location, resolve_location(options.target, account, client->region()));
 
-  DesiredInputs inputs{
-      options.target.stack,  options.target.stage, client->region(), account, location,
-      options.step_interval, options.tags};
+  // Names first (values of the infrastructure stack pending): what the stack template needs.
+  InfraValues infra{};
+  for (const auto& resource : model.resources)
+    infra.ids.insert(resource.logical_id);
+  DesiredInputs inputs{options.target.stack,
+                       options.target.stage,
+                       client->region(),
+                       account,
+                       location,
+                       options.step_interval,
+                       options.tags,
+                       &infra};
   WISP_TRY_ASSIGN(auto desired, build_desired(model, artifacts, inputs));
+  // The template's layers: a version that holds the content already is used as it is.
+  std::map<std::string, std::string> layer_arns;
+  inputs.layer_arns = &layer_arns;
+  WISP_TRY_ASSIGN(auto layers, read_layers(backend, desired, options.max_parallel));
+  for (const auto& layer : layers)
+    if (!layer.arn.empty())
+      layer_arns[layer.spec.logical_id] = layer.arn;
+  if (!layer_arns.empty()) {
+    WISP_TRY_ASSIGN(desired, build_desired(model, artifacts, inputs));
+  }
+  const auto& stack_name = options.target.stack;
+  WISP_TRY_ASSIGN(auto stack,
+                  infra::generate(model, infra_inputs(model, desired, {}, {}, layer_arns)));
+  infra::StackState stack_state;
+  std::map<std::string, std::string> stack_outputs;
+  if (!stack.empty()) {
+    infra = infra_values(stack, {});
+    WISP_TRY_ASSIGN(stack_state, infra::read_stack(*client, stack_name));
+    WISP_TRY(check_stack(stack_state, stack, desired));
+    if (stack_state.exists && stack_state.status.ends_with("_COMPLETE") &&
+        stack_state.status != "ROLLBACK_COMPLETE") {
+      std::vector<std::string> notes;
+      auto values = infra::export_values(*client, stack_name, stack_state, stack.exports,
+                                         client->region(), account, notes);
+      if (values)
+        stack_outputs = std::move(*values);
+      for (const auto& note : notes)
+        log.warning(note);
+    }
+    infra = infra_values(stack, stack_outputs);
+    WISP_TRY_ASSIGN(desired, build_desired(model, artifacts, inputs));
+  }
   for (const auto& warning : desired.warnings)
     log.warning(warning);
 
   Engine engine{model, backend, options, log, desired};
   WISP_TRY_ASSIGN(auto snap, engine.read());
+  // The stack as it must be, now that wisp knows which functions and APIs exist.
+  const auto existing = [&](const Snapshot& s) {
+    std::set<std::string> aliases;
+    for (const auto& f : s.functions)
+      if (f.actual.alias)
+        aliases.insert(f.spec->logical_id);
+    for (const auto& r : s.roles)
+      if (r.actual.exists)
+        aliases.insert("role:" + r.spec->logical_id);
+    return aliases;
+  };
+  const auto api_ids = [&](const Snapshot& s) {
+    std::map<std::string, std::string> ids;
+    for (const auto& a : s.apis)
+      if (!a.actual.id.empty())
+        ids[a.spec->logical_id] = a.actual.id;
+    return ids;
+  };
+  bool stack_changed = false;
+  std::vector<infra::ResourceChange> dry_changes;
+  const auto plan_infra = [&]() -> support::Status {
+    plan_layers(snap.plan, layers);
+    if (stack.empty())
+      return {};
+    WISP_TRY_ASSIGN(stack, infra::generate(model, infra_inputs(model, desired, existing(snap),
+                                                               api_ids(snap), layer_arns)));
+    stack_changed = stack.split() || !infra::unchanged(stack_state, stack.body, stack.parameters);
+    plan_stack(snap.plan, stack_name, stack_state, stack, stack_changed,
+               options.dry_run && stack_changed ? &dry_changes : nullptr);
+    return {};
+  };
+  if (options.dry_run && !stack.empty()) {
+    // The change set's own account of what would change, beside wisp's plan.
+    WISP_TRY_ASSIGN(stack, infra::generate(model, infra_inputs(model, desired, existing(snap),
+                                                               api_ids(snap), layer_arns)));
+    if (stack.split() || !infra::unchanged(stack_state, stack.body, stack.parameters)) {
+      infra::StackOptions so;
+      so.name = stack_name;
+      so.body = stack.early;
+      so.parameters = stack.parameters;
+      so.tags = {{"wisp:stack", stack_name}};
+      so.dry_run = true;
+      so.bucket = location.bucket;
+      so.prefix = location.prefix;
+      auto preview = infra::deploy_stack(*client, stack_state, so, stack_progress(log));
+      if (preview)
+        dry_changes = preview->changes;
+      else
+        log.warning("could not preview the stack's change set: " + preview.error().message);
+    }
+  }
+  WISP_TRY(plan_infra());
   reporter.plan(snap.plan);
   result.plan = snap.plan;
   for (const auto& f : snap.functions)
@@ -921,6 +1018,7 @@ support::Result<DeployResult> deploy(const sam::Model& model,
     };
     const auto before = without_bucket(snap.plan);
     WISP_TRY_ASSIGN(snap, engine.read());
+    WISP_TRY(plan_infra());
     if (without_bucket(snap.plan) != before) {
       log.warning("the backend changed while planning; applying this plan instead:");
       reporter.plan(snap.plan);
@@ -931,6 +1029,60 @@ support::Result<DeployResult> deploy(const sam::Model& model,
       WISP_TRY(stage_lock->release());
       return finish("no-change");
     }
+  }
+
+  // Phase 0: the infrastructure stack (without what waits for new functions and APIs); the
+  // functions are then planned again with its values (table names, queue ARNs, ...).
+  const auto deploy_infra = [&](const json::object& body) -> support::Status {
+    infra::StackOptions so;
+    so.name = stack_name;
+    so.body = body;
+    so.parameters = stack.parameters;
+    so.tags = {{"wisp:stack", stack_name}};
+    so.sources = stack.sources;
+    so.bucket = location.bucket;
+    so.prefix = location.prefix;
+    so.cancel = options.cancel;
+    WISP_TRY_ASSIGN(auto applied,
+                    infra::deploy_stack(*client, stack_state, so, stack_progress(log)));
+    WISP_TRY_ASSIGN(stack_state, infra::read_stack(*client, stack_name));
+    std::vector<std::string> notes;
+    WISP_TRY_ASSIGN(auto values,
+                    infra::export_values(*client, stack_name, stack_state, stack.exports,
+                                         client->region(), account, notes));
+    for (const auto& note : notes)
+      log.warning(note);
+    if (applied.changed)
+      log.step(fmt::format("stack {} is {}", stack_name, applied.status));
+    stack_outputs = std::move(values);
+    return {};
+  };
+  const bool publish =
+      std::any_of(layers.begin(), layers.end(), [](const LayerState& l) { return l.arn.empty(); });
+  if (publish) {
+    WISP_TRY(publish_layers(backend, desired, layers, log));
+    for (const auto& layer : layers)
+      layer_arns[layer.spec.logical_id] = layer.arn;
+    if (!stack.empty()) {
+      WISP_TRY_ASSIGN(stack, infra::generate(model, infra_inputs(model, desired, existing(snap),
+                                                                 api_ids(snap), layer_arns)));
+    }
+  }
+  if (stack_changed)
+    WISP_TRY(deploy_infra(stack.early));
+  if (stack_changed || publish) {
+    infra = infra_values(stack, stack_outputs);
+    WISP_TRY_ASSIGN(desired, build_desired(model, artifacts, inputs));
+    for (const auto& f : desired.functions)
+      for (const auto& [key, value] :
+           f.config.contains("Environment")
+               ? f.config.at("Environment").as_object().at("Variables").as_object()
+               : json::object())
+        if (value.is_string() && is_pending(value.as_string()))
+          return support::failf("{}: environment variable {} has no value after the stack "
+                                "deployed",
+                                f.logical_id, std::string_view(key));
+    WISP_TRY_ASSIGN(snap, engine.read());
   }
 
   // Phase 1: artifacts, roles, alarms.
@@ -1070,6 +1222,22 @@ support::Result<DeployResult> deploy(const sam::Model& model,
       return tl::unexpected(done.error());
   }
 
+  // Phase 4b: what waited for the new functions and APIs (their permissions, event source
+  // mappings, notifications).
+  if (stack_changed && stack.split()) {
+    std::set<std::string> all;
+    for (const auto& f : desired.functions)
+      all.insert(f.logical_id);
+    for (const auto& [id, role] : desired.roles)
+      all.insert("role:" + id);
+    std::map<std::string, std::string> ids;
+    for (const auto& [id, applied] : applied_apis)
+      ids[id] = applied.id;
+    WISP_TRY_ASSIGN(stack,
+                    infra::generate(model, infra_inputs(model, desired, all, ids, layer_arns)));
+    WISP_TRY(deploy_infra(stack.body));
+  }
+
   // Phase 5: what the template no longer has, for this stage.
   if (snap.stage) {
     std::vector<std::function<support::Status()>> removals;
@@ -1124,6 +1292,8 @@ support::Result<DeployResult> deploy(const sam::Model& model,
   for (const auto& alarm : desired.alarms)
     if (!alarm.logical_id.empty())
       app.alarms[alarm.logical_id] = alarm.name;
+  for (const auto& layer : desired.layers)
+    app.layers[layer.logical_id] = layer.name;
   if (std::find(app.stages.begin(), app.stages.end(), desired.stage) == app.stages.end())
     app.stages.push_back(desired.stage);
   for (const auto& f : desired.functions)

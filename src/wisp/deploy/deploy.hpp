@@ -174,7 +174,8 @@ struct DeleteOptions {
   Target target; // stage set: only that stage; empty: the whole app
 };
 struct DeleteResult {
-  std::vector<std::string> deleted; // "function app-Hello", ...
+  std::vector<std::string> deleted;  // "function app-Hello", ...
+  std::vector<std::string> retained; // resources the stack kept (DeletionPolicy Retain)
   std::vector<std::string> warnings;
 };
 // What delete would remove (for the confirmation prompt).

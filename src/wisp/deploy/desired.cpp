@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace wisp::deploy {
@@ -34,14 +35,67 @@ std::string resolve_stage(const sam::Model& model, const std::string& stage_flag
   return "live";
 }
 
+std::string AuthorizerSpec::digest() const {
+  json::array sources;
+  for (const auto& s : identity_sources)
+    sources.emplace_back(s);
+  json::array providers;
+  for (const auto& p : provider_arns)
+    providers.emplace_back(p);
+  json::array audiences;
+  for (const auto& a : audience)
+    audiences.emplace_back(a);
+  return support::sha256_hex(canonical_json(json::array{
+      json::value(name), json::value(type), json::value(uri), std::move(sources), ttl_seconds,
+      json::value(validation_expression), std::move(providers), json::value(issuer),
+      std::move(audiences), json::value(payload_format_version), simple_responses}));
+}
+
+std::string pending_value(std::string_view reference) {
+  return fmt::format("<{} once the stack is deployed>", reference);
+}
+
+bool is_pending(std::string_view value) {
+  return value.find(" once the stack is deployed>") != std::string_view::npos;
+}
+
 namespace {
 
 // Resolves what the template loader left symbolic because it names a resource: Ref and
-// Fn::GetAtt of functions, roles and alarms, inside Fn::Sub and Fn::Join too.
+// Fn::GetAtt of functions, roles, alarms and the infrastructure stack's resources, inside
+// Fn::Sub and Fn::Join too.
 class DeployResolver {
 public:
-  DeployResolver(const sam::Model& model, const Desired& desired)
-      : m_model(model), m_desired(desired) {}
+  DeployResolver(const sam::Model& model, const Desired& desired, const InfraValues* infra)
+      : m_model(model), m_desired(desired), m_infra(infra) {}
+
+  // Every intrinsic inside `value` resolved to a string (policy documents, parameters).
+  support::Result<json::value> deep(const json::value& value, std::string_view context) const {
+    if (value.is_array()) {
+      json::array out;
+      for (const auto& item : value.as_array()) {
+        WISP_TRY_ASSIGN(auto resolved, deep(item, context));
+        out.push_back(std::move(resolved));
+      }
+      return out;
+    }
+    if (!value.is_object())
+      return value;
+    const auto& object = value.as_object();
+    if (object.size() == 1) {
+      const auto key = std::string_view(object.begin()->key());
+      if (key == "Ref" || key.starts_with("Fn::")) {
+        WISP_TRY_ASSIGN(auto text_value, text(value, context));
+        return json::value(text_value);
+      }
+    }
+    json::object out;
+    for (const auto& item : object) {
+      WISP_TRY_ASSIGN(auto resolved, deep(item.value(), context));
+      out[item.key()] = std::move(resolved);
+    }
+    return out;
+  }
 
   support::Result<std::string> text(const json::value& value, std::string_view context) const {
     if (value.is_string())
@@ -102,11 +156,15 @@ private:
     for (const auto& alarm : m_desired.alarms)
       if (alarm.logical_id == name)
         return alarm.name;
+    if (auto value = infra(name))
+      return *value;
     if (const auto* resource = m_model.find_resource(name))
       return support::failf("{}: Ref {} ({}) cannot be resolved: wisp deploys functions, APIs, "
                             "roles and alarms, not {}; pass its name as a parameter",
                             context, name, resource->type, resource->type);
-    return support::failf("{}: Ref {} names nothing in the template", context, name);
+    return support::failf("{}: Ref {} names nothing in the template (a parameter without a "
+                          "value? pass it with --parameter-overrides {}=VALUE)",
+                          context, name, name);
   }
 
   support::Result<std::string> get_att(const std::string& resource, const std::string& attribute,
@@ -123,6 +181,8 @@ private:
       if (alarm.logical_id == resource && attribute == "Arn")
         return fmt::format("arn:{}:cloudwatch:{}:{}:alarm:{}", partition(m_desired.region),
                            m_desired.region, m_desired.account, alarm.name);
+    if (auto value = infra(resource + "." + attribute))
+      return *value;
     return support::failf("{}: Fn::GetAtt {}.{} cannot be resolved before deploying", context,
                           resource, attribute);
   }
@@ -168,8 +228,21 @@ private:
     return out;
   }
 
+  // A value of the infrastructure stack ("Table" or "Table.Arn"); pending before it deployed.
+  std::optional<std::string> infra(const std::string& reference) const {
+    if (m_infra == nullptr)
+      return std::nullopt;
+    const auto id = reference.substr(0, reference.find('.'));
+    if (!m_infra->ids.contains(id))
+      return std::nullopt;
+    if (auto it = m_infra->values.find(reference); it != m_infra->values.end())
+      return it->second;
+    return pending_value(reference);
+  }
+
   const sam::Model& m_model;
   const Desired& m_desired;
+  const InfraValues* m_infra;
 };
 
 std::string rest_integration_uri(const Desired& d, const std::string& function_arn,
@@ -184,14 +257,19 @@ const json::object& properties_of(const sam::Model& model, std::string_view logi
   return resource != nullptr ? resource->properties : k_empty;
 }
 
-support::Status template_role(const sam::Model& model, const std::string& logical_id,
-                              Desired& desired) {
+support::Status template_role(const sam::Model& model, const DeployResolver& resolver,
+                              const std::string& logical_id, Desired& desired) {
   if (desired.roles.contains(logical_id))
     return {};
   const auto* resource = model.find_resource(logical_id);
   if (resource == nullptr || resource->type != "AWS::IAM::Role")
     return support::failf("Role {} is not an AWS::IAM::Role of the template", logical_id);
-  const auto& p = resource->properties;
+  auto resolved = resolver.deep(resource->properties, logical_id);
+  if (!resolved)
+    return support::fail(support::Diagnostic{resource->source.file, resource->source.line,
+                                             resource->source.column, support::Severity::error,
+                                             "deploy", resolved.error().message});
+  const auto& p = resolved->as_object();
   RoleSpec role;
   role.logical_id = logical_id;
   if (const auto* name = p.if_contains("RoleName"); name != nullptr && name->is_string())
@@ -380,19 +458,37 @@ support::Result<Desired> build_desired(const sam::Model& model,
     WISP_TRY(validate_stage_name(spec.alias));
     desired.functions.push_back(std::move(spec));
   }
+  const DeployResolver resolver(model, desired, inputs.infra);
   for (const auto& function : model.functions) {
     auto& spec =
         *std::find_if(desired.functions.begin(), desired.functions.end(),
                       [&](const FunctionSpec& f) { return f.logical_id == function.logical_id; });
+    const auto where_function = [&](const std::string& message) {
+      return support::fail(support::Diagnostic{function.source.file, function.source.line,
+                                               function.source.column, support::Severity::error,
+                                               "deploy", message});
+    };
     if (!function.role.logical_id.empty()) {
-      WISP_TRY(template_role(model, function.role.logical_id, desired));
+      WISP_TRY(template_role(model, resolver, function.role.logical_id, desired));
       spec.role_logical_id = function.role.logical_id;
     } else if (function.role.literal.empty()) {
-      auto document = function_role(function, policy_context);
+      auto policies = resolver.deep(function.policies, function.logical_id + ": Policies");
+      if (!policies)
+        return where_function(policies.error().message);
+      auto document = function_role(function, *policies, policy_context);
       if (!document)
         return support::fail(support::Diagnostic{function.source.file, function.source.line,
                                                  function.source.column, support::Severity::error,
                                                  "deploy", document.error().message});
+      const auto& raw = properties_of(model, function.logical_id);
+      json::value dead_letter;
+      if (const auto* dlq = raw.if_contains("DeadLetterQueue")) {
+        auto resolved = resolver.deep(*dlq, function.logical_id + ": DeadLetterQueue");
+        if (!resolved)
+          return where_function(resolved.error().message);
+        dead_letter = std::move(*resolved);
+      }
+      add_function_extras(*document, raw.contains("VpcConfig"), dead_letter, policy_context);
       RoleSpec role;
       role.logical_id = function.logical_id;
       role.name = role_name(desired.stack, function.logical_id);
@@ -434,7 +530,6 @@ support::Result<Desired> build_desired(const sam::Model& model,
     }
   }
 
-  const DeployResolver resolver(model, desired);
   for (auto& alarm : desired.alarms)
     WISP_TRY(alarm_parameters(model, resolver, alarm));
 
@@ -457,6 +552,11 @@ support::Result<Desired> build_desired(const sam::Model& model,
     // Environment: resolved values, with what the loader left symbolic resolved here.
     json::object variables;
     const auto& raw_properties = properties_of(model, function.logical_id);
+    const auto where_config = [&](const std::string& message) {
+      return support::fail(support::Diagnostic{function.source.file, function.source.line,
+                                               function.source.column, support::Severity::error,
+                                               "deploy", message});
+    };
     const json::object* raw_variables = nullptr;
     if (const auto* env = raw_properties.if_contains("Environment");
         env != nullptr && env->is_object())
@@ -505,18 +605,44 @@ support::Result<Desired> build_desired(const sam::Model& model,
       architectures.emplace_back("x86_64");
     config["Architectures"] = std::move(architectures);
     config["EphemeralStorage"] = json::object{{"Size", function.ephemeral_storage}};
+    // Settings that may name the infrastructure (subnets, security groups, queues, keys).
+    for (const auto& [property, field] : std::vector<std::pair<const char*, const char*>>{
+             {"VpcConfig", "VpcConfig"},
+             {"KmsKeyArn", "KMSKeyArn"},
+             {"DeadLetterQueue", "DeadLetterConfig"}}) {
+      const auto* raw = raw_properties.if_contains(property);
+      if (raw == nullptr)
+        continue;
+      auto resolved = resolver.deep(*raw, fmt::format("{}: {}", function.logical_id, property));
+      if (!resolved)
+        return where_config(resolved.error().message);
+      if (std::string_view(property) == "DeadLetterQueue") {
+        const auto* target =
+            resolved->is_object() ? resolved->as_object().if_contains("TargetArn") : nullptr;
+        if (target == nullptr)
+          return where_config(
+              fmt::format("{}: DeadLetterQueue needs TargetArn", function.logical_id));
+        config[field] = json::object{{"TargetArn", *target}};
+      } else {
+        config[field] = std::move(*resolved);
+      }
+    }
     if (!function.tracing.empty())
       config["TracingConfig"] = json::object{{"Mode", function.tracing}};
     json::array layers;
     for (const auto& layer : function.layers) {
-      if (!layer.logical_id.empty())
-        return support::fail(support::Diagnostic{
-            function.source.file, function.source.line, function.source.column,
-            support::Severity::error, "deploy",
-            fmt::format("{}: layer {} of the template is not deployed by wisp yet; use a layer "
-                        "version ARN",
-                        function.logical_id, layer.logical_id)});
-      layers.emplace_back(layer.literal);
+      if (layer.logical_id.empty()) {
+        layers.emplace_back(layer.literal);
+        continue;
+      }
+      if (model.find_layer(layer.logical_id) == nullptr)
+        return where_config(fmt::format("{}: Layers names {}, which is not a layer of the template",
+                                        function.logical_id, layer.logical_id));
+      std::string arn = pending_value(layer.logical_id);
+      if (inputs.layer_arns != nullptr)
+        if (auto it = inputs.layer_arns->find(layer.logical_id); it != inputs.layer_arns->end())
+          arn = it->second;
+      layers.emplace_back(arn);
     }
     if (!layers.empty())
       config["Layers"] = std::move(layers);
@@ -524,8 +650,16 @@ support::Result<Desired> build_desired(const sam::Model& model,
       json::object logging;
       if (!function.log_format.empty())
         logging["LogFormat"] = function.log_format;
-      if (!function.log_group.empty())
-        logging["LogGroup"] = function.log_group;
+      std::string log_group = function.log_group;
+      if (const auto* lc = raw_properties.if_contains("LoggingConfig"); lc && lc->is_object())
+        if (const auto* lg = lc->as_object().if_contains("LogGroup"); lg && lg->is_object()) {
+          auto text = resolver.text(*lg, function.logical_id + ": LoggingConfig.LogGroup");
+          if (!text)
+            return where_config(text.error().message);
+          log_group = *text;
+        }
+      if (!log_group.empty())
+        logging["LogGroup"] = log_group;
       config["LoggingConfig"] = std::move(logging);
     }
     spec.config_digest = support::sha256_hex(canonical_json(config));
@@ -538,7 +672,9 @@ support::Result<Desired> build_desired(const sam::Model& model,
     // What wisp does not deploy yet is said out loud, never skipped silently.
     std::vector<std::string> skipped_events;
     for (const auto& event : function.events)
-      if (event.type != "Api" && event.type != "HttpApi")
+      if (event.type != "Api" && event.type != "HttpApi" &&
+          !(inputs.infra != nullptr &&
+            inputs.infra->deployed_events.contains(function.logical_id + "." + event.name)))
         skipped_events.push_back(fmt::format("{} ({})", event.name, event.type));
     if (!skipped_events.empty())
       desired.warnings.push_back(fmt::format("{}: event sources are not deployed by wisp yet: {}",
@@ -552,18 +688,69 @@ support::Result<Desired> build_desired(const sam::Model& model,
           fmt::format("{}: FunctionUrlConfig is not deployed by wisp yet", function.logical_id));
   }
   for (const auto& resource : model.resources) {
+    if (resource.type != "AWS::IAM::Policy" && resource.type != "AWS::IAM::ManagedPolicy")
+      continue;
+    const auto* roles = resource.properties.if_contains("Roles");
+    if (roles == nullptr || !roles->is_array())
+      continue;
+    for (const auto& entry : roles->as_array()) {
+      const auto* ref = entry.is_object() ? entry.as_object().if_contains("Ref") : nullptr;
+      if (ref == nullptr || !ref->is_string())
+        continue;
+      std::string id(ref->as_string());
+      if (!desired.roles.contains(id) && id.ends_with("Role"))
+        id.resize(id.size() - 4); // SAM's <Function>Role
+      if (auto it = desired.roles.find(id); it != desired.roles.end())
+        it->second.shared = true;
+    }
+  }
+  for (const auto& resource : model.resources) {
     static const std::set<std::string, std::less<>> k_handled = {
-        "AWS::Serverless::Function", "AWS::Lambda::Function", "AWS::Serverless::Api",
-        "AWS::Serverless::HttpApi"};
+        "AWS::Serverless::Function", "AWS::Lambda::Function",         "AWS::Serverless::Api",
+        "AWS::Serverless::HttpApi",  "AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"};
     const bool used_role =
         resource.type == "AWS::IAM::Role" && desired.roles.contains(resource.logical_id);
     const bool used_alarm =
         resource.type == "AWS::CloudWatch::Alarm" &&
         std::any_of(desired.alarms.begin(), desired.alarms.end(),
                     [&](const AlarmSpec& a) { return a.logical_id == resource.logical_id; });
-    if (!k_handled.contains(resource.type) && !used_role && !used_alarm)
+    const bool in_stack =
+        inputs.infra != nullptr && inputs.infra->ids.contains(resource.logical_id);
+    if (!k_handled.contains(resource.type) && !used_role && !used_alarm && !in_stack)
       desired.warnings.push_back(
           fmt::format("{} ({}) is not deployed by wisp", resource.logical_id, resource.type));
+  }
+  // Layers.
+  for (const auto& layer : model.layers) {
+    LayerSpec spec;
+    spec.logical_id = layer.logical_id;
+    spec.name = !layer.layer_name.empty() ? layer.layer_name : layer.logical_id;
+    spec.runtimes = layer.compatible_runtimes;
+    spec.architectures = layer.compatible_architectures;
+    if (!layer.content_s3_uri.empty()) {
+      const std::string_view uri = layer.content_s3_uri;
+      const auto rest = uri.starts_with("s3://") ? uri.substr(5) : std::string_view();
+      const auto slash = rest.find('/');
+      if (slash == std::string_view::npos || slash == 0 || slash + 1 == rest.size())
+        return support::failf("{}: ContentUri {} is not s3://bucket/key", layer.logical_id,
+                              layer.content_s3_uri);
+      spec.s3_bucket = std::string(rest.substr(0, slash));
+      spec.s3_key = std::string(rest.substr(slash + 1));
+      spec.description = "wisp " + support::sha256_hex(layer.content_s3_uri).substr(0, 32);
+    } else {
+      const auto* built = artifacts.find(layer.logical_id);
+      if (built == nullptr)
+        return support::failf("{}: no built artifact for the layer (the build failed or skipped "
+                              "it)",
+                              layer.logical_id);
+      spec.code.zip = built->zip_path;
+      spec.code.sha256_hex = built->zip_digest.hex;
+      spec.code.sha256_base64 = built->zip_digest.base64;
+      spec.code.size = built->zip_digest.size;
+      spec.code.s3_key = desired.location.artifact_key(spec.code.sha256_hex);
+      spec.description = "wisp " + spec.code.sha256_hex;
+    }
+    desired.layers.push_back(std::move(spec));
   }
   // APIs.
   for (const auto& api : model.apis) {
@@ -576,11 +763,65 @@ support::Result<Desired> build_desired(const sam::Model& model,
                                                support::Severity::error, "deploy",
                                                fmt::format("{}: {}", api.logical_id, message)});
     };
-    if (api.definition_body)
-      return where_api("DefinitionBody/DefinitionUri (OpenAPI) is not deployed by wisp yet");
-    if (!api.authorizers.empty() || !api.default_authorizer.empty())
-      return where_api("Auth (authorizers) is not deployed by wisp yet; deploying the routes "
-                       "without it would leave them open");
+    // An OpenAPI body is deployed through the routes it declares: Lambda proxy integrations
+    // to functions of the template. Anything else in it is said, never dropped silently.
+    if (api.definition_body) {
+      std::vector<std::string> unsupported;
+      if (const auto* paths = api.definition_body->is_object()
+                                  ? api.definition_body->as_object().if_contains("paths")
+                                  : nullptr;
+          paths != nullptr && paths->is_object())
+        for (const auto& path : paths->as_object()) {
+          if (!path.value().is_object())
+            continue;
+          for (const auto& operation : path.value().as_object()) {
+            std::string method(operation.key());
+            std::transform(method.begin(), method.end(), method.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+            if (method == "X-AMAZON-APIGATEWAY-ANY-METHOD")
+              method = "ANY";
+            static const std::set<std::string> k_methods{"GET",  "PUT",     "POST",  "DELETE",
+                                                         "HEAD", "OPTIONS", "PATCH", "ANY"};
+            if (!k_methods.contains(method))
+              continue;
+            const bool routed =
+                std::any_of(model.routes.begin(), model.routes.end(), [&](const sam::Route& r) {
+                  return r.api_logical_id == api.logical_id && r.method == method &&
+                         r.path == std::string_view(path.key());
+                });
+            if (!routed)
+              unsupported.push_back(fmt::format("{} {}", method, std::string_view(path.key())));
+          }
+        }
+      if (!unsupported.empty())
+        return where_api(fmt::format(
+            "DefinitionBody: wisp deploys the operations that are Lambda proxy integrations "
+            "(aws_proxy) to functions of the template; not yet: {}",
+            support::join(unsupported, ", ")));
+    }
+    if (const auto* auth = api.properties.if_contains("Auth"); auth != nullptr && auth->is_object())
+      for (const char* key : {"ApiKeyRequired", "UsagePlan", "ResourcePolicy"})
+        if (const auto* v = auth->as_object().if_contains(key);
+            v != nullptr && !(v->is_bool() && !v->as_bool()))
+          return where_api(fmt::format("Auth.{} is not deployed by wisp yet", key));
+    for (const auto& function : model.functions)
+      for (const auto& event : function.events) {
+        const auto* auth = event.properties.if_contains("Auth");
+        const auto* rest_api = event.properties.if_contains("RestApiId");
+        const bool here =
+            event.type == "Api" &&
+            (rest_api == nullptr
+                 ? api.implicit
+                 : rest_api->is_object() && rest_api->as_object().contains("Ref") &&
+                       rest_api->as_object().at("Ref") == json::value(api.logical_id));
+        if (!here || auth == nullptr || !auth->is_object())
+          continue;
+        if (const auto* key = auth->as_object().if_contains("ApiKeyRequired");
+            key != nullptr && key->is_bool() && key->as_bool())
+          return where_api(fmt::format("{}: Auth.ApiKeyRequired (event {}) is not deployed by wisp "
+                                       "yet",
+                                       function.logical_id, event.name));
+      }
     spec.stage = !inputs.stage.empty()     ? inputs.stage
                  : !api.stage_name.empty() ? api.stage_name
                  : spec.kind == "rest"     ? std::string("Prod")
@@ -589,32 +830,121 @@ support::Result<Desired> build_desired(const sam::Model& model,
     spec.variables["lambdaAlias"] = desired.stage;
     spec.binary_media_types = api.binary_media_types;
     spec.canary = api.canary_setting;
+    const auto invocation_uri = [&](const FunctionSpec& function) {
+      const auto alias_expression = function.alias == desired.stage
+                                        ? std::string("${stageVariables.lambdaAlias}")
+                                        : function.alias;
+      return rest_integration_uri(desired, function.arn, alias_expression);
+    };
+    // Authorizers.
+    json::array authorizer_digests;
+    for (const auto& [name, a] : api.authorizers) {
+      if (a.kind == sam::Authorizer::Kind::iam)
+        continue;
+      AuthorizerSpec auth;
+      auth.name = name;
+      auth.identity_sources = a.identity_sources;
+      auth.ttl_seconds = a.ttl_seconds;
+      auth.validation_expression = a.identity_validation_expression;
+      auth.payload_format_version = a.payload_format_version;
+      auth.simple_responses = a.enable_simple_responses;
+      switch (a.kind) {
+      case sam::Authorizer::Kind::lambda_token:
+        auth.type = "TOKEN";
+        break;
+      case sam::Authorizer::Kind::lambda_request:
+        auth.type = "REQUEST";
+        break;
+      case sam::Authorizer::Kind::cognito:
+        auth.type = "COGNITO_USER_POOLS";
+        break;
+      case sam::Authorizer::Kind::jwt:
+        auth.type = "JWT";
+        break;
+      case sam::Authorizer::Kind::iam:
+        break;
+      }
+      if (auth.type == "TOKEN" || auth.type == "REQUEST") {
+        if (!a.function_logical_id.empty()) {
+          auto* function = const_cast<FunctionSpec*>(desired.function(a.function_logical_id));
+          if (function == nullptr)
+            return where_api(fmt::format("authorizer {}: FunctionArn names {}, which is not a "
+                                         "function of the template",
+                                         name, a.function_logical_id));
+          auth.function_logical_id = a.function_logical_id;
+          auth.uri = invocation_uri(*function);
+          if (std::find(function->apis.begin(), function->apis.end(), api.logical_id) ==
+              function->apis.end())
+            function->apis.push_back(api.logical_id);
+        } else if (!a.function_arn.empty()) {
+          auth.uri = fmt::format("arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{}/"
+                                 "invocations",
+                                 partition(desired.region), desired.region, a.function_arn);
+        } else {
+          return where_api(fmt::format("authorizer {} names no function", name));
+        }
+      }
+      for (const auto& pool : a.user_pool_arns) {
+        if (pool.starts_with("arn:")) {
+          auth.provider_arns.push_back(pool);
+          continue;
+        }
+        auto arn =
+            resolver.text(json::object{{"Fn::GetAtt", json::array{json::value(pool), "Arn"}}},
+                          fmt::format("{}: authorizer {}", api.logical_id, name));
+        if (!arn)
+          return where_api(arn.error().message);
+        auth.provider_arns.push_back(*arn);
+      }
+      auth.issuer = a.jwt_issuer;
+      auth.audience = a.jwt_audience;
+      authorizer_digests.push_back(json::array{json::value(name), json::value(auth.digest())});
+      spec.authorizers.push_back(std::move(auth));
+    }
     json::array digest_input;
     for (const auto& route : model.routes) {
       if (route.api_logical_id != api.logical_id)
         continue;
-      if (!route.authorizer.empty() && route.authorizer != "NONE")
-        return where_api(fmt::format("route {} {} uses authorizer {}, which wisp does not deploy "
-                                     "yet",
-                                     route.method, route.path, route.authorizer));
       auto* function = const_cast<FunctionSpec*>(desired.function(route.function_logical_id));
       if (function == nullptr)
         return where_api(fmt::format("route {} {} names no function", route.method, route.path));
       const auto alias_expression = function->alias == desired.stage
                                         ? std::string("${stageVariables.lambdaAlias}")
                                         : function->alias;
-      RouteSpec r{
-          route.method, route.path, route.function_logical_id, {}, route.payload_format_version};
+      RouteSpec r;
+      r.method = route.method;
+      r.path = route.path;
+      r.function_logical_id = route.function_logical_id;
+      r.payload_format_version = route.payload_format_version;
       r.integration_uri = spec.kind == "rest"
                               ? rest_integration_uri(desired, function->arn, alias_expression)
                               : function->arn + ":" + alias_expression;
+      auto authorizer = route.authorizer.empty() ? api.default_authorizer : route.authorizer;
+      if (authorizer == "NONE")
+        authorizer.clear();
+      // SAM does not put the default authorizer on CORS preflight routes.
+      if (route.method == "OPTIONS" && route.authorizer.empty())
+        authorizer.clear();
+      if (!authorizer.empty() && authorizer != "AWS_IAM" &&
+          std::none_of(spec.authorizers.begin(), spec.authorizers.end(),
+                       [&](const AuthorizerSpec& a) { return a.name == authorizer; }))
+        return where_api(fmt::format("route {} {} uses authorizer {}, which the API does not "
+                                     "declare",
+                                     route.method, route.path, authorizer));
+      r.authorizer = authorizer;
       if (std::find(function->apis.begin(), function->apis.end(), api.logical_id) ==
           function->apis.end())
         function->apis.push_back(api.logical_id);
-      digest_input.push_back(
-          json::array{r.method, r.path, r.integration_uri, r.payload_format_version});
+      if (r.authorizer.empty())
+        digest_input.push_back(
+            json::array{r.method, r.path, r.integration_uri, r.payload_format_version});
+      else
+        digest_input.push_back(json::array{r.method, r.path, r.integration_uri,
+                                           r.payload_format_version, r.authorizer});
       spec.routes.push_back(std::move(r));
     }
+    if (!authorizer_digests.empty())
+      digest_input.push_back(std::move(authorizer_digests));
     json::array binary;
     for (const auto& type : spec.binary_media_types)
       binary.emplace_back(type);

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,23 @@ struct RoleSpec {
   std::string arn;
   RoleDocument document;
   std::string digest;
+  // The stack attaches policies to it too (an AWS::IAM::Policy or ManagedPolicy naming it in
+  // `Roles`): wisp then removes no policy it finds there, it adds its own.
+  bool shared = false;
+};
+
+// A layer of the template (AWS::Serverless::LayerVersion, AWS::Lambda::LayerVersion): wisp
+// publishes a version of it when its content changes (a version's Description names the
+// content's digest, so an unchanged layer is found, not published again).
+struct LayerSpec {
+  std::string logical_id;
+  std::string name;      // LayerName, else the logical id (as SAM names it)
+  CodeSpec code;         // built locally (zip), or ...
+  std::string s3_bucket; // ... ContentUri already in S3
+  std::string s3_key;
+  std::vector<std::string> runtimes;
+  std::vector<std::string> architectures;
+  std::string description; // "wisp <sha256 of the content>"
 };
 
 struct AlarmSpec {
@@ -68,6 +86,27 @@ struct RouteSpec {
   std::string function_logical_id;
   std::string integration_uri;
   std::string payload_format_version; // HTTP APIs
+  std::string authorizer;             // name of an AuthorizerSpec, "AWS_IAM", or empty (none)
+  std::vector<std::string> scopes;    // AuthorizationScopes (JWT/Cognito)
+};
+
+// An authorizer of an API (Auth.Authorizers).
+struct AuthorizerSpec {
+  std::string name;
+  // REST: TOKEN | REQUEST | COGNITO_USER_POOLS; HTTP: JWT | REQUEST.
+  std::string type;
+  std::string uri; // Lambda authorizers: the invocation URI (the stage alias)
+  std::string function_logical_id;
+  std::vector<std::string> identity_sources;
+  int ttl_seconds = 300;
+  std::string validation_expression;      // REST TOKEN
+  std::vector<std::string> provider_arns; // Cognito user pools
+  std::string issuer;                     // JWT
+  std::vector<std::string> audience;      // JWT
+  std::string payload_format_version;     // HTTP Lambda
+  bool simple_responses = false;          // HTTP Lambda
+  // What decides "changed" (every field above).
+  [[nodiscard]] std::string digest() const;
 };
 
 struct ApiSpec {
@@ -79,7 +118,8 @@ struct ApiSpec {
   std::vector<RouteSpec> routes;
   std::vector<std::string> binary_media_types;
   std::optional<boost::json::object> canary; // REST CanarySetting
-  std::string definition_digest;             // routes + integrations (what needs a deployment)
+  std::vector<AuthorizerSpec> authorizers;
+  std::string definition_digest; // routes, integrations, authorizers (what needs a deployment)
 };
 
 struct Desired {
@@ -92,10 +132,23 @@ struct Desired {
   std::vector<FunctionSpec> functions;   // template order
   std::vector<AlarmSpec> alarms;         // wisp-made and watched
   std::vector<ApiSpec> apis;
+  std::vector<LayerSpec> layers;
   std::vector<std::string> warnings;
 
   [[nodiscard]] const FunctionSpec* function(std::string_view logical_id) const;
 };
+
+// What the infrastructure stack provides to wisp's side: the values of its outputs by
+// reference ("Table" for Ref, "Table.Arn" for Fn::GetAtt), for the resources it holds.
+struct InfraValues {
+  std::set<std::string> ids;                 // logical ids of the stack's resources
+  std::map<std::string, std::string> values; // known values (after the stack deployed)
+  std::set<std::string> deployed_events;     // "Function.Event" deployed by the stack
+};
+
+// The stand-in for a value the stack has not produced yet (plans only; never deployed).
+std::string pending_value(std::string_view reference);
+bool is_pending(std::string_view value);
 
 struct DesiredInputs {
   std::string stack;
@@ -105,6 +158,9 @@ struct DesiredInputs {
   Location location;
   std::optional<std::chrono::milliseconds> step_interval;
   std::map<std::string, std::string> tags; // --tags, on every function and role
+  const InfraValues* infra = nullptr;
+  // Version ARNs of the template's layers (logical id → ARN); pending when absent.
+  const std::map<std::string, std::string>* layer_arns = nullptr;
 };
 
 // The stage a deploy targets: --stage, else the functions' common AutoPublishAlias, else

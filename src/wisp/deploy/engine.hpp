@@ -6,6 +6,8 @@
 #include <wisp/deploy/deploy.hpp>
 #include <wisp/deploy/desired.hpp>
 #include <wisp/deploy/state.hpp>
+#include <wisp/infra/infra.hpp>
+#include <wisp/infra/stack.hpp>
 
 #include <boost/json/object.hpp>
 
@@ -49,6 +51,13 @@ support::Result<Location> resolve_location(const Target& target, const std::stri
 
 struct RestMethodActual {
   std::string uri;
+  std::string authorization_type; // NONE | CUSTOM | COGNITO_USER_POOLS | AWS_IAM
+  std::string authorizer_id;
+};
+
+struct AuthorizerActual {
+  std::string id;
+  std::string digest; // of the same fields as AuthorizerSpec::digest()
 };
 struct RestResourceActual {
   std::string id;
@@ -61,9 +70,11 @@ struct ApiActual {
   std::map<std::string, RestResourceActual> resources; // by path
   std::vector<std::string> binary_media_types;
   // HTTP
-  std::map<std::string, std::string> routes;       // route key → target
-  std::map<std::string, std::string> route_ids;    // route key → route id
-  std::map<std::string, std::string> integrations; // integration id → uri|pfv
+  std::map<std::string, std::string> routes;           // route key → target
+  std::map<std::string, std::string> route_ids;        // route key → route id
+  std::map<std::string, std::string> route_auth;       // route key → "TYPE|authorizer id"
+  std::map<std::string, AuthorizerActual> authorizers; // by name
+  std::map<std::string, std::string> integrations;     // integration id → uri|pfv
   // The stage
   bool stage_exists = false;
   std::string deployment_id;
@@ -145,5 +156,45 @@ support::Status set_alias(const Backend& backend, const std::string& function,
 // Invokes a traffic hook; an error when it fails (function error or {"status": "Failed"}).
 support::Status run_hook(const Backend& backend, const std::string& qualified_name,
                          const std::string& lifecycle, Log& log);
+
+// --- the infrastructure stack (stack.cpp) ---
+
+// What the infra area needs to know of wisp's side: names, aliases, roles, alarms, and which
+// functions and APIs exist already (`existing` aliases by logical id, API ids).
+infra::Inputs infra_inputs(const sam::Model& model, const Desired& desired,
+                           const std::set<std::string>& existing_aliases,
+                           const std::map<std::string, std::string>& api_ids,
+                           const std::map<std::string, std::string>& layer_arns);
+
+// --- layers of the template (layers.cpp) ---
+
+struct LayerState {
+  LayerSpec spec;  // a copy: `desired` is rebuilt several times during a deploy
+  std::string arn; // the version holding this content, empty: to publish
+};
+// Finds, for each layer, the version that holds its content (ListLayerVersions).
+support::Result<std::vector<LayerState>> read_layers(const Backend& backend, const Desired& desired,
+                                                     unsigned parallel);
+void plan_layers(Plan& plan, const std::vector<LayerState>& layers);
+// Uploads and publishes what changed; fills in the ARNs.
+support::Status publish_layers(const Backend& backend, const Desired& desired,
+                               std::vector<LayerState>& layers, Log& log);
+
+// The stack's values wisp's side needs, keyed as the resolver asks for them ("Table",
+// "Table.Arn"), from the outputs' values (output name → value).
+InfraValues infra_values(const infra::StackTemplate& stack,
+                         const std::map<std::string, std::string>& outputs);
+
+// A stack of that name made by someone else, or serving another stage's aliases: an error.
+support::Status check_stack(const infra::StackState& state, const infra::StackTemplate& stack,
+                            const Desired& desired);
+
+// Plan entries for the stack (and, from a change set, its resources).
+void plan_stack(Plan& plan, const std::string& name, const infra::StackState& state,
+                const infra::StackTemplate& stack, bool changed,
+                const std::vector<infra::ResourceChange>* changes);
+
+// The stack's progress through the deploy's log.
+infra::StackProgress stack_progress(Log& log);
 
 } // namespace wisp::deploy

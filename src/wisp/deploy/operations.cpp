@@ -380,6 +380,13 @@ support::Result<std::vector<std::string>> delete_preview(std::shared_ptr<const a
           fmt::format("{} API {} ({})", api.kind == "rest" ? "REST" : "HTTP", api.id, id));
     for (const auto& [id, alarm] : app.alarms)
       lines.push_back(fmt::format("alarm {}", alarm));
+    for (const auto& [id, layer] : app.layers)
+      lines.push_back(fmt::format("the versions wisp published of layer {}", layer));
+    WISP_TRY_ASSIGN(auto stack, infra::read_stack(*client, options.target.stack));
+    if (stack.exists && stack.tags.contains("wisp:stack"))
+      lines.push_back(fmt::format("stack {} (the template's other resources; those with "
+                                  "DeletionPolicy Retain stay)",
+                                  options.target.stack));
     lines.push_back(fmt::format("artifacts and state under s3://{}/{}/", loaded.location.bucket,
                                 loaded.location.prefix));
   }
@@ -487,12 +494,32 @@ support::Result<DeleteResult> remove(std::shared_ptr<const aws::Client> client,
     WISP_TRY(backend.delete_role(role.name));
     done(fmt::format("role {}", role.name));
   }
+  for (const auto& [id, name] : app.layers) {
+    WISP_TRY_ASSIGN(auto versions, backend.layer_versions(name));
+    for (const auto& [arn, description] : versions) {
+      if (!description.starts_with("wisp "))
+        continue; // not published by wisp
+      WISP_TRY(backend.delete_layer_version(name, arn.substr(arn.rfind(':') + 1)));
+      done(fmt::format("layer version {}", arn));
+    }
+  }
   std::vector<std::string> alarms;
   for (const auto& [id, name] : app.alarms)
     alarms.push_back(name);
   if (!alarms.empty()) {
     WISP_TRY(backend.delete_alarms(alarms));
     done(fmt::format("alarms {}", support::join(alarms, ", ")));
+  }
+  // The infrastructure stack, after the functions that its triggers call.
+  WISP_TRY_ASSIGN(auto stack, infra::read_stack(*client, options.target.stack));
+  if (stack.exists && stack.tags.contains("wisp:stack")) {
+    WISP_TRY_ASSIGN(auto gone,
+                    infra::delete_stack(*client, options.target.stack, stack_progress(log)));
+    done(fmt::format("stack {}", options.target.stack));
+    for (const auto& kept : gone.retained) {
+      log.warning(fmt::format("kept (DeletionPolicy): {}", kept));
+      result.retained.push_back(kept);
+    }
   }
   // Everything under the prefix: artifacts, state; the locks last.
   WISP_TRY_ASSIGN(auto objects, aws::s3::list_objects(*client, loaded.location.bucket,

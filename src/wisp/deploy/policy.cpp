@@ -1,5 +1,7 @@
 #include <wisp/deploy/policy.hpp>
 
+#include <wisp/infra/infra.hpp>
+
 #include <wisp/deploy/naming.hpp>
 #include <wisp/support/hash.hpp>
 #include <wisp/support/strings.hpp>
@@ -79,229 +81,102 @@ std::string managed_policy_arn(std::string_view name_or_arn, std::string_view re
 
 namespace {
 
-struct TemplateDef {
-  std::vector<std::string> parameters;
-  // Builds the statements from parameter values (already checked to be strings).
-  std::function<json::array(const std::map<std::string, std::string>&, const PolicyContext&)> build;
-};
-
-json::object statement(std::vector<std::string> actions, json::value resource) {
-  json::array action_list;
-  for (auto& action : actions)
-    action_list.emplace_back(action);
-  return json::object{{"Effect", "Allow"}, {"Action", action_list}, {"Resource", resource}};
-}
-
-json::array strings(std::initializer_list<std::string> items) {
-  json::array out;
-  for (const auto& item : items)
-    out.emplace_back(item);
-  return out;
-}
-
-std::string arn(const PolicyContext& c, std::string_view service, std::string_view rest,
-                bool regional = true) {
-  return fmt::format("arn:{}:{}:{}:{}:{}", partition(c.region), service, regional ? c.region : "",
-                     regional ? c.account : "", rest);
-}
-
-const std::map<std::string, TemplateDef, std::less<>>& templates() {
-  static const std::map<std::string, TemplateDef, std::less<>> k_templates = {
-      {"DynamoDBCrudPolicy",
-       {{"TableName"},
-        [](const auto& p, const auto& c) {
-          const auto table = arn(c, "dynamodb", "table/" + p.at("TableName"));
-          return json::array{statement(
-              {"dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Scan",
-               "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
-               "dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:ConditionCheckItem"},
-              strings({table, table + "/index/*"}))};
-        }}},
-      {"DynamoDBReadPolicy",
-       {{"TableName"},
-        [](const auto& p, const auto& c) {
-          const auto table = arn(c, "dynamodb", "table/" + p.at("TableName"));
-          return json::array{statement({"dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query",
-                                        "dynamodb:BatchGetItem", "dynamodb:DescribeTable"},
-                                       strings({table, table + "/index/*"}))};
-        }}},
-      {"DynamoDBWritePolicy",
-       {{"TableName"},
-        [](const auto& p, const auto& c) {
-          const auto table = arn(c, "dynamodb", "table/" + p.at("TableName"));
-          return json::array{
-              statement({"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"},
-                        strings({table, table + "/index/*"}))};
-        }}},
-      {"S3ReadPolicy",
-       {{"BucketName"},
-        [](const auto& p, const auto& c) {
-          const auto bucket =
-              fmt::format("arn:{}:s3:::{}", partition(c.region), p.at("BucketName"));
-          return json::array{statement({"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation",
-                                        "s3:GetObjectVersion", "s3:GetLifecycleConfiguration"},
-                                       strings({bucket, bucket + "/*"}))};
-        }}},
-      {"S3WritePolicy",
-       {{"BucketName"},
-        [](const auto& p, const auto& c) {
-          const auto bucket =
-              fmt::format("arn:{}:s3:::{}", partition(c.region), p.at("BucketName"));
-          return json::array{
-              statement({"s3:PutObject", "s3:PutObjectAcl", "s3:PutLifecycleConfiguration"},
-                        strings({bucket, bucket + "/*"}))};
-        }}},
-      {"S3CrudPolicy",
-       {{"BucketName"},
-        [](const auto& p, const auto& c) {
-          const auto bucket =
-              fmt::format("arn:{}:s3:::{}", partition(c.region), p.at("BucketName"));
-          return json::array{statement({"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation",
-                                        "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectAcl",
-                                        "s3:GetLifecycleConfiguration",
-                                        "s3:PutLifecycleConfiguration", "s3:DeleteObject"},
-                                       strings({bucket, bucket + "/*"}))};
-        }}},
-      {"SQSSendMessagePolicy",
-       {{"QueueName"},
-        [](const auto& p, const auto& c) {
-          return json::array{
-              statement({"sqs:SendMessage*"}, json::value(arn(c, "sqs", p.at("QueueName"))))};
-        }}},
-      {"SQSPollerPolicy",
-       {{"QueueName"},
-        [](const auto& p, const auto& c) {
-          return json::array{
-              statement({"sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilityBatch",
-                         "sqs:DeleteMessage", "sqs:DeleteMessageBatch", "sqs:GetQueueAttributes",
-                         "sqs:ReceiveMessage"},
-                        json::value(arn(c, "sqs", p.at("QueueName"))))};
-        }}},
-      {"SNSPublishMessagePolicy",
-       {{"TopicName"},
-        [](const auto& p, const auto& c) {
-          return json::array{
-              statement({"sns:Publish"}, json::value(arn(c, "sns", p.at("TopicName"))))};
-        }}},
-      {"LambdaInvokePolicy",
-       {{"FunctionName"},
-        [](const auto& p, const auto& c) {
-          return json::array{
-              statement({"lambda:InvokeFunction"},
-                        json::value(arn(c, "lambda", "function:" + p.at("FunctionName") + "*")))};
-        }}},
-      {"SSMParameterReadPolicy",
-       {{"ParameterName"},
-        [](const auto& p, const auto& c) {
-          auto name = p.at("ParameterName");
-          if (!name.empty() && name.front() == '/')
-            name.erase(0, 1);
-          return json::array{
-              statement({"ssm:DescribeParameters"}, json::value("*")),
-              statement({"ssm:GetParameters", "ssm:GetParameter", "ssm:GetParametersByPath"},
-                        json::value(arn(c, "ssm", "parameter/" + name)))};
-        }}},
-      {"AWSSecretsManagerGetSecretValuePolicy",
-       {{"SecretArn"},
-        [](const auto& p, const auto&) {
-          return json::array{
-              statement({"secretsmanager:GetSecretValue"}, json::value(p.at("SecretArn")))};
-        }}},
-      {"KMSDecryptPolicy",
-       {{"KeyId"},
-        [](const auto& p, const auto& c) {
-          return json::array{
-              statement({"kms:Decrypt"}, json::value(arn(c, "kms", "key/" + p.at("KeyId"))))};
-        }}},
-      {"CloudWatchPutMetricPolicy",
-       {{},
-        [](const auto&, const auto&) {
-          return json::array{statement({"cloudwatch:PutMetricData"}, json::value("*"))};
-        }}},
-      {"EventBridgePutEventsPolicy",
-       {{"EventBusName"},
-        [](const auto& p, const auto& c) {
-          return json::array{
-              statement({"events:PutEvents"},
-                        json::value(arn(c, "events", "event-bus/" + p.at("EventBusName"))))};
-        }}},
-      {"StepFunctionsExecutionPolicy",
-       {{"StateMachineName"},
-        [](const auto& p, const auto& c) {
-          return json::array{
-              statement({"states:StartExecution"},
-                        json::value(arn(c, "states", "stateMachine:" + p.at("StateMachineName"))))};
-        }}},
-      {"VPCAccessPolicy",
-       {{},
-        [](const auto&, const auto&) {
-          return json::array{
-              statement({"ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
-                         "ec2:DescribeNetworkInterfaces", "ec2:DetachNetworkInterface"},
-                        json::value("*"))};
-        }}},
-  };
-  return k_templates;
-}
-
 std::string describe_unresolved(const json::value& value) {
   if (value.is_object() && !value.as_object().empty())
     return std::string(value.as_object().begin()->key());
   return "a non-string value";
 }
 
+// SAM's Fn::Sub form of a policy template, with concrete values, as plain strings.
+support::Status concrete(json::value& value, const PolicyContext& context, std::string_view name) {
+  if (value.is_array()) {
+    for (auto& item : value.as_array())
+      WISP_TRY(concrete(item, context, name));
+    return {};
+  }
+  if (!value.is_object())
+    return {};
+  auto& object = value.as_object();
+  if (object.size() == 1 && object.begin()->key() == "Fn::Sub") {
+    const auto& argument = object.begin()->value();
+    std::string pattern;
+    const json::object* variables = nullptr;
+    if (argument.is_string()) {
+      pattern = std::string(argument.as_string());
+    } else if (argument.is_array() && argument.as_array().size() == 2 &&
+               argument.as_array()[0].is_string() && argument.as_array()[1].is_object()) {
+      pattern = std::string(argument.as_array()[0].as_string());
+      variables = &argument.as_array()[1].as_object();
+    } else {
+      return support::failf("policy template {}: malformed Fn::Sub", name);
+    }
+    std::map<std::string, std::string> values{
+        {"AWS::Partition", std::string(partition(context.region))},
+        {"AWS::Region", context.region},
+        {"AWS::AccountId", context.account},
+        {"AWS::StackName", context.stack}};
+    if (variables != nullptr)
+      for (const auto& item : *variables) {
+        if (item.value().is_string())
+          values[std::string(item.key())] = std::string(item.value().as_string());
+        else if (item.value().is_int64() || item.value().is_uint64())
+          values[std::string(item.key())] = json::serialize(item.value());
+        else
+          return support::failf("policy template {}: {} is {} that wisp cannot resolve before "
+                                "deploying",
+                                name, std::string_view(item.key()),
+                                describe_unresolved(item.value()));
+      }
+    std::string out;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+      if (pattern[i] == '$' && i + 1 < pattern.size() && pattern[i + 1] == '{') {
+        const auto close = pattern.find('}', i);
+        if (close != std::string::npos) {
+          const auto variable = pattern.substr(i + 2, close - i - 2);
+          if (auto it = values.find(variable); it != values.end()) {
+            out += it->second;
+            i = close;
+            continue;
+          }
+        }
+      }
+      out += pattern[i];
+    }
+    value = json::value(out);
+    return {};
+  }
+  if (object.size() == 1 && (object.begin()->key() == "Ref" ||
+                             std::string_view(object.begin()->key()).starts_with("Fn::")))
+    return support::failf("policy template {}: a parameter is {} that wisp cannot resolve before "
+                          "deploying",
+                          name, std::string_view(object.begin()->key()));
+  for (auto& item : object)
+    WISP_TRY(concrete(item.value(), context, name));
+  return {};
+}
+
 } // namespace
 
 std::vector<std::string> policy_template_names() {
-  std::vector<std::string> names;
-  for (const auto& [name, def] : templates())
-    names.push_back(name);
-  return names;
+  return infra::policy_template_names();
 }
 
 support::Result<json::array> expand_policy_template(std::string_view name,
                                                     const json::value& parameters,
                                                     const PolicyContext& context) {
-  const auto it = templates().find(name);
-  if (it == templates().end()) {
-    std::string hint;
-    const auto names = policy_template_names();
-    if (auto close = support::closest_match(name, names))
-      hint = fmt::format("; did you mean '{}'?", *close);
-    return support::failf("unknown SAM policy template '{}'{} (wisp knows: {})", name, hint,
-                          support::join(names, ", "));
-  }
-  const auto& def = it->second;
-  std::map<std::string, std::string> values;
-  const json::object empty;
-  const auto* object = parameters.is_object() ? &parameters.as_object() : &empty;
-  if (!parameters.is_object() && !parameters.is_null())
-    return support::failf("policy template {} takes an object of parameters", name);
-  for (const auto& parameter : def.parameters) {
-    const auto* value = object->if_contains(parameter);
-    if (value == nullptr)
-      return support::failf("policy template {} needs the parameter {}", name, parameter);
-    if (value->is_string()) {
-      values[parameter] = std::string(value->as_string());
-    } else if (value->is_int64() || value->is_uint64()) {
-      values[parameter] = json::serialize(*value);
-    } else {
-      return support::failf(
-          "policy template {}: {} is {} that wisp cannot resolve before deploying (wisp deploys "
-          "functions, APIs, roles and alarms, not other resources); pass the name as a parameter",
-          name, parameter, describe_unresolved(*value));
-    }
-    if (values[parameter].empty())
-      return support::failf("policy template {}: {} is empty", name, parameter);
-  }
-  for (const auto& item : *object)
-    if (std::find(def.parameters.begin(), def.parameters.end(), item.key()) == def.parameters.end())
-      return support::failf("policy template {} has no parameter {}", name,
-                            std::string(item.key()));
-  return def.build(values, context);
+  WISP_TRY_ASSIGN(auto statements, infra::policy_template(name, parameters));
+  json::value all = std::move(statements);
+  WISP_TRY(concrete(all, context, name));
+  return std::move(all.as_array());
 }
 
 support::Result<RoleDocument> function_role(const sam::Function& function,
+                                            const PolicyContext& context) {
+  return function_role(function, function.policies, context);
+}
+
+support::Result<RoleDocument> function_role(const sam::Function& function,
+                                            const json::value& policies,
                                             const PolicyContext& context) {
   RoleDocument role;
   role.trust = json::object{
@@ -313,13 +188,24 @@ support::Result<RoleDocument> function_role(const sam::Function& function,
   std::set<std::string> managed{managed_policy_arn("AWSLambdaBasicExecutionRole", context.region)};
   if (function.tracing == "Active")
     managed.insert(managed_policy_arn("AWSXrayWriteOnlyAccess", context.region));
+  // What SAM adds for poll-based event sources.
+  for (const auto& event : function.events) {
+    if (event.type == "SQS")
+      managed.insert(managed_policy_arn("AWSLambdaSQSQueueExecutionRole", context.region));
+    else if (event.type == "Kinesis")
+      managed.insert(managed_policy_arn("AWSLambdaKinesisExecutionRole", context.region));
+    else if (event.type == "DynamoDB")
+      managed.insert(managed_policy_arn("AWSLambdaDynamoDBExecutionRole", context.region));
+    else if (event.type == "MSK")
+      managed.insert(managed_policy_arn("AWSLambdaMSKExecutionRole", context.region));
+  }
 
   std::vector<const json::value*> entries;
-  if (function.policies.is_array()) {
-    for (const auto& entry : function.policies.as_array())
+  if (policies.is_array()) {
+    for (const auto& entry : policies.as_array())
       entries.push_back(&entry);
-  } else if (!function.policies.is_null()) {
-    entries.push_back(&function.policies);
+  } else if (!policies.is_null()) {
+    entries.push_back(&policies);
   }
   int index = 0;
   const auto where = [&](int i) { return fmt::format("{}: Policies[{}]", function.logical_id, i); };
@@ -353,6 +239,30 @@ support::Result<RoleDocument> function_role(const sam::Function& function,
   }
   role.managed.assign(managed.begin(), managed.end());
   return role;
+}
+
+void add_function_extras(RoleDocument& role, bool vpc, const json::value& dead_letter_queue,
+                         const PolicyContext& context) {
+  if (vpc) {
+    role.managed.push_back(managed_policy_arn("AWSLambdaVPCAccessExecutionRole", context.region));
+    std::sort(role.managed.begin(), role.managed.end());
+    role.managed.erase(std::unique(role.managed.begin(), role.managed.end()), role.managed.end());
+  }
+  if (!dead_letter_queue.is_object())
+    return;
+  const auto* type = dead_letter_queue.as_object().if_contains("Type");
+  const auto* target = dead_letter_queue.as_object().if_contains("TargetArn");
+  if (type == nullptr || target == nullptr || !type->is_string())
+    return;
+  const auto* action = type->as_string() == "SQS"   ? "sqs:SendMessage"
+                       : type->as_string() == "SNS" ? "sns:Publish"
+                                                    : nullptr;
+  if (action == nullptr)
+    return;
+  role.inline_policies["DeadLetterQueuePolicy"] = json::object{
+      {"Version", "2012-10-17"},
+      {"Statement",
+       json::array{json::object{{"Action", action}, {"Resource", *target}, {"Effect", "Allow"}}}}};
 }
 
 } // namespace wisp::deploy

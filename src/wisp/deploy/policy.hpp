@@ -30,16 +30,25 @@ struct PolicyContext {
   std::string stack;
 };
 
-// The role wisp makes for a function without `Role`.
+// The role wisp makes for a function without `Role`: its Policies (as given, or resolved
+// by the caller), and the managed policies SAM adds for its event sources and tracing.
 support::Result<RoleDocument> function_role(const sam::Function& function,
                                             const PolicyContext& context);
+support::Result<RoleDocument> function_role(const sam::Function& function,
+                                            const boost::json::value& policies,
+                                            const PolicyContext& context);
+
+// What else SAM puts in a function's role: the VPC access policy (VpcConfig) and the
+// dead-letter queue's send permission (DeadLetterQueue {Type: SQS|SNS, TargetArn}, resolved).
+void add_function_extras(RoleDocument& role, bool vpc, const boost::json::value& dead_letter_queue,
+                         const PolicyContext& context);
 
 // The statements of one SAM policy template, e.g. ("DynamoDBCrudPolicy", {"TableName": t}).
 support::Result<boost::json::array> expand_policy_template(std::string_view name,
                                                            const boost::json::value& parameters,
                                                            const PolicyContext& context);
 
-// The policy templates wisp knows, sorted.
+// The policy templates wisp knows (SAM's list), sorted.
 std::vector<std::string> policy_template_names();
 
 // A managed policy name → its ARN (AWS-managed service roles live under service-role/).

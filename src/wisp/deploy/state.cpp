@@ -216,6 +216,7 @@ json::object AppState::to_json() const {
           {"roles", std::move(roles_json)},
           {"apis", std::move(apis_json)},
           {"alarms", from_map(alarms)},
+          {"layers", from_map(layers)},
           {"stages", std::move(stages_json)},
           {"artifacts", std::move(artifacts_json)}};
 }
@@ -237,6 +238,7 @@ support::Result<AppState> AppState::from_json(const json::value& value) {
     if (item.value().is_object())
       state.apis[std::string(item.key())] = api_from(item.value().as_object());
   state.alarms = string_map(object_at(o, "alarms"));
+  state.layers = string_map(object_at(o, "layers"));
   for (const char* key : {"stages", "artifacts"}) {
     auto& target = std::string_view(key) == "stages" ? state.stages : state.artifacts;
     if (const auto* list = o.if_contains(key); list != nullptr && list->is_array())

@@ -97,6 +97,7 @@ struct AppState {
   std::map<std::string, RoleRecord> roles;      // by logical id
   std::map<std::string, ApiRecord> apis;        // by logical id (id, kind; no stage)
   std::map<std::string, std::string> alarms;    // logical id → alarm name (wisp-made)
+  std::map<std::string, std::string> layers;    // logical id → layer name (wisp publishes)
   std::vector<std::string> stages;
   std::vector<std::string> artifacts; // object keys wisp uploaded
 

@@ -1,6 +1,7 @@
 #include <wisp/support/fs.hpp>
 #include <wisp/support/strings.hpp>
 #include <wisp/template/build_support.hpp>
+#include <wisp/template/convert.hpp>
 #include <wisp/template/load.hpp>
 #include <wisp/template/loader.hpp>
 #include <wisp/template/reader.hpp>
@@ -361,6 +362,7 @@ void Loader::run() {
     check_references();
     check_cycles();
     build_resources();
+    collect_resource_attributes();
     build_outputs();
     if (m_options.lint)
       lint_checks();
@@ -385,6 +387,21 @@ void Loader::run() {
       unique.push_back(std::move(item));
   }
   items = std::move(unique);
+}
+
+void Loader::collect_resource_attributes() {
+  std::unordered_map<std::string_view, Resource*> by_id;
+  for (auto& resource : m_model.resources)
+    by_id.emplace(resource.logical_id, &resource);
+  for (const auto* entry : m_resource_entries) {
+    auto it = by_id.find(entry->key);
+    if (it == by_id.end() || !entry->value.is_mapping())
+      continue;
+    for (const char* name :
+         {"DeletionPolicy", "UpdateReplacePolicy", "CreationPolicy", "UpdatePolicy"})
+      if (const auto* value = entry->value.find(name))
+        it->second->attributes[name] = to_json(m_resolver->resolve(*value));
+  }
 }
 
 bool Loader::read() {

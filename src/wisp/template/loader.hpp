@@ -62,6 +62,7 @@ private:
   static bool moved_by_transform(std::string_view type, std::string_view property);
   void add_event_api_edges(const ResourceDecl& function, const Node& properties);
   void check_cycles();
+  void collect_resource_attributes(); // after build_resources
   void parse_globals();
   void collect_generated_ids();
   bool is_generated(std::string_view name) const;

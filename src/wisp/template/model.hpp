@@ -182,6 +182,9 @@ struct Resource {
   boost::json::object properties; // resolved
   boost::json::object metadata;
   std::vector<std::string> depends_on;
+  // DeletionPolicy, UpdateReplacePolicy, CreationPolicy, UpdatePolicy as written (resolved);
+  // what deploy carries into the infrastructure stack.
+  boost::json::object attributes;
   SourceRef source;
 };
 

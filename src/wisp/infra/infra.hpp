@@ -1,0 +1,122 @@
+#pragma once
+// The infrastructure of an app: every resource of the template that wisp does not deploy
+// itself (tables, queues, buckets, topics, rules, state machines, log groups, ... and what SAM
+// expands — SimpleTable, StateMachine, the plumbing of function event sources) as one
+// CloudFormation template, deployed as one stack per app through change sets (stack.hpp).
+//
+// Contract of generate():
+// - Pure: the template model and the names of what wisp deploys in, a template out; no call.
+// - SAM's expansions follow aws-sam-translator's output (logical ids, properties, roles,
+//   permissions), with intrinsics left for CloudFormation to resolve.
+// - References into wisp's side (functions, their stage aliases and roles, APIs, alarms)
+//   become stack parameters (wisp's physical names are deterministic); references from wisp's
+//   side into the stack (an environment variable's !Ref Table, a policy template's
+//   TableName) become stack outputs, read after the stack is deployed (`Export`).
+// - What must wait for something this deploy creates (a permission or event source mapping
+//   on a new function's alias, anything naming an API not created yet) is "late": `early`
+//   is the template without it, deployed before the functions; `body` after them. A cycle
+//   between the two sides (a function needs a value of a late resource) is an error naming
+//   both.
+// - NoEcho parameter values never appear in the template: they are passed as NoEcho stack
+//   parameters.
+
+#include <wisp/support/error.hpp>
+#include <wisp/template/model.hpp>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace wisp::infra {
+
+// What wisp deploys that the infrastructure may name.
+struct WispFunction {
+  std::string logical_id;
+  std::string name;      // physical function name
+  std::string alias;     // the stage alias
+  std::string alias_arn; // arn:...:function:name:alias
+  std::string role_name; // the role wisp makes for it (empty when Role is given)
+  std::string role_arn;
+  bool exists = true; // its alias exists before this deploy
+};
+
+struct WispApi {
+  std::string logical_id;
+  std::string kind; // rest | http
+  std::string id;   // empty: not created yet (references to it are late)
+  std::string stage;
+};
+
+struct WispName {
+  std::string logical_id; // an AWS::IAM::Role or AWS::CloudWatch::Alarm wisp deploys
+  std::string name;
+  std::string arn;
+  bool exists = true; // exists before this deploy (a role wisp makes later in the deploy does not)
+};
+
+struct Inputs {
+  std::string stack;
+  std::string stage;
+  std::string region;
+  std::string account;
+  std::vector<WispFunction> functions;
+  std::vector<WispApi> apis;
+  std::vector<WispName> roles;
+  std::vector<WispName> alarms;
+  std::vector<WispName> layers; // arn: the version ARN, empty when not published yet
+};
+
+struct Parameter {
+  std::string key;
+  std::string value;
+  bool no_echo = false;
+};
+
+// A value of the stack wisp's side needs: Ref (attribute empty) or Fn::GetAtt of a stack
+// resource, read from the stack's output `output`.
+struct Export {
+  std::string logical_id;
+  std::string attribute;
+  std::string output;
+  std::string type; // the resource's CloudFormation type
+};
+
+struct StackTemplate {
+  boost::json::object body;  // the whole template
+  boost::json::object early; // without the late resources (equal to body when there are none)
+  std::set<std::string> late;
+  std::vector<Parameter> parameters;
+  std::vector<Export> exports;
+  // Resources of the stack (after expansion) → where the template declares what made them.
+  std::map<std::string, sam::SourceRef> sources;
+  std::map<std::string, std::string> types; // logical id → type
+  std::vector<std::string> retained;        // DeletionPolicy Retain/Snapshot
+  std::vector<std::string> warnings;
+  // Function event sources deployed in the stack (so deploy no longer warns about them).
+  std::set<std::string> deployed_events; // "Function.Event"
+
+  [[nodiscard]] bool empty() const;
+  // The stack must be deployed twice (before and after the functions phase).
+  [[nodiscard]] bool split() const { return early != body; }
+};
+
+support::Result<StackTemplate> generate(const sam::Model& model, const Inputs& inputs);
+
+// The ids of the resources wisp deploys itself (functions, APIs, layers, the roles and alarms
+// in `inputs`); everything else of the template goes into the stack.
+bool wisp_owned(const sam::Resource& resource, const Inputs& inputs);
+
+// --- SAM policy templates (the list aws-sam-translator knows) ---
+
+// The statements of one policy template, with parameter values substituted the way SAM does
+// it: {"Fn::Sub": [pattern, {Param: value}]}, where a value may itself be an intrinsic (e.g.
+// {"Ref": "Table"}). Unknown name: an error with a "did you mean".
+support::Result<boost::json::array> policy_template(std::string_view name,
+                                                    const boost::json::value& parameters);
+std::vector<std::string> policy_template_names();
+
+} // namespace wisp::infra

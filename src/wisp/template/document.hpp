@@ -1,0 +1,17 @@
+#pragma once
+// Reading a side document of a template (a state machine definition, an OpenAPI file) the
+// way the template itself is read: YAML 1.1 or JSON, short-form tags in long form.
+
+#include <wisp/support/error.hpp>
+
+#include <boost/json/value.hpp>
+
+#include <filesystem>
+
+namespace wisp::sam {
+
+// The document at `path` as JSON; an error naming the file (with line and column) when it
+// cannot be read or parsed.
+support::Result<boost::json::value> read_document_file(const std::filesystem::path& path);
+
+} // namespace wisp::sam

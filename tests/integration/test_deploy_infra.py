@@ -1,0 +1,736 @@
+"""wisp deploy of an app with infrastructure, against moto_server's CloudFormation: the
+template's other resources and SAM's expansions as one stack deployed through change sets,
+references both ways, triggers on the stage alias, checked resource by resource with the aws
+CLI; redeployed with no change (no mutating call, recorded by the proxy), with a code change
+(no CloudFormation update), with an infrastructure change (one change set); deleted (the stack
+after the functions, retained resources listed). Also the bad input the infrastructure adds:
+a stack made by someone else, a failing change set, an interrupted deploy, another stage."""
+
+import ast
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import unittest
+import urllib.parse
+
+import harness
+from aws_proxy import FaultProxy
+from harness import Moto, WispTestCase, wisp
+
+STACK = "shop"
+
+PROOF = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Description: The shape of the common real apps.
+Parameters:
+  Retention:
+    Type: Number
+    Default: 3
+Globals:
+  Function:
+    Runtime: python3.12
+    Handler: app.handler
+    Timeout: 10
+Resources:
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      AutoPublishAlias: live
+      Environment:
+        Variables:
+          TABLE: !Ref Orders
+          SESSIONS: !Ref Sessions
+          QUEUE_URL: !Ref Jobs
+      Policies:
+        - DynamoDBCrudPolicy:
+            TableName: !Ref Orders
+        - Statement:
+            - Effect: Allow
+              Action: sqs:SendMessage
+              Resource: !GetAtt Jobs.Arn
+      Events:
+        Queue:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Jobs.Arn
+            BatchSize: 5
+        Upload:
+          Type: S3
+          Properties:
+            Bucket: !Ref Uploads
+            Events: s3:ObjectCreated:*
+        Tick:
+          Type: Schedule
+          Properties:
+            Schedule: rate(5 minutes)
+        Placed:
+          Type: EventBridgeRule
+          Properties:
+            # !Ref ShopBus is the usual form; moto's CloudFormation fails on it (it passes the
+            # bus object as its name: docs/deploy.md), and Name is the same value.
+            EventBusName: !GetAtt ShopBus.Name
+            Pattern:
+              source: [shop.orders]
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: {visibility}
+      RedrivePolicy:
+        deadLetterTargetArn: !GetAtt JobsDLQ.Arn
+        maxReceiveCount: !Ref Retention
+  JobsDLQ:
+    Type: AWS::SQS::Queue
+  Orders:
+    Type: AWS::DynamoDB::Table
+    DeletionPolicy: Retain
+    Properties:
+      AttributeDefinitions: [{{AttributeName: id, AttributeType: S}}]
+      KeySchema: [{{AttributeName: id, KeyType: HASH}}]
+      BillingMode: PAY_PER_REQUEST
+  Sessions:
+    Type: AWS::Serverless::SimpleTable
+  Uploads:
+    Type: AWS::S3::Bucket
+  ShopBus:
+    Type: AWS::Events::EventBus
+    Properties:
+      Name: shop-bus
+  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition:
+        StartAt: Work
+        States:
+          Work:
+            Type: Task
+            Resource: arn:aws:states:::lambda:invoke
+            Parameters:
+              FunctionName: ${{WorkerArn}}
+            End: true
+      DefinitionSubstitutions:
+        WorkerArn: !GetAtt Worker.Arn
+      Policies:
+        - LambdaInvokePolicy:
+            FunctionName: !Ref Worker
+  ShopApi:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      Auth:
+        DefaultAuthorizer: TokenAuth
+        Authorizers:
+          TokenAuth:
+            FunctionArn: !GetAtt Gatekeeper.Arn
+            Identity:
+              Header: X-Token
+              ReauthorizeEvery: 60
+      DefinitionBody:
+        openapi: '3.0.1'
+        info: {{title: shop, version: '1.0'}}
+        paths:
+          /orders:
+            post:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Worker.Arn}}/invocations
+  Gatekeeper:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      AutoPublishAlias: live
+Outputs:
+  JobsUrl:
+    Value: !Ref Jobs
+"""
+
+MUTATING_CFN = {"CreateChangeSet", "ExecuteChangeSet", "DeleteChangeSet", "CreateStack", "UpdateStack",
+                "DeleteStack", "ContinueUpdateRollback", "CancelUpdateStack"}
+
+
+def form(record):
+    if record["method"] != "POST" or not record["body"]:
+        return {}
+    try:
+        return dict(urllib.parse.parse_qsl(record["body"].decode()))
+    except UnicodeDecodeError:
+        return {}
+
+
+def cloudformation_actions(proxy):
+    return [form(r).get("Action") for r in proxy.records
+            if "cloudformation" in r["headers"].get("authorization", "")]
+
+
+class MotoForInfra(Moto):
+    """moto with AWS-managed IAM policies. Its Lambda stays the default one: with
+    {"lambda": {"use_docker": false}} the Lambda API answers from another backend than the one
+    its CloudFormation creates permissions and event source mappings in."""
+
+    def __enter__(self):
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        try:
+            return super().__enter__()
+        finally:
+            os.environ.pop("MOTO_IAM_LOAD_MANAGED_POLICIES", None)
+
+
+class InfraTestCase(WispTestCase):
+    moto = None
+
+    @classmethod
+    def setUpClass(cls):
+        harness.require_peer("aws", "the AWS CLI verifies what wisp deployed")
+        cls.moto = MotoForInfra().__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.moto.__exit__(None, None, None)
+
+    def setUp(self):
+        super().setUp()
+        self.moto.reset()
+        self.url = self.moto.url
+        self.app = self.path("app")
+        self.write_app()
+
+    def write_app(self, visibility=30, version="v1", template=PROOF):
+        self.write("app/template.yaml", template.format(visibility=visibility))
+        self.write("app/worker/app.py", f'def handler(event, context):\n    return "{version}"\n')
+
+    def deploy(self, *args, code=0, url=None, timeout=180):
+        proc = wisp("deploy", "--endpoint-url", url or self.url, "--stack-name", STACK, "--resolve-s3", *args,
+                    cwd=self.app, timeout=timeout)
+        self.assertWisp(proc, code)
+        return proc
+
+    def deploy_json(self, *args, **kw):
+        return json.loads(self.deploy("--output", "json", *args, **kw).stdout)
+
+    def aws(self, *args, check=True):
+        proc = subprocess.run(["aws", "--endpoint-url", self.url, "--output", "json", *args], capture_output=True,
+                              text=True, timeout=60, env=harness.env())
+        if proc.returncode != 0:
+            if check:
+                raise AssertionError(f"aws {' '.join(args)}: {proc.stderr}")
+            return None
+        return json.loads(proc.stdout) if proc.stdout.strip() else None
+
+    def stack_resources(self):
+        listed = self.aws("cloudformation", "list-stack-resources", "--stack-name", STACK)
+        return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in listed["StackResourceSummaries"]
+                if r["LogicalResourceId"]}
+
+
+class ProofApp(InfraTestCase):
+    def test_deploy_check_redeploy_change_and_delete(self):
+        first = self.deploy()
+        self.assertRegex(first.stdout, r"\+ stack +shop +\d+ resources")
+        self.assertIn("Deployed in", first.stdout)
+        self.assertNotIn("is not deployed by wisp", first.stderr)
+
+        # Two change sets on a first deploy: the stack without what needs the new function
+        # (created), then with its event source mapping and permissions (updated).
+        self.assertRegex(first.stderr, r"stack shop: \+ WorkerQueue \(AWS::Lambda::EventSourceMapping\)")
+        stack = self.aws("cloudformation", "describe-stacks", "--stack-name", STACK)["Stacks"][0]
+        self.assertEqual(stack["StackStatus"], "UPDATE_COMPLETE")
+        self.assertIn({"Key": "wisp:stack", "Value": STACK}, stack["Tags"])
+        physical = self.stack_resources()
+        alias_arn = "arn:aws:lambda:us-east-1:123456789012:function:shop-Worker:live"
+
+        # The queue and its dead-letter queue.
+        jobs_url = physical["Jobs"]
+        attributes = self.aws("sqs", "get-queue-attributes", "--queue-url", jobs_url, "--attribute-names",
+                              "All")["Attributes"]
+        self.assertEqual(attributes["VisibilityTimeout"], "30")
+        dlq_arn = self.aws("sqs", "get-queue-attributes", "--queue-url", physical["JobsDLQ"], "--attribute-names",
+                           "QueueArn")["Attributes"]["QueueArn"]
+        self.assertEqual(json.loads(attributes["RedrivePolicy"]),
+                         {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
+        jobs_arn = attributes["QueueArn"]
+
+        # The SQS trigger: an event source mapping on the stage alias.
+        # (moto reports the ARN of the version the alias serves where Lambda reports the alias's.)
+        mappings = self.aws("lambda", "list-event-source-mappings")
+        mapping = [m for m in mappings["EventSourceMappings"] if m["EventSourceArn"] == jobs_arn]
+        self.assertEqual(len(mapping), 1, mappings)
+        self.assertIn(mapping[0]["FunctionArn"], (alias_arn, alias_arn.replace(":live", ":1")))
+        self.assertEqual(mapping[0]["BatchSize"], 5)
+        self.assertEqual(self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
+                         ["Resources"]["WorkerQueue"]["Properties"]["FunctionName"], {"Ref": "WispWorkerAlias"})
+
+        # The table through !Ref (environment) and DynamoDBCrudPolicy (the role), with real names.
+        orders = physical["Orders"]
+        self.assertEqual(self.aws("dynamodb", "describe-table", "--table-name", orders)["Table"]["TableStatus"],
+                         "ACTIVE")
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Worker:live")
+        self.assertEqual(config["Environment"]["Variables"],
+                         {"TABLE": orders, "SESSIONS": physical["Sessions"], "QUEUE_URL": jobs_url})
+        crud = self.aws("iam", "get-role-policy", "--role-name", "shop-Worker-role", "--policy-name",
+                        "WorkerRolePolicy0")["PolicyDocument"]
+        self.assertEqual(crud["Statement"][0]["Resource"],
+                         [f"arn:aws:dynamodb:us-east-1:123456789012:table/{orders}",
+                          f"arn:aws:dynamodb:us-east-1:123456789012:table/{orders}/index/*"])
+        send = self.aws("iam", "get-role-policy", "--role-name", "shop-Worker-role", "--policy-name",
+                        "WorkerRolePolicy1")["PolicyDocument"]
+        self.assertEqual(send["Statement"][0]["Resource"], jobs_arn)
+        managed = self.aws("iam", "list-attached-role-policies", "--role-name", "shop-Worker-role")
+        self.assertIn("arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+                      [p["PolicyArn"] for p in managed["AttachedPolicies"]])
+
+        # The SimpleTable.
+        sessions = self.aws("dynamodb", "describe-table", "--table-name", physical["Sessions"])["Table"]
+        self.assertEqual(sessions["KeySchema"], [{"AttributeName": "id", "KeyType": "HASH"}])
+
+        # The S3 trigger: the permission on the alias (moto's CloudFormation keeps the bucket's
+        # NotificationConfiguration to itself: the template wisp deployed carries it).
+        policy = json.loads(self.aws("lambda", "get-policy", "--function-name", "shop-Worker", "--qualifier",
+                                     "live")["Policy"])
+        principals = sorted(s["Principal"]["Service"] for s in policy["Statement"])
+        self.assertEqual(principals, ["apigateway.amazonaws.com", "events.amazonaws.com", "events.amazonaws.com",
+                                      "s3.amazonaws.com"])
+        deployed = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
+        self.assertEqual(deployed["Resources"]["Uploads"]["Properties"]["NotificationConfiguration"],
+                         {"LambdaConfigurations": [{"Event": "s3:ObjectCreated:*",
+                                                    "Function": {"Ref": "WispWorkerAlias"}}]})
+        self.assertEqual(deployed["Resources"]["Uploads"]["DependsOn"], ["WorkerUploadPermission"])
+        parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+        self.assertEqual(parameters["WispWorkerAlias"], alias_arn)
+
+        # The schedule, and the rule on the custom bus, both targeting the alias.
+        tick = self.aws("events", "describe-rule", "--name", physical["WorkerTick"])
+        self.assertEqual(tick["ScheduleExpression"], "rate(5 minutes)")
+        targets = self.aws("events", "list-targets-by-rule", "--rule", physical["WorkerTick"])["Targets"]
+        self.assertEqual([t["Arn"] for t in targets], [alias_arn])
+        rules = self.aws("events", "list-rules", "--event-bus-name", "shop-bus")["Rules"]
+        self.assertEqual(len(rules), 1)
+        self.assertEqual(json.loads(rules[0]["EventPattern"]), {"source": ["shop.orders"]})
+        targets = self.aws("events", "list-targets-by-rule", "--rule", rules[0]["Name"], "--event-bus-name",
+                           "shop-bus")["Targets"]
+        self.assertEqual([t["Arn"] for t in targets], [alias_arn])
+
+        # The state machine calling the function, with the role SAM gives it.
+        machine = self.aws("stepfunctions", "describe-state-machine", "--state-machine-arn", physical["Flow"])
+        self.assertTrue(machine["roleArn"].endswith(physical["FlowRole"]))
+        self.assertEqual(deployed["Resources"]["Flow"]["Properties"]["DefinitionSubstitutions"],
+                         {"WorkerArn": {"Ref": "WispWorkerAlias"}})
+        invoke = self.aws("iam", "get-role-policy", "--role-name", physical["FlowRole"], "--policy-name",
+                          "FlowRolePolicy0")["PolicyDocument"]
+        if isinstance(invoke, str):  # moto keeps a policy its CloudFormation made as Python's repr
+            invoke = ast.literal_eval(invoke)
+        self.assertEqual(invoke["Statement"][0]["Resource"],
+                         "arn:aws:lambda:us-east-1:123456789012:function:shop-Worker*")
+
+        # The API from its OpenAPI body, behind the Lambda authorizer.
+        apis = {a["name"]: a["id"] for a in self.aws("apigateway", "get-rest-apis")["items"]}
+        api_id = apis["shop-ShopApi"]
+        authorizers = self.aws("apigateway", "get-authorizers", "--rest-api-id", api_id)["items"]
+        self.assertEqual([(a["name"], a["type"], a["identitySource"], a["authorizerResultTtlInSeconds"])
+                          for a in authorizers], [("TokenAuth", "TOKEN", "method.request.header.X-Token", 60)])
+        self.assertTrue(authorizers[0]["authorizerUri"].endswith(
+            ":function:shop-Gatekeeper:${stageVariables.lambdaAlias}/invocations"), authorizers[0])
+        resources = self.aws("apigateway", "get-resources", "--rest-api-id", api_id, "--embed", "methods")["items"]
+        post = [r for r in resources if r["path"] == "/orders"][0]["resourceMethods"]["POST"]
+        self.assertEqual((post["authorizationType"], post["authorizerId"]), ("CUSTOM", authorizers[0]["id"]))
+        self.assertTrue(post["methodIntegration"]["uri"].endswith(
+            ":function:shop-Worker:${stageVariables.lambdaAlias}/invocations"))
+        gate = json.loads(self.aws("lambda", "get-policy", "--function-name", "shop-Gatekeeper", "--qualifier",
+                                   "live")["Policy"])
+        self.assertEqual([(s["Principal"]["Service"], s["Condition"]["ArnLike"]["AWS:SourceArn"])
+                          for s in gate["Statement"]],
+                         [("apigateway.amazonaws.com", f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/*")])
+        self.assertIn(f"Endpoint ShopApi (REST API, stage prod): https://{api_id}.execute-api", first.stdout)
+
+        # No change: no mutating call at all (CloudFormation included), seen by the proxy.
+        with FaultProxy(self.url) as proxy:
+            again = self.deploy_json(url=proxy.url)
+            self.assertEqual(again["status"], "no-change")
+            self.assertEqual(again["mutating_calls"], 0)
+            actions = cloudformation_actions(proxy)
+            self.assertTrue(actions, "the stack was read")
+            self.assertFalse(MUTATING_CFN & set(actions), actions)
+            self.assertEqual([r for r in proxy.records if r["method"] not in ("GET", "HEAD") and
+                              form(r).get("Action") not in (None, "DescribeStacks", "GetTemplate",
+                                                            "ListStackResources", "GetCallerIdentity")], [])
+
+        # A code change: the function changes, the stack does not.
+        self.write_app(version="v2")
+        with FaultProxy(self.url) as proxy:
+            code = self.deploy_json(url=proxy.url)
+            self.assertEqual(code["status"], "deployed")
+            self.assertEqual(code["versions"]["Worker"], "2")
+            self.assertFalse(MUTATING_CFN & set(cloudformation_actions(proxy)))
+        self.assertEqual(self.aws("lambda", "get-alias", "--function-name", "shop-Worker", "--name",
+                                  "live")["FunctionVersion"], "2")
+
+        # An infrastructure change: one change set, executed; the function is not republished.
+        self.write_app(visibility=60, version="v2")
+        with FaultProxy(self.url) as proxy:
+            infra = self.deploy("--output", "json", url=proxy.url)
+            result = json.loads(infra.stdout)
+            self.assertEqual(result["status"], "deployed")
+            actions = cloudformation_actions(proxy)
+            self.assertEqual(actions.count("CreateChangeSet"), 1, actions)
+            self.assertEqual(actions.count("ExecuteChangeSet"), 1, actions)
+            self.assertEqual(result["versions"]["Worker"], "2")
+        self.assertEqual(self.aws("sqs", "get-queue-attributes", "--queue-url", jobs_url, "--attribute-names",
+                                  "VisibilityTimeout")["Attributes"]["VisibilityTimeout"], "60")
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
+        # Delete: the functions, then the stack; the retained table stays and is listed.
+        gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", "--output", "json",
+                    cwd=self.app)
+        self.assertWisp(gone, 0)
+        deleted = json.loads(gone.stdout)
+        self.assertIn(f"stack {STACK}", deleted["deleted"])
+        self.assertLess(deleted["deleted"].index("function shop-Worker"), deleted["deleted"].index(f"stack {STACK}"))
+        self.assertEqual(deleted["retained"], [f"Orders (AWS::DynamoDB::Table) {orders}"])
+        self.assertIsNone(self.aws("cloudformation", "describe-stacks", "--stack-name", STACK, check=False))
+        self.assertEqual(self.aws("dynamodb", "describe-table", "--table-name", orders)["Table"]["TableName"], orders)
+        self.assertNotIn(physical["Sessions"], self.aws("dynamodb", "list-tables")["TableNames"])
+        self.assertEqual(self.aws("lambda", "list-functions")["Functions"], [])
+
+
+SMALL = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      AutoPublishAlias: live
+      Environment:
+        Variables:
+          QUEUE: !Ref Jobs
+      Events:
+        Queue:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Jobs.Arn
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: {visibility}
+{extra}"""
+
+
+class BadInput(InfraTestCase):
+    def write_small(self, visibility=30, version="v1", extra=""):
+        self.write("app/template.yaml", SMALL.format(visibility=visibility, extra=extra))
+        self.write("app/worker/app.py", f'def handler(event, context):\n    return "{version}"\n')
+
+    def setUp(self):
+        super().setUp()
+        self.write_small()
+
+    def alias_version(self):
+        return self.aws("lambda", "get-alias", "--function-name", "shop-Worker", "--name", "live")["FunctionVersion"]
+
+    def test_a_stack_someone_else_made_is_not_taken_over(self):
+        self.aws("cloudformation", "create-stack", "--stack-name", STACK, "--template-body",
+                 json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}))
+        proc = self.deploy(code=1)
+        self.assertIn("a CloudFormation stack named shop exists and was not made by wisp deploy", proc.stderr)
+        self.assertEqual(self.aws("lambda", "list-functions")["Functions"], [])
+
+    def test_a_failing_change_set_leaves_the_alias_on_the_old_version(self):
+        self.deploy()
+        self.assertEqual(self.alias_version(), "1")
+        # New code and a resource moto's CloudFormation fails on (it answers HTTP 500).
+        self.write_small(version="v2", extra="""\
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties:
+      Name: failing-bus
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventBusName: !Ref Bus
+      EventPattern: {source: [x]}
+""")
+        proc = self.deploy(code=1)
+        self.assertIn("stack shop: ExecuteChangeSet failed", proc.stderr)
+        # Nothing of wisp's side moved: the code change waits for its infrastructure.
+        self.assertEqual(self.alias_version(), "1")
+        versions = self.aws("lambda", "list-versions-by-function", "--function-name", "shop-Worker")["Versions"]
+        self.assertEqual([v["Version"] for v in versions], ["$LATEST", "1"])
+
+    def test_update_rollback_failed_is_continued_then_the_deploy_goes_on(self):
+        self.deploy()
+        self.write_small(visibility=45)
+        with FaultProxy(self.url) as proxy:
+            proxy.emulate_stack_states(STACK, ["UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS",
+                                               "UPDATE_ROLLBACK_COMPLETE"])
+            proc = self.deploy(url=proxy.url)
+            self.assertEqual(proxy.stack_calls, ["ContinueUpdateRollback"])
+        self.assertIn("stack shop is UPDATE_ROLLBACK_FAILED", proc.stderr)
+        self.assertIn("continuing its rollback", proc.stderr)
+        queue = self.stack_resources()["Jobs"]
+        self.assertEqual(self.aws("sqs", "get-queue-attributes", "--queue-url", queue, "--attribute-names",
+                                  "VisibilityTimeout")["Attributes"]["VisibilityTimeout"], "45")
+
+    def test_a_rollback_that_fails_again_names_the_resource_and_the_reason(self):
+        self.deploy()
+        self.write_small(visibility=45, version="v2")
+        with FaultProxy(self.url) as proxy:
+            proxy.emulate_stack_states(
+                STACK, ["UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED"],
+                failure=("Jobs", "AWS::SQS::Queue", "UPDATE_FAILED", "Queue is being deleted elsewhere"))
+            proc = self.deploy(url=proxy.url, code=1)
+        self.assertRegex(proc.stderr, r"stack shop could not be rolled back \(UPDATE_ROLLBACK_FAILED\): "
+                                      r"template\.yaml:\d+:\d+: Jobs \(AWS::SQS::Queue\): Queue is being "
+                                      r"deleted elsewhere")
+        self.assertEqual(self.alias_version(), "1")
+
+    def test_ctrl_c_mid_change_set_then_the_next_deploy_finishes(self):
+        self.deploy()
+        self.write_small(visibility=50, version="v2")
+        with FaultProxy(self.url) as proxy:
+            # The execution takes a while (as on AWS); Ctrl-C arrives meanwhile.
+            proxy.random_faults(1.0, faults=["slow:3"], match=lambda r: b"Action=ExecuteChangeSet" in r["body"])
+            proc = subprocess.Popen([harness.WISP, "deploy", "--endpoint-url", proxy.url, "--stack-name", STACK,
+                                     "--resolve-s3"], cwd=self.app, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, env=harness.env(), start_new_session=True)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any(
+                    b"Action=ExecuteChangeSet" in r["body"] for r in list(proxy.records)):
+                time.sleep(0.05)
+            os.killpg(proc.pid, signal.SIGINT)
+            out, err = proc.communicate(timeout=120)
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertIn("interrupted", err)
+        self.assertEqual(self.alias_version(), "1")
+        # The stack is left in a state the next deploy goes on from.
+        again = self.deploy_json()
+        self.assertEqual(again["status"], "deployed")
+        self.assertEqual(self.alias_version(), "2")
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
+    def test_kill_mid_change_set_then_the_next_deploy_finishes(self):
+        self.deploy()
+        self.write_small(visibility=55, version="v2")
+        with FaultProxy(self.url) as proxy:
+            proxy.random_faults(1.0, faults=["slow:2"], match=lambda r: b"Action=ExecuteChangeSet" in r["body"])
+            proc = subprocess.Popen([harness.WISP, "deploy", "--endpoint-url", proxy.url, "--stack-name", STACK,
+                                     "--resolve-s3"], cwd=self.app, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, env=harness.env(), start_new_session=True)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any(
+                    b"Action=ExecuteChangeSet" in r["body"] for r in list(proxy.records)):
+                time.sleep(0.05)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=60)
+            time.sleep(2.5)  # the change set the proxy still holds reaches moto
+        self.assertEqual(self.alias_version(), "1")
+        # The dead deploy's lock is fresh for two minutes: --break-lock takes it over.
+        refused = self.deploy(code=1)
+        self.assertIn("is locked by", refused.stderr)
+        again = self.deploy_json("--break-lock")
+        self.assertEqual(again["status"], "deployed")
+        self.assertEqual(self.alias_version(), "2")
+
+    def test_another_stage_of_an_app_with_triggers_is_refused(self):
+        self.deploy()
+        proc = wisp("deploy", "--endpoint-url", self.url, "--stack-name", STACK, "--resolve-s3", "--stage", "dev",
+                    cwd=self.app)
+        self.assertWisp(proc, 1, stderr_has="the infrastructure stack shop serves stage live")
+        self.assertEqual(self.aws("lambda", "list-aliases", "--function-name", "shop-Worker")["Aliases"][0]["Name"],
+                         "live")
+
+    def test_dry_run_prints_the_change_sets_changes_and_changes_nothing(self):
+        self.deploy()
+        self.write_small(visibility=40, extra="""\
+  Extra:
+    Type: AWS::SQS::Queue
+""")
+        dry = self.deploy("--dry-run")
+        self.assertRegex(dry.stdout, r"~ stack +shop +\d+ resources; template or parameters changed")
+        self.assertRegex(dry.stdout, r"\+ resource +Extra +AWS::SQS::Queue")
+        self.assertIn("Dry run: nothing was changed.", dry.stdout)
+        self.assertNotIn("Extra", self.stack_resources())
+        summaries = self.aws("cloudformation", "list-change-sets", "--stack-name", STACK)["Summaries"]
+        self.assertEqual([s for s in summaries if s["ExecutionStatus"] == "AVAILABLE"], [])
+
+
+LAYERED = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Shared:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: shared/
+      CompatibleRuntimes: [python3.12]
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      AutoPublishAlias: live
+      Layers: [!Ref Shared]
+"""
+
+
+class Layers(InfraTestCase):
+    def test_a_layer_of_the_template_is_published_once_per_content(self):
+        self.write("app/template.yaml", LAYERED)
+        self.write("app/shared/python/shared.py", "VALUE = 1\n")
+        first = self.deploy()
+        self.assertRegex(first.stdout, r"\+ layer +Shared +new version")
+        versions = self.aws("lambda", "list-layer-versions", "--layer-name", "Shared")["LayerVersions"]
+        self.assertEqual(len(versions), 1)
+        self.assertRegex(versions[0]["Description"], r"^wisp [0-9a-f]{64}$")
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Worker:live")
+        self.assertEqual([layer["Arn"] for layer in config["Layers"]], [versions[0]["LayerVersionArn"]])
+        # Unchanged content: found, not published again, nothing mutated.
+        again = self.deploy_json()
+        self.assertEqual(again["status"], "no-change")
+        self.assertEqual(again["mutating_calls"], 0)
+        # New content: a new version, and the function moves to it.
+        self.write("app/shared/python/shared.py", "VALUE = 2\n")
+        changed = self.deploy_json()
+        self.assertEqual(changed["status"], "deployed")
+        versions = self.aws("lambda", "list-layer-versions", "--layer-name", "Shared")["LayerVersions"]
+        self.assertEqual(len(versions), 2)
+        newest = max(versions, key=lambda v: v["Version"])
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Worker:live")
+        self.assertEqual([layer["Arn"] for layer in config["Layers"]], [newest["LayerVersionArn"]])
+        gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", cwd=self.app)
+        self.assertWisp(gone, 0)
+        self.assertEqual(self.aws("lambda", "list-layer-versions", "--layer-name", "Shared")["LayerVersions"],
+                         [])
+
+
+SETTINGS = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      AutoPublishAlias: live
+      DeadLetterQueue:
+        Type: SQS
+        TargetArn: !GetAtt Dead.Arn
+      VpcConfig:
+        SecurityGroupIds: [!GetAtt Guard.GroupId]
+        SubnetIds: [!Ref Private]
+  Dead:
+    Type: AWS::SQS::Queue
+  Network:
+    Type: AWS::EC2::VPC
+    Properties:
+      CidrBlock: 10.0.0.0/16
+  Private:
+    Type: AWS::EC2::Subnet
+    Properties:
+      VpcId: !Ref Network
+      CidrBlock: 10.0.1.0/24
+  Guard:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: the function's
+      VpcId: !Ref Network
+"""
+
+
+class FunctionSettings(InfraTestCase):
+    def test_dead_letter_queue_and_vpc_name_the_stacks_resources(self):
+        self.write("app/template.yaml", SETTINGS)
+        with FaultProxy(self.url) as proxy:
+            self.deploy(url=proxy.url)
+            created = [json.loads(r["body"]) for r in proxy.records
+                       if r["method"] == "POST" and r["path"].endswith("/functions")]
+        physical = self.stack_resources()
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Worker:live")
+        dead_arn = self.aws("sqs", "get-queue-attributes", "--queue-url", physical["Dead"], "--attribute-names",
+                            "QueueArn")["Attributes"]["QueueArn"]
+        # moto keeps no DeadLetterConfig: what wisp sent is checked through the proxy.
+        self.assertEqual([c["DeadLetterConfig"] for c in created], [{"TargetArn": dead_arn}])
+        self.assertEqual(config["VpcConfig"]["SubnetIds"], [physical["Private"]])
+        self.assertEqual(config["VpcConfig"]["SecurityGroupIds"], [physical["Guard"]])
+        # The role SAM gives such a function: VPC access, and sending to the dead-letter queue.
+        managed = [p["PolicyArn"] for p in self.aws("iam", "list-attached-role-policies", "--role-name",
+                                                    "shop-Worker-role")["AttachedPolicies"]]
+        self.assertIn("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole", managed)
+        dlq = self.aws("iam", "get-role-policy", "--role-name", "shop-Worker-role", "--policy-name",
+                       "DeadLetterQueuePolicy")["PolicyDocument"]
+        self.assertEqual(dlq["Statement"], [{"Action": "sqs:SendMessage", "Resource": dead_arn, "Effect": "Allow"}])
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
+
+SHARED_ROLE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  WorkerRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {{Service: lambda.amazonaws.com}}
+            Action: sts:AssumeRole
+      ManagedPolicyArns: [{managed}]
+  WorkerRoleDefaultPolicy:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: WorkerRoleDefaultPolicy
+      PolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Action: sqs:SendMessage
+            Resource: !GetAtt Jobs.Arn
+      Roles: [!Ref WorkerRole]
+  Jobs:
+    Type: AWS::SQS::Queue
+  Worker:
+    Type: AWS::Serverless::Function
+    DependsOn: WorkerRoleDefaultPolicy
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      AutoPublishAlias: live
+      Role: !GetAtt WorkerRole.Arn
+"""
+
+
+class SharedRole(InfraTestCase):
+    """The shape CDK-made templates have: a role of the template (wisp's) and a policy of the
+    stack attached to it."""
+
+    def test_a_policy_of_the_stack_on_a_role_wisp_makes_waits_for_it_and_stays(self):
+        basic = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+        self.write("app/template.yaml", SHARED_ROLE.format(managed=basic))
+        self.deploy()
+        document = self.aws("iam", "get-role-policy", "--role-name", "shop-WorkerRole", "--policy-name",
+                            "WorkerRoleDefaultPolicy")["PolicyDocument"]
+        self.assertEqual(document["Statement"][0]["Action"], "sqs:SendMessage")
+        # The role changes (wisp updates it): the stack's policy stays.
+        xray = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
+        self.write("app/template.yaml", SHARED_ROLE.format(managed=f"{basic}, {xray}"))
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        managed = [p["PolicyArn"] for p in self.aws("iam", "list-attached-role-policies", "--role-name",
+                                                    "shop-WorkerRole")["AttachedPolicies"]]
+        self.assertEqual(sorted(managed), sorted([basic, xray]))
+        self.assertIsNotNone(self.aws("iam", "get-role-policy", "--role-name", "shop-WorkerRole", "--policy-name",
+                                      "WorkerRoleDefaultPolicy", check=False))
+
+
+if __name__ == "__main__":
+    harness.main()
