@@ -11,7 +11,7 @@ _wisp_completion() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath}/${word}" in
-            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/local/start|/local/start-api|/local/start-lambda|/local/execution|/local/execution/get|/local/execution/history|/local/execution/stop|/local/execution/list|/local/callback|/local/callback/succeed|/local/callback/fail|/local/callback/heartbeat|/local/trigger|/deploy|/deploy/status|/promote|/rollback|/delete|/logs|/completion) cmdpath="${cmdpath}/${word}" ;;
+            /init|/validate|/build|/package|/local|/local/invoke|/local/generate-event|/local/start|/local/start-api|/local/start-lambda|/local/coldstart|/local/tune|/local/execution|/local/execution/get|/local/execution/history|/local/execution/stop|/local/execution/list|/local/callback|/local/callback/succeed|/local/callback/fail|/local/callback/heartbeat|/local/trigger|/deploy|/deploy/status|/promote|/rollback|/delete|/logs|/cost|/completion) cmdpath="${cmdpath}/${word}" ;;
         esac
     done
     case "${cmdpath} ${prev}" in
@@ -108,6 +108,7 @@ _wisp_completion() {
         "/local/start --warm-containers") COMPREPLY=( $(compgen -W 'EAGER LAZY' -- "${cur}") ); return 0 ;;
         "/local/start --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start --max-concurrency") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start --prices") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start --interpreter") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start --build-dir"|"/local/start -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start --time-scale") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -132,6 +133,7 @@ _wisp_completion() {
         "/local/start-api --warm-containers") COMPREPLY=( $(compgen -W 'EAGER LAZY' -- "${cur}") ); return 0 ;;
         "/local/start-api --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --max-concurrency") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-api --prices") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --interpreter") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --build-dir"|"/local/start-api -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-api --time-scale") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -149,6 +151,7 @@ _wisp_completion() {
         "/local/start-lambda --warm-containers") COMPREPLY=( $(compgen -W 'EAGER LAZY' -- "${cur}") ); return 0 ;;
         "/local/start-lambda --threads") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --max-concurrency") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/start-lambda --prices") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --interpreter") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --build-dir"|"/local/start-lambda -b") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --time-scale") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -157,6 +160,30 @@ _wisp_completion() {
         "/local/start-lambda --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/start-lambda --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/coldstart --env-vars"|"/local/coldstart -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/coldstart --template"|"/local/coldstart --template-file"|"/local/coldstart -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/coldstart --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/coldstart --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/coldstart --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/coldstart --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/coldstart --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/local/coldstart --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/coldstart --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/coldstart --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/local/tune --event"|"/local/tune -e") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/tune --memory") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/tune --invocations") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/tune --env-vars"|"/local/tune -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/tune --prices") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/tune --template"|"/local/tune --template-file"|"/local/tune -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/tune --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/tune --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/tune --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/tune --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/tune --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/local/tune --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/tune --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/local/tune --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/local/execution/get --format") COMPREPLY=( $(compgen -W 'summary json' -- "${cur}") ); return 0 ;;
         "/local/execution/get --template"|"/local/execution/get --template-file"|"/local/execution/get -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/local/execution/get --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
@@ -312,23 +339,43 @@ _wisp_completion() {
         "/logs --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/logs --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
+        "/cost --name"|"/cost -n") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --stack-name") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --stage") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --cw-log-group") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --start-time"|"/cost -s") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --end-time"|"/cost -e") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --prices") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --template"|"/cost --template-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --profile") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --endpoint-url") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --cli-connect-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --cli-read-timeout") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --output") COMPREPLY=( $(compgen -W 'text json' -- "${cur}") ); return 0 ;;
+        "/cost --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/cost --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
         "/completion --config-file") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --config-env") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/completion --color") COMPREPLY=( $(compgen -W 'auto always never' -- "${cur}") ); return 0 ;;
     esac
     local words="" options=""
     case "${cmdpath}" in
-        "") words='init validate build package local deploy promote rollback delete logs completion'; options='--color --debug --help --version' ;;
+        "") words='init validate build package local deploy promote rollback delete logs cost completion'; options='--color --debug --help --version' ;;
         "/init") words=''; options='--app-template --color --config-env --config-file --debug --help --name --no-interactive --output --output-dir --runtime' ;;
         "/validate") words=''; options='--color --config-env --config-file --debug --help --import-values --lint --output --parameter-overrides --template --template-file' ;;
         "/build") words=''; options='--build-dir --cached --color --config-env --config-file --debug --help --output --parallel --parameter-overrides --template --template-file' ;;
         "/package") words=''; options='--base-image --build-dir --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --force-upload --format --help --image-repository --insecure-registry --oci-archive --output --output-dir --output-template-file --parameter-overrides --profile --region --s3-bucket --s3-prefix --template --template-file' ;;
-        "/local") words='invoke generate-event start start-api start-lambda execution callback trigger'; options='--help' ;;
+        "/local") words='invoke generate-event start start-api start-lambda coldstart tune execution callback trigger'; options='--help' ;;
         "/local/invoke") words=''; options='--build-dir --color --config-env --config-file --debug --durable-execution-name --endpoint-url --enforce-memory --env-vars --event --help --interpreter --log-file --parameter-overrides --profile --region --skip-waits --template --template-file --tenant-id --time-scale' ;;
         "/local/generate-event") words='apigateway cloudwatch dynamodb eventbridge kinesis s3 sns sqs aws-proxy http-api-proxy authorizer request-authorizer scheduled-event update event get-records put delete notification receive-message'; options='--account-id --api-id --body --bucket --color --config-env --config-file --data --debug --detail --detail-type --event-bus --help --key --message --method --partition --partition-key --path --queue --region --resource --rule --size --source --stage --stream --subject --table --token --topic' ;;
-        "/local/start") words=''; options='--build-dir --cli-connect-timeout --cli-read-timeout --clock --color --config-env --config-file --create-resources --debug --disable-authorizer --endpoint-url --env-vars --help --host --interpreter --jwks --lambda-port --max-concurrency --no-watch --parameter-overrides --port --profile --region --skip-waits --stage --static-dir --template --template-file --threads --time-scale --warm-containers' ;;
-        "/local/start-api") words=''; options='--build-dir --color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --interpreter --jwks --max-concurrency --no-watch --parameter-overrides --port --skip-waits --stage --static-dir --template --template-file --threads --time-scale --warm-containers' ;;
-        "/local/start-lambda") words=''; options='--build-dir --color --config-env --config-file --debug --env-vars --help --host --interpreter --max-concurrency --no-watch --parameter-overrides --port --skip-waits --template --template-file --threads --time-scale --warm-containers' ;;
+        "/local/start") words=''; options='--build-dir --cli-connect-timeout --cli-read-timeout --clock --color --config-env --config-file --create-resources --debug --disable-authorizer --endpoint-url --env-vars --help --host --interpreter --jwks --lambda-port --max-concurrency --no-console --no-watch --parameter-overrides --port --prices --profile --region --skip-waits --stage --static-dir --template --template-file --threads --time-scale --warm-containers' ;;
+        "/local/start-api") words=''; options='--build-dir --color --config-env --config-file --debug --disable-authorizer --env-vars --help --host --interpreter --jwks --max-concurrency --no-console --no-watch --parameter-overrides --port --prices --skip-waits --stage --static-dir --template --template-file --threads --time-scale --warm-containers' ;;
+        "/local/start-lambda") words=''; options='--build-dir --color --config-env --config-file --debug --env-vars --help --host --interpreter --max-concurrency --no-console --no-watch --parameter-overrides --port --prices --skip-waits --template --template-file --threads --time-scale --warm-containers' ;;
+        "/local/coldstart") words=''; options='--color --config-env --config-file --debug --endpoint-url --env-vars --help --output --parameter-overrides --profile --region --template --template-file' ;;
+        "/local/tune") words=''; options='--color --config-env --config-file --debug --endpoint-url --env-vars --event --help --invocations --memory --no-cpu-limit --output --parameter-overrides --prices --profile --region --template --template-file' ;;
         "/local/execution") words='get history stop list'; options='--help' ;;
         "/local/execution/get") words=''; options='--color --config-env --config-file --debug --format --help --output --template --template-file' ;;
         "/local/execution/history") words=''; options='--color --config-env --config-file --debug --format --help --output --template --template-file' ;;
@@ -345,6 +392,7 @@ _wisp_completion() {
         "/rollback") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --function --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file --to' ;;
         "/delete") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --no-prompts --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
         "/logs") words=''; options='--cli-connect-timeout --cli-read-timeout --color --config-env --config-file --cw-log-group --debug --durable-execution --end-time --endpoint-url --filter --help --local --name --output --parameter-overrides --profile --region --stack-name --stage --start-time --tail --template --template-file' ;;
+        "/cost") words=''; options='--cli-connect-timeout --cli-read-timeout --color --config-env --config-file --cw-log-group --debug --end-time --endpoint-url --help --local --name --output --parameter-overrides --prices --profile --region --stack-name --stage --start-time --template --template-file' ;;
         "/completion") words='bash zsh fish'; options='--color --config-env --config-file --debug --help' ;;
     esac
     if [[ "${cur}" == -* ]]; then

@@ -237,16 +237,22 @@ std::optional<FunctionHandle> Engine::find(std::string_view id) const {
 void Engine::set_environment(FunctionHandle function,
                              const std::vector<std::pair<std::string, std::string>>& variables) {
   std::lock_guard lock(m_impl->mutex);
-  auto& env = m_impl->functions.at(function.index)->base_env;
-  for (const auto& [key, value] : variables) {
-    const auto prefix = key + "=";
-    auto it = std::find_if(env.begin(), env.end(),
-                           [&](const std::string& entry) { return entry.starts_with(prefix); });
-    if (it != env.end())
-      *it = prefix + value;
-    else
-      env.push_back(prefix + value);
-  }
+  auto& fn = *m_impl->functions.at(function.index);
+  // Both variants (host paths, Lambda's layout) carry the function's environment.
+  auto set = [&](std::vector<std::string>& env) {
+    for (const auto& [key, value] : variables) {
+      const auto prefix = key + "=";
+      auto it = std::find_if(env.begin(), env.end(),
+                             [&](const std::string& entry) { return entry.starts_with(prefix); });
+      if (it != env.end())
+        *it = prefix + value;
+      else
+        env.push_back(prefix + value);
+    }
+  };
+  set(fn.host.env);
+  if (fn.lambda)
+    set(fn.lambda->env);
 }
 
 const FunctionConfig& Engine::config(FunctionHandle function) const {
