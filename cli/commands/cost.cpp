@@ -13,9 +13,9 @@ public:
   [[nodiscard]] CommandInfo info() const override {
     return {{"cost"},
             "Report what the functions cost, from their REPORT lines (local or CloudWatch Logs)",
-            "Reads the REPORT of every invocation in a time window — from CloudWatch Logs for a "
+            "Reads the REPORT of every invocation in a time window -- from CloudWatch Logs for a "
             "deployed stack, or with --local from what `wisp local invoke/start-api/"
-            "start-lambda` wrote under .wisp/logs — and prints per function and in total: "
+            "start-lambda` wrote under .wisp/logs -- and prints per function and in total: "
             "invocations, cold starts, errors, duration and INIT percentiles, memory used, "
             "billed GB-seconds, the window's cost and a month's at the window's request rate "
             "(free tier applied), and the memory size that would cost least. Text REPORT lines "

@@ -17,8 +17,8 @@ public:
   [[nodiscard]] CommandInfo info() const override {
     return {{"local", "coldstart"},
             "Break a function's cold start down by module, and size its package",
-            "Loads the function's handler module as wisp's bootstrap does — python under "
-            "`python -X importtime`, node (CommonJS or ES module) under `node --cpu-prof` — and "
+            "Loads the function's handler module as wisp's bootstrap does -- python under "
+            "`python -X importtime`, node (CommonJS or ES module) under `node --cpu-prof` -- and "
             "prints how long that took, the packages and modules that took it (self time; "
             "cumulative for python), and the code's size (with layers) against Lambda's 250 MB "
             "limit with its largest entries. provided* runtimes get the size only. The module "

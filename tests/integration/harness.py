@@ -43,6 +43,16 @@ os.environ.update(SAFE_ENV)
 for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
     os.environ.pop(var, None)
 
+# Scratch directories live outside /tmp: functions run in Lambda's file layout get a private
+# /tmp (as on Lambda), and tests exchange files with their functions through these directories.
+SCRATCH = os.environ.get(
+    "WISP_TEST_TMPDIR",
+    os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "wisp-test-tmp"),
+)
+os.makedirs(SCRATCH, exist_ok=True)
+tempfile.tempdir = SCRATCH
+os.environ["TMPDIR"] = SCRATCH
+
 
 def env(**extra):
     """The environment for a child process: ours, the safe AWS settings, then `extra`."""

@@ -231,9 +231,6 @@ Resources:
 
 
 class LocalStartWebSocket(harness.WispTestCase):
-    @unittest.skip("KNOWN FAILURE (websocket branch, unresolved at hand-off): under `local start` "
-                   "the message's function fails (the client gets 'Internal server error'); the "
-                   "same app passes under start-api (test_local_websocket.py)")
     def test_a_websocket_api_is_served_with_its_connections_api(self):
         """A WebSocket API beside the Invoke API: a message's function answers through
         @connections with boto3, the endpoint taken from its template variable."""

@@ -390,7 +390,7 @@ private:
     for (auto& item : outputs)
       walk(item.value());
     for (const auto& [key, value] : used)
-      m_params[key] = Param{value, false, false, true};
+      m_params[key] = Param{.value = value, .no_echo = true};
   }
 
   // Resources that must wait for the functions phase, and the templates before and after.
