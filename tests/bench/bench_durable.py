@@ -131,15 +131,20 @@ def invoke(url, payload, name, event=False):
         return response.status, response.read()
 
 
-def workers_in(app):
+def workers_in(app, parent=None):
+    """The worker processes of the app: those whose working directory is in it (host paths) or,
+    in Lambda's file layout (where their cwd reads /var/task), the children of `parent`."""
     root = os.path.realpath(app)
     pids = []
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
-                if os.path.realpath(f"/proc/{pid}/cwd").startswith(root + os.sep):
+                cwd = os.path.realpath(f"/proc/{pid}/cwd")
+                ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+                if cwd.startswith(root + os.sep) or (parent is not None and ppid == parent
+                                                     and cwd.startswith("/var/task")):
                     pids.append(int(pid))
-            except OSError:
+            except (OSError, ValueError, IndexError):
                 pass
     return pids
 
@@ -170,7 +175,10 @@ def main():
     if not os.path.isfile(NODE):
         sys.exit(f"node 22 and the durable SDK are not installed under {PEERS} "
                  "(packaging/install-deps.sh --with-peers)")
-    work = tempfile.mkdtemp(prefix="wisp-bench-durable-")
+    # Outside /tmp: the functions (in Lambda's file layout) have a private /tmp.
+    scratch = os.path.join(os.path.expanduser("~/.cache"), "wisp-bench-tmp")
+    os.makedirs(scratch, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="wisp-bench-durable-", dir=scratch)
     proc = None
     try:
         os.makedirs(os.path.join(work, "src"))
@@ -216,7 +224,7 @@ def main():
               f" {statistics.median(samples):.3f} ms  p90 {samples[int(len(samples) * 0.9)]:.3f} ms"
               f"  p99 {samples[int(len(samples) * 0.99)]:.3f} ms   (goal: median <= 1 ms)")
 
-        before = len(workers_in(work))
+        before = len(workers_in(work, proc.pid))
         for i in range(args.suspended):
             invoke(url, {"callback": True}, f"suspended-{i}", event=True)
         deadline = time.monotonic() + 120
@@ -231,7 +239,7 @@ def main():
             if history_ok >= args.suspended:
                 break
             time.sleep(0.5)
-        pids = workers_in(work)
+        pids = workers_in(work, proc.pid)
         ticks = cpu_ticks(pids)
         time.sleep(1)
         busy = cpu_ticks(pids) - ticks
