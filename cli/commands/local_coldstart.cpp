@@ -1,9 +1,8 @@
 // wisp local coldstart [FUNCTION] — where a function's cold start goes, module by module.
 
 #include "../command.hpp"
-#include "load.hpp"
+#include "function_config.hpp"
 
-#include <wisp/aws/config.hpp>
 #include <wisp/console/coldstart.hpp>
 #include <wisp/runtime/function.hpp>
 #include <wisp/runtime/local_invoke.hpp>
@@ -37,45 +36,11 @@ public:
 
   int run(Context& context) override {
     auto& term = context.console;
-    aws::ConfigInputs inputs;
-    inputs.profile = context.global.profile;
-    inputs.region = context.global.region;
-    auto aws_config = aws::load_config(inputs);
-    if (!aws_config) {
-      print_error(context, aws_config.error());
-      return 1;
-    }
-    sam::LoadOptions load;
-    load.region = aws_config->region.empty() ? "us-east-1" : aws_config->region;
-    load.check_code = false;
     int exit_code = 0;
-    auto model = load_template(context, load, exit_code);
-    if (!model)
+    auto target = load_function_config(context, m_function, m_env_vars, exit_code);
+    if (!target)
       return exit_code;
-    auto function = runtime::pick_function(*model, m_function);
-    if (!function) {
-      print_error(context, function.error());
-      return static_cast<int>(function.error().exit_code);
-    }
-    std::optional<runtime::EnvVarsFile> env_vars;
-    if (!m_env_vars.empty()) {
-      auto loaded = runtime::load_env_vars(m_env_vars);
-      if (!loaded) {
-        print_error(context, loaded.error());
-        return 1;
-      }
-      env_vars = std::move(*loaded);
-    }
-    std::vector<std::string> warnings;
-    auto config = runtime::make_function_config(*model, **function, env_vars ? &*env_vars : nullptr,
-                                                warnings);
-    for (const auto& warning : warnings)
-      term.warning(warning);
-    if (!config) {
-      print_error(context, config.error());
-      return 1;
-    }
-    auto profile = console::profile_cold_start(*config, load.region);
+    auto profile = console::profile_cold_start(target->config, target->region);
     if (!profile) {
       print_error(context, profile.error());
       return 1;

@@ -1,9 +1,8 @@
 // wisp local tune FUNCTION — a function at several memory sizes: duration and cost at each.
 
 #include "../command.hpp"
-#include "load.hpp"
+#include "function_config.hpp"
 
-#include <wisp/aws/config.hpp>
 #include <wisp/console/prices.hpp>
 #include <wisp/console/tune.hpp>
 #include <wisp/runtime/function.hpp>
@@ -78,44 +77,10 @@ public:
         event = std::move(*text);
       }
     }
-    aws::ConfigInputs inputs;
-    inputs.profile = context.global.profile;
-    inputs.region = context.global.region;
-    auto aws_config = aws::load_config(inputs);
-    if (!aws_config) {
-      print_error(context, aws_config.error());
-      return 1;
-    }
-    sam::LoadOptions load;
-    load.region = aws_config->region.empty() ? "us-east-1" : aws_config->region;
-    load.check_code = false;
     int exit_code = 0;
-    auto model = load_template(context, load, exit_code);
-    if (!model)
+    auto target = load_function_config(context, m_function, m_env_vars, exit_code);
+    if (!target)
       return exit_code;
-    auto function = runtime::pick_function(*model, m_function);
-    if (!function) {
-      print_error(context, function.error());
-      return static_cast<int>(function.error().exit_code);
-    }
-    std::optional<runtime::EnvVarsFile> env_vars;
-    if (!m_env_vars.empty()) {
-      auto loaded = runtime::load_env_vars(m_env_vars);
-      if (!loaded) {
-        print_error(context, loaded.error());
-        return 1;
-      }
-      env_vars = std::move(*loaded);
-    }
-    std::vector<std::string> warnings;
-    auto config = runtime::make_function_config(*model, **function, env_vars ? &*env_vars : nullptr,
-                                                warnings);
-    for (const auto& warning : warnings)
-      term.warning(warning);
-    if (!config) {
-      print_error(context, config.error());
-      return 1;
-    }
     console::PriceTable prices;
     if (m_prices.empty()) {
       prices = console::builtin_prices();
@@ -128,12 +93,12 @@ public:
       prices = std::move(*loaded);
     }
     console::TuneRequest request;
-    request.function = std::move(*config);
+    request.function = std::move(target->config);
     request.event = std::move(event);
     request.memory_sizes = std::move(*sizes);
     request.invocations = m_invocations;
     request.cpu_limit = !m_no_cpu_limit;
-    request.engine.region = load.region;
+    request.engine.region = target->region;
     request.engine.on_warning = [&term](std::string_view message) { term.warning(message); };
     request.progress = [&term](std::string_view line) { term.info(line); };
     auto result = console::tune(request, prices);
