@@ -549,11 +549,48 @@ ws.on("error", (err) => { console.error(err.message); process.exit(1); });
         self.assertEqual(gone.exception.response["Error"]["Code"], "GoneException")
         self.assertEqual(gone.exception.response["ResponseMetadata"]["HTTPStatusCode"], 410)
 
-    def test_management_api_refuses_unsigned_requests(self):
-        answer = raw_exchange(self.port, b"POST /prod/@connections/abc HTTP/1.1\r\nHost: x\r\n"
-                                         b"Content-Length: 2\r\nConnection: close\r\n\r\nhi")
-        self.assertTrue(answer.startswith(b"HTTP/1.1 403 "), answer)
-        self.assertIn(b"ForbiddenException", answer)
+    def test_management_api_verifies_signatures(self):
+        import urllib.error
+        import urllib.request
+        import boto3
+        from botocore.exceptions import ClientError
+
+        ws = self.connect("allow&marker=verified")
+        connection = self.connection_id("verified")
+        try:
+            # Unsigned (curl-like, urllib): refused as API Gateway refuses IAM-protected calls.
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{self.port}/prod/@connections/{connection}",
+                data=b"unsigned", method="POST")
+            with self.assertRaises(urllib.error.HTTPError) as unsigned:
+                urllib.request.urlopen(request, timeout=10)
+            self.assertEqual(unsigned.exception.code, 403)
+            self.assertEqual(unsigned.exception.headers["x-amzn-ErrorType"],
+                             "MissingAuthenticationTokenException")
+            self.assertEqual(json.loads(unsigned.exception.read()),
+                             {"message": "Missing Authentication Token"})
+            # Signed by botocore with credentials other than the configured ones.
+            for key, secret, code, text in (
+                    ("testing", "not-the-secret", "InvalidSignatureException",
+                     "signature we calculated does not match"),
+                    ("AKIDOTHER", "testing", "UnrecognizedClientException",
+                     "security token included in the request is invalid")):
+                client = boto3.client("apigatewaymanagementapi", aws_access_key_id=key,
+                                      aws_secret_access_key=secret, region_name="us-east-1",
+                                      endpoint_url=f"http://127.0.0.1:{self.port}/prod")
+                with self.assertRaises(ClientError) as wrong:
+                    client.post_to_connection(ConnectionId=connection, Data=b"wrongly signed")
+                self.assertEqual(wrong.exception.response["Error"]["Code"], code)
+                self.assertEqual(wrong.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
+                self.assertIn(text, wrong.exception.response["Error"]["Message"])
+            # The configured credentials (the ones functions get) work, over https as well.
+            good = boto3.client("apigatewaymanagementapi", region_name="us-east-1",
+                                endpoint_url=f"https://127.0.0.1:{self.port}/prod",
+                                verify=os.path.join(self.tmp, "cache", "wisp", "tls", "ca.pem"))
+            good.post_to_connection(ConnectionId=connection, Data=b"signed")
+            self.assertEqual(ws.recv(), "signed")
+        finally:
+            ws.close()
 
     def test_frame_and_message_quotas(self):
         ws = self.connect()

@@ -14,6 +14,7 @@
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 
@@ -120,12 +121,22 @@ ApiDoor::ApiDoor(Host& host, const sam::Model& model, const sam::Api& api,
     slot.info.resource_id = stable_id(api.logical_id + " " + route->path, 6);
     slot.info.v2 = m_http && route->payload_format_version != "1.0";
     slot.function = &host.function(model, route->function_logical_id);
-    if (!m_disable_auth)
+    // An OpenAPI security requirement that names an API key scheme is not an authorizer.
+    if (!m_disable_auth && !is_api_key_scheme(api, route->authorizer))
       slot.auth = bind_authorizer(model, *route);
     if (slot.auth != nullptr && slot.auth->jwt)
       slot.scopes = route_scopes(model, api, *route, slot.auth->authorizer.name);
+    slot.api_key = api_key_required(model, api, *route);
     specs.push_back(RouteSpec{route->method, route->path});
     m_routes.push_back(std::move(slot));
+  }
+  if (std::any_of(m_routes.begin(), m_routes.end(), [](const auto& s) { return s.api_key; })) {
+    m_api_keys = ApiKeys(model);
+    host.info(fmt::format(
+        "API {}: methods with ApiKeyRequired need an x-api-key header ({})", api.logical_id,
+        m_api_keys.any_key()
+            ? std::string("any non-empty key: the template gives no key value")
+            : fmt::format("one of the template's {} API key value(s)", m_api_keys.count())));
   }
   const auto kind = m_http ? RouterKind::http : RouterKind::rest;
   for (const auto& problem : Router::conflicts(kind, specs))
@@ -905,6 +916,16 @@ void ApiDoor::on_authorizer(Exchange& ex, const runtime::InvokeResult& result) {
 void ApiDoor::integrate(Exchange& ex) {
   const auto& slot = m_routes[ex.route];
   auto& request = ex.request;
+  // ApiKeyRequired: checked after the authorizer, as API Gateway does.
+  std::optional<std::string> api_key_id;
+  if (slot.api_key) {
+    api_key_id = m_api_keys.id_of(request.header("x-api-key"));
+    if (!api_key_id) {
+      if (ex.claim())
+        answer(ex, 403, k_http_forbidden, "application/json", "ForbiddenException");
+      return;
+    }
+  }
   if (slot.function == nullptr || !slot.function->ok) {
     if (ex.claim())
       internal_error(ex);
@@ -930,6 +951,10 @@ void ApiDoor::integrate(Exchange& ex) {
   RequestEventInfo info;
   fill_event_info(ex, info);
   info.base64_body = base64;
+  if (api_key_id) {
+    info.api_key = request.header("x-api-key");
+    info.api_key_id = *api_key_id;
+  }
   ex.event.clear();
   ex.event.reserve(1024 + request.body.size() * 4 / 3);
   if (slot.info.v2)

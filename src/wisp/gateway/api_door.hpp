@@ -5,6 +5,7 @@
 // APIs whose routes overlap none of another's share its listener (share_port): the door that
 // listens hands each request to the API that routes it.
 
+#include <wisp/gateway/api_keys.hpp>
 #include <wisp/gateway/authorizer.hpp>
 #include <wisp/gateway/door.hpp>
 #include <wisp/gateway/jwt.hpp>
@@ -39,6 +40,7 @@ struct RouteSlot {
   AuthBinding* auth = nullptr;     // authorizer to run
   std::vector<std::string> scopes; // the route's AuthorizationScopes
   bool stream = false;             // REST responseTransferMode STREAM (api_stream.cpp)
+  bool api_key = false;            // REST ApiKeyRequired: x-api-key must hold a valid key
 };
 
 class ApiDoor final : public Door {
@@ -108,6 +110,7 @@ private:
   std::deque<AuthBinding> m_auths;
   std::set<std::string> m_unverified;
   StageThrottle m_throttle;
+  ApiKeys m_api_keys;
   AuthorizerCache m_cache;
   std::filesystem::path m_static_dir;
   std::vector<ApiDoor*> m_shared;

@@ -182,9 +182,17 @@ std::string staged(const ApiEventInfo& api, std::string_view path) {
   return out;
 }
 
-void write_identity(std::string& out, const Request& request) {
+void write_identity(std::string& out, const Request& request, const RequestEventInfo& info) {
   out.append("{\"cognitoIdentityPoolId\":null,\"accountId\":null,\"cognitoIdentityId\":null,"
-             "\"caller\":null,\"sourceIp\":");
+             "\"caller\":null,");
+  if (!info.api_key.empty()) {
+    out.append("\"apiKey\":");
+    append_json_string(out, info.api_key);
+    out.append(",\"apiKeyId\":");
+    append_json_string(out, info.api_key_id);
+    out.push_back(',');
+  }
+  out.append("\"sourceIp\":");
   append_json_string(out, request.source_ip);
   out.append(",\"principalOrgId\":null,\"accessKey\":null,\"cognitoAuthenticationType\":null,"
              "\"cognitoAuthenticationProvider\":null,\"userArn\":null,\"userAgent\":");
@@ -228,7 +236,7 @@ void write_v1_context(std::string& out, const Request& request, const ApiEventIn
   out.append(",\"requestId\":");
   append_json_string(out, info.request_id);
   out.append(",\"identity\":");
-  write_identity(out, request);
+  write_identity(out, request, info);
   out.append(",\"domainName\":");
   append_json_string(out, host);
   out.append(",\"apiId\":");

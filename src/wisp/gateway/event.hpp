@@ -73,6 +73,10 @@ struct RequestEventInfo {
   bool base64_body = false;
   // The JSON value of requestContext.authorizer (an object), or empty for none.
   std::string_view authorizer_json;
+  // REST methods that require an API key: identity.apiKey and identity.apiKeyId (both left
+  // out for other methods).
+  std::string_view api_key;
+  std::string_view api_key_id;
 };
 
 // The client's Host without its port, and the part before its first dot: the event's

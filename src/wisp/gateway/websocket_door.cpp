@@ -7,6 +7,7 @@
 #include <wisp/gateway/local_tls.hpp>
 #include <wisp/gateway/text.hpp>
 #include <wisp/gateway/websocket_door.hpp>
+#include <wisp/gateway/websocket_mock.hpp>
 #include <wisp/runtime/lambda_text.hpp>
 #include <wisp/runtime/runtimes.hpp>
 #include <wisp/support/hash.hpp>
@@ -468,6 +469,25 @@ void WsConnection::route(std::string body, bool binary) {
     send(error_message("Forbidden", m_info.connection_id, request_id));
     return;
   }
+  if (slot->route.integration_type == "MOCK") {
+    const auto message_id = make_short_request_id(rng());
+    MockContext context;
+    context.connection_id = m_info.connection_id;
+    context.request_id = request_id;
+    context.route_key = slot->route.route_key;
+    context.event_type = "MESSAGE";
+    context.message_id = message_id;
+    context.stage = m_door.info().stage;
+    context.api_id = m_door.info().api_id;
+    context.domain_name = m_info.domain_name;
+    context.body = body;
+    auto mock = run_mock(slot->route, context);
+    m_host.log.line(fmt::format("{} WS {} {} MOCK {}", clock_text(), m_info.connection_id,
+                                slot->route.route_key, mock.status));
+    if (slot->route.two_way && mock.body)
+      send(std::move(*mock.body));
+    return;
+  }
   if (slot->function == nullptr || !slot->function->ok) {
     send(error_message("Internal server error", m_info.connection_id, request_id));
     return;
@@ -532,14 +552,16 @@ WebSocketDoor::WebSocketDoor(Host& host, const sam::Model& model, const sam::Web
     slot.route = route;
     if (!route.function_logical_id.empty()) {
       slot.function = &host.function(model, route.function_logical_id);
+    } else if (route.integration_type == "MOCK") {
+      // answered by websocket_mock.cpp
     } else if (route.integration_type.empty()) {
       host.warn(fmt::format("WebSocket API {}: route {} has no integration; its messages are "
                             "answered \"Internal server error\"",
                             api.logical_id, route.route_key));
     } else {
       host.warn(fmt::format("WebSocket API {}: route {} integrates {} {}, which wisp does not run "
-                            "locally (Lambda proxy integrations only); its messages are answered "
-                            "\"Internal server error\"",
+                            "locally (Lambda proxy and MOCK integrations only); its messages are "
+                            "answered \"Internal server error\"",
                             api.logical_id, route.route_key, route.integration_type,
                             route.integration_type == "AWS_PROXY" ? "with a function outside the "
                                                                     "template"
@@ -570,6 +592,30 @@ WebSocketDoor::WebSocketDoor(Host& host, const sam::Model& model, const sam::Web
     }
   } else if (m_connect != nullptr && m_connect->route.authorization_type == "AWS_IAM") {
     m_iam = true;
+  }
+  if (m_connect != nullptr && m_connect->route.api_key_required) {
+    m_api_key_required = true;
+    m_api_keys = ApiKeys(model);
+    const auto& expression = api.api_key_selection_expression;
+    constexpr std::string_view header_prefix = "$request.header.";
+    if (expression == "$context.authorizer.usageIdentifierKey") {
+      m_api_key_from_authorizer = true;
+    } else if (expression.starts_with(header_prefix)) {
+      m_api_key_header = expression.substr(header_prefix.size());
+    } else {
+      host.warn(fmt::format("WebSocket API {}: ApiKeySelectionExpression '{}' is not one API "
+                            "Gateway accepts; keys are read from x-api-key",
+                            api.logical_id, expression));
+      m_api_key_header = "x-api-key";
+    }
+    host.info(fmt::format(
+        "WebSocket API {}: $connect needs an API key ({}; {})", api.logical_id,
+        m_api_key_from_authorizer ? std::string("the authorizer's "
+                                                "usageIdentifierKey")
+                                  : "header " + m_api_key_header,
+        m_api_keys.any_key()
+            ? std::string("any non-empty key: the template gives no key value")
+            : fmt::format("one of the template's {} API key value(s)", m_api_keys.count())));
   }
 }
 
@@ -632,10 +678,16 @@ void WebSocketDoor::handle(Exchange& ex) {
 }
 
 void WebSocketDoor::manage_http(Exchange& ex) {
-  const auto authorization = ex.request.header("authorization");
-  const bool signed_request = authorization.starts_with("AWS4-HMAC-SHA256 ");
-  std::string target(ex.request.raw_path);
-  auto result = manage(ex.request.method, target, ex.request.body, signed_request);
+  aws::IncomingRequest incoming;
+  incoming.method = ex.request.method;
+  incoming.raw_path = ex.request.raw_path;
+  incoming.raw_query = ex.request.raw_query;
+  for (const auto& field : ex.parser->get())
+    incoming.headers.emplace_back(
+        std::string_view(field.name_string().data(), field.name_string().size()),
+        std::string_view(field.value().data(), field.value().size()));
+  incoming.body = ex.request.body;
+  auto result = manage(incoming);
   if (!ex.claim())
     return;
   ex.mapped.clear();
@@ -649,8 +701,32 @@ void WebSocketDoor::manage_http(Exchange& ex) {
   finish(ex);
 }
 
-WebSocketDoor::Answer WebSocketDoor::manage(std::string_view method, std::string_view target,
-                                            std::string_view body, bool signed_request) {
+std::optional<WebSocketDoor::Answer>
+WebSocketDoor::verify_signature(const aws::IncomingRequest& request,
+                                std::string* access_key) const {
+  aws::Credentials credentials;
+  credentials.access_key_id = m_host.options.access_key_id;
+  credentials.secret_access_key = m_host.options.secret_access_key;
+  const auto result =
+      aws::verify_sigv4(request, credentials, "execute-api", std::chrono::system_clock::now());
+  if (result.check == aws::SignatureCheck::ok) {
+    if (access_key != nullptr)
+      *access_key = result.access_key;
+    return std::nullopt;
+  }
+  if (result.check == aws::SignatureCheck::missing)
+    return Answer{403, "MissingAuthenticationTokenException",
+                  R"({"message":"Missing Authentication Token"})"};
+  std::string body = R"({"message":)";
+  append_json_string(body, result.message);
+  body.push_back('}');
+  return Answer{403, std::string(aws::signature_error_type(result.check)), std::move(body)};
+}
+
+WebSocketDoor::Answer WebSocketDoor::manage(const aws::IncomingRequest& request) {
+  const auto method = request.method;
+  const auto body = request.body;
+  auto target = request.raw_path;
   if (const auto question = target.find('?'); question != std::string_view::npos)
     target = target.substr(0, question);
   constexpr std::string_view marker = "/@connections/";
@@ -664,8 +740,8 @@ WebSocketDoor::Answer WebSocketDoor::manage(std::string_view method, std::string
   if (at == std::string_view::npos || !stage_ok || raw_id.empty() ||
       raw_id.find('/') != std::string_view::npos)
     return {403, "ForbiddenException", std::string(k_forbidden)};
-  if (!signed_request)
-    return {403, "ForbiddenException", R"({"message":"Missing Authentication Token"})"};
+  if (auto refused = verify_signature(request))
+    return std::move(*refused);
   const auto id = percent_decoded(raw_id, false);
   std::shared_ptr<WsConnection> connection;
   {
@@ -738,6 +814,9 @@ void WebSocketDoor::upgrade(Exchange& ex) {
   } else {
     ex.trace_id = std::string(request.header("x-amzn-trace-id"));
   }
+  ex.auth_key.clear(); // the connection's API key
+  if (m_api_key_required && !m_api_key_from_authorizer)
+    ex.auth_key = std::string(request.header(m_api_key_header));
   if (m_iam && !m_disable_auth && !authorize_iam(ex))
     return;
   if (m_authorizer != nullptr && !m_disable_auth) {
@@ -773,6 +852,16 @@ WsConnectionInfo WebSocketDoor::connection_info(const Exchange& ex) const {
     append_json_string(identity, fmt::format("arn:aws:iam::{}:root", account));
     identity.push_back(',');
   }
+  if (m_api_key_required) {
+    if (const auto id = m_api_keys.id_of(ex.auth_key)) {
+      auto& identity = info.identity_json;
+      identity.append(R"("apiKey":)");
+      append_json_string(identity, ex.auth_key);
+      identity.append(R"(,"apiKeyId":)");
+      append_json_string(identity, *id);
+      identity.push_back(',');
+    }
+  }
   return info;
 }
 
@@ -786,24 +875,11 @@ bool WebSocketDoor::authorize_iam(Exchange& ex) {
         std::string_view(field.name_string().data(), field.name_string().size()),
         std::string_view(field.value().data(), field.value().size()));
   incoming.body = ex.request.body;
-  aws::Credentials credentials;
-  credentials.access_key_id = m_host.options.access_key_id;
-  credentials.secret_access_key = m_host.options.secret_access_key;
-  const auto result =
-      aws::verify_sigv4(incoming, credentials, "execute-api", std::chrono::system_clock::now());
-  if (result.check == aws::SignatureCheck::ok)
+  auto refused = verify_signature(incoming);
+  if (!refused)
     return true;
-  if (!ex.claim())
-    return false;
-  if (result.check == aws::SignatureCheck::missing) {
-    answer(ex, 403, R"({"message":"Missing Authentication Token"})", "application/json",
-           "MissingAuthenticationTokenException");
-    return false;
-  }
-  std::string body = R"({"message":)";
-  append_json_string(body, result.message);
-  body.push_back('}');
-  answer(ex, 403, body, "application/json", aws::signature_error_type(result.check));
+  if (ex.claim())
+    answer(ex, refused->status, refused->body, "application/json", refused->error_type);
   return false;
 }
 
@@ -885,6 +961,15 @@ void WebSocketDoor::on_authorizer(Exchange& ex, const runtime::InvokeResult& res
     return;
   }
   ex.authorizer_json = rest_authorizer_json(*parsed, latency);
+  if (m_api_key_from_authorizer) {
+    boost::system::error_code ec;
+    const auto output = json::parse(
+        result.streamed ? std::string_view(ex.streamed) : std::string_view(result.body), ec);
+    const auto* key =
+        !ec && output.is_object() ? output.as_object().if_contains("usageIdentifierKey") : nullptr;
+    if (key != nullptr && key->is_string())
+      ex.auth_key = std::string(key->as_string());
+  }
   asio::dispatch(ex.timer.get_executor(), [this, ex_ptr = ex.shared_from_this()] {
     ex_ptr->timer.cancel();
     if (!ex_ptr->is_answered())
@@ -895,6 +980,31 @@ void WebSocketDoor::on_authorizer(Exchange& ex, const runtime::InvokeResult& res
 void WebSocketDoor::connect(Exchange& ex) {
   if (m_connect == nullptr) {
     accept_upgrade(ex, {});
+    return;
+  }
+  // ApiKeyRequired: after the authorizer, as API Gateway checks keys.
+  if (m_api_key_required && !m_api_keys.id_of(ex.auth_key)) {
+    if (ex.claim())
+      answer(ex, 403, k_forbidden, "application/json", "ForbiddenException");
+    return;
+  }
+  if (m_connect->route.integration_type == "MOCK") {
+    const auto host_header = ex.request.header("host");
+    MockContext context;
+    context.connection_id = ex.extended_id;
+    context.request_id = ex.request_id;
+    context.route_key = "$connect";
+    context.event_type = "CONNECT";
+    context.stage = m_info.stage;
+    context.api_id = m_info.api_id;
+    context.domain_name = host_header;
+    const auto mock = run_mock(m_connect->route, context);
+    if (mock.status >= 200 && mock.status < 300) {
+      accept_upgrade(ex, {});
+    } else if (ex.claim()) {
+      const auto body = mock.body.value_or(std::string());
+      answer(ex, mock.status, body, body.empty() ? std::string_view() : "application/json", "");
+    }
     return;
   }
   if (m_connect->function == nullptr || !m_connect->function->ok) {
@@ -1194,15 +1304,19 @@ support::Status add_websocket_doors(Host& host, const sam::Model& model,
     host.info(fmt::format("{} (WebSocket API, stage {}): ws://{}:{}", api.logical_id,
                           door->info().stage, options.host, door->port()));
     for (const auto& slot : door->routes())
-      host.info(fmt::format("  {:<15} {}", slot.route.route_key,
-                            slot.route.function_logical_id.empty()
-                                ? std::string("-")
-                                : slot.route.function_logical_id));
+      host.info(
+          fmt::format("  {:<15} {}", slot.route.route_key,
+                      !slot.route.function_logical_id.empty()
+                          ? slot.route.function_logical_id
+                          : std::string(slot.route.integration_type == "MOCK" ? "MOCK" : "-")));
     endpoints.push_back(LocalEndpoint{api.logical_id, api.stage_logical_id, door->info().api_id,
                                       door->info().stage,
                                       fmt::format("{}:{}", local_host, door->port())});
     doors.push_back(std::move(door));
   }
+  if (options.access_key_id.empty())
+    host.warn("WebSocket APIs: the @connections API refuses every request: no AWS credentials "
+              "are configured to verify signatures against");
   // Every function's environment: the CA, and variables holding an API's URL made local.
   host.add_environment(
       [&host, &model, endpoints, local_tls, region = options.region](const FunctionSlot& slot) {

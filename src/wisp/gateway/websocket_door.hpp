@@ -16,15 +16,21 @@
 //   over TLS (the first byte of a connection tells) with a certificate of wisp's local CA,
 //   so `https://<domainName>/<stage>` built from an event reaches it.
 
+#include <wisp/gateway/api_keys.hpp>
 #include <wisp/gateway/door.hpp>
 #include <wisp/gateway/websocket_event.hpp>
 #include <wisp/template/websocket.hpp>
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+namespace wisp::aws {
+struct IncomingRequest;
+} // namespace wisp::aws
 
 namespace wisp::gateway {
 
@@ -70,8 +76,9 @@ public:
     std::string error_type;
     std::string body;
   };
-  Answer manage(std::string_view method, std::string_view target, std::string_view body,
-                bool signed_request);
+  // One management request (its SigV4 signature, service execute-api, is verified against
+  // the configured credentials, as API Gateway verifies the IAM caller).
+  Answer manage(const aws::IncomingRequest& request);
 
 private:
   void upgrade(Exchange& ex);
@@ -83,6 +90,10 @@ private:
   void on_connect(Exchange& ex, const runtime::InvokeResult& result);
   void accept_upgrade(Exchange& ex, std::string subprotocol);
   void manage_http(Exchange& ex);
+  // SigV4 (execute-api) against the configured credentials: null when it holds, else the
+  // 403 API Gateway answers (MissingAuthenticationToken, InvalidSignature, ...).
+  [[nodiscard]] std::optional<Answer> verify_signature(const aws::IncomingRequest& request,
+                                                       std::string* access_key = nullptr) const;
   // What the connection's events carry of the upgrade request (and its AWS_IAM caller).
   [[nodiscard]] WsConnectionInfo connection_info(const Exchange& ex) const;
 
@@ -94,6 +105,12 @@ private:
   const sam::Authorizer* m_authorizer = nullptr; // $connect's REQUEST authorizer
   FunctionSlot* m_authorizer_function = nullptr;
   bool m_iam = false; // $connect's AuthorizationType AWS_IAM
+  // $connect's ApiKeyRequired: the key named by ApiKeySelectionExpression (a request header,
+  // or the authorizer's usageIdentifierKey) must be valid.
+  bool m_api_key_required = false;
+  bool m_api_key_from_authorizer = false;
+  std::string m_api_key_header;
+  ApiKeys m_api_keys;
   bool m_disable_auth = false;
   std::shared_ptr<TlsContext> m_tls;
   mutable std::mutex m_mutex;

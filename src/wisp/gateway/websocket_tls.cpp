@@ -3,6 +3,7 @@
 // requests WebSocketDoor::manage answers. Kept apart from the door so that only this file
 // compiles Asio's SSL layer.
 
+#include <wisp/aws/sigv4_verify.hpp>
 #include <wisp/gateway/local_tls.hpp>
 #include <wisp/gateway/websocket_door.hpp>
 #include <wisp/runtime/lambda_text.hpp>
@@ -100,13 +101,20 @@ private:
     if (ec)
       return close();
     const auto& request = m_parser->get();
-    const auto authorization = request[http::field::authorization];
-    const bool signed_request =
-        std::string_view(authorization.data(), authorization.size()).starts_with("AWS4-HMAC");
-    auto answer = m_door.manage(
-        std::string_view(request.method_string().data(), request.method_string().size()),
-        std::string_view(request.target().data(), request.target().size()), request.body(),
-        signed_request);
+    const std::string_view target(request.target().data(), request.target().size());
+    const auto question = target.find('?');
+    aws::IncomingRequest incoming;
+    incoming.method =
+        std::string_view(request.method_string().data(), request.method_string().size());
+    incoming.raw_path = target.substr(0, question);
+    if (question != std::string_view::npos)
+      incoming.raw_query = target.substr(question + 1);
+    for (const auto& field : request)
+      incoming.headers.emplace_back(
+          std::string_view(field.name_string().data(), field.name_string().size()),
+          std::string_view(field.value().data(), field.value().size()));
+    incoming.body = request.body();
+    auto answer = m_door.manage(incoming);
     respond(answer.status, answer.error_type, answer.body, request.keep_alive());
   }
 

@@ -137,6 +137,15 @@ std::vector<std::string> strings_of(const json::value* value) {
   return out;
 }
 
+std::map<std::string, std::string> string_map(const json::value* value) {
+  std::map<std::string, std::string> out;
+  if (value != nullptr && value->is_object())
+    for (const auto& [key, item] : value->as_object())
+      if (item.is_string())
+        out.emplace(std::string(key), std::string(item.as_string()));
+  return out;
+}
+
 std::string upper(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
@@ -161,6 +170,9 @@ std::vector<WebSocketApi> websocket_apis(const Model& model) {
     if (api.name.empty())
       api.name = resource.logical_id;
     api.route_selection_expression = string_of(resource.properties, "RouteSelectionExpression");
+    api.api_key_selection_expression = string_of(resource.properties, "ApiKeySelectionExpression");
+    if (api.api_key_selection_expression.empty())
+      api.api_key_selection_expression = "$request.header.x-api-key";
 
     std::set<std::string> two_way; // routes with a $default RouteResponse
     for (const auto& other : model.resources) {
@@ -205,6 +217,9 @@ std::vector<WebSocketApi> websocket_apis(const Model& model) {
         route.authorization_type = "NONE";
       route.authorizer = first_reference(props.if_contains("AuthorizerId"));
       route.two_way = two_way.count(other.logical_id) != 0;
+      if (const auto* required = props.if_contains("ApiKeyRequired"))
+        route.api_key_required = (required->is_bool() && required->as_bool()) ||
+                                 (required->is_string() && required->as_string() == "true");
       std::vector<std::string> targets;
       if (const auto* target = props.if_contains("Target"))
         references(*target, targets);
@@ -217,6 +232,15 @@ std::vector<WebSocketApi> websocket_apis(const Model& model) {
         if (route.integration_type == "AWS_PROXY")
           route.function_logical_id =
               function_of(model, integration_props.if_contains("IntegrationUri"));
+        if (route.integration_type == "MOCK") {
+          route.request_templates = string_map(integration_props.if_contains("RequestTemplates"));
+          for (const auto& response : model.resources)
+            if (response.type == "AWS::ApiGatewayV2::IntegrationResponse" &&
+                first_reference(response.properties.if_contains("IntegrationId")) == id)
+              route.integration_responses.push_back(
+                  {string_of(response.properties, "IntegrationResponseKey"),
+                   string_map(response.properties.if_contains("ResponseTemplates"))});
+        }
         if (const auto* timeout = integration_props.if_contains("TimeoutInMillis")) {
           if (timeout->is_number())
             route.timeout_ms =

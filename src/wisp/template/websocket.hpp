@@ -22,15 +22,25 @@ struct WebSocketRoute {
   std::string authorizer;          // CUSTOM: the AWS::ApiGatewayV2::Authorizer's logical id
   bool two_way = false;            // a RouteResponse ($default) sends the result back
   int timeout_ms = 29000;          // the integration's TimeoutInMillis
+  bool api_key_required = false;   // ApiKeyRequired ($connect only)
+  // MOCK integrations: the integration's RequestTemplates (by template key) and its
+  // integration responses (AWS::ApiGatewayV2::IntegrationResponse), in template order.
+  std::map<std::string, std::string> request_templates;
+  struct IntegrationResponse {
+    std::string key;                                       // $default, or /regex/ over the status
+    std::map<std::string, std::string> response_templates; // by template key
+  };
+  std::vector<IntegrationResponse> integration_responses;
   SourceRef source;
 };
 
 struct WebSocketApi {
   std::string logical_id;
   std::string name;
-  std::string route_selection_expression; // e.g. $request.body.action
-  std::string stage_name;                 // empty when the template declares no stage
-  std::string stage_logical_id;           // the AWS::ApiGatewayV2::Stage resource
+  std::string route_selection_expression;   // e.g. $request.body.action
+  std::string api_key_selection_expression; // $request.header.x-api-key (the default)
+  std::string stage_name;                   // empty when the template declares no stage
+  std::string stage_logical_id;             // the AWS::ApiGatewayV2::Stage resource
   std::map<std::string, std::string> stage_variables;
   std::map<std::string, Authorizer> authorizers; // REQUEST authorizers, by logical id
   std::vector<WebSocketRoute> routes;            // in template order
