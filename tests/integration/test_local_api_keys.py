@@ -1,9 +1,10 @@
 """API keys and MOCK integrations under `wisp local start-api`: REST methods with
-`Auth.ApiKeyRequired` (API-wide, switched off per event) answer 403 {"message":"Forbidden"}
+`Auth.ApiKeyRequired` (API-wide, switched off per event), an AWS::ApiGateway::Method with
+`ApiKeyRequired` and an OpenAPI operation whose security names an apiKey scheme answer 403 {"message":"Forbidden"}
 without a valid `x-api-key` (valid: an Enabled AWS::ApiGateway::ApiKey's Value of the template)
 and put the key in `requestContext.identity` as API Gateway does; a WebSocket API's $connect
 with `ApiKeyRequired` refuses the upgrade without a key; WebSocket MOCK integrations answer
-from their integration response templates; an HTTP_PROXY route is a start-up warning and
+from their integration response templates (a MOCK $connect answering 403 refuses the upgrade); an HTTP_PROXY route is a start-up warning and
 "Internal server error", not a crash. Clients: http.client and a raw-socket RFC 6455 client."""
 
 import json
@@ -68,6 +69,47 @@ Resources:
                 type: aws_proxy
                 httpMethod: POST
                 uri: !Sub arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{EchoFunction.Arn}}/invocations
+  RawApi:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {{Name: raw}}
+  RawResource:
+    Type: AWS::ApiGateway::Resource
+    Properties: {{RestApiId: !Ref RawApi, ParentId: !GetAtt RawApi.RootResourceId, PathPart: raw}}
+  RawMethod:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref RawApi
+      ResourceId: !Ref RawResource
+      HttpMethod: GET
+      AuthorizationType: NONE
+      ApiKeyRequired: true
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Sub arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{EchoFunction.Arn}}/invocations
+  RawDeployment:
+    Type: AWS::ApiGateway::Deployment
+    DependsOn: RawMethod
+    Properties: {{RestApiId: !Ref RawApi, StageName: v1}}
+  Closed:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      Name: closed
+      ProtocolType: WEBSOCKET
+      RouteSelectionExpression: $request.body.action
+  ClosedConnect:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Closed
+      RouteKey: $connect
+      Target: !Join [/, [integrations, !Ref ClosedIntegration]]
+  ClosedIntegration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Closed
+      IntegrationType: MOCK
+      RequestTemplates:
+        $default: '{{"statusCode": 403}}'
   GoodKey:
     Type: AWS::ApiGateway::ApiKey
     Properties: {{Enabled: true, Value: {GOOD_KEY}}}
@@ -225,7 +267,19 @@ class ApiKeyTest(unittest.TestCase):
         self.assertEqual(identity["apiKey"], GOOD_KEY)
         self.assertNotIn("apiKey", self.server.json("DocApi", "GET", "/free"))
 
+    def test_method_resource_with_api_key_required(self):
+        status, _, body = self.server.request("RawApi", "GET", "/raw")
+        self.assertEqual((status, json.loads(body)), (403, {"message": "Forbidden"}))
+        identity = self.server.json("RawApi", "GET", "/raw", headers={"x-api-key": GOOD_KEY})
+        self.assertEqual(identity["apiKey"], GOOD_KEY)
+
     # ---- WebSocket
+
+    def test_mock_connect_refuses_with_its_status(self):
+        with self.assertRaises(HandshakeRefused) as refused:
+            WebSocket(self.server.port("Closed"), "/")
+        self.assertEqual(refused.exception.status, 403)
+        self.assertIn("$connect        MOCK", self.server.stdout())
 
     def test_websocket_connect_requires_a_key(self):
         port = self.server.port("Chat")
