@@ -1,11 +1,12 @@
 """API keys and MOCK integrations under `wisp local start-api`: REST methods with
 `Auth.ApiKeyRequired` (API-wide, switched off per event), an AWS::ApiGateway::Method with
-`ApiKeyRequired` and an OpenAPI operation whose security names an apiKey scheme answer 403 {"message":"Forbidden"}
-without a valid `x-api-key` (valid: an Enabled AWS::ApiGateway::ApiKey's Value of the template)
-and put the key in `requestContext.identity` as API Gateway does; a WebSocket API's $connect
-with `ApiKeyRequired` refuses the upgrade without a key; WebSocket MOCK integrations answer
-from their integration response templates (a MOCK $connect answering 403 refuses the upgrade); an HTTP_PROXY route is a start-up warning and
-"Internal server error", not a crash. Clients: http.client and a raw-socket RFC 6455 client."""
+`ApiKeyRequired` and an OpenAPI operation whose security names an apiKey scheme answer 403
+{"message":"Forbidden"} without a valid `x-api-key` (valid: an Enabled AWS::ApiGateway::ApiKey's
+Value of the template) and put the key in `requestContext.identity` as API Gateway does; a
+WebSocket API's $connect with `ApiKeyRequired` refuses the upgrade without a key; WebSocket MOCK
+integrations answer from their integration response templates (a MOCK $connect answering 403
+refuses the upgrade); an HTTP_PROXY route is a start-up warning and "Internal server error", not
+a crash. Clients: http.client and a raw-socket RFC 6455 client."""
 
 import json
 import os
