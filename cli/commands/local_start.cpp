@@ -112,6 +112,10 @@ public:
       options.access_key_id = credentials->access_key_id;
       options.secret_access_key = credentials->secret_access_key;
       options.session_token = credentials->session_token;
+    } else {
+      // No event sources to resolve them: found as start-api finds them (functions, IAM
+      // routes, function URLs and @connections need them).
+      apply_credentials(context, options);
     }
 
     std::vector<gateway::Attachment> attachments;

@@ -91,9 +91,11 @@ private:
   void accept_upgrade(Exchange& ex, std::string subprotocol);
   void manage_http(Exchange& ex);
   // SigV4 (execute-api) against the configured credentials: null when it holds, else the
-  // 403 API Gateway answers (MissingAuthenticationToken, InvalidSignature, ...).
+  // 403 API Gateway answers (MissingAuthenticationToken, InvalidSignature, ...). With none
+  // configured, `functions_credentials` verifies against the stand-ins every function gets
+  // (so its SDK reaches @connections); otherwise every request is refused.
   [[nodiscard]] std::optional<Answer> verify_signature(const aws::IncomingRequest& request,
-                                                       std::string* access_key = nullptr) const;
+                                                       bool functions_credentials) const;
   // What the connection's events carry of the upgrade request (and its AWS_IAM caller).
   [[nodiscard]] WsConnectionInfo connection_info(const Exchange& ex) const;
 
