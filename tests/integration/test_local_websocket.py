@@ -632,5 +632,73 @@ ws.on("error", (err) => { console.error(err.message); process.exit(1); });
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
 
 
+class NoCredentialsTest(unittest.TestCase):
+    """No AWS credentials anywhere: functions get stand-ins, and @connections accepts what they
+    sign (a function still answers through it), while an unsigned request is refused."""
+
+    TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Chat:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: chat, ProtocolType: WEBSOCKET, RouteSelectionExpression: $request.body.action}
+  Reply:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.11
+      Handler: app.handler
+      CodeUri: src/
+      Environment:
+        Variables:
+          CALLBACK: !Sub https://${Chat}.execute-api.${AWS::Region}.amazonaws.com/$default
+  ReplyRoute:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Chat
+      RouteKey: $default
+      Target: !Join [/, [integrations, !Ref ReplyIntegration]]
+  ReplyIntegration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties: {ApiId: !Ref Chat, IntegrationType: AWS_PROXY, IntegrationUri: !GetAtt Reply.Arn}
+"""
+
+    APP = """import os, boto3
+def handler(event, context):
+    client = boto3.client("apigatewaymanagementapi", endpoint_url=os.environ["CALLBACK"])
+    client.post_to_connection(ConnectionId=event["requestContext"]["connectionId"],
+                              Data=("got " + event["body"] + " as " + os.environ["AWS_ACCESS_KEY_ID"]).encode())
+    return {"statusCode": 200}
+"""
+
+    def test_functions_reach_connections_with_their_stand_in_credentials(self):
+        harness.require_peer("python3.11", "Python runtime")
+        tmp = tempfile.mkdtemp(prefix="wisp-ws-nocred-")
+        try:
+            with open(f"{tmp}/template.yaml", "w") as f:
+                f.write(self.TEMPLATE)
+            os.makedirs(f"{tmp}/src")
+            with open(f"{tmp}/src/app.py", "w") as f:
+                f.write(self.APP)
+            missing = os.path.join(tmp, "no-such-file")
+            with Server(tmp, "--no-watch", extra_env={
+                    "XDG_CACHE_HOME": os.path.join(tmp, "cache"), "AWS_ACCESS_KEY_ID": "",
+                    "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": missing,
+                    "AWS_CONFIG_FILE": missing}) as server:
+                self.assertIn("no AWS credentials are configured", server.stderr())
+                port = server.port("Chat")
+                ws = WebSocket(port, "/")
+                try:
+                    ws.send("hello")
+                    self.assertEqual(ws.recv(), "got hello as defaultkey")
+                finally:
+                    ws.close()
+                answer = raw_exchange(port, b"POST /@connections/abc HTTP/1.1\r\nHost: x\r\n"
+                                            b"Content-Length: 2\r\nConnection: close\r\n\r\nhi")
+                self.assertTrue(answer.startswith(b"HTTP/1.1 403 "), answer)
+                self.assertIn(b"MissingAuthenticationTokenException", answer)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     harness.main()
