@@ -814,13 +814,21 @@ sam::Model bind_model(const sam::Model& model, const Binding& binding) {
 
 std::string plumbing_name(const Binding& binding, const std::vector<std::string>& parts,
                           std::size_t limit) {
-  std::string name = "wisp-" + binding.app_name();
-  for (const auto& part : parts)
-    name += "-" + sanitize(part);
+  // Appended in place: GCC 12 at -O2 misreads `"wisp-" + string` and `substr + "-" + digest`
+  // as overlapping copies (-Wrestrict).
+  std::string name = "wisp-";
+  name += binding.app_name();
+  for (const auto& part : parts) {
+    name += '-';
+    name += sanitize(part);
+  }
   if (name.size() <= limit)
     return name;
   const auto digest = support::sha256_hex(name).substr(0, 8);
-  return name.substr(0, limit - 9) + "-" + digest;
+  name.resize(limit - 9);
+  name += '-';
+  name += digest;
+  return name;
 }
 
 } // namespace wisp::events
