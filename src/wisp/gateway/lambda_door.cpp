@@ -406,9 +406,9 @@ void LambdaDoor::durable_invoke(Exchange& ex, const FunctionSlot& slot, std::str
 void LambdaDoor::on_complete(Exchange& ex, const runtime::InvokeResult& result) {
   auto keep = std::move(ex.self);
   using runtime::Outcome;
-  const bool platform_error = result.outcome == Outcome::throttled ||
-                              result.outcome == Outcome::request_too_large ||
-                              result.outcome == Outcome::engine_error;
+  const bool platform_error =
+      result.outcome == Outcome::throttled || result.outcome == Outcome::request_too_large ||
+      result.outcome == Outcome::recursive_loop || result.outcome == Outcome::engine_error;
   if (ex.response_stream && (ex.stream || !platform_error)) {
     ex.cold = result.cold;
     if (!ex.stream) {
@@ -444,6 +444,13 @@ void LambdaDoor::on_complete(Exchange& ex, const runtime::InvokeResult& result) 
   case Outcome::request_too_large:
     mapped.status = 413;
     mapped.headers.emplace_back("x-amzn-ErrorType", "RequestTooLargeException");
+    mapped.headers.emplace_back("Content-Type", "application/json");
+    mapped.body.assign(result.body);
+    finish(ex);
+    return;
+  case Outcome::recursive_loop:
+    mapped.status = 400;
+    mapped.headers.emplace_back("x-amzn-ErrorType", "RecursiveInvocationException");
     mapped.headers.emplace_back("Content-Type", "application/json");
     mapped.body.assign(result.body);
     finish(ex);

@@ -125,6 +125,13 @@ void Loader::read_configuration(Function& function, const Node& properties) {
   if (const auto* architectures = find("Architectures");
       architectures && architectures->is_sequence())
     function.architectures = as_strings(architectures);
+  if (const auto* loop = find("RecursiveLoop"); loop && loop->is_scalar()) {
+    if (loop->text == "Allow")
+      function.recursive_loop_allowed = true;
+    else if (loop->text != "Terminate")
+      error(loop->mark, "recursive-loop",
+            fmt::format("RecursiveLoop must be Allow or Terminate, not '{}'", loop->text));
+  }
   if (const auto* environment = find("Environment"); environment && environment->is_mapping())
     fill_environment(function, environment->find("Variables"), m_scope,
                      [&](std::string_view name) { return local_generated_value(name); });
