@@ -397,7 +397,7 @@ private:
     json::object request{{"TableName", name}};
     if (resource.type == "AWS::Serverless::SimpleTable") {
       std::string key = "id";
-      std::string type = "S";
+      std::string_view type = "S"; // a view: GCC 12's -Wrestrict misreads string = "N" at -O2
       if (const auto* primary = props.if_contains("PrimaryKey"); primary && primary->is_object()) {
         key = str(primary->as_object(), "Name");
         const auto t = str(primary->as_object(), "Type");
