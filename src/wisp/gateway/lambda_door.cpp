@@ -433,35 +433,24 @@ void LambdaDoor::on_complete(Exchange& ex, const runtime::InvokeResult& result) 
     ex.version.assign(result.executed_version);
   auto& mapped = ex.mapped;
   mapped.clear();
+  // The Invoke API's own errors: a status, x-amzn-ErrorType and a JSON body.
+  const auto refuse = [&](unsigned status, const char* type, std::string body) {
+    mapped.status = status;
+    mapped.headers.emplace_back("x-amzn-ErrorType", type);
+    mapped.headers.emplace_back("Content-Type", "application/json");
+    mapped.body = std::move(body);
+    finish(ex);
+  };
   switch (result.outcome) {
   case Outcome::throttled:
-    mapped.status = 429;
-    mapped.headers.emplace_back("x-amzn-ErrorType", "TooManyRequestsException");
-    mapped.headers.emplace_back("Content-Type", "application/json");
-    mapped.body.assign(result.body);
-    finish(ex);
-    return;
+    return refuse(429, "TooManyRequestsException", std::string(result.body));
   case Outcome::request_too_large:
-    mapped.status = 413;
-    mapped.headers.emplace_back("x-amzn-ErrorType", "RequestTooLargeException");
-    mapped.headers.emplace_back("Content-Type", "application/json");
-    mapped.body.assign(result.body);
-    finish(ex);
-    return;
+    return refuse(413, "RequestTooLargeException", std::string(result.body));
   case Outcome::recursive_loop:
-    mapped.status = 400;
-    mapped.headers.emplace_back("x-amzn-ErrorType", "RecursiveInvocationException");
-    mapped.headers.emplace_back("Content-Type", "application/json");
-    mapped.body.assign(result.body);
-    finish(ex);
-    return;
+    return refuse(400, "RecursiveInvocationException", std::string(result.body));
   case Outcome::engine_error:
-    mapped.status = 500;
-    mapped.headers.emplace_back("x-amzn-ErrorType", "ServiceException");
-    mapped.headers.emplace_back("Content-Type", "application/json");
-    mapped.body = lambda_error_body("the local engine could not run the function");
-    finish(ex);
-    return;
+    return refuse(500, "ServiceException",
+                  lambda_error_body("the local engine could not run the function"));
   default:
     break;
   }
