@@ -189,10 +189,10 @@
         tmpCell.title = 'not measured: no invocation yet, or the function runs with host paths';
       } else {
         const tmpMB = f.maxTmpUsedBytes / MIB;
-        const tmpShare = f.ephemeralStorageMB ? Math.min(100, (100 * tmpMB) / f.ephemeralStorageMB) : 0;
-        const tmpMeter = el('span', { class: tmpShare >= 80 ? 'meter near' : 'meter' }, el('span', {}));
-        tmpMeter.firstChild.style.width = tmpShare + '%';
-        tmpCell.append(tmpMeter, `${tmpMB.toFixed(1)} / ${f.ephemeralStorageMB} MB`);
+        const tmpShare = f.ephemeralStorageMB ? (100 * tmpMB) / f.ephemeralStorageMB : 0;
+        tmpCell.append(`${tmpMB.toFixed(1)} / ${f.ephemeralStorageMB} MB`);
+        tmpCell.title = `${tmpShare.toFixed(0)}% of EphemeralStorage, the most after an invocation`;
+        if (tmpShare >= 80) tmpCell.classList.add('near');
       }
       if (f.id === model.selected) row.classList.add('selected');
       row.addEventListener('click', () => {
