@@ -80,11 +80,15 @@ def main():
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--wisp", default=os.path.join(SOURCE, "build", "release", "cli", "wisp"))
     args = parser.parse_args()
+    args.wisp = os.path.abspath(args.wisp)  # the servers run in a scratch directory
     native = os.path.join(os.path.dirname(os.path.dirname(args.wisp)), "tests", "wisp_native_runtime")
     for tool, what in (("wrk", "wrk"), (args.wisp, "wisp"), (native, "wisp_native_runtime")):
         if shutil.which(tool) is None and not os.access(tool, os.X_OK):
             sys.exit(f"{what} missing ({tool})")
-    work = tempfile.mkdtemp(prefix="wisp-bench-console-")
+    # Outside /tmp: the functions (in Lambda's file layout) have a private /tmp.
+    scratch = os.path.join(os.path.expanduser("~/.cache"), "wisp-bench-tmp")
+    os.makedirs(scratch, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="wisp-bench-console-", dir=scratch)
     os.makedirs(os.path.join(work, "native"))
     shutil.copy(os.path.join(HERE, "gateway", "native.yaml"), os.path.join(work, "template.yaml"))
     shutil.copy(native, os.path.join(work, "native", "bootstrap"))

@@ -186,7 +186,7 @@ class Python(LocalInvoke):
         self.assertEqual(env["TZ"], ":UTC")
         self.assertEqual(env["AWS_LAMBDA_INITIALIZATION_TYPE"], "on-demand")
         self.assertEqual(env["AWS_ACCESS_KEY_ID"], "testing")     # the harness's credentials
-        self.assertRegex(env["_X_AMZN_TRACE_ID"], r"^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$")
+        self.assertRegex(env["_X_AMZN_TRACE_ID"], r"^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0;Lineage=1:[0-9a-f]{8}:0$")
         self.assertIsNone(env["PYTHONPATH"])
         self.assertEqual(env["AWS_ENDPOINT_URL"], "http://127.0.0.1:4566")
         ctx = out["context"]
@@ -668,7 +668,7 @@ class ProvidedContext(LocalInvoke):
         self.assertGreaterEqual(deadline, int(before * 1000) + 2000)
         self.assertLessEqual(deadline, int(after * 1000) + 2000)
         self.assertEqual(out["arn"], "arn:aws:lambda:eu-west-3:123456789012:function:Ctx")
-        self.assertRegex(out["trace"], r"^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$")
+        self.assertRegex(out["trace"], r"^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0;Lineage=1:[0-9a-f]{8}:0$")
         # Headers set only when non-empty (RIE's renderInvokeHeaders): none for a plain invoke.
         self.assertEqual(out["client_context"], "")
         self.assertEqual(out["identity"], "")

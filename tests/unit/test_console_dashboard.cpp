@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 using namespace wisp::console;
 namespace json = boost::json;
@@ -209,4 +210,38 @@ TEST_CASE("cost traps") {
   in.timeout_s = 3;
   in.max_memory_used_mb = 60;
   CHECK(find_traps(in).empty()); // 128 MB at 60 used is fine; no CPU figure, no waiting trap
+}
+
+TEST_CASE("dashboard: /tmp used against EphemeralStorage, and the trap near its size") {
+  Dashboard board(options());
+  board.add_function(function("Files"));
+  const std::int64_t t0 = 1'790'000'000'000;
+  auto state = json::parse(board.state_json(t0));
+  CHECK(function_of(state, "Files").at("maxTmpUsedBytes").is_null()); // not measured yet
+  const std::uint64_t mib = 1024 * 1024;
+  for (const std::uint64_t used : {30 * mib, 450 * mib, 10 * mib}) {
+    auto inv = invocation("Files", "r" + std::to_string(used), t0, 5, 5);
+    inv.tmp_used_bytes = used;
+    board.started("Files", t0);
+    board.finished(inv);
+  }
+  state = json::parse(board.state_json(t0 + 10));
+  const auto fn = function_of(state, "Files");
+  CHECK(fn.at("maxTmpUsedBytes").to_number<std::uint64_t>() == 450 * mib); // the most, kept
+  CHECK(fn.at("ephemeralStorageMB").to_number<int>() == 512);
+  std::vector<std::string> tmp_traps;
+  for (const auto& trap : fn.at("traps").as_array())
+    if (trap.at("kind").as_string() == "tmp")
+      tmp_traps.emplace_back(trap.at("message").as_string());
+  REQUIRE(tmp_traps.size() == 1);
+  CHECK(tmp_traps[0].starts_with("/tmp holds up to 450.0 MB of its 512 MB (EphemeralStorage)"));
+
+  TrapInputs in;
+  in.invocations = 1;
+  in.ephemeral_storage_mb = 1024;
+  in.max_tmp_used_bytes = 800 * mib; // 78%: not yet
+  CHECK(find_traps(in).empty());
+  in.max_tmp_used_bytes = 820 * mib; // 80%
+  REQUIRE(find_traps(in).size() == 1);
+  CHECK(find_traps(in)[0].kind == "tmp");
 }

@@ -1,6 +1,7 @@
 // The engine driven directly (as the gateway will): real python3/node workers speaking the
 // Runtime API on loopback. Functions are built by hand (no template needed).
 #include <wisp/runtime/engine.hpp>
+#include <wisp/runtime/lineage.hpp>
 #include <wisp/support/fs.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -880,6 +881,46 @@ TEST_CASE("engine: invocation metadata reaches the context (client context, iden
   CHECK(body.find("\"event\": [\"bytes\", \"raw bytes\"]") != std::string::npos);
 }
 
+TEST_CASE("engine: the 17th invocation of a chain is stopped (recursive loop detection)") {
+  if (!have("python3"))
+    return;
+  Fixture f;
+  f.write("echo.py", "import os\n\ndef handler(event, context):\n"
+                     "    return os.environ['_X_AMZN_TRACE_ID']\n");
+  auto fn = f.add("python3.11", "echo.handler");
+  auto config = f.config("python3.11", "echo.handler");
+  config.id = "Free";
+  config.recursive_loop_allowed = true;
+  auto free = f.add(config);
+  const auto hash = lineage_hash("arn:aws:lambda:us-east-1:123456789012:function:Fn");
+  const auto free_hash = lineage_hash("arn:aws:lambda:us-east-1:123456789012:function:Free");
+  const std::string root =
+      "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0";
+  auto run = [&](FunctionHandle handle, const std::string& trace) {
+    InvokeRequest request;
+    request.payload = "{}";
+    request.trace_id = trace;
+    CollectingSink sink;
+    f.engine->invoke(handle, request, sink);
+    f.run_until({&sink});
+    return std::pair{sink.result().outcome, std::string(sink.result().body)};
+  };
+  // The 16th invocation (count 15) runs and sees its place in the chain.
+  auto [outcome, body] = run(fn, with_lineage(root, hash, 14));
+  REQUIRE_MESSAGE(outcome == Outcome::success, body);
+  CHECK(body == "\"" + root + ";Lineage=1:" + hash + ":15\"");
+  // The 17th is stopped before any worker runs it.
+  std::tie(outcome, body) = run(fn, with_lineage(root, hash, 15));
+  CHECK(outcome == Outcome::recursive_loop);
+  CHECK(body.find("RecursiveInvocationException") != std::string::npos);
+  // Another function's count does not stop this one; RecursiveLoop: Allow never stops.
+  std::tie(outcome, body) = run(fn, with_lineage(root, free_hash, 40));
+  CHECK(outcome == Outcome::success);
+  std::tie(outcome, body) = run(free, with_lineage(root, free_hash, 40));
+  CHECK(outcome == Outcome::success);
+  CHECK(body.find(":41\"") != std::string::npos);
+}
+
 TEST_CASE("engine: invocation metadata reaches a node handler's context") {
   if (!have("node"))
     return;
@@ -909,8 +950,9 @@ TEST_CASE("engine: invocation metadata reaches a node handler's context") {
   CHECK(body.find(R"("rid":"11111111-2222-4333-8444-555555555555")") != std::string::npos);
   CHECK(body.find(R"("arn":"arn:aws:lambda:us-east-1:123456789012:function:Fn:live")") !=
         std::string::npos);
+  // The caller's trace header, with the function's place in the chain (recursive loop detection).
   CHECK(body.find(R"("trace":"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;)"
-                  R"(Sampled=1")") != std::string::npos);
+                  R"(Sampled=1;Lineage=1:)") != std::string::npos);
   CHECK(body.find(R"("cc":{"client":{"app_title":"shop"},"custom":{"k":"v"},"env":{"l":"en"}})") !=
         std::string::npos);
   CHECK(body.find(R"("identity":{"cognitoIdentityId":"id-1","cognitoIdentityPoolId":"pool-1"})") !=

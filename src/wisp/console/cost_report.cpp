@@ -117,7 +117,7 @@ support::Result<CostReport> cost_report(const CostRequest& request,
                          support::ExitCode::usage);
   // Text REPORT lines and JSON platform.report records (CloudWatch evaluates the pattern;
   // wisp parses every event it gets anyway).
-  logs_request.filter = "?REPORT ?\"platform.report\"";
+  logs_request.filter = "?REPORT ?\"platform.report\" ?\"recursive loop:\"";
   WISP_TRY_ASSIGN(auto plan, logs::plan(logs_request, now));
   plan.skip_missing_groups = true;
 
@@ -159,8 +159,13 @@ support::Result<CostReport> cost_report(const CostRequest& request,
     if (event.source >= report.functions.size())
       return;
     const auto parsed = parse_report(event.message);
-    if (!parsed)
+    if (!parsed) {
+      // "EVENT SQS <queue>: recursive loop: …": wisp stopped a chain (docs/console.md).
+      if (event.message.starts_with("EVENT ") &&
+          event.message.find(": recursive loop: ") != std::string_view::npos)
+        ++report.functions[event.source].recursion_stops;
       return;
+    }
     // A REPORT read twice (overlapping sources) counts once.
     if (!parsed->request_id.empty() && !seen[event.source].insert(parsed->request_id).second)
       return;
@@ -306,6 +311,20 @@ std::string render_text(const CostReport& report, bool color) {
     out += dim(fmt::format(" ({})", a.basis));
     out += '\n';
   }
+  header = false;
+  for (const auto& f : report.functions) {
+    if (f.recursion_stops == 0)
+      continue;
+    if (!header) {
+      out += '\n';
+      out += bold("Cost traps");
+      out += '\n';
+      header = true;
+    }
+    out += fmt::format("  {}: recursive loop: stopped {} time{} after 16 invocations in one chain "
+                       "of events (it sends to what triggers it); every round before is billed\n",
+                       f.id, f.recursion_stops, f.recursion_stops == 1 ? "" : "s");
+  }
   return out;
 }
 
@@ -361,6 +380,7 @@ std::string render_json(const CostReport& report) {
     }
     if (!f.note.empty())
       o["note"] = f.note;
+    o["recursionStops"] = f.recursion_stops;
     functions.push_back(std::move(o));
   }
   root["functions"] = std::move(functions);

@@ -14,6 +14,9 @@
 // - The window's cost has no free tier (it is monthly and per account); the month's
 //   projection applies it.
 // - No REPORT in the window: an empty report that says so (success).
+// - Locally, a chain of invocations wisp stopped as a recursive loop (the event sources' note
+//   "recursive loop: …" in the function's log) is counted and flagged; CloudWatch Logs has no
+//   such line (AWS reports it in the RecursiveInvocationsDropped metric, not read here).
 
 #include <wisp/console/advice.hpp>
 #include <wisp/console/cost.hpp>
@@ -51,6 +54,8 @@ struct FunctionCost {
   Cost month; // projected, free tier applied
   std::optional<MemoryAdvice> advice;
   std::string note; // e.g. "no log group"
+  // Invocations stopped as a recursive loop (wisp's local store: the event sources' notes).
+  std::uint64_t recursion_stops = 0;
 };
 
 struct CostReport {

@@ -45,7 +45,9 @@ struct Dashboard::Function {
   std::size_t max_request_bytes = 0;
   std::size_t max_response_bytes = 0;
   std::size_t async_over_256k = 0;
-  int recursion_depth = 0; // the most times this function ran in one trace
+  int recursion_depth = 0;                         // the most times this function ran in one trace
+  std::optional<std::uint64_t> max_tmp_used_bytes; // the most /tmp in use after an invocation
+  std::uint64_t recursion_stops = 0; // invocations stopped as the 17th of a recursive loop
   std::deque<Recent> recent;
   std::deque<LogLine> logs;
   std::size_t log_bytes = 0;
@@ -118,6 +120,8 @@ json::object invocation_json(std::uint64_t seq, const Invocation& i) {
     o["errorType"] = i.error_type;
   if (i.cpu_ms)
     o["cpuMs"] = *i.cpu_ms;
+  if (i.tmp_used_bytes)
+    o["tmpUsedBytes"] = *i.tmp_used_bytes;
   return o;
 }
 
@@ -158,6 +162,9 @@ TrapInputs trap_inputs(const Dashboard::Function& f) {
   t.max_response_bytes = f.max_response_bytes;
   t.async_over_256k = f.async_over_256k;
   t.recursion_depth = f.recursion_depth;
+  t.recursion_stops = f.recursion_stops;
+  t.ephemeral_storage_mb = f.info.ephemeral_storage_mb;
+  t.max_tmp_used_bytes = f.max_tmp_used_bytes;
   return t;
 }
 
@@ -228,7 +235,11 @@ void Dashboard::finished(Invocation invocation) {
   f.max_response_bytes = std::max(f.max_response_bytes, invocation.response_bytes);
   if (invocation.asynchronous && invocation.request_bytes > 256 * 1024)
     ++f.async_over_256k;
-  if (!invocation.trace_id.empty()) {
+  if (invocation.tmp_used_bytes)
+    f.max_tmp_used_bytes = std::max(f.max_tmp_used_bytes.value_or(0), *invocation.tmp_used_bytes);
+  if (invocation.outcome == "recursive_loop")
+    ++f.recursion_stops; // not run: not a round of the loop either
+  else if (!invocation.trace_id.empty()) {
     auto root = trace_root(invocation.trace_id);
     if (m_traces.try_emplace(root).second) {
       m_trace_order.push_back(root);
@@ -310,6 +321,11 @@ struct Render {
     o["duration"] = distribution_json(s.duration_distribution());
     o["init"] = distribution_json(s.init_distribution());
     o["maxMemoryUsedMB"] = s.max_memory_used_mb;
+    o["recursionDepth"] = f.recursion_depth;
+    o["recursionStops"] = f.recursion_stops;
+    // null: not measured (no invocation yet, or the worker runs with host paths: no private /tmp)
+    o["maxTmpUsedBytes"] =
+        f.max_tmp_used_bytes ? json::value(*f.max_tmp_used_bytes) : json::value(nullptr);
     o["billedDurationMs"] = s.billed_ms;
     o["gbSeconds"] = s.gb_seconds;
     o["rate"] = session_seconds() > 0 ? static_cast<double>(s.invocations) / session_seconds() : 0;

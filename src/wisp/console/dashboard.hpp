@@ -59,6 +59,7 @@ struct Invocation {
   int memory_size_mb = 0;
   int max_memory_used_mb = 0;
   std::optional<double> cpu_ms;
+  std::optional<std::uint64_t> tmp_used_bytes; // the worker's private /tmp at the end
   std::size_t request_bytes = 0;
   std::size_t response_bytes = 0;
   bool asynchronous = false; // an event invocation (256 KB payload limit)

@@ -26,6 +26,7 @@ void DashboardFeed::on_invoke_end(const runtime::InvocationRecord& record) {
   i.memory_size_mb = record.memory_size_mb;
   i.max_memory_used_mb = record.max_memory_used_mb;
   i.cpu_ms = record.cpu_ms;
+  i.tmp_used_bytes = record.tmp_used_bytes;
   i.request_bytes = record.request_bytes;
   i.response_bytes = record.response_bytes;
   i.started = record.started;

@@ -1,6 +1,6 @@
 #pragma once
 // The engine's observer that feeds a Dashboard: every invocation's start and end (with its
-// CPU time) and every log line (for one click from an invocation to its lines).
+// CPU time and /tmp usage) and every log line (for one click from an invocation to its lines).
 
 #include <wisp/console/dashboard.hpp>
 #include <wisp/runtime/observer.hpp>
@@ -15,6 +15,7 @@ public:
   void on_invoke_end(const runtime::InvocationRecord& record) override;
   void on_log(const runtime::LogLine& line) override;
   [[nodiscard]] bool wants_cpu_time() const override { return true; }
+  [[nodiscard]] bool wants_tmp_usage() const override { return true; }
 
 private:
   Dashboard& m_dashboard;

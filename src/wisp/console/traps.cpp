@@ -14,7 +14,15 @@ constexpr std::size_t k_sync_limit = 6u * 1024 * 1024;
 
 std::vector<Trap> find_traps(const TrapInputs& in) {
   std::vector<Trap> traps;
-  if (in.recursion_depth >= 2)
+  if (in.recursion_stops > 0)
+    traps.push_back(
+        {"recursion",
+         fmt::format("recursive loop: ran {} times in one chain of events (it "
+                     "invokes itself, directly or through a queue or topic) and was "
+                     "stopped {} time{} as Lambda stops it, after 16 invocations; "
+                     "every round before is billed",
+                     in.recursion_depth, in.recursion_stops, in.recursion_stops == 1 ? "" : "s")});
+  else if (in.recursion_depth >= 2)
     traps.push_back(
         {"recursion", fmt::format("ran {} times in one trace: it invokes itself (directly or "
                                   "through a queue or topic); every round is billed, and Lambda "
@@ -52,6 +60,16 @@ std::vector<Trap> find_traps(const TrapInputs& in) {
     traps.push_back({"payload", fmt::format("{} asynchronous events above 256 KB: each further "
                                             "64 KB is billed as one more request",
                                             in.async_over_256k)});
+  if (in.max_tmp_used_bytes && in.ephemeral_storage_mb > 0) {
+    const double limit = static_cast<double>(in.ephemeral_storage_mb) * 1024 * 1024;
+    const double used = static_cast<double>(*in.max_tmp_used_bytes);
+    if (used >= 0.8 * limit)
+      traps.push_back(
+          {"tmp", fmt::format("/tmp holds up to {:.1f} MB of its {} MB "
+                              "(EphemeralStorage) after an invocation: {:.0f}%; a "
+                              "worker that keeps writing there runs out of space",
+                              used / (1024 * 1024), in.ephemeral_storage_mb, 100 * used / limit)});
+  }
   return traps;
 }
 

@@ -12,6 +12,8 @@
 //               while waiting on I/O.
 //   payload     a request or response at 80% or more of the 6 MB synchronous limit, or
 //               asynchronous events above 256 KB (billed as one extra request per 64 KB).
+//   tmp         /tmp in use at 80% or more of EphemeralStorage after an invocation: a worker
+//               that keeps writing there fails with ENOSPC (a bigger /tmp is billed).
 
 #include <wisp/console/stats.hpp>
 
@@ -34,11 +36,14 @@ struct TrapInputs {
   std::size_t max_request_bytes = 0;
   std::size_t max_response_bytes = 0;
   std::size_t async_over_256k = 0;
-  int recursion_depth = 0; // most runs of the function in one trace
+  int recursion_depth = 0;           // most runs of the function in one trace
+  std::uint64_t recursion_stops = 0; // invocations stopped as the 17th of a chain
+  int ephemeral_storage_mb = 512;
+  std::optional<std::uint64_t> max_tmp_used_bytes; // the most /tmp in use after an invocation
 };
 
 struct Trap {
-  std::string kind; // recursion, timeout, memory, waiting, payload
+  std::string kind; // recursion, timeout, memory, waiting, payload, tmp
   std::string message;
 };
 

@@ -48,10 +48,14 @@ public:
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
-  // Runs the function with each payload at once; blocks until all have completed.
+  // Runs the function with each payload at once; blocks until all have completed. `trace` is
+  // the X-Ray trace header the event carried (SQS's AWSTraceHeader), empty for a new trace: its
+  // Lineage is how the engine stops a recursive loop (runtime/lineage.hpp).
   std::vector<Invocation> invoke(const std::string& function_id,
-                                 const std::vector<std::string>& payloads);
-  Invocation invoke(const std::string& function_id, const std::string& payload);
+                                 const std::vector<std::string>& payloads,
+                                 std::string_view trace = {});
+  Invocation invoke(const std::string& function_id, const std::string& payload,
+                    std::string_view trace = {});
 
   // A delivery's access-log line and log-store record.
   void delivered(const std::string& function_id, std::string_view kind, std::string_view source,

@@ -4,6 +4,8 @@
 
 #include "feeds.hpp"
 
+#include <wisp/runtime/lineage.hpp>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -333,7 +335,16 @@ private:
       list.push_back(std::move(record));
     }
     const auto payload = json::serialize(json::object{{"Records", std::move(list)}});
-    const auto result = m_context.invoke(source.function_id, payload);
+    // The batch's trace: the first AWSTraceHeader (set by SQS from the sender's X-Amzn-Trace-Id).
+    std::string trace;
+    for (const auto& message : kept)
+      if (trace = attribute(message, "AWSTraceHeader"); !trace.empty())
+        break;
+    const auto result = m_context.invoke(source.function_id, payload, trace);
+    if (result.outcome == runtime::Outcome::recursive_loop) {
+      stop_loop(kept, result);
+      return;
+    }
     if (result.outcome == runtime::Outcome::engine_error && m_context.stopping()) {
       release(kept, "wisp stopped before the batch finished");
       m_context.delivered(source.function_id, m_kind, m_spec.origin, kept.size(), "record", result,
@@ -371,6 +382,38 @@ private:
     m_context.delivered(source.function_id, m_kind, m_spec.origin, kept.size(), "record", result,
                         fmt::format("failed: {}", result.describe()));
     failed_messages(kept, result);
+  }
+
+  // A batch the engine stopped as the 17th invocation of a recursive loop: its messages go to
+  // the queue's dead-letter queue when it has one, else they are dropped (deleted), and the
+  // function is not invoked with them (docs/console.md#recursive-loops).
+  void stop_loop(const std::vector<json::object>& messages, const Invocation& result) {
+    const auto& fn = m_spec.source.function_id;
+    std::string where = "dropped";
+    if (!m_spec.dead_letter_arn.empty()) {
+      const auto dlq = m_spec.dead_letter_arn.substr(m_spec.dead_letter_arn.rfind(':') + 1);
+      const auto& backend = m_context.backend();
+      const auto url = backend.queue_url(dlq);
+      bool sent = url && url->has_value();
+      for (const auto& message : messages)
+        if (sent)
+          sent =
+              backend
+                  .send_message(**url, str(message, "Body"), attribute(message, "MessageGroupId"))
+                  .has_value();
+      where = sent ? "sent to the dead-letter queue " + dlq
+                   : "dropped (could not be sent to the dead-letter queue " + dlq + ")";
+    }
+    remove(messages);
+    m_context.delivered(fn, m_kind, m_spec.origin, messages.size(), "record", result,
+                        "stopped: recursive loop");
+    const auto text = fmt::format(
+        "recursive loop: {} invoked {} times in one chain of events through {}; Lambda stops the "
+        "chain here (RecursiveInvocationException): {} message{} {}",
+        fn, runtime::k_recursion_limit, m_spec.name, messages.size(),
+        messages.size() == 1 ? "" : "s", where);
+    log_line(text);
+    m_context.note(fn, m_kind, m_spec.origin, text, result.request_id);
   }
 
   // Messages of a failed batch stay in the queue: visible again after the visibility timeout

@@ -256,9 +256,14 @@ private:
     return {};
   }
 
-  void report(const BoundResource& bound) {
+  // Every bound resource ends here: its name remembered (when wisp chose it, or chose it
+  // before), reported, and added to the binding.
+  support::Status finish(BoundResource bound, bool generated) {
+    remember(bound, generated);
     info(fmt::format("  {} ({}): {}{}", bound.logical_id, bound.type, bound.name,
                      bound.created ? " [created]" : ""));
+    m_binding.add(std::move(bound));
+    return {};
   }
 
   support::Status bind_queue(const sam::Resource& resource) {
@@ -308,10 +313,7 @@ private:
     bound.attributes["Arn"] = (*attributes)["QueueArn"];
     bound.attributes["QueueName"] = name;
     bound.attributes["QueueUrl"] = **url;
-    remember(bound, generated);
-    report(bound);
-    m_binding.add(std::move(bound));
-    return {};
+    return finish(std::move(bound), generated);
   }
 
   support::Status bind_topic(const sam::Resource& resource) {
@@ -358,10 +360,7 @@ private:
     bound.ref = arn;
     bound.attributes["TopicArn"] = arn;
     bound.attributes["TopicName"] = name;
-    remember(bound, generated);
-    report(bound);
-    m_binding.add(std::move(bound));
-    return {};
+    return finish(std::move(bound), generated);
   }
 
   support::Status bind_table(const sam::Resource& resource) {
@@ -390,10 +389,7 @@ private:
     bound.attributes["Arn"] = str(**table, "TableArn");
     if (const auto stream = str(**table, "LatestStreamArn"); !stream.empty())
       bound.attributes["StreamArn"] = stream;
-    remember(bound, generated);
-    report(bound);
-    m_binding.add(std::move(bound));
-    return {};
+    return finish(std::move(bound), generated);
   }
 
   static json::object create_table_request(const sam::Resource& resource, const json::object& props,
@@ -401,7 +397,7 @@ private:
     json::object request{{"TableName", name}};
     if (resource.type == "AWS::Serverless::SimpleTable") {
       std::string key = "id";
-      std::string type = "S";
+      std::string_view type = "S"; // a view: GCC 12's -Wrestrict misreads string = "N" at -O2
       if (const auto* primary = props.if_contains("PrimaryKey"); primary && primary->is_object()) {
         key = str(primary->as_object(), "Name");
         const auto t = str(primary->as_object(), "Type");
@@ -474,10 +470,7 @@ private:
     }
     bound.ref = name;
     bound.attributes["Arn"] = str(**stream, "StreamARN");
-    remember(bound, generated);
-    report(bound);
-    m_binding.add(std::move(bound));
-    return {};
+    return finish(std::move(bound), generated);
   }
 
   support::Status bind_bucket(const sam::Resource& resource) {
@@ -499,10 +492,7 @@ private:
     bound.attributes["DomainName"] = name + ".s3.amazonaws.com";
     bound.attributes["RegionalDomainName"] =
         fmt::format("{}.s3.{}.amazonaws.com", name, m_binding.region());
-    remember(bound, generated);
-    report(bound);
-    m_binding.add(std::move(bound));
-    return {};
+    return finish(std::move(bound), generated);
   }
 
   support::Status bind_bus(const sam::Resource& resource) {
@@ -524,10 +514,7 @@ private:
     bound.ref = name;
     bound.attributes["Arn"] = **arn;
     bound.attributes["Name"] = name;
-    remember(bound, generated);
-    report(bound);
-    m_binding.add(std::move(bound));
-    return {};
+    return finish(std::move(bound), generated);
   }
 
   support::Status bind_subscription(const sam::Resource& resource) {
@@ -569,9 +556,7 @@ private:
       bound.created = true;
     }
     bound.ref = arn;
-    report(bound);
-    m_binding.add(std::move(bound));
-    return {};
+    return finish(std::move(bound), false); // never named by wisp: nothing to remember
   }
 
   const sam::Model& m_model;
@@ -829,13 +814,21 @@ sam::Model bind_model(const sam::Model& model, const Binding& binding) {
 
 std::string plumbing_name(const Binding& binding, const std::vector<std::string>& parts,
                           std::size_t limit) {
-  std::string name = "wisp-" + binding.app_name();
-  for (const auto& part : parts)
-    name += "-" + sanitize(part);
+  // Appended in place: GCC 12 at -O2 misreads `"wisp-" + string` and `substr + "-" + digest`
+  // as overlapping copies (-Wrestrict).
+  std::string name = "wisp-";
+  name += binding.app_name();
+  for (const auto& part : parts) {
+    name += '-';
+    name += sanitize(part);
+  }
   if (name.size() <= limit)
     return name;
   const auto digest = support::sha256_hex(name).substr(0, 8);
-  return name.substr(0, limit - 9) + "-" + digest;
+  name.resize(limit - 9);
+  name += '-';
+  name += digest;
+  return name;
 }
 
 } // namespace wisp::events

@@ -42,6 +42,8 @@ std::string Invocation::describe() const {
     return "event too large";
   case runtime::Outcome::engine_error:
     return "not run (wisp is stopping)";
+  case runtime::Outcome::recursive_loop:
+    return "stopped: recursive loop (RecursiveInvocationException)";
   }
   return "?";
 }
@@ -102,7 +104,8 @@ Context::Context(runtime::Engine& engine, const sam::Model& model, Binding bindi
 Context::~Context() = default;
 
 std::vector<Invocation> Context::invoke(const std::string& function_id,
-                                        const std::vector<std::string>& payloads) {
+                                        const std::vector<std::string>& payloads,
+                                        std::string_view trace) {
   std::vector<Invocation> results(payloads.size());
   const auto handle = m_engine.find(function_id);
   if (!handle) {
@@ -119,6 +122,7 @@ std::vector<Invocation> Context::invoke(const std::string& function_id,
     sinks.push_back(std::make_unique<Waiter>(results[i], mutex, cv, remaining));
     runtime::InvokeRequest request;
     request.payload = payloads[i];
+    request.trace_id = trace;
     m_engine.invoke(*handle, request, *sinks.back());
   }
   std::unique_lock lock(mutex);
@@ -127,8 +131,9 @@ std::vector<Invocation> Context::invoke(const std::string& function_id,
   return results;
 }
 
-Invocation Context::invoke(const std::string& function_id, const std::string& payload) {
-  return std::move(invoke(function_id, std::vector<std::string>{payload}).front());
+Invocation Context::invoke(const std::string& function_id, const std::string& payload,
+                           std::string_view trace) {
+  return std::move(invoke(function_id, std::vector<std::string>{payload}, trace).front());
 }
 
 void Context::delivered(const std::string& function_id, std::string_view kind,

@@ -647,7 +647,10 @@ void ShardWorker::run() {
       m_feed.kinesis() ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(250);
   std::deque<json::object> pending;
   bool closed = false;
-  std::optional<std::chrono::steady_clock::time_point> window_end;
+  // The batching window's end; `window_open` says whether one runs (a plain value, not an
+  // optional: GCC 12 at -O2 reports the optional's value as maybe uninitialized).
+  std::chrono::steady_clock::time_point window_end{};
+  bool window_open = false;
   const auto batch_limit = static_cast<std::size_t>(m.batch_size) *
                            static_cast<std::size_t>(std::max(1, m.parallelization_factor));
   while (!context.stopping()) {
@@ -676,16 +679,18 @@ void ShardWorker::run() {
     }
     // Batching window: gather until the batch is full or the window ends.
     if (m.batching_window > 0 && pending.size() < batch_limit && !closed) {
-      if (!window_end)
+      if (!window_open) {
         window_end = std::chrono::steady_clock::now() + std::chrono::seconds(m.batching_window);
-      if (std::chrono::steady_clock::now() < *window_end) {
+        window_open = true;
+      }
+      if (std::chrono::steady_clock::now() < window_end) {
         if (!context.sleep_for(std::min(idle, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                  *window_end - std::chrono::steady_clock::now()))))
+                                                  window_end - std::chrono::steady_clock::now()))))
           break;
         continue;
       }
     }
-    window_end.reset();
+    window_open = false;
     const auto take = std::min(pending.size(), batch_limit);
     std::vector<json::object> records(pending.begin(),
                                       pending.begin() + static_cast<std::ptrdiff_t>(take));

@@ -406,9 +406,9 @@ void LambdaDoor::durable_invoke(Exchange& ex, const FunctionSlot& slot, std::str
 void LambdaDoor::on_complete(Exchange& ex, const runtime::InvokeResult& result) {
   auto keep = std::move(ex.self);
   using runtime::Outcome;
-  const bool platform_error = result.outcome == Outcome::throttled ||
-                              result.outcome == Outcome::request_too_large ||
-                              result.outcome == Outcome::engine_error;
+  const bool platform_error =
+      result.outcome == Outcome::throttled || result.outcome == Outcome::request_too_large ||
+      result.outcome == Outcome::recursive_loop || result.outcome == Outcome::engine_error;
   if (ex.response_stream && (ex.stream || !platform_error)) {
     ex.cold = result.cold;
     if (!ex.stream) {
@@ -433,28 +433,24 @@ void LambdaDoor::on_complete(Exchange& ex, const runtime::InvokeResult& result) 
     ex.version.assign(result.executed_version);
   auto& mapped = ex.mapped;
   mapped.clear();
+  // The Invoke API's own errors: a status, x-amzn-ErrorType and a JSON body.
+  const auto refuse = [&](unsigned status, const char* type, std::string body) {
+    mapped.status = status;
+    mapped.headers.emplace_back("x-amzn-ErrorType", type);
+    mapped.headers.emplace_back("Content-Type", "application/json");
+    mapped.body = std::move(body);
+    finish(ex);
+  };
   switch (result.outcome) {
   case Outcome::throttled:
-    mapped.status = 429;
-    mapped.headers.emplace_back("x-amzn-ErrorType", "TooManyRequestsException");
-    mapped.headers.emplace_back("Content-Type", "application/json");
-    mapped.body.assign(result.body);
-    finish(ex);
-    return;
+    return refuse(429, "TooManyRequestsException", std::string(result.body));
   case Outcome::request_too_large:
-    mapped.status = 413;
-    mapped.headers.emplace_back("x-amzn-ErrorType", "RequestTooLargeException");
-    mapped.headers.emplace_back("Content-Type", "application/json");
-    mapped.body.assign(result.body);
-    finish(ex);
-    return;
+    return refuse(413, "RequestTooLargeException", std::string(result.body));
+  case Outcome::recursive_loop:
+    return refuse(400, "RecursiveInvocationException", std::string(result.body));
   case Outcome::engine_error:
-    mapped.status = 500;
-    mapped.headers.emplace_back("x-amzn-ErrorType", "ServiceException");
-    mapped.headers.emplace_back("Content-Type", "application/json");
-    mapped.body = lambda_error_body("the local engine could not run the function");
-    finish(ex);
-    return;
+    return refuse(500, "ServiceException",
+                  lambda_error_body("the local engine could not run the function"));
   default:
     break;
   }

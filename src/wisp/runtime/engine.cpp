@@ -5,6 +5,7 @@
 // output and log lines (engine_output.cpp).
 
 #include <wisp/runtime/engine_impl.hpp>
+#include <wisp/runtime/lineage.hpp>
 
 #include <fmt/format.h>
 
@@ -40,6 +41,8 @@ std::string_view to_string(Outcome outcome) {
     return "request_too_large";
   case Outcome::engine_error:
     return "engine_error";
+  case Outcome::recursive_loop:
+    return "recursive_loop";
   }
   return "unknown";
 }
@@ -123,6 +126,7 @@ private:
 
 void Engine::Impl::add_observer(std::shared_ptr<EngineObserver> observer) {
   wants_cpu = wants_cpu || observer->wants_cpu_time();
+  wants_tmp = wants_tmp || observer->wants_tmp_usage();
   observers.push_back(std::move(observer));
 }
 
@@ -158,6 +162,8 @@ void Engine::Impl::notify_end(Invocation& inv, const InvokeResult& result, Worke
     if (const auto now_ns = worker->cpu_run_ns(); now_ns && *now_ns >= *inv.cpu_start_ns)
       record.cpu_ms = static_cast<double>(*now_ns - *inv.cpu_start_ns) / 1e6;
   }
+  if (worker != nullptr && wants_tmp)
+    record.tmp_used_bytes = worker->tmp_used_bytes();
   record.request_bytes = inv.payload.size();
   record.response_bytes = result.streamed ? inv.streamed_bytes : result.body.size();
   for (const auto& observer : observers)
@@ -212,6 +218,7 @@ support::Result<FunctionHandle> Engine::add_function(FunctionConfig config) {
 
   fn->arn = fmt::format("arn:aws:lambda:{}:{}:function:{}", impl.options.region,
                         impl.options.account_id, cfg.name);
+  fn->lineage_hash = lineage_hash(fn->arn);
   fn->reserved = cfg.reserved_concurrency.has_value();
   fn->limit = fn->reserved ? std::max(0, *cfg.reserved_concurrency) : impl.options.max_concurrency;
   if (!fn->reserved && impl.options.eager_workers > 0 && impl.options.eager_workers < fn->limit) {
@@ -299,6 +306,10 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
     write_trace_id(inv->trace_id, impl.rng, WallClock::now());
   else
     inv->trace_id.assign(request.trace_id);
+  // Recursive loop detection (lineage.hpp): this invocation's place in its chain of events.
+  const int previous = lineage_count(inv->trace_id, fn.lineage_hash);
+  const int chain = previous < 0 ? 0 : previous + 1;
+  inv->trace_id = with_lineage(inv->trace_id, fn.lineage_hash, chain);
 
   auto fail_now = [&](Outcome outcome, std::string type, std::string body) {
     inv->error_type = std::move(type);
@@ -312,6 +323,12 @@ void Engine::invoke(FunctionHandle function, const InvokeRequest& request, Invok
   if (request.payload.size() > k_max_request_size)
     return fail_now(Outcome::request_too_large, "RequestTooLargeException",
                     request_too_large_payload());
+  if (chain >= k_recursion_limit && !fn.config.recursive_loop_allowed)
+    return fail_now(Outcome::recursive_loop, "RecursiveInvocationException",
+                    error_payload("RecursiveInvocationException",
+                                  "Lambda has detected your function being invoked in a recursive "
+                                  "loop with other AWS resources and stopped your function's "
+                                  "invocation."));
   if (!fn.launch.invalid_entrypoint.empty()) {
     // provided* without a bootstrap: Lambda fails the invoke as an init error.
     inv->state = Invocation::State::completing;

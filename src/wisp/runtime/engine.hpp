@@ -75,7 +75,8 @@ struct FunctionConfig {
   std::string system_log_level;      // JSON only; empty: INFO
   // TenancyConfig.TenantIsolationMode PER_TENANT: every invocation carries a tenant id.
   bool multi_tenant = false;
-  int ephemeral_storage = 512; // MB: the size of the worker's private /tmp
+  int ephemeral_storage = 512;         // MB: the size of the worker's private /tmp
+  bool recursive_loop_allowed = false; // RecursiveLoop: Allow (never stopped; lineage.hpp)
   std::string version = "$LATEST";
   std::string architecture = "x86_64";
   // The function's Environment.Variables. Lambda's reserved variables win over these (a
@@ -118,6 +119,7 @@ enum class Outcome : std::uint8_t {
   response_too_large, // buffered response > k_max_response_size (413 to the runtime)
   request_too_large,  // payload > k_max_request_size (RequestTooLargeException)
   engine_error,       // the engine could not run the function (spawn failed, shutdown)
+  recursive_loop,     // stopped: the 17th invocation of a chain (RecursiveInvocationException)
 };
 
 std::string_view to_string(Outcome outcome);

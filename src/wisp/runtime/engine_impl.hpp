@@ -155,6 +155,7 @@ struct Function {
   detail::WorkerVariant host;                  // host paths
   std::optional<detail::WorkerVariant> lambda; // Lambda's file layout (while the OS allows it)
   std::string arn;
+  std::string lineage_hash; // its key in the trace header's Lineage (lineage.hpp)
   std::string log_group;
   bool json_logs = false;    // LoggingConfig LogFormat JSON: platform records as JSON, no END
   bool platform_logs = true; // platform records pass SystemLogLevel (they are INFO)
@@ -201,6 +202,8 @@ struct Worker : std::enable_shared_from_this<Worker> {
   int schedstat_fd = -1;              // /proc/<pid>/schedstat: time on and waiting for a CPU
   std::uint64_t sched_ns = 0;         // its on-CPU + runnable total at the last look
   Clock::time_point sched_at;         // when that was read
+  bool in_layout = false;             // runs in Lambda's layout: a private /tmp
+  int tmp_fd = -1;                    // O_PATH of /proc/<pid>/root/tmp, opened when first asked
   std::shared_ptr<Connection> parked; // holds a /next request
   Invocation* current = nullptr;      // dispatched, not yet answered
   Invocation* bound = nullptr;        // waits for this worker's first /next
@@ -237,6 +240,10 @@ struct Worker : std::enable_shared_from_this<Worker> {
       return std::nullopt;
     return run;
   }
+
+  // Bytes in use in the worker's private /tmp (a tmpfs in its mount namespace, reached through
+  // /proc/<pid>/root); nullopt with host paths or once the process is gone.
+  [[nodiscard]] std::optional<std::uint64_t> tmp_used_bytes(); // engine_pool.cpp
 
   // Nanoseconds the main thread has spent on a CPU or waiting for one; nullopt if unknown.
   [[nodiscard]] std::optional<std::uint64_t> cpu_demand_ns() const {
@@ -343,6 +350,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   // Added before the first invocation, read without a lock afterwards (observer.hpp).
   std::vector<std::shared_ptr<EngineObserver>> observers;
   bool wants_cpu = false; // an observer wants each invocation's CPU time
+  bool wants_tmp = false; // an observer wants each worker's /tmp usage
 
   // ---- helpers (engine mutex held unless noted) ----
   Invocation* acquire_invocation() {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <sys/resource.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 
 namespace wisp::runtime {
@@ -35,6 +36,21 @@ Worker::~Worker() {
     ::close(status_fd);
   if (schedstat_fd >= 0)
     ::close(schedstat_fd);
+  if (tmp_fd >= 0)
+    ::close(tmp_fd);
+}
+
+std::optional<std::uint64_t> Worker::tmp_used_bytes() {
+  if (!in_layout || pid <= 0)
+    return std::nullopt;
+  if (tmp_fd < 0)
+    tmp_fd =
+        ::open(fmt::format("/proc/{}/root/tmp", pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct statfs fs {};
+  if (tmp_fd < 0 || ::fstatfs(tmp_fd, &fs) != 0 || fs.f_blocks < fs.f_bfree)
+    return std::nullopt;
+  const auto block = fs.f_frsize != 0 ? fs.f_frsize : fs.f_bsize;
+  return static_cast<std::uint64_t>(fs.f_blocks - fs.f_bfree) * static_cast<std::uint64_t>(block);
 }
 
 } // namespace engine_detail
@@ -92,6 +108,7 @@ support::Status Engine::Impl::spawn(Function& fn, Invocation* bound, std::shared
   if (!spawned)
     return tl::unexpected(spawned.error());
   worker->pid = spawned->pid;
+  worker->in_layout = fn.lambda.has_value() && !layout_refused;
   worker->spawned = Clock::now();
   worker->last_used = worker->spawned;
   worker->exit_watch.assign(spawned->pidfd);

@@ -153,6 +153,7 @@ support::Result<FunctionConfig> make_function_config(const sam::Model& model,
       config.multi_tenant = !string_property(tenancy->as_object(), "TenantIsolationMode").empty();
   }
   config.ephemeral_storage = function.ephemeral_storage;
+  config.recursive_loop_allowed = function.recursive_loop_allowed;
   if (!function.architectures.empty())
     config.architecture = function.architectures.front();
   if (function.runtime.empty())

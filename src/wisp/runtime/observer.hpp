@@ -48,6 +48,9 @@ struct InvocationRecord {
   int memory_size_mb = 0;
   int max_memory_used_mb = 0;
   std::optional<double> cpu_ms; // the worker's main thread on a CPU (when asked for)
+  // Bytes in use in the worker's private /tmp when the invocation ended (when asked for; only
+  // for workers in Lambda's layout: with host paths /tmp is the machine's).
+  std::optional<std::uint64_t> tmp_used_bytes;
   std::size_t request_bytes = 0;
   std::size_t response_bytes = 0; // buffered or streamed
 };
@@ -84,6 +87,8 @@ public:
   virtual void on_worker_end(const WorkerEnd& end) { (void)end; }
   // Measure each invocation's CPU time (two reads of /proc/<pid>/schedstat per invocation).
   [[nodiscard]] virtual bool wants_cpu_time() const { return false; }
+  // Measure the worker's private /tmp after each invocation (one fstatfs).
+  [[nodiscard]] virtual bool wants_tmp_usage() const { return false; }
 
 protected:
   EngineObserver() = default;

@@ -93,13 +93,10 @@ ResourceRef to_resource_ref(const Node& node, const Scope& scope) {
 
 } // namespace
 
-void Loader::build_function(const ResourceDecl& decl, const Node& properties) {
-  Function function;
-  function.logical_id = decl.logical_id;
-  function.resource_type = decl.type;
-  function.source = {m_file, decl.mark.line, decl.mark.column};
+// What AWS::Serverless::Function and AWS::Lambda::Function write alike: the function's name,
+// handler, runtime and package type.
+void Loader::read_identity(Function& function, const Node& properties) {
   const auto find = [&](std::string_view key) { return properties.find(key); };
-
   if (auto name = as_string(find("FunctionName")))
     function.function_name = *name;
   if (auto handler = as_string(find("Handler")))
@@ -113,6 +110,59 @@ void Loader::build_function(const ResourceDecl& decl, const Node& properties) {
       error(type->mark, "package-type",
             fmt::format("PackageType must be Zip or Image, not '{}'", type->text));
   }
+}
+
+// ... its size, limits, environment and image configuration.
+void Loader::read_configuration(Function& function, const Node& properties) {
+  const auto find = [&](std::string_view key) { return properties.find(key); };
+  if (auto memory = as_int(find("MemorySize")))
+    function.memory_size = clamp_int(*memory);
+  if (auto timeout = as_int(find("Timeout")))
+    function.timeout = clamp_int(*timeout);
+  if (const auto* storage = find("EphemeralStorage"); storage && storage->is_mapping())
+    if (auto size = as_int(storage->find("Size")))
+      function.ephemeral_storage = clamp_int(*size);
+  if (const auto* architectures = find("Architectures");
+      architectures && architectures->is_sequence())
+    function.architectures = as_strings(architectures);
+  if (const auto* loop = find("RecursiveLoop"); loop && loop->is_scalar()) {
+    if (loop->text == "Allow")
+      function.recursive_loop_allowed = true;
+    else if (loop->text != "Terminate")
+      error(loop->mark, "recursive-loop",
+            fmt::format("RecursiveLoop must be Allow or Terminate, not '{}'", loop->text));
+  }
+  if (const auto* environment = find("Environment"); environment && environment->is_mapping())
+    fill_environment(function, environment->find("Variables"), m_scope,
+                     [&](std::string_view name) { return local_generated_value(name); });
+  if (const auto* image_config = find("ImageConfig"); image_config && image_config->is_mapping()) {
+    if (const auto* command = image_config->find("Command"))
+      function.image_config.command = as_strings(command);
+    if (const auto* entry_point = image_config->find("EntryPoint"))
+      function.image_config.entry_point = as_strings(entry_point);
+    if (auto dir = as_string(image_config->find("WorkingDirectory")))
+      function.image_config.working_directory = *dir;
+  }
+}
+
+// ... and its LoggingConfig.
+void Loader::read_logging(Function& function, const Node& properties) {
+  const auto find = [&](std::string_view key) { return properties.find(key); };
+  if (const auto* logging = find("LoggingConfig"); logging && logging->is_mapping()) {
+    if (auto group = as_string(logging->find("LogGroup")))
+      function.log_group = *group;
+    if (auto format = as_string(logging->find("LogFormat")))
+      function.log_format = *format;
+  }
+}
+
+void Loader::build_function(const ResourceDecl& decl, const Node& properties) {
+  Function function;
+  function.logical_id = decl.logical_id;
+  function.resource_type = decl.type;
+  function.source = {m_file, decl.mark.line, decl.mark.column};
+  const auto find = [&](std::string_view key) { return properties.find(key); };
+  read_identity(function, properties);
   const Node* code_uri = find("CodeUri");
   const Node* inline_code = find("InlineCode");
   if (code_uri != nullptr && inline_code != nullptr)
@@ -140,29 +190,9 @@ void Loader::build_function(const ResourceDecl& decl, const Node& properties) {
   }
   if (auto image = as_string(find("ImageUri")))
     function.image_uri = *image;
-  if (const auto* image_config = find("ImageConfig"); image_config && image_config->is_mapping()) {
-    if (const auto* command = image_config->find("Command"))
-      function.image_config.command = as_strings(command);
-    if (const auto* entry_point = image_config->find("EntryPoint"))
-      function.image_config.entry_point = as_strings(entry_point);
-    if (auto dir = as_string(image_config->find("WorkingDirectory")))
-      function.image_config.working_directory = *dir;
-  }
   if (const auto& resource = m_model.resources.back(); resource.logical_id == decl.logical_id)
     function.metadata = resource.metadata;
-  if (auto memory = as_int(find("MemorySize")))
-    function.memory_size = clamp_int(*memory);
-  if (auto timeout = as_int(find("Timeout")))
-    function.timeout = clamp_int(*timeout);
-  if (const auto* storage = find("EphemeralStorage"); storage && storage->is_mapping())
-    if (auto size = as_int(storage->find("Size")))
-      function.ephemeral_storage = clamp_int(*size);
-  if (const auto* architectures = find("Architectures");
-      architectures && architectures->is_sequence())
-    function.architectures = as_strings(architectures);
-  if (const auto* environment = find("Environment"); environment && environment->is_mapping())
-    fill_environment(function, environment->find("Variables"), m_scope,
-                     [&](std::string_view name) { return local_generated_value(name); });
+  read_configuration(function, properties);
   if (const auto* events = find("Events");
       events && events->is_mapping() && !is_symbolic(*events)) {
     check_events(*events);
@@ -230,12 +260,7 @@ void Loader::build_function(const ResourceDecl& decl, const Node& properties) {
         function.tags[tag.key] = tag.value.text;
   if (auto tracing = as_string(find("Tracing")))
     function.tracing = *tracing;
-  if (const auto* logging = find("LoggingConfig"); logging && logging->is_mapping()) {
-    if (auto group = as_string(logging->find("LogGroup")))
-      function.log_group = *group;
-    if (auto format = as_string(logging->find("LogFormat")))
-      function.log_format = *format;
-  }
+  read_logging(function, properties);
   if (const auto* url = find("FunctionUrlConfig"); url && url->is_mapping())
     function.function_url_config = to_json_object(*url);
   check_function(function, properties, decl);
@@ -249,19 +274,7 @@ void Loader::build_lambda_function(const ResourceDecl& decl, const Node& propert
   function.resource_type = decl.type;
   function.source = {m_file, decl.mark.line, decl.mark.column};
   const auto find = [&](std::string_view key) { return properties.find(key); };
-  if (auto name = as_string(find("FunctionName")))
-    function.function_name = *name;
-  if (auto handler = as_string(find("Handler")))
-    function.handler = *handler;
-  if (auto runtime = as_string(find("Runtime")))
-    function.runtime = *runtime;
-  if (const auto* type = find("PackageType"); type && type->is_scalar()) {
-    if (type->text == "Image")
-      function.package_type = PackageType::image;
-    else if (type->text != "Zip")
-      error(type->mark, "package-type",
-            fmt::format("PackageType must be Zip or Image, not '{}'", type->text));
-  }
+  read_identity(function, properties);
   if (const auto* code = find("Code")) {
     if (code->is_scalar()) {
       // `aws cloudformation package` style: a local path.
@@ -282,27 +295,7 @@ void Loader::build_lambda_function(const ResourceDecl& decl, const Node& propert
   }
   if (const auto& resource = m_model.resources.back(); resource.logical_id == decl.logical_id)
     function.metadata = resource.metadata;
-  if (auto memory = as_int(find("MemorySize")))
-    function.memory_size = clamp_int(*memory);
-  if (auto timeout = as_int(find("Timeout")))
-    function.timeout = clamp_int(*timeout);
-  if (const auto* storage = find("EphemeralStorage"); storage && storage->is_mapping())
-    if (auto size = as_int(storage->find("Size")))
-      function.ephemeral_storage = clamp_int(*size);
-  if (const auto* architectures = find("Architectures");
-      architectures && architectures->is_sequence())
-    function.architectures = as_strings(architectures);
-  if (const auto* environment = find("Environment"); environment && environment->is_mapping())
-    fill_environment(function, environment->find("Variables"), m_scope,
-                     [&](std::string_view name) { return local_generated_value(name); });
-  if (const auto* image_config = find("ImageConfig"); image_config && image_config->is_mapping()) {
-    if (const auto* command = image_config->find("Command"))
-      function.image_config.command = as_strings(command);
-    if (const auto* entry_point = image_config->find("EntryPoint"))
-      function.image_config.entry_point = as_strings(entry_point);
-    if (auto dir = as_string(image_config->find("WorkingDirectory")))
-      function.image_config.working_directory = *dir;
-  }
+  read_configuration(function, properties);
   if (const auto* layers = find("Layers"); layers && layers->is_sequence())
     for (const auto& layer : layers->items)
       function.layers.push_back(to_resource_ref(layer, m_scope));
@@ -318,12 +311,7 @@ void Loader::build_lambda_function(const ResourceDecl& decl, const Node& propert
   if (const auto* tracing = find("TracingConfig"); tracing && tracing->is_mapping())
     if (auto mode = as_string(tracing->find("Mode")))
       function.tracing = *mode;
-  if (const auto* logging = find("LoggingConfig"); logging && logging->is_mapping()) {
-    if (auto group = as_string(logging->find("LogGroup")))
-      function.log_group = *group;
-    if (auto format = as_string(logging->find("LogFormat")))
-      function.log_format = *format;
-  }
+  read_logging(function, properties);
   check_function(function, properties, decl);
   m_model.functions.push_back(std::move(function));
 }

@@ -105,6 +105,9 @@ private:
 
   // build_functions.cpp
   void build_function(const ResourceDecl& decl, const Node& properties);
+  void read_identity(Function& function, const Node& properties);
+  void read_configuration(Function& function, const Node& properties);
+  void read_logging(Function& function, const Node& properties);
   void build_lambda_function(const ResourceDecl& decl, const Node& properties);
   void check_events(const Node& events);
   void check_function(Function& function, const Node& properties, const ResourceDecl& decl);

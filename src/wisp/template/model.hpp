@@ -76,10 +76,11 @@ struct Function {
   std::optional<std::string> inline_code; // InlineCode / Code.ZipFile
   std::string image_uri;
   ImageConfig image_config;
-  boost::json::object metadata; // resource Metadata (BuildMethod, Dockerfile, ...)
-  int memory_size = 128;        // MB
-  int timeout = 3;              // seconds
-  int ephemeral_storage = 512;  // MB
+  boost::json::object metadata;        // resource Metadata (BuildMethod, Dockerfile, ...)
+  int memory_size = 128;               // MB
+  int timeout = 3;                     // seconds
+  int ephemeral_storage = 512;         // MB
+  bool recursive_loop_allowed = false; // RecursiveLoop: Allow (default Terminate)
   std::vector<std::string> architectures{"x86_64"};
   std::map<std::string, std::string> environment;  // resolved Environment.Variables
   std::vector<std::string> unresolved_environment; // variables set to "" (unresolvable)

@@ -7,6 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const MAX_INVOCATIONS = 200;
   const SHOWN_INVOCATIONS = 60;
+  const MIB = 1024 * 1024;
   const model = {
     functions: new Map(),
     invocations: [], // newest last, by seq
@@ -171,6 +172,7 @@
         figure('p99', f.duration.p99, f.invocations ? ms(f.duration.p99) : '–'),
         figure('initP50', f.init.p50, f.coldStarts ? ms(f.init.p50) : '–'),
         figure('maxMemoryUsed', f.maxMemoryUsedMB, '', ''),
+        figure('maxTmpUsed', f.maxTmpUsedBytes === null ? 0 : f.maxTmpUsedBytes / MIB, '', ''),
         figure('concurrency', f.inFlight, `${f.inFlight} now, ${f.peakConcurrency} peak${reserved}`),
         figure('gbSeconds', f.gbSeconds, gbs(f.gbSeconds)),
         figure('cost', f.cost ? f.cost.total : 0, money(f.cost ? f.cost.total : 0)),
@@ -180,6 +182,18 @@
       );
       const memoryCell = row.children[9];
       memoryCell.append(meter, `${f.maxMemoryUsedMB} / ${f.memorySizeMB} MB`);
+      // /tmp: measured after each invocation in the worker's private /tmp (null: not measured)
+      const tmpCell = row.children[10];
+      if (f.maxTmpUsedBytes === null) {
+        tmpCell.append(`– / ${f.ephemeralStorageMB} MB`);
+        tmpCell.title = 'not measured: no invocation yet, or the function runs with host paths';
+      } else {
+        const tmpMB = f.maxTmpUsedBytes / MIB;
+        const tmpShare = f.ephemeralStorageMB ? (100 * tmpMB) / f.ephemeralStorageMB : 0;
+        tmpCell.append(`${tmpMB.toFixed(1)} / ${f.ephemeralStorageMB} MB`);
+        tmpCell.title = `${tmpShare.toFixed(0)}% of EphemeralStorage, the most after an invocation`;
+        if (tmpShare >= 80) tmpCell.classList.add('near');
+      }
       if (f.id === model.selected) row.classList.add('selected');
       row.addEventListener('click', () => {
         model.selected = f.id;

@@ -548,8 +548,13 @@ class _ConfigureLoggingOnImport(object):
     (before any of its code can log), so functions that never log do not pay for the
     module at cold start."""
 
+    module = "logging"
+
+    def configure(self, module):
+        _setup_logging(module)
+
     def find_spec(self, name, path=None, target=None):
-        if name != "logging":
+        if name != self.module:
             return None
         sys.meta_path.remove(self)
         spec = None
@@ -563,15 +568,45 @@ class _ConfigureLoggingOnImport(object):
         real = spec.loader
 
         class _Loader(object):
-            def create_module(self, module_spec):
+            def create_module(inner, module_spec):
                 return real.create_module(module_spec)
 
-            def exec_module(self, module):
+            def exec_module(inner, module):
                 real.exec_module(module)
-                _setup_logging(module)
+                self.configure(module)
 
         spec.loader = _Loader()
         return spec
+
+
+def _sqs_trace_header(params, **kwargs):
+    """What SQS does with the X-Amzn-Trace-Id header the SDK sends from a function (it keeps it
+    as the message's AWSTraceHeader: recursive loop detection follows it), done in the SDK for
+    a local peer that does not (moto): only when the endpoint is a local one and the call does
+    not set AWSTraceHeader itself."""
+    env = os.environ
+    trace = env.get("_X_AMZN_TRACE_ID")
+    if not trace or not (env.get("AWS_ENDPOINT_URL_SQS") or env.get("AWS_ENDPOINT_URL")):
+        return
+    entries = params.get("Entries") if "Entries" in params else [params]
+    for entry in entries or []:
+        if isinstance(entry, dict):
+            attributes = entry.setdefault("MessageSystemAttributes", {})
+            if isinstance(attributes, dict) and "AWSTraceHeader" not in attributes:
+                attributes["AWSTraceHeader"] = {"DataType": "String", "StringValue": trace}
+
+
+class _SqsTraceOnImport(_ConfigureLoggingOnImport):
+    """Registers _sqs_trace_header when the function first imports botocore's handlers (every
+    session it creates then has it); functions that never use the SDK pay nothing."""
+
+    module = "botocore.handlers"
+
+    def configure(self, module):
+        for operation in ("SendMessage", "SendMessageBatch"):
+            module.BUILTIN_HANDLERS.append(
+                ("before-parameter-build.sqs." + operation, _sqs_trace_header)
+            )
 
 
 def _flush():
@@ -604,6 +639,8 @@ def main():
         _setup_logging(sys.modules["logging"])
     else:
         sys.meta_path.insert(0, _ConfigureLoggingOnImport())
+    if "botocore.handlers" not in sys.modules:
+        sys.meta_path.insert(0, _SqsTraceOnImport())
     try:
         handler = _load_handler(env.get("_HANDLER", ""))
     except Exception as e:
