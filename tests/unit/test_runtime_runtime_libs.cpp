@@ -24,6 +24,22 @@ require("@aws-sdk/client-dynamodb");
   CHECK(detail::aws_sdk_imports("const AWS = require('aws-sdk');").empty());
 }
 
+TEST_CASE("runtime libraries: the SDK's building blocks, in order of appearance") {
+  const auto found = detail::aws_sdk_imports(R"(
+import { SignatureV4 } from '@smithy/signature-v4';
+const { Sha256 } = require("@aws-crypto/sha256-js");
+import { HttpRequest } from '@smithy/protocol-http';
+import { S3Client } from '@aws-sdk/client-s3';
+const other = require('@smithyfake/x'); const y = '@aws-crypto/';
+const encryption = require('@aws-crypto/client-node'); // the Encryption SDK: not in Lambda's tree
+)");
+  CHECK(found == std::vector<std::string>{"@smithy/signature-v4", "@aws-crypto/sha256-js",
+                                          "@smithy/protocol-http", "@aws-sdk/client-s3"});
+  CHECK(runtime_node_package_spec("@aws-sdk/client-s3") ==
+        "<=" + std::string(k_aws_sdk_js_version));
+  CHECK(runtime_node_package_spec("@smithy/protocol-http") == "*");
+}
+
 TEST_CASE("runtime libraries: the modules a Python source imports") {
   const auto found = detail::python_imports(R"(import json, os
 import boto3
