@@ -35,6 +35,14 @@ const encryption = require('@aws-crypto/client-node'); // the Encryption SDK: no
 )");
   CHECK(found == std::vector<std::string>{"@smithy/signature-v4", "@aws-crypto/sha256-js",
                                           "@smithy/protocol-http", "@aws-sdk/client-s3"});
+  // Only module names: a string that merely looks like one is not an import (a minified bundle
+  // holds such constants); esbuild's __require and re-exports are.
+  CHECK(detail::aws_sdk_imports(R"(var e="@smithy/err",t={n:'@smithy/lis'};f("@aws-sdk/types");
+try{__require("@aws-sdk/signature-v4-crt")}catch{} export * from '@aws-sdk/client-sqs';
+const q = require ( "@smithy/core" ); import
+  "@aws-sdk/client-sns";)") == std::vector<std::string>{"@aws-sdk/signature-v4-crt",
+                                                        "@aws-sdk/client-sqs", "@smithy/core",
+                                                        "@aws-sdk/client-sns"});
   CHECK(runtime_node_package_spec("@aws-sdk/client-s3") ==
         "<=" + std::string(k_aws_sdk_js_version));
   CHECK(runtime_node_package_spec("@smithy/protocol-http") == "*");

@@ -599,6 +599,40 @@ support::Result<fs::path> ensure_python_libraries(
 
 namespace detail {
 
+namespace {
+
+// Whether `before` (the text up to a string literal) ends in what makes the literal a module
+// name: `require(`, `import(`, `from`, a bare `import`, `require.resolve(` (esbuild's
+// `__require(` too). Other strings that merely look like one (a minified bundle's
+// '@smithy/err' constants) are not imports.
+bool after_import_keyword(std::string_view before) {
+  while (!before.empty() && (before.back() == ' ' || before.back() == '\t' ||
+                             before.back() == '\n' || before.back() == '\r'))
+    before.remove_suffix(1);
+  bool call = false;
+  if (!before.empty() && before.back() == '(') {
+    call = true;
+    before.remove_suffix(1);
+    while (!before.empty() && (before.back() == ' ' || before.back() == '\t'))
+      before.remove_suffix(1);
+  }
+  auto ends_with_word = [&](std::string_view word) {
+    if (!before.ends_with(word))
+      return false;
+    if (before.size() == word.size())
+      return true;
+    const char c = before[before.size() - word.size() - 1];
+    return !(std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '$' ||
+             (c == '_' && word != "require"));
+  };
+  if (call)
+    return ends_with_word("require") || ends_with_word("import") ||
+           before.ends_with("require.resolve");
+  return ends_with_word("from") || ends_with_word("import");
+}
+
+} // namespace
+
 std::vector<std::string> aws_sdk_imports(std::string_view source) {
   struct Found {
     std::size_t at;
@@ -612,6 +646,8 @@ std::vector<std::string> aws_sdk_imports(std::string_view source) {
         continue;
       const char quote = source[at - 1];
       if (quote != '\'' && quote != '"' && quote != '`')
+        continue;
+      if (!after_import_keyword(source.substr(0, at - 1)))
         continue;
       std::size_t end = at + scope.size();
       while (end < source.size() &&
