@@ -144,6 +144,26 @@ class Build(WispTestCase):
         self.assertIn("Build failed: 1 of 2 failed", proc.stderr)
         self.assertTrue(os.path.exists(self.path(".wisp/build/PlainFunction.zip")))
 
+    def test_a_layer_whose_content_is_in_s3_is_skipped(self):
+        # AWS::Lambda::LayerVersion with Content from another resource's attributes (a custom
+        # resource that uploads the zip): nothing local to build; SAM's build skips it too.
+        self.write("template.yaml", TEMPLATE + """  Uploader:
+    Type: AWS::CloudFormation::CustomResource
+    Properties:
+      ServiceToken: arn:aws:lambda:us-east-1:123456789012:function:uploader
+  S3Layer:
+    Type: AWS::Lambda::LayerVersion
+    Properties:
+      Content:
+        S3Bucket: !GetAtt Uploader.Bucket
+        S3Key: !GetAtt Uploader.Key
+""")
+        proc = self.build()
+        self.assertIn("S3Layer", proc.stdout + proc.stderr)
+        self.assertIn("no local content", proc.stdout + proc.stderr)
+        self.assertNotIn("Build failed", proc.stderr)
+        self.assertTrue(os.path.exists(self.path(".wisp/build/PlainFunction.zip")))
+
     def test_pip_registry_failure_names_the_requirement(self):
         self.write("py/requirements.txt", "surely-not-a-package-wisp==9.9\n")
         env = dict(self.env)

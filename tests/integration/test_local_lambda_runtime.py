@@ -292,6 +292,29 @@ class Interpreters(Base):
         self.assertIn("python3.14: python3.14 is not installed; running with python 3.13", proc.stderr)
         self.assertIn("the closest version installed", proc.stderr)
 
+    def test_samconfig_names_the_interpreter(self):
+        # python3.12 run on a python of another minor named in samconfig.toml (a warning says so);
+        # the command line wins over samconfig, and [default.global.parameters] applies too.
+        py311, py312 = pyenv_python(11), pyenv_python(12)
+        if py311 is None or py312 is None:
+            raise unittest.SkipTest("PEER MISSING: python3.11 and python3.12")
+        self.project({"Fn": "Runtime: python3.12\nHandler: app.handler\nCodeUri: src/\n"},
+                     {"src/app.py": "import sys\ndef handler(e, c):\n    return '%d.%d' % sys.version_info[:2]\n"})
+        extra = {"XDG_CACHE_HOME": self.path("cache")}
+        self.write("samconfig.toml", f'version = 0.1\n[default.local_invoke.parameters]\n'
+                                     f'interpreter = ["python3.12={py311}"]\n')
+        named = self.invoke("Fn", code=0, extra_env=extra)
+        self.assertEqual(json.loads(named.stdout), "3.11")
+        self.assertIn("python3.12: running with python 3.11.", named.stderr)
+        cli = self.invoke("Fn", "--interpreter", f"python3.12={py312}", code=0, extra_env=extra)
+        self.assertEqual(json.loads(cli.stdout), "3.12")
+        self.write("samconfig.toml", 'version = 0.1\n[default.global.parameters]\n'
+                                     'interpreter = ["python3.12=/bin/false"]\n')
+        broken = self.invoke("Fn", code=1, extra_env=extra)
+        self.assertIn("function Fn: python3.12: the interpreter /bin/false (named by", broken.stderr)
+        self.assertIn("it exits at once", broken.stderr)
+        self.assertEqual(broken.stdout, "")
+
     def test_an_interpreter_that_exits_at_once(self):
         self.project({"Fn": "Runtime: python3.12\nHandler: app.handler\nCodeUri: src/\n"},
                      {"src/app.py": "def handler(e, c):\n    return 1\n"})

@@ -3,8 +3,11 @@ node functions (CommonJS and ES modules) using @aws-sdk/client-dynamodb with no 
 talking to moto_server through AWS_ENDPOINT_URL; boto3 for a python whose interpreter has none;
 and what happens when npm cannot reach its registry (one clear error, nothing half-written)."""
 
+import hashlib
+import hmac
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -40,6 +43,20 @@ Resources:
       Runtime: nodejs20.x
       Handler: sqs.handler
       CodeUri: sqs/
+  SmithyCjs:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: sign.handler
+      CodeUri: smithy-cjs/
+      Timeout: 30
+  SmithyEsm:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs22.x
+      Handler: sign.handler
+      CodeUri: smithy-esm/
+      Timeout: 30
 """
 
 PUT_CJS = """\
@@ -60,6 +77,56 @@ export const handler = async (event) => {
   return { id: out.Item.id.S, total: Number(out.Item.total.N) };
 };
 """
+
+# The SDK's building blocks, imported directly (as functions that sign their own requests do):
+# in Lambda they resolve from the runtime's node_modules, beside @aws-sdk/*.
+SIGN_CJS = """\
+const { HttpRequest } = require('@smithy/protocol-http');
+const { Sha256 } = require('@aws-crypto/sha256-js');
+// An optional require of a name npm does not have (bundles that inline the SDK keep such ones):
+let optional = 'absent';
+try { optional = require('@aws-sdk/wisp-no-such-package'); } catch (e) {}
+exports.handler = async (event) => {
+  const hash = new Sha256();
+  hash.update(event.text);
+  const request = new HttpRequest({ method: 'POST', hostname: 'example.com', path: '/items' });
+  return { sha256: Buffer.from(await hash.digest()).toString('hex'), method: request.method,
+           isRequest: HttpRequest.isInstance(request), optional };
+};
+"""
+
+SIGN_ESM = """\
+import { SignatureV4 } from '@smithy/signature-v4';
+import { HttpRequest } from '@smithy/protocol-http';
+import { Sha256 } from '@aws-crypto/sha256-js';
+export const handler = async (event) => {
+  const signer = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', sha256: Sha256,
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } });
+  const request = new HttpRequest({ method: 'GET', hostname: 'example.com', path: '/items',
+                                    headers: { host: 'example.com' } });
+  const signed = await signer.sign(request, { signingDate: new Date(Date.UTC(2026, 0, 2)) });
+  return { authorization: signed.headers.authorization, date: signed.headers['x-amz-date'] };
+};
+"""
+
+
+def expected_sigv4_authorization(signed_headers):
+    """SigV4 of SIGN_ESM's request, computed here from the specification's steps, over the headers
+    the signer chose to sign (newer @smithy/signature-v4 releases add x-amz-content-sha256)."""
+    empty = hashlib.sha256(b"").hexdigest()
+    values = {"host": "example.com", "x-amz-date": "20260102T000000Z", "x-amz-content-sha256": empty}
+    names = signed_headers.split(";")
+    scope = "20260102/eu-west-1/execute-api/aws4_request"
+    canonical = "\n".join(["GET", "/items", ""] + [f"{n}:{values[n]}" for n in names] +
+                          ["", signed_headers, empty])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", "20260102T000000Z", scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = b"AWS4secret"
+    for part in scope.split("/"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return (f"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{scope}, SignedHeaders={signed_headers}, "
+            f"Signature={signature}")
 
 
 class NodeSdk(WispTestCase):
@@ -83,6 +150,8 @@ class NodeSdk(WispTestCase):
         self.write("esm/get.mjs", GET_ESM)
         self.write("sqs/sqs.js", "const { SQSClient } = require('@aws-sdk/client-sqs');\n"
                                  "exports.handler = async () => 'never';\n")
+        self.write("smithy-cjs/sign.js", SIGN_CJS)
+        self.write("smithy-esm/sign.mjs", SIGN_ESM)
 
     def invoke(self, function, event, extra_env=None):
         env = {"XDG_CACHE_HOME": self.cache}
@@ -116,6 +185,35 @@ class NodeSdk(WispTestCase):
         proc = self.invoke("PutCjs", {"id": "o-2", "total": 1})
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertNotIn("installing", proc.stderr)
+
+    def test_smithy_and_aws_crypto_packages_without_a_package_json(self):
+        cjs = self.invoke("SmithyCjs", {"text": "abc"})
+        self.assertEqual(cjs.returncode, 0, cjs.stderr)
+        self.assertEqual(json.loads(cjs.stdout), {
+            "sha256": hashlib.sha256(b"abc").hexdigest(), "method": "POST", "isRequest": True,
+            "optional": "absent"})
+        self.assertIn("function SmithyCjs: @aws-sdk/wisp-no-such-package (imported in sign.js) is "
+                      "not installed: npm's registry has no such package", cjs.stderr)
+        esm = self.invoke("SmithyEsm", {})
+        self.assertEqual(esm.returncode, 0, esm.stderr)
+        out = json.loads(esm.stdout)
+        self.assertEqual(out["date"], "20260102T000000Z")
+        signed = re.search(r"SignedHeaders=([a-z0-9;-]+)", out["authorization"])
+        self.assertIsNotNone(signed, out)
+        self.assertIn(signed.group(1), ("host;x-amz-date", "host;x-amz-content-sha256;x-amz-date"))
+        self.assertEqual(out["authorization"], expected_sigv4_authorization(signed.group(1)))
+        # Installed into the cache, not into the function's directory.
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "smithy-cjs", "node_modules")))
+        root = os.path.join(self.cache, "wisp", "runtime-libs")
+        trees = [os.path.join(root, sdk, "current", "node_modules") for sdk in os.listdir(root)]
+        for package in ("@smithy/protocol-http", "@smithy/signature-v4", "@aws-crypto/sha256-js"):
+            self.assertTrue(any(os.path.isfile(os.path.join(t, package, "package.json")) for t in trees),
+                            package)
+        # The name npm lacks is remembered: the next run does not ask npm again.
+        again = self.invoke("SmithyCjs", {"text": "abc"})
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertNotIn("installing", again.stderr)
+        self.assertIn("is not installed: npm's registry has no such package (noted in", again.stderr)
 
     def test_an_unreachable_registry_is_one_clear_error_and_leaves_nothing(self):
         dead = harness.free_port()  # nothing listens there

@@ -85,8 +85,19 @@ def templates(corpus, only):
                         yield path
 
 
-def classify(proc):
+def _text(data):
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else (data or "")
+
+
+def classify(proc, timed_out_stderr=None):
     if proc is None:
+        # No answer in time. A durable function whose steps keep retrying (a service that is not
+        # there) or wait still ran its handler: its invocations were reported (START ... REPORT,
+        # no init error).
+        err = _text(timed_out_stderr)
+        if ("START RequestId" in err and "REPORT RequestId" in err and "INIT_REPORT" not in err
+                and not any(t in err for t in NOT_REACHED)):
+            return "reached", "timeout after the handler ran (its own waits or retries)"
         return "not-reached", "timeout (no answer in time)"
     out = proc.stdout.strip()
     err = proc.stderr
@@ -136,9 +147,10 @@ def run_app(args, template):
             proc = subprocess.run([args.wisp, "local", "invoke", logical_id, "-t", tname, "-e", "-"],
                                   cwd=work, input="{}", capture_output=True, text=True,
                                   timeout=args.timeout)
-        except subprocess.TimeoutExpired:
-            proc = None
-        verdict, detail = classify(proc)
+            timed_out_stderr = None
+        except subprocess.TimeoutExpired as e:
+            proc, timed_out_stderr = None, e.stderr
+        verdict, detail = classify(proc, timed_out_stderr)
         result["functions"].append({"id": logical_id, "runtime": runtime, "verdict": verdict,
                                     "detail": detail})
     if not args.keep:

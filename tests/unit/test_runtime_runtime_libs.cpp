@@ -24,6 +24,30 @@ require("@aws-sdk/client-dynamodb");
   CHECK(detail::aws_sdk_imports("const AWS = require('aws-sdk');").empty());
 }
 
+TEST_CASE("runtime libraries: the SDK's building blocks, in order of appearance") {
+  const auto found = detail::aws_sdk_imports(R"(
+import { SignatureV4 } from '@smithy/signature-v4';
+const { Sha256 } = require("@aws-crypto/sha256-js");
+import { HttpRequest } from '@smithy/protocol-http';
+import { S3Client } from '@aws-sdk/client-s3';
+const other = require('@smithyfake/x'); const y = '@aws-crypto/';
+const encryption = require('@aws-crypto/client-node'); // the Encryption SDK: not in Lambda's tree
+)");
+  CHECK(found == std::vector<std::string>{"@smithy/signature-v4", "@aws-crypto/sha256-js",
+                                          "@smithy/protocol-http", "@aws-sdk/client-s3"});
+  // Only module names: a string that merely looks like one is not an import (a minified bundle
+  // holds such constants); esbuild's __require and re-exports are.
+  CHECK(detail::aws_sdk_imports(R"(var e="@smithy/err",t={n:'@smithy/lis'};f("@aws-sdk/types");
+try{__require("@aws-sdk/signature-v4-crt")}catch{} export * from '@aws-sdk/client-sqs';
+const q = require ( "@smithy/core" ); import
+  "@aws-sdk/client-sns";)") == std::vector<std::string>{"@aws-sdk/signature-v4-crt",
+                                                        "@aws-sdk/client-sqs", "@smithy/core",
+                                                        "@aws-sdk/client-sns"});
+  CHECK(runtime_node_package_spec("@aws-sdk/client-s3") ==
+        "<=" + std::string(k_aws_sdk_js_version));
+  CHECK(runtime_node_package_spec("@smithy/protocol-http") == "*");
+}
+
 TEST_CASE("runtime libraries: the modules a Python source imports") {
   const auto found = detail::python_imports(R"(import json, os
 import boto3

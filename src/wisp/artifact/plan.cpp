@@ -292,7 +292,10 @@ PlanResult plan_layer(const sam::Layer& layer) {
     return tl::unexpected<Error>(SkippedArtifact{
         id, ArtifactKind::layer, "content already in S3 (" + layer.content_s3_uri + ")"});
   if (layer.content_dir.empty())
-    return fail(fmt::format("{}: no ContentUri", id));
+    // Content given as S3Bucket/S3Key from other resources (a custom resource's output):
+    // nothing local to build, as SAM's build skips it.
+    return tl::unexpected<Error>(
+        SkippedArtifact{id, ArtifactKind::layer, "no local content (Content names no local path)"});
   Plan plan;
   plan.logical_id = id;
   plan.kind = ArtifactKind::layer;

@@ -167,9 +167,49 @@ std::optional<fs::path> sdk_generation_with(const fs::path& root,
   return current;
 }
 
+// The packages npm's registry does not have (a 404 from `npm install`), remembered in the cache:
+// no Lambda runtime ships them either (a bundle that inlines the SDK keeps the SDK's optional
+// requires of such names, e.g. '@aws-sdk/reviver', inside try/catch).
+constexpr std::string_view k_unknown_packages_file = "not-on-npm.txt";
+
+std::set<std::string> unknown_packages(const fs::path& root) {
+  std::set<std::string> out;
+  if (auto text = support::read_file(root / k_unknown_packages_file, 1024 * 1024))
+    for (const auto& line : support::split(*text, '\n'))
+      if (auto name = std::string(support::trim(line)); !name.empty())
+        out.insert(name);
+  return out;
+}
+
+// The package an `npm install` that failed with E404 names ("The requested resource
+// '@aws-sdk/reviver@<=3.1178.0' could not be found"), if it is one of `packages`.
+std::optional<std::string> package_npm_lacks(std::string_view output,
+                                             const std::vector<std::string>& packages) {
+  if (output.find("E404") == std::string_view::npos)
+    return std::nullopt;
+  constexpr std::string_view k_marker = "requested resource '";
+  for (auto at = output.find(k_marker); at != std::string_view::npos;
+       at = output.find(k_marker, at + 1)) {
+    const auto begin = at + k_marker.size();
+    const auto end = output.find('\'', begin);
+    if (end == std::string_view::npos)
+      break;
+    auto spec = output.substr(begin, end - begin);
+    if (const auto version_at = spec.rfind('@');
+        version_at != std::string_view::npos && version_at > 0)
+      spec = spec.substr(0, version_at);
+    if (std::find(packages.begin(), packages.end(), spec) != packages.end())
+      return std::string(spec);
+  }
+  return std::nullopt;
+}
+
+// The cache's generation holding `packages` (installed when missing), or an empty path when npm
+// has none of them (each one it lacks is dropped with a warning).
 support::Result<fs::path> ensure_aws_sdk_js(const RuntimeLibraryRequest& request,
-                                            const std::vector<std::string>& packages,
-                                            const std::map<std::string, std::string>& importers) {
+                                            std::vector<std::string> packages,
+                                            const std::map<std::string, std::string>& importers,
+                                            std::vector<std::string>& warnings) {
   const auto root =
       request.cache_dir / "runtime-libs" / fmt::format("aws-sdk-js-{}", k_aws_sdk_js_version);
   if (auto ready = sdk_generation_with(root, packages))
@@ -217,20 +257,6 @@ support::Result<fs::path> ensure_aws_sdk_js(const RuntimeLibraryRequest& request
     WISP_TRY(link_tree(current, staging,
                        {"package.json", "package-lock.json", "node_modules/.package-lock.json"}));
   }
-  boost::json::object deps;
-  for (const auto& name : wanted)
-    deps[name] = fmt::format("<={}", k_aws_sdk_js_version);
-  boost::json::object manifest{{"name", "wisp-runtime-libraries"},
-                               {"private", true},
-                               {"description", "What Lambda's nodejs runtimes ship"},
-                               {"dependencies", std::move(deps)}};
-  WISP_TRY(support::write_file_atomic(staging / "package.json",
-                                      boost::json::serialize(manifest) + "\n"));
-  auto run =
-      detail::run_tool({"npm", "install", "--no-audit", "--no-fund", "--omit=dev",
-                        "--prefer-offline", "--loglevel=error"},
-                       staging, {{"npm_config_update_notifier", "false"}},
-                       std::chrono::duration_cast<std::chrono::milliseconds>(k_install_timeout));
   auto why = [&](const std::string& reason) {
     std::vector<std::string> users;
     for (const auto& package : packages)
@@ -244,12 +270,50 @@ support::Result<fs::path> ensure_aws_sdk_js(const RuntimeLibraryRequest& request
         packages.size() == 1 ? "it" : "them", reason, packages.size() == 1 ? "it" : "them",
         support::join(packages, " "), request.code_dir.string());
   };
-  if (!run)
-    return support::fail(why(run.error().message));
-  if (run->wait_status != 0)
-    return support::fail(
-        why(fmt::format("npm install failed ({}):\n{}", describe_exit(run->wait_status),
-                        tail_lines(run->output, 12))));
+  while (true) {
+    boost::json::object deps;
+    for (const auto& name : wanted)
+      deps[name] = runtime_node_package_spec(name);
+    boost::json::object manifest{{"name", "wisp-runtime-libraries"},
+                                 {"private", true},
+                                 {"description", "What Lambda's nodejs runtimes ship"},
+                                 {"dependencies", std::move(deps)}};
+    WISP_TRY(support::write_file_atomic(staging / "package.json",
+                                        boost::json::serialize(manifest) + "\n"));
+    auto run =
+        detail::run_tool({"npm", "install", "--no-audit", "--no-fund", "--omit=dev",
+                          "--prefer-offline", "--loglevel=error"},
+                         staging, {{"npm_config_update_notifier", "false"}},
+                         std::chrono::duration_cast<std::chrono::milliseconds>(k_install_timeout));
+    if (!run)
+      return support::fail(why(run.error().message));
+    if (run->wait_status == 0)
+      break;
+    // A name npm's registry does not know: no runtime ships it; the others are installed.
+    auto lacking = package_npm_lacks(run->output, packages);
+    if (!lacking)
+      return support::fail(
+          why(fmt::format("npm install failed ({}):\n{}", describe_exit(run->wait_status),
+                          tail_lines(run->output, 12))));
+    auto known = unknown_packages(root);
+    known.insert(*lacking);
+    WISP_TRY(support::write_file_atomic(
+        root / k_unknown_packages_file,
+        support::join(std::vector<std::string>(known.begin(), known.end()), "\n") + "\n"));
+    const auto importer = importers.find(*lacking);
+    warnings.push_back(fmt::format(
+        "function {}: {}{} is not installed: npm's registry has no such package, so no Lambda "
+        "runtime ships it (a bundle that inlines the SDK keeps such optional requires); the "
+        "function runs without it",
+        request.function_id, *lacking,
+        importer != importers.end() ? fmt::format(" (imported in {})", importer->second) : ""));
+    std::erase(packages, *lacking);
+    wanted.erase(*lacking);
+    if (packages.empty()) {
+      const auto now_current = fs::canonical(root / "current", ec);
+      return ec ? fs::path() : now_current;
+    }
+  }
   for (const auto& package : packages)
     if (!node_package_in(staging / "node_modules", package))
       return support::fail(why(fmt::format("npm did not install {}", package)));
@@ -535,29 +599,79 @@ support::Result<fs::path> ensure_python_libraries(
 
 namespace detail {
 
-std::vector<std::string> aws_sdk_imports(std::string_view source) {
-  std::vector<std::string> out;
-  constexpr std::string_view k_scope = "@aws-sdk/";
-  for (std::size_t at = source.find(k_scope); at != std::string_view::npos;
-       at = source.find(k_scope, at + 1)) {
-    if (at == 0)
-      continue;
-    const char quote = source[at - 1];
-    if (quote != '\'' && quote != '"' && quote != '`')
-      continue;
-    std::size_t end = at + k_scope.size();
-    while (end < source.size() && ((source[end] >= 'a' && source[end] <= 'z') ||
-                                   (source[end] >= '0' && source[end] <= '9') ||
-                                   source[end] == '-' || source[end] == '.' || source[end] == '_'))
-      ++end;
-    if (end == at + k_scope.size() || end >= source.size())
-      continue;
-    if (source[end] != quote && source[end] != '/')
-      continue;
-    auto name = std::string(source.substr(at, end - at));
-    if (std::find(out.begin(), out.end(), name) == out.end())
-      out.push_back(std::move(name));
+namespace {
+
+// Whether `before` (the text up to a string literal) ends in what makes the literal a module
+// name: `require(`, `import(`, `from`, a bare `import`, `require.resolve(` (esbuild's
+// `__require(` too). Other strings that merely look like one (a minified bundle's
+// '@smithy/err' constants) are not imports.
+bool after_import_keyword(std::string_view before) {
+  while (!before.empty() && (before.back() == ' ' || before.back() == '\t' ||
+                             before.back() == '\n' || before.back() == '\r'))
+    before.remove_suffix(1);
+  bool call = false;
+  if (!before.empty() && before.back() == '(') {
+    call = true;
+    before.remove_suffix(1);
+    while (!before.empty() && (before.back() == ' ' || before.back() == '\t'))
+      before.remove_suffix(1);
   }
+  auto ends_with_word = [&](std::string_view word) {
+    if (!before.ends_with(word))
+      return false;
+    if (before.size() == word.size())
+      return true;
+    const char c = before[before.size() - word.size() - 1];
+    return !(std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '$' ||
+             (c == '_' && word != "require"));
+  };
+  if (call)
+    return ends_with_word("require") || ends_with_word("import") ||
+           before.ends_with("require.resolve");
+  return ends_with_word("from") || ends_with_word("import");
+}
+
+} // namespace
+
+std::vector<std::string> aws_sdk_imports(std::string_view source) {
+  struct Found {
+    std::size_t at;
+    std::string name;
+  };
+  std::vector<Found> found;
+  for (const std::string_view scope : k_runtime_node_scopes) {
+    for (std::size_t at = source.find(scope); at != std::string_view::npos;
+         at = source.find(scope, at + 1)) {
+      if (at == 0)
+        continue;
+      const char quote = source[at - 1];
+      if (quote != '\'' && quote != '"' && quote != '`')
+        continue;
+      if (!after_import_keyword(source.substr(0, at - 1)))
+        continue;
+      std::size_t end = at + scope.size();
+      while (end < source.size() &&
+             ((source[end] >= 'a' && source[end] <= 'z') ||
+              (source[end] >= '0' && source[end] <= '9') || source[end] == '-' ||
+              source[end] == '.' || source[end] == '_'))
+        ++end;
+      if (end == at + scope.size() || end >= source.size())
+        continue;
+      if (source[end] != quote && source[end] != '/')
+        continue;
+      const auto name = source.substr(at, end - at);
+      if (scope == "@aws-crypto/" && std::find(std::begin(k_runtime_aws_crypto_packages),
+                                               std::end(k_runtime_aws_crypto_packages),
+                                               name) == std::end(k_runtime_aws_crypto_packages))
+        continue;
+      found.push_back({at, std::string(name)});
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.at < b.at; });
+  std::vector<std::string> out;
+  for (auto& f : found)
+    if (std::find(out.begin(), out.end(), f.name) == out.end())
+      out.push_back(std::move(f.name));
   return out;
 }
 
@@ -616,20 +730,30 @@ support::Result<RuntimeLibraries> provide_runtime_libraries(const RuntimeLibrary
                        missing.push_back(package);
                    }
                  });
+    const auto root =
+        request.cache_dir / "runtime-libs" / fmt::format("aws-sdk-js-{}", k_aws_sdk_js_version);
+    const auto unknown = unknown_packages(root);
+    std::erase_if(missing, [&](const std::string& package) {
+      if (unknown.count(package) == 0)
+        return false;
+      warnings.push_back(fmt::format("function {}: {} (imported in {}) is not installed: npm's "
+                                     "registry has no such package (noted in {})",
+                                     request.function_id, package, importers[package],
+                                     (root / k_unknown_packages_file).string()));
+      return true;
+    });
     if (missing.empty()) {
       // Nothing to install: still hand out the cache when it is there (a dynamic require may
       // need it, as it would find it in Lambda).
       std::error_code ec;
-      const auto current =
-          fs::canonical(request.cache_dir / "runtime-libs" /
-                            fmt::format("aws-sdk-js-{}", k_aws_sdk_js_version) / "current",
-                        ec);
+      const auto current = fs::canonical(root / "current", ec);
       if (!ec)
         out.node_modules = current / "node_modules";
       return out;
     }
-    WISP_TRY_ASSIGN(auto generation, ensure_aws_sdk_js(request, missing, importers));
-    out.node_modules = generation / "node_modules";
+    WISP_TRY_ASSIGN(auto generation, ensure_aws_sdk_js(request, missing, importers, warnings));
+    if (!generation.empty())
+      out.node_modules = generation / "node_modules";
     return out;
   }
   if (request.runtime.family != RuntimeFamily::python)

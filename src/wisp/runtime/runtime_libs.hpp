@@ -4,7 +4,9 @@
 // boto3/botocore in the python runtimes, and the durable execution SDK
 // (aws_durable_execution_sdk_python) in python3.13 and later.
 //
-// A function's code is scanned for what it imports (require/import of '@aws-sdk/<name>';
+// A function's code is scanned for what it imports (require/import of '@aws-sdk/<name>', and of
+// the SDK's own building blocks '@smithy/<name>' and '@aws-crypto/<name>', which sit in the same
+// node_modules tree of Lambda's runtimes;
 // `import boto3`, `from botocore ...`); what neither its own packages (CodeUri), its layers,
 // nor (python) its interpreter provide is installed into the cache with the ecosystem's own
 // tool, at the versions pinned below (one place to bump), on first need, with progress:
@@ -37,6 +39,24 @@ inline constexpr std::string_view k_boto3_version = "1.43.11";
 inline constexpr std::string_view k_botocore_version = "1.43.11";
 inline constexpr std::string_view k_durable_sdk_python_version = "1.7.0";
 
+// The npm scopes of what Lambda's nodejs runtimes ship in /var/runtime/node_modules: the SDK's
+// packages and the ones it is built from. @smithy/* and @aws-crypto/* are versioned apart from the
+// SDK: one the SDK's packages already pulled into the cache is used as it is; another is
+// installed at its newest release (then kept, as npm's lock file records it).
+inline constexpr std::string_view k_runtime_node_scopes[] = {"@aws-sdk/", "@smithy/",
+                                                             "@aws-crypto/"};
+// Of @aws-crypto/*, only the hashing packages the SDK depends on are in that tree (not, e.g., the
+// AWS Encryption SDK's @aws-crypto/client-node, which a function must bundle).
+inline constexpr std::string_view k_runtime_aws_crypto_packages[] = {
+    "@aws-crypto/crc32",          "@aws-crypto/crc32c",    "@aws-crypto/sha1-browser",
+    "@aws-crypto/sha256-browser", "@aws-crypto/sha256-js", "@aws-crypto/supports-web-crypto",
+    "@aws-crypto/ie11-detection", "@aws-crypto/util"};
+
+// The npm version range wisp installs `package` (one of those scopes) at.
+inline std::string runtime_node_package_spec(std::string_view package) {
+  return package.starts_with("@aws-sdk/") ? "<=" + std::string(k_aws_sdk_js_version) : "*";
+}
+
 struct RuntimeLibraries {
   // nodejs: a node_modules directory holding the SDK packages (Lambda: /var/runtime/node_modules).
   std::filesystem::path node_modules;
@@ -62,8 +82,8 @@ support::Result<RuntimeLibraries> provide_runtime_libraries(const RuntimeLibrary
 
 namespace detail {
 
-// The @aws-sdk/* packages a JavaScript source imports or requires ("@aws-sdk/client-s3"), in
-// order of appearance, without duplicates.
+// The packages of k_runtime_node_scopes a JavaScript source imports or requires
+// ("@aws-sdk/client-s3", "@smithy/protocol-http"), in order of appearance, without duplicates.
 std::vector<std::string> aws_sdk_imports(std::string_view source);
 // The top-level modules a Python source imports ("boto3", "botocore", ...), in order, no
 // duplicates.

@@ -24,6 +24,35 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The files (relative to CodeUri, without extension) an esbuild build writes for the function's
+// BuildProperties.EntryPoints that exist: esbuild keeps each entry point's path below the
+// deepest directory common to all of them ("src/handler.ts" alone gives "handler").
+std::vector<std::string> esbuild_outputs(const boost::json::object& metadata,
+                                         const fs::path& code_dir) {
+  std::vector<fs::path> entries;
+  if (const auto* props = metadata.if_contains("BuildProperties"); props && props->is_object())
+    if (const auto* points = props->as_object().if_contains("EntryPoints");
+        points && points->is_array())
+      for (const auto& point : points->as_array())
+        if (point.is_string())
+          entries.push_back(fs::path(std::string(point.as_string())).lexically_normal());
+  std::vector<std::string> out;
+  if (entries.empty())
+    return out;
+  fs::path base = entries.front().parent_path();
+  for (const auto& entry : entries) {
+    while (!base.empty() && entry.lexically_relative(base).native().starts_with(".."))
+      base = base.parent_path();
+  }
+  std::error_code ec;
+  for (const auto& entry : entries)
+    if (fs::is_regular_file(code_dir / entry, ec)) {
+      auto relative = entry.lexically_relative(base.empty() ? fs::path(".") : base);
+      out.push_back(relative.replace_extension().generic_string());
+    }
+  return out;
+}
+
 // Environment values: strings as they are; a Ref to a resource becomes its logical id (as
 // SAM CLI does locally); SAM's references to generated resources that have a local value
 // (`!Ref Fn.Alias`, `${Fn.Alias}`, `${Api.Stage}`) become it, also in a Fn::Sub beside
@@ -484,6 +513,13 @@ void Loader::check_function(Function& function, const Node& properties, const Re
             found = true;
             break;
           }
+        // esbuild writes the handler's file from an entry point, which may sit deeper
+        // (EntryPoints: [src/handler.ts] for Handler: handler.handler), as SAM's build does.
+        if (!found && build_method == "esbuild")
+          for (const auto& output : esbuild_outputs(function.metadata, function.code_dir))
+            for (const auto& candidate : candidates)
+              if (fs::path(candidate).replace_extension().generic_string() == output)
+                found = true;
         if (!found) {
           if (runtime->family == RuntimeFamily::provided)
             missing_code(handler->mark, "handler-missing",
