@@ -123,7 +123,10 @@ class BuildThenRun(WispTestCase):
         # Only the function invoked is checked.
         self.assertNotIn("World", proc.stderr)
         with Server(self.tmp) as server:
-            self.assertIn("function World runs its last build", server.stderr())
+            # stderr is collected by a reader thread: wait for the line rather than read once.
+            self.assertTrue(wait_until(
+                lambda: "function World runs its last build" in server.stderr(), timeout=30),
+                server.stderr())
         # Rebuilt: current again, no warning.
         self.assertWisp(wisp("build", "--cached", cwd=self.tmp, extra_env=self.extra), 0)
         proc = self.invoke("Hello")
