@@ -732,5 +732,119 @@ class SharedRole(InfraTestCase):
                                       "WorkerRoleDefaultPolicy", check=False))
 
 
+API_KEYS = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    Handler: app.handler
+    CodeUri: worker/
+    AutoPublishAlias: live
+Resources:
+  Keyed:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      ApiKeySourceType: {source}
+      Auth:
+        ApiKeyRequired: true
+        UsagePlan:
+          CreateUsagePlan: PER_API
+          Description: per api
+          Quota: {{Limit: {limit}, Period: MONTH}}
+          Throttle: {{BurstLimit: 100, RateLimit: 50}}
+  Partner:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      Auth:
+        UsagePlan:
+          CreateUsagePlan: {partner}
+  Open:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      Auth:
+        UsagePlan:
+          CreateUsagePlan: SHARED
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Guarded:
+          Type: Api
+          Properties: {{RestApiId: !Ref Keyed, Path: /guarded, Method: get}}
+        Free:
+          Type: Api
+          Properties: {{RestApiId: !Ref Keyed, Path: /free, Method: get, Auth: {{ApiKeyRequired: false}}}}
+        PartnerOnly:
+          Type: Api
+          Properties: {{RestApiId: !Ref Partner, Path: /p, Method: post, Auth: {{ApiKeyRequired: true}}}}
+        Anyone:
+          Type: Api
+          Properties: {{RestApiId: !Ref Open, Path: /o, Method: get}}
+"""
+
+
+class ApiKeysAndUsagePlans(InfraTestCase):
+    def rest_api(self, name):
+        return next(a for a in self.aws("apigateway", "get-rest-apis")["items"] if a["name"] == name)
+
+    def method(self, api_id, path, verb):
+        resources = self.aws("apigateway", "get-resources", "--rest-api-id", api_id)["items"]
+        resource = next(r for r in resources if r["path"] == path)
+        return self.aws("apigateway", "get-method", "--rest-api-id", api_id, "--resource-id", resource["id"],
+                        "--http-method", verb)
+
+    def plans(self):
+        return {p["name"]: p for p in self.aws("apigateway", "get-usage-plans")["items"]}
+
+    def test_api_keys_usage_plans_per_api_and_shared_then_changed_then_deleted(self):
+        self.write("app/template.yaml", API_KEYS.format(source="AUTHORIZER", limit=500, partner="SHARED"))
+        self.deploy()
+        keyed, partner, open_ = (self.rest_api(f"shop-{n}") for n in ("Keyed", "Partner", "Open"))
+        self.assertEqual(keyed["apiKeySource"], "AUTHORIZER")
+        # API-wide ApiKeyRequired, a route's false overriding it, a route's own true.
+        self.assertTrue(self.method(keyed["id"], "/guarded", "GET")["apiKeyRequired"])
+        self.assertFalse(self.method(keyed["id"], "/free", "GET")["apiKeyRequired"])
+        self.assertTrue(self.method(partner["id"], "/p", "POST")["apiKeyRequired"])
+        self.assertFalse(self.method(open_["id"], "/o", "GET")["apiKeyRequired"])
+        plans = self.plans()
+        # PER_API: the API's own plan with its quota and throttle; SHARED: one plan for both.
+        self.assertEqual(sorted(plans), ["shop-KeyedUsagePlan-prod", "shop-ServerlessUsagePlan-prod"])
+        per_api = plans["shop-KeyedUsagePlan-prod"]
+        self.assertEqual(per_api["apiStages"], [{"apiId": keyed["id"], "stage": "prod"}])
+        self.assertEqual(per_api["description"], "per api")
+        self.assertEqual(per_api["quota"]["limit"], 500)
+        self.assertEqual(per_api["quota"]["period"], "MONTH")
+        self.assertEqual(per_api["throttle"]["burstLimit"], 100)
+        shared = plans["shop-ServerlessUsagePlan-prod"]
+        self.assertEqual(sorted(s["apiId"] for s in shared["apiStages"]), sorted([partner["id"], open_["id"]]))
+        keys = {k["name"]: k for k in self.aws("apigateway", "get-api-keys")["items"]}
+        self.assertEqual(sorted(keys), ["shop-KeyedApiKey-prod", "shop-ServerlessApiKey-prod"])
+        self.assertTrue(all(k["enabled"] for k in keys.values()))
+        for plan, key in (("shop-KeyedUsagePlan-prod", "shop-KeyedApiKey-prod"),
+                          ("shop-ServerlessUsagePlan-prod", "shop-ServerlessApiKey-prod")):
+            linked = self.aws("apigateway", "get-usage-plan-keys", "--usage-plan-id", plans[plan]["id"])["items"]
+            self.assertEqual([k["id"] for k in linked], [keys[key]["id"]])
+        # Nothing changed: nothing mutated.
+        again = self.deploy_json()
+        self.assertEqual(again["status"], "no-change")
+        self.assertEqual(again["mutating_calls"], 0)
+        # The quota and the key source change; Partner leaves the shared plan (NONE).
+        self.write("app/template.yaml", API_KEYS.format(source="HEADER", limit=900, partner="NONE"))
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        self.assertEqual(self.rest_api("shop-Keyed")["apiKeySource"], "HEADER")
+        plans = self.plans()
+        self.assertEqual(plans["shop-KeyedUsagePlan-prod"]["quota"]["limit"], 900)
+        self.assertEqual(plans["shop-ServerlessUsagePlan-prod"]["apiStages"], [{"apiId": open_["id"], "stage": "prod"}])
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+        gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", cwd=self.app)
+        self.assertWisp(gone, 0)
+        self.assertEqual(self.aws("apigateway", "get-usage-plans")["items"], [])
+        self.assertEqual(self.aws("apigateway", "get-api-keys")["items"], [])
+
+
 if __name__ == "__main__":
     harness.main()

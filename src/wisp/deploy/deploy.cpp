@@ -1202,6 +1202,11 @@ support::Result<DeployResult> deploy(const sam::Model& model,
         options.cancel);
     if (!done)
       return tl::unexpected(done.error());
+    // Usage plans and API keys, one API at a time (a SHARED plan spans APIs).
+    for (const auto& api : snap.apis)
+      if (api.usage_plan_changed)
+        WISP_TRY(
+            apply_usage_plans(backend, *api.spec, applied_apis.at(api.spec->logical_id).id, log));
     std::vector<std::pair<const FunctionSpec*, std::string>> permissions;
     for (const auto& f : snap.functions)
       for (const auto& api : f.missing_permissions)

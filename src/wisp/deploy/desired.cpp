@@ -59,6 +59,51 @@ bool is_pending(std::string_view value) {
   return value.find(" once the stack is deployed>") != std::string_view::npos;
 }
 
+json::object usage_plan_fields(const json::value& plan) {
+  json::object out;
+  if (!plan.is_object())
+    return out;
+  const auto& o = plan.as_object();
+  const auto number = [](const json::value& v) -> std::optional<double> {
+    if (v.is_number())
+      return v.to_number<double>();
+    if (v.is_string()) {
+      try {
+        return std::stod(std::string(v.as_string()));
+      } catch (const std::exception&) {
+        return std::nullopt;
+      }
+    }
+    return std::nullopt;
+  };
+  if (const auto* d = o.if_contains("description");
+      d != nullptr && d->is_string() && !d->as_string().empty())
+    out["description"] = *d;
+  if (const auto* q = o.if_contains("quota"); q != nullptr && q->is_object()) {
+    json::object quota;
+    for (const char* key : {"limit", "offset"})
+      if (const auto* v = q->as_object().if_contains(key))
+        if (auto n = number(*v); n && !(std::string_view(key) == "offset" && *n == 0))
+          quota[key] = static_cast<std::int64_t>(*n);
+    if (const auto* v = q->as_object().if_contains("period"); v != nullptr && v->is_string())
+      quota["period"] = *v;
+    if (!quota.empty())
+      out["quota"] = std::move(quota);
+  }
+  if (const auto* t = o.if_contains("throttle"); t != nullptr && t->is_object()) {
+    json::object throttle;
+    if (const auto* v = t->as_object().if_contains("burstLimit"))
+      if (auto n = number(*v))
+        throttle["burstLimit"] = static_cast<std::int64_t>(*n);
+    if (const auto* v = t->as_object().if_contains("rateLimit"))
+      if (auto n = number(*v))
+        throttle["rateLimit"] = *n;
+    if (!throttle.empty())
+      out["throttle"] = std::move(throttle);
+  }
+  return out;
+}
+
 namespace {
 
 // Resolves what the template loader left symbolic because it names a resource: Ref and
@@ -427,6 +472,120 @@ support::Result<std::string> role_arn_literal(const std::string& literal, const 
   return fmt::format("arn:{}:iam::{}:role/{}", partition(desired.region), desired.account, literal);
 }
 
+// Auth.ApiKeyRequired of a route of its own: its event's, or (an OpenAPI operation) a
+// `security` entry naming an apiKey scheme; nullopt when the API's default applies.
+std::optional<bool> route_api_key(const sam::Model& model, const sam::Api& api,
+                                  const sam::Route& route) {
+  if (!route.event_name.empty()) {
+    for (const auto& function : model.functions) {
+      if (function.logical_id != route.function_logical_id)
+        continue;
+      for (const auto& event : function.events) {
+        if (event.name != route.event_name)
+          continue;
+        const auto* auth = event.properties.if_contains("Auth");
+        if (auth != nullptr && auth->is_object())
+          if (const auto* key = auth->as_object().if_contains("ApiKeyRequired");
+              key != nullptr && key->is_bool())
+            return key->as_bool();
+      }
+    }
+    return std::nullopt;
+  }
+  if (!api.definition_body || !api.definition_body->is_object())
+    return std::nullopt;
+  const auto& body = api.definition_body->as_object();
+  std::set<std::string> schemes; // apiKey schemes that are not authorizers
+  const auto collect = [&](const json::value* defs) {
+    if (defs == nullptr || !defs->is_object())
+      return;
+    for (const auto& d : defs->as_object())
+      if (d.value().is_object() && d.value().as_object().contains("type") &&
+          d.value().as_object().at("type") == json::value("apiKey") &&
+          !d.value().as_object().contains("x-amazon-apigateway-authtype") &&
+          !d.value().as_object().contains("x-amazon-apigateway-authorizer"))
+        schemes.insert(std::string(d.key()));
+  };
+  collect(body.if_contains("securityDefinitions"));
+  if (const auto* components = body.if_contains("components");
+      components != nullptr && components->is_object())
+    collect(components->as_object().if_contains("securitySchemes"));
+  const auto* paths = body.if_contains("paths");
+  if (paths == nullptr || !paths->is_object())
+    return std::nullopt;
+  const auto* path = paths->as_object().if_contains(route.path);
+  if (path == nullptr || !path->is_object())
+    return std::nullopt;
+  for (const auto& operation : path->as_object()) {
+    std::string method(operation.key());
+    std::transform(method.begin(), method.end(), method.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (method == "X-AMAZON-APIGATEWAY-ANY-METHOD")
+      method = "ANY";
+    if (method != route.method || !operation.value().is_object())
+      continue;
+    const auto* security = operation.value().as_object().if_contains("security");
+    if (security == nullptr || !security->is_array())
+      return std::nullopt;
+    for (const auto& requirement : security->as_array())
+      if (requirement.is_object())
+        for (const auto& name : requirement.as_object())
+          if (schemes.contains(std::string(name.key())))
+            return true;
+  }
+  return std::nullopt;
+}
+
+// Auth.UsagePlan of an API: nullopt for CreateUsagePlan NONE.
+support::Result<std::optional<UsagePlanSpec>>
+usage_plan_of(const json::value& value, const Desired& desired, const std::string& api,
+              const std::string& stage, const std::optional<UsagePlanSpec>& shared) {
+  const auto fail = [&](std::string_view what) {
+    return support::failf("{}: Auth.UsagePlan: {}", api, what);
+  };
+  if (!value.is_object())
+    return fail("is an object with CreateUsagePlan");
+  const auto& o = value.as_object();
+  const auto* mode = o.if_contains("CreateUsagePlan");
+  if (mode == nullptr || !mode->is_string())
+    return fail("CreateUsagePlan is PER_API, SHARED or NONE");
+  const std::string kind(mode->as_string());
+  if (kind == "NONE")
+    return std::optional<UsagePlanSpec>();
+  if (kind != "PER_API" && kind != "SHARED")
+    return fail(fmt::format("CreateUsagePlan {} is not PER_API, SHARED or NONE", kind));
+  if (kind == "SHARED" && shared)
+    return std::optional<UsagePlanSpec>(*shared);
+  const std::string prefix = kind == "SHARED" ? std::string("Serverless") : api;
+  UsagePlanSpec plan;
+  plan.logical_id = prefix + "UsagePlan";
+  plan.name = resource_name(desired.stack, plan.logical_id + "-" + stage);
+  if (const auto* name = o.if_contains("UsagePlanName"); name != nullptr && name->is_string())
+    plan.name = std::string(name->as_string());
+  plan.key_name = resource_name(desired.stack, prefix + "ApiKey-" + stage);
+  json::object body;
+  if (const auto* d = o.if_contains("Description"); d != nullptr && d->is_string())
+    body["description"] = *d;
+  if (const auto* q = o.if_contains("Quota"); q != nullptr && q->is_object()) {
+    json::object quota;
+    for (const auto& [from, to] : {std::pair{"Limit", "limit"}, std::pair{"Offset", "offset"},
+                                   std::pair{"Period", "period"}})
+      if (const auto* v = q->as_object().if_contains(from))
+        quota[to] = *v;
+    body["quota"] = std::move(quota);
+  }
+  if (const auto* t = o.if_contains("Throttle"); t != nullptr && t->is_object()) {
+    json::object throttle;
+    for (const auto& [from, to] :
+         {std::pair{"BurstLimit", "burstLimit"}, std::pair{"RateLimit", "rateLimit"}})
+      if (const auto* v = t->as_object().if_contains(from))
+        throttle[to] = *v;
+    body["throttle"] = std::move(throttle);
+  }
+  plan.body = usage_plan_fields(body);
+  return std::optional<UsagePlanSpec>(std::move(plan));
+}
+
 } // namespace
 
 support::Result<Desired> build_desired(const sam::Model& model,
@@ -753,8 +912,10 @@ support::Result<Desired> build_desired(const sam::Model& model,
     desired.layers.push_back(std::move(spec));
   }
   // APIs.
+  std::optional<UsagePlanSpec> shared_plan; // SAM's ServerlessUsagePlan: the first SHARED's
   for (const auto& api : model.apis) {
     ApiSpec spec;
+    spec.stack = desired.stack;
     spec.logical_id = api.logical_id;
     spec.kind = api.kind == sam::ApiKind::rest ? "rest" : "http";
     spec.name = resource_name(desired.stack, api.logical_id, 128);
@@ -799,28 +960,34 @@ support::Result<Desired> build_desired(const sam::Model& model,
             "(aws_proxy) to functions of the template; not yet: {}",
             support::join(unsupported, ", ")));
     }
+    const json::object* api_auth = nullptr;
     if (const auto* auth = api.properties.if_contains("Auth"); auth != nullptr && auth->is_object())
-      for (const char* key : {"ApiKeyRequired", "UsagePlan", "ResourcePolicy"})
-        if (const auto* v = auth->as_object().if_contains(key);
-            v != nullptr && !(v->is_bool() && !v->as_bool()))
-          return where_api(fmt::format("Auth.{} is not deployed by wisp yet", key));
-    for (const auto& function : model.functions)
-      for (const auto& event : function.events) {
-        const auto* auth = event.properties.if_contains("Auth");
-        const auto* rest_api = event.properties.if_contains("RestApiId");
-        const bool here =
-            event.type == "Api" &&
-            (rest_api == nullptr
-                 ? api.implicit
-                 : rest_api->is_object() && rest_api->as_object().contains("Ref") &&
-                       rest_api->as_object().at("Ref") == json::value(api.logical_id));
-        if (!here || auth == nullptr || !auth->is_object())
-          continue;
-        if (const auto* key = auth->as_object().if_contains("ApiKeyRequired");
-            key != nullptr && key->is_bool() && key->as_bool())
-          return where_api(fmt::format("{}: Auth.ApiKeyRequired (event {}) is not deployed by wisp "
-                                       "yet",
-                                       function.logical_id, event.name));
+      api_auth = &auth->as_object();
+    if (api_auth != nullptr)
+      if (const auto* v = api_auth->if_contains("ResourcePolicy");
+          v != nullptr && !(v->is_bool() && !v->as_bool()))
+        return where_api("Auth.ResourcePolicy is not deployed by wisp yet");
+    const bool api_key_default = api_auth != nullptr && api_auth->contains("ApiKeyRequired") &&
+                                 api_auth->at("ApiKeyRequired") == json::value(true);
+    const bool api_key_preflight =
+        api_auth == nullptr || !api_auth->contains("AddApiKeyRequiredToCorsPreflight") ||
+        api_auth->at("AddApiKeyRequiredToCorsPreflight") != json::value(false);
+    if (const auto* source = api.properties.if_contains("ApiKeySourceType"); source != nullptr) {
+      if (!source->is_string() ||
+          (source->as_string() != "HEADER" && source->as_string() != "AUTHORIZER"))
+        return where_api("ApiKeySourceType is HEADER or AUTHORIZER");
+      spec.api_key_source = std::string(source->as_string());
+    }
+    if (api.kind == sam::ApiKind::rest && api_auth != nullptr)
+      if (const auto* plan = api_auth->if_contains("UsagePlan"); plan != nullptr) {
+        WISP_TRY_ASSIGN(spec.usage_plan,
+                        usage_plan_of(*plan, desired, api.logical_id,
+                                      !inputs.stage.empty()     ? inputs.stage
+                                      : !api.stage_name.empty() ? api.stage_name
+                                                                : std::string("Prod"),
+                                      shared_plan));
+        if (spec.usage_plan && spec.usage_plan->logical_id == "ServerlessUsagePlan" && !shared_plan)
+          shared_plan = spec.usage_plan;
       }
     spec.stage = !inputs.stage.empty()     ? inputs.stage
                  : !api.stage_name.empty() ? api.stage_name
@@ -932,15 +1099,22 @@ support::Result<Desired> build_desired(const sam::Model& model,
                                      "declare",
                                      route.method, route.path, authorizer));
       r.authorizer = authorizer;
+      if (spec.kind == "rest") {
+        // A route's own Auth.ApiKeyRequired (an event's, or an OpenAPI operation's security),
+        // else the API's; SAM leaves CORS preflights with the default unless told to add it.
+        const auto own = route_api_key(model, api, route);
+        r.api_key_required =
+            own ? *own : api_key_default && (route.method != "OPTIONS" || api_key_preflight);
+      }
       if (std::find(function->apis.begin(), function->apis.end(), api.logical_id) ==
           function->apis.end())
         function->apis.push_back(api.logical_id);
-      if (r.authorizer.empty())
-        digest_input.push_back(
-            json::array{r.method, r.path, r.integration_uri, r.payload_format_version});
-      else
-        digest_input.push_back(json::array{r.method, r.path, r.integration_uri,
-                                           r.payload_format_version, r.authorizer});
+      json::array route_digest{r.method, r.path, r.integration_uri, r.payload_format_version};
+      if (!r.authorizer.empty() || r.api_key_required)
+        route_digest.emplace_back(r.authorizer);
+      if (r.api_key_required)
+        route_digest.emplace_back("api-key");
+      digest_input.push_back(std::move(route_digest));
       spec.routes.push_back(std::move(r));
     }
     if (!authorizer_digests.empty())
@@ -949,6 +1123,8 @@ support::Result<Desired> build_desired(const sam::Model& model,
     for (const auto& type : spec.binary_media_types)
       binary.emplace_back(type);
     digest_input.push_back(std::move(binary));
+    if (!spec.api_key_source.empty())
+      digest_input.push_back(json::array{"apiKeySource", json::value(spec.api_key_source)});
     spec.definition_digest = support::sha256_hex(canonical_json(digest_input));
     desired.apis.push_back(std::move(spec));
   }

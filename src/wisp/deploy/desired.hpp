@@ -88,6 +88,7 @@ struct RouteSpec {
   std::string payload_format_version; // HTTP APIs
   std::string authorizer;             // name of an AuthorizerSpec, "AWS_IAM", or empty (none)
   std::vector<std::string> scopes;    // AuthorizationScopes (JWT/Cognito)
+  bool api_key_required = false;      // REST: Auth.ApiKeyRequired (API-wide or the route's)
 };
 
 // An authorizer of an API (Auth.Authorizers).
@@ -109,7 +110,22 @@ struct AuthorizerSpec {
   [[nodiscard]] std::string digest() const;
 };
 
+// A REST API's Auth.UsagePlan (PER_API or SHARED), for one stage: the usage plan, its API
+// key and the key's membership, as samtranslator makes them (<Api>UsagePlan, <Api>ApiKey,
+// <Api>UsagePlanKey; ServerlessUsagePlan... for SHARED, one for all the APIs that share it).
+struct UsagePlanSpec {
+  std::string logical_id;   // "<Api>UsagePlan" or "ServerlessUsagePlan"
+  std::string name;         // UsagePlanName, else <stack>-<logical id>-<stage>
+  std::string key_name;     // <stack>-<Api|Serverless>ApiKey-<stage>
+  boost::json::object body; // description, quota, throttle in API Gateway's form (normalised)
+};
+
+// The fields of a usage plan that decide "changed" (description, quota, throttle), from
+// API Gateway's form (GetUsagePlans, or what wisp sends), numbers normalised.
+boost::json::object usage_plan_fields(const boost::json::value& plan);
+
 struct ApiSpec {
+  std::string stack; // the app (wisp's usage plans are tagged with it)
   std::string logical_id;
   std::string name;
   std::string kind;                             // rest | http
@@ -119,6 +135,8 @@ struct ApiSpec {
   std::vector<std::string> binary_media_types;
   std::optional<boost::json::object> canary; // REST CanarySetting
   std::vector<AuthorizerSpec> authorizers;
+  std::string api_key_source;              // ApiKeySourceType: HEADER | AUTHORIZER
+  std::optional<UsagePlanSpec> usage_plan; // REST Auth.UsagePlan (not NONE)
   std::string definition_digest; // routes, integrations, authorizers (what needs a deployment)
 };
 
