@@ -846,5 +846,157 @@ class ApiKeysAndUsagePlans(InfraTestCase):
         self.assertEqual(self.aws("apigateway", "get-api-keys")["items"], [])
 
 
+SERVICE_INTEGRATIONS = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+  ApiRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {{Service: apigateway.amazonaws.com}}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: send
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - Effect: Allow
+                Action: sqs:SendMessage
+                Resource: !GetAtt Jobs.Arn
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      AutoPublishAlias: live
+  Gateway:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      DefinitionBody:
+        openapi: '3.0.1'
+        info: {{title: gateway, version: '1.0'}}
+        paths:
+          /health:
+            get:
+              responses:
+                '200':
+                  description: ok
+                  headers:
+                    X-Health: {{schema: {{type: string}}}}
+              x-amazon-apigateway-integration:
+                type: mock
+                requestTemplates:
+                  application/json: '{{"statusCode": 200}}'
+                responses:
+                  default:
+                    statusCode: '200'
+                    responseParameters:
+                      method.response.header.X-Health: "'{health}'"
+                    responseTemplates:
+                      application/json: '{{"status": "{health}"}}'
+          /jobs:
+            post:
+              responses:
+                '200': {{description: queued}}
+              x-amazon-apigateway-integration:
+                type: aws
+                httpMethod: POST
+                credentials: !GetAtt ApiRole.Arn
+                uri: !Sub arn:aws:apigateway:${{AWS::Region}}:sqs:path/${{AWS::AccountId}}/${{Jobs.QueueName}}
+                passthroughBehavior: never
+                requestParameters:
+                  integration.request.header.Content-Type: "'application/x-www-form-urlencoded'"
+                requestTemplates:
+                  application/json: Action=SendMessage&MessageBody=$input.body
+                responses:
+                  default: {{statusCode: '200'}}
+                  '4\\d{{2}}': {{statusCode: '400'}}
+          /items/{{id}}:
+            get:
+              parameters:
+                - {{name: id, in: path, required: true, schema: {{type: string}}}}
+              x-amazon-apigateway-integration:
+                type: http_proxy
+                httpMethod: GET
+                uri: https://example.com/items/{{id}}
+                requestParameters:
+                  integration.request.path.id: method.request.path.id
+          /work:
+            post:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Worker.Arn}}/invocations
+"""
+
+
+class ServiceIntegrations(InfraTestCase):
+    def integration(self, api_id, resources, path, verb):
+        return self.aws("apigateway", "get-integration", "--rest-api-id", api_id, "--resource-id", resources[path],
+                        "--http-method", verb)
+
+    def test_mock_http_and_aws_service_integrations_of_an_openapi_body(self):
+        self.write("app/template.yaml", SERVICE_INTEGRATIONS.format(health="fine"))
+        self.deploy()
+        api = next(a for a in self.aws("apigateway", "get-rest-apis")["items"] if a["name"] == "shop-Gateway")
+        resources = {r["path"]: r["id"] for r in self.aws("apigateway", "get-resources", "--rest-api-id",
+                                                          api["id"])["items"]}
+        physical = self.stack_resources()
+        role = self.aws("iam", "get-role", "--role-name", physical["ApiRole"])["Role"]["Arn"]
+        account = self.aws("sts", "get-caller-identity")["Account"]
+        queue_name = physical["Jobs"].rsplit("/", 1)[1]
+        # mock: its request template, its response (status, header, template) and the method's.
+        mock = self.integration(api["id"], resources, "/health", "GET")
+        self.assertEqual(mock["type"], "MOCK")
+        self.assertEqual(mock["requestTemplates"], {"application/json": '{"statusCode": 200}'})
+        response = self.aws("apigateway", "get-integration-response", "--rest-api-id", api["id"], "--resource-id",
+                            resources["/health"], "--http-method", "GET", "--status-code", "200")
+        self.assertEqual(response["responseParameters"], {"method.response.header.X-Health": "'fine'"})
+        self.assertEqual(response["responseTemplates"], {"application/json": '{"status": "fine"}'})
+        method_response = self.aws("apigateway", "get-method-response", "--rest-api-id", api["id"], "--resource-id",
+                                   resources["/health"], "--http-method", "GET", "--status-code", "200")
+        self.assertEqual(method_response["responseParameters"], {"method.response.header.X-Health": False})
+        # aws: SQS SendMessage with the stack's role and queue, templates and selection patterns.
+        sqs = self.integration(api["id"], resources, "/jobs", "POST")
+        self.assertEqual(sqs["type"], "AWS")
+        self.assertEqual(sqs["httpMethod"], "POST")
+        self.assertEqual(sqs["credentials"], role)
+        self.assertEqual(sqs["uri"], f"arn:aws:apigateway:us-east-1:sqs:path/{account}/{queue_name}")
+        self.assertEqual(sqs["passthroughBehavior"], "NEVER")
+        self.assertEqual(sqs["requestTemplates"],
+                         {"application/json": "Action=SendMessage&MessageBody=$input.body"})
+        self.assertEqual(sqs["requestParameters"],
+                         {"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"})
+        rejected = self.aws("apigateway", "get-integration-response", "--rest-api-id", api["id"], "--resource-id",
+                            resources["/jobs"], "--http-method", "POST", "--status-code", "400")
+        self.assertEqual(rejected["selectionPattern"], "4\\d{2}")
+        # http_proxy: the path parameter declared on the method and mapped.
+        proxy = self.integration(api["id"], resources, "/items/{id}", "GET")
+        self.assertEqual((proxy["type"], proxy["uri"]), ("HTTP_PROXY", "https://example.com/items/{id}"))
+        method = self.aws("apigateway", "get-method", "--rest-api-id", api["id"], "--resource-id",
+                          resources["/items/{id}"], "--http-method", "GET")
+        self.assertEqual(method["requestParameters"], {"method.request.path.id": True})
+        # The Lambda proxy operation still calls the stage alias.
+        work = self.integration(api["id"], resources, "/work", "POST")
+        self.assertEqual(work["type"], "AWS_PROXY")
+        self.assertIn(":function:shop-Worker:${stageVariables.lambdaAlias}/", work["uri"])
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+        # A response template changes: the operation is made again, and deployed.
+        self.write("app/template.yaml", SERVICE_INTEGRATIONS.format(health="great"))
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        response = self.aws("apigateway", "get-integration-response", "--rest-api-id", api["id"], "--resource-id",
+                            resources["/health"], "--http-method", "GET", "--status-code", "200")
+        self.assertEqual(response["responseTemplates"], {"application/json": '{"status": "great"}'})
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
+
 if __name__ == "__main__":
     harness.main()

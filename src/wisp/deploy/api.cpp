@@ -319,6 +319,31 @@ apply_authorizers(const Backend& backend, const ApiSpec& spec, const std::string
   return ids;
 }
 
+// PutIntegration, then its responses and the method's, of an integration that is not a
+// Lambda proxy (the method exists).
+support::Status put_other_integration(const Backend& backend, const std::string& base,
+                                      const RouteSpec& route) {
+  const json::value body = *route.integration;
+  auto integration = backend.apigw("PutIntegration", "PUT", base + "/integration", &body);
+  if (!integration)
+    return tl::unexpected(error_of(std::move(integration)));
+  for (const auto& [code, response] : route.method_responses) {
+    const json::value request = response;
+    auto put =
+        backend.apigw("PutMethodResponse", "PUT", base + "/responses/" + segment(code), &request);
+    if (!put)
+      return tl::unexpected(error_of(std::move(put)));
+  }
+  for (const auto& [code, response] : route.integration_responses) {
+    const json::value request = response;
+    auto put = backend.apigw("PutIntegrationResponse", "PUT",
+                             base + "/integration/responses/" + segment(code), &request);
+    if (!put)
+      return tl::unexpected(error_of(std::move(put)));
+  }
+  return {};
+}
+
 support::Status remove_authorizers(const Backend& backend, const ApiSpec& spec,
                                    const std::string& api_id,
                                    const std::map<std::string, AuthorizerActual>& actual,
@@ -548,7 +573,8 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
       auto method = resource->second.methods.find(route.method);
       if (method == resource->second.methods.end())
         plan.details.push_back(fmt::format("+ route {} {}", route.method, route.path));
-      else if (method->second.uri != route.integration_uri)
+      else if (method->second.uri != route.integration_uri ||
+               (route.integration && a.deployment_digest != spec.definition_digest))
         plan.details.push_back(
             fmt::format("~ route {} {} (integration)", route.method, route.path));
       else if (route_authorization(spec, route, authorizer_ids) !=
@@ -719,8 +745,13 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     const auto authorization = route_authorization(spec, route, authorizer_ids);
     // A method's authorization is changed by making the method again (API Gateway's
     // UpdateMethod is not everywhere: moto lacks it).
+    // An integration of another kind than a Lambda proxy (mock, http, aws, ...) is made again
+    // with its method when the definition changed: its responses go with it.
+    const bool remake_other =
+        route.integration.has_value() && plan.actual.deployment_digest != spec.definition_digest;
     if (existing != resource.methods.end() &&
-        (authorization != (existing->second.authorization_type.empty()
+        (remake_other ||
+         authorization != (existing->second.authorization_type.empty()
                                ? std::string("NONE")
                                : existing->second.authorization_type) +
                               "|" + existing->second.authorizer_id ||
@@ -737,6 +768,8 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
                         {"apiKeyRequired", route.api_key_required}};
       if (bar + 1 < authorization.size())
         body["authorizerId"] = authorization.substr(bar + 1);
+      if (!route.request_parameters.empty())
+        body["requestParameters"] = route.request_parameters;
       if (!route.scopes.empty()) {
         json::array scopes;
         for (const auto& scope : route.scopes)
@@ -748,7 +781,13 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
       if (!method)
         return tl::unexpected(error_of(std::move(method)));
     }
-    if (existing == resource.methods.end() || existing->second.uri != route.integration_uri) {
+    if (route.integration &&
+        (existing == resource.methods.end() || existing->second.uri != route.integration_uri)) {
+      WISP_TRY(put_other_integration(backend, base, route));
+      log.step(fmt::format("{}: route {} {} → {} integration", spec.logical_id, route.method,
+                           route.path, str(*route.integration, "type")));
+    } else if (existing == resource.methods.end() ||
+               existing->second.uri != route.integration_uri) {
       const json::value body = json::object{
           {"type", "AWS_PROXY"}, {"httpMethod", "POST"}, {"uri", route.integration_uri}};
       auto integration = backend.apigw("PutIntegration", "PUT", base + "/integration", &body);

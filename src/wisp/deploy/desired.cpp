@@ -586,6 +586,116 @@ usage_plan_of(const json::value& value, const Desired& desired, const std::strin
   return std::optional<UsagePlanSpec>(std::move(plan));
 }
 
+std::string upper(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return text;
+}
+
+// An OpenAPI operation whose x-amazon-apigateway-integration is not a Lambda proxy
+// integration to a function of the template, as the bodies of API Gateway's PutMethod,
+// PutIntegration, PutIntegrationResponse and PutMethodResponse (what API Gateway's import
+// makes of it).
+support::Result<RouteSpec> other_route(const DeployResolver& resolver, const std::string& method,
+                                       const std::string& path, const json::object& operation,
+                                       const json::object& path_item, const std::string& where) {
+  WISP_TRY_ASSIGN(auto resolved,
+                  resolver.deep(operation.at("x-amazon-apigateway-integration"), where));
+  if (!resolved.is_object())
+    return support::failf("{}: x-amazon-apigateway-integration is not an object", where);
+  const auto& in = resolved.as_object();
+  RouteSpec r;
+  r.method = method;
+  r.path = path;
+  json::object integration;
+  const auto text = [](const json::value& v) {
+    return v.is_string() ? std::string(v.as_string()) : json::serialize(v);
+  };
+  for (const auto& field : in) {
+    const std::string key(field.key());
+    if (key == "responses")
+      continue;
+    if (key == "type" || key == "passthroughBehavior" || key == "contentHandling" ||
+        key == "connectionType")
+      integration[key] = upper(text(field.value()));
+    else if (key == "httpMethod")
+      integration[key] = upper(text(field.value()));
+    else if (key == "timeoutInMillis")
+      integration[key] = field.value().is_number() ? field.value().to_number<std::int64_t>()
+                                                   : std::stoll(text(field.value()));
+    else
+      integration[key] = field.value();
+  }
+  static const std::set<std::string> k_types{"MOCK", "HTTP", "HTTP_PROXY", "AWS", "AWS_PROXY"};
+  if (!integration.contains("type") || !k_types.contains(text(integration.at("type"))))
+    return support::failf("{}: x-amazon-apigateway-integration type {} is not one of mock, "
+                          "http, http_proxy, aws, aws_proxy",
+                          where, in.contains("type") ? text(in.at("type")) : std::string("(none)"));
+  if (const auto* uri = integration.if_contains("uri"); uri != nullptr && uri->is_string())
+    r.integration_uri = std::string(uri->as_string());
+  r.integration = std::move(integration);
+  if (const auto* responses = in.if_contains("responses");
+      responses != nullptr && responses->is_object())
+    for (const auto& response : responses->as_object()) {
+      if (!response.value().is_object())
+        continue;
+      const auto& o = response.value().as_object();
+      const auto* code = o.if_contains("statusCode");
+      if (code == nullptr)
+        return support::failf("{}: integration response {} has no statusCode", where,
+                              std::string_view(response.key()));
+      json::object body;
+      if (response.key() != "default")
+        body["selectionPattern"] = std::string(response.key());
+      for (const char* key : {"responseParameters", "responseTemplates"})
+        if (const auto* v = o.if_contains(key))
+          body[key] = *v;
+      if (const auto* v = o.if_contains("contentHandling"))
+        body["contentHandling"] = upper(text(*v));
+      r.integration_responses[text(*code)] = std::move(body);
+    }
+  // Method responses: the operation's responses, their headers as response parameters.
+  if (const auto* responses = operation.if_contains("responses");
+      responses != nullptr && responses->is_object())
+    for (const auto& response : responses->as_object()) {
+      const std::string code(response.key());
+      if (code.size() != 3 || !std::all_of(code.begin(), code.end(), ::isdigit))
+        continue;
+      json::object parameters;
+      if (response.value().is_object())
+        if (const auto* headers = response.value().as_object().if_contains("headers");
+            headers != nullptr && headers->is_object())
+          for (const auto& h : headers->as_object())
+            parameters["method.response.header." + std::string(h.key())] = false;
+      json::object body;
+      if (!parameters.empty())
+        body["responseParameters"] = std::move(parameters);
+      r.method_responses[code] = std::move(body);
+    }
+  // Request parameters the integration maps from (path, query string, header).
+  const auto add_parameters = [&](const json::value* list) {
+    if (list == nullptr || !list->is_array())
+      return;
+    for (const auto& p : list->as_array()) {
+      if (!p.is_object() || !p.as_object().contains("name") || !p.as_object().contains("in"))
+        continue;
+      const auto in_where = text(p.as_object().at("in"));
+      const auto* required = p.as_object().if_contains("required");
+      const bool must = required != nullptr && required->is_bool() && required->as_bool();
+      const auto name = text(p.as_object().at("name"));
+      if (in_where == "path")
+        r.request_parameters["method.request.path." + name] = true;
+      else if (in_where == "query")
+        r.request_parameters["method.request.querystring." + name] = must;
+      else if (in_where == "header")
+        r.request_parameters["method.request.header." + name] = must;
+    }
+  };
+  add_parameters(path_item.if_contains("parameters"));
+  add_parameters(operation.if_contains("parameters"));
+  return r;
+}
+
 } // namespace
 
 support::Result<Desired> build_desired(const sam::Model& model,
@@ -926,6 +1036,13 @@ support::Result<Desired> build_desired(const sam::Model& model,
     };
     // An OpenAPI body is deployed through the routes it declares: Lambda proxy integrations
     // to functions of the template. Anything else in it is said, never dropped silently.
+    struct OtherOperation {
+      std::string method;
+      std::string path;
+      const json::object* operation;
+      const json::object* path_item;
+    };
+    std::vector<OtherOperation> other_operations;
     if (api.definition_body) {
       std::vector<std::string> unsupported;
       if (const auto* paths = api.definition_body->is_object()
@@ -950,14 +1067,24 @@ support::Result<Desired> build_desired(const sam::Model& model,
                   return r.api_logical_id == api.logical_id && r.method == method &&
                          r.path == std::string_view(path.key());
                 });
-            if (!routed)
+            const auto* integration =
+                operation.value().is_object()
+                    ? operation.value().as_object().if_contains("x-amazon-apigateway-integration")
+                    : nullptr;
+            if (!routed && spec.kind == "rest" && integration != nullptr &&
+                integration->is_object() && integration->as_object().contains("type"))
+              other_operations.push_back({method, std::string(path.key()),
+                                          &operation.value().as_object(),
+                                          &path.value().as_object()});
+            else if (!routed)
               unsupported.push_back(fmt::format("{} {}", method, std::string_view(path.key())));
           }
         }
       if (!unsupported.empty())
         return where_api(fmt::format(
-            "DefinitionBody: wisp deploys the operations that are Lambda proxy integrations "
-            "(aws_proxy) to functions of the template; not yet: {}",
+            "DefinitionBody: these operations have no x-amazon-apigateway-integration (an "
+            "integration of the template's functions or a type mock, http, http_proxy, aws, "
+            "aws_proxy): {}",
             support::join(unsupported, ", ")));
     }
     const json::object* api_auth = nullptr;
@@ -1114,6 +1241,37 @@ support::Result<Desired> build_desired(const sam::Model& model,
         route_digest.emplace_back(r.authorizer);
       if (r.api_key_required)
         route_digest.emplace_back("api-key");
+      digest_input.push_back(std::move(route_digest));
+      spec.routes.push_back(std::move(r));
+    }
+    for (const auto& other : other_operations) {
+      const auto where = fmt::format("{} {} {}", api.logical_id, other.method, other.path);
+      WISP_TRY_ASSIGN(auto r, other_route(resolver, other.method, other.path, *other.operation,
+                                          *other.path_item, where));
+      auto authorizer = api.default_authorizer == "NONE" ? std::string() : api.default_authorizer;
+      if (other.method == "OPTIONS")
+        authorizer.clear();
+      if (!authorizer.empty() && authorizer != "AWS_IAM" &&
+          std::none_of(spec.authorizers.begin(), spec.authorizers.end(),
+                       [&](const AuthorizerSpec& a) { return a.name == authorizer; }))
+        authorizer.clear();
+      r.authorizer = authorizer;
+      sam::Route as_route;
+      as_route.method = r.method;
+      as_route.path = r.path;
+      const auto own = route_api_key(model, api, as_route);
+      r.api_key_required =
+          own ? *own : api_key_default && (r.method != "OPTIONS" || api_key_preflight);
+      json::array route_digest{r.method,
+                               r.path,
+                               canonical_json(*r.integration),
+                               r.authorizer,
+                               r.api_key_required,
+                               canonical_json(json::value(r.request_parameters))};
+      for (const auto& [code, body] : r.integration_responses)
+        route_digest.push_back(json::array{json::value(code), json::value(canonical_json(body))});
+      for (const auto& [code, body] : r.method_responses)
+        route_digest.push_back(json::array{json::value(code), json::value(canonical_json(body))});
       digest_input.push_back(std::move(route_digest));
       spec.routes.push_back(std::move(r));
     }

@@ -89,6 +89,14 @@ struct RouteSpec {
   std::string authorizer;             // name of an AuthorizerSpec, "AWS_IAM", or empty (none)
   std::vector<std::string> scopes;    // AuthorizationScopes (JWT/Cognito)
   bool api_key_required = false;      // REST: Auth.ApiKeyRequired (API-wide or the route's)
+  // REST operations of an OpenAPI body that are not Lambda proxy integrations to functions of
+  // the template (mock, http, http_proxy, aws, or aws_proxy to another ARN): the bodies of
+  // PutIntegration, PutIntegrationResponse by status code, PutMethodResponse by status code,
+  // and PutMethod's requestParameters. Empty function_logical_id.
+  std::optional<boost::json::object> integration;
+  std::map<std::string, boost::json::object> integration_responses;
+  std::map<std::string, boost::json::object> method_responses;
+  boost::json::object request_parameters;
 };
 
 // An authorizer of an API (Auth.Authorizers).
