@@ -998,5 +998,94 @@ class ServiceIntegrations(InfraTestCase):
         self.assertEqual(self.deploy_json()["status"], "no-change")
 
 
+CODE_IN_S3 = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    Handler: app.handler
+    AutoPublishAlias: live
+Resources:
+  Prebuilt:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: s3://team-code/prebuilt.zip
+  Pinned:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri:
+        Bucket: team-versions
+        Key: pinned.zip
+        Version: {version}
+"""
+
+
+def zipped(text):
+    import base64
+    import hashlib
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", f"def handler(event, context):\n    return {text!r}\n")
+    data = buffer.getvalue()
+    return data, base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+class CodeInS3(InfraTestCase):
+    def put(self, bucket, key, data):
+        path = self.path(f"{bucket}-{key}")
+        with open(path, "wb") as f:
+            f.write(data)
+        return self.aws("s3api", "put-object", "--bucket", bucket, "--key", key, "--body", path)
+
+    def test_code_already_in_s3_is_used_where_it_is_and_changes_by_its_etag(self):
+        self.aws("s3api", "create-bucket", "--bucket", "team-code")
+        self.aws("s3api", "create-bucket", "--bucket", "team-versions")
+        self.aws("s3api", "put-bucket-versioning", "--bucket", "team-versions", "--versioning-configuration",
+                 "Status=Enabled")
+        first, first_sha = zipped("v1")
+        pinned, pinned_sha = zipped("pinned")
+        self.put("team-code", "prebuilt.zip", first)
+        version = self.put("team-versions", "pinned.zip", pinned)["VersionId"]
+        self.write("app/template.yaml", CODE_IN_S3.format(version=version))
+        with FaultProxy(self.url) as proxy:
+            self.deploy(url=proxy.url)
+            created = {json.loads(r["body"])["FunctionName"]: json.loads(r["body"])["Code"] for r in proxy.records
+                       if r["method"] == "POST" and r["path"].endswith("/functions")}
+        # Lambda is pointed at the objects themselves (the version when one is named) ...
+        self.assertEqual(created["shop-Prebuilt"], {"S3Bucket": "team-code", "S3Key": "prebuilt.zip"})
+        self.assertEqual(created["shop-Pinned"],
+                         {"S3Bucket": "team-versions", "S3Key": "pinned.zip", "S3ObjectVersion": version})
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Prebuilt:live")
+        self.assertEqual(config["CodeSha256"], first_sha)
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Pinned:live")
+        self.assertEqual(config["CodeSha256"], pinned_sha)
+        # ... and nothing is uploaded for them.
+        managed = [b["Name"] for b in self.aws("s3api", "list-buckets")["Buckets"] if b["Name"].startswith("wisp-")]
+        for bucket in managed:
+            listed = self.aws("s3api", "list-objects-v2", "--bucket", bucket) or {}
+            self.assertFalse([o["Key"] for o in listed.get("Contents", []) if o["Key"].endswith(".zip")])
+        again = self.deploy_json()
+        self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
+        # New content at the key: a new ETag, a new version of the function.
+        second, second_sha = zipped("v2")
+        self.put("team-code", "prebuilt.zip", second)
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Prebuilt:live")
+        self.assertEqual(config["CodeSha256"], second_sha)
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+        # A key that is not there is named.
+        self.write("app/template.yaml", CODE_IN_S3.format(version=version).replace("prebuilt.zip", "gone.zip"))
+        failed = self.deploy(code=1)
+        self.assertIn("s3://team-code/gone.zip", failed.stderr)
+        # The user's objects are theirs: wisp delete leaves them.
+        self.write("app/template.yaml", CODE_IN_S3.format(version=version))
+        gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", cwd=self.app)
+        self.assertWisp(gone, 0)
+        self.assertIsNotNone(self.aws("s3api", "head-object", "--bucket", "team-code", "--key", "prebuilt.zip"))
+
+
 if __name__ == "__main__":
     harness.main()

@@ -425,21 +425,21 @@ support::Status alarm_parameters(const sam::Model& model, const DeployResolver& 
 }
 
 support::Result<CodeSpec> code_for(const sam::Model& model, const sam::Function& function,
-                                   const artifact::BuildReport& artifacts,
-                                   const Location& location) {
+                                   const artifact::BuildReport& artifacts, const Location& location,
+                                   const std::map<std::string, CodeSpec>* s3_code) {
   CodeSpec code;
   if (function.package_type == sam::PackageType::image)
     return support::fail(support::Diagnostic{
         function.source.file, function.source.line, function.source.column,
         support::Severity::error, "deploy",
         fmt::format("{}: PackageType Image is not deployed by wisp yet", function.logical_id)});
-  if (!function.code_s3_uri.empty())
-    return support::fail(support::Diagnostic{
-        function.source.file, function.source.line, function.source.column,
-        support::Severity::error, "deploy",
-        fmt::format("{}: CodeUri in S3 ({}) is not deployed by wisp yet; point CodeUri at the "
-                    "local code",
-                    function.logical_id, function.code_s3_uri)});
+  if (!function.code_s3_uri.empty()) {
+    if (s3_code != nullptr)
+      if (auto found = s3_code->find(function.logical_id); found != s3_code->end())
+        return found->second;
+    return support::failf("{}: the code in S3 ({}) was not read", function.logical_id,
+                          function.code_s3_uri);
+  }
   if (function.inline_code) {
     const bool node = function.runtime.starts_with("nodejs");
     const auto path = model.base_dir / ".wisp" / "build" / (function.logical_id + ".inline.zip");
@@ -806,7 +806,8 @@ support::Result<Desired> build_desired(const sam::Model& model,
     auto& spec =
         *std::find_if(desired.functions.begin(), desired.functions.end(),
                       [&](const FunctionSpec& f) { return f.logical_id == function.logical_id; });
-    WISP_TRY_ASSIGN(spec.code, code_for(model, function, artifacts, desired.location));
+    WISP_TRY_ASSIGN(spec.code,
+                    code_for(model, function, artifacts, desired.location, inputs.s3_code));
     std::string role_arn;
     if (!spec.role_logical_id.empty()) {
       role_arn = desired.roles.at(spec.role_logical_id).arn;
@@ -1082,9 +1083,9 @@ support::Result<Desired> build_desired(const sam::Model& model,
         }
       if (!unsupported.empty())
         return where_api(fmt::format(
-            "DefinitionBody: these operations have no x-amazon-apigateway-integration (an "
-            "integration of the template's functions or a type mock, http, http_proxy, aws, "
-            "aws_proxy): {}",
+            "DefinitionBody: operations wisp does not deploy (no x-amazon-apigateway-integration, "
+            "or on an HTTP API one that is not a Lambda proxy integration to a function of the "
+            "template): {}",
             support::join(unsupported, ", ")));
     }
     const json::object* api_auth = nullptr;

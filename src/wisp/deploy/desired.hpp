@@ -28,6 +28,10 @@ struct CodeSpec {
   std::string sha256_base64; // Lambda's CodeSha256
   std::uint64_t size = 0;
   std::string s3_key;
+  // Code already in S3 (CodeUri s3://bucket/key or {Bucket, Key, Version}): used where it is,
+  // never uploaded; the digest is of the object (downloaded once per ETag).
+  std::string s3_bucket;
+  std::string s3_version;
 };
 
 struct RoleSpec {
@@ -187,6 +191,8 @@ struct DesiredInputs {
   const InfraValues* infra = nullptr;
   // Version ARNs of the template's layers (logical id → ARN); pending when absent.
   const std::map<std::string, std::string>* layer_arns = nullptr;
+  // Functions whose CodeUri is in S3: the object's digest (resolve_s3_code), by logical id.
+  const std::map<std::string, CodeSpec>* s3_code = nullptr;
 };
 
 // The stage a deploy targets: --stage, else the functions' common AutoPublishAlias, else

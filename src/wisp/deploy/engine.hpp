@@ -200,6 +200,9 @@ struct LayerState {
   LayerSpec spec;  // a copy: `desired` is rebuilt several times during a deploy
   std::string arn; // the version holding this content, empty: to publish
 };
+// The code of the functions whose CodeUri is already in S3, by logical id (s3_code.cpp).
+support::Result<std::map<std::string, CodeSpec>>
+resolve_s3_code(const Backend& backend, const sam::Model& model, unsigned parallel);
 // Finds, for each layer, the version that holds its content (ListLayerVersions).
 support::Result<std::vector<LayerState>> read_layers(const Backend& backend, const Desired& desired,
                                                      unsigned parallel);
