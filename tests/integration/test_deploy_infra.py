@@ -732,5 +732,360 @@ class SharedRole(InfraTestCase):
                                       "WorkerRoleDefaultPolicy", check=False))
 
 
+API_KEYS = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    Handler: app.handler
+    CodeUri: worker/
+    AutoPublishAlias: live
+Resources:
+  Keyed:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      ApiKeySourceType: {source}
+      Auth:
+        ApiKeyRequired: true
+        UsagePlan:
+          CreateUsagePlan: PER_API
+          Description: per api
+          Quota: {{Limit: {limit}, Period: MONTH}}
+          Throttle: {{BurstLimit: 100, RateLimit: 50}}
+  Partner:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      Auth:
+        UsagePlan:
+          CreateUsagePlan: {partner}
+  Open:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      Auth:
+        UsagePlan:
+          CreateUsagePlan: SHARED
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Guarded:
+          Type: Api
+          Properties: {{RestApiId: !Ref Keyed, Path: /guarded, Method: get}}
+        Free:
+          Type: Api
+          Properties: {{RestApiId: !Ref Keyed, Path: /free, Method: get, Auth: {{ApiKeyRequired: false}}}}
+        PartnerOnly:
+          Type: Api
+          Properties: {{RestApiId: !Ref Partner, Path: /p, Method: post, Auth: {{ApiKeyRequired: true}}}}
+        Anyone:
+          Type: Api
+          Properties: {{RestApiId: !Ref Open, Path: /o, Method: get}}
+"""
+
+
+class ApiKeysAndUsagePlans(InfraTestCase):
+    def rest_api(self, name):
+        return next(a for a in self.aws("apigateway", "get-rest-apis")["items"] if a["name"] == name)
+
+    def method(self, api_id, path, verb):
+        resources = self.aws("apigateway", "get-resources", "--rest-api-id", api_id)["items"]
+        resource = next(r for r in resources if r["path"] == path)
+        return self.aws("apigateway", "get-method", "--rest-api-id", api_id, "--resource-id", resource["id"],
+                        "--http-method", verb)
+
+    def plans(self):
+        return {p["name"]: p for p in self.aws("apigateway", "get-usage-plans")["items"]}
+
+    def test_api_keys_usage_plans_per_api_and_shared_then_changed_then_deleted(self):
+        self.write("app/template.yaml", API_KEYS.format(source="AUTHORIZER", limit=500, partner="SHARED"))
+        self.deploy()
+        keyed, partner, open_ = (self.rest_api(f"shop-{n}") for n in ("Keyed", "Partner", "Open"))
+        self.assertEqual(keyed["apiKeySource"], "AUTHORIZER")
+        # API-wide ApiKeyRequired, a route's false overriding it, a route's own true.
+        self.assertTrue(self.method(keyed["id"], "/guarded", "GET")["apiKeyRequired"])
+        self.assertFalse(self.method(keyed["id"], "/free", "GET")["apiKeyRequired"])
+        self.assertTrue(self.method(partner["id"], "/p", "POST")["apiKeyRequired"])
+        self.assertFalse(self.method(open_["id"], "/o", "GET")["apiKeyRequired"])
+        plans = self.plans()
+        # PER_API: the API's own plan with its quota and throttle; SHARED: one plan for both.
+        self.assertEqual(sorted(plans), ["shop-KeyedUsagePlan-prod", "shop-ServerlessUsagePlan-prod"])
+        per_api = plans["shop-KeyedUsagePlan-prod"]
+        self.assertEqual(per_api["apiStages"], [{"apiId": keyed["id"], "stage": "prod"}])
+        self.assertEqual(per_api["description"], "per api")
+        self.assertEqual(per_api["quota"]["limit"], 500)
+        self.assertEqual(per_api["quota"]["period"], "MONTH")
+        self.assertEqual(per_api["throttle"]["burstLimit"], 100)
+        shared = plans["shop-ServerlessUsagePlan-prod"]
+        self.assertEqual(sorted(s["apiId"] for s in shared["apiStages"]), sorted([partner["id"], open_["id"]]))
+        keys = {k["name"]: k for k in self.aws("apigateway", "get-api-keys")["items"]}
+        self.assertEqual(sorted(keys), ["shop-KeyedApiKey-prod", "shop-ServerlessApiKey-prod"])
+        self.assertTrue(all(k["enabled"] for k in keys.values()))
+        for plan, key in (("shop-KeyedUsagePlan-prod", "shop-KeyedApiKey-prod"),
+                          ("shop-ServerlessUsagePlan-prod", "shop-ServerlessApiKey-prod")):
+            linked = self.aws("apigateway", "get-usage-plan-keys", "--usage-plan-id", plans[plan]["id"])["items"]
+            self.assertEqual([k["id"] for k in linked], [keys[key]["id"]])
+        # Nothing changed: nothing mutated.
+        again = self.deploy_json()
+        self.assertEqual(again["status"], "no-change")
+        self.assertEqual(again["mutating_calls"], 0)
+        # The quota and the key source change; Partner leaves the shared plan (NONE).
+        self.write("app/template.yaml", API_KEYS.format(source="HEADER", limit=900, partner="NONE"))
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        self.assertEqual(self.rest_api("shop-Keyed")["apiKeySource"], "HEADER")
+        plans = self.plans()
+        self.assertEqual(plans["shop-KeyedUsagePlan-prod"]["quota"]["limit"], 900)
+        self.assertEqual(plans["shop-ServerlessUsagePlan-prod"]["apiStages"], [{"apiId": open_["id"], "stage": "prod"}])
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+        gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", cwd=self.app)
+        self.assertWisp(gone, 0)
+        self.assertEqual(self.aws("apigateway", "get-usage-plans")["items"], [])
+        self.assertEqual(self.aws("apigateway", "get-api-keys")["items"], [])
+
+
+SERVICE_INTEGRATIONS = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+  ApiRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {{Service: apigateway.amazonaws.com}}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: send
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - Effect: Allow
+                Action: sqs:SendMessage
+                Resource: !GetAtt Jobs.Arn
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      AutoPublishAlias: live
+  Gateway:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      DefinitionBody:
+        openapi: '3.0.1'
+        info: {{title: gateway, version: '1.0'}}
+        paths:
+          /health:
+            get:
+              responses:
+                '200':
+                  description: ok
+                  headers:
+                    X-Health: {{schema: {{type: string}}}}
+              x-amazon-apigateway-integration:
+                type: mock
+                requestTemplates:
+                  application/json: '{{"statusCode": 200}}'
+                responses:
+                  default:
+                    statusCode: '200'
+                    responseParameters:
+                      method.response.header.X-Health: "'{health}'"
+                    responseTemplates:
+                      application/json: '{{"status": "{health}"}}'
+          /jobs:
+            post:
+              responses:
+                '200': {{description: queued}}
+              x-amazon-apigateway-integration:
+                type: aws
+                httpMethod: POST
+                credentials: !GetAtt ApiRole.Arn
+                uri: !Sub arn:aws:apigateway:${{AWS::Region}}:sqs:path/${{AWS::AccountId}}/${{Jobs.QueueName}}
+                passthroughBehavior: never
+                requestParameters:
+                  integration.request.header.Content-Type: "'application/x-www-form-urlencoded'"
+                requestTemplates:
+                  application/json: Action=SendMessage&MessageBody=$input.body
+                responses:
+                  default: {{statusCode: '200'}}
+                  '4\\d{{2}}': {{statusCode: '400'}}
+          /items/{{id}}:
+            get:
+              parameters:
+                - {{name: id, in: path, required: true, schema: {{type: string}}}}
+              x-amazon-apigateway-integration:
+                type: http_proxy
+                httpMethod: GET
+                uri: https://example.com/items/{{id}}
+                requestParameters:
+                  integration.request.path.id: method.request.path.id
+          /work:
+            post:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Worker.Arn}}/invocations
+"""
+
+
+class ServiceIntegrations(InfraTestCase):
+    def integration(self, api_id, resources, path, verb):
+        return self.aws("apigateway", "get-integration", "--rest-api-id", api_id, "--resource-id", resources[path],
+                        "--http-method", verb)
+
+    def test_mock_http_and_aws_service_integrations_of_an_openapi_body(self):
+        self.write("app/template.yaml", SERVICE_INTEGRATIONS.format(health="fine"))
+        self.deploy()
+        api = next(a for a in self.aws("apigateway", "get-rest-apis")["items"] if a["name"] == "shop-Gateway")
+        resources = {r["path"]: r["id"] for r in self.aws("apigateway", "get-resources", "--rest-api-id",
+                                                          api["id"])["items"]}
+        physical = self.stack_resources()
+        role = self.aws("iam", "get-role", "--role-name", physical["ApiRole"])["Role"]["Arn"]
+        account = self.aws("sts", "get-caller-identity")["Account"]
+        queue_name = physical["Jobs"].rsplit("/", 1)[1]
+        # mock: its request template, its response (status, header, template) and the method's.
+        mock = self.integration(api["id"], resources, "/health", "GET")
+        self.assertEqual(mock["type"], "MOCK")
+        self.assertEqual(mock["requestTemplates"], {"application/json": '{"statusCode": 200}'})
+        response = self.aws("apigateway", "get-integration-response", "--rest-api-id", api["id"], "--resource-id",
+                            resources["/health"], "--http-method", "GET", "--status-code", "200")
+        self.assertEqual(response["responseParameters"], {"method.response.header.X-Health": "'fine'"})
+        self.assertEqual(response["responseTemplates"], {"application/json": '{"status": "fine"}'})
+        method_response = self.aws("apigateway", "get-method-response", "--rest-api-id", api["id"], "--resource-id",
+                                   resources["/health"], "--http-method", "GET", "--status-code", "200")
+        self.assertEqual(method_response["responseParameters"], {"method.response.header.X-Health": False})
+        # aws: SQS SendMessage with the stack's role and queue, templates and selection patterns.
+        sqs = self.integration(api["id"], resources, "/jobs", "POST")
+        self.assertEqual(sqs["type"], "AWS")
+        self.assertEqual(sqs["httpMethod"], "POST")
+        self.assertEqual(sqs["credentials"], role)
+        self.assertEqual(sqs["uri"], f"arn:aws:apigateway:us-east-1:sqs:path/{account}/{queue_name}")
+        self.assertEqual(sqs["passthroughBehavior"], "NEVER")
+        self.assertEqual(sqs["requestTemplates"],
+                         {"application/json": "Action=SendMessage&MessageBody=$input.body"})
+        self.assertEqual(sqs["requestParameters"],
+                         {"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"})
+        rejected = self.aws("apigateway", "get-integration-response", "--rest-api-id", api["id"], "--resource-id",
+                            resources["/jobs"], "--http-method", "POST", "--status-code", "400")
+        self.assertEqual(rejected["selectionPattern"], "4\\d{2}")
+        # http_proxy: the path parameter declared on the method and mapped.
+        proxy = self.integration(api["id"], resources, "/items/{id}", "GET")
+        self.assertEqual((proxy["type"], proxy["uri"]), ("HTTP_PROXY", "https://example.com/items/{id}"))
+        method = self.aws("apigateway", "get-method", "--rest-api-id", api["id"], "--resource-id",
+                          resources["/items/{id}"], "--http-method", "GET")
+        self.assertEqual(method["requestParameters"], {"method.request.path.id": True})
+        # The Lambda proxy operation still calls the stage alias.
+        work = self.integration(api["id"], resources, "/work", "POST")
+        self.assertEqual(work["type"], "AWS_PROXY")
+        self.assertIn(":function:shop-Worker:${stageVariables.lambdaAlias}/", work["uri"])
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+        # A response template changes: the operation is made again, and deployed.
+        self.write("app/template.yaml", SERVICE_INTEGRATIONS.format(health="great"))
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        response = self.aws("apigateway", "get-integration-response", "--rest-api-id", api["id"], "--resource-id",
+                            resources["/health"], "--http-method", "GET", "--status-code", "200")
+        self.assertEqual(response["responseTemplates"], {"application/json": '{"status": "great"}'})
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
+
+CODE_IN_S3 = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    Handler: app.handler
+    AutoPublishAlias: live
+Resources:
+  Prebuilt:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: s3://team-code/prebuilt.zip
+  Pinned:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri:
+        Bucket: team-versions
+        Key: pinned.zip
+        Version: {version}
+"""
+
+
+def zipped(text):
+    import base64
+    import hashlib
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", f"def handler(event, context):\n    return {text!r}\n")
+    data = buffer.getvalue()
+    return data, base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+class CodeInS3(InfraTestCase):
+    def put(self, bucket, key, data):
+        path = self.path(f"{bucket}-{key}")
+        with open(path, "wb") as f:
+            f.write(data)
+        return self.aws("s3api", "put-object", "--bucket", bucket, "--key", key, "--body", path)
+
+    def test_code_already_in_s3_is_used_where_it_is_and_changes_by_its_etag(self):
+        self.aws("s3api", "create-bucket", "--bucket", "team-code")
+        self.aws("s3api", "create-bucket", "--bucket", "team-versions")
+        self.aws("s3api", "put-bucket-versioning", "--bucket", "team-versions", "--versioning-configuration",
+                 "Status=Enabled")
+        first, first_sha = zipped("v1")
+        pinned, pinned_sha = zipped("pinned")
+        self.put("team-code", "prebuilt.zip", first)
+        version = self.put("team-versions", "pinned.zip", pinned)["VersionId"]
+        self.write("app/template.yaml", CODE_IN_S3.format(version=version))
+        with FaultProxy(self.url) as proxy:
+            self.deploy(url=proxy.url)
+            created = {json.loads(r["body"])["FunctionName"]: json.loads(r["body"])["Code"] for r in proxy.records
+                       if r["method"] == "POST" and r["path"].endswith("/functions")}
+        # Lambda is pointed at the objects themselves (the version when one is named) ...
+        self.assertEqual(created["shop-Prebuilt"], {"S3Bucket": "team-code", "S3Key": "prebuilt.zip"})
+        self.assertEqual(created["shop-Pinned"],
+                         {"S3Bucket": "team-versions", "S3Key": "pinned.zip", "S3ObjectVersion": version})
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Prebuilt:live")
+        self.assertEqual(config["CodeSha256"], first_sha)
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Pinned:live")
+        self.assertEqual(config["CodeSha256"], pinned_sha)
+        # ... and nothing is uploaded for them.
+        managed = [b["Name"] for b in self.aws("s3api", "list-buckets")["Buckets"] if b["Name"].startswith("wisp-")]
+        for bucket in managed:
+            listed = self.aws("s3api", "list-objects-v2", "--bucket", bucket) or {}
+            self.assertFalse([o["Key"] for o in listed.get("Contents", []) if o["Key"].endswith(".zip")])
+        again = self.deploy_json()
+        self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
+        # New content at the key: a new ETag, a new version of the function.
+        second, second_sha = zipped("v2")
+        self.put("team-code", "prebuilt.zip", second)
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Prebuilt:live")
+        self.assertEqual(config["CodeSha256"], second_sha)
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+        # A key that is not there is named.
+        self.write("app/template.yaml", CODE_IN_S3.format(version=version).replace("prebuilt.zip", "gone.zip"))
+        failed = self.deploy(code=1)
+        self.assertIn("s3://team-code/gone.zip", failed.stderr)
+        # The user's objects are theirs: wisp delete leaves them.
+        self.write("app/template.yaml", CODE_IN_S3.format(version=version))
+        gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", cwd=self.app)
+        self.assertWisp(gone, 0)
+        self.assertIsNotNone(self.aws("s3api", "head-object", "--bucket", "team-code", "--key", "prebuilt.zip"))
+
+
 if __name__ == "__main__":
     harness.main()

@@ -117,8 +117,12 @@ AwsResult<std::string> put_object_file(const Client& client, std::string_view bu
 }
 
 AwsResult<std::optional<ObjectInfo>> head_object(const Client& client, std::string_view bucket,
-                                                 std::string_view key) {
-  auto response = client.send(base_request("HeadObject", "HEAD", bucket, key));
+                                                 std::string_view key,
+                                                 std::string_view version_id) {
+  auto request = base_request("HeadObject", "HEAD", bucket, key);
+  if (!version_id.empty())
+    request.query.emplace_back("versionId", std::string(version_id));
+  auto response = client.send(request);
   if (!response) {
     if (response.error().status == 404)
       return std::optional<ObjectInfo>();
@@ -141,8 +145,11 @@ AwsResult<std::optional<Object>> get_object(const Client& client, std::string_vi
 }
 
 AwsResult<bool> get_object_to_file(const Client& client, std::string_view bucket,
-                                   std::string_view key, const std::filesystem::path& file) {
+                                   std::string_view key, const std::filesystem::path& file,
+                                   std::string_view version_id) {
   auto request = base_request("GetObject", "GET", bucket, key);
+  if (!version_id.empty())
+    request.query.emplace_back("versionId", std::string(version_id));
   request.response_file = file;
   auto response = client.send(request);
   if (!response) {

@@ -44,8 +44,10 @@ AwsResult<std::string> put_object_file(const Client& client, std::string_view bu
                                        std::string_view key, const std::filesystem::path& file,
                                        const PutOptions& options = {});
 
+// `version_id`: that version of the object (versioned buckets), else the current one.
 AwsResult<std::optional<ObjectInfo>> head_object(const Client& client, std::string_view bucket,
-                                                 std::string_view key);
+                                                 std::string_view key,
+                                                 std::string_view version_id = {});
 
 struct Object {
   std::string body;
@@ -55,7 +57,8 @@ AwsResult<std::optional<Object>> get_object(const Client& client, std::string_vi
                                             std::string_view key);
 // Streams the object into `file` (atomically). false when there is no such object.
 AwsResult<bool> get_object_to_file(const Client& client, std::string_view bucket,
-                                   std::string_view key, const std::filesystem::path& file);
+                                   std::string_view key, const std::filesystem::path& file,
+                                   std::string_view version_id = {});
 
 // Every object under `prefix` (all pages), in key order.
 AwsResult<std::vector<ObjectInfo>> list_objects(const Client& client, std::string_view bucket,

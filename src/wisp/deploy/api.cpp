@@ -319,6 +319,31 @@ apply_authorizers(const Backend& backend, const ApiSpec& spec, const std::string
   return ids;
 }
 
+// PutIntegration, then its responses and the method's, of an integration that is not a
+// Lambda proxy (the method exists).
+support::Status put_other_integration(const Backend& backend, const std::string& base,
+                                      const RouteSpec& route) {
+  const json::value body = *route.integration;
+  auto integration = backend.apigw("PutIntegration", "PUT", base + "/integration", &body);
+  if (!integration)
+    return tl::unexpected(error_of(std::move(integration)));
+  for (const auto& [code, response] : route.method_responses) {
+    const json::value request = response;
+    auto put =
+        backend.apigw("PutMethodResponse", "PUT", base + "/responses/" + segment(code), &request);
+    if (!put)
+      return tl::unexpected(error_of(std::move(put)));
+  }
+  for (const auto& [code, response] : route.integration_responses) {
+    const json::value request = response;
+    auto put = backend.apigw("PutIntegrationResponse", "PUT",
+                             base + "/integration/responses/" + segment(code), &request);
+    if (!put)
+      return tl::unexpected(error_of(std::move(put)));
+  }
+  return {};
+}
+
 support::Status remove_authorizers(const Backend& backend, const ApiSpec& spec,
                                    const std::string& api_id,
                                    const std::map<std::string, AuthorizerActual>& actual,
@@ -378,6 +403,8 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
     if (!api)
       return tl::unexpected(error_of(std::move(api)));
     if (api->is_object())
+      actual.api_key_source = str(api->as_object(), "apiKeySource");
+    if (api->is_object())
       if (const auto* types = api->as_object().if_contains("binaryMediaTypes");
           types != nullptr && types->is_array())
         for (const auto& t : types->as_array())
@@ -408,6 +435,8 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
                 method.uri = str(integration->as_object(), "uri");
               method.authorization_type = str(mo, "authorizationType");
               method.authorizer_id = str(mo, "authorizerId");
+              const auto* key = mo.if_contains("apiKeyRequired");
+              method.api_key_required = key != nullptr && key->is_bool() && key->as_bool();
             }
             resource.methods[std::string(m.key())] = std::move(method);
           }
@@ -432,6 +461,7 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
           actual.authorizers[str(item.as_object(), "name")] = {
               str(item.as_object(), "id"), authorizer_of(item.as_object(), true).digest()};
     }
+    WISP_TRY_ASSIGN(actual.usage_plans, read_usage_plans(backend, spec, actual.id));
     auto stage = backend.apigw("GetStage", "GET", "/" + id + "/stages/" + segment(spec.stage));
     if (!stage) {
       if (!stage.error().not_found())
@@ -508,6 +538,11 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
     plan.needs_deployment = true;
     plan.details.push_back(fmt::format("{} API, {} route{}", spec.kind == "rest" ? "REST" : "HTTP",
                                        spec.routes.size(), spec.routes.size() == 1 ? "" : "s"));
+    if (spec.usage_plan) {
+      plan.usage_plan_changed = true;
+      plan.details.push_back(fmt::format("+ usage plan {} with API key {}", spec.usage_plan->name,
+                                         spec.usage_plan->key_name));
+    }
     return plan;
   }
   std::map<std::string, std::string> authorizer_ids;
@@ -538,7 +573,8 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
       auto method = resource->second.methods.find(route.method);
       if (method == resource->second.methods.end())
         plan.details.push_back(fmt::format("+ route {} {}", route.method, route.path));
-      else if (method->second.uri != route.integration_uri)
+      else if (method->second.uri != route.integration_uri ||
+               (route.integration && a.deployment_digest != spec.definition_digest))
         plan.details.push_back(
             fmt::format("~ route {} {} (integration)", route.method, route.path));
       else if (route_authorization(spec, route, authorizer_ids) !=
@@ -546,6 +582,9 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
                                                           : method->second.authorization_type) +
                    "|" + method->second.authorizer_id)
         plan.details.push_back(fmt::format("~ route {} {} (authorizer)", route.method, route.path));
+      else if (method->second.api_key_required != route.api_key_required)
+        plan.details.push_back(fmt::format("~ route {} {} (API key {})", route.method, route.path,
+                                           route.api_key_required ? "required" : "not required"));
     }
     for (const auto& [path, resource] : a.resources) {
       for (const auto& [method, m] : resource.methods) {
@@ -565,6 +604,9 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
     std::sort(actual_binary.begin(), actual_binary.end());
     if (binary != actual_binary)
       plan.details.push_back("binary media types");
+    if (!spec.api_key_source.empty() &&
+        spec.api_key_source != (a.api_key_source.empty() ? "HEADER" : a.api_key_source))
+      plan.details.push_back("API key source " + spec.api_key_source);
     plan.definition_changed = !plan.details.empty();
     plan.needs_deployment =
         plan.definition_changed || !a.stage_exists || a.deployment_digest != spec.definition_digest;
@@ -601,6 +643,11 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
   plan.stage_variables_changed = a.stage_exists && a.variables != spec.variables;
   if (plan.stage_variables_changed)
     plan.details.push_back("stage variables");
+  if (spec.kind == "rest") {
+    auto lines = plan_usage_plans(spec, a);
+    plan.usage_plan_changed = !lines.empty();
+    plan.details.insert(plan.details.end(), lines.begin(), lines.end());
+  }
   return plan;
 }
 
@@ -619,6 +666,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
         {"description", fmt::format("{} ({}) deployed by wisp", spec.logical_id, desired.stack)},
         {"binaryMediaTypes", std::move(binary)},
         {"endpointConfiguration", json::object{{"types", json::array{"REGIONAL"}}}},
+        {"apiKeySource", spec.api_key_source.empty() ? "HEADER" : spec.api_key_source},
         {"tags",
          json::object{{"wisp:stack", desired.stack}, {"wisp:logical-id", spec.logical_id}}}};
     auto created = backend.apigw("CreateRestApi", "POST", "", &body);
@@ -645,8 +693,13 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     auto actual_binary = plan.actual.binary_media_types;
     std::sort(binary.begin(), binary.end());
     std::sort(actual_binary.begin(), actual_binary.end());
+    json::array ops;
+    if (!spec.api_key_source.empty() &&
+        spec.api_key_source !=
+            (plan.actual.api_key_source.empty() ? "HEADER" : plan.actual.api_key_source))
+      ops.push_back(json::object{
+          {"op", "replace"}, {"path", "/apiKeySource"}, {"value", spec.api_key_source}});
     if (binary != actual_binary) {
-      json::array ops;
       for (const auto& t : actual_binary)
         if (std::find(binary.begin(), binary.end(), t) == binary.end())
           ops.push_back(json::object{
@@ -655,6 +708,8 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
         if (std::find(actual_binary.begin(), actual_binary.end(), t) == actual_binary.end())
           ops.push_back(json::object{
               {"op", "add"}, {"path", "/binaryMediaTypes/" + support::http::url_encode(t)}});
+    }
+    if (!ops.empty()) {
       const json::value body = json::object{{"patchOperations", std::move(ops)}};
       auto patched = backend.apigw("UpdateRestApi", "PATCH", "/" + id, &body);
       if (!patched)
@@ -690,11 +745,17 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     const auto authorization = route_authorization(spec, route, authorizer_ids);
     // A method's authorization is changed by making the method again (API Gateway's
     // UpdateMethod is not everywhere: moto lacks it).
+    // An integration of another kind than a Lambda proxy (mock, http, aws, ...) is made again
+    // with its method when the definition changed: its responses go with it.
+    const bool remake_other =
+        route.integration.has_value() && plan.actual.deployment_digest != spec.definition_digest;
     if (existing != resource.methods.end() &&
-        authorization != (existing->second.authorization_type.empty()
-                              ? std::string("NONE")
-                              : existing->second.authorization_type) +
-                             "|" + existing->second.authorizer_id) {
+        (remake_other ||
+         authorization != (existing->second.authorization_type.empty()
+                               ? std::string("NONE")
+                               : existing->second.authorization_type) +
+                              "|" + existing->second.authorizer_id ||
+         existing->second.api_key_required != route.api_key_required)) {
       auto removed = backend.apigw("DeleteMethod", "DELETE", base);
       if (!removed && !removed.error().not_found())
         return tl::unexpected(error_of(std::move(removed)));
@@ -703,9 +764,12 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     }
     if (existing == resource.methods.end()) {
       const auto bar = authorization.find('|');
-      json::object body{{"authorizationType", authorization.substr(0, bar)}};
+      json::object body{{"authorizationType", authorization.substr(0, bar)},
+                        {"apiKeyRequired", route.api_key_required}};
       if (bar + 1 < authorization.size())
         body["authorizerId"] = authorization.substr(bar + 1);
+      if (!route.request_parameters.empty())
+        body["requestParameters"] = route.request_parameters;
       if (!route.scopes.empty()) {
         json::array scopes;
         for (const auto& scope : route.scopes)
@@ -717,7 +781,13 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
       if (!method)
         return tl::unexpected(error_of(std::move(method)));
     }
-    if (existing == resource.methods.end() || existing->second.uri != route.integration_uri) {
+    if (route.integration &&
+        (existing == resource.methods.end() || existing->second.uri != route.integration_uri)) {
+      WISP_TRY(put_other_integration(backend, base, route));
+      log.step(fmt::format("{}: route {} {} → {} integration", spec.logical_id, route.method,
+                           route.path, str(*route.integration, "type")));
+    } else if (existing == resource.methods.end() ||
+               existing->second.uri != route.integration_uri) {
       const json::value body = json::object{
           {"type", "AWS_PROXY"}, {"httpMethod", "POST"}, {"uri", route.integration_uri}};
       auto integration = backend.apigw("PutIntegration", "PUT", base + "/integration", &body);

@@ -630,6 +630,13 @@ AwsResult<json::value> Backend::apigw(std::string_view operation, std::string_vi
                              std::move(query), body);
 }
 
+AwsResult<json::value> Backend::apigw_root(std::string_view operation, std::string_view method,
+                                           std::string path, const json::value* body,
+                                           aws::Query query) const {
+  return m_client->rest_json(Service::apigateway, operation, method, std::move(path),
+                             std::move(query), body);
+}
+
 AwsResult<json::value> Backend::apigw2(std::string_view operation, std::string_view method,
                                        std::string path, const json::value* body,
                                        aws::Query query) const {

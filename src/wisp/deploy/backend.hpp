@@ -129,6 +129,11 @@ public:
   AwsResult<boost::json::value> apigw(std::string_view operation, std::string_view method,
                                       std::string path, const boost::json::value* body = nullptr,
                                       aws::Query query = {}) const;
+  // API Gateway (REST, v1) outside /restapis: /usageplans, /apikeys.
+  AwsResult<boost::json::value> apigw_root(std::string_view operation, std::string_view method,
+                                           std::string path,
+                                           const boost::json::value* body = nullptr,
+                                           aws::Query query = {}) const;
   // API Gateway v2 (HTTP APIs). Paths below /v2.
   AwsResult<boost::json::value> apigw2(std::string_view operation, std::string_view method,
                                        std::string path, const boost::json::value* body = nullptr,

@@ -391,7 +391,9 @@ struct Engine {
     std::set<std::string> keys;
     for (auto& function : snap.functions) {
       decide_function(function, snap);
-      if ((function.create || function.update_code) && snap.bucket_exists)
+      if (!function.spec->code.s3_bucket.empty()) // code already in S3: nothing to upload
+        snap.artifacts_present.insert(function.spec->code.s3_key);
+      else if ((function.create || function.update_code) && snap.bucket_exists)
         keys.insert(function.spec->code.s3_key);
     }
     std::vector<std::string> key_list(keys.begin(), keys.end());
@@ -742,8 +744,11 @@ struct Engine {
   // Creates or updates the function and publishes the version the alias should serve.
   support::Result<std::string> apply_function(const FunctionPlan& plan) {
     const auto& spec = *plan.spec;
-    const json::object code_location{{"S3Bucket", desired.location.bucket},
-                                     {"S3Key", spec.code.s3_key}};
+    json::object code_location{
+        {"S3Bucket", spec.code.s3_bucket.empty() ? desired.location.bucket : spec.code.s3_bucket},
+        {"S3Key", spec.code.s3_key}};
+    if (!spec.code.s3_version.empty())
+      code_location["S3ObjectVersion"] = spec.code.s3_version;
     if (plan.create) {
       json::object request = spec.config;
       request["FunctionName"] = spec.name;
@@ -866,6 +871,8 @@ support::Result<DeployResult> deploy(const sam::Model& model,
                        options.step_interval,
                        options.tags,
                        &infra};
+  WISP_TRY_ASSIGN(const auto s3_code, resolve_s3_code(backend, model, options.max_parallel));
+  inputs.s3_code = &s3_code;
   WISP_TRY_ASSIGN(auto desired, build_desired(model, artifacts, inputs));
   // The template's layers: a version that holds the content already is used as it is.
   std::map<std::string, std::string> layer_arns;
@@ -1202,6 +1209,11 @@ support::Result<DeployResult> deploy(const sam::Model& model,
         options.cancel);
     if (!done)
       return tl::unexpected(done.error());
+    // Usage plans and API keys, one API at a time (a SHARED plan spans APIs).
+    for (const auto& api : snap.apis)
+      if (api.usage_plan_changed)
+        WISP_TRY(
+            apply_usage_plans(backend, *api.spec, applied_apis.at(api.spec->logical_id).id, log));
     std::vector<std::pair<const FunctionSpec*, std::string>> permissions;
     for (const auto& f : snap.functions)
       for (const auto& api : f.missing_permissions)
@@ -1297,7 +1309,8 @@ support::Result<DeployResult> deploy(const sam::Model& model,
   if (std::find(app.stages.begin(), app.stages.end(), desired.stage) == app.stages.end())
     app.stages.push_back(desired.stage);
   for (const auto& f : desired.functions)
-    if (std::find(app.artifacts.begin(), app.artifacts.end(), f.code.s3_key) == app.artifacts.end())
+    if (f.code.s3_bucket.empty() && // the user's own objects are never wisp's to delete
+        std::find(app.artifacts.begin(), app.artifacts.end(), f.code.s3_key) == app.artifacts.end())
       app.artifacts.push_back(f.code.s3_key);
   WISP_TRY(save_app_state(*client, location, app, snap.app ? snap.app->etag : ""));
   WISP_TRY(app_lock->release());

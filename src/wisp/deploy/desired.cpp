@@ -59,6 +59,51 @@ bool is_pending(std::string_view value) {
   return value.find(" once the stack is deployed>") != std::string_view::npos;
 }
 
+json::object usage_plan_fields(const json::value& plan) {
+  json::object out;
+  if (!plan.is_object())
+    return out;
+  const auto& o = plan.as_object();
+  const auto number = [](const json::value& v) -> std::optional<double> {
+    if (v.is_number())
+      return v.to_number<double>();
+    if (v.is_string()) {
+      try {
+        return std::stod(std::string(v.as_string()));
+      } catch (const std::exception&) {
+        return std::nullopt;
+      }
+    }
+    return std::nullopt;
+  };
+  if (const auto* d = o.if_contains("description");
+      d != nullptr && d->is_string() && !d->as_string().empty())
+    out["description"] = *d;
+  if (const auto* q = o.if_contains("quota"); q != nullptr && q->is_object()) {
+    json::object quota;
+    for (const char* key : {"limit", "offset"})
+      if (const auto* v = q->as_object().if_contains(key))
+        if (auto n = number(*v); n && !(std::string_view(key) == "offset" && *n == 0))
+          quota[key] = static_cast<std::int64_t>(*n);
+    if (const auto* v = q->as_object().if_contains("period"); v != nullptr && v->is_string())
+      quota["period"] = *v;
+    if (!quota.empty())
+      out["quota"] = std::move(quota);
+  }
+  if (const auto* t = o.if_contains("throttle"); t != nullptr && t->is_object()) {
+    json::object throttle;
+    if (const auto* v = t->as_object().if_contains("burstLimit"))
+      if (auto n = number(*v))
+        throttle["burstLimit"] = static_cast<std::int64_t>(*n);
+    if (const auto* v = t->as_object().if_contains("rateLimit"))
+      if (auto n = number(*v))
+        throttle["rateLimit"] = *n;
+    if (!throttle.empty())
+      out["throttle"] = std::move(throttle);
+  }
+  return out;
+}
+
 namespace {
 
 // Resolves what the template loader left symbolic because it names a resource: Ref and
@@ -380,21 +425,21 @@ support::Status alarm_parameters(const sam::Model& model, const DeployResolver& 
 }
 
 support::Result<CodeSpec> code_for(const sam::Model& model, const sam::Function& function,
-                                   const artifact::BuildReport& artifacts,
-                                   const Location& location) {
+                                   const artifact::BuildReport& artifacts, const Location& location,
+                                   const std::map<std::string, CodeSpec>* s3_code) {
   CodeSpec code;
   if (function.package_type == sam::PackageType::image)
     return support::fail(support::Diagnostic{
         function.source.file, function.source.line, function.source.column,
         support::Severity::error, "deploy",
         fmt::format("{}: PackageType Image is not deployed by wisp yet", function.logical_id)});
-  if (!function.code_s3_uri.empty())
-    return support::fail(support::Diagnostic{
-        function.source.file, function.source.line, function.source.column,
-        support::Severity::error, "deploy",
-        fmt::format("{}: CodeUri in S3 ({}) is not deployed by wisp yet; point CodeUri at the "
-                    "local code",
-                    function.logical_id, function.code_s3_uri)});
+  if (!function.code_s3_uri.empty()) {
+    if (s3_code != nullptr)
+      if (auto found = s3_code->find(function.logical_id); found != s3_code->end())
+        return found->second;
+    return support::failf("{}: the code in S3 ({}) was not read", function.logical_id,
+                          function.code_s3_uri);
+  }
   if (function.inline_code) {
     const bool node = function.runtime.starts_with("nodejs");
     const auto path = model.base_dir / ".wisp" / "build" / (function.logical_id + ".inline.zip");
@@ -425,6 +470,230 @@ support::Result<std::string> role_arn_literal(const std::string& literal, const 
   if (literal.starts_with("arn:"))
     return literal;
   return fmt::format("arn:{}:iam::{}:role/{}", partition(desired.region), desired.account, literal);
+}
+
+// Auth.ApiKeyRequired of a route of its own: its event's, or (an OpenAPI operation) a
+// `security` entry naming an apiKey scheme; nullopt when the API's default applies.
+std::optional<bool> route_api_key(const sam::Model& model, const sam::Api& api,
+                                  const sam::Route& route) {
+  if (!route.event_name.empty()) {
+    for (const auto& function : model.functions) {
+      if (function.logical_id != route.function_logical_id)
+        continue;
+      for (const auto& event : function.events) {
+        if (event.name != route.event_name)
+          continue;
+        const auto* auth = event.properties.if_contains("Auth");
+        if (auth != nullptr && auth->is_object())
+          if (const auto* key = auth->as_object().if_contains("ApiKeyRequired");
+              key != nullptr && key->is_bool())
+            return key->as_bool();
+      }
+    }
+    return std::nullopt;
+  }
+  if (!api.definition_body || !api.definition_body->is_object())
+    return std::nullopt;
+  const auto& body = api.definition_body->as_object();
+  std::set<std::string> schemes; // apiKey schemes that are not authorizers
+  const auto collect = [&](const json::value* defs) {
+    if (defs == nullptr || !defs->is_object())
+      return;
+    for (const auto& d : defs->as_object())
+      if (d.value().is_object() && d.value().as_object().contains("type") &&
+          d.value().as_object().at("type") == json::value("apiKey") &&
+          !d.value().as_object().contains("x-amazon-apigateway-authtype") &&
+          !d.value().as_object().contains("x-amazon-apigateway-authorizer"))
+        schemes.insert(std::string(d.key()));
+  };
+  collect(body.if_contains("securityDefinitions"));
+  if (const auto* components = body.if_contains("components");
+      components != nullptr && components->is_object())
+    collect(components->as_object().if_contains("securitySchemes"));
+  const auto* paths = body.if_contains("paths");
+  if (paths == nullptr || !paths->is_object())
+    return std::nullopt;
+  const auto* path = paths->as_object().if_contains(route.path);
+  if (path == nullptr || !path->is_object())
+    return std::nullopt;
+  for (const auto& operation : path->as_object()) {
+    std::string method(operation.key());
+    std::transform(method.begin(), method.end(), method.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (method == "X-AMAZON-APIGATEWAY-ANY-METHOD")
+      method = "ANY";
+    if (method != route.method || !operation.value().is_object())
+      continue;
+    const auto* security = operation.value().as_object().if_contains("security");
+    if (security == nullptr || !security->is_array())
+      return std::nullopt;
+    for (const auto& requirement : security->as_array())
+      if (requirement.is_object())
+        for (const auto& name : requirement.as_object())
+          if (schemes.contains(std::string(name.key())))
+            return true;
+  }
+  return std::nullopt;
+}
+
+// Auth.UsagePlan of an API: nullopt for CreateUsagePlan NONE.
+support::Result<std::optional<UsagePlanSpec>>
+usage_plan_of(const json::value& value, const Desired& desired, const std::string& api,
+              const std::string& stage, const std::optional<UsagePlanSpec>& shared) {
+  const auto fail = [&](std::string_view what) {
+    return support::failf("{}: Auth.UsagePlan: {}", api, what);
+  };
+  if (!value.is_object())
+    return fail("is an object with CreateUsagePlan");
+  const auto& o = value.as_object();
+  const auto* mode = o.if_contains("CreateUsagePlan");
+  if (mode == nullptr || !mode->is_string())
+    return fail("CreateUsagePlan is PER_API, SHARED or NONE");
+  const std::string kind(mode->as_string());
+  if (kind == "NONE")
+    return std::optional<UsagePlanSpec>();
+  if (kind != "PER_API" && kind != "SHARED")
+    return fail(fmt::format("CreateUsagePlan {} is not PER_API, SHARED or NONE", kind));
+  if (kind == "SHARED" && shared)
+    return std::optional<UsagePlanSpec>(*shared);
+  const std::string prefix = kind == "SHARED" ? std::string("Serverless") : api;
+  UsagePlanSpec plan;
+  plan.logical_id = prefix + "UsagePlan";
+  plan.name = resource_name(desired.stack, plan.logical_id + "-" + stage);
+  if (const auto* name = o.if_contains("UsagePlanName"); name != nullptr && name->is_string())
+    plan.name = std::string(name->as_string());
+  plan.key_name = resource_name(desired.stack, prefix + "ApiKey-" + stage);
+  json::object body;
+  if (const auto* d = o.if_contains("Description"); d != nullptr && d->is_string())
+    body["description"] = *d;
+  if (const auto* q = o.if_contains("Quota"); q != nullptr && q->is_object()) {
+    json::object quota;
+    for (const auto& [from, to] : {std::pair{"Limit", "limit"}, std::pair{"Offset", "offset"},
+                                   std::pair{"Period", "period"}})
+      if (const auto* v = q->as_object().if_contains(from))
+        quota[to] = *v;
+    body["quota"] = std::move(quota);
+  }
+  if (const auto* t = o.if_contains("Throttle"); t != nullptr && t->is_object()) {
+    json::object throttle;
+    for (const auto& [from, to] :
+         {std::pair{"BurstLimit", "burstLimit"}, std::pair{"RateLimit", "rateLimit"}})
+      if (const auto* v = t->as_object().if_contains(from))
+        throttle[to] = *v;
+    body["throttle"] = std::move(throttle);
+  }
+  plan.body = usage_plan_fields(body);
+  return std::optional<UsagePlanSpec>(std::move(plan));
+}
+
+std::string upper(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return text;
+}
+
+// An OpenAPI operation whose x-amazon-apigateway-integration is not a Lambda proxy
+// integration to a function of the template, as the bodies of API Gateway's PutMethod,
+// PutIntegration, PutIntegrationResponse and PutMethodResponse (what API Gateway's import
+// makes of it).
+support::Result<RouteSpec> other_route(const DeployResolver& resolver, const std::string& method,
+                                       const std::string& path, const json::object& operation,
+                                       const json::object& path_item, const std::string& where) {
+  WISP_TRY_ASSIGN(auto resolved,
+                  resolver.deep(operation.at("x-amazon-apigateway-integration"), where));
+  if (!resolved.is_object())
+    return support::failf("{}: x-amazon-apigateway-integration is not an object", where);
+  const auto& in = resolved.as_object();
+  RouteSpec r;
+  r.method = method;
+  r.path = path;
+  json::object integration;
+  const auto text = [](const json::value& v) {
+    return v.is_string() ? std::string(v.as_string()) : json::serialize(v);
+  };
+  for (const auto& field : in) {
+    const std::string key(field.key());
+    if (key == "responses")
+      continue;
+    if (key == "type" || key == "passthroughBehavior" || key == "contentHandling" ||
+        key == "connectionType")
+      integration[key] = upper(text(field.value()));
+    else if (key == "httpMethod")
+      integration[key] = upper(text(field.value()));
+    else if (key == "timeoutInMillis")
+      integration[key] = field.value().is_number() ? field.value().to_number<std::int64_t>()
+                                                   : std::stoll(text(field.value()));
+    else
+      integration[key] = field.value();
+  }
+  static const std::set<std::string> k_types{"MOCK", "HTTP", "HTTP_PROXY", "AWS", "AWS_PROXY"};
+  if (!integration.contains("type") || !k_types.contains(text(integration.at("type"))))
+    return support::failf("{}: x-amazon-apigateway-integration type {} is not one of mock, "
+                          "http, http_proxy, aws, aws_proxy",
+                          where, in.contains("type") ? text(in.at("type")) : std::string("(none)"));
+  if (const auto* uri = integration.if_contains("uri"); uri != nullptr && uri->is_string())
+    r.integration_uri = std::string(uri->as_string());
+  r.integration = std::move(integration);
+  if (const auto* responses = in.if_contains("responses");
+      responses != nullptr && responses->is_object())
+    for (const auto& response : responses->as_object()) {
+      if (!response.value().is_object())
+        continue;
+      const auto& o = response.value().as_object();
+      const auto* code = o.if_contains("statusCode");
+      if (code == nullptr)
+        return support::failf("{}: integration response {} has no statusCode", where,
+                              std::string_view(response.key()));
+      json::object body;
+      if (response.key() != "default")
+        body["selectionPattern"] = std::string(response.key());
+      for (const char* key : {"responseParameters", "responseTemplates"})
+        if (const auto* v = o.if_contains(key))
+          body[key] = *v;
+      if (const auto* v = o.if_contains("contentHandling"))
+        body["contentHandling"] = upper(text(*v));
+      r.integration_responses[text(*code)] = std::move(body);
+    }
+  // Method responses: the operation's responses, their headers as response parameters.
+  if (const auto* responses = operation.if_contains("responses");
+      responses != nullptr && responses->is_object())
+    for (const auto& response : responses->as_object()) {
+      const std::string code(response.key());
+      if (code.size() != 3 || !std::all_of(code.begin(), code.end(), ::isdigit))
+        continue;
+      json::object parameters;
+      if (response.value().is_object())
+        if (const auto* headers = response.value().as_object().if_contains("headers");
+            headers != nullptr && headers->is_object())
+          for (const auto& h : headers->as_object())
+            parameters["method.response.header." + std::string(h.key())] = false;
+      json::object body;
+      if (!parameters.empty())
+        body["responseParameters"] = std::move(parameters);
+      r.method_responses[code] = std::move(body);
+    }
+  // Request parameters the integration maps from (path, query string, header).
+  const auto add_parameters = [&](const json::value* list) {
+    if (list == nullptr || !list->is_array())
+      return;
+    for (const auto& p : list->as_array()) {
+      if (!p.is_object() || !p.as_object().contains("name") || !p.as_object().contains("in"))
+        continue;
+      const auto in_where = text(p.as_object().at("in"));
+      const auto* required = p.as_object().if_contains("required");
+      const bool must = required != nullptr && required->is_bool() && required->as_bool();
+      const auto name = text(p.as_object().at("name"));
+      if (in_where == "path")
+        r.request_parameters["method.request.path." + name] = true;
+      else if (in_where == "query")
+        r.request_parameters["method.request.querystring." + name] = must;
+      else if (in_where == "header")
+        r.request_parameters["method.request.header." + name] = must;
+    }
+  };
+  add_parameters(path_item.if_contains("parameters"));
+  add_parameters(operation.if_contains("parameters"));
+  return r;
 }
 
 } // namespace
@@ -537,7 +806,8 @@ support::Result<Desired> build_desired(const sam::Model& model,
     auto& spec =
         *std::find_if(desired.functions.begin(), desired.functions.end(),
                       [&](const FunctionSpec& f) { return f.logical_id == function.logical_id; });
-    WISP_TRY_ASSIGN(spec.code, code_for(model, function, artifacts, desired.location));
+    WISP_TRY_ASSIGN(spec.code,
+                    code_for(model, function, artifacts, desired.location, inputs.s3_code));
     std::string role_arn;
     if (!spec.role_logical_id.empty()) {
       role_arn = desired.roles.at(spec.role_logical_id).arn;
@@ -753,8 +1023,10 @@ support::Result<Desired> build_desired(const sam::Model& model,
     desired.layers.push_back(std::move(spec));
   }
   // APIs.
+  std::optional<UsagePlanSpec> shared_plan; // SAM's ServerlessUsagePlan: the first SHARED's
   for (const auto& api : model.apis) {
     ApiSpec spec;
+    spec.stack = desired.stack;
     spec.logical_id = api.logical_id;
     spec.kind = api.kind == sam::ApiKind::rest ? "rest" : "http";
     spec.name = resource_name(desired.stack, api.logical_id, 128);
@@ -765,6 +1037,13 @@ support::Result<Desired> build_desired(const sam::Model& model,
     };
     // An OpenAPI body is deployed through the routes it declares: Lambda proxy integrations
     // to functions of the template. Anything else in it is said, never dropped silently.
+    struct OtherOperation {
+      std::string method;
+      std::string path;
+      const json::object* operation;
+      const json::object* path_item;
+    };
+    std::vector<OtherOperation> other_operations;
     if (api.definition_body) {
       std::vector<std::string> unsupported;
       if (const auto* paths = api.definition_body->is_object()
@@ -789,38 +1068,54 @@ support::Result<Desired> build_desired(const sam::Model& model,
                   return r.api_logical_id == api.logical_id && r.method == method &&
                          r.path == std::string_view(path.key());
                 });
-            if (!routed)
+            const auto* integration =
+                operation.value().is_object()
+                    ? operation.value().as_object().if_contains("x-amazon-apigateway-integration")
+                    : nullptr;
+            if (!routed && spec.kind == "rest" && integration != nullptr &&
+                integration->is_object() && integration->as_object().contains("type"))
+              other_operations.push_back({method, std::string(path.key()),
+                                          &operation.value().as_object(),
+                                          &path.value().as_object()});
+            else if (!routed)
               unsupported.push_back(fmt::format("{} {}", method, std::string_view(path.key())));
           }
         }
       if (!unsupported.empty())
         return where_api(fmt::format(
-            "DefinitionBody: wisp deploys the operations that are Lambda proxy integrations "
-            "(aws_proxy) to functions of the template; not yet: {}",
+            "DefinitionBody: operations wisp does not deploy (no x-amazon-apigateway-integration, "
+            "or on an HTTP API one that is not a Lambda proxy integration to a function of the "
+            "template): {}",
             support::join(unsupported, ", ")));
     }
+    const json::object* api_auth = nullptr;
     if (const auto* auth = api.properties.if_contains("Auth"); auth != nullptr && auth->is_object())
-      for (const char* key : {"ApiKeyRequired", "UsagePlan", "ResourcePolicy"})
-        if (const auto* v = auth->as_object().if_contains(key);
-            v != nullptr && !(v->is_bool() && !v->as_bool()))
-          return where_api(fmt::format("Auth.{} is not deployed by wisp yet", key));
-    for (const auto& function : model.functions)
-      for (const auto& event : function.events) {
-        const auto* auth = event.properties.if_contains("Auth");
-        const auto* rest_api = event.properties.if_contains("RestApiId");
-        const bool here =
-            event.type == "Api" &&
-            (rest_api == nullptr
-                 ? api.implicit
-                 : rest_api->is_object() && rest_api->as_object().contains("Ref") &&
-                       rest_api->as_object().at("Ref") == json::value(api.logical_id));
-        if (!here || auth == nullptr || !auth->is_object())
-          continue;
-        if (const auto* key = auth->as_object().if_contains("ApiKeyRequired");
-            key != nullptr && key->is_bool() && key->as_bool())
-          return where_api(fmt::format("{}: Auth.ApiKeyRequired (event {}) is not deployed by wisp "
-                                       "yet",
-                                       function.logical_id, event.name));
+      api_auth = &auth->as_object();
+    if (api_auth != nullptr)
+      if (const auto* v = api_auth->if_contains("ResourcePolicy");
+          v != nullptr && !(v->is_bool() && !v->as_bool()))
+        return where_api("Auth.ResourcePolicy is not deployed by wisp yet");
+    const bool api_key_default = api_auth != nullptr && api_auth->contains("ApiKeyRequired") &&
+                                 api_auth->at("ApiKeyRequired") == json::value(true);
+    const bool api_key_preflight =
+        api_auth == nullptr || !api_auth->contains("AddApiKeyRequiredToCorsPreflight") ||
+        api_auth->at("AddApiKeyRequiredToCorsPreflight") != json::value(false);
+    if (const auto* source = api.properties.if_contains("ApiKeySourceType"); source != nullptr) {
+      if (!source->is_string() ||
+          (source->as_string() != "HEADER" && source->as_string() != "AUTHORIZER"))
+        return where_api("ApiKeySourceType is HEADER or AUTHORIZER");
+      spec.api_key_source = std::string(source->as_string());
+    }
+    if (api.kind == sam::ApiKind::rest && api_auth != nullptr)
+      if (const auto* plan = api_auth->if_contains("UsagePlan"); plan != nullptr) {
+        WISP_TRY_ASSIGN(spec.usage_plan,
+                        usage_plan_of(*plan, desired, api.logical_id,
+                                      !inputs.stage.empty()     ? inputs.stage
+                                      : !api.stage_name.empty() ? api.stage_name
+                                                                : std::string("Prod"),
+                                      shared_plan));
+        if (spec.usage_plan && spec.usage_plan->logical_id == "ServerlessUsagePlan" && !shared_plan)
+          shared_plan = spec.usage_plan;
       }
     spec.stage = !inputs.stage.empty()     ? inputs.stage
                  : !api.stage_name.empty() ? api.stage_name
@@ -932,15 +1227,53 @@ support::Result<Desired> build_desired(const sam::Model& model,
                                      "declare",
                                      route.method, route.path, authorizer));
       r.authorizer = authorizer;
+      if (spec.kind == "rest") {
+        // A route's own Auth.ApiKeyRequired (an event's, or an OpenAPI operation's security),
+        // else the API's; SAM leaves CORS preflights with the default unless told to add it.
+        const auto own = route_api_key(model, api, route);
+        r.api_key_required =
+            own ? *own : api_key_default && (route.method != "OPTIONS" || api_key_preflight);
+      }
       if (std::find(function->apis.begin(), function->apis.end(), api.logical_id) ==
           function->apis.end())
         function->apis.push_back(api.logical_id);
-      if (r.authorizer.empty())
-        digest_input.push_back(
-            json::array{r.method, r.path, r.integration_uri, r.payload_format_version});
-      else
-        digest_input.push_back(json::array{r.method, r.path, r.integration_uri,
-                                           r.payload_format_version, r.authorizer});
+      json::array route_digest{r.method, r.path, r.integration_uri, r.payload_format_version};
+      if (!r.authorizer.empty() || r.api_key_required)
+        route_digest.emplace_back(r.authorizer);
+      if (r.api_key_required)
+        route_digest.emplace_back("api-key");
+      digest_input.push_back(std::move(route_digest));
+      spec.routes.push_back(std::move(r));
+    }
+    for (const auto& other : other_operations) {
+      const auto where = fmt::format("{} {} {}", api.logical_id, other.method, other.path);
+      WISP_TRY_ASSIGN(auto r, other_route(resolver, other.method, other.path, *other.operation,
+                                          *other.path_item, where));
+      auto authorizer = api.default_authorizer == "NONE" ? std::string() : api.default_authorizer;
+      if (other.method == "OPTIONS")
+        authorizer.clear();
+      if (!authorizer.empty() && authorizer != "AWS_IAM" &&
+          std::none_of(spec.authorizers.begin(), spec.authorizers.end(),
+                       [&](const AuthorizerSpec& a) { return a.name == authorizer; }))
+        authorizer.clear();
+      r.authorizer = authorizer;
+      sam::Route as_route;
+      as_route.method = r.method;
+      as_route.path = r.path;
+      const auto own = route_api_key(model, api, as_route);
+      r.api_key_required =
+          own ? *own : api_key_default && (r.method != "OPTIONS" || api_key_preflight);
+      json::array route_digest{r.method,
+                               r.path,
+                               canonical_json(*r.integration),
+                               r.authorizer,
+                               r.api_key_required,
+                               canonical_json(json::value(r.request_parameters))};
+      for (const auto& [code, body] : r.integration_responses)
+        route_digest.push_back(json::array{json::value(code), json::value(canonical_json(body))});
+      for (const auto& [code, body] : r.method_responses)
+        route_digest.push_back(json::array{json::value(code), json::value(canonical_json(body))});
+      digest_input.push_back(std::move(route_digest));
       spec.routes.push_back(std::move(r));
     }
     if (!authorizer_digests.empty())
@@ -949,6 +1282,8 @@ support::Result<Desired> build_desired(const sam::Model& model,
     for (const auto& type : spec.binary_media_types)
       binary.emplace_back(type);
     digest_input.push_back(std::move(binary));
+    if (!spec.api_key_source.empty())
+      digest_input.push_back(json::array{"apiKeySource", json::value(spec.api_key_source)});
     spec.definition_digest = support::sha256_hex(canonical_json(digest_input));
     desired.apis.push_back(std::move(spec));
   }

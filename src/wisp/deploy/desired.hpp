@@ -28,6 +28,10 @@ struct CodeSpec {
   std::string sha256_base64; // Lambda's CodeSha256
   std::uint64_t size = 0;
   std::string s3_key;
+  // Code already in S3 (CodeUri s3://bucket/key or {Bucket, Key, Version}): used where it is,
+  // never uploaded; the digest is of the object (downloaded once per ETag).
+  std::string s3_bucket;
+  std::string s3_version;
 };
 
 struct RoleSpec {
@@ -88,6 +92,15 @@ struct RouteSpec {
   std::string payload_format_version; // HTTP APIs
   std::string authorizer;             // name of an AuthorizerSpec, "AWS_IAM", or empty (none)
   std::vector<std::string> scopes;    // AuthorizationScopes (JWT/Cognito)
+  bool api_key_required = false;      // REST: Auth.ApiKeyRequired (API-wide or the route's)
+  // REST operations of an OpenAPI body that are not Lambda proxy integrations to functions of
+  // the template (mock, http, http_proxy, aws, or aws_proxy to another ARN): the bodies of
+  // PutIntegration, PutIntegrationResponse by status code, PutMethodResponse by status code,
+  // and PutMethod's requestParameters. Empty function_logical_id.
+  std::optional<boost::json::object> integration;
+  std::map<std::string, boost::json::object> integration_responses;
+  std::map<std::string, boost::json::object> method_responses;
+  boost::json::object request_parameters;
 };
 
 // An authorizer of an API (Auth.Authorizers).
@@ -109,7 +122,22 @@ struct AuthorizerSpec {
   [[nodiscard]] std::string digest() const;
 };
 
+// A REST API's Auth.UsagePlan (PER_API or SHARED), for one stage: the usage plan, its API
+// key and the key's membership, as samtranslator makes them (<Api>UsagePlan, <Api>ApiKey,
+// <Api>UsagePlanKey; ServerlessUsagePlan... for SHARED, one for all the APIs that share it).
+struct UsagePlanSpec {
+  std::string logical_id;   // "<Api>UsagePlan" or "ServerlessUsagePlan"
+  std::string name;         // UsagePlanName, else <stack>-<logical id>-<stage>
+  std::string key_name;     // <stack>-<Api|Serverless>ApiKey-<stage>
+  boost::json::object body; // description, quota, throttle in API Gateway's form (normalised)
+};
+
+// The fields of a usage plan that decide "changed" (description, quota, throttle), from
+// API Gateway's form (GetUsagePlans, or what wisp sends), numbers normalised.
+boost::json::object usage_plan_fields(const boost::json::value& plan);
+
 struct ApiSpec {
+  std::string stack; // the app (wisp's usage plans are tagged with it)
   std::string logical_id;
   std::string name;
   std::string kind;                             // rest | http
@@ -119,6 +147,8 @@ struct ApiSpec {
   std::vector<std::string> binary_media_types;
   std::optional<boost::json::object> canary; // REST CanarySetting
   std::vector<AuthorizerSpec> authorizers;
+  std::string api_key_source;              // ApiKeySourceType: HEADER | AUTHORIZER
+  std::optional<UsagePlanSpec> usage_plan; // REST Auth.UsagePlan (not NONE)
   std::string definition_digest; // routes, integrations, authorizers (what needs a deployment)
 };
 
@@ -161,6 +191,8 @@ struct DesiredInputs {
   const InfraValues* infra = nullptr;
   // Version ARNs of the template's layers (logical id → ARN); pending when absent.
   const std::map<std::string, std::string>* layer_arns = nullptr;
+  // Functions whose CodeUri is in S3: the object's digest (resolve_s3_code), by logical id.
+  const std::map<std::string, CodeSpec>* s3_code = nullptr;
 };
 
 // The stage a deploy targets: --stage, else the functions' common AutoPublishAlias, else

@@ -53,6 +53,7 @@ struct RestMethodActual {
   std::string uri;
   std::string authorization_type; // NONE | CUSTOM | COGNITO_USER_POOLS | AWS_IAM
   std::string authorizer_id;
+  bool api_key_required = false;
 };
 
 struct AuthorizerActual {
@@ -64,8 +65,21 @@ struct RestResourceActual {
   std::string path;
   std::map<std::string, RestMethodActual> methods; // by HTTP method
 };
+// A usage plan wisp made for the app (tagged wisp:stack), as found.
+struct UsagePlanActual {
+  std::string id;
+  std::string name;
+  boost::json::object fields;                              // usage_plan_fields
+  std::vector<std::pair<std::string, std::string>> stages; // apiStages: (apiId, stage)
+  std::string key_id; // the API key wisp made for it (by name), linked or not
+  bool key_enabled = false;
+  bool key_linked = false; // a usage plan key of the plan
+};
+
 struct ApiActual {
-  std::string id; // empty: the API does not exist
+  std::string id;                           // empty: the API does not exist
+  std::string api_key_source;               // REST apiKeySource
+  std::vector<UsagePlanActual> usage_plans; // wisp's naming this API's stage, or the wanted one
   // REST
   std::map<std::string, RestResourceActual> resources; // by path
   std::vector<std::string> binary_media_types;
@@ -89,10 +103,11 @@ struct ApiPlan {
   bool definition_changed = false;
   bool needs_deployment = false;
   bool stage_variables_changed = false;
+  bool usage_plan_changed = false; // Auth.UsagePlan (applied after every API: SHARED spans them)
   std::vector<std::string> details;
   [[nodiscard]] bool unchanged() const {
     return !create_api && !definition_changed && !needs_deployment && !stage_variables_changed &&
-           actual.stage_exists;
+           !usage_plan_changed && actual.stage_exists;
   }
 };
 
@@ -110,6 +125,19 @@ struct ApiApplied {
 // Creates/updates the API definition and its stage. `functions` give names for logs.
 support::Result<ApiApplied> apply_api(const Backend& backend, const Desired& desired,
                                       const ApiPlan& plan, Log& log);
+// Usage plans (usage_plans.cpp): wisp's plans that name the API's stage or the wanted one,
+// with the wanted plan's API key; what differs from the spec (plan lines, empty: nothing).
+support::Result<std::vector<UsagePlanActual>>
+read_usage_plans(const Backend& backend, const ApiSpec& spec, const std::string& api_id);
+std::vector<std::string> plan_usage_plans(const ApiSpec& spec, const ApiActual& actual);
+// Makes the API's stage a member of the wanted plan (created with its key when missing,
+// updated when it differs) and of no other plan of wisp's (a plan left without stages goes,
+// with its key). Called after every API is applied, one API at a time.
+support::Status apply_usage_plans(const Backend& backend, const ApiSpec& spec,
+                                  const std::string& api_id, Log& log);
+// `wisp delete`: the stage leaves wisp's usage plans (emptied plans go, with their keys).
+support::Status remove_usage_plans(const Backend& backend, const std::string& stack,
+                                   const std::string& api_id, const std::string& stage, Log& log);
 // Promotes a REST stage canary (deploymentId and variable overrides into the stage).
 support::Status promote_api_canary(const Backend& backend, const std::string& api_id,
                                    const std::string& stage, Log& log);
@@ -172,6 +200,9 @@ struct LayerState {
   LayerSpec spec;  // a copy: `desired` is rebuilt several times during a deploy
   std::string arn; // the version holding this content, empty: to publish
 };
+// The code of the functions whose CodeUri is already in S3, by logical id (s3_code.cpp).
+support::Result<std::map<std::string, CodeSpec>>
+resolve_s3_code(const Backend& backend, const sam::Model& model, unsigned parallel);
 // Finds, for each layer, the version that holds its content (ListLayerVersions).
 support::Result<std::vector<LayerState>> read_layers(const Backend& backend, const Desired& desired,
                                                      unsigned parallel);

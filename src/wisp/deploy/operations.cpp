@@ -438,6 +438,8 @@ support::Result<DeleteResult> remove(std::shared_ptr<const aws::Client> client,
       for (const auto& [id, api] : state->value.apis) {
         if (api.id.empty())
           continue;
+        if (api.kind == "rest")
+          WISP_TRY(remove_usage_plans(backend, options.target.stack, api.id, api.stage, log));
         auto removed =
             api.kind == "rest"
                 ? backend.apigw("DeleteStage", "DELETE",
