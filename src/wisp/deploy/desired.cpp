@@ -1091,10 +1091,14 @@ support::Result<Desired> build_desired(const sam::Model& model,
     const json::object* api_auth = nullptr;
     if (const auto* auth = api.properties.if_contains("Auth"); auth != nullptr && auth->is_object())
       api_auth = &auth->as_object();
+    const json::value* resource_policy = nullptr;
     if (api_auth != nullptr)
       if (const auto* v = api_auth->if_contains("ResourcePolicy");
-          v != nullptr && !(v->is_bool() && !v->as_bool()))
-        return where_api("Auth.ResourcePolicy is not deployed by wisp yet");
+          v != nullptr && !(v->is_bool() && !v->as_bool())) {
+        if (api.kind != sam::ApiKind::rest)
+          return where_api("Auth.ResourcePolicy is for REST APIs (AWS::Serverless::Api)");
+        resource_policy = v;
+      }
     const bool api_key_default = api_auth != nullptr && api_auth->contains("ApiKeyRequired") &&
                                  api_auth->at("ApiKeyRequired") == json::value(true);
     const bool api_key_preflight =
@@ -1278,6 +1282,49 @@ support::Result<Desired> build_desired(const sam::Model& model,
     }
     if (!authorizer_digests.empty())
       digest_input.push_back(std::move(authorizer_digests));
+    if (resource_policy != nullptr) {
+      // The API's paths and methods as SAM's swagger has them (CORS adds OPTIONS to each).
+      // An event's Path as written: the model drops a trailing '/' (API Gateway's resource),
+      // SAM's swagger and its policy keep it.
+      const auto written_path = [&](const sam::Route& route) {
+        for (const auto& f : model.functions)
+          if (f.logical_id == route.function_logical_id)
+            for (const auto& event : f.events)
+              if (event.name == route.event_name)
+                if (const auto* path = event.properties.if_contains("Path");
+                    path != nullptr && path->is_string())
+                  return std::string(path->as_string());
+        return route.path;
+      };
+      std::vector<PolicyPath> paths;
+      const auto add_path = [&](const std::string& path, const std::string& method) {
+        auto it = std::find_if(paths.begin(), paths.end(),
+                               [&](const PolicyPath& p) { return p.first == path; });
+        if (it == paths.end())
+          it = paths.insert(paths.end(), PolicyPath{path, {}});
+        if (std::find(it->second.begin(), it->second.end(), method) == it->second.end())
+          it->second.push_back(method);
+      };
+      for (const auto& route : model.routes)
+        if (route.api_logical_id == api.logical_id)
+          add_path(route.event_name.empty() ? route.path : written_path(route), route.method);
+      for (const auto& other : other_operations)
+        add_path(other.path, other.method);
+      if (api.cors)
+        for (auto& [path, methods] : paths)
+          if (std::find(methods.begin(), methods.end(), "OPTIONS") == methods.end())
+            methods.emplace_back("OPTIONS");
+      WISP_TRY_ASSIGN(
+          const auto resolved,
+          resolver.deep(*resource_policy, fmt::format("{}: Auth.ResourcePolicy", api.logical_id)));
+      auto policy = rest_resource_policy(resolved, paths, spec.stage);
+      if (!policy)
+        return where_api("Auth.ResourcePolicy: " + policy.error().message);
+      spec.resource_policy = std::move(*policy);
+      if (spec.resource_policy)
+        digest_input.push_back(
+            json::array{"policy", json::value(canonical_json(*spec.resource_policy))});
+    }
     json::array binary;
     for (const auto& type : spec.binary_media_types)
       binary.emplace_back(type);
