@@ -7,6 +7,7 @@ after the functions, retained resources listed). Also the bad input the infrastr
 a stack made by someone else, a failing change set, an interrupted deploy, another stage."""
 
 import ast
+import hashlib
 import json
 import os
 import re
@@ -1208,6 +1209,76 @@ class CodeInS3(InfraTestCase):
         gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", cwd=self.app)
         self.assertWisp(gone, 0)
         self.assertIsNotNone(self.aws("s3api", "head-object", "--bucket", "team-code", "--key", "prebuilt.zip"))
+
+
+IMAGE_FUNCTION = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Boxed:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageUri: {uri}
+      AutoPublishAlias: live
+      MemorySize: 256
+"""
+
+
+class ImageFunctions(InfraTestCase):
+    """PackageType Image from an image already in the registry (moto's ECR, which its Lambda
+    reads the image's digest from when MOTO_LAMBDA_STUB_ECR is false)."""
+
+    @classmethod
+    def setUpClass(cls):
+        harness.require_peer("aws", "the AWS CLI verifies what wisp deployed")
+        os.environ["MOTO_LAMBDA_STUB_ECR"] = "false"
+        try:
+            cls.moto = MotoForInfra().__enter__()
+        finally:
+            os.environ.pop("MOTO_LAMBDA_STUB_ECR", None)
+
+    def push(self, repository, tag, layer):
+        """Puts an image manifest; moto's digest of it is made from its layers' digests."""
+        digest = "sha256:" + hashlib.sha256(layer.encode()).hexdigest()
+        manifest = json.dumps({
+            "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1000,
+                       "digest": digest},
+            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": len(layer),
+                        "digest": digest}]})
+        image = self.aws("ecr", "put-image", "--repository-name", repository, "--image-tag", tag,
+                         "--image-manifest", manifest)["image"]
+        return image["imageId"]["imageDigest"]
+
+    def test_an_image_pinned_by_digest_is_deployed_and_changes_by_its_digest(self):
+        uri = self.aws("ecr", "create-repository", "--repository-name", "boxed")["repository"]["repositoryUri"]
+        first = self.push("boxed", "v1", "one")
+        self.write("app/template.yaml", IMAGE_FUNCTION.format(uri=f"{uri}@{first}"))
+        self.deploy()
+        function = self.aws("lambda", "get-function", "--function-name", "shop-Boxed", "--qualifier", "live")
+        self.assertEqual(function["Configuration"]["PackageType"], "Image")
+        self.assertEqual(function["Code"]["ImageUri"], f"{uri}@{first}")
+        self.assertEqual(function["Configuration"]["CodeSha256"], first.removeprefix("sha256:"))
+        self.assertEqual(function["Configuration"]["MemorySize"], 256)
+        again = self.deploy_json()
+        self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
+        # Another image: a new version behind the alias.
+        second = self.push("boxed", "v2", "two")
+        self.write("app/template.yaml", IMAGE_FUNCTION.format(uri=f"{uri}@{second}"))
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        live = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Boxed", "--qualifier",
+                        "live")
+        self.assertEqual(live["CodeSha256"], second.removeprefix("sha256:"))
+        self.assertEqual(live["Version"], "2")
+        # A tag is refused with the reason (its digest is not resolved yet).
+        self.write("app/template.yaml", IMAGE_FUNCTION.format(uri=f"{uri}:v2"))
+        refused = self.deploy(code=1)
+        self.assertIn("names no digest", refused.stderr)
+        self.write("app/template.yaml", IMAGE_FUNCTION.format(uri=f"{uri}@{second}"))
+        gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", cwd=self.app)
+        self.assertWisp(gone, 0)
+        self.assertIsNone(self.aws("lambda", "get-function", "--function-name", "shop-Boxed", check=False))
 
 
 if __name__ == "__main__":

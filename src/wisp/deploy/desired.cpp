@@ -428,11 +428,34 @@ support::Result<CodeSpec> code_for(const sam::Model& model, const sam::Function&
                                    const artifact::BuildReport& artifacts, const Location& location,
                                    const std::map<std::string, CodeSpec>* s3_code) {
   CodeSpec code;
-  if (function.package_type == sam::PackageType::image)
-    return support::fail(support::Diagnostic{
-        function.source.file, function.source.line, function.source.column,
-        support::Severity::error, "deploy",
-        fmt::format("{}: PackageType Image is not deployed by wisp yet", function.logical_id)});
+  if (function.package_type == sam::PackageType::image) {
+    const auto where = [&](std::string message) {
+      return support::fail(support::Diagnostic{
+          function.source.file, function.source.line, function.source.column,
+          support::Severity::error, "deploy", fmt::format("{}: {}", function.logical_id, message)});
+    };
+    const auto& uri = function.image_uri;
+    const auto at = uri.find("@sha256:");
+    const auto hex = at == std::string::npos ? std::string() : uri.substr(at + 8);
+    if (uri.empty())
+      return where("PackageType Image needs ImageUri (wisp deploy does not push local images "
+                   "to a registry yet)");
+    if (hex.size() != 64 || !std::all_of(hex.begin(), hex.end(), [](char c) {
+          return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        }))
+      return where(fmt::format("ImageUri {} names no digest: wisp deploys an image pinned by "
+                               "digest (<repository>@sha256:<digest>), which it compares with "
+                               "Lambda's CodeSha256 (tags are not resolved yet)",
+                               uri));
+    if (!function.image_config.command.empty() || !function.image_config.entry_point.empty() ||
+        !function.image_config.working_directory.empty())
+      return where("ImageConfig is not deployed by wisp yet");
+    code.image_uri = uri;
+    code.sha256_hex = hex;
+    code.sha256_base64 = hex;
+    code.s3_key = "image:" + uri; // never uploaded (see image_uri)
+    return code;
+  }
   if (!function.code_s3_uri.empty()) {
     if (s3_code != nullptr)
       if (auto found = s3_code->find(function.logical_id); found != s3_code->end())
@@ -814,11 +837,12 @@ support::Result<Desired> build_desired(const sam::Model& model,
     } else {
       WISP_TRY_ASSIGN(role_arn, role_arn_literal(function.role.literal, desired));
     }
-    json::object config{{"Runtime", function.runtime},
-                        {"Handler", function.handler},
-                        {"Role", role_arn},
-                        {"MemorySize", function.memory_size},
-                        {"Timeout", function.timeout}};
+    json::object config{
+        {"Role", role_arn}, {"MemorySize", function.memory_size}, {"Timeout", function.timeout}};
+    if (spec.code.image_uri.empty()) { // an image brings its runtime and command
+      config["Runtime"] = function.runtime;
+      config["Handler"] = function.handler;
+    }
     // Environment: resolved values, with what the loader left symbolic resolved here.
     json::object variables;
     const auto& raw_properties = properties_of(model, function.logical_id);

@@ -34,6 +34,9 @@ struct CodeSpec {
   // never uploaded; the digest is of the object (downloaded once per ETag).
   std::string s3_bucket;
   std::string s3_version;
+  // PackageType Image: the image in a registry, pinned by digest; sha256_base64 then holds
+  // the digest in hex, as Lambda reports an image function's CodeSha256.
+  std::string image_uri;
 };
 
 struct RoleSpec {
