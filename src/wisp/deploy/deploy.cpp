@@ -488,8 +488,10 @@ struct Engine {
   void decide_function(FunctionPlan& f, const Snapshot& snap) const {
     const auto& spec = *f.spec;
     if (f.create) {
-      f.details.push_back(fmt::format("code {} ({})", short_digest(spec.code.sha256_base64),
-                                      human_size(spec.code.size)));
+      f.details.push_back(spec.code.image_uri.empty()
+                              ? fmt::format("code {} ({})", short_digest(spec.code.sha256_base64),
+                                            human_size(spec.code.size))
+                              : fmt::format("image {}", short_digest(spec.code.sha256_base64)));
     } else if (f.publish && f.actual.latest) {
       const auto& latest = *f.actual.latest;
       if (code_of(latest) != spec.code.sha256_base64) {
