@@ -7,6 +7,7 @@ after the functions, retained resources listed). Also the bad input the infrastr
 a stack made by someone else, a failing change set, an interrupted deploy, another stage."""
 
 import ast
+import hashlib
 import json
 import os
 import re
@@ -845,6 +846,129 @@ class ApiKeysAndUsagePlans(InfraTestCase):
         self.assertEqual(self.aws("apigateway", "get-usage-plans")["items"], [])
         self.assertEqual(self.aws("apigateway", "get-api-keys")["items"], [])
 
+    def test_resource_policy_is_samtranslators_and_is_updated_in_place(self):
+        account = self.aws("sts", "get-caller-identity")["Account"]
+        values = {"Vpc": "vpc-0a1b2c", "AWS::AccountId": account}
+        template = self.write("app/template.yaml",
+                              RESOURCE_POLICY.format(auth=POLICY_AUTH.format(blocked="192.0.2.0/24")))
+        self.deploy()
+        api = self.rest_api("shop-Guarded")
+        # Every statement SAM makes: per path (parameters as *, ANY as *, CORS's OPTIONS),
+        # accounts, IP ranges, VPCs and endpoints, the custom statement with its Ref resolved.
+        wanted = samtranslator_policy(template, "Guarded", values)
+        self.assertEqual(policy_statements(json.loads(api["policy"])), policy_statements(wanted))
+        again = self.deploy_json()
+        self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
+        # A changed policy is set on the same API; removed, it goes.
+        template = self.write("app/template.yaml", RESOURCE_POLICY.format(
+            auth=POLICY_AUTH.format(blocked="[198.51.100.0/24, 203.0.113.7/32]")))
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        changed = self.rest_api("shop-Guarded")
+        self.assertEqual(changed["id"], api["id"])
+        self.assertEqual(policy_statements(json.loads(changed["policy"])),
+                         policy_statements(samtranslator_policy(template, "Guarded", values)))
+        self.assertIn("198.51.100.0/24", changed["policy"])
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+        self.write("app/template.yaml", RESOURCE_POLICY.format(auth=""))
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        self.assertFalse(self.rest_api("shop-Guarded").get("policy"))
+
+
+RESOURCE_POLICY = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Vpc:
+    Type: String
+    Default: vpc-0a1b2c
+Resources:
+  Guarded:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      Cors: "'*'"
+{auth}  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: worker/
+      AutoPublishAlias: live
+      Events:
+        Item: {{Type: Api, Properties: {{RestApiId: !Ref Guarded, Path: '/items/{{id}}', Method: get}}}}
+        Drop: {{Type: Api, Properties: {{RestApiId: !Ref Guarded, Path: '/items/{{id}}', Method: delete}}}}
+        Items: {{Type: Api, Properties: {{RestApiId: !Ref Guarded, Path: /items/, Method: ANY}}}}
+        Rest: {{Type: Api, Properties: {{RestApiId: !Ref Guarded, Path: '/{{proxy+}}', Method: post}}}}
+        Root: {{Type: Api, Properties: {{RestApiId: !Ref Guarded, Path: /, Method: get}}}}
+"""
+
+
+POLICY_AUTH = """\
+      Auth:
+        ResourcePolicy:
+          AwsAccountWhitelist: ['111122223333']
+          AwsAccountBlacklist: ['444455556666']
+          IpRangeWhitelist: [10.0.0.0/8]
+          IpRangeBlacklist: {blocked}
+          SourceVpcWhitelist: [vpc-1234, vpce-5678]
+          SourceVpcBlacklist: [vpc-9999]
+          IntrinsicVpcWhitelist: [!Ref Vpc]
+          CustomStatements:
+            - Effect: Allow
+              Principal: '*'
+              Action: execute-api:Invoke
+              Resource: execute-api:/*
+              Condition:
+                StringEquals:
+                  aws:PrincipalAccount: !Ref AWS::AccountId
+"""
+
+
+def samtranslator_policy(template_path, api, values):
+    """The x-amazon-apigateway-policy aws-sam-translator writes for the API (run in its own
+    process, the peer it is; local CodeUris read as S3 ones), with Fn::Sub and Ref written in
+    from `values`."""
+    code = ("import json, sys\n"
+            "from samtranslator.translator.transform import transform\n"
+            "from samtranslator.yaml_helper import yaml_parse\n"
+            "class Loader:\n"
+            "    def load(self): return {}\n"
+            "out = transform(yaml_parse(sys.stdin.read()), {}, Loader())\n"
+            "print(json.dumps(out['Resources'][sys.argv[1]]['Properties']['Body']"
+            ".get('x-amazon-apigateway-policy')))\n")
+    with open(template_path) as f:
+        template = re.sub(r"CodeUri: (\S+)/", r"CodeUri: s3://code/\1.zip", f.read())
+    proc = subprocess.run(["python3", "-c", code, api], input=template, capture_output=True, text=True,
+                          timeout=120, env=harness.env(AWS_DEFAULT_REGION="us-east-1"))
+    if proc.returncode != 0:
+        raise AssertionError(f"samtranslator failed: {proc.stderr[-2000:]}")
+
+    def resolve(v):
+        if isinstance(v, list):
+            return [resolve(x) for x in v]
+        if isinstance(v, dict):
+            if list(v) == ["Ref"]:
+                return values[v["Ref"]]
+            if list(v) == ["Fn::Sub"]:
+                text, variables = v["Fn::Sub"]
+                return re.sub(r"\$\{([^}]+)\}", lambda m: variables.get(m.group(1), values.get(m.group(1))), text)
+            return {k: resolve(x) for k, x in v.items()}
+        return v
+    return resolve(json.loads(proc.stdout))
+
+
+def policy_statements(policy):
+    """A policy's statements, order aside (IAM evaluates them as a set): each Resource list
+    sorted, the statements sorted."""
+    statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
+    out = []
+    for s in statements:
+        s = dict(s)
+        if isinstance(s.get("Resource"), list):
+            s["Resource"] = sorted(s["Resource"])
+        out.append(json.dumps(s, sort_keys=True))
+    return policy["Version"], sorted(out)
+
 
 SERVICE_INTEGRATIONS = """\
 AWSTemplateFormatVersion: '2010-09-09'
@@ -1085,6 +1209,76 @@ class CodeInS3(InfraTestCase):
         gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", cwd=self.app)
         self.assertWisp(gone, 0)
         self.assertIsNotNone(self.aws("s3api", "head-object", "--bucket", "team-code", "--key", "prebuilt.zip"))
+
+
+IMAGE_FUNCTION = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Boxed:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageUri: {uri}
+      AutoPublishAlias: live
+      MemorySize: 256
+"""
+
+
+class ImageFunctions(InfraTestCase):
+    """PackageType Image from an image already in the registry (moto's ECR, which its Lambda
+    reads the image's digest from when MOTO_LAMBDA_STUB_ECR is false)."""
+
+    @classmethod
+    def setUpClass(cls):
+        harness.require_peer("aws", "the AWS CLI verifies what wisp deployed")
+        os.environ["MOTO_LAMBDA_STUB_ECR"] = "false"
+        try:
+            cls.moto = MotoForInfra().__enter__()
+        finally:
+            os.environ.pop("MOTO_LAMBDA_STUB_ECR", None)
+
+    def push(self, repository, tag, layer):
+        """Puts an image manifest; moto's digest of it is made from its layers' digests."""
+        digest = "sha256:" + hashlib.sha256(layer.encode()).hexdigest()
+        manifest = json.dumps({
+            "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1000,
+                       "digest": digest},
+            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": len(layer),
+                        "digest": digest}]})
+        image = self.aws("ecr", "put-image", "--repository-name", repository, "--image-tag", tag,
+                         "--image-manifest", manifest)["image"]
+        return image["imageId"]["imageDigest"]
+
+    def test_an_image_pinned_by_digest_is_deployed_and_changes_by_its_digest(self):
+        uri = self.aws("ecr", "create-repository", "--repository-name", "boxed")["repository"]["repositoryUri"]
+        first = self.push("boxed", "v1", "one")
+        self.write("app/template.yaml", IMAGE_FUNCTION.format(uri=f"{uri}@{first}"))
+        self.deploy()
+        function = self.aws("lambda", "get-function", "--function-name", "shop-Boxed", "--qualifier", "live")
+        self.assertEqual(function["Configuration"]["PackageType"], "Image")
+        self.assertEqual(function["Code"]["ImageUri"], f"{uri}@{first}")
+        self.assertEqual(function["Configuration"]["CodeSha256"], first.removeprefix("sha256:"))
+        self.assertEqual(function["Configuration"]["MemorySize"], 256)
+        again = self.deploy_json()
+        self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
+        # Another image: a new version behind the alias.
+        second = self.push("boxed", "v2", "two")
+        self.write("app/template.yaml", IMAGE_FUNCTION.format(uri=f"{uri}@{second}"))
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        live = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Boxed", "--qualifier",
+                        "live")
+        self.assertEqual(live["CodeSha256"], second.removeprefix("sha256:"))
+        self.assertEqual(live["Version"], "2")
+        # A tag is refused with the reason (its digest is not resolved yet).
+        self.write("app/template.yaml", IMAGE_FUNCTION.format(uri=f"{uri}:v2"))
+        refused = self.deploy(code=1)
+        self.assertIn("names no digest", refused.stderr)
+        self.write("app/template.yaml", IMAGE_FUNCTION.format(uri=f"{uri}@{second}"))
+        gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", cwd=self.app)
+        self.assertWisp(gone, 0)
+        self.assertIsNone(self.aws("lambda", "get-function", "--function-name", "shop-Boxed", check=False))
 
 
 if __name__ == "__main__":

@@ -47,6 +47,11 @@ std::string route_key(const RouteSpec& route) {
   return fmt::format("{} {}", route.method == "ANY" ? "ANY" : route.method, route.path);
 }
 
+// The spec's resource policy as reported_policy gives the backend's (empty: none).
+std::string policy_text(const ApiSpec& spec) {
+  return spec.resource_policy ? canonical_json(*spec.resource_policy) : std::string();
+}
+
 std::string deployment_description(const ApiSpec& spec) {
   return "wisp " + spec.definition_digest;
 }
@@ -402,8 +407,10 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
     auto api = backend.apigw("GetRestApi", "GET", "/" + id);
     if (!api)
       return tl::unexpected(error_of(std::move(api)));
-    if (api->is_object())
+    if (api->is_object()) {
       actual.api_key_source = str(api->as_object(), "apiKeySource");
+      actual.policy = reported_policy(str(api->as_object(), "policy"), actual.id);
+    }
     if (api->is_object())
       if (const auto* types = api->as_object().if_contains("binaryMediaTypes");
           types != nullptr && types->is_array())
@@ -607,6 +614,8 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
     if (!spec.api_key_source.empty() &&
         spec.api_key_source != (a.api_key_source.empty() ? "HEADER" : a.api_key_source))
       plan.details.push_back("API key source " + spec.api_key_source);
+    if (policy_text(spec) != a.policy)
+      plan.details.push_back(spec.resource_policy ? "resource policy" : "- resource policy");
     plan.definition_changed = !plan.details.empty();
     plan.needs_deployment =
         plan.definition_changed || !a.stage_exists || a.deployment_digest != spec.definition_digest;
@@ -661,7 +670,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     json::array binary;
     for (const auto& t : spec.binary_media_types)
       binary.emplace_back(t);
-    const json::value body = json::object{
+    json::object body{
         {"name", spec.name},
         {"description", fmt::format("{} ({}) deployed by wisp", spec.logical_id, desired.stack)},
         {"binaryMediaTypes", std::move(binary)},
@@ -669,7 +678,11 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
         {"apiKeySource", spec.api_key_source.empty() ? "HEADER" : spec.api_key_source},
         {"tags",
          json::object{{"wisp:stack", desired.stack}, {"wisp:logical-id", spec.logical_id}}}};
-    auto created = backend.apigw("CreateRestApi", "POST", "", &body);
+    // "execute-api:/..." as SAM writes it: API Gateway expands it to the new API's ARN.
+    if (spec.resource_policy)
+      body["policy"] = json::serialize(*spec.resource_policy);
+    const json::value request(std::move(body));
+    auto created = backend.apigw("CreateRestApi", "POST", "", &request);
     if (!created)
       return tl::unexpected(error_of(std::move(created)));
     applied.id = created->is_object() ? str(created->as_object(), "id") : "";
@@ -699,6 +712,11 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
             (plan.actual.api_key_source.empty() ? "HEADER" : plan.actual.api_key_source))
       ops.push_back(json::object{
           {"op", "replace"}, {"path", "/apiKeySource"}, {"value", spec.api_key_source}});
+    if (policy_text(spec) != plan.actual.policy)
+      ops.push_back(json::object{
+          {"op", "replace"},
+          {"path", "/policy"},
+          {"value", spec.resource_policy ? json::serialize(*spec.resource_policy) : ""}});
     if (binary != actual_binary) {
       for (const auto& t : actual_binary)
         if (std::find(binary.begin(), binary.end(), t) == binary.end())

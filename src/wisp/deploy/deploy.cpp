@@ -391,7 +391,8 @@ struct Engine {
     std::set<std::string> keys;
     for (auto& function : snap.functions) {
       decide_function(function, snap);
-      if (!function.spec->code.s3_bucket.empty()) // code already in S3: nothing to upload
+      if (!function.spec->code.s3_bucket.empty() || !function.spec->code.image_uri.empty())
+        // code already in S3, or an image in a registry: nothing to upload
         snap.artifacts_present.insert(function.spec->code.s3_key);
       else if ((function.create || function.update_code) && snap.bucket_exists)
         keys.insert(function.spec->code.s3_key);
@@ -487,8 +488,10 @@ struct Engine {
   void decide_function(FunctionPlan& f, const Snapshot& snap) const {
     const auto& spec = *f.spec;
     if (f.create) {
-      f.details.push_back(fmt::format("code {} ({})", short_digest(spec.code.sha256_base64),
-                                      human_size(spec.code.size)));
+      f.details.push_back(spec.code.image_uri.empty()
+                              ? fmt::format("code {} ({})", short_digest(spec.code.sha256_base64),
+                                            human_size(spec.code.size))
+                              : fmt::format("image {}", short_digest(spec.code.sha256_base64)));
     } else if (f.publish && f.actual.latest) {
       const auto& latest = *f.actual.latest;
       if (code_of(latest) != spec.code.sha256_base64) {
@@ -557,7 +560,8 @@ struct Engine {
       plan.changes.push_back({Action::create, "bucket", desired.location.bucket, {}});
     std::set<std::string> uploads;
     for (const auto& f : snap.functions)
-      if ((f.create || f.update_code) && !snap.artifacts_present.contains(f.spec->code.s3_key) &&
+      if ((f.create || f.update_code) && f.spec->code.image_uri.empty() &&
+          !snap.artifacts_present.contains(f.spec->code.s3_key) &&
           uploads.insert(f.spec->code.s3_key).second)
         plan.changes.push_back(
             {Action::create, "artifact", f.spec->code.s3_key, {human_size(f.spec->code.size)}});
@@ -749,12 +753,14 @@ struct Engine {
         {"S3Key", spec.code.s3_key}};
     if (!spec.code.s3_version.empty())
       code_location["S3ObjectVersion"] = spec.code.s3_version;
+    if (!spec.code.image_uri.empty())
+      code_location = json::object{{"ImageUri", spec.code.image_uri}};
     if (plan.create) {
       json::object request = spec.config;
       request["FunctionName"] = spec.name;
       request["Code"] = code_location;
       request["Publish"] = false;
-      request["PackageType"] = "Zip";
+      request["PackageType"] = spec.code.image_uri.empty() ? "Zip" : "Image";
       json::object tags;
       for (const auto& [k, v] : spec.tags)
         tags[k] = v;
@@ -1097,7 +1103,8 @@ support::Result<DeployResult> deploy(const sam::Model& model,
     std::vector<std::function<support::Status()>> tasks;
     std::set<std::string> uploading;
     for (const auto& f : snap.functions)
-      if ((f.create || f.update_code) && !snap.artifacts_present.contains(f.spec->code.s3_key) &&
+      if ((f.create || f.update_code) && f.spec->code.image_uri.empty() &&
+          !snap.artifacts_present.contains(f.spec->code.s3_key) &&
           uploading.insert(f.spec->code.s3_key).second)
         tasks.emplace_back([&, spec = f.spec] { return engine.upload(*spec); });
     for (const auto& role : snap.roles)

@@ -428,11 +428,34 @@ support::Result<CodeSpec> code_for(const sam::Model& model, const sam::Function&
                                    const artifact::BuildReport& artifacts, const Location& location,
                                    const std::map<std::string, CodeSpec>* s3_code) {
   CodeSpec code;
-  if (function.package_type == sam::PackageType::image)
-    return support::fail(support::Diagnostic{
-        function.source.file, function.source.line, function.source.column,
-        support::Severity::error, "deploy",
-        fmt::format("{}: PackageType Image is not deployed by wisp yet", function.logical_id)});
+  if (function.package_type == sam::PackageType::image) {
+    const auto where = [&](std::string message) {
+      return support::fail(support::Diagnostic{
+          function.source.file, function.source.line, function.source.column,
+          support::Severity::error, "deploy", fmt::format("{}: {}", function.logical_id, message)});
+    };
+    const auto& uri = function.image_uri;
+    const auto at = uri.find("@sha256:");
+    const auto hex = at == std::string::npos ? std::string() : uri.substr(at + 8);
+    if (uri.empty())
+      return where("PackageType Image needs ImageUri (wisp deploy does not push local images "
+                   "to a registry yet)");
+    if (hex.size() != 64 || !std::all_of(hex.begin(), hex.end(), [](char c) {
+          return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        }))
+      return where(fmt::format("ImageUri {} names no digest: wisp deploys an image pinned by "
+                               "digest (<repository>@sha256:<digest>), which it compares with "
+                               "Lambda's CodeSha256 (tags are not resolved yet)",
+                               uri));
+    if (!function.image_config.command.empty() || !function.image_config.entry_point.empty() ||
+        !function.image_config.working_directory.empty())
+      return where("ImageConfig is not deployed by wisp yet");
+    code.image_uri = uri;
+    code.sha256_hex = hex;
+    code.sha256_base64 = hex;
+    code.s3_key = "image:" + uri; // never uploaded (see image_uri)
+    return code;
+  }
   if (!function.code_s3_uri.empty()) {
     if (s3_code != nullptr)
       if (auto found = s3_code->find(function.logical_id); found != s3_code->end())
@@ -814,11 +837,12 @@ support::Result<Desired> build_desired(const sam::Model& model,
     } else {
       WISP_TRY_ASSIGN(role_arn, role_arn_literal(function.role.literal, desired));
     }
-    json::object config{{"Runtime", function.runtime},
-                        {"Handler", function.handler},
-                        {"Role", role_arn},
-                        {"MemorySize", function.memory_size},
-                        {"Timeout", function.timeout}};
+    json::object config{
+        {"Role", role_arn}, {"MemorySize", function.memory_size}, {"Timeout", function.timeout}};
+    if (spec.code.image_uri.empty()) { // an image brings its runtime and command
+      config["Runtime"] = function.runtime;
+      config["Handler"] = function.handler;
+    }
     // Environment: resolved values, with what the loader left symbolic resolved here.
     json::object variables;
     const auto& raw_properties = properties_of(model, function.logical_id);
@@ -1091,10 +1115,14 @@ support::Result<Desired> build_desired(const sam::Model& model,
     const json::object* api_auth = nullptr;
     if (const auto* auth = api.properties.if_contains("Auth"); auth != nullptr && auth->is_object())
       api_auth = &auth->as_object();
+    const json::value* resource_policy = nullptr;
     if (api_auth != nullptr)
       if (const auto* v = api_auth->if_contains("ResourcePolicy");
-          v != nullptr && !(v->is_bool() && !v->as_bool()))
-        return where_api("Auth.ResourcePolicy is not deployed by wisp yet");
+          v != nullptr && !(v->is_bool() && !v->as_bool())) {
+        if (api.kind != sam::ApiKind::rest)
+          return where_api("Auth.ResourcePolicy is for REST APIs (AWS::Serverless::Api)");
+        resource_policy = v;
+      }
     const bool api_key_default = api_auth != nullptr && api_auth->contains("ApiKeyRequired") &&
                                  api_auth->at("ApiKeyRequired") == json::value(true);
     const bool api_key_preflight =
@@ -1278,6 +1306,49 @@ support::Result<Desired> build_desired(const sam::Model& model,
     }
     if (!authorizer_digests.empty())
       digest_input.push_back(std::move(authorizer_digests));
+    if (resource_policy != nullptr) {
+      // The API's paths and methods as SAM's swagger has them (CORS adds OPTIONS to each).
+      // An event's Path as written: the model drops a trailing '/' (API Gateway's resource),
+      // SAM's swagger and its policy keep it.
+      const auto written_path = [&](const sam::Route& route) {
+        for (const auto& f : model.functions)
+          if (f.logical_id == route.function_logical_id)
+            for (const auto& event : f.events)
+              if (event.name == route.event_name)
+                if (const auto* path = event.properties.if_contains("Path");
+                    path != nullptr && path->is_string())
+                  return std::string(path->as_string());
+        return route.path;
+      };
+      std::vector<PolicyPath> paths;
+      const auto add_path = [&](const std::string& path, const std::string& method) {
+        auto it = std::find_if(paths.begin(), paths.end(),
+                               [&](const PolicyPath& p) { return p.first == path; });
+        if (it == paths.end())
+          it = paths.insert(paths.end(), PolicyPath{path, {}});
+        if (std::find(it->second.begin(), it->second.end(), method) == it->second.end())
+          it->second.push_back(method);
+      };
+      for (const auto& route : model.routes)
+        if (route.api_logical_id == api.logical_id)
+          add_path(route.event_name.empty() ? route.path : written_path(route), route.method);
+      for (const auto& other : other_operations)
+        add_path(other.path, other.method);
+      if (api.cors)
+        for (auto& [path, methods] : paths)
+          if (std::find(methods.begin(), methods.end(), "OPTIONS") == methods.end())
+            methods.emplace_back("OPTIONS");
+      WISP_TRY_ASSIGN(
+          const auto resolved,
+          resolver.deep(*resource_policy, fmt::format("{}: Auth.ResourcePolicy", api.logical_id)));
+      auto policy = rest_resource_policy(resolved, paths, spec.stage);
+      if (!policy)
+        return where_api("Auth.ResourcePolicy: " + policy.error().message);
+      spec.resource_policy = std::move(*policy);
+      if (spec.resource_policy)
+        digest_input.push_back(
+            json::array{"policy", json::value(canonical_json(*spec.resource_policy))});
+    }
     json::array binary;
     for (const auto& type : spec.binary_media_types)
       binary.emplace_back(type);

@@ -18,6 +18,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace wisp::deploy {
@@ -32,6 +34,9 @@ struct CodeSpec {
   // never uploaded; the digest is of the object (downloaded once per ETag).
   std::string s3_bucket;
   std::string s3_version;
+  // PackageType Image: the image in a registry, pinned by digest; sha256_base64 then holds
+  // the digest in hex, as Lambda reports an image function's CodeSha256.
+  std::string image_uri;
 };
 
 struct RoleSpec {
@@ -147,8 +152,9 @@ struct ApiSpec {
   std::vector<std::string> binary_media_types;
   std::optional<boost::json::object> canary; // REST CanarySetting
   std::vector<AuthorizerSpec> authorizers;
-  std::string api_key_source;              // ApiKeySourceType: HEADER | AUTHORIZER
-  std::optional<UsagePlanSpec> usage_plan; // REST Auth.UsagePlan (not NONE)
+  std::string api_key_source;                         // ApiKeySourceType: HEADER | AUTHORIZER
+  std::optional<UsagePlanSpec> usage_plan;            // REST Auth.UsagePlan (not NONE)
+  std::optional<boost::json::object> resource_policy; // REST Auth.ResourcePolicy, as SAM makes it
   std::string definition_digest; // routes, integrations, authorizers (what needs a deployment)
 };
 
@@ -198,6 +204,19 @@ struct DesiredInputs {
 // The stage a deploy targets: --stage, else the functions' common AutoPublishAlias, else
 // "live".
 std::string resolve_stage(const sam::Model& model, const std::string& stage_flag);
+
+// A REST API's path and its methods (upper case, or ANY), in the API's order.
+using PolicyPath = std::pair<std::string, std::vector<std::string>>;
+
+// Auth.ResourcePolicy (resolved) as aws-sam-translator writes it into the API's
+// x-amazon-apigateway-policy for these paths and this stage; nullopt when it adds nothing.
+support::Result<std::optional<boost::json::object>>
+rest_resource_policy(const boost::json::value& resource_policy,
+                     const std::vector<PolicyPath>& paths, const std::string& stage);
+
+// The policy GetRestApi reports, as canonical JSON comparable with the spec's: parsed (also
+// when escaped), the API's execute-api ARNs shortened back to "execute-api:/"; empty if none.
+std::string reported_policy(std::string_view policy, const std::string& api_id);
 
 support::Result<Desired> build_desired(const sam::Model& model,
                                        const artifact::BuildReport& artifacts,

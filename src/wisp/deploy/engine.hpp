@@ -77,8 +77,9 @@ struct UsagePlanActual {
 };
 
 struct ApiActual {
-  std::string id;                           // empty: the API does not exist
-  std::string api_key_source;               // REST apiKeySource
+  std::string id;             // empty: the API does not exist
+  std::string api_key_source; // REST apiKeySource
+  std::string policy;         // REST resource policy, canonical (reported_policy); empty: none
   std::vector<UsagePlanActual> usage_plans; // wisp's naming this API's stage, or the wanted one
   // REST
   std::map<std::string, RestResourceActual> resources; // by path
