@@ -4,6 +4,7 @@
 
 #include <wisp/deploy/engine.hpp>
 
+#include <wisp/aws/json_fields.hpp>
 #include <wisp/deploy/naming.hpp>
 #include <wisp/support/strings.hpp>
 
@@ -18,11 +19,6 @@ namespace wisp::deploy {
 namespace json = boost::json;
 
 namespace {
-
-std::string str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 const json::array& items_of(const json::value& v, std::string_view key = "item") {
   static const json::array k_empty;
@@ -151,10 +147,12 @@ support::Result<std::vector<std::string>> api_ids_named(const Backend& backend,
       if (!item.is_object())
         continue;
       const auto& o = item.as_object();
-      if (str(o, "name") == spec.name)
-        ids.push_back(str(o, rest ? "id" : "apiId"));
+      if (aws::json_string(o, "name") == spec.name)
+        ids.push_back(aws::json_string(o, rest ? "id" : "apiId"));
     }
-    position = listed->is_object() ? str(listed->as_object(), rest ? "position" : "nextToken") : "";
+    position = listed->is_object()
+                   ? aws::json_string(listed->as_object(), rest ? "position" : "nextToken")
+                   : "";
     if (position.empty())
       break;
   }
@@ -177,31 +175,31 @@ AuthorizerSpec authorizer_of(const json::object& o, bool rest) {
     return v != nullptr && v->is_number() ? v->to_number<int>() : fallback;
   };
   if (rest) {
-    a.name = str(o, "name");
-    a.type = str(o, "type");
-    a.uri = str(o, "authorizerUri");
-    for (auto& source : support::split(str(o, "identitySource"), ','))
+    a.name = aws::json_string(o, "name");
+    a.type = aws::json_string(o, "type");
+    a.uri = aws::json_string(o, "authorizerUri");
+    for (auto& source : support::split(aws::json_string(o, "identitySource"), ','))
       if (auto t = std::string(support::trim(source)); !t.empty())
         a.identity_sources.push_back(t);
     a.ttl_seconds = number("authorizerResultTtlInSeconds", 300);
-    a.validation_expression = str(o, "identityValidationExpression");
+    a.validation_expression = aws::json_string(o, "identityValidationExpression");
     a.provider_arns = strings("providerARNs");
     return a;
   }
-  a.name = str(o, "name");
-  a.type = str(o, "authorizerType");
-  a.uri = str(o, "authorizerUri");
+  a.name = aws::json_string(o, "name");
+  a.type = aws::json_string(o, "authorizerType");
+  a.uri = aws::json_string(o, "authorizerUri");
   a.identity_sources = strings("identitySource");
   a.ttl_seconds = number("authorizerResultTtlInSeconds", a.type == "JWT" ? 0 : 300);
   if (const auto* jwt = o.if_contains("jwtConfiguration"); jwt != nullptr && jwt->is_object()) {
-    a.issuer = str(jwt->as_object(), "issuer");
+    a.issuer = aws::json_string(jwt->as_object(), "issuer");
     if (const auto* audience = jwt->as_object().if_contains("audience");
         audience != nullptr && audience->is_array())
       for (const auto& item : audience->as_array())
         if (item.is_string())
           a.audience.emplace_back(item.as_string());
   }
-  a.payload_format_version = str(o, "authorizerPayloadFormatVersion");
+  a.payload_format_version = aws::json_string(o, "authorizerPayloadFormatVersion");
   if (const auto* simple = o.if_contains("enableSimpleResponses");
       simple != nullptr && simple->is_bool())
     a.simple_responses = simple->as_bool();
@@ -311,8 +309,9 @@ apply_authorizers(const Backend& backend, const ApiSpec& spec, const std::string
     if (!done)
       return tl::unexpected(error_of(std::move(done)));
     if (it == actual.end()) {
-      const auto id =
-          done->is_object() ? str(done->as_object(), rest ? "id" : "authorizerId") : std::string();
+      const auto id = done->is_object()
+                          ? aws::json_string(done->as_object(), rest ? "id" : "authorizerId")
+                          : std::string();
       if (id.empty())
         return support::failf("CreateAuthorizer for {} of {} returned no id", a.name,
                               spec.logical_id);
@@ -408,8 +407,8 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
     if (!api)
       return tl::unexpected(error_of(std::move(api)));
     if (api->is_object()) {
-      actual.api_key_source = str(api->as_object(), "apiKeySource");
-      actual.policy = reported_policy(str(api->as_object(), "policy"), actual.id);
+      actual.api_key_source = aws::json_string(api->as_object(), "apiKeySource");
+      actual.policy = reported_policy(aws::json_string(api->as_object(), "policy"), actual.id);
     }
     if (api->is_object())
       if (const auto* types = api->as_object().if_contains("binaryMediaTypes");
@@ -430,7 +429,7 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
         if (!item.is_object())
           continue;
         const auto& o = item.as_object();
-        RestResourceActual resource{str(o, "id"), str(o, "path"), {}};
+        RestResourceActual resource{aws::json_string(o, "id"), aws::json_string(o, "path"), {}};
         if (const auto* methods = o.if_contains("resourceMethods");
             methods != nullptr && methods->is_object())
           for (const auto& m : methods->as_object()) {
@@ -439,9 +438,9 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
               const auto& mo = m.value().as_object();
               if (const auto* integration = mo.if_contains("methodIntegration");
                   integration != nullptr && integration->is_object())
-                method.uri = str(integration->as_object(), "uri");
-              method.authorization_type = str(mo, "authorizationType");
-              method.authorizer_id = str(mo, "authorizerId");
+                method.uri = aws::json_string(integration->as_object(), "uri");
+              method.authorization_type = aws::json_string(mo, "authorizationType");
+              method.authorizer_id = aws::json_string(mo, "authorizerId");
               const auto* key = mo.if_contains("apiKeyRequired");
               method.api_key_required = key != nullptr && key->is_bool() && key->as_bool();
             }
@@ -449,7 +448,7 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
           }
         actual.resources[resource.path] = std::move(resource);
       }
-      position = resources->is_object() ? str(resources->as_object(), "position") : "";
+      position = resources->is_object() ? aws::json_string(resources->as_object(), "position") : "";
       if (position.empty())
         break;
     }
@@ -465,8 +464,9 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
         return tl::unexpected(error_of(std::move(listed)));
       for (const auto& item : items_of(*listed))
         if (item.is_object())
-          actual.authorizers[str(item.as_object(), "name")] = {
-              str(item.as_object(), "id"), authorizer_of(item.as_object(), true).digest()};
+          actual.authorizers[aws::json_string(item.as_object(), "name")] = {
+              aws::json_string(item.as_object(), "id"),
+              authorizer_of(item.as_object(), true).digest()};
     }
     WISP_TRY_ASSIGN(actual.usage_plans, read_usage_plans(backend, spec, actual.id));
     auto stage = backend.apigw("GetStage", "GET", "/" + id + "/stages/" + segment(spec.stage));
@@ -475,13 +475,13 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
         return tl::unexpected(error_of(std::move(stage)));
     } else if (stage->is_object()) {
       actual.stage_exists = true;
-      actual.deployment_id = str(stage->as_object(), "deploymentId");
+      actual.deployment_id = aws::json_string(stage->as_object(), "deploymentId");
       actual.variables = string_map(stage->as_object().if_contains("variables"));
       if (!actual.deployment_id.empty()) {
         auto deployment = backend.apigw("GetDeployment", "GET",
                                         "/" + id + "/deployments/" + segment(actual.deployment_id));
         if (deployment && deployment->is_object()) {
-          const auto description = str(deployment->as_object(), "description");
+          const auto description = aws::json_string(deployment->as_object(), "description");
           if (description.starts_with("wisp "))
             actual.deployment_digest = description.substr(5);
         }
@@ -495,9 +495,9 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
     return tl::unexpected(error_of(std::move(integrations)));
   for (const auto& item : items_of(*integrations, "items"))
     if (item.is_object())
-      actual.integrations[str(item.as_object(), "integrationId")] =
-          str(item.as_object(), "integrationUri") + "|" +
-          str(item.as_object(), "payloadFormatVersion");
+      actual.integrations[aws::json_string(item.as_object(), "integrationId")] =
+          aws::json_string(item.as_object(), "integrationUri") + "|" +
+          aws::json_string(item.as_object(), "payloadFormatVersion");
   auto routes = backend.apigw2("GetRoutes", "GET", "/apis/" + id + "/routes");
   if (!routes)
     return tl::unexpected(error_of(std::move(routes)));
@@ -505,13 +505,14 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
   for (const auto& item : items_of(*routes, "items"))
     if (item.is_object()) {
       const auto& o = item.as_object();
-      actual.routes[str(o, "routeKey")] = str(o, "target");
-      actual.route_ids[str(o, "routeKey")] = str(o, "routeId");
-      auto type = str(o, "authorizationType");
+      actual.routes[aws::json_string(o, "routeKey")] = aws::json_string(o, "target");
+      actual.route_ids[aws::json_string(o, "routeKey")] = aws::json_string(o, "routeId");
+      auto type = aws::json_string(o, "authorizationType");
       if (type.empty())
         type = "NONE";
       any_auth = any_auth || type != "NONE";
-      actual.route_auth[str(o, "routeKey")] = type + "|" + str(o, "authorizerId");
+      actual.route_auth[aws::json_string(o, "routeKey")] =
+          type + "|" + aws::json_string(o, "authorizerId");
     }
   if (!spec.authorizers.empty() || any_auth) {
     auto listed = backend.apigw2("GetAuthorizers", "GET", "/apis/" + id + "/authorizers");
@@ -519,14 +520,15 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
       return tl::unexpected(error_of(std::move(listed)));
     for (const auto& item : items_of(*listed, "items"))
       if (item.is_object())
-        actual.authorizers[str(item.as_object(), "name")] = {
-            str(item.as_object(), "authorizerId"), authorizer_of(item.as_object(), false).digest()};
+        actual.authorizers[aws::json_string(item.as_object(), "name")] = {
+            aws::json_string(item.as_object(), "authorizerId"),
+            authorizer_of(item.as_object(), false).digest()};
   }
   auto stages = backend.apigw2("GetStages", "GET", "/apis/" + id + "/stages");
   if (!stages)
     return tl::unexpected(error_of(std::move(stages)));
   for (const auto& item : items_of(*stages, "items")) {
-    if (!item.is_object() || str(item.as_object(), "stageName") != spec.stage)
+    if (!item.is_object() || aws::json_string(item.as_object(), "stageName") != spec.stage)
       continue;
     actual.stage_exists = true;
     actual.variables = string_map(item.as_object().if_contains("stageVariables"));
@@ -685,7 +687,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     auto created = backend.apigw("CreateRestApi", "POST", "", &request);
     if (!created)
       return tl::unexpected(error_of(std::move(created)));
-    applied.id = created->is_object() ? str(created->as_object(), "id") : "";
+    applied.id = created->is_object() ? aws::json_string(created->as_object(), "id") : "";
     if (applied.id.empty())
       return support::failf("CreateRestApi for {} returned no id", spec.logical_id);
     log.step(fmt::format("created REST API {} ({})", spec.name, applied.id));
@@ -695,8 +697,10 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
       return tl::unexpected(error_of(std::move(listed)));
     for (const auto& item : items_of(*listed))
       if (item.is_object())
-        resources[str(item.as_object(), "path")] = {
-            str(item.as_object(), "id"), str(item.as_object(), "path"), {}};
+        resources[aws::json_string(item.as_object(), "path")] = {
+            aws::json_string(item.as_object(), "id"),
+            aws::json_string(item.as_object(), "path"),
+            {}};
   } else {
     applied.id = plan.actual.id;
   }
@@ -750,7 +754,8 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
                       "/" + id + "/resources/" + segment(resources.at(parent).id), &body);
     if (!created)
       return tl::unexpected(error_of(std::move(created)));
-    resources[path] = {created->is_object() ? str(created->as_object(), "id") : "", path, {}};
+    resources[path] = {
+        created->is_object() ? aws::json_string(created->as_object(), "id") : "", path, {}};
   }
   // Authorizers, then methods and integrations.
   WISP_TRY_ASSIGN(const auto authorizer_ids,
@@ -803,7 +808,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
         (existing == resource.methods.end() || existing->second.uri != route.integration_uri)) {
       WISP_TRY(put_other_integration(backend, base, route));
       log.step(fmt::format("{}: route {} {} → {} integration", spec.logical_id, route.method,
-                           route.path, str(*route.integration, "type")));
+                           route.path, aws::json_string(*route.integration, "type")));
     } else if (existing == resource.methods.end() ||
                existing->second.uri != route.integration_uri) {
       const json::value body = json::object{
@@ -874,7 +879,8 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     auto deployment = backend.apigw("CreateDeployment", "POST", "/" + id + "/deployments", &body);
     if (!deployment)
       return tl::unexpected(error_of(std::move(deployment)));
-    const auto deployment_id = deployment->is_object() ? str(deployment->as_object(), "id") : "";
+    const auto deployment_id =
+        deployment->is_object() ? aws::json_string(deployment->as_object(), "id") : "";
     if (deployment_id.empty())
       return support::failf("CreateDeployment for {} returned no id", spec.logical_id);
     log.step(fmt::format("{}: deployment {}{}", spec.logical_id, deployment_id,
@@ -886,7 +892,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
       const auto* settings =
           stage->is_object() ? stage->as_object().if_contains("canarySettings") : nullptr;
       if (settings != nullptr && settings->is_object() &&
-          str(settings->as_object(), "deploymentId") == deployment_id) {
+          aws::json_string(settings->as_object(), "deploymentId") == deployment_id) {
         applied.canary_active = true;
       } else {
         log.warning(fmt::format("{}: the backend dropped the stage canary (canarySettings): the "
@@ -939,9 +945,10 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
   if (!stage)
     return tl::unexpected(error_of(std::move(stage)));
   const auto& o = stage->is_object() ? stage->as_object() : json::object();
-  if (!applied.canary_active && str(o, "deploymentId") != applied.deployment_id)
+  if (!applied.canary_active && aws::json_string(o, "deploymentId") != applied.deployment_id)
     return support::failf("read-back: stage {} of {} serves deployment {}, not {}", spec.stage,
-                          spec.logical_id, str(o, "deploymentId"), applied.deployment_id);
+                          spec.logical_id, aws::json_string(o, "deploymentId"),
+                          applied.deployment_id);
   if (string_map(o.if_contains("variables")) != spec.variables)
     return support::failf("read-back: stage {} of {} does not hold the stage variables wisp set",
                           spec.stage, spec.logical_id);
@@ -964,7 +971,7 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
     auto created = backend.apigw2("CreateApi", "POST", "/apis", &body);
     if (!created)
       return tl::unexpected(error_of(std::move(created)));
-    applied.id = created->is_object() ? str(created->as_object(), "apiId") : "";
+    applied.id = created->is_object() ? aws::json_string(created->as_object(), "apiId") : "";
     if (applied.id.empty())
       return support::failf("CreateApi for {} returned no id", spec.logical_id);
     log.step(fmt::format("created HTTP API {} ({})", spec.name, applied.id));
@@ -1009,7 +1016,7 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
       if (!created)
         return tl::unexpected(error_of(std::move(created)));
       const auto integration_id =
-          created->is_object() ? str(created->as_object(), "integrationId") : "";
+          created->is_object() ? aws::json_string(created->as_object(), "integrationId") : "";
       integration = by_target.emplace(want, integration_id).first;
     }
     used.insert(integration->second);
@@ -1118,7 +1125,7 @@ support::Status promote_api_canary(const Backend& backend, const std::string& ap
       current->is_object() ? current->as_object().if_contains("canarySettings") : nullptr;
   if (settings == nullptr || !settings->is_object())
     return {};
-  const auto canary_deployment = str(settings->as_object(), "deploymentId");
+  const auto canary_deployment = aws::json_string(settings->as_object(), "deploymentId");
   if (canary_deployment.empty())
     return {};
   // The stage keeps its own variables (the template's): the overrides were for canary
@@ -1135,7 +1142,7 @@ support::Status promote_api_canary(const Backend& backend, const std::string& ap
   if (!after)
     return tl::unexpected(error_of(std::move(after)));
   const auto& o = after->is_object() ? after->as_object() : json::object();
-  if (str(o, "deploymentId") != canary_deployment || o.contains("canarySettings"))
+  if (aws::json_string(o, "deploymentId") != canary_deployment || o.contains("canarySettings"))
     return support::failf("read-back: stage {} of API {} does not serve the promoted canary "
                           "deployment {} alone",
                           stage, api_id, canary_deployment);

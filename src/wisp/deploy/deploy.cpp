@@ -2,6 +2,7 @@
 
 #include <wisp/deploy/deploy.hpp>
 
+#include <wisp/aws/json_fields.hpp>
 #include <wisp/aws/s3.hpp>
 #include <wisp/deploy/engine.hpp>
 #include <wisp/deploy/naming.hpp>
@@ -82,11 +83,6 @@ struct Snapshot {
   Plan plan;
 };
 
-std::string str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
 std::string short_digest(std::string_view base64_or_hex) {
   // CodeSha256 is base64; show 8 hex digits of the same digest.
   if (auto raw = support::base64_decode(base64_or_hex); raw && raw->size() == 32)
@@ -156,7 +152,7 @@ void compare_config(const json::object& want, const json::object& have,
         if (item.is_string())
           out.emplace_back(item.as_string());
         else if (field != nullptr && item.is_object())
-          out.push_back(str(item.as_object(), field));
+          out.push_back(aws::json_string(item.as_object(), field));
       }
     return out;
   };
@@ -196,7 +192,7 @@ void compare_config(const json::object& want, const json::object& have,
 }
 
 std::string code_of(const json::object& config) {
-  return str(config, "CodeSha256");
+  return aws::json_string(config, "CodeSha256");
 }
 
 const json::object* configuration(const std::optional<json::object>& get_function_response) {
@@ -293,7 +289,7 @@ struct Engine {
         if (*got) {
           r->actual.exists = true;
           if (const auto* tags = (*got)->if_contains("Tags"); tags != nullptr && tags->is_object())
-            r->actual.digest_tag = str(tags->as_object(), "wisp:digest");
+            r->actual.digest_tag = aws::json_string(tags->as_object(), "wisp:digest");
         }
         return {};
       });
@@ -823,7 +819,7 @@ struct Engine {
                     backend.publish_version(spec.name, spec.code.sha256_base64,
                                             "wisp " + spec.config_digest.substr(0, 12)));
     WISP_TRY(check_code(published, spec, "PublishVersion"));
-    const auto version = str(published, "Version");
+    const auto version = aws::json_string(published, "Version");
     if (version.empty() || version == "$LATEST")
       return support::failf("PublishVersion of {} returned no version number", spec.name);
     log.step(fmt::format("published {} version {}", spec.name, version));

@@ -4,6 +4,7 @@
 
 #include <wisp/deploy/engine.hpp>
 
+#include <wisp/aws/json_fields.hpp>
 #include <wisp/deploy/naming.hpp>
 
 #include <boost/json/serialize.hpp>
@@ -16,11 +17,6 @@ namespace wisp::deploy {
 namespace json = boost::json;
 
 namespace {
-
-std::string str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 const json::array& items_of(const json::value& v) {
   static const json::array k_empty;
@@ -36,7 +32,8 @@ template <class T> support::Error error_of(T&& result) {
 
 bool owned(const json::object& o, const std::string& stack) {
   const auto* tags = o.if_contains("tags");
-  return tags != nullptr && tags->is_object() && str(tags->as_object(), "wisp:stack") == stack;
+  return tags != nullptr && tags->is_object() &&
+         aws::json_string(tags->as_object(), "wisp:stack") == stack;
 }
 
 // Every usage plan of the backend that wisp made for the stack.
@@ -55,15 +52,21 @@ support::Result<std::vector<UsagePlanActual>> owned_plans(const Backend& backend
       if (!item.is_object() || !owned(item.as_object(), stack))
         continue;
       const auto& o = item.as_object();
-      UsagePlanActual plan{str(o, "id"), str(o, "name"), usage_plan_fields(item), {}, {},
-                           false,        false};
+      UsagePlanActual plan{aws::json_string(o, "id"),
+                           aws::json_string(o, "name"),
+                           usage_plan_fields(item),
+                           {},
+                           {},
+                           false,
+                           false};
       if (const auto* stages = o.if_contains("apiStages"); stages != nullptr && stages->is_array())
         for (const auto& s : stages->as_array())
           if (s.is_object())
-            plan.stages.emplace_back(str(s.as_object(), "apiId"), str(s.as_object(), "stage"));
+            plan.stages.emplace_back(aws::json_string(s.as_object(), "apiId"),
+                                     aws::json_string(s.as_object(), "stage"));
       out.push_back(std::move(plan));
     }
-    position = listed->is_object() ? str(listed->as_object(), "position") : "";
+    position = listed->is_object() ? aws::json_string(listed->as_object(), "position") : "";
     if (position.empty())
       break;
   }
@@ -77,8 +80,8 @@ support::Status read_key(const Backend& backend, const std::string& name, UsageP
   if (!keys)
     return tl::unexpected(error_of(std::move(keys)));
   for (const auto& item : items_of(*keys))
-    if (item.is_object() && str(item.as_object(), "name") == name) {
-      plan.key_id = str(item.as_object(), "id");
+    if (item.is_object() && aws::json_string(item.as_object(), "name") == name) {
+      plan.key_id = aws::json_string(item.as_object(), "id");
       const auto* enabled = item.as_object().if_contains("enabled");
       plan.key_enabled = enabled != nullptr && enabled->is_bool() && enabled->as_bool();
       break;
@@ -91,7 +94,7 @@ support::Status read_key(const Backend& backend, const std::string& name, UsageP
   if (!linked)
     return tl::unexpected(error_of(std::move(linked)));
   for (const auto& item : items_of(*linked))
-    if (item.is_object() && str(item.as_object(), "id") == plan.key_id)
+    if (item.is_object() && aws::json_string(item.as_object(), "id") == plan.key_id)
       plan.key_linked = true;
   return {};
 }
@@ -126,8 +129,8 @@ support::Status leave(const Backend& backend, const UsagePlanActual& plan, const
   std::vector<std::string> keys;
   if (linked)
     for (const auto& item : items_of(*linked))
-      if (item.is_object() && str(item.as_object(), "name").starts_with(stack + "-"))
-        keys.push_back(str(item.as_object(), "id"));
+      if (item.is_object() && aws::json_string(item.as_object(), "name").starts_with(stack + "-"))
+        keys.push_back(aws::json_string(item.as_object(), "id"));
   // API Gateway refuses to delete a plan that still lists stages.
   const json::value body =
       json::object{{"patchOperations", json::array{json::object{{"op", "remove"},
@@ -252,7 +255,7 @@ support::Status apply_usage_plans(const Backend& backend, const ApiSpec& spec,
     auto created = backend.apigw_root("CreateUsagePlan", "POST", "/usageplans", &request);
     if (!created)
       return tl::unexpected(error_of(std::move(created)));
-    made.id = created->is_object() ? str(created->as_object(), "id") : "";
+    made.id = created->is_object() ? aws::json_string(created->as_object(), "id") : "";
     if (made.id.empty())
       return support::failf("CreateUsagePlan for {} returned no id", spec.logical_id);
     made.name = wanted.name;
@@ -280,7 +283,7 @@ support::Status apply_usage_plans(const Backend& backend, const ApiSpec& spec,
     auto created = backend.apigw_root("CreateApiKey", "POST", "/apikeys", &body);
     if (!created)
       return tl::unexpected(error_of(std::move(created)));
-    found->key_id = created->is_object() ? str(created->as_object(), "id") : "";
+    found->key_id = created->is_object() ? aws::json_string(created->as_object(), "id") : "";
     if (found->key_id.empty())
       return support::failf("CreateApiKey for {} returned no id", spec.logical_id);
     found->key_linked = false;

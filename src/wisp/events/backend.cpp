@@ -1,5 +1,6 @@
 #include <wisp/events/backend.hpp>
 
+#include <wisp/aws/json_fields.hpp>
 #include <wisp/aws/s3.hpp>
 #include <wisp/aws/xml.hpp>
 #include <wisp/support/strings.hpp>
@@ -23,11 +24,6 @@ tl::unexpected<aws::ServiceError> error_of(tl::expected<T, aws::ServiceError>& r
   return tl::unexpected(std::move(r).error());
 }
 
-std::string str(const json::object& object, std::string_view key) {
-  const auto* value = object.if_contains(key);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
 json::array receipts_json(const std::vector<Backend::Receipt>& items, std::size_t from,
                           std::size_t to, int visibility) {
   json::array entries;
@@ -47,8 +43,8 @@ std::vector<ShardInfo> shards_of(const json::array& shards) {
       continue;
     const auto& object = shard.as_object();
     ShardInfo info;
-    info.id = str(object, "ShardId");
-    info.parent = str(object, "ParentShardId");
+    info.id = aws::json_string(object, "ShardId");
+    info.parent = aws::json_string(object, "ParentShardId");
     if (const auto* range = object.if_contains("SequenceNumberRange"); range && range->is_object())
       info.closed = range->as_object().contains("EndingSequenceNumber");
     out.push_back(std::move(info));
@@ -65,7 +61,7 @@ GetRecordsResult records_of(const json::value& answer) {
     for (const auto& record : records->as_array())
       if (record.is_object())
         out.records.push_back(record.as_object());
-  out.next_iterator = str(object, "NextShardIterator");
+  out.next_iterator = aws::json_string(object, "NextShardIterator");
   return out;
 }
 
@@ -111,7 +107,7 @@ AwsResult<std::optional<std::string>> Backend::queue_url(std::string_view name) 
       return std::optional<std::string>();
     return error_of(answer);
   }
-  return std::optional<std::string>(str(answer->as_object(), "QueueUrl"));
+  return std::optional<std::string>(aws::json_string(answer->as_object(), "QueueUrl"));
 }
 
 AwsResult<std::string>
@@ -126,7 +122,7 @@ Backend::create_queue(std::string_view name,
   auto answer = call(Service::sqs, "AmazonSQS", "CreateQueue", body, "1.0");
   if (!answer)
     return error_of(answer);
-  return str(answer->as_object(), "QueueUrl");
+  return aws::json_string(answer->as_object(), "QueueUrl");
 }
 
 AwsResult<std::map<std::string, std::string>>
@@ -198,11 +194,12 @@ AwsResult<std::map<std::string, std::string>> batched(const std::vector<Backend:
       for (const auto& entry : errors->as_array()) {
         if (!entry.is_object())
           continue;
-        const auto id = str(entry.as_object(), "Id");
+        const auto id = aws::json_string(entry.as_object(), "Id");
         const auto index = id.size() > 1 ? std::stoul(id.substr(1)) : 0;
         if (index < items.size())
-          failed[items[index].id] = fmt::format("{}: {}", str(entry.as_object(), "Code"),
-                                                str(entry.as_object(), "Message"));
+          failed[items[index].id] =
+              fmt::format("{}: {}", aws::json_string(entry.as_object(), "Code"),
+                          aws::json_string(entry.as_object(), "Message"));
       }
     }
   }
@@ -241,7 +238,7 @@ AwsResult<std::string> Backend::send_message(std::string_view url, std::string_v
   auto answer = call(Service::sqs, "AmazonSQS", "SendMessage", request, "1.0");
   if (!answer)
     return error_of(answer);
-  return str(answer->as_object(), "MessageId");
+  return aws::json_string(answer->as_object(), "MessageId");
 }
 
 // ------------------------------------------------------------------ SNS
@@ -379,7 +376,7 @@ AwsResult<std::vector<ShardInfo>> Backend::dynamodb_shards(std::string_view stre
         shards && shards->is_array())
       for (auto& shard : shards_of(shards->as_array()))
         out.push_back(std::move(shard));
-    last = str(description->as_object(), "LastEvaluatedShardId");
+    last = aws::json_string(description->as_object(), "LastEvaluatedShardId");
     if (last.empty())
       break;
   }
@@ -396,7 +393,7 @@ AwsResult<std::string> Backend::dynamodb_iterator(std::string_view stream_arn,
       call(Service::dynamodbstreams, "DynamoDBStreams_20120810", "GetShardIterator", body, "1.0");
   if (!answer)
     return error_of(answer);
-  return str(answer->as_object(), "ShardIterator");
+  return aws::json_string(answer->as_object(), "ShardIterator");
 }
 
 AwsResult<GetRecordsResult> Backend::dynamodb_records(std::string_view iterator, int limit) const {
@@ -451,7 +448,7 @@ AwsResult<std::vector<ShardInfo>> Backend::kinesis_shards(std::string_view strea
         shards && shards->is_array())
       for (auto& shard : shards_of(shards->as_array()))
         out.push_back(std::move(shard));
-    token = str(answer->as_object(), "NextToken");
+    token = aws::json_string(answer->as_object(), "NextToken");
     if (token.empty())
       break;
   }
@@ -470,7 +467,7 @@ AwsResult<std::string> Backend::kinesis_iterator(std::string_view stream_arn,
   auto answer = call(Service::kinesis, "Kinesis_20131202", "GetShardIterator", body, "1.1");
   if (!answer)
     return error_of(answer);
-  return str(answer->as_object(), "ShardIterator");
+  return aws::json_string(answer->as_object(), "ShardIterator");
 }
 
 AwsResult<GetRecordsResult> Backend::kinesis_records(std::string_view stream_arn,
@@ -530,14 +527,14 @@ AwsResult<std::optional<std::string>> Backend::event_bus_arn(std::string_view na
       return std::optional<std::string>();
     return error_of(answer);
   }
-  return std::optional<std::string>(str(answer->as_object(), "Arn"));
+  return std::optional<std::string>(aws::json_string(answer->as_object(), "Arn"));
 }
 
 AwsResult<std::string> Backend::create_event_bus(std::string_view name) const {
   auto answer = call(Service::events, "AWSEvents", "CreateEventBus", {{"Name", name}}, "1.1");
   if (!answer)
     return error_of(answer);
-  return str(answer->as_object(), "EventBusArn");
+  return aws::json_string(answer->as_object(), "EventBusArn");
 }
 
 AwsResult<std::string> Backend::put_rule(std::string_view name, std::string_view bus,
@@ -551,7 +548,7 @@ AwsResult<std::string> Backend::put_rule(std::string_view name, std::string_view
                      "1.1");
   if (!answer)
     return error_of(answer);
-  return str(answer->as_object(), "RuleArn");
+  return aws::json_string(answer->as_object(), "RuleArn");
 }
 
 AwsResult<std::optional<std::string>> Backend::rule_arn(std::string_view name,
@@ -563,7 +560,7 @@ AwsResult<std::optional<std::string>> Backend::rule_arn(std::string_view name,
       return std::optional<std::string>();
     return error_of(answer);
   }
-  return std::optional<std::string>(str(answer->as_object(), "Arn"));
+  return std::optional<std::string>(aws::json_string(answer->as_object(), "Arn"));
 }
 
 AwsStatus Backend::put_target(std::string_view rule, std::string_view bus, std::string_view id,

@@ -4,6 +4,7 @@
 
 #include "feeds.hpp"
 
+#include <wisp/aws/json_fields.hpp>
 #include <wisp/runtime/lineage.hpp>
 
 #include <boost/json/parse.hpp>
@@ -23,16 +24,11 @@ namespace {
 constexpr std::size_t k_payload_limit = 6u * 1024 * 1024; // Lambda's synchronous payload limit
 constexpr int k_default_pollers = 5;                      // Lambda starts with five batches
 
-std::string str(const json::object& object, std::string_view key) {
-  const auto* value = object.if_contains(key);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
 std::string attribute(const json::object& message, std::string_view key) {
   const auto* attrs = message.if_contains("Attributes");
   if (attrs == nullptr || !attrs->is_object())
     return {};
-  return str(attrs->as_object(), key);
+  return aws::json_string(attrs->as_object(), key);
 }
 
 bool json_body(std::string_view body, json::value& out) {
@@ -48,7 +44,7 @@ bool json_body(std::string_view body, json::value& out) {
 // JSON, as a string otherwise; a pattern that expects the other form never matches.
 bool sqs_filter_match(const std::vector<EventPattern>& filters, const json::object& record) {
   json::value parsed;
-  const bool body_is_json = json_body(str(record, "body"), parsed);
+  const bool body_is_json = json_body(aws::json_string(record, "body"), parsed);
   json::object view = record;
   if (body_is_json)
     view["body"] = parsed;
@@ -220,7 +216,7 @@ private:
         log_line("backend answers again");
       }
       for (auto& message : *received) {
-        bytes += str(message, "Body").size() + 1024;
+        bytes += aws::json_string(message, "Body").size() + 1024;
         out.push_back(std::move(message));
       }
       if (window.count() == 0 || static_cast<int>(out.size()) >= want || bytes >= k_payload_limit)
@@ -251,7 +247,7 @@ private:
   }
 
   static Backend::Receipt receipt(const json::object& message) {
-    return {str(message, "MessageId"), str(message, "ReceiptHandle")};
+    return {aws::json_string(message, "MessageId"), aws::json_string(message, "ReceiptHandle")};
   }
 
   // Deletes messages, retrying the backend with backoff; what cannot be deleted is delivered
@@ -331,7 +327,7 @@ private:
     json::array list;
     std::set<std::string> ids;
     for (auto& record : records) {
-      ids.insert(str(record, "messageId"));
+      ids.insert(aws::json_string(record, "messageId"));
       list.push_back(std::move(record));
     }
     const auto payload = json::serialize(json::object{{"Records", std::move(list)}});
@@ -366,7 +362,8 @@ private:
         std::vector<json::object> done;
         std::vector<json::object> again;
         for (auto& message : kept)
-          (failed.count(str(message, "MessageId")) != 0 ? again : done).push_back(message);
+          (failed.count(aws::json_string(message, "MessageId")) != 0 ? again : done)
+              .push_back(message);
         remove(done);
         m_context.delivered(
             source.function_id, m_kind, m_spec.origin, kept.size(), "record", result,
@@ -397,10 +394,10 @@ private:
       bool sent = url && url->has_value();
       for (const auto& message : messages)
         if (sent)
-          sent =
-              backend
-                  .send_message(**url, str(message, "Body"), attribute(message, "MessageGroupId"))
-                  .has_value();
+          sent = backend
+                     .send_message(**url, aws::json_string(message, "Body"),
+                                   attribute(message, "MessageGroupId"))
+                     .has_value();
       where = sent ? "sent to the dead-letter queue " + dlq
                    : "dropped (could not be sent to the dead-letter queue " + dlq + ")";
     }
@@ -426,10 +423,10 @@ private:
       const int received = std::atoi(attribute(message, "ApproximateReceiveCount").c_str());
       if (m_spec.max_receive_count > 0 && received >= m_spec.max_receive_count) {
         const auto dlq = m_spec.dead_letter_arn.substr(m_spec.dead_letter_arn.rfind(':') + 1);
-        const auto text =
-            fmt::format("message {} failed on receive {} of maxReceiveCount {}: SQS "
-                        "moves it to the dead-letter queue {}",
-                        str(message, "MessageId"), received, m_spec.max_receive_count, dlq);
+        const auto text = fmt::format("message {} failed on receive {} of maxReceiveCount {}: SQS "
+                                      "moves it to the dead-letter queue {}",
+                                      aws::json_string(message, "MessageId"), received,
+                                      m_spec.max_receive_count, dlq);
         log_line(text);
         m_context.note(fn, m_kind, m_spec.origin, text, result.request_id);
       }
@@ -457,7 +454,7 @@ private:
     std::vector<json::object> pending;
     std::vector<json::object> dropped;
     for (auto& message : messages) {
-      const auto body = str(message, "Body");
+      const auto body = aws::json_string(message, "Body");
       std::optional<std::string> payload;
       switch (m_spec.mode) {
       case QueueSpec::Mode::sns:
@@ -466,7 +463,7 @@ private:
         break;
       case QueueSpec::Mode::eventbridge:
         if (auto event = eventbridge_event(body, info)) {
-          const std::string time = str(*event, "time");
+          const std::string time = aws::json_string(*event, "time");
           payload = source.push.target_input.apply(json::value(std::move(*event)), time);
         }
         break;

@@ -5,6 +5,7 @@
 
 #include "feeds.hpp"
 
+#include <wisp/aws/json_fields.hpp>
 #include <wisp/support/hash.hpp>
 
 #include <boost/json/parse.hpp>
@@ -22,11 +23,6 @@ namespace wisp::events::detail {
 namespace json = boost::json;
 
 namespace {
-
-std::string str(const json::object& object, std::string_view key) {
-  const auto* value = object.if_contains(key);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-}
 
 double to_seconds(const json::value* value) {
   if (value == nullptr)
@@ -219,14 +215,16 @@ double ShardWorker::arrival(const json::object& record) const {
 
 std::string ShardWorker::sequence(const json::object& record) const {
   if (m_feed.kinesis())
-    return str(record, "SequenceNumber");
+    return aws::json_string(record, "SequenceNumber");
   const auto* data = record.if_contains("dynamodb");
-  return data != nullptr && data->is_object() ? str(data->as_object(), "SequenceNumber") : "";
+  return data != nullptr && data->is_object()
+             ? aws::json_string(data->as_object(), "SequenceNumber")
+             : "";
 }
 
 std::string ShardWorker::lane_key(const json::object& record) const {
   if (m_feed.kinesis())
-    return str(record, "PartitionKey");
+    return aws::json_string(record, "PartitionKey");
   const auto* data = record.if_contains("dynamodb");
   if (data == nullptr || !data->is_object())
     return {};
@@ -252,7 +250,7 @@ json::value ShardWorker::filter_view(const json::object& lambda) const {
       for (const auto& [key, value] : kinesis->as_object())
         view[key] = value;
       view.erase("data");
-      if (auto decoded = support::base64_decode(str(kinesis->as_object(), "data"))) {
+      if (auto decoded = support::base64_decode(aws::json_string(kinesis->as_object(), "data"))) {
         boost::system::error_code ec;
         auto parsed = json::parse(*decoded, ec);
         if (!ec && parsed.is_object())
