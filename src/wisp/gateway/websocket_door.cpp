@@ -621,16 +621,16 @@ void WsConnection::integrate_http(const WsRouteSlot& slot, std::string body, boo
       m_ws.get_executor(), std::move(request),
       [self = shared_from_this(), &slot, request_id = std::move(request_id),
        message_id = std::move(message_id), started](HttpIntegrationResult result) {
-        const auto& route = slot.route;
+        const auto& answered = slot.route;
         auto& connection = *self;
         const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
         connection.m_host.log.line(fmt::format(
             "{} WS {} {} {} {} {:.2f} ms", clock_text(), connection.m_info.connection_id,
-            route.route_key, route.integration_type,
+            answered.route_key, answered.integration_type,
             result.kind == HttpIntegrationResult::Kind::answered ? std::to_string(result.status)
                                                                  : result.error,
             ms));
-        if (route.route_key == "$disconnect")
+        if (answered.route_key == "$disconnect")
           return;
         if (result.kind == HttpIntegrationResult::Kind::timed_out) {
           connection.send(error_message("Endpoint request timed out",
@@ -642,20 +642,20 @@ void WsConnection::integrate_http(const WsRouteSlot& slot, std::string body, boo
               error_message("Internal server error", connection.m_info.connection_id, request_id));
           return;
         }
-        if (!route.two_way)
+        if (!answered.two_way)
           return;
-        if (route.integration_type == "HTTP") {
-          MockContext context;
-          context.connection_id = connection.m_info.connection_id;
-          context.request_id = request_id;
-          context.route_key = route.route_key;
-          context.event_type = "MESSAGE";
-          context.message_id = message_id;
-          context.stage = connection.m_door.info().stage;
-          context.api_id = connection.m_door.info().api_id;
-          context.domain_name = connection.m_info.domain_name;
-          context.body = result.body;
-          if (auto rendered = integration_response(route, result.status, context)) {
+        if (answered.integration_type == "HTTP") {
+          MockContext reply;
+          reply.connection_id = connection.m_info.connection_id;
+          reply.request_id = request_id;
+          reply.route_key = answered.route_key;
+          reply.event_type = "MESSAGE";
+          reply.message_id = message_id;
+          reply.stage = connection.m_door.info().stage;
+          reply.api_id = connection.m_door.info().api_id;
+          reply.domain_name = connection.m_info.domain_name;
+          reply.body = result.body;
+          if (auto rendered = integration_response(answered, result.status, reply)) {
             connection.send(std::move(*rendered));
             return;
           }

@@ -55,7 +55,8 @@ public:
       m_tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(m_resolver.get_executor(),
                                                                      client_context());
       // SNI and the name the certificate must carry.
-      if (!SSL_set_tlsext_host_name(m_tls->native_handle(), m_url.host.c_str()))
+      if (SSL_ctrl(m_tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                   m_url.host.data()) == 0)
         return finish_failed("cannot set the TLS server name");
       m_tls->set_verify_callback(ssl::host_name_verification(m_url.host));
     } else {
