@@ -5,8 +5,8 @@
 Value of the template) and put the key in `requestContext.identity` as API Gateway does; a
 WebSocket API's $connect with `ApiKeyRequired` refuses the upgrade without a key; WebSocket MOCK
 integrations answer from their integration response templates (a MOCK $connect answering 403
-refuses the upgrade); an HTTP_PROXY route is a start-up warning and "Internal server error", not
-a crash. Clients: http.client and a raw-socket RFC 6455 client."""
+refuses the upgrade); an AWS (service) integration is a start-up warning and "Internal server
+error", not a crash. Clients: http.client and a raw-socket RFC 6455 client."""
 
 import json
 import os
@@ -192,9 +192,9 @@ Resources:
     Type: AWS::ApiGatewayV2::Integration
     Properties:
       ApiId: !Ref Chat
-      IntegrationType: HTTP_PROXY
+      IntegrationType: AWS
       IntegrationMethod: POST
-      IntegrationUri: https://example.com/hook
+      IntegrationUri: !Sub arn:aws:apigateway:${{AWS::Region}}:sqs:path/${{AWS::AccountId}}/queue
 """
 
 APP = r'''
@@ -315,7 +315,7 @@ class ApiKeyTest(unittest.TestCase):
         self.assertEqual(len(answer["pong"]), 16)
 
     def test_unsupported_integration_warns_and_answers_internal_server_error(self):
-        self.assertIn("route $default integrates HTTP_PROXY integration, which wisp does not run "
+        self.assertIn("route $default integrates AWS integration, which wisp does not run "
                       "locally", self.server.stderr() + self.server.stdout())
         ws = WebSocket(self.server.port("Chat"), "/", headers={"x-api-key": GOOD_KEY})
         try:

@@ -131,3 +131,63 @@ Resources:
   for (const auto& route : model.routes)
     CHECK(route.api_logical_id != "Chat");
 }
+
+TEST_CASE("WebSocket HTTP and HTTP_PROXY integrations keep their URI, method and parameters") {
+  TemplateFixture t;
+  const auto r = t.load(R"(
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Backend: {Type: String, Default: 'http://127.0.0.1:9000'}
+Resources:
+  Chat:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: chat, ProtocolType: WEBSOCKET, RouteSelectionExpression: $request.body.action}
+  ProxyRoute:
+    Type: AWS::ApiGatewayV2::Route
+    Properties: {ApiId: !Ref Chat, RouteKey: $default, Target: !Sub 'integrations/${Proxy}'}
+  Proxy:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Chat
+      IntegrationType: HTTP_PROXY
+      IntegrationUri: !Sub '${Backend}/hook'
+      RequestParameters:
+        integration.request.header.connectionId: context.connectionId
+  PlainRoute:
+    Type: AWS::ApiGatewayV2::Route
+    Properties: {ApiId: !Ref Chat, RouteKey: plain, Target: !Sub 'integrations/${Plain}'}
+  Plain:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Chat
+      IntegrationType: HTTP
+      IntegrationMethod: put
+      IntegrationUri: https://example.com/x
+      RequestTemplates: {$default: '{"m": $input.body}'}
+  PlainResponse:
+    Type: AWS::ApiGatewayV2::IntegrationResponse
+    Properties:
+      ApiId: !Ref Chat
+      IntegrationId: !Ref Plain
+      IntegrationResponseKey: $default
+      ResponseTemplates: {$default: '$input.body'}
+)");
+  REQUIRE_FALSE(r.diagnostics.has_errors());
+  const auto apis = sam::websocket_apis(r.model);
+  REQUIRE(apis.size() == 1);
+  REQUIRE(apis.front().routes.size() == 2);
+  const auto& proxy = apis.front().routes[0];
+  CHECK(proxy.integration_type == "HTTP_PROXY");
+  CHECK(proxy.integration_uri == "http://127.0.0.1:9000/hook");
+  CHECK(proxy.integration_method == "POST");
+  CHECK(proxy.request_parameters.at("integration.request.header.connectionId") ==
+        "context.connectionId");
+  const auto& plain = apis.front().routes[1];
+  CHECK(plain.integration_type == "HTTP");
+  CHECK(plain.integration_method == "PUT");
+  CHECK(plain.integration_uri == "https://example.com/x");
+  CHECK(plain.request_templates.at("$default") == R"({"m": $input.body})");
+  REQUIRE(plain.integration_responses.size() == 1);
+  CHECK(plain.integration_responses.front().response_templates.at("$default") == "$input.body");
+}

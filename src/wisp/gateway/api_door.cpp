@@ -130,13 +130,16 @@ ApiDoor::ApiDoor(Host& host, const sam::Model& model, const sam::Api& api,
     specs.push_back(RouteSpec{route->method, route->path});
     m_routes.push_back(std::move(slot));
   }
-  if (std::any_of(m_routes.begin(), m_routes.end(), [](const auto& s) { return s.api_key; })) {
+  m_preflight_key = preflight_api_key_required(model, api);
+  if (m_preflight_key ||
+      std::any_of(m_routes.begin(), m_routes.end(), [](const auto& s) { return s.api_key; })) {
     m_api_keys = ApiKeys(model);
     host.info(fmt::format(
-        "API {}: methods with ApiKeyRequired need an x-api-key header ({})", api.logical_id,
+        "API {}: methods with ApiKeyRequired need an x-api-key header ({}){}", api.logical_id,
         m_api_keys.any_key()
             ? std::string("any non-empty key: the template gives no key value")
-            : fmt::format("one of the template's {} API key value(s)", m_api_keys.count())));
+            : fmt::format("one of the template's {} API key value(s)", m_api_keys.count()),
+        m_preflight_key ? ", CORS preflights too (AddApiKeyRequiredToCorsPreflight)" : ""));
   }
   const auto kind = m_http ? RouterKind::http : RouterKind::rest;
   for (const auto& problem : Router::conflicts(kind, specs))
@@ -428,6 +431,13 @@ void ApiDoor::handle_routed(Exchange& ex, bool matched) {
     if (!m_http) {
       const auto methods = m_router.path_methods(request.raw_path);
       if (!methods.empty()) {
+        // SAM's OPTIONS methods carry the API's ApiKeyRequired unless
+        // AddApiKeyRequiredToCorsPreflight is false.
+        if (m_preflight_key && !m_api_keys.id_of(request.header("x-api-key"))) {
+          if (ex.claim())
+            answer(ex, 403, k_http_forbidden, "application/json", "ForbiddenException");
+          return;
+        }
         if (ex.claim()) {
           rest_preflight(*m_api.cors, methods, ex.mapped);
           finish(ex);
@@ -610,6 +620,15 @@ void ApiDoor::authorize(Exchange& ex) {
   RequestEventInfo info;
   fill_event_info(ex, info);
   info.authorizer_json = {};
+  // A REQUEST authorizer of a method that requires a key sees the key the client sent
+  // (requestContext.identity.apiKey): it runs before the key is checked.
+  std::optional<std::string> key_id;
+  if (slot.api_key && !token) {
+    info.api_key = ex.request.header("x-api-key");
+    key_id = m_api_keys.id_of(info.api_key);
+    if (key_id)
+      info.api_key_id = *key_id;
+  }
   ex.event.clear();
   if (token) {
     write_token_authorizer_event(ex.event, identity.empty() ? std::string() : identity.front(),

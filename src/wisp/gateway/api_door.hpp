@@ -111,6 +111,7 @@ private:
   std::set<std::string> m_unverified;
   StageThrottle m_throttle;
   ApiKeys m_api_keys;
+  bool m_preflight_key = false; // the API's CORS preflights need x-api-key (api_keys.hpp)
   AuthorizerCache m_cache;
   std::filesystem::path m_static_dir;
   std::vector<ApiDoor*> m_shared;

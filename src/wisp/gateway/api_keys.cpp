@@ -97,7 +97,17 @@ bool api_key_required(const sam::Model& model, const sam::Api& api, const sam::R
     if (resource.type == "AWS::ApiGateway::Method" && resource.source.line == route.source.line &&
         resource.source.file == route.source.file)
       return boolean(resource.properties.if_contains("ApiKeyRequired")).value_or(false);
-  // An operation of the OpenAPI DefinitionBody.
+  // An operation of the OpenAPI DefinitionBody: an AWS::Serverless::Api's
+  // Auth.ApiKeyRequired puts the api_key security on every operation of its body (SAM's
+  // set_path_default_apikey_required, even over `security: []`); else the body's own.
+  // An OPTIONS operation keeps none when AddApiKeyRequiredToCorsPreflight is false.
+  if (const auto* resource = model.find_resource(api.logical_id);
+      resource != nullptr && resource->type == "AWS::Serverless::Api") {
+    const auto* auth = resource->properties.if_contains("Auth");
+    if (boolean(member(auth, "ApiKeyRequired")).value_or(false))
+      return route.method != "OPTIONS" ||
+             boolean(member(auth, "AddApiKeyRequiredToCorsPreflight")).value_or(true);
+  }
   if (api.definition_body) {
     std::string method = route.method == "ANY" ? "x-amazon-apigateway-any-method" : route.method;
     std::transform(method.begin(), method.end(), method.begin(),
@@ -109,6 +119,17 @@ bool api_key_required(const sam::Model& model, const sam::Api& api, const sam::R
     return requires_key(api, member(body, "security")).value_or(false);
   }
   return false;
+}
+
+bool preflight_api_key_required(const sam::Model& model, const sam::Api& api) {
+  if (api.kind != sam::ApiKind::rest || !api.cors)
+    return false;
+  const auto* resource = model.find_resource(api.logical_id);
+  if (resource == nullptr || resource->type != "AWS::Serverless::Api")
+    return false;
+  const auto* auth = resource->properties.if_contains("Auth");
+  return boolean(member(auth, "ApiKeyRequired")).value_or(false) &&
+         boolean(member(auth, "AddApiKeyRequiredToCorsPreflight")).value_or(true);
 }
 
 ApiKeys::ApiKeys(const sam::Model& model) {

@@ -21,6 +21,14 @@ namespace wisp::gateway {
 // x-api-key, no `x-amazon-apigateway-authtype`).
 bool api_key_required(const sam::Model& model, const sam::Api& api, const sam::Route& route);
 
+// Whether the REST API's own CORS preflights (the OPTIONS methods SAM adds for `Cors`) need a
+// key: `Auth.ApiKeyRequired: true` on the AWS::Serverless::Api (Globals.Api merged, as for the
+// implicit ServerlessRestApi) unless `Auth.AddApiKeyRequiredToCorsPreflight: false` — SAM then
+// sets the api_key security on every OPTIONS method too (SwaggerEditor's
+// set_path_default_apikey_required). An event's own `ApiKeyRequired: false` does not exempt
+// its path's OPTIONS.
+bool preflight_api_key_required(const sam::Model& model, const sam::Api& api);
+
 // Whether `name` is one of the OpenAPI DefinitionBody's API key schemes (not an authorizer).
 bool is_api_key_scheme(const sam::Api& api, std::string_view name);
 

@@ -188,9 +188,12 @@ void write_identity(std::string& out, const Request& request, const RequestEvent
   if (!info.api_key.empty()) {
     out.append("\"apiKey\":");
     append_json_string(out, info.api_key);
-    out.append(",\"apiKeyId\":");
-    append_json_string(out, info.api_key_id);
     out.push_back(',');
+    if (!info.api_key_id.empty()) {
+      out.append("\"apiKeyId\":");
+      append_json_string(out, info.api_key_id);
+      out.push_back(',');
+    }
   }
   out.append("\"sourceIp\":");
   append_json_string(out, request.source_ip);

@@ -74,7 +74,8 @@ struct RequestEventInfo {
   // The JSON value of requestContext.authorizer (an object), or empty for none.
   std::string_view authorizer_json;
   // REST methods that require an API key: identity.apiKey and identity.apiKeyId (both left
-  // out for other methods).
+  // out for other methods; apiKeyId also when empty: a REQUEST authorizer's event carries
+  // the key the client sent, valid or not).
   std::string_view api_key;
   std::string_view api_key_id;
 };

@@ -7,6 +7,7 @@
 #include <wisp/gateway/local_tls.hpp>
 #include <wisp/gateway/text.hpp>
 #include <wisp/gateway/websocket_door.hpp>
+#include <wisp/gateway/websocket_http.hpp>
 #include <wisp/gateway/websocket_mock.hpp>
 #include <wisp/runtime/lambda_text.hpp>
 #include <wisp/runtime/runtimes.hpp>
@@ -52,6 +53,15 @@ constexpr std::string_view k_authorizer_error = R"({"message": null})";
 constexpr std::string_view k_timed_out = R"({"message": "Endpoint request timed out"})";
 
 // ISO 8601 with milliseconds, as the management API's GetConnection answers.
+// An HTTP / HTTP_PROXY integration wisp sends (websocket_http.hpp): a literal http(s) URI, on
+// a route other than $connect.
+bool is_http_integration(const sam::WebSocketRoute& route) {
+  return (route.integration_type == "HTTP" || route.integration_type == "HTTP_PROXY") &&
+         route.route_key != "$connect" &&
+         (route.integration_uri.starts_with("http://") ||
+          route.integration_uri.starts_with("https://"));
+}
+
 std::string iso_time(std::int64_t ms) {
   const std::time_t seconds = ms / 1000;
   std::tm tm{};
@@ -293,6 +303,10 @@ private:
   }
 
   void route(std::string body, bool binary);
+  // An HTTP / HTTP_PROXY integration: the message (or, for $disconnect, nothing) to the
+  // endpoint; a two-way route sends back its answer.
+  void integrate_http(const WsRouteSlot& slot, std::string body, bool binary,
+                      std::string request_id, std::string_view event_type);
 
   void write_next() {
     std::unique_lock lock(m_mutex);
@@ -488,6 +502,10 @@ void WsConnection::route(std::string body, bool binary) {
       send(std::move(*mock.body));
     return;
   }
+  if (is_http_integration(slot->route)) {
+    integrate_http(*slot, std::move(body), binary, request_id, "MESSAGE");
+    return;
+  }
   if (slot->function == nullptr || !slot->function->ok) {
     send(error_message("Internal server error", m_info.connection_id, request_id));
     return;
@@ -520,6 +538,10 @@ void WsConnection::ended(int code, std::string reason) {
   m_host.log.line(fmt::format("{} WS {} closed {}{}{}", clock_text(), m_info.connection_id, code,
                               reason.empty() ? "" : " ", reason));
   const auto* slot = m_door.route_for("$disconnect");
+  if (slot != nullptr && is_http_integration(slot->route)) {
+    integrate_http(*slot, {}, false, make_short_request_id(rng()), "DISCONNECT");
+    return;
+  }
   if (slot == nullptr || slot->function == nullptr || !slot->function->ok)
     return;
   auto invocation = std::make_shared<Invocation>(shared_from_this(), *slot);
@@ -531,6 +553,116 @@ void WsConnection::ended(int code, std::string reason) {
   write_ws_disconnect_event(invocation->event, m_door.info(), m_info, info, code, reason);
   invocation->self = invocation;
   invocation->start();
+}
+
+void WsConnection::integrate_http(const WsRouteSlot& slot, std::string body, bool binary,
+                                  std::string request_id, std::string_view event_type) {
+  const auto& route = slot.route;
+  auto message_id = event_type == "MESSAGE" ? make_short_request_id(rng()) : std::string();
+  MockContext context;
+  context.connection_id = m_info.connection_id;
+  context.request_id = request_id;
+  context.route_key = route.route_key;
+  context.event_type = event_type;
+  context.message_id = message_id;
+  context.stage = m_door.info().stage;
+  context.api_id = m_door.info().api_id;
+  context.domain_name = m_info.domain_name;
+  context.body = body;
+  HttpIntegrationRequest request;
+  request.method = route.integration_method == "ANY" ? "POST" : route.integration_method;
+  request.url = route.integration_uri;
+  request.timeout = std::chrono::milliseconds(route.timeout_ms);
+  // RequestParameters: integration.request.header.X / .querystring.X from `context.<name>`,
+  // `route.request.body.<field>` (a top-level member of a JSON message) or a 'literal'.
+  std::optional<json::value> parsed;
+  for (const auto& [target, source] : route.request_parameters) {
+    std::optional<std::string> value;
+    if (source.size() >= 2 && source.front() == '\'' && source.back() == '\'') {
+      value = source.substr(1, source.size() - 2);
+    } else if (source.starts_with("context.")) {
+      if (auto known = mock_context_value(std::string_view(source).substr(8), context))
+        value = std::string(*known);
+    } else if (source.starts_with("route.request.body.") && !binary) {
+      if (!parsed) {
+        boost::system::error_code ec;
+        parsed = json::parse(body, ec);
+        if (ec)
+          parsed = json::value();
+      }
+      if (parsed->is_object())
+        if (const auto* member = parsed->as_object().if_contains(source.substr(19)))
+          value = member->is_string() ? std::string(member->as_string()) : json::serialize(*member);
+    }
+    if (!value)
+      continue;
+    constexpr std::string_view header = "integration.request.header.";
+    constexpr std::string_view query = "integration.request.querystring.";
+    if (target.starts_with(header))
+      request.headers.emplace_back(target.substr(header.size()), std::move(*value));
+    else if (target.starts_with(query))
+      request.query.emplace_back(target.substr(query.size()), std::move(*value));
+  }
+  if (route.integration_type == "HTTP") {
+    if (auto rendered = request_template(route, context))
+      request.body = std::move(*rendered);
+    else
+      request.body = body; // PassthroughBehavior WHEN_NO_MATCH
+  } else {
+    request.body = body;
+  }
+  if (std::none_of(request.headers.begin(), request.headers.end(),
+                   [](const auto& h) { return iequals_ascii(h.first, "content-type"); }) &&
+      !request.body.empty())
+    request.headers.emplace_back("Content-Type", binary ? "application/octet-stream"
+                                                        : "application/json; charset=utf-8");
+  const auto started = Clock::now();
+  send_http_integration(
+      m_ws.get_executor(), std::move(request),
+      [self = shared_from_this(), &slot, request_id = std::move(request_id),
+       message_id = std::move(message_id), started](HttpIntegrationResult result) {
+        const auto& answered = slot.route;
+        auto& connection = *self;
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+        connection.m_host.log.line(fmt::format(
+            "{} WS {} {} {} {} {:.2f} ms", clock_text(), connection.m_info.connection_id,
+            answered.route_key, answered.integration_type,
+            result.kind == HttpIntegrationResult::Kind::answered ? std::to_string(result.status)
+                                                                 : result.error,
+            ms));
+        if (answered.route_key == "$disconnect")
+          return;
+        if (result.kind == HttpIntegrationResult::Kind::timed_out) {
+          connection.send(error_message("Endpoint request timed out",
+                                        connection.m_info.connection_id, request_id));
+          return;
+        }
+        if (result.kind == HttpIntegrationResult::Kind::failed) {
+          connection.send(
+              error_message("Internal server error", connection.m_info.connection_id, request_id));
+          return;
+        }
+        if (!answered.two_way)
+          return;
+        if (answered.integration_type == "HTTP") {
+          MockContext reply;
+          reply.connection_id = connection.m_info.connection_id;
+          reply.request_id = request_id;
+          reply.route_key = answered.route_key;
+          reply.event_type = "MESSAGE";
+          reply.message_id = message_id;
+          reply.stage = connection.m_door.info().stage;
+          reply.api_id = connection.m_door.info().api_id;
+          reply.domain_name = connection.m_info.domain_name;
+          reply.body = result.body;
+          if (auto rendered = integration_response(answered, result.status, reply)) {
+            connection.send(std::move(*rendered));
+            return;
+          }
+        }
+        if (!result.body.empty())
+          connection.send(std::move(result.body));
+      });
 }
 
 // ------------------------------------------------------------------ the door
@@ -554,14 +686,27 @@ WebSocketDoor::WebSocketDoor(Host& host, const sam::Model& model, const sam::Web
       slot.function = &host.function(model, route.function_logical_id);
     } else if (route.integration_type == "MOCK") {
       // answered by websocket_mock.cpp
+    } else if (is_http_integration(route)) {
+      // sent by websocket_http.cpp
     } else if (route.integration_type.empty()) {
       host.warn(fmt::format("WebSocket API {}: route {} has no integration; its messages are "
                             "answered \"Internal server error\"",
                             api.logical_id, route.route_key));
+    } else if (route.integration_type == "HTTP" || route.integration_type == "HTTP_PROXY") {
+      host.warn(fmt::format(
+          "WebSocket API {}: route {} integrates {} {}, which wisp does not run locally; {}",
+          api.logical_id, route.route_key, route.integration_type,
+          route.route_key == "$connect"
+              ? std::string("on $connect")
+              : fmt::format("with the URI '{}' (an http(s) URL written in the template is "
+                            "needed)",
+                            route.integration_uri),
+          route.route_key == "$connect" ? "connections answer 500"
+                                        : "its messages are answered \"Internal server error\""));
     } else {
       host.warn(fmt::format("WebSocket API {}: route {} integrates {} {}, which wisp does not run "
-                            "locally (Lambda proxy and MOCK integrations only); its messages are "
-                            "answered \"Internal server error\"",
+                            "locally (Lambda proxy, MOCK and HTTP integrations only); its messages "
+                            "are answered \"Internal server error\"",
                             api.logical_id, route.route_key, route.integration_type,
                             route.integration_type == "AWS_PROXY" ? "with a function outside the "
                                                                     "template"

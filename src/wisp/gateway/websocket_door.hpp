@@ -7,7 +7,8 @@
 //   integration; a 2xx (or no $connect route) upgrades the connection (Beast's websocket,
 //   the socket handed over by the HTTP session), anything else answers the upgrade request
 //   with that status. Each message is routed by the API's RouteSelectionExpression (else
-//   $default) to its function; routes with a route response send the function's body back.
+//   $default) to its function (or, for HTTP / HTTP_PROXY integrations, to its endpoint:
+//   websocket_http.hpp); routes with a route response send the answer's body back.
 //   A closed connection invokes $disconnect. Quotas as API Gateway's: 32 KB frames and
 //   128 KB messages (larger: close 1009), 10 minutes idle, 2 hours per connection, the
 //   integration timeout (29 s).

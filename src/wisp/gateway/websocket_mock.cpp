@@ -115,9 +115,15 @@ MockAnswer run_mock(const sam::WebSocketRoute& route, const MockContext& context
     if (answer.status < 100 || answer.status > 599)
       answer.status = 500;
   }
+  answer.body = integration_response(route, answer.status, context);
+  return answer;
+}
+
+std::optional<std::string> integration_response(const sam::WebSocketRoute& route, unsigned status,
+                                                const MockContext& context) {
   const sam::WebSocketRoute::IntegrationResponse* chosen = nullptr;
   for (const auto& response : route.integration_responses)
-    if (response.key != "$default" && key_matches(response.key, answer.status)) {
+    if (response.key != "$default" && key_matches(response.key, status)) {
       chosen = &response;
       break;
     }
@@ -129,8 +135,20 @@ MockAnswer run_mock(const sam::WebSocketRoute& route, const MockContext& context
       }
   if (chosen != nullptr)
     if (const auto* text = pick(chosen->response_templates))
-      answer.body = render_mock_template(*text, context);
-  return answer;
+      return render_mock_template(*text, context);
+  return std::nullopt;
+}
+
+std::optional<std::string> request_template(const sam::WebSocketRoute& route,
+                                            const MockContext& context) {
+  if (const auto* text = pick(route.request_templates))
+    return render_mock_template(*text, context);
+  return std::nullopt;
+}
+
+std::optional<std::string_view> mock_context_value(std::string_view name,
+                                                   const MockContext& context) {
+  return context_value(name, context);
 }
 
 } // namespace wisp::gateway

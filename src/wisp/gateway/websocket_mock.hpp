@@ -37,4 +37,16 @@ std::string render_mock_template(std::string_view text, const MockContext& conte
 
 MockAnswer run_mock(const sam::WebSocketRoute& route, const MockContext& context);
 
+// The integration response a status selects (`/regex/` keys first, then `$default`), its
+// template rendered; nullopt when none (or it has no template). HTTP integrations use it
+// with `context.body` the endpoint's response body.
+std::optional<std::string> integration_response(const sam::WebSocketRoute& route, unsigned status,
+                                                const MockContext& context);
+// The integration's request template (`$default`, or its only one) rendered; nullopt: none.
+std::optional<std::string> request_template(const sam::WebSocketRoute& route,
+                                            const MockContext& context);
+// `$context.<name>` as templates see it (nullopt for a name not emulated).
+std::optional<std::string_view> mock_context_value(std::string_view name,
+                                                   const MockContext& context);
+
 } // namespace wisp::gateway

@@ -232,7 +232,14 @@ std::vector<WebSocketApi> websocket_apis(const Model& model) {
         if (route.integration_type == "AWS_PROXY")
           route.function_logical_id =
               function_of(model, integration_props.if_contains("IntegrationUri"));
-        if (route.integration_type == "MOCK") {
+        if (route.integration_type == "HTTP" || route.integration_type == "HTTP_PROXY") {
+          route.integration_uri = string_of(integration_props, "IntegrationUri");
+          route.integration_method = upper(string_of(integration_props, "IntegrationMethod"));
+          if (route.integration_method.empty())
+            route.integration_method = "POST";
+          route.request_parameters = string_map(integration_props.if_contains("RequestParameters"));
+        }
+        if (route.integration_type == "MOCK" || route.integration_type == "HTTP") {
           route.request_templates = string_map(integration_props.if_contains("RequestTemplates"));
           for (const auto& response : model.resources)
             if (response.type == "AWS::ApiGatewayV2::IntegrationResponse" &&

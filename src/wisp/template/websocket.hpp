@@ -23,7 +23,13 @@ struct WebSocketRoute {
   bool two_way = false;            // a RouteResponse ($default) sends the result back
   int timeout_ms = 29000;          // the integration's TimeoutInMillis
   bool api_key_required = false;   // ApiKeyRequired ($connect only)
-  // MOCK integrations: the integration's RequestTemplates (by template key) and its
+  // HTTP and HTTP_PROXY integrations: IntegrationUri (empty when it is not a plain string),
+  // IntegrationMethod (POST when absent) and RequestParameters (integration.request.header.X /
+  // integration.request.querystring.X → its source expression).
+  std::string integration_uri;
+  std::string integration_method;
+  std::map<std::string, std::string> request_parameters;
+  // MOCK and HTTP integrations: the integration's RequestTemplates (by template key) and its
   // integration responses (AWS::ApiGatewayV2::IntegrationResponse), in template order.
   std::map<std::string, std::string> request_templates;
   struct IntegrationResponse {
