@@ -4,6 +4,7 @@
 #include <wisp/aws/sigv4_verify.hpp>
 #include <wisp/gateway/api_door.hpp>
 #include <wisp/gateway/cors.hpp>
+#include <wisp/gateway/incoming.hpp>
 #include <wisp/gateway/text.hpp>
 #include <wisp/runtime/lambda_config.hpp>
 #include <wisp/runtime/lambda_text.hpp>
@@ -818,15 +819,7 @@ void ApiDoor::finish_jwt(Exchange& ex, const JwtOutcome& outcome) {
 // ---- AWS_IAM routes: SigV4 for execute-api
 
 void ApiDoor::authorize_iam(Exchange& ex) {
-  aws::IncomingRequest incoming;
-  incoming.method = ex.request.method;
-  incoming.raw_path = ex.request.raw_path;
-  incoming.raw_query = ex.request.raw_query;
-  for (const auto& field : ex.parser->get())
-    incoming.headers.emplace_back(
-        std::string_view(field.name_string().data(), field.name_string().size()),
-        std::string_view(field.value().data(), field.value().size()));
-  incoming.body = ex.request.body;
+  const auto incoming = incoming_request(ex);
   aws::Credentials credentials;
   credentials.access_key_id = m_host.options.access_key_id;
   credentials.secret_access_key = m_host.options.secret_access_key;

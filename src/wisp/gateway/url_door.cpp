@@ -2,6 +2,7 @@
 
 #include <wisp/aws/sigv4_verify.hpp>
 #include <wisp/gateway/cors.hpp>
+#include <wisp/gateway/incoming.hpp>
 #include <wisp/gateway/text.hpp>
 #include <wisp/gateway/url_door.hpp>
 #include <wisp/runtime/lambda_text.hpp>
@@ -199,16 +200,7 @@ void FunctionUrlDoor::common_headers(Exchange& ex, std::string& out) {
 }
 
 bool FunctionUrlDoor::authorize(Exchange& ex) {
-  const auto& request = ex.request;
-  aws::IncomingRequest incoming;
-  incoming.method = request.method;
-  incoming.raw_path = request.raw_path;
-  incoming.raw_query = request.raw_query;
-  for (const auto& field : ex.parser->get())
-    incoming.headers.emplace_back(
-        std::string_view(field.name_string().data(), field.name_string().size()),
-        std::string_view(field.value().data(), field.value().size()));
-  incoming.body = request.body;
+  const auto incoming = incoming_request(ex);
   const auto result =
       aws::verify_sigv4(incoming, m_credentials, "lambda", std::chrono::system_clock::now());
   if (result.check == aws::SignatureCheck::ok) {

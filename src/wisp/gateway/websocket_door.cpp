@@ -4,6 +4,7 @@
 
 #include <wisp/aws/sigv4_verify.hpp>
 #include <wisp/gateway/authorizer.hpp>
+#include <wisp/gateway/incoming.hpp>
 #include <wisp/gateway/local_tls.hpp>
 #include <wisp/gateway/text.hpp>
 #include <wisp/gateway/websocket_door.hpp>
@@ -823,15 +824,7 @@ void WebSocketDoor::handle(Exchange& ex) {
 }
 
 void WebSocketDoor::manage_http(Exchange& ex) {
-  aws::IncomingRequest incoming;
-  incoming.method = ex.request.method;
-  incoming.raw_path = ex.request.raw_path;
-  incoming.raw_query = ex.request.raw_query;
-  for (const auto& field : ex.parser->get())
-    incoming.headers.emplace_back(
-        std::string_view(field.name_string().data(), field.name_string().size()),
-        std::string_view(field.value().data(), field.value().size()));
-  incoming.body = ex.request.body;
+  const auto incoming = incoming_request(ex);
   auto result = manage(incoming);
   if (!ex.claim())
     return;
@@ -1013,15 +1006,7 @@ WsConnectionInfo WebSocketDoor::connection_info(const Exchange& ex) const {
 }
 
 bool WebSocketDoor::authorize_iam(Exchange& ex) {
-  aws::IncomingRequest incoming;
-  incoming.method = ex.request.method;
-  incoming.raw_path = ex.request.raw_path;
-  incoming.raw_query = ex.request.raw_query;
-  for (const auto& field : ex.parser->get())
-    incoming.headers.emplace_back(
-        std::string_view(field.name_string().data(), field.name_string().size()),
-        std::string_view(field.value().data(), field.value().size()));
-  incoming.body = ex.request.body;
+  const auto incoming = incoming_request(ex);
   auto refused = verify_signature(incoming, false);
   if (!refused)
     return true;
