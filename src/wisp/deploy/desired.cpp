@@ -1054,6 +1054,11 @@ support::Result<Desired> build_desired(const sam::Model& model,
     spec.logical_id = api.logical_id;
     spec.kind = api.kind == sam::ApiKind::rest ? "rest" : "http";
     spec.name = resource_name(desired.stack, api.logical_id, 128);
+    if (api.cors)
+      desired.warnings.push_back(fmt::format(
+          "{}: Cors is not deployed by wisp yet (no {}): browsers' cross-origin calls will fail",
+          api.logical_id,
+          api.kind == sam::ApiKind::rest ? "OPTIONS methods" : "CorsConfiguration"));
     const auto where_api = [&](std::string_view message) {
       return support::fail(support::Diagnostic{api.source.file, api.source.line, api.source.column,
                                                support::Severity::error, "deploy",
