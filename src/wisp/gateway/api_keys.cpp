@@ -30,13 +30,6 @@ std::optional<bool> boolean(const json::value* value) {
   return std::nullopt;
 }
 
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // Does the first requirement of an OpenAPI `security` list name an API key scheme?
 // nullopt: no requirement written.
 std::optional<bool> requires_key(const sam::Api& api, const json::value* security) {
@@ -69,8 +62,8 @@ bool is_api_key_scheme(const sam::Api& api, std::string_view name) {
       return value != nullptr && value->is_string() ? std::string_view(value->as_string())
                                                     : std::string_view();
     };
-    if (text("type") == "apiKey" && iequal(text("name"), "x-api-key") && text("in") == "header" &&
-        member(scheme, "x-amazon-apigateway-authtype") == nullptr)
+    if (text("type") == "apiKey" && iequals_ascii(text("name"), "x-api-key") &&
+        text("in") == "header" && member(scheme, "x-amazon-apigateway-authtype") == nullptr)
       return true;
   }
   return false;
