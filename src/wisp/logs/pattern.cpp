@@ -391,6 +391,9 @@ private:
   support::Result<Value> value(Op op);
   support::Result<Op> comparison_operator();
   // JSON
+  using Operand = support::Result<Expr> (Parser::*)();
+  support::Result<Expr> joined(Expr::Kind kind, std::string_view op, Operand operand);
+  support::Result<Expr> parenthesised(Operand inner_rule);
   support::Result<Expr> json_or();
   support::Result<Expr> json_and();
   support::Result<Expr> json_primary();
@@ -589,57 +592,57 @@ support::Result<Value> Parser::value(Op op) {
   return v;
 }
 
+// ---- shared by both grammars ----
+
+// One or more operands joined by `op` ("||" or "&&") into an Expr of `kind`; a single operand
+// stands alone.
+support::Result<Expr> Parser::joined(Expr::Kind kind, std::string_view op, Operand operand) {
+  WISP_TRY_ASSIGN(auto first, (this->*operand)());
+  Expr expr;
+  expr.kind = kind;
+  expr.children.push_back(std::move(first));
+  while (true) {
+    skip_blanks();
+    if (!accept(op))
+      break;
+    WISP_TRY_ASSIGN(auto next, (this->*operand)());
+    expr.children.push_back(std::move(next));
+  }
+  if (expr.children.size() == 1)
+    return std::move(expr.children.front());
+  return expr;
+}
+
+// `( inner )`, at the '('.
+support::Result<Expr> Parser::parenthesised(Operand inner_rule) {
+  const auto open = m_pos;
+  ++m_pos;
+  WISP_TRY_ASSIGN(auto inner, (this->*inner_rule)());
+  skip_blanks();
+  if (!accept(")"))
+    return at_end() ? error_at(open, "this '(' is not closed")
+                    : error(fmt::format("expected ')' but found {}", describe_here()));
+  return inner;
+}
+
 // ---- JSON patterns ----
 
 support::Result<Expr> Parser::json_or() {
   if (++m_depth > k_max_depth)
     return error("the pattern nests too deeply");
-  WISP_TRY_ASSIGN(auto first, json_and());
-  Expr any;
-  any.kind = Expr::Kind::any;
-  any.children.push_back(std::move(first));
-  while (true) {
-    skip_blanks();
-    if (!accept("||"))
-      break;
-    WISP_TRY_ASSIGN(auto next, json_and());
-    any.children.push_back(std::move(next));
-  }
+  WISP_TRY_ASSIGN(auto any, joined(Expr::Kind::any, "||", &Parser::json_and));
   --m_depth;
-  if (any.children.size() == 1)
-    return std::move(any.children.front());
   return any;
 }
 
 support::Result<Expr> Parser::json_and() {
-  WISP_TRY_ASSIGN(auto first, json_primary());
-  Expr all;
-  all.kind = Expr::Kind::all;
-  all.children.push_back(std::move(first));
-  while (true) {
-    skip_blanks();
-    if (!accept("&&"))
-      break;
-    WISP_TRY_ASSIGN(auto next, json_primary());
-    all.children.push_back(std::move(next));
-  }
-  if (all.children.size() == 1)
-    return std::move(all.children.front());
-  return all;
+  return joined(Expr::Kind::all, "&&", &Parser::json_primary);
 }
 
 support::Result<Expr> Parser::json_primary() {
   skip_blanks();
-  if (peek() == '(') {
-    const auto open = m_pos;
-    ++m_pos;
-    WISP_TRY_ASSIGN(auto inner, json_or());
-    skip_blanks();
-    if (!accept(")"))
-      return at_end() ? error_at(open, "this '(' is not closed")
-                      : error(fmt::format("expected ')' but found {}", describe_here()));
-    return inner;
-  }
+  if (peek() == '(')
+    return parenthesised(&Parser::json_or);
   return json_comparison();
 }
 
@@ -742,52 +745,19 @@ support::Result<std::string> Parser::field_name() {
 support::Result<Expr> Parser::field_or() {
   if (++m_depth > k_max_depth)
     return error("the pattern nests too deeply");
-  WISP_TRY_ASSIGN(auto first, field_and());
-  Expr any;
-  any.kind = Expr::Kind::any;
-  any.children.push_back(std::move(first));
-  while (true) {
-    skip_blanks();
-    if (!accept("||"))
-      break;
-    WISP_TRY_ASSIGN(auto next, field_and());
-    any.children.push_back(std::move(next));
-  }
+  WISP_TRY_ASSIGN(auto any, joined(Expr::Kind::any, "||", &Parser::field_and));
   --m_depth;
-  if (any.children.size() == 1)
-    return std::move(any.children.front());
   return any;
 }
 
 support::Result<Expr> Parser::field_and() {
-  WISP_TRY_ASSIGN(auto first, field_primary());
-  Expr all;
-  all.kind = Expr::Kind::all;
-  all.children.push_back(std::move(first));
-  while (true) {
-    skip_blanks();
-    if (!accept("&&"))
-      break;
-    WISP_TRY_ASSIGN(auto next, field_primary());
-    all.children.push_back(std::move(next));
-  }
-  if (all.children.size() == 1)
-    return std::move(all.children.front());
-  return all;
+  return joined(Expr::Kind::all, "&&", &Parser::field_primary);
 }
 
 support::Result<Expr> Parser::field_primary() {
   skip_blanks();
-  if (peek() == '(') {
-    const auto open = m_pos;
-    ++m_pos;
-    WISP_TRY_ASSIGN(auto inner, field_or());
-    skip_blanks();
-    if (!accept(")"))
-      return at_end() ? error_at(open, "this '(' is not closed")
-                      : error(fmt::format("expected ')' but found {}", describe_here()));
-    return inner;
-  }
+  if (peek() == '(')
+    return parenthesised(&Parser::field_or);
   Expr expr;
   WISP_TRY_ASSIGN(expr.comparison.field, field_name());
   skip_blanks();
