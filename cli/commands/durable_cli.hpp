@@ -10,8 +10,11 @@
 
 #include <boost/json/parse.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace wisp::cli {
 
@@ -41,5 +44,35 @@ inline int report_answer(Context& context, const durable::HttpResponse& answer) 
   context.console.error(answer.error_type.empty() ? message : answer.error_type + ": " + message);
   return static_cast<int>(support::ExitCode::failure);
 }
+
+// --error-message/--error-type/--error-data/--stack-trace, as the durable APIs' ErrorObject.
+struct ErrorOptions {
+  std::string message;
+  std::string type;
+  std::string data;
+  std::vector<std::string> trace;
+
+  // `what` finishes each option's help ("Error message<what>").
+  void add_to(CLI::App& app, const std::string& what = {}) {
+    app.add_option("--error-message", message, "Error message" + what);
+    app.add_option("--error-type", type, "Error type" + what);
+    app.add_option("--error-data", data, "Error data" + what);
+    app.add_option("--stack-trace", trace, "A stack trace line (repeatable)");
+  }
+
+  // Only the fields given.
+  [[nodiscard]] durable::ErrorObject error() const {
+    durable::ErrorObject error;
+    if (!message.empty())
+      error.message = message;
+    if (!type.empty())
+      error.type = type;
+    if (!data.empty())
+      error.data = data;
+    if (!trace.empty())
+      error.stack_trace = trace;
+    return error;
+  }
+};
 
 } // namespace wisp::cli

@@ -68,31 +68,17 @@ public:
   }
   void add_options(CLI::App& app) override {
     app.add_option("callback_id", m_id, "The CallbackId")->required();
-    app.add_option("--error-message", m_message, "Error message");
-    app.add_option("--error-type", m_type, "Error type");
-    app.add_option("--error-data", m_data, "Error data");
-    app.add_option("--stack-trace", m_trace, "A stack trace line (repeatable)");
+    m_error.add_to(app);
   }
   int run(Context& context) override {
-    durable::ErrorObject error;
-    if (!m_message.empty())
-      error.message = m_message;
-    if (!m_type.empty())
-      error.type = m_type;
-    if (!m_data.empty())
-      error.data = m_data;
-    if (!m_trace.empty())
-      error.stack_trace = m_trace;
+    const auto error = m_error.error();
     return send(context, m_id, "fail", boost::json::serialize(durable::to_json(error)),
                 "Callback failed:");
   }
 
 private:
   std::string m_id;
-  std::string m_message;
-  std::string m_type;
-  std::string m_data;
-  std::vector<std::string> m_trace;
+  ErrorOptions m_error;
 };
 
 class HeartbeatCommand final : public Command {

@@ -112,21 +112,10 @@ public:
   }
   void add_options(CLI::App& app) override {
     app.add_option("durable_execution_arn", m_arn, "The execution's ARN")->required();
-    app.add_option("--error-message", m_message, "Error message recorded with the stop");
-    app.add_option("--error-type", m_type, "Error type recorded with the stop");
-    app.add_option("--error-data", m_data, "Error data recorded with the stop");
-    app.add_option("--stack-trace", m_trace, "A stack trace line (repeatable)");
+    m_error.add_to(app, " recorded with the stop");
   }
   int run(Context& context) override {
-    durable::ErrorObject error;
-    if (!m_message.empty())
-      error.message = m_message;
-    if (!m_type.empty())
-      error.type = m_type;
-    if (!m_data.empty())
-      error.data = m_data;
-    if (!m_trace.empty())
-      error.stack_trace = m_trace;
+    const auto error = m_error.error();
     durable::Store store(durable_store_root(context));
     const auto answer = durable::stop_execution(store, m_arn, error);
     if (const int code = report_answer(context, answer); code != 0)
@@ -140,10 +129,7 @@ public:
 
 private:
   std::string m_arn;
-  std::string m_message;
-  std::string m_type;
-  std::string m_data;
-  std::vector<std::string> m_trace;
+  ErrorOptions m_error;
 };
 
 class ListCommand final : public Command {
