@@ -1026,12 +1026,9 @@ InvocationRecord invocation_from(const json::object& o) {
 
 } // namespace
 
-json::object Execution::snapshot() const {
-  json::object out;
-  out["format"] = 1;
-  out["identity"] = identity_json(m_identity);
+// The execution's fields that change, as the snapshot and each journal record's "s" store them.
+void Execution::put_scalars(json::object& out) const {
   out["status"] = to_string(m_status);
-  out["start"] = m_start_ms;
   if (m_end_ms)
     out["end"] = *m_end_ms;
   if (m_result)
@@ -1043,13 +1040,21 @@ json::object Execution::snapshot() const {
   out["tokenSeq"] = m_token_seq;
   out["skew"] = skew_ms;
   out["failedInvocations"] = failed_invocations;
-  out["records"] = m_records;
   out["owner"] = owner;
   out["invoking"] = m_invoking;
   json::array updated;
   for (const auto& id : m_updated_ids)
     updated.emplace_back(id);
   out["updated"] = std::move(updated);
+}
+
+json::object Execution::snapshot() const {
+  json::object out;
+  out["format"] = 1;
+  out["identity"] = identity_json(m_identity);
+  out["start"] = m_start_ms;
+  out["records"] = m_records;
+  put_scalars(out);
   json::array ops;
   for (const auto& op : m_ops)
     ops.push_back(to_store_json(op));
@@ -1161,24 +1166,7 @@ json::object Execution::take_changes() {
   json::object record;
   record["n"] = ++m_records;
   json::object s;
-  s["status"] = to_string(m_status);
-  if (m_end_ms)
-    s["end"] = *m_end_ms;
-  if (m_result)
-    s["result"] = *m_result;
-  if (m_error)
-    s["error"] = to_json(*m_error);
-  s["seq"] = m_seq;
-  s["seen"] = m_seen;
-  s["tokenSeq"] = m_token_seq;
-  s["skew"] = skew_ms;
-  s["failedInvocations"] = failed_invocations;
-  s["owner"] = owner;
-  s["invoking"] = m_invoking;
-  json::array updated;
-  for (const auto& id : m_updated_ids)
-    updated.emplace_back(id);
-  s["updated"] = std::move(updated);
+  put_scalars(s);
   record["s"] = std::move(s);
   if (!m_dirty_ops.empty()) {
     json::array ops;

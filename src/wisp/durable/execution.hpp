@@ -206,6 +206,7 @@ public:
 private:
   Operation& touch(std::size_t index);
   std::size_t add_operation(Operation operation);
+  void put_scalars(boost::json::object& out) const;
   void add_event(std::string type, const Operation* op, boost::json::object details,
                  std::int64_t now_ms);
   void close(ExecutionStatus status, std::int64_t now_ms);
