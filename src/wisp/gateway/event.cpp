@@ -408,11 +408,11 @@ void write_v1_event(std::string& out, const Request& request, const ApiEventInfo
   out.push_back('}');
 }
 
-void write_v2_event(std::string& out, const Request& request, const ApiEventInfo& api,
-                    const RouteEventInfo& route, const RequestEventInfo& info) {
-  auto& groups = thread_groups();
-  const auto path = staged(api, percent_decoded(request.raw_path, false));
-  out.append("{\"version\":\"2.0\",\"routeKey\":");
+// "routeKey" to "queryStringParameters": what payload 2.0 events and REQUEST authorizer events
+// share.
+void write_v2_request(std::string& out, Groups& groups, const Request& request,
+                      const RouteEventInfo& route, std::string_view path) {
+  out.append("\"routeKey\":");
   append_json_string(out, route.route_key);
   out.append(",\"rawPath\":");
   append_json_string(out, path);
@@ -427,6 +427,14 @@ void write_v2_event(std::string& out, const Request& request, const ApiEventInfo
     out.append(",\"queryStringParameters\":");
     write_joined(out, groups);
   }
+}
+
+void write_v2_event(std::string& out, const Request& request, const ApiEventInfo& api,
+                    const RouteEventInfo& route, const RequestEventInfo& info) {
+  auto& groups = thread_groups();
+  const auto path = staged(api, percent_decoded(request.raw_path, false));
+  out.append("{\"version\":\"2.0\",");
+  write_v2_request(out, groups, request, route, path);
   out.append(",\"requestContext\":");
   write_v2_context(out, request, api, route, info, path);
   if (info.match != nullptr && !info.match->parameters.empty()) {
@@ -534,21 +542,8 @@ void write_v2_authorizer_event(std::string& out, const Request& request, const A
       out.push_back(',');
     append_json_string(out, identity_source[i]);
   }
-  out.append("],\"routeKey\":");
-  append_json_string(out, route.route_key);
-  out.append(",\"rawPath\":");
-  append_json_string(out, path);
-  out.append(",\"rawQueryString\":");
-  append_json_string(out, request.raw_query);
-  write_cookies(out, request);
-  group_headers(groups, request, true, true);
-  out.append(",\"headers\":");
-  write_joined(out, groups);
-  group_query(groups, request.raw_query);
-  if (groups.size() > 0) {
-    out.append(",\"queryStringParameters\":");
-    write_joined(out, groups);
-  }
+  out.append("],");
+  write_v2_request(out, groups, request, route, path);
   out.append(",\"requestContext\":");
   RequestEventInfo without_authorizer = info;
   without_authorizer.authorizer_json = {};
