@@ -673,6 +673,26 @@ class Faults(DeployTestCase):
         self.assertEqual(self.deploy_json()["status"], "no-change")
         self.assertEqual(len(self.aws("apigateway", "get-rest-apis")["items"]), 1)
 
+    def test_create_alias_retried_after_a_lost_answer_updates_the_alias_that_exists(self):
+        # Lambda made the alias but its answer was lost (a 500 after forwarding): the retried
+        # CreateAlias conflicts (moto: ConflictException, Lambda: ResourceConflictException),
+        # and wisp converges on the alias that exists instead of failing.
+        def create_alias(record):
+            return record["method"] == "POST" and record["path"].endswith("/aliases")
+        with FaultProxy(self.url) as proxy:
+            proxy.random_faults(1.0, seed=1, faults=["500-after"], match=create_alias, max_in_a_row=1)
+            self.write_app("v1")
+            self.deploy(url=proxy.url)
+            creates = [r for r in proxy.records if create_alias(r)]
+        by_path = {}
+        for record in creates:
+            by_path.setdefault(record["path"], []).append((record["fault"], record["status"]))
+        self.assertTrue(by_path)
+        for path, tries in by_path.items():
+            self.assertEqual(tries[:2], [("500-after", 201), ("pass", 409)], path)
+        self.assertEqual(self.alias()["FunctionVersion"], "1")
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
     API_CANARY = """\
   Api:
     Type: AWS::Serverless::Api

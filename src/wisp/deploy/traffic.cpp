@@ -118,7 +118,9 @@ support::Status set_alias(const Backend& backend, const std::string& function,
   if (create) {
     auto created = backend.create_alias(function, alias, version, weights);
     if (!created) {
-      if (!created.error().is("ResourceConflictException"))
+      // Lambda answers ResourceConflictException; moto_server ConflictException.
+      if (!created.error().is("ResourceConflictException") &&
+          !created.error().is("ConflictException"))
         return tl::unexpected<support::Error>(created.error());
       // It exists already (a retried call that had succeeded): update it instead.
       WISP_TRY(backend.update_alias(function, alias, version, weights));
