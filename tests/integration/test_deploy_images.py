@@ -56,6 +56,18 @@ Resources:
         Command: ["app.handler"]
 """
 
+OTHER = """\
+  Other:
+    Type: AWS::Serverless::Function
+    Metadata:
+      DockerContext: ./img
+    Properties:
+      PackageType: Image
+      AutoPublishAlias: live
+      ImageConfig:
+        Command: ["app.other"]
+"""
+
 
 class Registry:
     """docker-registry on a free loopback port, its storage in a temp dir."""
@@ -295,9 +307,9 @@ class RegistryImages(ImageTestCase):
         self.assertIn(host, down.stderr)
         self.assertEqual(self.alias_version(), "2")
 
-    def write_built(self, message):
+    def write_built(self, message, extra=""):
         with open(os.path.join(self.app, "template.yaml"), "w") as f:
-            f.write(BUILT)
+            f.write(BUILT + extra)
         os.makedirs(os.path.join(self.app, "img"), exist_ok=True)
         with open(os.path.join(self.app, "img", "app.py"), "w") as f:
             f.write(f"def handler(event, context):\n    return {message!r}\n")
@@ -349,15 +361,27 @@ class RegistryImages(ImageTestCase):
         again = self.deploy_json("--image-repository", f"{host}/shop", "--insecure-registry")
         self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
         self.assertEqual(len(self.registry.tags("shop")), 1)
-        # New code, and the repository from samconfig's image_repositories: only the changed
-        # blobs are sent (the runtime layer is there already).
-        self.write_built("two")
+        # A second function from the same DockerContext, the repositories from samconfig's
+        # image_repositories: its code layer is in the repository already (HEAD), only its
+        # config blob is sent; Boxed is unchanged and not pushed again.
+        with open(os.path.join(self.app, "template.yaml"), "a") as f:
+            f.write(OTHER)
         with open(os.path.join(self.app, "samconfig.toml"), "w") as f:
             f.write(f'version = 0.1\n[default.deploy.parameters]\n'
-                    f'image_repositories = ["Boxed={host}/shop"]\ninsecure_registry = true\n')
-        second = self.deploy()
-        self.assertIn("present", second.stderr)
-        tags = self.registry.tags("shop")
+                    f'image_repositories = ["Boxed={host}/shop", "Other={host}/shop"]\n'
+                    f'insecure_registry = true\n')
+        added = self.deploy()
+        self.assertRegex(added.stderr, rf"pushed Other → {host}/shop:other-[0-9a-f]{{12}} \(1 blob, .*; 1 present\)")
+        self.assertNotIn("pushed Boxed", added.stderr)
+        other_tags = [t for t in self.registry.tags("shop") if t.startswith("other-")]
+        self.assertEqual(len(other_tags), 1, other_tags)
+        other = self.aws("lambda", "get-function", "--function-name", "shop-Other", "--qualifier", "live")
+        self.assertEqual(other["Code"]["ImageUri"], f"{host}/shop@{self.manifest_digest('shop', other_tags[0])}")
+        self.assertEqual(other["Configuration"]["ImageConfigResponse"]["ImageConfig"]["Command"], ["app.other"])
+        # New code: a new image, a new version.
+        self.write_built("two", extra=OTHER)
+        self.deploy()
+        tags = [t for t in self.registry.tags("shop") if t.startswith("boxed-")]
         self.assertEqual(len(tags), 2, tags)
         first_tag = images[0]["name"].rsplit(":", 1)[1]
         new_digest = self.manifest_digest("shop", [t for t in tags if t != first_tag][0])
@@ -365,7 +389,7 @@ class RegistryImages(ImageTestCase):
         self.assertEqual(self.live()["Code"]["ImageUri"], f"{host}/shop@{new_digest}")
         self.assertEqual(self.alias_version(), "2")
         # The registry refuses (down): exit 1, the function named, the alias where it was.
-        self.write_built("three")
+        self.write_built("three", extra=OTHER)
         harness.stop(self.registry.proc)
         down = self.deploy(code=1)
         self.assertIn("Boxed", down.stderr)
