@@ -945,15 +945,8 @@ support::Result<Desired> build_desired(const sam::Model& model,
           arn = it->second;
       layers.emplace_back(arn);
     }
-    if (!layers.empty() && spec.code.image_uri.empty())
+    if (!layers.empty())
       config["Layers"] = std::move(layers);
-    else if (!layers.empty() && spec.code.push_to.empty())
-      // Lambda refuses Layers on image functions; an image built from the template has
-      // them at /opt (artifact/function_image.hpp).
-      desired.warnings.push_back(
-          fmt::format("{}: Layers are not deployed with an image function (Lambda runs none with a "
-                      "container image; put their content in the image)",
-                      function.logical_id));
     if (!function.log_format.empty() || !function.log_group.empty()) {
       json::object logging;
       if (!function.log_format.empty())
