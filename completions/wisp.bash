@@ -251,6 +251,8 @@ _wisp_completion() {
         "/deploy --step-interval") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --max-parallel") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --tags") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --image-repository") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "/deploy --image-repositories") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --template"|"/deploy --template-file"|"/deploy -t") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --parameter-overrides") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "/deploy --region") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -386,7 +388,7 @@ _wisp_completion() {
         "/local/callback/fail") words=''; options='--color --config-env --config-file --debug --error-data --error-message --error-type --help --output --stack-trace --template --template-file' ;;
         "/local/callback/heartbeat") words=''; options='--color --config-env --config-file --debug --help --output --template --template-file' ;;
         "/local/trigger") words=''; options='--body --color --config-env --config-file --debug --endpoint-url --env-vars --help --key --parameter-overrides --print --profile --region --template --template-file --time' ;;
-        "/deploy") words='status'; options='--break-lock --capabilities --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --confirm-changeset --debug --dry-run --endpoint-url --fail-on-empty-changeset --help --max-parallel --no-execute-changeset --no-fail-on-empty-changeset --output --parameter-overrides --profile --refresh --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --step-interval --tags --template --template-file' ;;
+        "/deploy") words='status'; options='--break-lock --capabilities --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --confirm-changeset --debug --dry-run --endpoint-url --fail-on-empty-changeset --help --image-repositories --image-repository --insecure-registry --max-parallel --no-execute-changeset --no-fail-on-empty-changeset --output --parameter-overrides --profile --refresh --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --step-interval --tags --template --template-file' ;;
         "/deploy/status") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
         "/promote") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file' ;;
         "/rollback") words=''; options='--break-lock --cli-connect-timeout --cli-read-timeout --color --config-env --config-file --debug --endpoint-url --function --help --output --profile --region --resolve-s3 --s3-bucket --s3-prefix --stack-name --stage --template --template-file --to' ;;

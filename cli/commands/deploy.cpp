@@ -123,7 +123,9 @@ public:
             "Builds the functions (deterministic zips, reused when unchanged), compares the "
             "template with what the backend holds, prints the plan (+ create, ~ update, = "
             "unchanged) and applies only the changes: roles, function code and configuration, "
-            "versions, the stage alias, REST and HTTP APIs, layers. The template's other resources "
+            "versions, the stage alias, REST and HTTP APIs, layers. Image functions are "
+            "compared by digest: a tag is resolved, an image built from the template is pushed "
+            "to --image-repository first. The template's other resources "
             "(tables, queues, buckets, rules, state machines, event sources) go into one "
             "CloudFormation stack named after the app, through change sets. Aliases with a "
             "DeploymentPreference "
@@ -139,7 +141,10 @@ public:
              {"wisp deploy --stack-name app --stage dev --step-interval 2s",
               "Shift traffic with 2-second steps instead of minutes"},
              {"wisp deploy --endpoint-url http://127.0.0.1:5000 --stack-name app --resolve-s3",
-              "Deploy to moto or LocalStack"}},
+              "Deploy to moto or LocalStack"},
+             {"wisp deploy --stack-name app --resolve-s3 --image-repository "
+              "123456789012.dkr.ecr.us-east-1.amazonaws.com/app",
+              "Push the images built from the template to ECR, then deploy them"}},
             k_group_template | k_group_parameters | k_group_aws | k_group_aws_calls |
                 k_group_output};
   }
@@ -169,6 +174,16 @@ public:
                  "state says they are current");
     app.add_flag("--confirm-changeset", m_confirm,
                  "Ask before applying the plan (needs a terminal)");
+    app.add_option("--image-repository", m_options.images.repository,
+                   "Registry repository (host[:port]/name, or an ECR repository URI) that images "
+                   "built from the template (Metadata DockerContext) are pushed to");
+    app.add_option("--image-repositories", m_image_repositories,
+                   "Function=repository: where one function's image is pushed (repeatable; wins "
+                   "over --image-repository)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    app.add_flag("--insecure-registry", m_options.images.insecure,
+                 "Talk plain HTTP to image registries (loopback test registries)");
   }
 
   int run(Context& context) override {
@@ -192,6 +207,16 @@ public:
                                             {},
                                             support::ExitCode::usage});
       m_options.tags[tag.substr(0, eq)] = tag.substr(eq + 1);
+    }
+    for (const auto& entry : m_image_repositories) {
+      const auto eq = entry.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size())
+        return fail(
+            context,
+            support::Error{fmt::format("--image-repositories: '{}' is not Function=URI", entry),
+                           {},
+                           support::ExitCode::usage});
+      m_options.images.repositories[entry.substr(0, eq)] = entry.substr(eq + 1);
     }
     if (m_confirm && !context.stdin_is_tty)
       return fail(context, support::Error{"--confirm-changeset needs a terminal to ask on; run "
@@ -282,6 +307,7 @@ private:
   std::string m_step_interval;
   std::vector<std::string> m_tags;
   std::vector<std::string> m_capabilities;
+  std::vector<std::string> m_image_repositories;
   bool m_confirm = false;
   bool m_fail_on_empty = false;
 };

@@ -1273,11 +1273,7 @@ class ImageFunctions(InfraTestCase):
                         "live")
         self.assertEqual(live["CodeSha256"], second.removeprefix("sha256:"))
         self.assertEqual(live["Version"], "2")
-        # A tag is refused with the reason (its digest is not resolved yet).
-        self.write("app/template.yaml", IMAGE_FUNCTION.format(uri=f"{uri}:v2"))
-        refused = self.deploy(code=1)
-        self.assertIn("names no digest", refused.stderr)
-        self.write("app/template.yaml", IMAGE_FUNCTION.format(uri=f"{uri}@{second}"))
+        # (Tags, ImageConfig and images built from the template: test_deploy_images.py.)
         gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", cwd=self.app)
         self.assertWisp(gone, 0)
         self.assertIsNone(self.aws("lambda", "get-function", "--function-name", "shop-Boxed", check=False))

@@ -337,6 +337,25 @@ support::Result<PushResult> push_image(const fs::path& layout, const std::string
     if (options.on_event)
       options.on_event(PushEvent{type, std::move(what), digest});
   };
+  const auto destination_tag = destination.tag.empty() ? tag : destination.tag;
+  {
+    // The tag already names this manifest (an unchanged image pushed before): done.
+    http::Request head;
+    head.method = "HEAD";
+    head.url = session.base() + "/manifests/" + destination_tag;
+    head.headers = {{"Accept", image.manifest.media_type.empty() ? std::string(k_oci_manifest_type)
+                                                                 : image.manifest.media_type}};
+    WISP_TRY_ASSIGN(auto present, session.send(head));
+    if (present.status == 200 &&
+        present.header("docker-content-digest").value_or("") == image.manifest.digest.oci()) {
+      result.already_present = true;
+      result.manifest_digest = image.manifest.digest.oci();
+      emit(PushEvent::Type::exists, "manifest", image.manifest.digest);
+      return result;
+    }
+    if (present.status != 200 && present.status != 404)
+      return tl::unexpected(registry_error("checking the tag " + destination_tag, present));
+  }
   std::vector<std::pair<std::string, BlobRef>> blobs;
   for (std::size_t i = 0; i < image.layers.size(); ++i)
     blobs.emplace_back(fmt::format("layer {}/{}", i + 1, image.layers.size()), image.layers[i]);
@@ -353,13 +372,22 @@ support::Result<PushResult> push_image(const fs::path& layout, const std::string
     }
     if (present.status != 404)
       return tl::unexpected(registry_error("checking " + blob.digest.oci(), present));
+    if (options.dry_run) {
+      ++result.blobs_uploaded;
+      result.bytes_uploaded += blob.digest.size;
+      continue;
+    }
     emit(PushEvent::Type::uploading, what, blob.digest);
     WISP_TRY(upload_blob(session, blob_path(layout, blob.digest), blob.digest, options, result));
     emit(PushEvent::Type::uploaded, what, blob.digest);
   }
+  if (options.dry_run) {
+    result.manifest_digest = image.manifest.digest.oci();
+    return result;
+  }
   http::Request put;
   put.method = "PUT";
-  put.url = session.base() + "/manifests/" + (destination.tag.empty() ? tag : destination.tag);
+  put.url = session.base() + "/manifests/" + destination_tag;
   put.body = image.manifest_json;
   put.headers = {{"Content-Type", image.manifest.media_type.empty()
                                       ? std::string(k_oci_manifest_type)
@@ -371,6 +399,38 @@ support::Result<PushResult> push_image(const fs::path& layout, const std::string
       stored.header("docker-content-digest").value_or(image.manifest.digest.oci());
   emit(PushEvent::Type::manifest, "manifest", image.manifest.digest);
   return result;
+}
+
+support::Result<std::optional<std::string>> manifest_digest(const ImageReference& image,
+                                                            const RegistryOptions& options) {
+  Session session(image, options);
+  const std::string accept = fmt::format("{}, {}, {}, {}", k_oci_manifest_type, k_oci_index_type,
+                                         k_docker_manifest, k_docker_list);
+  const auto reference = image.digest.empty() ? image.tag : image.digest;
+  http::Request head;
+  head.method = "HEAD";
+  head.url = session.base() + "/manifests/" + reference;
+  head.headers = {{"Accept", accept}};
+  WISP_TRY_ASSIGN(auto response, session.send(head));
+  if (response.status == 404)
+    return std::optional<std::string>();
+  if (response.status != 200)
+    return tl::unexpected(registry_error("reading the manifest of " + image.str(), response));
+  if (auto digest = response.header("docker-content-digest");
+      digest && digest->starts_with("sha256:") && digest->size() == 71)
+    return std::optional<std::string>(*digest);
+  // No digest header: the manifest's own bytes tell it.
+  http::Request get;
+  get.url = head.url;
+  get.headers = head.headers;
+  WISP_TRY_ASSIGN(auto body, session.send(get));
+  if (body.status == 404)
+    return std::optional<std::string>();
+  if (body.status != 200)
+    return tl::unexpected(registry_error("reading the manifest of " + image.str(), body));
+  if (body.body.empty())
+    return support::failf("{}: the registry answered an empty manifest", image.str());
+  return std::optional<std::string>(digest_bytes(body.body).oci());
 }
 
 namespace {

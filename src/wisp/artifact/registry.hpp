@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace wisp::artifact {
@@ -46,6 +47,8 @@ struct RegistryOptions {
   std::string username;  // Basic credentials (empty: environment, docker config)
   std::string password;
   std::uint64_t chunk_size = 16ull << 20u; // blobs larger than this are uploaded in chunks
+  // push_image: only look (HEAD), count what would be sent, send nothing.
+  bool dry_run = false;
   std::function<void(const PushEvent&)> on_event;
 };
 
@@ -54,12 +57,22 @@ struct PushResult {
   std::size_t blobs_uploaded = 0;
   std::size_t blobs_skipped = 0;
   std::uint64_t bytes_uploaded = 0;
+  // The tag already named this manifest: nothing was checked or sent beyond that HEAD.
+  bool already_present = false;
 };
 
-// Pushes the image `tag` of `layout` to `destination` (its tag, else `tag`).
+// Pushes the image `tag` of `layout` to `destination` (its tag, else `tag`). When the
+// destination tag already names the same manifest, nothing more is sent. With
+// `options.dry_run` the counts say what would be uploaded.
 support::Result<PushResult> push_image(const std::filesystem::path& layout, const std::string& tag,
                                        const ImageReference& destination,
                                        const RegistryOptions& options);
+
+// The digest ("sha256:...") `image`'s tag (or digest) names in its registry: HEAD
+// /v2/<repository>/manifests/<reference> and its Docker-Content-Digest (a registry that does not
+// send it: GET, and the digest of the body). nullopt when the registry has no such manifest.
+support::Result<std::optional<std::string>> manifest_digest(const ImageReference& image,
+                                                            const RegistryOptions& options);
 
 // Pulls `source` (a single-platform image, or the `architecture` entry of an index) into
 // `layout` under `tag`.

@@ -51,6 +51,8 @@ std::string_view service_name(Service service) {
     return "kinesis";
   case Service::events:
     return "events";
+  case Service::ecr:
+    return "ecr";
   }
   return "unknown";
 }
@@ -58,10 +60,12 @@ std::string_view service_name(Service service) {
 namespace {
 
 constexpr Service k_all_services[] = {
-    Service::lambda,  Service::apigateway, Service::apigatewayv2,  Service::s3,
-    Service::logs,    Service::cloudwatch, Service::iam,           Service::sts,
-    Service::sqs,     Service::sns,        Service::dynamodb,      Service::dynamodbstreams,
-    Service::kinesis, Service::events,     Service::cloudformation};
+    Service::lambda,  Service::apigateway, Service::apigatewayv2,
+    Service::s3,      Service::logs,       Service::cloudwatch,
+    Service::iam,     Service::sts,        Service::sqs,
+    Service::sns,     Service::dynamodb,   Service::dynamodbstreams,
+    Service::kinesis, Service::events,     Service::cloudformation,
+    Service::ecr};
 
 // SigV4 signing name.
 std::string_view signing_name(Service service) {
@@ -111,6 +115,8 @@ std::string_view endpoint_env_suffix(Service service) {
     return "KINESIS";
   case Service::events:
     return "EVENTBRIDGE";
+  case Service::ecr:
+    return "ECR";
   }
   return "";
 }
@@ -131,6 +137,8 @@ std::string default_endpoint(Service service, const std::string& region) {
     return fmt::format("https://monitoring.{}.{}", region, suffix);
   case Service::dynamodbstreams:
     return fmt::format("https://streams.dynamodb.{}.{}", region, suffix);
+  case Service::ecr:
+    return fmt::format("https://api.ecr.{}.{}", region, suffix);
   default:
     return fmt::format("https://{}.{}.{}", service_name(service), region, suffix);
   }

@@ -54,6 +54,7 @@ enum class Service {
   dynamodbstreams, // JSON 1.0 (DynamoDBStreams_20120810), signed as dynamodb
   kinesis,         // JSON 1.1 (Kinesis_20131202)
   events,          // EventBridge, JSON 1.1 (AWSEvents)
+  ecr,             // JSON 1.1 (AmazonEC2ContainerRegistry_V20150921), api.ecr.<region>
 };
 
 std::string_view service_name(Service service); // "lambda", "apigateway", ...

@@ -186,6 +186,29 @@ void compare_config(const json::object& want, const json::object& have,
     if (wv != hv)
       diff.push_back(fmt::format("{}.{} {} → {}", key, field, hv, wv));
   };
+  // ImageConfig (image functions): sent as ImageConfig, reported as ImageConfigResponse.
+  if (const auto* response = have.if_contains("ImageConfigResponse");
+      want.contains("ImageConfig") || (response != nullptr && response->is_object())) {
+    json::object none;
+    const auto* w = want.if_contains("ImageConfig");
+    const json::value* h = nullptr;
+    if (response != nullptr && response->is_object())
+      h = response->as_object().if_contains("ImageConfig");
+    const auto& wo = w != nullptr && w->is_object() ? w->as_object() : none;
+    const auto& ho = h != nullptr && h->is_object() ? h->as_object() : none;
+    for (const char* field : {"EntryPoint", "Command"}) {
+      auto wl = list_of(wo, field, nullptr);
+      auto hl = list_of(ho, field, nullptr);
+      if (wl != hl)
+        diff.push_back(fmt::format("ImageConfig.{} [{}] → [{}]", field, support::join(hl, ","),
+                                   support::join(wl, ",")));
+    }
+    const auto wd = aws::json_string(wo, "WorkingDirectory");
+    const auto hd = aws::json_string(ho, "WorkingDirectory");
+    if (wd != hd)
+      diff.push_back(fmt::format("ImageConfig.WorkingDirectory {} → {}",
+                                 hd.empty() ? "(image's)" : hd, wd.empty() ? "(image's)" : wd));
+  }
   nested("EphemeralStorage", "Size", "512");
   nested("TracingConfig", "Mode", "PassThrough");
   nested("LoggingConfig", "LogFormat", "Text");
@@ -460,7 +483,7 @@ struct Engine {
     if (f.actual.alias && f.actual.served) {
       std::vector<std::string> diff;
       compare_config(spec.config, *f.actual.served, diff);
-      const bool same_code = code_of(*f.actual.served) == spec.code.sha256_base64;
+      const bool same_code = spec.code.reported_as(code_of(*f.actual.served));
       const auto* record = recorded(snap, spec.logical_id);
       const bool digest_ok = record == nullptr || record->version != f.actual.alias->version ||
                              record->config_digest.empty() ||
@@ -488,12 +511,16 @@ struct Engine {
                               ? fmt::format("code {} ({})", short_digest(spec.code.sha256_base64),
                                             human_size(spec.code.size))
                               : fmt::format("image {}", short_digest(spec.code.sha256_base64)));
+      if (!spec.code.push_to.empty() && !spec.code.push_note.empty())
+        f.details.push_back(spec.code.push_note);
     } else if (f.publish && f.actual.latest) {
       const auto& latest = *f.actual.latest;
-      if (code_of(latest) != spec.code.sha256_base64) {
+      if (!spec.code.reported_as(code_of(latest))) {
         f.update_code = true;
         f.details.push_back(fmt::format("code {} → {}", short_digest(code_of(latest)),
                                         short_digest(spec.code.sha256_base64)));
+        if (!spec.code.push_to.empty() && !spec.code.push_note.empty())
+          f.details.push_back(spec.code.push_note);
       }
       std::vector<std::string> diff;
       compare_config(spec.config, latest, diff);
@@ -561,6 +588,13 @@ struct Engine {
           uploads.insert(f.spec->code.s3_key).second)
         plan.changes.push_back(
             {Action::create, "artifact", f.spec->code.s3_key, {human_size(f.spec->code.size)}});
+    for (const auto& f : snap.functions)
+      if ((f.create || f.update_code) && !f.spec->code.push_to.empty())
+        plan.changes.push_back(
+            {Action::create,
+             "image",
+             f.spec->code.push_to,
+             {short_digest(f.spec->code.sha256_base64), human_size(f.spec->code.size)}});
     for (const auto& role : snap.roles) {
       if (!role.actual.exists)
         plan.changes.push_back({Action::create, "role", role.spec->name, {}});
@@ -733,7 +767,7 @@ struct Engine {
   support::Status check_code(const json::object& config, const FunctionSpec& spec,
                              std::string_view after) const {
     const auto code = code_of(config);
-    if (code != spec.code.sha256_base64)
+    if (!spec.code.reported_as(code))
       return support::failf("read-back: after {} {} reports CodeSha256 {}, but the artifact's is "
                             "{}",
                             after, spec.name, code.empty() ? "(none)" : code,
@@ -794,8 +828,12 @@ struct Engine {
       }
       if (plan.update_config) {
         WISP_TRY(backend.wait_until_updated(spec.name, std::chrono::minutes(5)));
-        WISP_TRY_ASSIGN(auto updated,
-                        backend.update_function_configuration(spec.name, spec.config));
+        auto request = spec.config;
+        if (!spec.code.image_uri.empty() && !request.contains("ImageConfig"))
+          // The template no longer overrides the image's ENTRYPOINT/CMD: clear the override.
+          request["ImageConfig"] =
+              json::object{{"EntryPoint", json::array()}, {"Command", json::array()}};
+        WISP_TRY_ASSIGN(auto updated, backend.update_function_configuration(spec.name, request));
         std::vector<std::string> diff;
         compare_config(spec.config, updated, diff);
         if (!diff.empty())
@@ -875,6 +913,8 @@ support::Result<DeployResult> deploy(const sam::Model& model,
                        &infra};
   WISP_TRY_ASSIGN(const auto s3_code, resolve_s3_code(backend, model, options.max_parallel));
   inputs.s3_code = &s3_code;
+  WISP_TRY_ASSIGN(const auto images, resolve_images(backend, model, artifacts, options, log));
+  inputs.images = &images;
   WISP_TRY_ASSIGN(auto desired, build_desired(model, artifacts, inputs));
   // The template's layers: a version that holds the content already is used as it is.
   std::map<std::string, std::string> layer_arns;
@@ -1103,6 +1143,11 @@ support::Result<DeployResult> deploy(const sam::Model& model,
           !snap.artifacts_present.contains(f.spec->code.s3_key) &&
           uploading.insert(f.spec->code.s3_key).second)
         tasks.emplace_back([&, spec = f.spec] { return engine.upload(*spec); });
+    for (const auto& f : snap.functions)
+      if ((f.create || f.update_code) && !f.spec->code.push_to.empty())
+        tasks.emplace_back([&, spec = f.spec] {
+          return push_image_code(backend, spec->logical_id, spec->code, options, log);
+        });
     for (const auto& role : snap.roles)
       if (!role.actual.exists || role.actual.digest_tag != role.spec->digest)
         tasks.emplace_back([&, r = &role] { return engine.apply_role(*r); });

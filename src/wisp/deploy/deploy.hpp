@@ -84,8 +84,17 @@ struct Endpoint {
   std::string url;
 };
 
+// Where images built from the template (PackageType Image with Metadata DockerContext) are
+// pushed, as SAM's --image-repository / --image-repositories.
+struct ImageTarget {
+  std::string repository;                          // registry/repository, for every function
+  std::map<std::string, std::string> repositories; // by logical id (wins over `repository`)
+  bool insecure = false; // plain HTTP to the registry (loopback test registries)
+};
+
 struct DeployOptions {
   Target target;
+  ImageTarget images;
   bool dry_run = false;
   std::optional<std::chrono::milliseconds> step_interval;
   unsigned max_parallel = 8;

@@ -426,33 +426,29 @@ support::Status alarm_parameters(const sam::Model& model, const DeployResolver& 
 
 support::Result<CodeSpec> code_for(const sam::Model& model, const sam::Function& function,
                                    const artifact::BuildReport& artifacts, const Location& location,
-                                   const std::map<std::string, CodeSpec>* s3_code) {
+                                   const std::map<std::string, CodeSpec>* s3_code,
+                                   const std::map<std::string, CodeSpec>* images) {
   CodeSpec code;
   if (function.package_type == sam::PackageType::image) {
-    const auto where = [&](std::string message) {
-      return support::fail(support::Diagnostic{
-          function.source.file, function.source.line, function.source.column,
-          support::Severity::error, "deploy", fmt::format("{}: {}", function.logical_id, message)});
-    };
+    // Tags resolved, images built from the template assembled (images.cpp).
+    if (images != nullptr)
+      if (auto found = images->find(function.logical_id); found != images->end())
+        return found->second;
     const auto& uri = function.image_uri;
     const auto at = uri.find("@sha256:");
     const auto hex = at == std::string::npos ? std::string() : uri.substr(at + 8);
-    if (uri.empty())
-      return where("PackageType Image needs ImageUri (wisp deploy does not push local images "
-                   "to a registry yet)");
     if (hex.size() != 64 || !std::all_of(hex.begin(), hex.end(), [](char c) {
           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
         }))
-      return where(fmt::format("ImageUri {} names no digest: wisp deploys an image pinned by "
-                               "digest (<repository>@sha256:<digest>), which it compares with "
-                               "Lambda's CodeSha256 (tags are not resolved yet)",
-                               uri));
-    if (!function.image_config.command.empty() || !function.image_config.entry_point.empty() ||
-        !function.image_config.working_directory.empty())
-      return where("ImageConfig is not deployed by wisp yet");
+      return support::fail(support::Diagnostic{
+          function.source.file, function.source.line, function.source.column,
+          support::Severity::error, "deploy",
+          fmt::format("{}: the image ({}) was not resolved to a digest", function.logical_id,
+                      uri.empty() ? std::string("Metadata DockerContext") : uri)});
     code.image_uri = uri;
     code.sha256_hex = hex;
     code.sha256_base64 = hex;
+    code.uri_sha256 = support::sha256_hex(uri);
     code.s3_key = "image:" + uri; // never uploaded (see image_uri)
     return code;
   }
@@ -829,8 +825,8 @@ support::Result<Desired> build_desired(const sam::Model& model,
     auto& spec =
         *std::find_if(desired.functions.begin(), desired.functions.end(),
                       [&](const FunctionSpec& f) { return f.logical_id == function.logical_id; });
-    WISP_TRY_ASSIGN(spec.code,
-                    code_for(model, function, artifacts, desired.location, inputs.s3_code));
+    WISP_TRY_ASSIGN(spec.code, code_for(model, function, artifacts, desired.location,
+                                        inputs.s3_code, inputs.images));
     std::string role_arn;
     if (!spec.role_logical_id.empty()) {
       role_arn = desired.roles.at(spec.role_logical_id).arn;
@@ -842,6 +838,17 @@ support::Result<Desired> build_desired(const sam::Model& model,
     if (spec.code.image_uri.empty()) { // an image brings its runtime and command
       config["Runtime"] = function.runtime;
       config["Handler"] = function.handler;
+    } else if (const auto& ic = function.image_config;
+               !ic.entry_point.empty() || !ic.command.empty() || !ic.working_directory.empty()) {
+      // What the image's own ENTRYPOINT, CMD and WORKDIR are replaced with.
+      json::object image_config;
+      if (!ic.entry_point.empty())
+        image_config["EntryPoint"] = json::array(ic.entry_point.begin(), ic.entry_point.end());
+      if (!ic.command.empty())
+        image_config["Command"] = json::array(ic.command.begin(), ic.command.end());
+      if (!ic.working_directory.empty())
+        image_config["WorkingDirectory"] = ic.working_directory;
+      config["ImageConfig"] = std::move(image_config);
     }
     // Environment: resolved values, with what the loader left symbolic resolved here.
     json::object variables;

@@ -37,6 +37,20 @@ struct CodeSpec {
   // PackageType Image: the image in a registry, pinned by digest; sha256_base64 then holds
   // the digest in hex, as Lambda reports an image function's CodeSha256.
   std::string image_uri;
+  // The SHA-256 of image_uri: what moto's Lambda reports as CodeSha256 when it does not look
+  // images up in its ECR (MOTO_LAMBDA_STUB_ECR, its default). The URI is pinned by digest,
+  // so it names the image as well as the digest does.
+  std::string uri_sha256;
+  // An image built from the template: its OCI layout and tag there, pushed to push_to
+  // (registry/repository:tag) before the function is created or its code updated.
+  std::filesystem::path image_layout;
+  std::string image_tag;
+  std::string push_to;
+  std::string push_note; // --dry-run: what the push would send
+  // Whether Lambda's CodeSha256 `reported` is this code.
+  [[nodiscard]] bool reported_as(const std::string& reported) const {
+    return reported == sha256_base64 || (!uri_sha256.empty() && reported == uri_sha256);
+  }
 };
 
 struct RoleSpec {
@@ -199,6 +213,8 @@ struct DesiredInputs {
   const std::map<std::string, std::string>* layer_arns = nullptr;
   // Functions whose CodeUri is in S3: the object's digest (resolve_s3_code), by logical id.
   const std::map<std::string, CodeSpec>* s3_code = nullptr;
+  // PackageType Image functions: the image's digest (resolve_images), by logical id.
+  const std::map<std::string, CodeSpec>* images = nullptr;
 };
 
 // The stage a deploy targets: --stage, else the functions' common AutoPublishAlias, else

@@ -204,6 +204,14 @@ struct LayerState {
 // The code of the functions whose CodeUri is already in S3, by logical id (s3_code.cpp).
 support::Result<std::map<std::string, CodeSpec>>
 resolve_s3_code(const Backend& backend, const sam::Model& model, unsigned parallel);
+// The images of the PackageType Image functions, by logical id (images.cpp): an ImageUri's
+// tag resolved to its digest; an image built from the template assembled (not pushed).
+support::Result<std::map<std::string, CodeSpec>>
+resolve_images(const Backend& backend, const sam::Model& model, const artifact::BuildReport& report,
+               const DeployOptions& options, Log& log);
+// Pushes an image built from the template to its repository (blobs present are not sent).
+support::Status push_image_code(const Backend& backend, const std::string& logical_id,
+                                const CodeSpec& code, const DeployOptions& options, Log& log);
 // Finds, for each layer, the version that holds its content (ListLayerVersions).
 support::Result<std::vector<LayerState>> read_layers(const Backend& backend, const Desired& desired,
                                                      unsigned parallel);
