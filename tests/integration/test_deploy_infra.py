@@ -1779,3 +1779,67 @@ class RestDefinitionExtras(InfraTestCase):
                          {"application/json": '{"message": "denied"}'})
         self.assertIsNone(gateway_response("UNAUTHORIZED"))
         self.assertEqual(self.deploy_json()["status"], "no-change")
+
+
+INCLUDED_BODY_TEMPLATE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+  ApiRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {Service: apigateway.amazonaws.com}
+            Action: sts:AssumeRole
+  Gateway:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      DefinitionBody:
+        Fn::Transform:
+          Name: AWS::Include
+          Parameters:
+            Location: ./api.yaml
+"""
+
+INCLUDED_BODY = """\
+openapi: '3.0.1'
+info: {title: gateway, version: '1.0'}
+paths:
+  /jobs:
+    post:
+      responses:
+        '200': {description: queued}
+      x-amazon-apigateway-integration:
+        type: aws
+        httpMethod: POST
+        credentials:
+          Fn::GetAtt: [ApiRole, Arn]
+        uri:
+          Fn::Sub: arn:aws:apigateway:${AWS::Region}:sqs:path/${AWS::AccountId}/${Jobs.QueueName}
+        responses:
+          default: {statusCode: '200'}
+"""
+
+
+class IncludedDefinition(InfraTestCase):
+    def test_an_included_bodys_references_to_the_stack_are_its_real_names(self):
+        # The body is in a file (AWS::Include): its role and queue are the stack's, not stand-ins.
+        self.write("app/template.yaml", INCLUDED_BODY_TEMPLATE)
+        self.write("app/api.yaml", INCLUDED_BODY)
+        self.deploy()
+        api = next(a for a in self.aws("apigateway", "get-rest-apis")["items"] if a["name"] == "shop-Gateway")
+        resource = next(r for r in self.aws("apigateway", "get-resources", "--rest-api-id", api["id"])["items"]
+                        if r["path"] == "/jobs")
+        integration = self.aws("apigateway", "get-integration", "--rest-api-id", api["id"], "--resource-id",
+                               resource["id"], "--http-method", "POST")
+        physical = self.stack_resources()
+        self.assertEqual(integration["credentials"],
+                         self.aws("iam", "get-role", "--role-name", physical["ApiRole"])["Role"]["Arn"])
+        self.assertTrue(integration["uri"].endswith("/" + physical["Jobs"].rsplit("/", 1)[1]))
+        self.assertEqual(self.deploy_json()["status"], "no-change")
