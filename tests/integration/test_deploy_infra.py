@@ -1585,6 +1585,14 @@ class ApiCors(InfraTestCase):
     def http_api(self):
         return next(a for a in self.aws("apigatewayv2", "get-apis")["Items"] if a["Name"] == "shop-Web")
 
+    def test_a_timeout_that_is_not_a_number_is_an_error_naming_the_operation(self):
+        self.write("app/template.yaml", HTTP_CORS.format(cors="", extension="", field="job")
+                   .replace("timeoutInMillis: 5000", "timeoutInMillis: soon"))
+        proc = self.deploy(code=1)
+        self.assertIn("Web GET /site/{proxy+}: x-amazon-apigateway-integration timeoutInMillis soon is not a whole "
+                      "number", proc.stderr)
+        self.assertEqual(self.aws("apigatewayv2", "get-apis")["Items"], [])
+
     def test_http_cors_configuration_and_service_integrations(self):
         template = self.write("app/template.yaml", HTTP_CORS.format(cors=WEB_CORS, extension=WEB_EXTENSION,
                                                                     field="order"))

@@ -10,6 +10,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
+#include <limits>
 #include <set>
 
 namespace wisp::deploy {
@@ -615,6 +618,26 @@ std::string upper(std::string text) {
   return text;
 }
 
+// A whole number written as a number or a string of digits (timeoutInMillis); nullopt else.
+std::optional<std::int64_t> whole_number(const json::value& v) {
+  if (v.is_int64())
+    return v.as_int64();
+  if (v.is_uint64() &&
+      v.as_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return static_cast<std::int64_t>(v.as_uint64());
+  if (v.is_double() && std::isfinite(v.as_double()) && v.as_double() == std::floor(v.as_double()) &&
+      std::fabs(v.as_double()) < 1e15)
+    return static_cast<std::int64_t>(v.as_double());
+  if (v.is_string()) {
+    const std::string_view text = v.as_string();
+    std::int64_t out = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (ec == std::errc() && end == text.data() + text.size() && !text.empty())
+      return out;
+  }
+  return std::nullopt;
+}
+
 // An OpenAPI operation whose x-amazon-apigateway-integration is not a Lambda proxy
 // integration to a function of the template, as the bodies of API Gateway's PutMethod,
 // PutIntegration, PutIntegrationResponse and PutMethodResponse (what API Gateway's import
@@ -643,10 +666,14 @@ support::Result<RouteSpec> other_route(const DeployResolver& resolver, const std
       integration[key] = upper(text(field.value()));
     else if (key == "httpMethod")
       integration[key] = upper(text(field.value()));
-    else if (key == "timeoutInMillis")
-      integration[key] = field.value().is_number() ? field.value().to_number<std::int64_t>()
-                                                   : std::stoll(text(field.value()));
-    else
+    else if (key == "timeoutInMillis") {
+      const auto number = whole_number(field.value());
+      if (!number)
+        return support::failf("{}: x-amazon-apigateway-integration timeoutInMillis {} is not a "
+                              "whole number",
+                              where, text(field.value()));
+      integration[key] = *number;
+    } else
       integration[key] = field.value();
   }
   static const std::set<std::string> k_types{"MOCK", "HTTP", "HTTP_PROXY", "AWS", "AWS_PROXY"};
@@ -753,10 +780,14 @@ support::Result<RouteSpec> http_other_route(const DeployResolver& resolver,
       integration["connectionType"] = upper(text(v));
     else if (key == "payloadFormatVersion" || key == "connectionId" || key == "integrationSubtype")
       integration[key] = text(v);
-    else if (key == "timeoutInMillis")
-      integration[key] =
-          v.is_number() ? v.to_number<std::int64_t>() : std::stoll(text(v)); // NOLINT
-    else if (key == "requestParameters" || key == "responseParameters" || key == "tlsConfig")
+    else if (key == "timeoutInMillis") {
+      const auto number = whole_number(v);
+      if (!number)
+        return support::failf("{}: x-amazon-apigateway-integration timeoutInMillis {} is not a "
+                              "whole number",
+                              where, text(v));
+      integration[key] = *number;
+    } else if (key == "requestParameters" || key == "responseParameters" || key == "tlsConfig")
       integration[key] = v;
     else
       return support::failf("{}: x-amazon-apigateway-integration field {} is not one HTTP APIs "
