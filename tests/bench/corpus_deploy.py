@@ -9,7 +9,11 @@ is one, reached *_COMPLETE), or the first line of the error. Prints a summary an
 one record per app.
 
 Usage: tests/bench/corpus_deploy.py [--wisp build/ci/cli/wisp] [--corpus DIR] [--limit N]
-                                    [--json out.json] [--only NAME] [--start N]
+                                    [--json out.json] [--only NAME] [--apps FILE] [--start N]
+                                    [--jobs N]
+
+--apps FILE deploys only the apps FILE names (one a line); --jobs N deploys N apps at a time,
+each against its own moto_server.
 """
 
 import argparse
@@ -21,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -101,21 +106,51 @@ def main():
     parser.add_argument("--only", default="")
     parser.add_argument("--timeout", type=int, default=180)
     parser.add_argument("--json", default="")
+    parser.add_argument("--apps", default="", help="a file naming the apps to deploy, one a line")
+    parser.add_argument("--jobs", type=int, default=1, help="apps deployed at a time (one moto each)")
     args = parser.parse_args()
+    wanted = None
+    if args.apps:
+        with open(args.apps) as f:
+            wanted = {line.strip() for line in f if line.strip()}
+    todo = []
+    for i, (name, template) in enumerate(apps(args.corpus)):
+        if args.only and args.only != name:
+            continue
+        if wanted is not None and name not in wanted:
+            continue
+        if i < args.start:
+            continue
+        if args.limit and i >= args.start + args.limit:
+            break
+        todo.append((name, template))
     records = []
-    with MotoForInfra() as moto:
-        for i, (name, template) in enumerate(apps(args.corpus)):
-            if args.only and args.only != name:
-                continue
-            if i < args.start:
-                continue
-            if args.limit and i >= args.start + args.limit:
-                break
+    lock = threading.Lock()
+
+    def worker(moto):
+        while True:
+            with lock:
+                if not todo:
+                    return
+                name, template = todo.pop(0)
             record = run(args.wisp, args.corpus, name, template, moto, args.timeout)
-            records.append(record)
-            status = "ok" if record["exit"] == 0 else record.get("error", "")
-            print(f"{len(records):4d} {name:60.60s} {record['exit']:3d} {record['seconds']:6.1f}s {status}",
-                  flush=True)
+            with lock:
+                records.append(record)
+                status = "ok" if record["exit"] == 0 else record.get("error", "")
+                print(f"{len(records):4d} {name:60.60s} {record['exit']:3d} {record['seconds']:6.1f}s {status}",
+                      flush=True)
+
+    motos = [MotoForInfra().__enter__() for _ in range(max(args.jobs, 1))]
+    try:
+        threads = [threading.Thread(target=worker, args=(moto,)) for moto in motos]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for moto in motos:
+            moto.__exit__(None, None, None)
+    records.sort(key=lambda r: r["app"])
     total = len(records)
     ok = [r for r in records if r["exit"] == 0]
     clean = [r for r in ok if not r["skipped_resources"] and not r["skipped_events"]]

@@ -852,8 +852,7 @@ class ApiKeysAndUsagePlans(InfraTestCase):
         template = self.write("app/template.yaml",
                               RESOURCE_POLICY.format(auth=POLICY_AUTH.format(blocked="192.0.2.0/24")))
         proc = self.deploy()
-        # Cors is not deployed yet: said, not skipped silently.
-        self.assertIn("Guarded: Cors is not deployed by wisp yet (no OPTIONS methods)", proc.stderr)
+        self.assertNotIn("Cors", proc.stderr)
         api = self.rest_api("shop-Guarded")
         # Every statement SAM makes: per path (parameters as *, ANY as *, CORS's OPTIONS),
         # accounts, IP ranges, VPCs and endpoints, the custom statement with its Ref resolved.
@@ -1281,3 +1280,570 @@ class ImageFunctions(InfraTestCase):
 
 if __name__ == "__main__":
     harness.main()
+
+
+def samtranslator_body(template_path, api, values):
+    """The OpenAPI body aws-sam-translator makes for the API (its Cors, its events, its
+    DefinitionBody), with Ref and Fn::Sub written in from `values` (see samtranslator_policy)."""
+    code = ("import json, sys\n"
+            "from samtranslator.translator.transform import transform\n"
+            "from samtranslator.yaml_helper import yaml_parse\n"
+            "class Loader:\n"
+            "    def load(self): return {}\n"
+            "out = transform(yaml_parse(sys.stdin.read()), {}, Loader())\n"
+            "print(json.dumps(out['Resources'][sys.argv[1]]['Properties']['Body']))\n")
+    with open(template_path) as f:
+        template = re.sub(r"CodeUri: (\S+)/", r"CodeUri: s3://code/\1.zip", f.read())
+    proc = subprocess.run(["python3", "-c", code, api], input=template, capture_output=True, text=True,
+                          timeout=120, env=harness.env(AWS_DEFAULT_REGION="us-east-1"))
+    if proc.returncode != 0:
+        raise AssertionError(f"samtranslator failed: {proc.stderr[-2000:]}")
+
+    def resolve(v):
+        if isinstance(v, list):
+            return [resolve(x) for x in v]
+        if isinstance(v, dict):
+            if list(v) == ["Ref"] and v["Ref"] in values:
+                return values[v["Ref"]]
+            return {k: resolve(x) for k, x in v.items()}
+        return v
+    return resolve(json.loads(proc.stdout))
+
+
+REST_CORS = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Origin:
+    Type: String
+    Default: "'https://shop.example'"
+Globals:
+  Function:
+    Runtime: python3.12
+    Handler: app.handler
+    CodeUri: worker/
+    AutoPublishAlias: live
+Resources:
+  Shop:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+{cors}      Auth:
+        DefaultAuthorizer: TokenAuth
+        AddDefaultAuthorizerToCorsPreflight: false
+        Authorizers:
+          TokenAuth:
+            FunctionArn: !GetAtt Worker.Arn
+  Open:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      Cors: "'*'"
+      DefinitionBody:
+        swagger: '2.0'
+        info: {{title: open, version: '1'}}
+        paths:
+          /health:
+            get:
+              responses:
+                '200': {{description: ok}}
+              x-amazon-apigateway-integration:
+                type: mock
+                requestTemplates: {{application/json: '{{"statusCode": 200}}'}}
+                responses: {{default: {{statusCode: '200'}}}}
+          /work:
+            post:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Worker.Arn}}/invocations
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        List: {{Type: Api, Properties: {{RestApiId: !Ref Shop, Path: /items, Method: get}}}}
+        Add: {{Type: Api, Properties: {{RestApiId: !Ref Shop, Path: /items, Method: post}}}}
+        One: {{Type: Api, Properties: {{RestApiId: !Ref Shop, Path: '/items/{{id}}', Method: any}}}}
+"""
+
+SHOP_CORS = """\
+      Cors:
+        AllowOrigin: !Ref Origin
+        AllowHeaders: "'Content-Type,X-Token'"
+        MaxAge: "'600'"
+        AllowCredentials: true
+"""
+
+SHOP_CORS_CHANGED = """\
+      Cors:
+        AllowOrigin: "'https://other.example'"
+        AllowMethods: "'GET,POST'"
+"""
+
+
+HTTP_CORS = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+  ApiRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {{Service: [apigateway.amazonaws.com, states.amazonaws.com]}}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: calls
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - Effect: Allow
+                Action: [sqs:SendMessage, events:PutEvents, states:StartExecution]
+                Resource: '*'
+  Flow:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      RoleArn: !GetAtt ApiRole.Arn
+      DefinitionString: '{{"StartAt": "Done", "States": {{"Done": {{"Type": "Pass", "End": true}}}}}}'
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      AutoPublishAlias: live
+  Web:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+{cors}      DefinitionBody:
+        openapi: '3.0.1'
+        info: {{title: web, version: '1.0'}}
+{extension}        paths:
+          /jobs:
+            post:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                integrationSubtype: SQS-SendMessage
+                credentials: !GetAtt ApiRole.Arn
+                connectionType: INTERNET
+                payloadFormatVersion: '1.0'
+                requestParameters:
+                  QueueUrl: !Ref Jobs
+                  MessageBody: $request.body.{field}
+          /events:
+            post:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                integrationSubtype: EventBridge-PutEvents
+                credentials: !GetAtt ApiRole.Arn
+                payloadFormatVersion: '1.0'
+                requestParameters:
+                  Detail: $request.body.Detail
+                  DetailType: Placed
+                  Source: shop
+          /flows:
+            post:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                integrationSubtype: StepFunctions-StartExecution
+                credentials: !GetAtt ApiRole.Arn
+                payloadFormatVersion: '1.0'
+                requestParameters:
+                  StateMachineArn: !Ref Flow
+                  Input: $request.body
+          /site/{{proxy+}}:
+            get:
+              x-amazon-apigateway-integration:
+                type: http_proxy
+                httpMethod: GET
+                uri: https://example.com/{{proxy}}
+                payloadFormatVersion: '1.0'
+                timeoutInMillis: 5000
+          /work:
+            post:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                payloadFormatVersion: '2.0'
+                uri: !Sub arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Worker.Arn}}/invocations
+"""
+
+WEB_CORS = """\
+      CorsConfiguration:
+        AllowOrigins: [https://shop.example]
+        AllowCredentials: true
+        ExposeHeaders: [X-Request-Id]
+"""
+
+WEB_EXTENSION = """\
+        x-amazon-apigateway-cors:
+          allowMethods: [GET, POST]
+          maxAge: 300
+"""
+
+
+def pascal(configuration):
+    """x-amazon-apigateway-cors (camelCase) as the AWS CLI reports a CorsConfiguration."""
+    return {k[0].upper() + k[1:]: v for k, v in configuration.items()}
+
+
+class ApiCors(InfraTestCase):
+    def rest_api(self, name):
+        return next(a for a in self.aws("apigateway", "get-rest-apis")["items"] if a["name"] == name)
+
+    def resources(self, api_id):
+        return {r["path"]: r for r in self.aws("apigateway", "get-resources", "--rest-api-id", api_id)["items"]}
+
+    def assert_preflights(self, template, api, api_id, values):
+        """Every OPTIONS samtranslator puts in the API's body is deployed as its import makes
+        it: a MOCK integration with its request template, its 200 response with the
+        Access-Control-* headers, and the method response declaring them."""
+        body = samtranslator_body(template, api, values)
+        resources = self.resources(api_id)
+        preflights = {path: item["options"] for path, item in body["paths"].items() if "options" in item}
+        self.assertTrue(preflights)
+        for path, options in preflights.items():
+            resource = resources[path.rstrip("/") or "/"]
+            self.assertIn("OPTIONS", resource["resourceMethods"], path)
+            args = ("--rest-api-id", api_id, "--resource-id", resource["id"], "--http-method", "OPTIONS")
+            extension = options["x-amazon-apigateway-integration"]
+            integration = self.aws("apigateway", "get-integration", *args)
+            self.assertEqual(integration["type"], "MOCK")
+            self.assertEqual(integration["requestTemplates"], extension["requestTemplates"])
+            response = self.aws("apigateway", "get-integration-response", *args, "--status-code", "200")
+            self.assertEqual(response["responseParameters"], extension["responses"]["default"]["responseParameters"],
+                             path)
+            self.assertEqual(response["responseTemplates"], extension["responses"]["default"]["responseTemplates"])
+            method_response = self.aws("apigateway", "get-method-response", *args, "--status-code", "200")
+            self.assertEqual(method_response["responseParameters"],
+                             {f"method.response.header.{h}": False for h in options["responses"]["200"]["headers"]})
+        return preflights
+
+    def test_rest_cors_is_samtranslators_options_methods_updated_and_removed(self):
+        template = self.write("app/template.yaml", REST_CORS.format(cors=SHOP_CORS))
+        self.deploy()
+        shop, open_ = self.rest_api("shop-Shop"), self.rest_api("shop-Open")
+        values = {"Origin": "'https://shop.example'"}
+        preflights = self.assert_preflights(template, "Shop", shop["id"], values)
+        self.assertEqual(sorted(preflights), ["/items", "/items/{id}"])
+        # AllowMethods made from the path's methods (ANY: all of them), the rest as given.
+        response = preflights["/items"]["x-amazon-apigateway-integration"]["responses"]["default"]
+        self.assertEqual(response["responseParameters"]["method.response.header.Access-Control-Allow-Methods"],
+                         "'GET,OPTIONS,POST'")
+        # AddDefaultAuthorizerToCorsPreflight: false leaves the preflight open; GET keeps it.
+        items = self.resources(shop["id"])["/items"]["id"]
+        preflight = self.aws("apigateway", "get-method", "--rest-api-id", shop["id"], "--resource-id", items,
+                             "--http-method", "OPTIONS")
+        self.assertEqual(preflight["authorizationType"], "NONE")
+        get = self.aws("apigateway", "get-method", "--rest-api-id", shop["id"], "--resource-id", items,
+                       "--http-method", "GET")
+        self.assertEqual(get["authorizationType"], "CUSTOM")
+        # A DefinitionBody API: an OPTIONS on each of its paths.
+        self.assertEqual(sorted(self.assert_preflights(template, "Open", open_["id"], values)), ["/health", "/work"])
+
+        again = self.deploy_json()
+        self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
+
+        # Changed: the same API, its preflights made again with the new headers.
+        template = self.write("app/template.yaml", REST_CORS.format(cors=SHOP_CORS_CHANGED))
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        self.assertEqual(self.rest_api("shop-Shop")["id"], shop["id"])
+        preflights = self.assert_preflights(template, "Shop", shop["id"], values)
+        response = preflights["/items/{id}"]["x-amazon-apigateway-integration"]["responses"]["default"]
+        self.assertEqual(response["responseParameters"],
+                         {"method.response.header.Access-Control-Allow-Origin": "'https://other.example'",
+                          "method.response.header.Access-Control-Allow-Methods": "'GET,POST'"})
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
+        # Removed: the preflights go, the routes stay.
+        self.write("app/template.yaml", REST_CORS.format(cors=""))
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        for path, resource in self.resources(shop["id"]).items():
+            self.assertNotIn("OPTIONS", resource.get("resourceMethods", {}), path)
+        self.assertIn("GET", self.resources(shop["id"])["/items"]["resourceMethods"])
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
+    def test_bad_cors_is_samtranslators_error(self):
+        self.write("app/template.yaml", REST_CORS.format(cors="      Cors:\n        AllowOrigin: \"'*'\"\n"
+                                                              "        AllowCredentials: true\n"))
+        proc = self.deploy(code=1)
+        self.assertIn("Shop: Unable to add Cors configuration because 'AllowCredentials' can not be true when "
+                      "'AllowOrigin' is \"'*'\" or not set", proc.stderr)
+        self.write("app/template.yaml", REST_CORS.format(cors="      Cors:\n        AllowOrigins: \"'*'\"\n"))
+        proc = self.deploy(code=1)
+        # The template's own check says it first, with the line.
+        self.assertIn("template.yaml:19:9: error: unknown property 'AllowOrigins' in Cors", proc.stderr)
+
+    def http_api(self):
+        return next(a for a in self.aws("apigatewayv2", "get-apis")["Items"] if a["Name"] == "shop-Web")
+
+    def test_a_timeout_that_is_not_a_number_is_an_error_naming_the_operation(self):
+        self.write("app/template.yaml", HTTP_CORS.format(cors="", extension="", field="job")
+                   .replace("timeoutInMillis: 5000", "timeoutInMillis: soon"))
+        proc = self.deploy(code=1)
+        self.assertIn("Web GET /site/{proxy+}: x-amazon-apigateway-integration timeoutInMillis soon is not a whole "
+                      "number", proc.stderr)
+        self.assertEqual(self.aws("apigatewayv2", "get-apis")["Items"], [])
+
+    def test_http_cors_configuration_and_service_integrations(self):
+        template = self.write("app/template.yaml", HTTP_CORS.format(cors=WEB_CORS, extension=WEB_EXTENSION,
+                                                                    field="order"))
+        self.deploy()
+        api = self.http_api()
+        # The body's x-amazon-apigateway-cors with CorsConfiguration written over it, as
+        # samtranslator merges them.
+        body = samtranslator_body(template, "Web", {})
+        self.assertEqual(api["CorsConfiguration"], pascal(body["x-amazon-apigateway-cors"]))
+        self.assertEqual(api["CorsConfiguration"]["AllowOrigins"], ["https://shop.example"])
+        self.assertEqual(api["CorsConfiguration"]["MaxAge"], 300)
+
+        physical = self.stack_resources()
+        role = self.aws("iam", "get-role", "--role-name", physical["ApiRole"])["Role"]["Arn"]
+        integrations = {i["IntegrationId"]: i for i in
+                        self.aws("apigatewayv2", "get-integrations", "--api-id", api["ApiId"])["Items"]}
+        routes = {r["RouteKey"]: integrations[r["Target"].split("/", 1)[1]] for r in
+                  self.aws("apigatewayv2", "get-routes", "--api-id", api["ApiId"])["Items"]}
+        self.assertEqual(sorted(routes), ["GET /site/{proxy+}", "POST /events", "POST /flows", "POST /jobs",
+                                          "POST /work"])
+        sqs = routes["POST /jobs"]
+        self.assertEqual((sqs["IntegrationType"], sqs["IntegrationSubtype"], sqs["CredentialsArn"]),
+                         ("AWS_PROXY", "SQS-SendMessage", role))
+        self.assertEqual(sqs["RequestParameters"], {"QueueUrl": physical["Jobs"], "MessageBody": "$request.body.order"})
+        self.assertEqual((sqs["PayloadFormatVersion"], sqs["ConnectionType"]), ("1.0", "INTERNET"))
+        events = routes["POST /events"]
+        self.assertEqual(events["IntegrationSubtype"], "EventBridge-PutEvents")
+        self.assertEqual(events["RequestParameters"],
+                         {"Detail": "$request.body.Detail", "DetailType": "Placed", "Source": "shop"})
+        flows = routes["POST /flows"]
+        self.assertEqual(flows["IntegrationSubtype"], "StepFunctions-StartExecution")
+        machines = self.aws("stepfunctions", "list-state-machines")["stateMachines"]
+        self.assertEqual(flows["RequestParameters"],
+                         {"StateMachineArn": machines[0]["stateMachineArn"], "Input": "$request.body"})
+        site = routes["GET /site/{proxy+}"]
+        self.assertEqual((site["IntegrationType"], site["IntegrationUri"], site["IntegrationMethod"],
+                          site["TimeoutInMillis"]), ("HTTP_PROXY", "https://example.com/{proxy}", "GET", 5000))
+        self.assertIn(":function:shop-Worker:", routes["POST /work"]["IntegrationUri"])
+
+        again = self.deploy_json()
+        self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
+
+        # A request parameter and the CORS origins change: the integration is replaced, the
+        # configuration updated in place, nothing else touched.
+        self.write("app/template.yaml", HTTP_CORS.format(cors=WEB_CORS.replace("shop.example", "other.example"),
+                                                         extension=WEB_EXTENSION, field="job"))
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        changed = self.http_api()
+        self.assertEqual(changed["ApiId"], api["ApiId"])
+        self.assertEqual(changed["CorsConfiguration"]["AllowOrigins"], ["https://other.example"])
+        integrations = self.aws("apigatewayv2", "get-integrations", "--api-id", api["ApiId"])["Items"]
+        self.assertEqual(len(integrations), 5)
+        self.assertIn({"QueueUrl": physical["Jobs"], "MessageBody": "$request.body.job"},
+                      [i.get("RequestParameters") for i in integrations])
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
+        # Removed (property and extension): the API has no CORS configuration.
+        self.write("app/template.yaml", HTTP_CORS.format(cors="", extension="", field="job"))
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        self.assertNotIn("CorsConfiguration", self.http_api())
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
+
+REST_EXTRAS = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      AutoPublishAlias: live
+  Orders:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      DefinitionBody:
+        openapi: '3.0.1'
+        info: {{title: orders, version: '1.0'}}
+        x-amazon-apigateway-request-validators:
+          all: {{validateRequestBody: {validate_body}, validateRequestParameters: true}}
+          params-only: {{validateRequestBody: false, validateRequestParameters: true}}
+        x-amazon-apigateway-request-validator: all
+        x-amazon-apigateway-gateway-responses:
+          DEFAULT_4XX:
+            responseParameters:
+              gatewayresponse.header.Access-Control-Allow-Origin: "'*'"
+            responseTemplates:
+              application/json: '{{"message": {message}}}'
+{unauthorized}        components:
+          schemas:
+            Item:
+              type: object
+              required: [sku]
+              properties:
+                sku: {{type: string}}
+{item_extra}            Order:
+              type: object
+              properties:
+                items:
+                  type: array
+                  items: {{$ref: '#/components/schemas/Item'}}
+        paths:
+          /orders:
+            post:
+              requestBody:
+                content:
+                  application/json:
+                    schema: {{$ref: '#/components/schemas/Order'}}
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Worker.Arn}}/invocations
+          /orders/{{id}}:
+            get:
+              x-amazon-apigateway-request-validator: params-only
+              parameters:
+                - {{name: id, in: path, required: true, schema: {{type: string}}}}
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{Worker.Arn}}/invocations
+"""
+
+UNAUTHORIZED = """\
+          UNAUTHORIZED:
+            statusCode: 401
+            responseTemplates:
+              application/json: '{"message": "who are you"}'
+"""
+
+
+class RestDefinitionExtras(InfraTestCase):
+    def write_extras(self, validate_body="true", message="$context.error.messageString", unauthorized=UNAUTHORIZED,
+                     item_extra=""):
+        self.write("app/template.yaml", REST_EXTRAS.format(validate_body=validate_body, message=message,
+                                                           unauthorized=unauthorized, item_extra=item_extra))
+
+    def test_models_validators_and_gateway_responses_of_an_openapi_body(self):
+        self.write_extras()
+        self.deploy()
+        api = next(a for a in self.aws("apigateway", "get-rest-apis")["items"] if a["name"] == "shop-Orders")
+        api_id = api["id"]
+        models = {m["name"]: m for m in self.aws("apigateway", "get-models", "--rest-api-id", api_id)["items"]}
+        self.assertEqual(sorted(models), ["Item", "Order"])
+        self.assertEqual(models["Order"]["contentType"], "application/json")
+        # A reference to another model of the body becomes the API's model URL (as the import makes it).
+        order = json.loads(models["Order"]["schema"])
+        self.assertEqual(order["properties"]["items"]["items"]["$ref"],
+                         f"https://apigateway.amazonaws.com/restapis/{api_id}/models/Item")
+        self.assertEqual(json.loads(models["Item"]["schema"])["required"], ["sku"])
+        validators = {v["name"]: v for v in
+                      self.aws("apigateway", "get-request-validators", "--rest-api-id", api_id)["items"]}
+        self.assertEqual((validators["all"]["validateRequestBody"], validators["all"]["validateRequestParameters"]),
+                         (True, True))
+        self.assertEqual(validators["params-only"]["validateRequestBody"], False)
+        resources = {r["path"]: r["id"] for r in self.aws("apigateway", "get-resources", "--rest-api-id",
+                                                          api_id)["items"]}
+
+        def method(path, verb):
+            return self.aws("apigateway", "get-method", "--rest-api-id", api_id, "--resource-id", resources[path],
+                            "--http-method", verb)
+        post = method("/orders", "POST")
+        # The API's default validator, the request body's model.
+        self.assertEqual(post["requestValidatorId"], validators["all"]["id"])
+        self.assertEqual(post["requestModels"], {"application/json": "Order"})
+        self.assertEqual(method("/orders/{id}", "GET")["requestValidatorId"], validators["params-only"]["id"])
+
+        def gateway_response(kind):
+            return self.aws("apigateway", "get-gateway-response", "--rest-api-id", api_id, "--response-type", kind,
+                            check=False)
+        four = gateway_response("DEFAULT_4XX")
+        self.assertEqual(four["responseParameters"], {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"})
+        self.assertEqual(four["responseTemplates"], {"application/json": '{"message": $context.error.messageString}'})
+        self.assertEqual(str(gateway_response("UNAUTHORIZED")["statusCode"]), "401")
+
+        again = self.deploy_json()
+        self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
+
+        # Changed: a model's schema, a validator's flag, a response's template; one response gone.
+        self.write_extras(validate_body="false", message='"denied"', unauthorized="",
+                          item_extra="                quantity: {type: integer}\n")
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        models = {m["name"]: m for m in self.aws("apigateway", "get-models", "--rest-api-id", api_id)["items"]}
+        self.assertIn("quantity", json.loads(models["Item"]["schema"])["properties"])
+        validators = {v["name"]: v for v in
+                      self.aws("apigateway", "get-request-validators", "--rest-api-id", api_id)["items"]}
+        self.assertFalse(validators["all"]["validateRequestBody"])
+        self.assertEqual(gateway_response("DEFAULT_4XX")["responseTemplates"],
+                         {"application/json": '{"message": "denied"}'})
+        self.assertIsNone(gateway_response("UNAUTHORIZED"))
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
+
+INCLUDED_BODY_TEMPLATE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+  ApiRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {Service: apigateway.amazonaws.com}
+            Action: sts:AssumeRole
+  Gateway:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      DefinitionBody:
+        Fn::Transform:
+          Name: AWS::Include
+          Parameters:
+            Location: ./api.yaml
+"""
+
+INCLUDED_BODY = """\
+openapi: '3.0.1'
+info: {title: gateway, version: '1.0'}
+paths:
+  /jobs:
+    post:
+      responses:
+        '200': {description: queued}
+      x-amazon-apigateway-integration:
+        type: aws
+        httpMethod: POST
+        credentials:
+          Fn::GetAtt: [ApiRole, Arn]
+        uri:
+          Fn::Sub: arn:aws:apigateway:${AWS::Region}:sqs:path/${AWS::AccountId}/${Jobs.QueueName}
+        responses:
+          default: {statusCode: '200'}
+"""
+
+
+class IncludedDefinition(InfraTestCase):
+    def test_an_included_bodys_references_to_the_stack_are_its_real_names(self):
+        # The body is in a file (AWS::Include): its role and queue are the stack's, not stand-ins.
+        self.write("app/template.yaml", INCLUDED_BODY_TEMPLATE)
+        self.write("app/api.yaml", INCLUDED_BODY)
+        self.deploy()
+        api = next(a for a in self.aws("apigateway", "get-rest-apis")["items"] if a["name"] == "shop-Gateway")
+        resource = next(r for r in self.aws("apigateway", "get-resources", "--rest-api-id", api["id"])["items"]
+                        if r["path"] == "/jobs")
+        integration = self.aws("apigateway", "get-integration", "--rest-api-id", api["id"], "--resource-id",
+                               resource["id"], "--http-method", "POST")
+        physical = self.stack_resources()
+        self.assertEqual(integration["credentials"],
+                         self.aws("iam", "get-role", "--role-name", physical["ApiRole"])["Role"]["Arn"])
+        self.assertTrue(integration["uri"].endswith("/" + physical["Jobs"].rsplit("/", 1)[1]))
+        self.assertEqual(self.deploy_json()["status"], "no-change")

@@ -6,6 +6,7 @@
 
 #include <wisp/aws/json_fields.hpp>
 #include <wisp/deploy/naming.hpp>
+#include <wisp/support/hash.hpp>
 #include <wisp/support/strings.hpp>
 
 #include <boost/json/serialize.hpp>
@@ -35,6 +36,54 @@ std::map<std::string, std::string> string_map(const json::value* v) {
       if (item.value().is_string())
         out[std::string(item.key())] = std::string(item.value().as_string());
   return out;
+}
+
+// What identifies an HTTP API integration: a Lambda proxy to a function of the template by
+// its URI and payload format; any other by the digest of its definition, which wisp writes
+// into the integration's description.
+std::string integration_key(const RouteSpec& route) {
+  if (route.integration)
+    return "wisp " + support::sha256_hex(canonical_json(*route.integration)).substr(0, 32);
+  return route.integration_uri + "|" + route.payload_format_version;
+}
+
+std::string integration_key(const json::object& reported) {
+  const auto description = aws::json_string(reported, "description");
+  if (description.starts_with("wisp "))
+    return description;
+  return aws::json_string(reported, "integrationUri") + "|" +
+         aws::json_string(reported, "payloadFormatVersion");
+}
+
+// What an HTTP route calls, for the log: its function, else its integration's kind.
+std::string http_target_name(const RouteSpec& route) {
+  if (!route.integration)
+    return route.function_logical_id;
+  const auto subtype = aws::json_string(*route.integration, "integrationSubtype");
+  return subtype.empty()
+             ? aws::json_string(*route.integration, "integrationType") + " " + route.integration_uri
+             : subtype;
+}
+
+// A REST method's request validation: "<validator id>|<requestModels>" (the validator by
+// the ids the API has, or will have).
+std::string validation_text(const RouteSpec& route,
+                            const std::map<std::string, std::string>& validator_ids) {
+  std::string id;
+  if (!route.request_validator.empty()) {
+    auto it = validator_ids.find(route.request_validator);
+    id = it == validator_ids.end() ? "(new)" : it->second;
+  }
+  return id + "|" +
+         (route.request_models.empty() ? std::string() : canonical_json(route.request_models));
+}
+
+std::string validation_text(const RestMethodActual& method) {
+  return method.request_validator_id + "|" + method.request_models;
+}
+
+std::string cors_text(const ApiSpec& spec) {
+  return spec.cors ? canonical_json(*spec.cors) : std::string();
 }
 
 std::string route_key(const RouteSpec& route) {
@@ -443,6 +492,10 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
               method.authorizer_id = aws::json_string(mo, "authorizerId");
               const auto* key = mo.if_contains("apiKeyRequired");
               method.api_key_required = key != nullptr && key->is_bool() && key->as_bool();
+              method.request_validator_id = aws::json_string(mo, "requestValidatorId");
+              if (const auto* models = mo.if_contains("requestModels");
+                  models != nullptr && models->is_object() && !models->as_object().empty())
+                method.request_models = canonical_json(*models);
             }
             resource.methods[std::string(m.key())] = std::move(method);
           }
@@ -468,6 +521,7 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
               aws::json_string(item.as_object(), "id"),
               authorizer_of(item.as_object(), true).digest()};
     }
+    WISP_TRY(read_definition_extras(backend, actual.id, actual));
     WISP_TRY_ASSIGN(actual.usage_plans, read_usage_plans(backend, spec, actual.id));
     auto stage = backend.apigw("GetStage", "GET", "/" + id + "/stages/" + segment(spec.stage));
     if (!stage) {
@@ -490,14 +544,20 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
     return actual;
   }
   // HTTP API
+  auto api = backend.apigw2("GetApi", "GET", "/apis/" + id);
+  if (!api)
+    return tl::unexpected(error_of(std::move(api)));
+  if (api->is_object())
+    if (const auto* cors = api->as_object().if_contains("corsConfiguration");
+        cors != nullptr && cors->is_object() && !cors->as_object().empty())
+      actual.cors = canonical_json(*cors);
   auto integrations = backend.apigw2("GetIntegrations", "GET", "/apis/" + id + "/integrations");
   if (!integrations)
     return tl::unexpected(error_of(std::move(integrations)));
   for (const auto& item : items_of(*integrations, "items"))
     if (item.is_object())
       actual.integrations[aws::json_string(item.as_object(), "integrationId")] =
-          aws::json_string(item.as_object(), "integrationUri") + "|" +
-          aws::json_string(item.as_object(), "payloadFormatVersion");
+          integration_key(item.as_object());
   auto routes = backend.apigw2("GetRoutes", "GET", "/apis/" + id + "/routes");
   if (!routes)
     return tl::unexpected(error_of(std::move(routes)));
@@ -569,6 +629,11 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
                      [&](const AuthorizerSpec& w) { return w.name == name; }))
       plan.details.push_back("- authorizer " + name);
   if (spec.kind == "rest") {
+    auto extras = plan_definition_extras(spec, a);
+    plan.details.insert(plan.details.end(), extras.begin(), extras.end());
+    std::map<std::string, std::string> validator_ids;
+    for (const auto& [name, v] : a.validators)
+      validator_ids[name] = v.id;
     std::set<std::string> desired_paths{"/"};
     for (const auto& route : spec.routes)
       for (const auto& p : ancestors(route.path))
@@ -594,6 +659,9 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
       else if (method->second.api_key_required != route.api_key_required)
         plan.details.push_back(fmt::format("~ route {} {} (API key {})", route.method, route.path,
                                            route.api_key_required ? "required" : "not required"));
+      else if (validation_text(method->second) != validation_text(route, validator_ids))
+        plan.details.push_back(
+            fmt::format("~ route {} {} (request validation)", route.method, route.path));
     }
     for (const auto& [path, resource] : a.resources) {
       for (const auto& [method, m] : resource.methods) {
@@ -601,7 +669,7 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
         const bool wanted =
             std::any_of(spec.routes.begin(), spec.routes.end(),
                         [&](const RouteSpec& r) { return r.path == path && r.method == method; });
-        if (!wanted && method != "OPTIONS")
+        if (!wanted)
           plan.details.push_back(fmt::format("- route {} {}", method, path));
       }
       if (!desired_paths.contains(path))
@@ -629,7 +697,7 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
       const auto key = route_key(route);
       wanted_keys.insert(key);
       auto it = a.routes.find(key);
-      const auto want = route.integration_uri + "|" + route.payload_format_version;
+      const auto want = integration_key(route);
       if (it == a.routes.end()) {
         plan.details.push_back("+ route " + key);
         continue;
@@ -648,6 +716,8 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
       if (!wanted_keys.contains(key))
         plan.details.push_back("- route " + key);
     }
+    if (cors_text(spec) != a.cors)
+      plan.details.push_back(spec.cors ? "CORS configuration" : "- CORS configuration");
     plan.definition_changed = !plan.details.empty();
     plan.needs_deployment = !a.stage_exists;
   }
@@ -757,9 +827,11 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     resources[path] = {
         created->is_object() ? aws::json_string(created->as_object(), "id") : "", path, {}};
   }
-  // Authorizers, then methods and integrations.
+  // Authorizers, models, validators and gateway responses, then methods and integrations.
   WISP_TRY_ASSIGN(const auto authorizer_ids,
                   apply_authorizers(backend, spec, applied.id, plan.actual.authorizers, log));
+  WISP_TRY_ASSIGN(const auto validator_ids,
+                  apply_definition_extras(backend, spec, applied.id, plan.actual, log));
   for (const auto& route : spec.routes) {
     auto& resource = resources.at(route.path);
     const auto base =
@@ -778,7 +850,8 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
                                ? std::string("NONE")
                                : existing->second.authorization_type) +
                               "|" + existing->second.authorizer_id ||
-         existing->second.api_key_required != route.api_key_required)) {
+         existing->second.api_key_required != route.api_key_required ||
+         validation_text(existing->second) != validation_text(route, validator_ids))) {
       auto removed = backend.apigw("DeleteMethod", "DELETE", base);
       if (!removed && !removed.error().not_found())
         return tl::unexpected(error_of(std::move(removed)));
@@ -793,6 +866,10 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
         body["authorizerId"] = authorization.substr(bar + 1);
       if (!route.request_parameters.empty())
         body["requestParameters"] = route.request_parameters;
+      if (!route.request_validator.empty())
+        body["requestValidatorId"] = validator_ids.at(route.request_validator);
+      if (!route.request_models.empty())
+        body["requestModels"] = route.request_models;
       if (!route.scopes.empty()) {
         json::array scopes;
         for (const auto& scope : route.scopes)
@@ -841,7 +918,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
       const bool wanted =
           std::any_of(spec.routes.begin(), spec.routes.end(),
                       [&](const RouteSpec& r) { return r.path == path && r.method == method; });
-      if (wanted || method == "OPTIONS")
+      if (wanted)
         continue;
       auto removed = backend.apigw("DeleteMethod", "DELETE",
                                    "/" + id + "/resources/" + segment(resource.id) + "/methods/" +
@@ -853,6 +930,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
   }
 
   WISP_TRY(remove_authorizers(backend, spec, applied.id, plan.actual.authorizers, log));
+  WISP_TRY(remove_definition_extras(backend, spec, applied.id, plan.actual, log));
 
   // Deployment and stage.
   json::object variables;
@@ -962,12 +1040,15 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
   auto routes = plan.actual.routes;
   auto route_ids = plan.actual.route_ids;
   if (plan.create_api) {
-    const json::value body = json::object{
+    json::object request{
         {"name", spec.name},
         {"protocolType", "HTTP"},
         {"description", fmt::format("{} ({}) deployed by wisp", spec.logical_id, desired.stack)},
         {"tags",
          json::object{{"wisp:stack", desired.stack}, {"wisp:logical-id", spec.logical_id}}}};
+    if (spec.cors)
+      request["corsConfiguration"] = *spec.cors;
+    const json::value body = std::move(request);
     auto created = backend.apigw2("CreateApi", "POST", "/apis", &body);
     if (!created)
       return tl::unexpected(error_of(std::move(created)));
@@ -980,6 +1061,21 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
     applied.id = plan.actual.id;
   }
   const auto id = segment(applied.id);
+  if (!plan.create_api && cors_text(spec) != plan.actual.cors) {
+    // UpdateApi replaces the whole configuration; DeleteCorsConfiguration removes it.
+    if (spec.cors) {
+      const json::value body = json::object{{"corsConfiguration", *spec.cors}};
+      auto updated = backend.apigw2("UpdateApi", "PATCH", "/apis/" + id, &body);
+      if (!updated)
+        return tl::unexpected(error_of(std::move(updated)));
+    } else {
+      auto removed = backend.apigw2("DeleteCorsConfiguration", "DELETE", "/apis/" + id + "/cors");
+      if (!removed && !removed.error().not_found())
+        return tl::unexpected(error_of(std::move(removed)));
+    }
+    log.step(
+        fmt::format("{}: CORS configuration {}", spec.logical_id, spec.cors ? "set" : "removed"));
+  }
   WISP_TRY_ASSIGN(const auto authorizer_ids,
                   apply_authorizers(backend, spec, applied.id, plan.actual.authorizers, log));
   const auto route_auth_body = [&](const RouteSpec& route, json::object& body) {
@@ -1002,15 +1098,21 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
   std::set<std::string> used;
   std::set<std::string> wanted_keys;
   for (const auto& route : spec.routes) {
-    const auto want = route.integration_uri + "|" + route.payload_format_version;
+    const auto want = integration_key(route);
     auto integration = by_target.find(want);
     if (integration == by_target.end()) {
-      const json::value body =
-          json::object{{"integrationType", "AWS_PROXY"},
-                       {"integrationUri", route.integration_uri},
-                       {"payloadFormatVersion", route.payload_format_version.empty()
-                                                    ? std::string("2.0")
-                                                    : route.payload_format_version}};
+      json::object request;
+      if (route.integration) {
+        request = *route.integration;
+        request["description"] = want;
+      } else {
+        request = json::object{{"integrationType", "AWS_PROXY"},
+                               {"integrationUri", route.integration_uri},
+                               {"payloadFormatVersion", route.payload_format_version.empty()
+                                                            ? std::string("2.0")
+                                                            : route.payload_format_version}};
+      }
+      const json::value body = std::move(request);
       auto created =
           backend.apigw2("CreateIntegration", "POST", "/apis/" + id + "/integrations", &body);
       if (!created)
@@ -1034,7 +1136,7 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
       auto created = backend.apigw2("CreateRoute", "POST", "/apis/" + id + "/routes", &body);
       if (!created)
         return tl::unexpected(error_of(std::move(created)));
-      log.step(fmt::format("{}: route {} → {}", spec.logical_id, key, route.function_logical_id));
+      log.step(fmt::format("{}: route {} → {}", spec.logical_id, key, http_target_name(route)));
     } else if (existing->second != target || auth_differs) {
       json::object request{{"target", target}};
       route_auth_body(route, request);
@@ -1043,7 +1145,7 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
                                     "/apis/" + id + "/routes/" + segment(route_ids[key]), &body);
       if (!updated)
         return tl::unexpected(error_of(std::move(updated)));
-      log.step(fmt::format("{}: route {} → {}", spec.logical_id, key, route.function_logical_id));
+      log.step(fmt::format("{}: route {} → {}", spec.logical_id, key, http_target_name(route)));
     }
   }
   for (const auto& [key, target] : routes) {
@@ -1096,6 +1198,9 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
     if (!actual->routes.contains(key))
       return support::failf("read-back: route {} of {} is missing after creating it", key,
                             spec.logical_id);
+  if (actual->cors != cors_text(spec))
+    return support::failf("read-back: the CORS configuration of {} is not the one wisp set",
+                          spec.logical_id);
   if (!actual->stage_exists || actual->variables != spec.variables)
     return support::failf("read-back: stage {} of {} is missing or lacks its stage variables",
                           spec.stage, spec.logical_id);

@@ -1133,6 +1133,20 @@ support::Result<DeployResult> deploy(const sam::Model& model,
                                 f.logical_id, std::string_view(key));
     WISP_TRY_ASSIGN(snap, engine.read());
   }
+  // A value of the stack an API's integration or CORS names must be there by now: a stand-in
+  // is never sent.
+  for (const auto& api : desired.apis) {
+    for (const auto& route : api.routes)
+      if (route.integration && is_pending(canonical_json(*route.integration)))
+        return support::failf("{}: the integration of {} {} names a value of the stack it does "
+                              "not provide: {}",
+                              api.logical_id, route.method, route.path,
+                              canonical_json(*route.integration));
+    if (api.cors && is_pending(canonical_json(*api.cors)))
+      return support::failf("{}: the CORS configuration names a value of the stack it does not "
+                            "provide",
+                            api.logical_id);
+  }
 
   // Phase 1: artifacts, roles, alarms.
   {

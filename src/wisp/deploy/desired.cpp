@@ -10,6 +10,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
+#include <limits>
 #include <set>
 
 namespace wisp::deploy {
@@ -611,6 +614,26 @@ std::string upper(std::string text) {
   return text;
 }
 
+// A whole number written as a number or a string of digits (timeoutInMillis); nullopt else.
+std::optional<std::int64_t> whole_number(const json::value& v) {
+  if (v.is_int64())
+    return v.as_int64();
+  if (v.is_uint64() &&
+      v.as_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return static_cast<std::int64_t>(v.as_uint64());
+  if (v.is_double() && std::isfinite(v.as_double()) && v.as_double() == std::floor(v.as_double()) &&
+      std::fabs(v.as_double()) < 1e15)
+    return static_cast<std::int64_t>(v.as_double());
+  if (v.is_string()) {
+    const std::string_view text = v.as_string();
+    std::int64_t out = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (ec == std::errc() && end == text.data() + text.size() && !text.empty())
+      return out;
+  }
+  return std::nullopt;
+}
+
 // An OpenAPI operation whose x-amazon-apigateway-integration is not a Lambda proxy
 // integration to a function of the template, as the bodies of API Gateway's PutMethod,
 // PutIntegration, PutIntegrationResponse and PutMethodResponse (what API Gateway's import
@@ -639,10 +662,14 @@ support::Result<RouteSpec> other_route(const DeployResolver& resolver, const std
       integration[key] = upper(text(field.value()));
     else if (key == "httpMethod")
       integration[key] = upper(text(field.value()));
-    else if (key == "timeoutInMillis")
-      integration[key] = field.value().is_number() ? field.value().to_number<std::int64_t>()
-                                                   : std::stoll(text(field.value()));
-    else
+    else if (key == "timeoutInMillis") {
+      const auto number = whole_number(field.value());
+      if (!number)
+        return support::failf("{}: x-amazon-apigateway-integration timeoutInMillis {} is not a "
+                              "whole number",
+                              where, text(field.value()));
+      integration[key] = *number;
+    } else
       integration[key] = field.value();
   }
   static const std::set<std::string> k_types{"MOCK", "HTTP", "HTTP_PROXY", "AWS", "AWS_PROXY"};
@@ -713,6 +740,418 @@ support::Result<RouteSpec> other_route(const DeployResolver& resolver, const std
   add_parameters(path_item.if_contains("parameters"));
   add_parameters(operation.if_contains("parameters"));
   return r;
+}
+
+// An HTTP API operation whose x-amazon-apigateway-integration is not a Lambda proxy
+// integration to a function of the template (http_proxy, an AWS service integration with its
+// integrationSubtype, aws_proxy to another ARN), as the body of API Gateway v2's
+// CreateIntegration (what its import makes of the extension).
+support::Result<RouteSpec> http_other_route(const DeployResolver& resolver,
+                                            const std::string& method, const std::string& path,
+                                            const json::object& operation,
+                                            const std::string& where) {
+  WISP_TRY_ASSIGN(auto resolved,
+                  resolver.deep(operation.at("x-amazon-apigateway-integration"), where));
+  if (!resolved.is_object())
+    return support::failf("{}: x-amazon-apigateway-integration is not an object", where);
+  RouteSpec r;
+  r.method = method;
+  r.path = path;
+  json::object integration;
+  const auto text = [](const json::value& v) {
+    return v.is_string() ? std::string(v.as_string()) : json::serialize(v);
+  };
+  for (const auto& field : resolved.as_object()) {
+    const std::string key(field.key());
+    const auto& v = field.value();
+    if (key == "type")
+      integration["integrationType"] = upper(text(v));
+    else if (key == "uri")
+      integration["integrationUri"] = text(v);
+    else if (key == "httpMethod")
+      integration["integrationMethod"] = upper(text(v));
+    else if (key == "credentials")
+      integration["credentialsArn"] = text(v);
+    else if (key == "connectionType")
+      integration["connectionType"] = upper(text(v));
+    else if (key == "payloadFormatVersion" || key == "connectionId" || key == "integrationSubtype")
+      integration[key] = text(v);
+    else if (key == "timeoutInMillis") {
+      const auto number = whole_number(v);
+      if (!number)
+        return support::failf("{}: x-amazon-apigateway-integration timeoutInMillis {} is not a "
+                              "whole number",
+                              where, text(v));
+      integration[key] = *number;
+    } else if (key == "requestParameters" || key == "responseParameters" || key == "tlsConfig")
+      integration[key] = v;
+    else
+      return support::failf("{}: x-amazon-apigateway-integration field {} is not one HTTP APIs "
+                            "have (type, uri, httpMethod, credentials, connectionType, "
+                            "connectionId, payloadFormatVersion, integrationSubtype, "
+                            "requestParameters, responseParameters, timeoutInMillis, tlsConfig)",
+                            where, key);
+  }
+  const auto type = integration.contains("integrationType")
+                        ? text(integration.at("integrationType"))
+                        : std::string("(none)");
+  if (type != "AWS_PROXY" && type != "HTTP_PROXY")
+    return support::failf("{}: x-amazon-apigateway-integration type {} is not one HTTP APIs "
+                          "have (aws_proxy, http_proxy)",
+                          where, type);
+  if (type == "HTTP_PROXY" && !integration.contains("integrationUri"))
+    return support::failf("{}: an http_proxy integration needs its uri", where);
+  if (type == "AWS_PROXY" && !integration.contains("integrationSubtype") &&
+      !integration.contains("integrationUri"))
+    return support::failf("{}: an aws_proxy integration needs a uri (a Lambda function) or an "
+                          "integrationSubtype (an AWS service action)",
+                          where);
+  // Only Lambda proxy integrations take 2.0; everything else is 1.0 (API Gateway's rule).
+  if (!integration.contains("payloadFormatVersion"))
+    integration["payloadFormatVersion"] =
+        type == "AWS_PROXY" && !integration.contains("integrationSubtype") ? "2.0" : "1.0";
+  if (const auto* uri = integration.if_contains("integrationUri"); uri != nullptr)
+    r.integration_uri = text(*uri);
+  r.payload_format_version = text(integration.at("payloadFormatVersion"));
+  r.integration = std::move(integration);
+  return r;
+}
+
+// Python's truth of a template value (what aws-sam-translator's `if value:` tests).
+bool truthy(const json::value& v) {
+  if (v.is_null())
+    return false;
+  if (v.is_bool())
+    return v.as_bool();
+  if (v.is_string())
+    return !v.as_string().empty();
+  if (v.is_array())
+    return !v.as_array().empty();
+  if (v.is_object())
+    return !v.as_object().empty();
+  return v.is_double() ? v.as_double() != 0 : v.to_number<std::int64_t>() != 0;
+}
+
+std::string value_text(const json::value& v) {
+  return v.is_string() ? std::string(v.as_string()) : json::serialize(v);
+}
+
+// A REST API's Cors (resolved), as aws-sam-translator's api_generator._add_cors reads it.
+struct RestCors {
+  json::value origin = "'*'";
+  json::value headers;
+  json::value methods;
+  json::value max_age;
+  bool credentials = false;
+};
+
+support::Result<RestCors> rest_cors(const json::value& value) {
+  RestCors c;
+  if (value.is_string()) {
+    c.origin = value;
+  } else if (value.is_object()) {
+    static const std::set<std::string, std::less<>> k_keys{
+        "AllowMethods", "AllowHeaders", "AllowOrigin", "MaxAge", "AllowCredentials"};
+    const auto& o = value.as_object();
+    for (const auto& field : o)
+      if (!k_keys.contains(field.key()))
+        return support::failf("Invalid key '{}' for 'Cors' property.",
+                              std::string_view(field.key()));
+    if (const auto* v = o.if_contains("AllowOrigin"))
+      c.origin = *v;
+    if (const auto* v = o.if_contains("AllowHeaders"))
+      c.headers = *v;
+    if (const auto* v = o.if_contains("AllowMethods"))
+      c.methods = *v;
+    if (const auto* v = o.if_contains("MaxAge"))
+      c.max_age = *v;
+    const auto* credentials = o.if_contains("AllowCredentials");
+    c.credentials = credentials != nullptr && credentials->is_bool() && credentials->as_bool();
+  } else {
+    return support::fail("Invalid value for 'Cors' property");
+  }
+  if (c.credentials && c.origin == json::value("'*'"))
+    return support::fail("Unable to add Cors configuration because 'AllowCredentials' can not be "
+                         "true when 'AllowOrigin' is \"'*'\" or not set");
+  if (!truthy(c.origin))
+    return support::fail("Invalid input. Value for AllowedOrigins is required");
+  return c;
+}
+
+// The OPTIONS operation SAM's SwaggerEditor.add_cors puts on a path: a MOCK integration
+// answering 200 with the Access-Control-* headers (_options_method_response_for_cors).
+// `keys` are the path item's keys as SAM's swagger has them (methods in lower case,
+// x-amazon-apigateway-any-method), from which AllowMethods is made when Cors does not say.
+json::object cors_operation(const RestCors& c, const std::vector<std::string>& keys) {
+  json::object parameters;
+  json::object headers;
+  const auto header = [&](const char* name, const json::value& v, const char* type) {
+    parameters[fmt::format("method.response.header.{}", name)] = value_text(v);
+    headers[name] = json::object{{"type", type}};
+  };
+  header("Access-Control-Allow-Origin", c.origin, "string");
+  if (truthy(c.headers))
+    header("Access-Control-Allow-Headers", c.headers, "string");
+  if (truthy(c.methods)) {
+    header("Access-Control-Allow-Methods", c.methods, "string");
+  } else {
+    // _make_cors_allowed_methods_for_path_item: every key of the path item (upper case,
+    // sorted, OPTIONS added), or every HTTP method when the path has ANY.
+    std::set<std::string> methods;
+    if (std::find(keys.begin(), keys.end(), "x-amazon-apigateway-any-method") != keys.end())
+      methods = {"OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"};
+    else
+      for (const auto& key : keys)
+        methods.insert(upper(key));
+    methods.insert("OPTIONS");
+    header("Access-Control-Allow-Methods",
+           json::value(
+               "'" + support::join(std::vector<std::string>(methods.begin(), methods.end()), ",") +
+               "'"),
+           "string");
+  }
+  if (!c.max_age.is_null())
+    header("Access-Control-Max-Age", c.max_age, "integer");
+  if (c.credentials)
+    header("Access-Control-Allow-Credentials", json::value("'true'"), "string");
+  json::object integration{
+      {"type", "mock"},
+      {"requestTemplates", json::object{{"application/json", "{\n  \"statusCode\" : 200\n}\n"}}},
+      {"responses",
+       json::object{{"default", json::object{{"statusCode", "200"},
+                                             {"responseParameters", std::move(parameters)},
+                                             {"responseTemplates",
+                                              json::object{{"application/json", "{}\n"}}}}}}}};
+  return json::object{
+      {"summary", "CORS support"},
+      {"x-amazon-apigateway-integration", std::move(integration)},
+      {"responses",
+       json::object{{"200", json::object{{"description", "Default response for CORS method"},
+                                         {"headers", std::move(headers)}}}}}};
+}
+
+// An HTTP API's CORS configuration in API Gateway v2's form: the body's
+// x-amazon-apigateway-cors with CorsConfiguration (resolved) written over it, as
+// aws-sam-translator's OpenApiEditor.add_cors merges them; nullopt when there is none.
+support::Result<std::optional<json::object>> http_cors(const json::value* property,
+                                                       const json::value* extension) {
+  std::optional<json::object> out;
+  if (extension != nullptr) {
+    if (!extension->is_object())
+      return support::fail("Value of 'x-amazon-apigateway-cors' must be a dictionary according "
+                           "to Swagger spec.");
+    out = extension->as_object();
+  }
+  if (property == nullptr || !truthy(*property))
+    return out && !out->empty() ? out : std::nullopt;
+  json::object given;
+  if (property->is_bool()) {
+    given["AllowOrigins"] = json::array{"*"};
+  } else if (property->is_object()) {
+    static const std::set<std::string, std::less<>> k_keys{"AllowMethods",  "AllowHeaders",
+                                                           "AllowOrigins",  "MaxAge",
+                                                           "ExposeHeaders", "AllowCredentials"};
+    for (const auto& field : property->as_object())
+      if (!k_keys.contains(field.key()))
+        return support::failf("Invalid key '{}' for 'Cors' property.",
+                              std::string_view(field.key()));
+    given = property->as_object();
+  } else {
+    return support::fail("Invalid value for 'Cors' property.");
+  }
+  const auto* credentials = given.if_contains("AllowCredentials");
+  const bool allow_credentials =
+      credentials != nullptr && credentials->is_bool() && credentials->as_bool();
+  if (allow_credentials && given.contains("AllowOrigins") &&
+      given.at("AllowOrigins") == json::value(json::array{"*"}))
+    return support::fail("Unable to add Cors configuration because 'AllowCredentials' can not be "
+                         "true when 'AllowOrigin' is \"'*'\" or not set.");
+  if (!out)
+    out.emplace();
+  for (const auto& [from, to] :
+       {std::pair{"AllowOrigins", "allowOrigins"}, std::pair{"AllowHeaders", "allowHeaders"},
+        std::pair{"AllowMethods", "allowMethods"}, std::pair{"ExposeHeaders", "exposeHeaders"}})
+    if (const auto* v = given.if_contains(from); v != nullptr && truthy(*v))
+      (*out)[to] = *v;
+  if (const auto* v = given.if_contains("MaxAge"); v != nullptr && !v->is_null())
+    (*out)["maxAge"] = *v;
+  if (allow_credentials)
+    (*out)["allowCredentials"] = true;
+  return out;
+}
+
+// The operation of an OpenAPI body for a method and path (ANY as
+// x-amazon-apigateway-any-method; the path also with a trailing '/'), or null.
+const json::object* body_operation(const json::object& body, const std::string& method,
+                                   const std::string& path) {
+  const auto* paths = body.if_contains("paths");
+  if (paths == nullptr || !paths->is_object())
+    return nullptr;
+  for (const auto& candidate : {path, path + "/"}) {
+    const auto* item = paths->as_object().if_contains(candidate);
+    if (item == nullptr || !item->is_object())
+      continue;
+    for (const auto& operation : item->as_object()) {
+      std::string key(operation.key());
+      std::transform(key.begin(), key.end(), key.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      if (key == "X-AMAZON-APIGATEWAY-ANY-METHOD")
+        key = "ANY";
+      if (key == method && operation.value().is_object())
+        return &operation.value().as_object();
+    }
+  }
+  return nullptr;
+}
+
+// The model a "$ref" names (#/definitions/X, #/components/schemas/X), or empty.
+std::string model_reference(const json::value* schema) {
+  if (schema == nullptr || !schema->is_object())
+    return {};
+  const auto* ref = schema->as_object().if_contains("$ref");
+  if (ref == nullptr || !ref->is_string())
+    return {};
+  const std::string_view text = ref->as_string();
+  for (std::string_view prefix : {"#/definitions/", "#/components/schemas/"})
+    if (text.starts_with(prefix))
+      return std::string(text.substr(prefix.size()));
+  return {};
+}
+
+// Models (swagger's definitions, OpenAPI 3's components.schemas), request validators and
+// gateway responses of a REST API's body, and each route's validator and request models, as
+// API Gateway's import makes them.
+support::Status definition_extras(const DeployResolver& resolver, const sam::Api& api,
+                                  ApiSpec& spec, std::vector<std::string>& warnings) {
+  const auto& body = api.definition_body->as_object();
+  const auto where = [&](std::string_view what) {
+    return fmt::format("{}: DefinitionBody {}", api.logical_id, what);
+  };
+  const json::value* schemas = body.if_contains("definitions");
+  if (const auto* components = body.if_contains("components");
+      schemas == nullptr && components != nullptr && components->is_object())
+    schemas = components->as_object().if_contains("schemas");
+  if (schemas != nullptr && schemas->is_object())
+    for (const auto& model : schemas->as_object()) {
+      WISP_TRY_ASSIGN(auto schema, resolver.deep(model.value(), where("model")));
+      spec.models.push_back({std::string(model.key()), "application/json", std::move(schema)});
+    }
+  if (const auto* validators = body.if_contains("x-amazon-apigateway-request-validators");
+      validators != nullptr) {
+    WISP_TRY_ASSIGN(const auto resolved,
+                    resolver.deep(*validators, where("x-amazon-apigateway-request-validators")));
+    if (!resolved.is_object())
+      return support::failf("{} is not an object", where("x-amazon-apigateway-request-validators"));
+    for (const auto& v : resolved.as_object()) {
+      RestValidatorSpec validator;
+      validator.name = std::string(v.key());
+      if (v.value().is_object()) {
+        const auto flag = [&](const char* key) {
+          const auto* f = v.value().as_object().if_contains(key);
+          return f != nullptr &&
+                 ((f->is_bool() && f->as_bool()) || (f->is_string() && f->as_string() == "true"));
+        };
+        validator.body = flag("validateRequestBody");
+        validator.parameters = flag("validateRequestParameters");
+      }
+      spec.validators.push_back(std::move(validator));
+    }
+  }
+  if (const auto* responses = body.if_contains("x-amazon-apigateway-gateway-responses");
+      responses != nullptr) {
+    WISP_TRY_ASSIGN(const auto resolved,
+                    resolver.deep(*responses, where("x-amazon-apigateway-gateway-responses")));
+    if (!resolved.is_object())
+      return support::failf("{} is not an object", where("x-amazon-apigateway-gateway-responses"));
+    for (const auto& r : resolved.as_object()) {
+      json::object out;
+      if (r.value().is_object()) {
+        const auto& o = r.value().as_object();
+        if (const auto* code = o.if_contains("statusCode"); code != nullptr && !code->is_null())
+          out["statusCode"] = value_text(*code);
+        for (const char* key : {"responseParameters", "responseTemplates"})
+          if (const auto* v = o.if_contains(key); v != nullptr && v->is_object())
+            out[key] = *v;
+      }
+      spec.gateway_responses[std::string(r.key())] = std::move(out);
+    }
+  }
+  std::string default_validator;
+  if (const auto* v = body.if_contains("x-amazon-apigateway-request-validator");
+      v != nullptr && v->is_string())
+    default_validator = std::string(v->as_string());
+  std::vector<std::string> consumes{"application/json"};
+  if (const auto* c = body.if_contains("consumes"); c != nullptr && c->is_array()) {
+    consumes.clear();
+    for (const auto& t : c->as_array())
+      if (t.is_string())
+        consumes.emplace_back(t.as_string());
+  }
+  for (auto& route : spec.routes) {
+    route.request_validator = default_validator;
+    const auto* operation = body_operation(body, route.method, route.path);
+    if (operation == nullptr)
+      continue;
+    if (const auto* v = operation->if_contains("x-amazon-apigateway-request-validator");
+        v != nullptr && v->is_string())
+      route.request_validator = std::string(v->as_string());
+    // Swagger 2: a body parameter's schema, for each type the operation consumes.
+    if (const auto* parameters = operation->if_contains("parameters");
+        parameters != nullptr && parameters->is_array())
+      for (const auto& p : parameters->as_array()) {
+        if (!p.is_object() || p.as_object().if_contains("in") == nullptr ||
+            p.as_object().at("in") != json::value("body"))
+          continue;
+        const auto model = model_reference(p.as_object().if_contains("schema"));
+        if (model.empty()) {
+          warnings.push_back(fmt::format("{} {} {}: an inline request body schema is not made "
+                                         "into a model by wisp (a $ref to a definition is)",
+                                         api.logical_id, route.method, route.path));
+          continue;
+        }
+        auto types = consumes;
+        if (const auto* c = operation->if_contains("consumes"); c != nullptr && c->is_array()) {
+          types.clear();
+          for (const auto& t : c->as_array())
+            if (t.is_string())
+              types.emplace_back(t.as_string());
+        }
+        for (const auto& type : types)
+          route.request_models[type] = model;
+      }
+    // OpenAPI 3: requestBody.content.<type>.schema.
+    if (const auto* request = operation->if_contains("requestBody");
+        request != nullptr && request->is_object())
+      if (const auto* content = request->as_object().if_contains("content");
+          content != nullptr && content->is_object())
+        for (const auto& type : content->as_object()) {
+          const auto model = model_reference(
+              type.value().is_object() ? type.value().as_object().if_contains("schema") : nullptr);
+          if (model.empty()) {
+            warnings.push_back(fmt::format("{} {} {}: an inline request body schema is not "
+                                           "made into a model by wisp (a $ref to a schema is)",
+                                           api.logical_id, route.method, route.path));
+            continue;
+          }
+          route.request_models[type.key()] = model;
+        }
+  }
+  for (const auto& route : spec.routes) {
+    if (!route.request_validator.empty() &&
+        std::none_of(spec.validators.begin(), spec.validators.end(),
+                     [&](const RestValidatorSpec& v) { return v.name == route.request_validator; }))
+      return support::failf("{} {} {}: x-amazon-apigateway-request-validator {} is not one of "
+                            "x-amazon-apigateway-request-validators",
+                            api.logical_id, route.method, route.path, route.request_validator);
+    for (const auto& [type, model] : route.request_models)
+      if (std::none_of(spec.models.begin(), spec.models.end(),
+                       [&, &m = model](const RestModelSpec& s) { return s.name == m.as_string(); }))
+        return support::failf("{} {} {}: the request body names model {}, which the body does "
+                              "not define",
+                              api.logical_id, route.method, route.path,
+                              std::string_view(model.as_string()));
+  }
+  return {};
 }
 
 } // namespace
@@ -1061,11 +1500,6 @@ support::Result<Desired> build_desired(const sam::Model& model,
     spec.logical_id = api.logical_id;
     spec.kind = api.kind == sam::ApiKind::rest ? "rest" : "http";
     spec.name = resource_name(desired.stack, api.logical_id, 128);
-    if (api.cors)
-      desired.warnings.push_back(fmt::format(
-          "{}: Cors is not deployed by wisp yet (no {}): browsers' cross-origin calls will fail",
-          api.logical_id,
-          api.kind == sam::ApiKind::rest ? "OPTIONS methods" : "CorsConfiguration"));
     const auto where_api = [&](std::string_view message) {
       return support::fail(support::Diagnostic{api.source.file, api.source.line, api.source.column,
                                                support::Severity::error, "deploy",
@@ -1108,8 +1542,9 @@ support::Result<Desired> build_desired(const sam::Model& model,
                 operation.value().is_object()
                     ? operation.value().as_object().if_contains("x-amazon-apigateway-integration")
                     : nullptr;
-            if (!routed && spec.kind == "rest" && integration != nullptr &&
-                integration->is_object() && integration->as_object().contains("type"))
+            if (!routed && integration != nullptr && integration->is_object() &&
+                (integration->as_object().contains("type") ||
+                 integration->as_object().contains("integrationSubtype")))
               other_operations.push_back({method, std::string(path.key()),
                                           &operation.value().as_object(),
                                           &path.value().as_object()});
@@ -1119,9 +1554,8 @@ support::Result<Desired> build_desired(const sam::Model& model,
         }
       if (!unsupported.empty())
         return where_api(fmt::format(
-            "DefinitionBody: operations wisp does not deploy (no x-amazon-apigateway-integration, "
-            "or on an HTTP API one that is not a Lambda proxy integration to a function of the "
-            "template): {}",
+            "DefinitionBody: operations without an x-amazon-apigateway-integration (API Gateway "
+            "would refuse them): {}",
             support::join(unsupported, ", ")));
     }
     const json::object* api_auth = nullptr;
@@ -1137,6 +1571,11 @@ support::Result<Desired> build_desired(const sam::Model& model,
       }
     const bool api_key_default = api_auth != nullptr && api_auth->contains("ApiKeyRequired") &&
                                  api_auth->at("ApiKeyRequired") == json::value(true);
+    // Auth.AddDefaultAuthorizerToCorsPreflight: SAM puts the default authorizer on OPTIONS
+    // methods (CORS preflights) too unless it is false.
+    const bool authorizer_preflight =
+        api_auth == nullptr || !api_auth->contains("AddDefaultAuthorizerToCorsPreflight") ||
+        api_auth->at("AddDefaultAuthorizerToCorsPreflight") != json::value(false);
     const bool api_key_preflight =
         api_auth == nullptr || !api_auth->contains("AddApiKeyRequiredToCorsPreflight") ||
         api_auth->at("AddApiKeyRequiredToCorsPreflight") != json::value(false);
@@ -1257,8 +1696,7 @@ support::Result<Desired> build_desired(const sam::Model& model,
       auto authorizer = route.authorizer.empty() ? api.default_authorizer : route.authorizer;
       if (authorizer == "NONE")
         authorizer.clear();
-      // SAM does not put the default authorizer on CORS preflight routes.
-      if (route.method == "OPTIONS" && route.authorizer.empty())
+      if (route.method == "OPTIONS" && route.authorizer.empty() && !authorizer_preflight)
         authorizer.clear();
       if (!authorizer.empty() && authorizer != "AWS_IAM" &&
           std::none_of(spec.authorizers.begin(), spec.authorizers.end(),
@@ -1285,24 +1723,26 @@ support::Result<Desired> build_desired(const sam::Model& model,
       digest_input.push_back(std::move(route_digest));
       spec.routes.push_back(std::move(r));
     }
-    for (const auto& other : other_operations) {
-      const auto where = fmt::format("{} {} {}", api.logical_id, other.method, other.path);
-      WISP_TRY_ASSIGN(auto r, other_route(resolver, other.method, other.path, *other.operation,
-                                          *other.path_item, where));
+    // A route that is not a Lambda proxy to a function of the template: the API's default
+    // authorizer and API key setting (OPTIONS as Auth's preflight settings say), and its
+    // whole definition in the digest.
+    const auto add_other = [&](RouteSpec r) {
       auto authorizer = api.default_authorizer == "NONE" ? std::string() : api.default_authorizer;
-      if (other.method == "OPTIONS")
+      if (r.method == "OPTIONS" && !authorizer_preflight)
         authorizer.clear();
       if (!authorizer.empty() && authorizer != "AWS_IAM" &&
           std::none_of(spec.authorizers.begin(), spec.authorizers.end(),
                        [&](const AuthorizerSpec& a) { return a.name == authorizer; }))
         authorizer.clear();
       r.authorizer = authorizer;
-      sam::Route as_route;
-      as_route.method = r.method;
-      as_route.path = r.path;
-      const auto own = route_api_key(model, api, as_route);
-      r.api_key_required =
-          own ? *own : api_key_default && (r.method != "OPTIONS" || api_key_preflight);
+      if (spec.kind == "rest") {
+        sam::Route as_route;
+        as_route.method = r.method;
+        as_route.path = r.path;
+        const auto own = route_api_key(model, api, as_route);
+        r.api_key_required =
+            own ? *own : api_key_default && (r.method != "OPTIONS" || api_key_preflight);
+      }
       json::array route_digest{r.method,
                                r.path,
                                canonical_json(*r.integration),
@@ -1315,6 +1755,113 @@ support::Result<Desired> build_desired(const sam::Model& model,
         route_digest.push_back(json::array{json::value(code), json::value(canonical_json(body))});
       digest_input.push_back(std::move(route_digest));
       spec.routes.push_back(std::move(r));
+    };
+    for (const auto& other : other_operations) {
+      const auto where = fmt::format("{} {} {}", api.logical_id, other.method, other.path);
+      if (spec.kind == "rest") {
+        WISP_TRY_ASSIGN(auto r, other_route(resolver, other.method, other.path, *other.operation,
+                                            *other.path_item, where));
+        add_other(std::move(r));
+      } else {
+        WISP_TRY_ASSIGN(
+            auto r, http_other_route(resolver, other.method, other.path, *other.operation, where));
+        add_other(std::move(r));
+      }
+    }
+    // Cors. REST: the OPTIONS method SAM adds to every path of the API's swagger that has
+    // none (the paths of its events and of its DefinitionBody). HTTP: the API's
+    // CorsConfiguration.
+    if (const auto* cors = api.properties.if_contains("Cors");
+        spec.kind == "rest" && cors != nullptr && truthy(*cors)) {
+      if (api.properties.contains("DefinitionUri"))
+        return where_api("Cors works only with inline Swagger specified in 'DefinitionBody' "
+                         "property.");
+      WISP_TRY_ASSIGN(const auto resolved,
+                      resolver.deep(*cors, fmt::format("{}: Cors", api.logical_id)));
+      auto parsed = rest_cors(resolved);
+      if (!parsed)
+        return where_api(parsed.error().message);
+      // The swagger's paths (trailing '/' aside, as SAM dedupes them) and their keys.
+      std::vector<std::pair<std::string, std::vector<std::string>>> paths;
+      const auto add_key = [&](std::string path, std::string key) {
+        if (path.size() > 1 && path.back() == '/')
+          path.pop_back();
+        auto it = std::find_if(paths.begin(), paths.end(),
+                               [&](const auto& p) { return p.first == path; });
+        if (it == paths.end())
+          it = paths.insert(paths.end(), {path, {}});
+        if (!key.empty())
+          it->second.push_back(std::move(key));
+      };
+      if (api.definition_body && api.definition_body->is_object())
+        if (const auto* body_paths = api.definition_body->as_object().if_contains("paths");
+            body_paths != nullptr && body_paths->is_object())
+          for (const auto& path : body_paths->as_object()) {
+            add_key(std::string(path.key()), "");
+            if (path.value().is_object())
+              for (const auto& key : path.value().as_object())
+                add_key(std::string(path.key()), std::string(key.key()));
+          }
+      for (const auto& route : spec.routes) {
+        std::string key =
+            route.method == "ANY" ? std::string("x-amazon-apigateway-any-method") : route.method;
+        if (route.method != "ANY")
+          std::transform(key.begin(), key.end(), key.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        add_key(route.path, key);
+      }
+      for (auto& [path, keys] : paths) {
+        std::sort(keys.begin(), keys.end());
+        keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+        if (std::any_of(keys.begin(), keys.end(),
+                        [](const std::string& k) { return upper(k) == "OPTIONS"; }))
+          continue;
+        const auto where = fmt::format("{} OPTIONS {} (Cors)", api.logical_id, path);
+        WISP_TRY_ASSIGN(auto r, other_route(resolver, "OPTIONS", path,
+                                            cors_operation(*parsed, keys), json::object(), where));
+        add_other(std::move(r));
+      }
+    } else if (spec.kind == "http") {
+      const json::value* extension = nullptr;
+      if (api.definition_body && api.definition_body->is_object())
+        extension = api.definition_body->as_object().if_contains("x-amazon-apigateway-cors");
+      std::optional<json::value> property;
+      if (const auto* given = api.properties.if_contains("CorsConfiguration");
+          given != nullptr && !given->is_null()) {
+        WISP_TRY_ASSIGN(
+            property, resolver.deep(*given, fmt::format("{}: CorsConfiguration", api.logical_id)));
+      }
+      std::optional<json::value> resolved_extension;
+      if (extension != nullptr) {
+        WISP_TRY_ASSIGN(
+            resolved_extension,
+            resolver.deep(*extension, fmt::format("{}: x-amazon-apigateway-cors", api.logical_id)));
+      }
+      auto configuration = http_cors(property ? &*property : nullptr,
+                                     resolved_extension ? &*resolved_extension : nullptr);
+      if (!configuration)
+        return where_api(configuration.error().message);
+      spec.cors = std::move(*configuration);
+    }
+    // The rest of a REST OpenAPI body: models, request validators, gateway responses, and
+    // each operation's validator and request models.
+    if (spec.kind == "rest" && api.definition_body && api.definition_body->is_object()) {
+      WISP_TRY(definition_extras(resolver, api, spec, desired.warnings));
+      json::array extras;
+      for (const auto& m : spec.models)
+        extras.push_back(json::array{json::value(m.name), json::value(m.content_type),
+                                     json::value(canonical_json(m.schema))});
+      for (const auto& v : spec.validators)
+        extras.push_back(json::array{json::value(v.name), v.body, v.parameters});
+      for (const auto& [type, body] : spec.gateway_responses)
+        extras.push_back(json::array{json::value(type), json::value(canonical_json(body))});
+      for (const auto& r : spec.routes)
+        if (!r.request_validator.empty() || !r.request_models.empty())
+          extras.push_back(json::array{json::value(r.method), json::value(r.path),
+                                       json::value(r.request_validator),
+                                       json::value(canonical_json(r.request_models))});
+      if (!extras.empty())
+        digest_input.push_back(json::array{"definition", std::move(extras)});
     }
     if (!authorizer_digests.empty())
       digest_input.push_back(std::move(authorizer_digests));

@@ -120,6 +120,24 @@ struct RouteSpec {
   std::map<std::string, boost::json::object> integration_responses;
   std::map<std::string, boost::json::object> method_responses;
   boost::json::object request_parameters;
+  // REST operations of an OpenAPI body (any integration): x-amazon-apigateway-request-validator
+  // (the operation's, else the body's) and the request body's model by content type.
+  std::string request_validator;
+  boost::json::object request_models;
+};
+
+// A model of a REST API's OpenAPI body (definitions, components.schemas).
+struct RestModelSpec {
+  std::string name;
+  std::string content_type = "application/json";
+  boost::json::value schema; // as written (references to other models by #/... pointers)
+};
+
+// x-amazon-apigateway-request-validators.
+struct RestValidatorSpec {
+  std::string name;
+  bool body = false;
+  bool parameters = false;
 };
 
 // An authorizer of an API (Auth.Authorizers).
@@ -169,6 +187,14 @@ struct ApiSpec {
   std::string api_key_source;                         // ApiKeySourceType: HEADER | AUTHORIZER
   std::optional<UsagePlanSpec> usage_plan;            // REST Auth.UsagePlan (not NONE)
   std::optional<boost::json::object> resource_policy; // REST Auth.ResourcePolicy, as SAM makes it
+  // HTTP: CorsConfiguration merged into the body's x-amazon-apigateway-cors, in API Gateway
+  // v2's form (allowOrigins, ...). REST Cors is routes: the OPTIONS mock methods SAM adds.
+  std::optional<boost::json::object> cors;
+  // REST: the models, request validators and gateway responses of the OpenAPI body
+  // (x-amazon-apigateway-gateway-responses: response type → PutGatewayResponse's body).
+  std::vector<RestModelSpec> models;
+  std::vector<RestValidatorSpec> validators;
+  std::map<std::string, boost::json::object> gateway_responses;
   std::string definition_digest; // routes, integrations, authorizers (what needs a deployment)
 };
 

@@ -54,6 +54,8 @@ struct RestMethodActual {
   std::string authorization_type; // NONE | CUSTOM | COGNITO_USER_POOLS | AWS_IAM
   std::string authorizer_id;
   bool api_key_required = false;
+  std::string request_validator_id;
+  std::string request_models; // canonical JSON of requestModels; empty: none
 };
 
 struct AuthorizerActual {
@@ -84,12 +86,28 @@ struct ApiActual {
   // REST
   std::map<std::string, RestResourceActual> resources; // by path
   std::vector<std::string> binary_media_types;
+  // The rest of the OpenAPI definition (rest_definition.cpp): models by name (content type
+  // and schema, canonical), request validators by name (id, body, parameters), gateway
+  // responses wisp or the import set (defaultResponse false) by type (canonical body).
+  struct Model {
+    std::string content_type;
+    std::string schema;
+  };
+  struct Validator {
+    std::string id;
+    bool body = false;
+    bool parameters = false;
+  };
+  std::map<std::string, Model> models;
+  std::map<std::string, Validator> validators;
+  std::map<std::string, std::string> gateway_responses;
   // HTTP
   std::map<std::string, std::string> routes;           // route key → target
   std::map<std::string, std::string> route_ids;        // route key → route id
   std::map<std::string, std::string> route_auth;       // route key → "TYPE|authorizer id"
   std::map<std::string, AuthorizerActual> authorizers; // by name
   std::map<std::string, std::string> integrations;     // integration id → uri|pfv
+  std::string cors; // corsConfiguration, canonical JSON; empty: none
   // The stage
   bool stage_exists = false;
   std::string deployment_id;
@@ -115,6 +133,24 @@ struct ApiPlan {
 support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
                                     const std::string& known_id);
 ApiPlan plan_api(const ApiSpec& spec, ApiActual actual);
+
+// REST: the models, request validators and gateway responses of an OpenAPI body
+// (rest_definition.cpp). read_definition_extras fills ApiActual's; plan_definition_extras says
+// what differs (plan lines); apply_definition_extras creates and updates them (before the
+// methods, which name them) and returns validator name → id; remove_definition_extras removes
+// what the spec no longer has (after the methods).
+support::Status read_definition_extras(const Backend& backend, const std::string& api_id,
+                                       ApiActual& actual);
+std::vector<std::string> plan_definition_extras(const ApiSpec& spec, const ApiActual& actual);
+support::Result<std::map<std::string, std::string>>
+apply_definition_extras(const Backend& backend, const ApiSpec& spec, const std::string& api_id,
+                        const ApiActual& actual, Log& log);
+support::Status remove_definition_extras(const Backend& backend, const ApiSpec& spec,
+                                         const std::string& api_id, const ApiActual& actual,
+                                         Log& log);
+// A model's schema as API Gateway holds it: references to the body's other models
+// (#/definitions/X, #/components/schemas/X) as the API's model URLs.
+boost::json::value model_schema(const boost::json::value& schema, const std::string& api_id);
 
 struct ApiApplied {
   std::string id;

@@ -307,30 +307,40 @@ private:
   // stack: each becomes an output wisp reads after the stack is deployed.
   support::Status collect_exports() {
     std::set<std::pair<std::string, std::string>> seen;
+    const auto collect = [&](const json::value& value, const std::string& owner) {
+      detail::for_each_reference(value, [&](const Reference& r) {
+        if (!m_resources.contains(r.id))
+          return;
+        auto attribute = r.attribute;
+        if (!seen.emplace(r.id, attribute).second)
+          return;
+        Export e;
+        e.logical_id = r.id;
+        e.attribute = attribute;
+        e.type = m_out.types[r.id];
+        e.output = attribute.empty()
+                       ? "WispRef" + detail::alphanumeric(r.id)
+                       : "WispAtt" + detail::alphanumeric(r.id) + detail::alphanumeric(attribute);
+        m_export_from[e.output] = owner;
+        m_out.exports.push_back(std::move(e));
+      });
+    };
     for (const auto& resource : m_model.resources) {
       if (!wisp_owned(resource, m_in))
         continue;
-      for (const auto& item : resource.properties) {
-        if (item.key() == "Events")
-          continue;
-        detail::for_each_reference(item.value(), [&](const Reference& r) {
-          if (!m_resources.contains(r.id))
-            return;
-          auto attribute = r.attribute;
-          if (!seen.emplace(r.id, attribute).second)
-            return;
-          Export e;
-          e.logical_id = r.id;
-          e.attribute = attribute;
-          e.type = m_out.types[r.id];
-          e.output = attribute.empty()
-                         ? "WispRef" + detail::alphanumeric(r.id)
-                         : "WispAtt" + detail::alphanumeric(r.id) + detail::alphanumeric(attribute);
-          m_export_from[e.output] = resource.logical_id;
-          m_out.exports.push_back(std::move(e));
-        });
-      }
+      for (const auto& item : resource.properties)
+        if (item.key() != "Events")
+          collect(item.value(), resource.logical_id);
     }
+    // An API's OpenAPI body read from a file (DefinitionUri, AWS::Include) is not in its
+    // properties: its integrations' roles, queues and tables are references too.
+    for (const auto& api : m_model.apis)
+      if (api.definition_body && std::any_of(m_model.resources.begin(), m_model.resources.end(),
+                                             [&](const sam::Resource& r) {
+                                               return r.logical_id == api.logical_id &&
+                                                      wisp_owned(r, m_in);
+                                             }))
+        collect(*api.definition_body, api.logical_id);
     return {};
   }
 
