@@ -24,6 +24,16 @@ require("@aws-sdk/client-dynamodb");
   CHECK(detail::aws_sdk_imports("const AWS = require('aws-sdk');").empty());
 }
 
+TEST_CASE("runtime libraries: the SDK's optional CRT signer is not what Lambda ships") {
+  // A bundle that inlines the SDK keeps these optional requires inside try/catch.
+  const auto found = detail::aws_sdk_imports(R"(
+try { require("@aws-sdk/signature-v4-crt"); } catch (e) {}
+var crt = __require('@aws-sdk/crt-loader');
+const { S3Client } = require('@aws-sdk/client-s3');
+)");
+  CHECK(found == std::vector<std::string>{"@aws-sdk/client-s3"});
+}
+
 TEST_CASE("runtime libraries: the SDK's building blocks, in order of appearance") {
   const auto found = detail::aws_sdk_imports(R"(
 import { SignatureV4 } from '@smithy/signature-v4';
