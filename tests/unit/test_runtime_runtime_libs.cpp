@@ -48,9 +48,9 @@ const encryption = require('@aws-crypto/client-node'); // the Encryption SDK: no
   // Only module names: a string that merely looks like one is not an import (a minified bundle
   // holds such constants); esbuild's __require and re-exports are.
   CHECK(detail::aws_sdk_imports(R"(var e="@smithy/err",t={n:'@smithy/lis'};f("@aws-sdk/types");
-try{__require("@aws-sdk/signature-v4-crt")}catch{} export * from '@aws-sdk/client-sqs';
+try{__require("@aws-sdk/token-providers")}catch{} export * from '@aws-sdk/client-sqs';
 const q = require ( "@smithy/core" ); import
-  "@aws-sdk/client-sns";)") == std::vector<std::string>{"@aws-sdk/signature-v4-crt",
+  "@aws-sdk/client-sns";)") == std::vector<std::string>{"@aws-sdk/token-providers",
                                                         "@aws-sdk/client-sqs", "@smithy/core",
                                                         "@aws-sdk/client-sns"});
   CHECK(runtime_node_package_spec("@aws-sdk/client-s3") ==
