@@ -349,7 +349,12 @@ def main():
                 results.append(r)
                 for f in r["functions"]:
                     print(f"{f['verdict']:<12} {r['template']} {f['id']} ({f['runtime']}): "
-                          f"{f['detail']}" + (f" [{f['class']}]" if "class" in f else ""), flush=True)
+                          f"{f['detail']}" + (f" [{f['class']}: {f['cause']}]" if "class" in f else ""),
+                          flush=True)
+                if args.json:  # as it goes: an interrupted run keeps what it measured
+                    with open(args.json + ".tmp", "w") as out:
+                        json.dump(results, out, indent=1)
+                    os.replace(args.json + ".tmp", args.json)
     fns = [f for r in results for f in r["functions"]]
     reached = sum(f["verdict"] == "reached" for f in fns)
     by_lang = {}
