@@ -125,6 +125,12 @@ def classify(proc, timed_out_stderr=None):
         if (started and reported and not _init_failed(err)
                 and not any(t in err for t in NOT_REACHED)):
             return "reached", "timeout after the handler ran (its own waits or retries)"
+        # No report yet, but the invocation's own log lines (stamped with its request id by
+        # the runtime, which stamps only while the handler runs).
+        start = re.search(r"START RequestId: (\S+)", err)
+        if (start and re.search("\t" + re.escape(start.group(1)) + "\t", err)
+                and not _init_failed(err) and not any(t in err for t in NOT_REACHED)):
+            return "reached", "timeout after the handler logged (its own waits or retries)"
         return "not-reached", "timeout (no answer in time)"
     out = proc.stdout.strip()
     err = proc.stderr
@@ -339,6 +345,8 @@ def main():
                 continue
             by_id = {fn["id"]: fn for fn in functions_of(template)}
             for f in r["functions"]:
+                if f["verdict"] != "reached" and f["detail"].startswith("timeout") and "full" in f:
+                    f["verdict"], f["detail"] = classify(None, f["full"])
                 if f["verdict"] != "reached" and f["id"] in by_id:
                     f["class"], f["cause"] = cause_of(by_id[f["id"]], f, r, os.path.dirname(template))
     else:
