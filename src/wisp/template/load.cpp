@@ -339,8 +339,9 @@ void Loader::missing_code(Mark mark, std::string code, std::string message) {
   // handler) may provide it, and a function without one gets Lambda's own error when invoked.
   if (m_options.missing_code_is_error && code == "handler-missing")
     warning(mark, std::move(code),
-            message + " (unless a layer or an exec wrapper provides it, the function will fail "
-                      "as Lambda's runtime fails it: Runtime.ImportModuleError)");
+            message + " (unless a layer or an exec wrapper provides it, invoking the function "
+                      "fails as in Lambda: Runtime.ImportModuleError, or "
+                      "Runtime.InvalidEntrypoint without a bootstrap)");
   else if (m_options.missing_code_is_error)
     error(mark, std::move(code), std::move(message));
   else
