@@ -2,7 +2,8 @@
 # Installs what wisp needs to build (Debian packages), idempotently.
 #   --with-peers  also what its tests run: the real peers (docker-registry, skopeo, umoci,
 #                 wrk, hyperfine, nginx, node, curl, AWS's Node runtime client
-#                 aws-lambda-ric@3.3.0, esbuild@0.28.2 (BuildMethod esbuild), node 22 with
+#                 aws-lambda-ric@3.3.0, esbuild@0.28.2 (BuildMethod esbuild; the same version as
+#                 k_esbuild_version in src/wisp/artifact/esbuild.hpp), node 22 with
 #                 AWS's durable execution SDK for the durable-function tests,
 #                 playwright-core (driving Debian's headless chromium for the console's page),
 #                 ws and @aws-sdk/client-apigatewaymanagementapi for WebSocket APIs, cached

@@ -242,13 +242,22 @@ class EsbuildApp(WispTestCase):
         self.assertIn("built  CjsFunction", proc.stdout)
 
     def test_without_esbuild_sams_message(self):
+        # Neither on PATH nor installable (npm offline with an empty cache; wisp's own cache
+        # empty): SAM's message, then why wisp could not install it
+        # (test_build_realapp_shapes.py installs it).
+        self.write("src/package.json", json.dumps({
+            "name": "ts-app", "version": "1.0.0",
+            "dependencies": {"leftpad": "file:./vendor/leftpad"}}))
         path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
                                if not os.path.exists(os.path.join(p, "esbuild")))
-        proc = wisp("build", "CjsFunction", cwd=self.tmp, extra_env={"PATH": path})
+        proc = wisp("build", "CjsFunction", cwd=self.tmp, extra_env={
+            "PATH": path, "XDG_CACHE_HOME": self.path("xdg-cache"), "npm_config_offline": "true",
+            "npm_config_cache": self.path("empty-npm-cache")})
         self.assertWisp(proc, 1, stderr_has=[
             "CjsFunction: Cannot find esbuild. esbuild must be installed on the host machine to use "
             "this feature. It is recommended to be installed on the PATH, but can also be included as "
-            "a project dependency.; install it with `npm install --global esbuild`"])
+            "a project dependency.; install it with `npm install --global esbuild`",
+            "(wisp could not install esbuild@"])
 
     def test_package_then_deploy_against_moto(self):
         # wisp deploy does not deploy template layers yet: the deployed app has none (the

@@ -50,6 +50,13 @@ Resources:
       Handler: sign.handler
       CodeUri: smithy-cjs/
       Timeout: 30
+  CrtOptional:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs22.x
+      Handler: bundle.handler
+      CodeUri: crt-optional/
+      Timeout: 30
   SmithyEsm:
     Type: AWS::Serverless::Function
     Properties:
@@ -67,6 +74,15 @@ exports.handler = async (event) => {
     TableName: 'orders', Item: { id: { S: event.id }, total: { N: String(event.total) } } }));
   return { stored: event.id };
 };
+"""
+
+# Shaped like a bundle that inlines the SDK: its optional CRT signer stays a require inside
+# try/catch, which Lambda's runtime (without that package) answers MODULE_NOT_FOUND.
+CRT_OPTIONAL = """\
+let crt = 'loaded';
+try { require("@aws-sdk/signature-v4-crt"); } catch (e) { crt = e.code; }
+const { HttpRequest } = require('@smithy/protocol-http');
+exports.handler = async () => ({ crt, isRequest: HttpRequest.isInstance(new HttpRequest({})) });
 """
 
 GET_ESM = """\
@@ -152,6 +168,7 @@ class NodeSdk(WispTestCase):
                                  "exports.handler = async () => 'never';\n")
         self.write("smithy-cjs/sign.js", SIGN_CJS)
         self.write("smithy-esm/sign.mjs", SIGN_ESM)
+        self.write("crt-optional/bundle.js", CRT_OPTIONAL)
 
     def invoke(self, function, event, extra_env=None):
         env = {"XDG_CACHE_HOME": self.cache}
@@ -214,6 +231,17 @@ class NodeSdk(WispTestCase):
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertNotIn("installing", again.stderr)
         self.assertIn("is not installed: npm's registry has no such package (noted in", again.stderr)
+
+    def test_the_optional_crt_signer_is_not_installed(self):
+        proc = self.invoke("CrtOptional", {})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(json.loads(proc.stdout), {"crt": "MODULE_NOT_FOUND", "isRequest": True})
+        self.assertNotIn("signature-v4-crt", proc.stderr)
+        root = os.path.join(self.cache, "wisp", "runtime-libs")
+        for sdk in os.listdir(root):
+            tree = os.path.join(root, sdk, "current", "node_modules")
+            for package in ("@aws-sdk/signature-v4-crt", "aws-crt"):
+                self.assertFalse(os.path.exists(os.path.join(tree, package)), package)
 
     def test_an_unreachable_registry_is_one_clear_error_and_leaves_nothing(self):
         dead = harness.free_port()  # nothing listens there

@@ -7,11 +7,19 @@ template under --corpus (e.g. a checkout of aws-samples/serverless-patterns), op
   not-reached   the runtime never got to the handler (import/handler/syntax errors, a
                 runtime that exited during init) or wisp refused to run it
 
+Each not-reached function is then put in a class (see cause_of): `machine` (this machine
+lacks what the cloud has: PyPI, a layer that lives in AWS, a real AWS endpoint), `app` (it
+fails the same way in the cloud, or CloudFormation rejects its template) or `wisp` (wisp's
+fault); the counts per class and cause are printed (`--markdown`: as a table).
+
 Not a CI test (the corpus is not in the repository): a measurement, like tests/bench/.
-Each app is copied to a scratch directory first, so the corpus is never written to.
+Each app (its whole pattern directory: a CodeUri may point outside the template's own) is
+copied to a scratch directory first, so the corpus is never written to. Functions with
+TenancyConfig are invoked with `--tenant-id`, as a SAM user invokes them.
 
   python3 tests/realapps/run.py --wisp build/ci/cli/wisp --corpus /path/serverless-patterns \
-      [--build] [--only REGEX] [--jobs 2] [--json out.json]
+      [--build] [--only REGEX] [--jobs 2] [--json out.json] [--markdown]
+  python3 tests/realapps/run.py --wisp - --corpus ... --reclassify out.json   # no runs
 """
 
 import argparse
@@ -68,7 +76,18 @@ def functions_of(path):
             continue
         if props.get("PackageType") == "Image" or "InlineCode" in props:
             continue
-        out.append((logical_id, runtime))
+        env = {}
+        for source in (glob, res.get("Properties") or {}):
+            variables = ((source.get("Environment") or {}).get("Variables") or {}) \
+                if isinstance(source.get("Environment"), dict) else {}
+            if isinstance(variables, dict):
+                env.update(variables)
+        code_uri = props.get("CodeUri", ".")
+        out.append({"id": logical_id, "runtime": runtime,
+                    "tenancy": isinstance(props.get("TenancyConfig"), dict),
+                    "layer_arns": "arn:aws:lambda:" in json.dumps(props.get("Layers") or []),
+                    "code_uri": code_uri if isinstance(code_uri, str) else None,
+                    "env": sorted(env)})
     return out
 
 
@@ -89,15 +108,29 @@ def _text(data):
     return data.decode("utf-8", "replace") if isinstance(data, bytes) else (data or "")
 
 
+def _init_failed(err):
+    return "INIT_REPORT" in err or re.search(r'"type":"platform.initReport".{0,300}"status":"error"',
+                                             err) is not None
+
+
 def classify(proc, timed_out_stderr=None):
     if proc is None:
         # No answer in time. A durable function whose steps keep retrying (a service that is not
         # there) or wait still ran its handler: its invocations were reported (START ... REPORT,
         # no init error).
         err = _text(timed_out_stderr)
-        if ("START RequestId" in err and "REPORT RequestId" in err and "INIT_REPORT" not in err
+        # Text log lines, or (LoggingConfig LogFormat JSON) the platform records.
+        started = "START RequestId" in err or '"type":"platform.start"' in err
+        reported = "REPORT RequestId" in err or '"type":"platform.report"' in err
+        if (started and reported and not _init_failed(err)
                 and not any(t in err for t in NOT_REACHED)):
             return "reached", "timeout after the handler ran (its own waits or retries)"
+        # No report yet, but the invocation's own log lines (stamped with its request id by
+        # the runtime, which stamps only while the handler runs).
+        start = re.search(r"START RequestId: (\S+)", err)
+        if (start and re.search("\t" + re.escape(start.group(1)) + "\t", err)
+                and not _init_failed(err) and not any(t in err for t in NOT_REACHED)):
+            return "reached", "timeout after the handler logged (its own waits or retries)"
         return "not-reached", "timeout (no answer in time)"
     out = proc.stdout.strip()
     err = proc.stderr
@@ -110,12 +143,126 @@ def classify(proc, timed_out_stderr=None):
         body = None
     if error_type in NOT_REACHED:
         return "not-reached", f"{error_type}: {str(body.get('errorMessage'))[:160]}"
-    if "INIT_REPORT" in err or (error_type == "Runtime.ExitError" and "Init Duration" not in err):
+    if _init_failed(err) or (error_type == "Runtime.ExitError" and "Init Duration" not in err):
         return "not-reached", f"init failed: {(error_type or '')} {out[-160:]}"
     if proc.returncode == 2 or (not out and proc.returncode != 0):
         first = next((l for l in err.splitlines() if "error" in l.lower()), err.strip()[:160])
         return "not-reached", f"wisp refused: {first[:200]}"
     return "reached", (error_type or "ok")
+
+
+# Why a function did not reach its handler, as one of three classes:
+#   machine  this machine lacks what the cloud (or a connected laptop) has: PyPI (unreachable
+#            here), a layer that lives in AWS (named by its ARN), a real AWS endpoint
+#   app      the app fails the same way in the cloud (or CloudFormation rejects its template):
+#            the JavaScript SDK v2 on nodejs18.x+, a callback handler on nodejs24.x, a handler
+#            or module it does not ship, an environment variable its template never sets, a
+#            CodeUri missing from the sample, an npm dependency conflict
+#   wisp     wisp's fault (the goal is none)
+# Each rule names its cause; the first that matches wins.
+
+PYPI_DOWN = ("Name or service not known", "No matching distribution found",
+             "NewConnectionError", "could not install")
+
+
+def _manifest_names(code_dir):
+    names = set()
+    try:
+        with open(os.path.join(code_dir, "package.json"), encoding="utf-8") as f:
+            doc = json.load(f)
+        for key in ("dependencies", "devDependencies", "optionalDependencies"):
+            names.update((doc.get(key) or {}).keys())
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        with open(os.path.join(code_dir, "requirements.txt"), encoding="utf-8") as f:
+            for line in f:
+                m = re.match(r"\s*([A-Za-z0-9_.\-]+)", line)
+                if m:
+                    names.add(m.group(1).lower().replace("-", "_"))
+    except OSError:
+        pass
+    return names
+
+
+def cause_of(fn, entry, result, work):
+    detail, full = entry["detail"], entry.get("full", "")
+    build_error = result.get("build_error") or ""
+    text = detail + "\n" + full
+    node = fn["runtime"].startswith("nodejs")
+    code_dir = os.path.normpath(os.path.join(work, fn["code_uri"] or "."))
+    if "Cannot find module 'aws-sdk'" in text and node:
+        return "app", "the JavaScript SDK v2 (`aws-sdk`): no nodejs18.x+ runtime ships it"
+    if "Runtime.CallbackHandlerDeprecated" in text:
+        return "app", "callback-style handler on nodejs24.x (Lambda refuses it)"
+    if "Runtime.HandlerNotFound" in text:
+        return "app", "the handler is not exported by its module (wrong Handler)"
+    if re.search(r"circular dependency|must be a string, not null|has no attribute", detail):
+        return "app", "a template CloudFormation rejects (a cycle, a null value, an unknown attribute)"
+    if (re.search(r"CodeUri .* (does not exist|is not a directory)", detail) or
+            "[code-missing]" in build_error) and not os.path.exists(code_dir):
+        return "app", "its CodeUri is not in the sample (or differs in case)"
+    if re.search(r"EndpointConnectionError|Could not connect to the endpoint", text) or (
+            re.search(r"getaddrinfo|ENOTFOUND", text) and "amazonaws.com" in text):
+        return "machine", "calls a real AWS endpoint during init (no network here)"
+    if "Invalid URL" in text and "init failed" in detail:
+        return "machine", ("an environment value only a deployed resource has (an API's URL from "
+                           "!GetAtt; sam local gives '' too: pass it with --env-vars)")
+    m = re.search(r"KeyError.{0,80}?os\.environ\[[\\]*['\"]([A-Z0-9_]+)", text) or \
+        re.search(r"environ\[[\\]*['\"]([A-Z0-9_]+)[\\]*['\"]\]", text)
+    if m and m.group(1) not in fn["env"]:
+        return "app", "reads an environment variable its template does not set"
+    if "not installed: Lambda's python" in text or (
+            "wisp refused" in detail and any(t in text for t in PYPI_DOWN)):
+        return "machine", "a library Lambda's python runtime ships, which pip cannot fetch (PyPI unreachable)"
+    unresolved = re.search(r'Could not resolve "([^"]+)"|mark the path "([^"]+)" as external', build_error)
+    if unresolved:
+        package = unresolved.group(1) or unresolved.group(2)
+        if package not in _manifest_names(code_dir) and package not in _manifest_names(work):
+            return "app", "imports a package its package.json does not list (the build fails, SAM's too)"
+    m = re.search(r"No module named '([^'.]+)|Cannot find module '([^']+)'", text)
+    if m:
+        module = m.group(1) or m.group(2)
+        if result.get("build") not in (0, None) and any(t in build_error for t in PYPI_DOWN):
+            return "machine", "its requirements need PyPI (unreachable here)"
+        if fn["layer_arns"]:
+            return "machine", "a layer named by its ARN provides it (the layer's content lives in AWS)"
+        if "ERESOLVE" in build_error or "npm error" in build_error:
+            return "app", "its npm install fails (SAM's too: a dependency conflict)"
+        base = module.split("/")[0] if not module.startswith("@") else "/".join(module.split("/")[:2])
+        if not module.startswith(("/", ".")) and \
+                base.lower().replace("-", "_") not in {n.lower().replace("-", "_") for n in _manifest_names(code_dir)} and \
+                not os.path.exists(os.path.join(code_dir, module + (".py" if not node else ".js"))) and \
+                not os.path.exists(os.path.join(code_dir, module)):
+            if module in ("index", "app", "handler", "run") or "/" in module:
+                pass  # the handler's own module: below
+            else:
+                return "app", "imports a module neither its dependencies nor its layers provide"
+    if _nested_child(work, result["template"]):
+        return "wisp", ("a nested application's function: wisp does not run AWS::Serverless::Application "
+                        "locally (run alone, the child template lacks what its parent passes)")
+    return "wisp", "not explained (" + " ".join(detail.split())[:80] + ")"
+
+
+def _nested_child(work, rel_template):
+    """Whether a template of the same pattern names this one as a nested application."""
+    parts = rel_template.split(os.sep)
+    if len(parts) < 3:
+        return False
+    root = os.path.normpath(os.path.join(work, *([".."] * (len(parts) - 2))))
+    name = parts[-1]
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            if f.endswith((".yaml", ".yml")) and os.path.join(dirpath, f) != os.path.join(work, name):
+                try:
+                    with open(os.path.join(dirpath, f), encoding="utf-8", errors="replace") as h:
+                        text = h.read()
+                except OSError:
+                    continue
+                if "AWS::Serverless::Application" in text and re.search(
+                        r"Location:\s*['\"]?(\./)?" + re.escape("/".join(parts[1:])), text):
+                    return True
+    return False
 
 
 def run_app(args, template):
@@ -128,9 +275,13 @@ def run_app(args, template):
     if not fns:
         return {"template": rel, "functions": []}
     scratch = tempfile.mkdtemp(prefix="realapp-", dir=args.scratch)
-    work = os.path.join(scratch, "app")
-    shutil.copytree(app_dir, work, symlinks=True,
+    # The whole pattern directory (its top-level directory in the corpus): a CodeUri may point
+    # outside the template's own directory (`CodeUri: ../src/`).
+    top = rel.split(os.sep)[0]
+    inner = os.path.relpath(app_dir, os.path.join(args.corpus, top))
+    shutil.copytree(os.path.join(args.corpus, top), os.path.join(scratch, "app"), symlinks=True,
                     ignore=shutil.ignore_patterns(".git", "node_modules", ".aws-sam", ".wisp"))
+    work = os.path.normpath(os.path.join(scratch, "app", inner))
     tname = os.path.basename(template)
     result = {"template": rel, "functions": []}
     if args.build:
@@ -139,20 +290,26 @@ def run_app(args, template):
                                text=True, timeout=args.build_timeout, stdin=subprocess.DEVNULL)
             result["build"] = b.returncode
             if b.returncode != 0:
-                result["build_error"] = b.stderr.strip()[-400:]
+                result["build_error"] = b.stderr.strip()[-4000:]
         except subprocess.TimeoutExpired:
             result["build"] = "timeout"
-    for logical_id, runtime in fns:
+    for fn in fns:
+        argv = [args.wisp, "local", "invoke", fn["id"], "-t", tname, "-e", "-"]
+        if fn["tenancy"]:
+            argv += ["--tenant-id", "tenant-1"]  # as a SAM user does for TenancyConfig
         try:
-            proc = subprocess.run([args.wisp, "local", "invoke", logical_id, "-t", tname, "-e", "-"],
-                                  cwd=work, input="{}", capture_output=True, text=True,
+            proc = subprocess.run(argv, cwd=work, input="{}", capture_output=True, text=True,
                                   timeout=args.timeout)
             timed_out_stderr = None
         except subprocess.TimeoutExpired as e:
             proc, timed_out_stderr = None, e.stderr
         verdict, detail = classify(proc, timed_out_stderr)
-        result["functions"].append({"id": logical_id, "runtime": runtime, "verdict": verdict,
-                                    "detail": detail})
+        entry = {"id": fn["id"], "runtime": fn["runtime"], "verdict": verdict, "detail": detail}
+        if verdict != "reached":
+            entry["full"] = (_text(proc.stdout if proc else "")[-1500:] + "\n" +
+                             _text(proc.stderr if proc else timed_out_stderr)[-3000:])
+            entry["class"], entry["cause"] = cause_of(fn, entry, result, work)
+        result["functions"].append(entry)
     if not args.keep:
         shutil.rmtree(scratch, ignore_errors=True)
     return result
@@ -169,18 +326,43 @@ def main():
     ap.add_argument("--build-timeout", type=float, default=600)
     ap.add_argument("--json", help="write every result here")
     ap.add_argument("--keep", action="store_true", help="keep the scratch copies")
+    ap.add_argument("--verbose", action="store_true", help="list the functions of every cause")
+    ap.add_argument("--markdown", action="store_true",
+                    help="also print the not-reached functions as a Markdown table")
+    ap.add_argument("--reclassify", metavar="JSON",
+                    help="classify the results of an earlier --json run again (no runs)")
     ap.add_argument("--scratch", default=None)
     args = ap.parse_args()
     args.wisp = os.path.abspath(args.wisp)
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    paths = sorted(templates(args.corpus, args.only))
-    results = []
-    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        for i, r in enumerate(pool.map(lambda t: run_app(args, t), paths), 1):
-            results.append(r)
+    if args.reclassify:
+        with open(args.reclassify, encoding="utf-8") as f:
+            results = json.load(f)
+        paths = [r["template"] for r in results]
+        for r in results:
+            template = os.path.join(args.corpus, r["template"])
+            if not any(f["verdict"] != "reached" for f in r["functions"]):
+                continue
+            by_id = {fn["id"]: fn for fn in functions_of(template)}
             for f in r["functions"]:
-                print(f"{f['verdict']:<12} {r['template']} {f['id']} ({f['runtime']}): {f['detail']}",
-                      flush=True)
+                if f["verdict"] != "reached" and f["detail"].startswith("timeout") and "full" in f:
+                    f["verdict"], f["detail"] = classify(None, f["full"])
+                if f["verdict"] != "reached" and f["id"] in by_id:
+                    f["class"], f["cause"] = cause_of(by_id[f["id"]], f, r, os.path.dirname(template))
+    else:
+        paths = sorted(templates(args.corpus, args.only))
+        results = []
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            for r in pool.map(lambda t: run_app(args, t), paths):
+                results.append(r)
+                for f in r["functions"]:
+                    print(f"{f['verdict']:<12} {r['template']} {f['id']} ({f['runtime']}): "
+                          f"{f['detail']}" + (f" [{f['class']}: {f['cause']}]" if "class" in f else ""),
+                          flush=True)
+                if args.json:  # as it goes: an interrupted run keeps what it measured
+                    with open(args.json + ".tmp", "w") as out:
+                        json.dump(results, out, indent=1)
+                    os.replace(args.json + ".tmp", args.json)
     fns = [f for r in results for f in r["functions"]]
     reached = sum(f["verdict"] == "reached" for f in fns)
     by_lang = {}
@@ -192,14 +374,26 @@ def main():
           f"({100.0 * reached / max(1, len(fns)):.1f}%)")
     for lang, (tot, ok) in sorted(by_lang.items()):
         print(f"  {lang}: {ok}/{tot}")
-    reasons = {}
-    for f in fns:
-        if f["verdict"] != "reached":
-            key = re.sub(r"'[^']*'|\"[^\"]*\"|\S+/\S+", "…", f["detail"])[:90]
-            reasons[key] = reasons.get(key, 0) + 1
-    for key, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:25]:
-        print(f"  {n:4d}  {key}")
-    if args.json:
+    classes = {}
+    for r in results:
+        for f in r["functions"]:
+            if f["verdict"] != "reached":
+                classes.setdefault(f["class"], {}).setdefault(f["cause"], []).append(
+                    f"{r['template'].split(os.sep)[0]}:{f['id']}")
+    print("\nnot reached, by class: " + ", ".join(
+        f"{c} {sum(len(v) for v in classes.get(c, {}).values())}" for c in ("machine", "app", "wisp")))
+    for c in ("machine", "app", "wisp"):
+        for cause, where in sorted(classes.get(c, {}).items(), key=lambda kv: -len(kv[1])):
+            print(f"  {c:<8} {len(where):3d}  {cause}")
+            if c == "wisp" or args.verbose:
+                for w in where:
+                    print(f"                 {w}")
+    if args.markdown:
+        print("\n| class | why | functions (pattern: function) |\n|---|---|---|")
+        for c in ("machine", "app", "wisp"):
+            for cause, where in sorted(classes.get(c, {}).items(), key=lambda kv: -len(kv[1])):
+                print(f"| {c} | {cause} ({len(where)}) | {', '.join(where)} |")
+    if args.json and not args.reclassify:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
 

@@ -24,6 +24,16 @@ require("@aws-sdk/client-dynamodb");
   CHECK(detail::aws_sdk_imports("const AWS = require('aws-sdk');").empty());
 }
 
+TEST_CASE("runtime libraries: the SDK's optional CRT signer is not what Lambda ships") {
+  // A bundle that inlines the SDK keeps these optional requires inside try/catch.
+  const auto found = detail::aws_sdk_imports(R"(
+try { require("@aws-sdk/signature-v4-crt"); } catch (e) {}
+var crt = __require('@aws-sdk/crt-loader');
+const { S3Client } = require('@aws-sdk/client-s3');
+)");
+  CHECK(found == std::vector<std::string>{"@aws-sdk/client-s3"});
+}
+
 TEST_CASE("runtime libraries: the SDK's building blocks, in order of appearance") {
   const auto found = detail::aws_sdk_imports(R"(
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -38,9 +48,9 @@ const encryption = require('@aws-crypto/client-node'); // the Encryption SDK: no
   // Only module names: a string that merely looks like one is not an import (a minified bundle
   // holds such constants); esbuild's __require and re-exports are.
   CHECK(detail::aws_sdk_imports(R"(var e="@smithy/err",t={n:'@smithy/lis'};f("@aws-sdk/types");
-try{__require("@aws-sdk/signature-v4-crt")}catch{} export * from '@aws-sdk/client-sqs';
+try{__require("@aws-sdk/token-providers")}catch{} export * from '@aws-sdk/client-sqs';
 const q = require ( "@smithy/core" ); import
-  "@aws-sdk/client-sns";)") == std::vector<std::string>{"@aws-sdk/signature-v4-crt",
+  "@aws-sdk/client-sns";)") == std::vector<std::string>{"@aws-sdk/token-providers",
                                                         "@aws-sdk/client-sqs", "@smithy/core",
                                                         "@aws-sdk/client-sns"});
   CHECK(runtime_node_package_spec("@aws-sdk/client-s3") ==

@@ -356,7 +356,8 @@ run_esbuild(const Plan& plan, const SourceScan& scan, const fs::path& build_dir,
   const auto& work = scratch->dir;
   const auto manifest = work / "package.json";
 
-  // esbuild as SAM finds it: the scratch copy's npm bin directory, then PATH.
+  // esbuild as SAM finds it: the scratch copy's npm bin directory, then PATH; where SAM
+  // stops, wisp installs the pinned one into its cache with npm (once).
   std::optional<fs::path> esbuild;
   if (const auto local = work / "node_modules" / ".bin" / "esbuild";
       fs::exists(local, ec) && ::access(local.c_str(), X_OK) == 0)
@@ -364,13 +365,23 @@ run_esbuild(const Plan& plan, const SourceScan& scan, const fs::path& build_dir,
   else
     esbuild = find_on_path("esbuild");
   if (!esbuild) {
-    std::string hint = "; install it with `npm install --global esbuild`, or add esbuild to the "
-                       "function's dependencies";
-    if (const auto dev = plan.source / "node_modules" / ".bin" / "esbuild"; fs::exists(dev, ec))
-      hint += fmt::format(" (the one in {} is not used: put its directory on PATH)",
-                          display_path(dev.parent_path()));
-    return tl::unexpected(
-        failure(plan, fmt::format("{}: {}{}", plan.logical_id, detail::k_esbuild_missing, hint)));
+    auto cached = detail::cached_esbuild(runtime::default_cache_dir(), announce);
+    if (!cached) {
+      std::string hint = "; install it with `npm install --global esbuild`, or add esbuild to "
+                         "the function's dependencies";
+      if (const auto dev = plan.source / "node_modules" / ".bin" / "esbuild"; fs::exists(dev, ec))
+        hint += fmt::format(" (the one in {} is not used: put its directory on PATH)",
+                            display_path(dev.parent_path()));
+      // npm's own lines (after the first) are shown as a tool's output.
+      const auto& why = cached.error().message;
+      const auto newline = why.find('\n');
+      auto f = failure(plan, fmt::format("{}: {}{} ({})", plan.logical_id,
+                                         detail::k_esbuild_missing, hint, why.substr(0, newline)));
+      if (newline != std::string::npos)
+        f.tool_output = why.substr(newline + 1);
+      return tl::unexpected(std::move(f));
+    }
+    esbuild = *cached;
   }
 
   std::vector<std::string> dependencies;

@@ -24,6 +24,7 @@
 #include <boost/json/fwd.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -76,5 +77,18 @@ inline constexpr std::string_view k_esbuild_missing =
     "Cannot find esbuild. esbuild must be installed on the host machine to use this feature. "
     "It is recommended to be installed on the PATH, but can also be included as a project "
     "dependency.";
+
+// The esbuild wisp installs into its cache when neither the function's dependencies nor PATH
+// have one (SAM CLI requires it on PATH or among the project's dependencies); one place to bump
+// (packaging/install-deps.sh pins the same version for the tests).
+inline constexpr std::string_view k_esbuild_version = "0.28.2";
+
+// <cache_dir>/tools/esbuild-<k_esbuild_version>/node_modules/.bin/esbuild, installed with npm
+// (`npm install esbuild@<version>`, preferring npm's own cache) on first need, announcing it;
+// the install goes to a temporary directory renamed into place, one at a time across wisp
+// processes. An error saying why when npm cannot install it (offline, no npm).
+support::Result<std::filesystem::path>
+cached_esbuild(const std::filesystem::path& cache_dir,
+               const std::function<void(const std::string&)>& announce);
 
 } // namespace wisp::artifact::detail

@@ -239,7 +239,10 @@ support::Result<fs::path> ensure_aws_sdk_js(const RuntimeLibraryRequest& request
         if (const auto* deps = doc.as_object().if_contains("dependencies");
             deps != nullptr && deps->is_object())
           for (const auto& [name, version] : deps->as_object())
-            wanted.insert(std::string(name));
+            if (std::find(std::begin(k_runtime_node_not_shipped),
+                          std::end(k_runtime_node_not_shipped),
+                          std::string_view(name)) == std::end(k_runtime_node_not_shipped))
+              wanted.insert(std::string(name)); // (an older wisp installed those)
     }
   }
   const auto staging = root / fmt::format("tmp-{}", random_suffix());
@@ -663,6 +666,9 @@ std::vector<std::string> aws_sdk_imports(std::string_view source) {
       if (scope == "@aws-crypto/" && std::find(std::begin(k_runtime_aws_crypto_packages),
                                                std::end(k_runtime_aws_crypto_packages),
                                                name) == std::end(k_runtime_aws_crypto_packages))
+        continue;
+      if (std::find(std::begin(k_runtime_node_not_shipped), std::end(k_runtime_node_not_shipped),
+                    name) != std::end(k_runtime_node_not_shipped))
         continue;
       found.push_back({at, std::string(name)});
     }

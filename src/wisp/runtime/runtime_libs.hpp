@@ -52,6 +52,13 @@ inline constexpr std::string_view k_runtime_aws_crypto_packages[] = {
     "@aws-crypto/sha256-browser", "@aws-crypto/sha256-js", "@aws-crypto/supports-web-crypto",
     "@aws-crypto/ie11-detection", "@aws-crypto/util"};
 
+// Packages of those scopes that code names but Lambda's runtimes do not ship, so wisp never
+// installs them (the cache stays what Lambda ships): the SDK's optional CRT-based signer and its
+// loader, which pull in the native aws-crt (tens of MB). The SDK and bundles that inline it
+// require them inside try/catch; as in Lambda, the require fails and the SDK goes on without.
+inline constexpr std::string_view k_runtime_node_not_shipped[] = {"@aws-sdk/signature-v4-crt",
+                                                                  "@aws-sdk/crt-loader"};
+
 // The npm version range wisp installs `package` (one of those scopes) at.
 inline std::string runtime_node_package_spec(std::string_view package) {
   return package.starts_with("@aws-sdk/") ? "<=" + std::string(k_aws_sdk_js_version) : "*";
@@ -83,7 +90,8 @@ support::Result<RuntimeLibraries> provide_runtime_libraries(const RuntimeLibrary
 namespace detail {
 
 // The packages of k_runtime_node_scopes a JavaScript source imports or requires
-// ("@aws-sdk/client-s3", "@smithy/protocol-http"), in order of appearance, without duplicates.
+// ("@aws-sdk/client-s3", "@smithy/protocol-http"), in order of appearance, without duplicates,
+// without k_runtime_node_not_shipped.
 std::vector<std::string> aws_sdk_imports(std::string_view source);
 // The top-level modules a Python source imports ("boto3", "botocore", ...), in order, no
 // duplicates.

@@ -334,7 +334,15 @@ void Loader::warning(Mark mark, std::string code, std::string message) {
 }
 
 void Loader::missing_code(Mark mark, std::string code, std::string message) {
-  if (m_options.missing_code_is_error)
+  // A handler's file is the runtime's business, not the build's (SAM's build, package and
+  // deploy never look for it): a layer or an exec wrapper (Lambda Web Adapter's `run.sh`
+  // handler) may provide it, and a function without one gets Lambda's own error when invoked.
+  if (m_options.missing_code_is_error && code == "handler-missing")
+    warning(mark, std::move(code),
+            message + " (unless a layer or an exec wrapper provides it, invoking the function "
+                      "fails as in Lambda: Runtime.ImportModuleError, or "
+                      "Runtime.InvalidEntrypoint without a bootstrap)");
+  else if (m_options.missing_code_is_error)
     error(mark, std::move(code), std::move(message));
   else
     warning(mark, std::move(code),

@@ -35,10 +35,11 @@ struct LoadOptions {
   std::string today;
   // Check that handler files exist under local CodeUri directories.
   bool check_code = true;
-  // How a local CodeUri/ContentUri that does not exist, or a handler file missing from it, is
-  // reported: an error for the commands that need the files; `wisp validate` makes it a
-  // warning (a build output such as target/app.zip may not exist yet, and neither
-  // samtranslator nor CloudFormation looks at local files).
+  // How a local CodeUri/ContentUri that does not exist is reported: an error for the commands
+  // that need the files; `wisp validate` makes it a warning (a build output such as
+  // target/app.zip may not exist yet, and neither samtranslator nor CloudFormation looks at
+  // local files). A handler file missing from an existing CodeUri is always a warning (SAM
+  // never checks it: a layer or an exec wrapper may provide it).
   bool missing_code_is_error = true;
   // The template's text, when it does not come from a file (tests, fuzzing, stdin);
   // template_path then only names it in diagnostics and gives the base directory.
