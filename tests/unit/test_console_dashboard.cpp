@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -183,6 +184,32 @@ TEST_CASE("dashboard: a function running twice in one trace is a recursion trap"
   REQUIRE_FALSE(traps.empty());
   CHECK(traps[0].at("kind").as_string() == "recursion");
   CHECK(std::string(traps[0].at("message").as_string()).starts_with("ran 3 times in one trace"));
+}
+
+TEST_CASE("dashboard: the CPU share is over the invocations whose CPU time was measured") {
+  // The engine measures a sample of a busy worker's invocations: those without cpu_ms do not
+  // count as waiting.
+  const auto kinds = [](const json::object& fn) {
+    std::vector<std::string> out;
+    for (const auto& trap : fn.at("traps").as_array())
+      out.emplace_back(trap.at("kind").as_string());
+    return out;
+  };
+  const std::int64_t t0 = 1'790'000'000'000;
+  for (const double cpu : {90.0, 5.0}) {
+    Dashboard board(options());
+    board.add_function(function("Fn"));
+    for (int i = 0; i < 10; ++i) {
+      auto inv = invocation("Fn", "r" + std::to_string(i), t0 + i * 200, 100, 100);
+      if (i % 5 == 0)
+        inv.cpu_ms = cpu;
+      board.started("Fn", inv.start_ms);
+      board.finished(inv);
+    }
+    const auto fn = function_of(json::parse(board.state_json(t0 + 3000)), "Fn");
+    const auto found = kinds(fn);
+    CHECK((std::find(found.begin(), found.end(), "waiting") != found.end()) == (cpu < 20));
+  }
 }
 
 TEST_CASE("cost traps") {

@@ -11,14 +11,61 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <bit>
+#include <functional>
 
 namespace wisp::console {
 
 namespace json = boost::json;
 
+namespace dashboard_detail {
+
+// At most `capacity` items, oldest first. A slot taken again keeps its strings' buffers: once
+// the ring is full, adding an item allocates nothing (the console's share of an invocation).
+template <class T> class Ring {
+public:
+  explicit Ring(std::size_t capacity) : m_capacity(std::max<std::size_t>(1, capacity)) {}
+
+  [[nodiscard]] std::size_t size() const { return m_size; }
+  [[nodiscard]] bool empty() const { return m_size == 0; }
+  [[nodiscard]] bool full() const { return m_size == m_capacity; }
+  T& operator[](std::size_t i) { return m_slots[(m_head + i) % m_capacity]; }
+  const T& operator[](std::size_t i) const { return m_slots[(m_head + i) % m_capacity]; }
+  T& front() { return m_slots[m_head]; }
+
+  // The slot of a new newest item, to be overwritten: the oldest one's when full.
+  T& push() {
+    if (full()) {
+      auto& slot = m_slots[m_head];
+      m_head = (m_head + 1) % m_capacity;
+      return slot;
+    }
+    const auto index = (m_head + m_size) % m_capacity;
+    if (index == m_slots.size()) // filled in order until the first wrap
+      m_slots.emplace_back();
+    ++m_size;
+    return m_slots[index];
+  }
+  void pop_front() {
+    m_head = (m_head + 1) % m_capacity;
+    --m_size;
+  }
+
+private:
+  std::size_t m_capacity;
+  std::vector<T> m_slots;
+  std::size_t m_head = 0;
+  std::size_t m_size = 0;
+};
+
+} // namespace dashboard_detail
+
+using dashboard_detail::Ring;
+
 struct Dashboard::Function {
-  explicit Function(FunctionInfo i, int timeline_seconds)
-      : info(std::move(i)), timeline(static_cast<std::size_t>(timeline_seconds)) {}
+  Function(FunctionInfo i, const DashboardOptions& options)
+      : info(std::move(i)), recent(options.recent_invocations), logs(options.log_lines),
+        timeline(static_cast<std::size_t>(std::max(1, options.timeline_seconds))) {}
 
   struct Recent {
     std::uint64_t seq = 0;
@@ -48,8 +95,8 @@ struct Dashboard::Function {
   int recursion_depth = 0;                         // the most times this function ran in one trace
   std::optional<std::uint64_t> max_tmp_used_bytes; // the most /tmp in use after an invocation
   std::uint64_t recursion_stops = 0; // invocations stopped as the 17th of a recursive loop
-  std::deque<Recent> recent;
-  std::deque<LogLine> logs;
+  Ring<Recent> recent;
+  Ring<LogLine> logs;
   std::size_t log_bytes = 0;
   std::vector<Second> timeline;
   std::int64_t last_second = -1;
@@ -125,13 +172,20 @@ json::object invocation_json(std::uint64_t seq, const Invocation& i) {
   return o;
 }
 
-std::string trace_root(std::string_view trace) {
+std::string_view trace_root(std::string_view trace) {
   // "Root=1-…;Parent=…;Sampled=…" → "1-…"; a bare id stays as it is.
   const auto pos = trace.find("Root=");
   if (pos == std::string_view::npos)
-    return std::string(trace.substr(0, trace.find(';')));
+    return trace.substr(0, trace.find(';'));
   auto rest = trace.substr(pos + 5);
-  return std::string(rest.substr(0, rest.find(';')));
+  return rest.substr(0, rest.find(';'));
+}
+
+// A line's text kept in a ring slot; a slot that held a long line gives its buffer back
+// when the line leaves (the ring's memory stays bounded by its byte limit).
+void release_long(std::string& text) {
+  if (text.capacity() > 1024)
+    std::string().swap(text);
 }
 
 Workload workload_of(const Dashboard::Function& f) {
@@ -157,7 +211,7 @@ TrapInputs trap_inputs(const Dashboard::Function& f) {
   t.duration = f.stats.duration_distribution();
   t.max_memory_used_mb = f.stats.max_memory_used_mb;
   if (f.stats.cpu_samples)
-    t.cpu_share = f.stats.cpu_sum_ms / std::max(1e-9, f.stats.duration_sum_ms);
+    t.cpu_share = f.stats.cpu_sum_ms / std::max(1e-9, f.stats.cpu_duration_sum_ms);
   t.max_request_bytes = f.max_request_bytes;
   t.max_response_bytes = f.max_response_bytes;
   t.async_over_256k = f.async_over_256k;
@@ -170,13 +224,17 @@ TrapInputs trap_inputs(const Dashboard::Function& f) {
 
 } // namespace
 
-Dashboard::Dashboard(DashboardOptions options) : m_options(std::move(options)) {}
+Dashboard::Dashboard(DashboardOptions options) : m_options(std::move(options)) {
+  // Sets of 4 slots, a power of two of them, at least trace_roots slots in all.
+  const auto sets = std::bit_ceil(std::max<std::size_t>(1, (m_options.trace_roots + 3) / 4));
+  m_traces.resize(sets * 4);
+}
 Dashboard::~Dashboard() = default;
 
 void Dashboard::add_function(FunctionInfo info) {
   std::lock_guard lock(m_mutex);
   auto id = info.id;
-  auto function = std::make_unique<Function>(std::move(info), m_options.timeline_seconds);
+  auto function = std::make_unique<Function>(std::move(info), m_options);
   function->changed = ++m_seq;
   m_functions[id] = std::move(function);
 }
@@ -194,7 +252,28 @@ void Dashboard::started(std::string_view function_id, std::int64_t now_ms) {
   f.changed = ++m_seq;
 }
 
-void Dashboard::finished(Invocation invocation) {
+int Dashboard::runs_in_trace(std::string_view trace_id, std::string_view function_id) {
+  const std::hash<std::string_view> hash;
+  auto key = hash(trace_root(trace_id)) ^ (hash(function_id) * 0x9e3779b97f4a7c15ULL);
+  key = key == 0 ? 1 : key;
+  const auto sets = m_traces.size() / 4;
+  auto* set = &m_traces[(((key * 0x9e3779b97f4a7c15ULL) >> 17) & (sets - 1)) * 4];
+  auto* slot = set;
+  for (auto* s = set; s != set + 4; ++s) {
+    if (s->key == key) {
+      slot = s;
+      break;
+    }
+    if (s->added < slot->added)
+      slot = s; // the least recently added (or an empty one)
+  }
+  if (slot->key != key)
+    *slot = TraceRuns{key, 0, 0};
+  slot->added = ++m_trace_clock;
+  return ++slot->runs;
+}
+
+void Dashboard::finished(const Invocation& invocation) {
   std::lock_guard lock(m_mutex);
   const auto it = m_functions.find(invocation.function_id);
   if (it == m_functions.end())
@@ -239,24 +318,13 @@ void Dashboard::finished(Invocation invocation) {
     f.max_tmp_used_bytes = std::max(f.max_tmp_used_bytes.value_or(0), *invocation.tmp_used_bytes);
   if (invocation.outcome == "recursive_loop")
     ++f.recursion_stops; // not run: not a round of the loop either
-  else if (!invocation.trace_id.empty()) {
-    auto root = trace_root(invocation.trace_id);
-    if (m_traces.try_emplace(root).second) {
-      m_trace_order.push_back(root);
-      if (m_trace_order.size() > m_options.trace_roots) {
-        m_traces.erase(m_trace_order.front());
-        m_trace_order.pop_front();
-      }
-    }
-    // m_traces may have rehashed: look the root up again.
-    auto& runs = m_traces[root][invocation.function_id];
-    ++runs;
-    f.recursion_depth = std::max(f.recursion_depth, runs);
-  }
+  else if (!invocation.trace_id.empty())
+    f.recursion_depth =
+        std::max(f.recursion_depth, runs_in_trace(invocation.trace_id, invocation.function_id));
   f.changed = ++m_seq;
-  f.recent.push_back(Function::Recent{m_seq, std::move(invocation)});
-  if (f.recent.size() > m_options.recent_invocations)
-    f.recent.pop_front();
+  auto& slot = f.recent.push();
+  slot.seq = m_seq;
+  slot.invocation = invocation; // copied into the slot's own strings: no allocation once full
 }
 
 void Dashboard::log(std::string_view function_id, std::string_view request_id,
@@ -266,13 +334,21 @@ void Dashboard::log(std::string_view function_id, std::string_view request_id,
   if (it == m_functions.end())
     return;
   auto& f = *it->second;
-  f.logs.push_back(Function::LogLine{std::string(request_id), std::string(text), time_ms});
-  f.log_bytes += text.size() + request_id.size();
-  while (!f.logs.empty() &&
-         (f.logs.size() > m_options.log_lines || f.log_bytes > m_options.log_bytes)) {
-    f.log_bytes -= f.logs.front().text.size() + f.logs.front().request_id.size();
+  const auto evict = [&f] {
+    auto& oldest = f.logs.front();
+    f.log_bytes -= oldest.text.size() + oldest.request_id.size();
+    release_long(oldest.text);
     f.logs.pop_front();
-  }
+  };
+  if (f.logs.full())
+    evict();
+  auto& line = f.logs.push();
+  line.request_id.assign(request_id);
+  line.text.assign(text);
+  line.time_ms = time_ms;
+  f.log_bytes += text.size() + request_id.size();
+  while (!f.logs.empty() && f.log_bytes > m_options.log_bytes)
+    evict();
 }
 
 std::uint64_t Dashboard::version() const {
@@ -433,8 +509,8 @@ std::string Dashboard::state_json(std::int64_t now_ms) const {
   json::array invocations;
   for (const auto& [id, f] : m_functions) {
     functions.push_back(render.function(*f, true));
-    for (const auto& recent : f->recent)
-      invocations.push_back(invocation_json(recent.seq, recent.invocation));
+    for (std::size_t i = 0; i < f->recent.size(); ++i)
+      invocations.push_back(invocation_json(f->recent[i].seq, f->recent[i].invocation));
   }
   render.costs(m_functions, root, functions);
   root["functions"] = std::move(functions);
@@ -457,8 +533,8 @@ std::string Dashboard::changes_json(std::uint64_t& cursor, std::int64_t now_ms) 
     if (f->changed <= cursor)
       continue;
     functions.push_back(render.function(*f, true));
-    for (auto it = f->recent.rbegin(); it != f->recent.rend() && it->seq > cursor; ++it)
-      invocations.push_back(invocation_json(it->seq, it->invocation));
+    for (auto i = f->recent.size(); i-- > 0 && f->recent[i].seq > cursor;)
+      invocations.push_back(invocation_json(f->recent[i].seq, f->recent[i].invocation));
   }
   render.costs(m_functions, root, functions);
   root["functions"] = std::move(functions);
@@ -475,8 +551,8 @@ std::string Dashboard::logs_json(std::string_view function_id, std::string_view 
   json::array lines;
   const auto it = m_functions.find(function_id);
   if (it != m_functions.end())
-    for (const auto& line : it->second->logs)
-      if (line.request_id == request_id)
+    for (std::size_t i = 0; i < it->second->logs.size(); ++i)
+      if (const auto& line = it->second->logs[i]; line.request_id == request_id)
         lines.push_back(json::object{{"time", line.time_ms}, {"message", line.text}});
   root["complete"] = !lines.empty();
   root["lines"] = std::move(lines);
@@ -519,13 +595,14 @@ std::size_t Dashboard::memory_bytes() const {
   for (const auto& [id, f] : m_functions) {
     bytes += sizeof(*f) + f->timeline.size() * sizeof(Function::Second) + f->log_bytes +
              f->logs.size() * sizeof(Function::LogLine);
-    for (const auto& recent : f->recent)
+    for (std::size_t i = 0; i < f->recent.size(); ++i) {
+      const auto& recent = f->recent[i];
       bytes += sizeof(recent) + recent.invocation.request_id.size() +
                recent.invocation.trace_id.size() + recent.invocation.error_type.size() +
                recent.invocation.outcome.size() + recent.invocation.function_id.size();
+    }
   }
-  for (const auto& [root, runs] : m_traces)
-    bytes += root.size() * 2 + runs.size() * 64 + 64;
+  bytes += m_traces.size() * sizeof(TraceRuns);
   return bytes;
 }
 

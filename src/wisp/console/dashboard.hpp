@@ -4,8 +4,10 @@
 // engine's observer; read as JSON by the page (a full state, then changes over SSE).
 //
 // Contract
-// - Thread-safe; started()/finished()/log() are cheap (a lock, a few counters, a histogram
-//   bucket, a ring slot): they run on the engine's completion path.
+// - Thread-safe; started()/finished()/log() are cheap and allocate nothing once the rings
+//   are full (a lock, a few counters, a histogram bucket, a ring slot whose strings are
+//   reused, a fixed table of trace roots): they run on the engine's completion path, on the
+//   gateway's I/O thread, for every invocation (docs/benchmarks.md: the console's share).
 // - Bounded memory whatever the traffic: per function a ring of recent invocations, a ring of
 //   recent log lines (by count and bytes), histograms, a per-second concurrency timeline of
 //   fixed length; recursion detection keeps a bounded set of trace roots.
@@ -15,7 +17,6 @@
 #include <wisp/console/stats.hpp>
 
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -23,7 +24,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace wisp::console {
@@ -89,7 +89,7 @@ public:
   // An invocation was accepted (concurrency +1); `finished` ends it. Throttled invocations
   // (and those refused at once) finish without having started (Invocation::started false).
   void started(std::string_view function_id, std::int64_t now_ms);
-  void finished(Invocation invocation);
+  void finished(const Invocation& invocation);
   void log(std::string_view function_id, std::string_view request_id, std::string_view text,
            std::int64_t time_ms);
 
@@ -117,9 +117,16 @@ private:
   std::int64_t m_started_ms = 0;
   std::uint64_t m_seq = 0;
   std::map<std::string, std::unique_ptr<Function>, std::less<>> m_functions;
-  // Trace root → the functions that ran in it and how often (recursion detection).
-  std::unordered_map<std::string, std::map<std::string, int>> m_traces;
-  std::deque<std::string> m_trace_order;
+  // (trace root, function) → how often the function ran in that trace (recursion detection):
+  // a fixed table of hashed keys in sets of 4, the least recently added of a set replaced.
+  struct TraceRuns {
+    std::uint64_t key = 0; // 0: empty
+    std::uint64_t added = 0;
+    int runs = 0;
+  };
+  std::vector<TraceRuns> m_traces;
+  std::uint64_t m_trace_clock = 0;
+  int runs_in_trace(std::string_view trace_id, std::string_view function_id);
 };
 
 } // namespace wisp::console

@@ -11,14 +11,16 @@ void DashboardFeed::on_invoke_start(const runtime::InvocationStart& start) {
 }
 
 void DashboardFeed::on_invoke_end(const runtime::InvocationRecord& record) {
-  Invocation i;
-  i.function_id = std::string(record.function_id);
-  i.request_id = std::string(record.request_id);
-  i.trace_id = std::string(record.trace_id);
+  // One Invocation per thread, its strings reused: the record is copied without allocating
+  // (the dashboard copies it into its ring the same way).
+  thread_local Invocation i;
+  i.function_id.assign(record.function_id);
+  i.request_id.assign(record.request_id);
+  i.trace_id.assign(record.trace_id);
   i.start_ms = record.start_ms;
   i.end_ms = record.end_ms;
-  i.outcome = std::string(runtime::to_string(record.outcome));
-  i.error_type = std::string(record.error_type);
+  i.outcome.assign(runtime::to_string(record.outcome));
+  i.error_type.assign(record.error_type);
   i.cold = record.cold;
   i.duration_ms = record.duration_ms;
   i.init_duration_ms = record.init_duration_ms;
@@ -29,8 +31,9 @@ void DashboardFeed::on_invoke_end(const runtime::InvocationRecord& record) {
   i.tmp_used_bytes = record.tmp_used_bytes;
   i.request_bytes = record.request_bytes;
   i.response_bytes = record.response_bytes;
+  i.asynchronous = false;
   i.started = record.started;
-  m_dashboard.finished(std::move(i));
+  m_dashboard.finished(i);
 }
 
 void DashboardFeed::on_log(const runtime::LogLine& line) {

@@ -104,6 +104,7 @@ void FunctionStats::add(const Report& report, std::int64_t time_ms, int ephemera
   max_memory_used_mb = std::max(max_memory_used_mb, report.max_memory_used_mb);
   if (cpu_ms) {
     cpu_sum_ms += *cpu_ms;
+    cpu_duration_sum_ms += report.duration_ms;
     ++cpu_samples;
   }
   if (first_ms == 0 || time_ms < first_ms)

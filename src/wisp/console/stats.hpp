@@ -77,7 +77,8 @@ public:
   double ephemeral_gb_seconds = 0; // beyond 512 MB
   int memory_size_mb = 0;          // of the last invocation
   int max_memory_used_mb = 0;
-  double cpu_sum_ms = 0;
+  double cpu_sum_ms = 0;          // of the invocations whose CPU time was measured
+  double cpu_duration_sum_ms = 0; // their durations (the engine measures a sample of them)
   std::uint64_t cpu_samples = 0;
   std::int64_t first_ms = 0; // 0: none yet
   std::int64_t last_ms = 0;

@@ -698,7 +698,11 @@ void Engine::Impl::dispatch_locked(Worker& worker, Invocation& inv) {
   inv.stream_started = false;
   inv.streamed_bytes = 0;
   inv.tail.clear();
-  inv.cpu_start_ns = wants_cpu ? worker.cpu_run_ns() : std::nullopt;
+  inv.cpu_start_ns.reset();
+  if (wants_cpu && inv.started - worker.cpu_sampled >= Worker::k_cpu_sample) {
+    worker.cpu_sampled = inv.started;
+    inv.cpu_start_ns = worker.cpu_run_ns();
+  }
   const auto timeout =
       inv.timeout.count() > 0 ? inv.timeout : std::chrono::milliseconds(fn.config.timeout * 1000LL);
   const auto deadline_ms = epoch_ms(WallClock::now()) + timeout.count();

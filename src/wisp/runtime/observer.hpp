@@ -47,7 +47,9 @@ struct InvocationRecord {
   std::uint64_t billed_duration_ms = 0;
   int memory_size_mb = 0;
   int max_memory_used_mb = 0;
-  std::optional<double> cpu_ms; // the worker's main thread on a CPU (when asked for)
+  // The worker's main thread on a CPU (when asked for): measured for a sample of a busy
+  // worker's invocations (one per 10 ms at most), every one of a worker's below ~100 a second.
+  std::optional<double> cpu_ms;
   // Bytes in use in the worker's private /tmp when the invocation ended (when asked for; only
   // for workers in Lambda's layout: with host paths /tmp is the machine's).
   std::optional<std::uint64_t> tmp_used_bytes;
@@ -85,7 +87,8 @@ public:
   // A worker process started (engine lock held); on_worker_end follows its last line.
   virtual void on_worker_start(const WorkerStart& start) { (void)start; }
   virtual void on_worker_end(const WorkerEnd& end) { (void)end; }
-  // Measure each invocation's CPU time (two reads of /proc/<pid>/schedstat per invocation).
+  // Measure invocations' CPU time (two reads of /proc/<pid>/schedstat per measured invocation;
+  // InvocationRecord::cpu_ms says which are).
   [[nodiscard]] virtual bool wants_cpu_time() const { return false; }
   // Measure the worker's private /tmp after each invocation (one fstatfs).
   [[nodiscard]] virtual bool wants_tmp_usage() const { return false; }
