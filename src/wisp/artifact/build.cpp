@@ -17,7 +17,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <regex>
 #include <set>
 #include <thread>
@@ -34,11 +33,6 @@ using detail::Plan;
 using detail::PlanResult;
 using detail::Record;
 using detail::SourceScan;
-
-std::string random_suffix() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:012x}", rng() & 0xFFFFFFFFFFFFull);
-}
 
 BuildFailure failure(const Plan& plan, std::string message) {
   return BuildFailure{plan.logical_id, plan.kind, std::move(message), {}, {}};
@@ -522,15 +516,7 @@ BuildOutcome run_plan(const Plan& plan, const SourceScan& scan, const BuildOptio
   // same sources should give the same bytes on the next build.
   const auto temp = build_dir / fmt::format(".tmp-{}", plan.logical_id);
   fs::remove_all(temp, ec);
-  struct Cleanup {
-    std::vector<fs::path> paths;
-    ~Cleanup() {
-      for (const auto& p : paths) {
-        std::error_code ignored;
-        fs::remove_all(p, ignored);
-      }
-    }
-  } cleanup{{temp}};
+  support::RemoveOnExit cleanup{temp};
   const auto stage_root = plan.subdir.empty() ? temp : temp / plan.subdir;
   const auto& sources = scan.files;
 
@@ -547,7 +533,7 @@ BuildOutcome run_plan(const Plan& plan, const SourceScan& scan, const BuildOptio
     // A copy of the sources at a stable path (make's messages name it), removed after.
     const auto work = build_dir / ".work" / plan.logical_id;
     fs::remove_all(work, ec);
-    cleanup.paths.push_back(work);
+    cleanup.add(work);
     if (auto copied = copy_tree(sources, work); !copied)
       return tl::unexpected(failure(plan, copied.error().message));
     fs::create_directories(temp, ec);
@@ -604,12 +590,13 @@ BuildOutcome run_plan(const Plan& plan, const SourceScan& scan, const BuildOptio
 
   // Swap the staged directory in; the old one goes only after the new one is there.
   if (fs::exists(staged, ec)) {
-    const auto old = build_dir / fmt::format(".old-{}-{}", plan.logical_id, random_suffix());
+    const auto old =
+        build_dir / fmt::format(".old-{}-{}", plan.logical_id, support::random_suffix());
     fs::rename(staged, old, ec);
     if (ec)
       return tl::unexpected(
           failure(plan, fmt::format("cannot replace {}: {}", staged.string(), ec.message())));
-    cleanup.paths.push_back(old);
+    cleanup.add(old);
   }
   fs::rename(temp, staged, ec);
   if (ec)

@@ -5,11 +5,11 @@
 #include <wisp/artifact/plan.hpp>
 #include <wisp/artifact/zip.hpp>
 #include <wisp/runtime/runtimes.hpp>
+#include <wisp/support/fs.hpp>
 
 #include <fmt/format.h>
 
 #include <map>
-#include <random>
 #include <set>
 
 namespace wisp::artifact {
@@ -17,11 +17,6 @@ namespace wisp::artifact {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string random_suffix() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:012x}", rng() & 0xFFFFFFFFFFFFull);
-}
 
 std::string list_names(const std::vector<std::string>& names) {
   if (names.size() == 1)
@@ -102,14 +97,9 @@ support::Result<fs::path> extracted_code(const fs::path& file, const fs::path& c
   fs::create_directories(root, ec);
   if (ec)
     return support::failf("cannot create {}: {}", root.string(), ec.message());
-  const auto temp = root / fmt::format(".tmp-{}-{}", digest.hex.substr(0, 16), random_suffix());
-  struct Cleanup {
-    fs::path path;
-    ~Cleanup() {
-      std::error_code ignored;
-      fs::remove_all(path, ignored);
-    }
-  } cleanup{temp};
+  const auto temp =
+      root / fmt::format(".tmp-{}-{}", digest.hex.substr(0, 16), support::random_suffix());
+  support::RemoveOnExit cleanup{temp};
   if (!zip) {
     fs::create_directories(temp, ec);
     fs::copy_file(file, temp / file.filename(), ec);

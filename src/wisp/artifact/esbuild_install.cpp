@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <fcntl.h>
-#include <random>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -63,16 +62,8 @@ support::Result<fs::path> cached_esbuild(const fs::path& cache_dir,
   announce(fmt::format("esbuild is not on PATH nor among the dependencies: installing "
                        "esbuild@{} with npm into {} (once)",
                        k_esbuild_version, root.string()));
-  std::mt19937_64 rng{std::random_device{}()};
-  const auto staging = tools / fmt::format("tmp-esbuild-{:012x}", rng() & 0xffffffffffffULL);
-  struct Cleanup {
-    fs::path path;
-    ~Cleanup() {
-      std::error_code ignored;
-      if (!path.empty())
-        fs::remove_all(path, ignored);
-    }
-  } cleanup{staging};
+  const auto staging = tools / fmt::format("tmp-esbuild-{}", support::random_suffix());
+  support::RemoveOnExit cleanup{staging};
   fs::create_directories(staging, ec);
   if (ec)
     return support::failf("cannot create {}: {}", staging.string(), ec.message());
@@ -101,7 +92,7 @@ support::Result<fs::path> cached_esbuild(const fs::path& cache_dir,
                           k_esbuild_version);
   fs::remove_all(root, ec); // a broken earlier install (no binary)
   WISP_TRY(support::rename_no_replace(staging, root));
-  cleanup.path.clear();
+  cleanup.release();
   return binary;
 }
 

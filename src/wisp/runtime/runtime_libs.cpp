@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <map>
 #include <optional>
-#include <random>
 #include <set>
 #include <sys/file.h>
 #include <unistd.h>
@@ -72,11 +71,6 @@ std::string display_path(const fs::path& path, const fs::path& root) {
   auto relative = path.lexically_relative(root);
   return relative.empty() || relative.native().starts_with("..") ? path.string()
                                                                  : relative.string();
-}
-
-std::string random_suffix() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:012x}", rng() & 0xffffffffffffULL);
 }
 
 // An exclusive lock on `path` (created), held until destruction: one install at a time across
@@ -245,15 +239,8 @@ support::Result<fs::path> ensure_aws_sdk_js(const RuntimeLibraryRequest& request
               wanted.insert(std::string(name)); // (an older wisp installed those)
     }
   }
-  const auto staging = root / fmt::format("tmp-{}", random_suffix());
-  struct Cleanup {
-    fs::path path;
-    ~Cleanup() {
-      std::error_code ignored;
-      if (!path.empty())
-        fs::remove_all(path, ignored);
-    }
-  } cleanup{staging};
+  const auto staging = root / fmt::format("tmp-{}", support::random_suffix());
+  support::RemoveOnExit cleanup{staging};
   if (!ec) {
     // Start from the current generation (hard links: npm replaces a package by removing it
     // first, and the files it rewrites in place are copied).
@@ -330,8 +317,8 @@ support::Result<fs::path> ensure_aws_sdk_js(const RuntimeLibraryRequest& request
   }
   const auto generation = root / fmt::format("gen-{}", next);
   WISP_TRY(support::rename_no_replace(staging, generation));
-  cleanup.path.clear();
-  const auto link = root / fmt::format("current.tmp-{}", random_suffix());
+  cleanup.release();
+  const auto link = root / fmt::format("current.tmp-{}", support::random_suffix());
   fs::create_symlink(generation.filename(), link, ec);
   if (!ec)
     fs::rename(link, root / "current", ec);
@@ -525,15 +512,8 @@ support::Result<fs::path> ensure_python_libraries(
   if (fs::is_directory(copied, ec))
     return copied;
 
-  const auto staging = root / fmt::format("tmp-{}", random_suffix());
-  struct Cleanup {
-    fs::path path;
-    ~Cleanup() {
-      std::error_code ignored;
-      if (!path.empty())
-        fs::remove_all(path, ignored);
-    }
-  } cleanup{staging};
+  const auto staging = root / fmt::format("tmp-{}", support::random_suffix());
+  support::RemoveOnExit cleanup{staging};
   std::vector<std::string> argv = {request.interpreter.executable.string(),
                                    "-m",
                                    "pip",
@@ -554,7 +534,7 @@ support::Result<fs::path> ensure_python_libraries(
       argv, {}, env, std::chrono::duration_cast<std::chrono::milliseconds>(k_install_timeout));
   if (pip && pip->wait_status == 0) {
     WISP_TRY(support::rename_no_replace(staging, installed));
-    cleanup.path.clear();
+    cleanup.release();
     return installed;
   }
   const std::string pip_failure =
@@ -579,7 +559,7 @@ support::Result<fs::path> ensure_python_libraries(
         request.runtime.name);
     WISP_TRY(support::write_file_atomic(staging / "WISP-SOURCE.txt", note + "\n"));
     WISP_TRY(support::rename_no_replace(staging, copied));
-    cleanup.path.clear();
+    cleanup.release();
     warnings.push_back(fmt::format("function {}: {}", request.function_id, note));
     return copied;
   }

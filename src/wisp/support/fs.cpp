@@ -42,12 +42,19 @@ private:
   int m_fd;
 };
 
+} // namespace
+
 std::string random_suffix() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:016x}", rng());
+  return fmt::format("{:012x}", rng() & 0xFFFFFFFFFFFFull);
 }
 
-} // namespace
+RemoveOnExit::~RemoveOnExit() {
+  for (const auto& path : m_paths) {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+}
 
 Result<std::string> read_file(const fs::path& path, std::uintmax_t max_size) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).

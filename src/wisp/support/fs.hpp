@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace wisp::support {
 
@@ -31,6 +32,29 @@ Status rename_no_replace(const fs::path& from, const fs::path& to);
 // True when `path` (after resolving `..` and symlinks of its existing prefix) lies inside
 // `root` (also resolved). Neither needs to exist entirely.
 bool is_within(const fs::path& path, const fs::path& root);
+
+// Twelve random hex digits for a temp name beside its destination (unique per call).
+std::string random_suffix();
+
+// Removes the trees it was given when destroyed (errors ignored), unless release() was
+// called: the staging directories of an install or a build that is renamed into place on
+// success and must not be left behind on any failure.
+class RemoveOnExit {
+public:
+  explicit RemoveOnExit(fs::path path = {}) {
+    if (!path.empty())
+      m_paths.push_back(std::move(path));
+  }
+  ~RemoveOnExit();
+  RemoveOnExit(const RemoveOnExit&) = delete;
+  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
+
+  void add(fs::path path) { m_paths.push_back(std::move(path)); }
+  void release() { m_paths.clear(); }
+
+private:
+  std::vector<fs::path> m_paths;
+};
 
 // A directory under the system temp dir, removed on destruction unless keep() was called.
 class TempDir {
