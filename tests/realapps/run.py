@@ -246,6 +246,18 @@ def cause_of(fn, entry, result, work):
         return "app", "callback-style handler on nodejs24.x (Lambda refuses it)"
     if "Runtime.HandlerNotFound" in text:
         return "app", "the handler is not exported by its module (wrong Handler)"
+    m = re.search(r"Cannot find module '/opt/(nodejs/[^']+)'", text)
+    if m and result.get("build") == 0:
+        # A layer whose ContentUri already has nodejs/ but whose BuildMethod is nodejsNN.x: SAM's
+        # build (aws-lambda-builders: no package.json at its root, so the sources are copied)
+        # stages it under nodejs/, so its files land at /opt/nodejs/nodejs/..., in the cloud too.
+        deeper = os.path.join("nodejs", m.group(1))
+        for root, _, files in os.walk(os.path.join(work, ".wisp", "build")):
+            if os.path.basename(m.group(1)) in files and \
+                    os.path.join(root, os.path.basename(m.group(1))).endswith(deeper):
+                return "app", ("`sam build` stages its layer one level deeper than its code imports "
+                               "it (/opt/nodejs/nodejs/...: BuildMethod nodejsNN.x on a ContentUri "
+                               "that already has nodejs/), so the deployed function fails too")
     if re.search(r"circular dependency|must be a string, not null|has no attribute", detail):
         return "app", "a template CloudFormation rejects (a cycle, a null value, an unknown attribute)"
     if (re.search(r"CodeUri .* (does not exist|is not a directory)", detail) or
