@@ -5,7 +5,8 @@ parameters (the child's Defaults for the rest), and a sibling's output (`!GetAtt
 Shared.Outputs.LayerArn`: the layer another nested stack defines, read at /opt). `wisp build`
 stages nested functions under the build dir as SAM does (<build dir>/Service/Greeter) and local
 runs use that build. A missing child template and a template that includes itself are errors
-with file:line:col; a remote Location is skipped with a warning."""
+with file:line:col; a remote Location is skipped with a warning. Two levels down, a
+grandchild (by a file:// Location) runs as Mid/Leaf/Paint with a value passed down through both."""
 
 import json
 import os
@@ -222,6 +223,54 @@ class NestedApplications(WispTestCase):
         self.assertIn("function 'Echo' is in several nested stacks (Service/Echo, Second/Echo): "
                       "name it by its full path", proc.stderr)
         self.assertEqual(json.loads(self.invoke("Second/Echo").stdout)["greeting"], "second")
+
+
+class NestedTwoLevels(WispTestCase):
+    def test_a_grandchild_runs_under_its_full_path_with_values_passed_down(self):
+        harness.require_peer("python3", "runs the nested python function")
+        self.write("template.yaml", """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Mid:
+    Type: AWS::Serverless::Application
+    Properties:
+      Location: mid/template.yaml
+      Parameters: {Colour: blue}
+""")
+        self.write("mid/template.yaml", """\
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Colour: {Type: String}
+Resources:
+  Leaf:
+    Type: AWS::Serverless::Application
+    Properties:
+      Location: file://LEAF
+      Parameters:
+        Colour: !Sub '${Colour}-via-mid'
+""".replace("LEAF", self.path("mid/leaf/template.yaml")))
+        self.write("mid/leaf/template.yaml", """\
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Colour: {Type: String}
+Resources:
+  Paint:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Environment:
+        Variables: {COLOUR: !Ref Colour}
+""")
+        self.write("mid/leaf/src/app.py",
+                   "import os\n\ndef handler(event, context):\n    return os.environ['COLOUR']\n")
+        for name in ("Mid/Leaf/Paint", "Paint"):
+            proc = wisp("local", "invoke", name, cwd=self.tmp)
+            self.assertWisp(proc, 0)
+            self.assertEqual(json.loads(proc.stdout), "blue-via-mid")
+        proc = wisp("validate", cwd=self.tmp)
+        self.assertWisp(proc, 0, stdout_has=["with its nested applications Mid, Mid/Leaf"])
 
 
 class NestedApplicationErrors(WispTestCase):
