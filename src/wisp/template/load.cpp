@@ -374,7 +374,7 @@ void Loader::run() {
     build_outputs();
     if (m_options.lint)
       lint_checks();
-    if (!m_diags.has_errors())
+    if (m_options.nested_applications && !m_diags.has_errors())
       load_applications();
   }
   // One diagnostic per problem: Globals merged into several resources would otherwise

@@ -50,6 +50,10 @@ struct LoadOptions {
   // pass (applied as exact values; one the template does not declare is an error, as in
   // CloudFormation), where the parent declares the application, and the templates of the
   // stacks above it (a template that includes itself is an error).
+  // Load nested applications' local templates into the model (the local commands, build,
+  // validate). `wisp package` and `wisp deploy` do not: they do not handle nested
+  // applications yet (deploy refuses them), so nothing of a child is built or uploaded.
+  bool nested_applications = true;
   std::vector<std::pair<std::string, std::string>> parent_parameters;
   SourceRef parent_source;
   std::vector<std::filesystem::path> enclosing_templates;
