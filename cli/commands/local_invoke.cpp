@@ -54,13 +54,17 @@ public:
              {"wisp local invoke OrderFunction --durable-execution-name order-42 -e order.json",
               "Run a durable function's execution to its end (waits, retries, callbacks)"},
              {"wisp local invoke OrderFunction --skip-waits",
-              "A durable function whose waits end as soon as it suspends"}},
+              "A durable function whose waits end as soon as it suspends"},
+             {"wisp local invoke Child/Function",
+              "A nested application's function (AWS::Serverless::Application with a local "
+              "Location) by its full path; its own logical id alone works when unique"}},
             k_group_template | k_group_parameters | k_group_aws};
   }
 
   void add_options(CLI::App& app) override {
     app.add_option("function", m_function,
-                   "Logical id or FunctionName (optional with a single function)");
+                   "Logical id (Child/Id in a nested application) or FunctionName (optional with a "
+                   "single function)");
     app.add_option("-e,--event", m_event_file, "Event file; '-' reads stdin (default: {})");
     app.add_option("-n,--env-vars", m_env_vars,
                    "JSON file of environment variables (SAM's format: per function and "

@@ -72,7 +72,9 @@ public:
 
   int run(Context& context) override {
     int exit_code = 0;
-    auto model = load_template(context, {}, exit_code);
+    sam::LoadOptions load;
+    load.nested_applications = false; // not packaged by wisp yet: nothing of a child uploaded
+    auto model = load_template(context, std::move(load), exit_code);
     if (!model)
       return exit_code;
     artifact::PackageOptions options;

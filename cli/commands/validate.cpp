@@ -4,6 +4,7 @@
 
 #include <wisp/support/fs.hpp>
 #include <wisp/support/memory.hpp>
+#include <wisp/support/strings.hpp>
 #include <wisp/support/terminal.hpp>
 #include <wisp/template/load.hpp>
 
@@ -12,6 +13,7 @@
 
 #include <filesystem>
 #include <map>
+#include <vector>
 
 #include <unistd.h>
 
@@ -58,7 +60,9 @@ public:
             "Check a SAM template and report every problem with its line and column",
             "Loads the template the way every other command does (parameters, conditions, "
             "Globals, intrinsics) and checks its structure, property types, references, "
-            "runtimes, handlers, limits, deployment preferences and routes. Every problem is "
+            "runtimes, handlers, limits, deployment preferences and routes, and the templates "
+            "of its nested applications (AWS::Serverless::Application with a local Location; "
+            "a remote one is a warning, as SAM CLI skips it). Every problem is "
             "reported in one run as file:line:col: error|warning: message [code]. As lenient "
             "as SAM and CloudFormation: what they accept is at most a warning (keys the SAM "
             "transform drops, a duplicate key, a CodeUri or handler file a build creates "
@@ -138,9 +142,16 @@ public:
       const auto errors = result.diagnostics.error_count();
       const auto warnings = result.diagnostics.warning_count();
       const auto style = context.console.out_style();
+      std::vector<std::string> nested;
+      for (const auto& stack : result.nested_stacks)
+        nested.push_back(stack.stack_path);
+      const auto with_nested =
+          nested.empty() ? std::string()
+                         : fmt::format(", with its nested application{} {}",
+                                       nested.size() == 1 ? "" : "s", support::join(nested, ", "));
       if (errors == 0) {
         context.console.out(fmt::format(
-            "{} {} is a valid SAM template{}\n", style.green_bold("✓"), file,
+            "{} {} is a valid SAM template{}{}\n", style.green_bold("✓"), file, with_nested,
             warnings == 0 ? std::string()
                           : fmt::format(" ({} warning{})", warnings, warnings == 1 ? "" : "s")));
       } else {

@@ -192,6 +192,43 @@ class NodeSdk(WispTestCase):
         item = dynamodb.get_item(TableName="orders", Key={"id": {"S": "o-1"}})["Item"]
         self.assertEqual(item["total"], {"N": "42"})
 
+    def test_an_es_module_a_layer_ships_imports_the_runtime_sdk(self):
+        # /opt/nodejs/orders.mjs (a layer's file, outside /var/task) imports @aws-sdk/*: Lambda's
+        # runtimes resolve it from NODE_PATH for ES modules too.
+        self.write("template.yaml", TEMPLATE + """\
+  OrdersLayer:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: orders-layer/
+  GetViaLayer:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: app.handler
+      CodeUri: via-layer/
+      Timeout: 30
+      Layers: [!Ref OrdersLayer]
+""")
+        self.write("orders-layer/nodejs/orders.mjs",
+                   "import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';\n"
+                   "const client = new DynamoDBClient({});\n"
+                   "export const total = async (id) => Number((await client.send(new GetItemCommand("
+                   "{ TableName: 'orders-layer', Key: { id: { S: id } } }))).Item.total.N);\n")
+        self.write("via-layer/app.mjs",
+                   "import { total } from '/opt/nodejs/orders.mjs';\n"
+                   "export const handler = async (event) => ({ total: await total(event.id) });\n")
+        dynamodb = boto3.client("dynamodb", endpoint_url=self.moto.url)
+        dynamodb.create_table(TableName="orders-layer", BillingMode="PAY_PER_REQUEST",
+                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        dynamodb.put_item(TableName="orders-layer", Item={"id": {"S": "o-9"}, "total": {"N": "7"}})
+        # A cache of its own: the layer's import alone must make wisp install the package.
+        cache = self.path("own-cache")
+        get = self.invoke("GetViaLayer", {"id": "o-9"}, extra_env={"XDG_CACHE_HOME": cache})
+        self.assertIn("function GetViaLayer: installing @aws-sdk/client-dynamodb", get.stderr)
+        self.assertEqual(get.returncode, 0, get.stdout + get.stderr)
+        self.assertEqual(json.loads(get.stdout), {"total": 7})
+
     def test_a_function_that_bundles_its_own_sdk_keeps_it(self):
         # A stand-in package under the function's own node_modules wins over the runtime's.
         self.write("cjs/node_modules/@aws-sdk/client-dynamodb/package.json",

@@ -15,7 +15,10 @@ fault); the counts per class and cause are printed (`--markdown`: as a table).
 Not a CI test (the corpus is not in the repository): a measurement, like tests/bench/.
 Each app (its whole pattern directory: a CodeUri may point outside the template's own) is
 copied to a scratch directory first, so the corpus is never written to. Functions with
-TenancyConfig are invoked with `--tenant-id`, as a SAM user invokes them.
+TenancyConfig are invoked with `--tenant-id`, as a SAM user invokes them. A nested
+application's functions (AWS::Serverless::Application with a local Location) are invoked from
+the parent template by their full path (`Child/Function`), as with SAM CLI; a template that
+another includes is not run on its own.
 
   python3 tests/realapps/run.py --wisp build/ci/cli/wisp --corpus /path/serverless-patterns \
       [--build] [--only REGEX] [--jobs 2] [--json out.json] [--markdown]
@@ -59,11 +62,48 @@ def _tag(loader, suffix, node):
 Loader.add_multi_constructor("!", _tag)
 
 
-def functions_of(path):
+def _nested_locations(path, doc):
+    """(logical id, child template path) of the nested applications with a local Location."""
+    out = []
+    for logical_id, res in (doc.get("Resources") or {}).items():
+        if not isinstance(res, dict) or res.get("Type") != "AWS::Serverless::Application":
+            continue
+        location = (res.get("Properties") or {}).get("Location")
+        if not isinstance(location, str) or location.startswith(("s3://", "http://", "https://")):
+            continue  # remote: SAM CLI and wisp skip it
+        location = location[len("file://"):] if location.startswith("file://") else location
+        child = os.path.normpath(os.path.join(os.path.dirname(path), location))
+        if os.path.isfile(child):
+            out.append((logical_id, child))
+    return out
+
+
+def nested_children(path, seen=()):
+    """Every template `path` includes as a nested application, recursively."""
+    try:
+        with open(path, "rb") as f:
+            doc = yaml.load(f, Loader=Loader)
+    except Exception:  # noqa: BLE001 - a template PyYAML cannot read
+        return set()
+    if not isinstance(doc, dict):
+        return set()
+    out = set()
+    for _, child in _nested_locations(path, doc):
+        if child not in seen and os.path.abspath(child) != os.path.abspath(path):
+            out.add(os.path.abspath(child))
+            out |= nested_children(child, seen + (os.path.abspath(path),))
+    return out
+
+
+def functions_of(path, prefix="", base=None, seen=()):
+    """The python/node functions of a template, and those of its nested applications with a
+    local Location under their full path (`Child/Function`), as SAM CLI and wisp address them
+    from the parent; their CodeUri relative to the parent's directory."""
     with open(path, "rb") as f:
         doc = yaml.load(f, Loader=Loader)
     if not isinstance(doc, dict):
         return []
+    base = base or os.path.dirname(path)
     glob = ((doc.get("Globals") or {}).get("Function") or {}) if isinstance(doc.get("Globals"), dict) else {}
     out = []
     for logical_id, res in (doc.get("Resources") or {}).items():
@@ -83,11 +123,20 @@ def functions_of(path):
             if isinstance(variables, dict):
                 env.update(variables)
         code_uri = props.get("CodeUri", ".")
-        out.append({"id": logical_id, "runtime": runtime,
+        if isinstance(code_uri, str) and prefix:
+            code_uri = os.path.relpath(os.path.join(os.path.dirname(path), code_uri), base)
+        out.append({"id": prefix + logical_id, "runtime": runtime,
                     "tenancy": isinstance(props.get("TenancyConfig"), dict),
                     "layer_arns": "arn:aws:lambda:" in json.dumps(props.get("Layers") or []),
                     "code_uri": code_uri if isinstance(code_uri, str) else None,
                     "env": sorted(env)})
+    for logical_id, child in _nested_locations(path, doc):
+        if os.path.abspath(child) in seen or os.path.abspath(child) == os.path.abspath(path):
+            continue
+        try:
+            out += functions_of(child, prefix + logical_id + "/", base, seen + (os.path.abspath(path),))
+        except Exception:  # noqa: BLE001 - a child PyYAML cannot read: wisp reports it
+            pass
     return out
 
 
@@ -197,6 +246,18 @@ def cause_of(fn, entry, result, work):
         return "app", "callback-style handler on nodejs24.x (Lambda refuses it)"
     if "Runtime.HandlerNotFound" in text:
         return "app", "the handler is not exported by its module (wrong Handler)"
+    m = re.search(r"Cannot find module '/opt/(nodejs/[^']+)'", text)
+    if m and result.get("build") == 0:
+        # A layer whose ContentUri already has nodejs/ but whose BuildMethod is nodejsNN.x: SAM's
+        # build (aws-lambda-builders: no package.json at its root, so the sources are copied)
+        # stages it under nodejs/, so its files land at /opt/nodejs/nodejs/..., in the cloud too.
+        deeper = os.path.join("nodejs", m.group(1))
+        for root, _, files in os.walk(os.path.join(work, ".wisp", "build")):
+            if os.path.basename(m.group(1)) in files and \
+                    os.path.join(root, os.path.basename(m.group(1))).endswith(deeper):
+                return "app", ("`sam build` stages its layer one level deeper than its code imports "
+                               "it (/opt/nodejs/nodejs/...: BuildMethod nodejsNN.x on a ContentUri "
+                               "that already has nodejs/), so the deployed function fails too")
     if re.search(r"circular dependency|must be a string, not null|has no attribute", detail):
         return "app", "a template CloudFormation rejects (a cycle, a null value, an unknown attribute)"
     if (re.search(r"CodeUri .* (does not exist|is not a directory)", detail) or
@@ -351,6 +412,12 @@ def main():
                     f["class"], f["cause"] = cause_of(by_id[f["id"]], f, r, os.path.dirname(template))
     else:
         paths = sorted(templates(args.corpus, args.only))
+        # A template another one includes as a nested application runs from its parent (its
+        # functions as `Child/Function`), as a SAM user runs it: not on its own.
+        children = set()
+        for path in paths:
+            children |= nested_children(path)
+        paths = [p for p in paths if os.path.abspath(p) not in children]
         results = []
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
             for r in pool.map(lambda t: run_app(args, t), paths):

@@ -266,7 +266,9 @@ TEST_CASE("invoke api: function references and paths") {
   CHECK(invocation_function("/2015-03-31/functions/Hello/invocations") == "Hello");
   CHECK(invocation_function("/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction"
                             "%3Ax/invocations") == "arn:aws:lambda:us-east-1:1:function:x");
-  CHECK_FALSE(invocation_function("/2015-03-31/functions/a/b/invocations"));
+  CHECK(invocation_function("/2015-03-31/functions/a/b/invocations") == "a/b"); // nested
+  CHECK(invocation_function("/2015-03-31/functions/a%2Fb/invocations") == "a/b");
+  CHECK_FALSE(invocation_function("/2015-03-31/functions/a//b/invocations"));
   CHECK_FALSE(invocation_function("/2015-03-31/functions//invocations"));
   CHECK_FALSE(invocation_function("/other"));
   CHECK(lambda_error_body("x\"y") == R"({"Type":"User","Message":"x\"y"})");

@@ -434,6 +434,14 @@ run_esbuild(const Plan& plan, const SourceScan& scan, const fs::path& build_dir,
 
 // --- one build ----------------------------------------------------------------------------
 
+// A logical id as one file name: a nested stack's function "Child/Fn" → "Child-Fn" (logical
+// ids are alphanumeric, so no other id gives the same name).
+std::string flat_id(std::string_view logical_id) {
+  std::string out(logical_id);
+  std::replace(out.begin(), out.end(), '/', '-');
+  return out;
+}
+
 BuildOutcome run_plan(const Plan& plan, const SourceScan& scan, const BuildOptions& options,
                       const fs::path& build_dir, Session& session,
                       const std::function<void(const BuildEvent&)>& emit) {
@@ -494,6 +502,8 @@ BuildOutcome run_plan(const Plan& plan, const SourceScan& scan, const BuildOptio
   }
 
   std::error_code ec;
+  // A nested stack's function stages under its stack path (SAM's .aws-sam/build/Child/Fn).
+  fs::create_directories(zip_path.parent_path(), ec);
   if (in_place) {
     announce("zip");
     auto zipped = write_zip(zip_inputs(scan.files), zip_path, options.zip);
@@ -514,7 +524,7 @@ BuildOutcome run_plan(const Plan& plan, const SourceScan& scan, const BuildOptio
         failure(plan, fmt::format("cannot create {}: {}", build_dir.string(), ec.message())));
   // A stable path: tools may record where they installed (pip's direct_url.json), and the
   // same sources should give the same bytes on the next build.
-  const auto temp = build_dir / fmt::format(".tmp-{}", plan.logical_id);
+  const auto temp = build_dir / fmt::format(".tmp-{}", flat_id(plan.logical_id));
   fs::remove_all(temp, ec);
   support::RemoveOnExit cleanup{temp};
   const auto stage_root = plan.subdir.empty() ? temp : temp / plan.subdir;
@@ -542,7 +552,9 @@ BuildOutcome run_plan(const Plan& plan, const SourceScan& scan, const BuildOptio
       return tl::unexpected(
           failure(plan, fmt::format("{}: Metadata BuildMethod is makefile, but {} has no Makefile",
                                     plan.logical_id, plan.source.string())));
-    Step step{{"make", "-f", makefile.string(), "build-" + plan.logical_id},
+    // SAM's target is build-<the function's own logical id>, in a nested stack too.
+    const auto own_id = plan.logical_id.substr(plan.logical_id.rfind('/') + 1);
+    Step step{{"make", "-f", makefile.string(), "build-" + own_id},
               work,
               {{"ARTIFACTS_DIR", fs::absolute(temp).string()}}};
     if (auto ran = run_step(plan, step, announce); !ran)
@@ -591,7 +603,7 @@ BuildOutcome run_plan(const Plan& plan, const SourceScan& scan, const BuildOptio
   // Swap the staged directory in; the old one goes only after the new one is there.
   if (fs::exists(staged, ec)) {
     const auto old =
-        build_dir / fmt::format(".old-{}-{}", plan.logical_id, support::random_suffix());
+        build_dir / fmt::format(".old-{}-{}", flat_id(plan.logical_id), support::random_suffix());
     fs::rename(staged, old, ec);
     if (ec)
       return tl::unexpected(

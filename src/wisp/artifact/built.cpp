@@ -128,15 +128,14 @@ support::Result<LocalCodeReport> use_local_builds(sam::Model& model,
   std::set<std::string> layers;
   std::error_code ec;
 
+  // The functions named, as the commands find them (a nested function by its own id too).
+  std::set<std::string> named;
+  for (const auto& name : options.only)
+    if (const auto* function = model.find_function(name))
+      named.insert(function->logical_id);
   for (auto& function : model.functions) {
-    if (!options.only.empty()) {
-      bool wanted = false;
-      for (const auto& name : options.only)
-        wanted = wanted || name == function.logical_id ||
-                 (!function.function_name.empty() && name == function.function_name);
-      if (!wanted)
-        continue;
-    }
+    if (!options.only.empty() && !named.contains(function.logical_id))
+      continue;
     for (const auto& ref : function.layers)
       if (!ref.logical_id.empty())
         layers.insert(ref.logical_id);

@@ -91,7 +91,10 @@ std::optional<std::string> invocation_function(std::string_view raw_path, std::s
   if (!raw_path.ends_with(suffix))
     return std::nullopt;
   raw_path.remove_suffix(suffix.size());
-  if (raw_path.empty() || raw_path.find('/') != std::string_view::npos)
+  // A nested stack's function may be named by its full path ("Child/Function"), raw or
+  // percent-encoded, as SAM CLI's start-lambda accepts; never an empty segment.
+  if (raw_path.empty() || raw_path.starts_with('/') ||
+      raw_path.find("//") != std::string_view::npos)
     return std::nullopt;
   return percent_decoded(raw_path, false);
 }

@@ -101,7 +101,11 @@ void LambdaDoor::handle(Exchange& ex) {
     error(ex, 404, "UnknownOperationException", "Unknown operation");
     return;
   }
-  const auto ref = parse_function_reference(*name);
+  auto ref = parse_function_reference(*name);
+  // A nested stack's function by its full path ("Child/Function"), as SAM CLI's start-lambda
+  // addresses it; never a Lambda function name (those have no '/').
+  if (!ref && name->find('/') != std::string::npos && m_model.find_function(*name) != nullptr)
+    ref = FunctionReference{*name, {}};
   if (!ref) {
     error(ex, 400, "ValidationException",
           fmt::format("1 validation error detected: Value '{}' at 'functionName' failed to "
@@ -136,6 +140,11 @@ void LambdaDoor::handle(Exchange& ex) {
   for (auto* candidate : m_slots)
     if (candidate->id == ref->name || candidate->name == ref->name)
       slot = candidate;
+  if (slot == nullptr)
+    if (const auto* fn = m_model.find_function(ref->name)) // a nested function's own id
+      for (auto* candidate : m_slots)
+        if (candidate->id == fn->logical_id)
+          slot = candidate;
   const bool qualifier_ok =
       slot != nullptr &&
       (qualifier.empty() || qualifier == "$LATEST" ||

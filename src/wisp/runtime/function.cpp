@@ -132,7 +132,9 @@ support::Result<FunctionConfig> make_function_config(const sam::Model& model,
                              id));
   FunctionConfig config;
   config.id = id;
-  config.name = function.function_name.empty() ? id : function.function_name;
+  // A nested stack's function ("Child/Function") is named by its own logical id, as in SAM.
+  config.name =
+      !function.function_name.empty() ? function.function_name : id.substr(id.rfind('/') + 1);
   config.runtime = function.runtime;
   config.handler = function.handler;
   config.memory_size = function.memory_size;

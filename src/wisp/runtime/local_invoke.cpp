@@ -3,6 +3,7 @@
 #include <wisp/runtime/lambda_text.hpp>
 #include <wisp/runtime/local_invoke.hpp>
 #include <wisp/support/strings.hpp>
+#include <wisp/template/load.hpp>
 
 // GCC 12 reports -Wnull-dereference inside Asio's reactor once inlined (a false positive in
 // system headers; see engine_impl.hpp).
@@ -32,6 +33,15 @@ support::Result<const sam::Function*> pick_function(const sam::Model& model,
   }
   if (const auto* fn = model.find_function(name))
     return fn;
+  if (const auto named = sam::nested_functions_named(model, name); named.size() > 1) {
+    std::vector<std::string> paths;
+    for (const auto* fn : named)
+      paths.push_back(fn->logical_id);
+    return support::fail(fmt::format("function '{}' is in several nested stacks ({}): name it "
+                                     "by its full path",
+                                     name, support::join(paths, ", ")),
+                         support::ExitCode::usage);
+  }
   std::vector<std::string> ids;
   for (const auto& fn : model.functions)
     ids.push_back(fn.logical_id);

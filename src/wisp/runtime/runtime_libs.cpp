@@ -697,25 +697,30 @@ support::Result<RuntimeLibraries> provide_runtime_libraries(const RuntimeLibrary
     std::vector<std::string> missing;
     std::map<std::string, std::string> importers;
     const auto own = request.code_dir / "node_modules";
-    scan_sources(request.code_dir, {".js", ".mjs", ".cjs"},
-                 [&](const fs::path& file, const std::string& text) {
-                   for (auto& package : detail::aws_sdk_imports(text)) {
-                     if (importers.count(package) != 0)
-                       continue;
-                     importers[package] = display_path(file, request.code_dir);
-                     bool provided = node_package_in(own, package);
-                     for (const auto& layer : request.layer_dirs) {
-                       provided = provided ||
-                                  node_package_in(layer / "nodejs" /
-                                                      fmt::format("node{}", request.runtime.major) /
-                                                      "node_modules",
-                                                  package) ||
-                                  node_package_in(layer / "nodejs" / "node_modules", package);
-                     }
-                     if (!provided)
-                       missing.push_back(package);
-                   }
-                 });
+    // The function's code and its layers' (a layer's /opt/nodejs/x.mjs may import the SDK).
+    std::vector<fs::path> roots{request.code_dir};
+    for (const auto& layer : request.layer_dirs)
+      roots.push_back(layer / "nodejs");
+    for (const auto& scanned : roots)
+      scan_sources(
+          scanned, {".js", ".mjs", ".cjs"}, [&](const fs::path& file, const std::string& text) {
+            for (auto& package : detail::aws_sdk_imports(text)) {
+              if (importers.count(package) != 0)
+                continue;
+              importers[package] = display_path(file, scanned);
+              bool provided = node_package_in(own, package);
+              for (const auto& layer : request.layer_dirs) {
+                provided = provided ||
+                           node_package_in(layer / "nodejs" /
+                                               fmt::format("node{}", request.runtime.major) /
+                                               "node_modules",
+                                           package) ||
+                           node_package_in(layer / "nodejs" / "node_modules", package);
+              }
+              if (!provided)
+                missing.push_back(package);
+            }
+          });
     const auto root =
         request.cache_dir / "runtime-libs" / fmt::format("aws-sdk-js-{}", k_aws_sdk_js_version);
     const auto unknown = unknown_packages(root);

@@ -126,6 +126,11 @@ Places lambda_places(const Launch& launch, const RuntimeLibraries& libs, bool ha
     p.node_path = {fmt::format("/opt/nodejs/node{}/node_modules", launch.runtime.major),
                    "/opt/nodejs/node_modules", "/var/runtime/node_modules", "/var/runtime",
                    "/var/task"};
+    // An ES module under /var/task finds /var/node_modules (NODE_PATH's packages merged) by
+    // node's own search; one a layer ships (/opt/nodejs/config.mjs importing @aws-sdk/*)
+    // does not: the bootstrap's resolve hook searches it there, as Lambda's NODE_PATH does.
+    if (has_opt)
+      p.esm_paths = {"/var/node_modules"};
   }
   if (launch.runtime.family == RuntimeFamily::python) {
     const auto minor = launch.interpreter.minor();

@@ -374,6 +374,8 @@ void Loader::run() {
     build_outputs();
     if (m_options.lint)
       lint_checks();
+    if (m_options.nested_applications && !m_diags.has_errors())
+      load_applications();
   }
   // One diagnostic per problem: Globals merged into several resources would otherwise
   // report the same position several times.
@@ -513,8 +515,14 @@ void Loader::declare_parameters() {
     m_overrides = std::move(*overrides);
   }
   std::map<std::string, std::string, std::less<>> override_values;
-  for (const auto& [key, value] : m_overrides)
+  for (const auto& [key, value] : m_options.parent_parameters) {
     override_values[key] = value;
+    m_from_parent.insert(key);
+  }
+  for (const auto& [key, value] : m_overrides) {
+    override_values[key] = value;
+    m_from_parent.erase(key);
+  }
 
   const Node* section = m_root.find("Parameters");
   if (section != nullptr && section->is_mapping()) {
@@ -599,6 +607,15 @@ void Loader::declare_parameters() {
   }
   for (const auto& [key, value] : override_values) {
     (void)value;
+    if (m_from_parent.contains(key)) {
+      // CloudFormation refuses a nested stack given a parameter its template lacks.
+      const auto& at = m_options.parent_source;
+      m_diags.error(at.file, at.line, at.column, "nested-parameter",
+                    fmt::format("the nested application passes the parameter '{}', which {} "
+                                "does not declare",
+                                key, m_file));
+      continue;
+    }
     std::vector<std::string> names;
     for (const auto& [name, parameter] : m_scope.parameters)
       names.push_back(name);
@@ -614,7 +631,10 @@ void Loader::declare_parameters() {
 
 void Loader::check_parameter_value(const Parameter& parameter, const Node& declaration,
                                    const Node& value, Mark where, bool from_override) {
-  const std::string origin = from_override ? " (from --parameter-overrides)" : "";
+  const std::string origin = !from_override ? ""
+                             : m_from_parent.contains(parameter.name)
+                                 ? " (passed by the parent stack)"
+                                 : " (from --parameter-overrides)";
   const auto shown = [&](const std::string& text) {
     return parameter.no_echo ? std::string("(NoEcho value)") : fmt::format("'{}'", text);
   };

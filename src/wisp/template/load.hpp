@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -44,12 +45,39 @@ struct LoadOptions {
   // The template's text, when it does not come from a file (tests, fuzzing, stdin);
   // template_path then only names it in diagnostics and gives the base directory.
   std::optional<std::string> template_text;
+  // Set by the loader for a nested application's template (AWS::Serverless::Application
+  // with a local Location, loaded as SAM CLI does): the values its parent's `Parameters:`
+  // pass (applied as exact values; one the template does not declare is an error, as in
+  // CloudFormation), where the parent declares the application, and the templates of the
+  // stacks above it (a template that includes itself is an error).
+  // Load nested applications' local templates into the model (the local commands, build,
+  // validate). `wisp package` and `wisp deploy` do not: they do not handle nested
+  // applications yet (deploy refuses them), so nothing of a child is built or uploaded.
+  bool nested_applications = true;
+  std::vector<std::pair<std::string, std::string>> parent_parameters;
+  SourceRef parent_source;
+  std::vector<std::filesystem::path> enclosing_templates;
+};
+
+// A nested application run locally (AWS::Serverless::Application with a local Location):
+// its functions, layers, APIs and routes are in the Model under this stack path
+// ("Child/Function", "Child/Grandchild/Function": SAM CLI's full path). Model::find_function
+// finds them by that full path, and by their own logical id when no other function has it.
+struct NestedStack {
+  std::string stack_path;              // "Child", "Child/Grandchild"
+  std::filesystem::path template_path; // absolute
 };
 
 struct LoadResult {
   Model model;                      // meaningful only when !diagnostics.has_errors()
   support::Diagnostics diagnostics; // every problem found, errors and warnings
+  // Nested applications loaded from local templates, parents before their children.
+  std::vector<NestedStack> nested_stacks;
 };
+
+// Nested stacks' functions whose own logical id (the part after the stack path) is `id`:
+// more than one means a short name is ambiguous (name the function by its full path).
+std::vector<const Function*> nested_functions_named(const Model& model, std::string_view id);
 
 // Never throws on bad input: every problem is a diagnostic with file:line:col.
 LoadResult load(const LoadOptions& options);

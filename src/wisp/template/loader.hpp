@@ -121,6 +121,10 @@ private:
   void build_routes();
   void routes_from_definition(const Api& api, const Node& body);
 
+  // nested.cpp: AWS::Serverless::Application resources whose Location is a local template,
+  // loaded (recursively) and merged into the model under their stack path ("Child/Fn").
+  void load_applications();
+
   // build_raw_apis.cpp
   std::string raw_function_of(const Node& uri) const;
   void build_raw_apis(); // AWS::ApiGateway::* and AWS::ApiGatewayV2::* resources
@@ -147,6 +151,7 @@ private:
   std::map<std::string, GeneratedRef, std::less<>> m_generated_refs; // by "Owner.Property"
   std::unordered_map<std::string, std::vector<std::pair<std::string, Mark>>> m_edges;
   std::vector<std::pair<std::string, std::string>> m_overrides;
+  std::set<std::string, std::less<>> m_from_parent;  // parameters a parent stack passes
   std::unordered_set<std::string> m_used_parameters; // referenced anywhere
   std::unordered_set<std::string> m_used_conditions;
   std::unordered_set<std::string> m_used_mappings;

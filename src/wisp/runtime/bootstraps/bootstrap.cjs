@@ -394,7 +394,18 @@ export async function resolve(specifier, context, nextResolve) {
 async function tryImport(file) {
   if (!fs.existsSync(file)) return undefined;
   hookEsmResolution();
-  return await import(require('url').pathToFileURL(file).href);
+  try {
+    return await import(require('url').pathToFileURL(file).href);
+  } catch (err) {
+    // The loader-thread hook (older nodes) is named by its data: URL, kilobytes long: its frames
+    // are no part of the function's error.
+    if (err && typeof err.stack === 'string' && err.stack.includes('data:text/javascript,'))
+      err.stack = err.stack
+        .split('\n')
+        .filter((line) => !line.includes('data:text/javascript,'))
+        .join('\n');
+    throw err;
+  }
 }
 
 async function loadModule(appRoot, moduleRoot, moduleName) {
