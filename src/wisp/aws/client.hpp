@@ -79,6 +79,11 @@ struct ServiceError {
 };
 
 template <class T> using AwsResult = tl::expected<T, ServiceError>;
+
+// The error of a failed call as wisp's own error (what `tl::unexpected` of a Result wants).
+template <class T> support::Error error_of(const AwsResult<T>& result) {
+  return support::Error(result.error());
+}
 using AwsStatus = tl::expected<void, ServiceError>;
 
 struct ClientOptions {

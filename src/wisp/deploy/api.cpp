@@ -21,14 +21,6 @@ namespace json = boost::json;
 
 namespace {
 
-const json::array& items_of(const json::value& v, std::string_view key = "item") {
-  static const json::array k_empty;
-  if (!v.is_object())
-    return k_empty;
-  const auto* items = v.as_object().if_contains(key);
-  return items != nullptr && items->is_array() ? items->as_array() : k_empty;
-}
-
 std::map<std::string, std::string> string_map(const json::value* v) {
   std::map<std::string, std::string> out;
   if (v != nullptr && v->is_object())
@@ -114,10 +106,6 @@ std::vector<std::string> ancestors(const std::string& path) {
   return out;
 }
 
-template <class T> support::Error error_of(T&& result) {
-  return support::Error(std::forward<T>(result).error());
-}
-
 // GetRestApi / GetApi of one API of the spec's kind.
 aws::AwsResult<boost::json::value> get_api(const Backend& backend, const ApiSpec& spec,
                                            const std::string& id) {
@@ -136,7 +124,7 @@ support::Result<std::string> find_api_id(const Backend& backend, const ApiSpec& 
     if (found)
       return known_id;
     if (!found.error().not_found())
-      return tl::unexpected(error_of(std::move(found)));
+      return tl::unexpected(aws::error_of(std::move(found)));
   }
   // Look it up by name (the state may be gone or from before the API existed).
   WISP_TRY_ASSIGN(const auto ids, api_ids_named(backend, spec));
@@ -191,8 +179,8 @@ support::Result<std::vector<std::string>> api_ids_named(const Backend& backend,
     auto listed = rest ? backend.apigw("GetRestApis", "GET", "", nullptr, query)
                        : backend.apigw2("GetApis", "GET", "/apis", nullptr, query);
     if (!listed)
-      return tl::unexpected(error_of(std::move(listed)));
-    for (const auto& item : items_of(*listed, rest ? "item" : "items")) {
+      return tl::unexpected(aws::error_of(std::move(listed)));
+    for (const auto& item : aws::json_items(*listed, rest ? "item" : "items")) {
       if (!item.is_object())
         continue;
       const auto& o = item.as_object();
@@ -356,7 +344,7 @@ apply_authorizers(const Backend& backend, const ApiSpec& spec, const std::string
           backend.apigw("UpdateAuthorizer", "PATCH", base + "/" + segment(it->second.id), &patch);
     }
     if (!done)
-      return tl::unexpected(error_of(std::move(done)));
+      return tl::unexpected(aws::error_of(std::move(done)));
     if (it == actual.end()) {
       const auto id = done->is_object()
                           ? aws::json_string(done->as_object(), rest ? "id" : "authorizerId")
@@ -379,20 +367,20 @@ support::Status put_other_integration(const Backend& backend, const std::string&
   const json::value body = *route.integration;
   auto integration = backend.apigw("PutIntegration", "PUT", base + "/integration", &body);
   if (!integration)
-    return tl::unexpected(error_of(std::move(integration)));
+    return tl::unexpected(aws::error_of(std::move(integration)));
   for (const auto& [code, response] : route.method_responses) {
     const json::value request = response;
     auto put =
         backend.apigw("PutMethodResponse", "PUT", base + "/responses/" + segment(code), &request);
     if (!put)
-      return tl::unexpected(error_of(std::move(put)));
+      return tl::unexpected(aws::error_of(std::move(put)));
   }
   for (const auto& [code, response] : route.integration_responses) {
     const json::value request = response;
     auto put = backend.apigw("PutIntegrationResponse", "PUT",
                              base + "/integration/responses/" + segment(code), &request);
     if (!put)
-      return tl::unexpected(error_of(std::move(put)));
+      return tl::unexpected(aws::error_of(std::move(put)));
   }
   return {};
 }
@@ -412,7 +400,7 @@ support::Status remove_authorizers(const Backend& backend, const ApiSpec& spec,
             : backend.apigw2("DeleteAuthorizer", "DELETE",
                              "/apis/" + segment(api_id) + "/authorizers/" + segment(a.id));
     if (!removed && !removed.error().not_found())
-      return tl::unexpected(error_of(std::move(removed)));
+      return tl::unexpected(aws::error_of(std::move(removed)));
     log.step(fmt::format("{}: removed authorizer {}", spec.logical_id, name));
   }
   return {};
@@ -454,7 +442,7 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
   if (spec.kind == "rest") {
     auto api = backend.apigw("GetRestApi", "GET", "/" + id);
     if (!api)
-      return tl::unexpected(error_of(std::move(api)));
+      return tl::unexpected(aws::error_of(std::move(api)));
     if (api->is_object()) {
       actual.api_key_source = aws::json_string(api->as_object(), "apiKeySource");
       actual.policy = reported_policy(aws::json_string(api->as_object(), "policy"), actual.id);
@@ -473,8 +461,8 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
       auto resources =
           backend.apigw("GetResources", "GET", "/" + id + "/resources", nullptr, query);
       if (!resources)
-        return tl::unexpected(error_of(std::move(resources)));
-      for (const auto& item : items_of(*resources)) {
+        return tl::unexpected(aws::error_of(std::move(resources)));
+      for (const auto& item : aws::json_items(*resources)) {
         if (!item.is_object())
           continue;
         const auto& o = item.as_object();
@@ -514,8 +502,8 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
     if (!spec.authorizers.empty() || any_auth) {
       auto listed = backend.apigw("GetAuthorizers", "GET", "/" + id + "/authorizers");
       if (!listed)
-        return tl::unexpected(error_of(std::move(listed)));
-      for (const auto& item : items_of(*listed))
+        return tl::unexpected(aws::error_of(std::move(listed)));
+      for (const auto& item : aws::json_items(*listed))
         if (item.is_object())
           actual.authorizers[aws::json_string(item.as_object(), "name")] = {
               aws::json_string(item.as_object(), "id"),
@@ -526,7 +514,7 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
     auto stage = backend.apigw("GetStage", "GET", "/" + id + "/stages/" + segment(spec.stage));
     if (!stage) {
       if (!stage.error().not_found())
-        return tl::unexpected(error_of(std::move(stage)));
+        return tl::unexpected(aws::error_of(std::move(stage)));
     } else if (stage->is_object()) {
       actual.stage_exists = true;
       actual.deployment_id = aws::json_string(stage->as_object(), "deploymentId");
@@ -546,23 +534,23 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
   // HTTP API
   auto api = backend.apigw2("GetApi", "GET", "/apis/" + id);
   if (!api)
-    return tl::unexpected(error_of(std::move(api)));
+    return tl::unexpected(aws::error_of(std::move(api)));
   if (api->is_object())
     if (const auto* cors = api->as_object().if_contains("corsConfiguration");
         cors != nullptr && cors->is_object() && !cors->as_object().empty())
       actual.cors = canonical_json(*cors);
   auto integrations = backend.apigw2("GetIntegrations", "GET", "/apis/" + id + "/integrations");
   if (!integrations)
-    return tl::unexpected(error_of(std::move(integrations)));
-  for (const auto& item : items_of(*integrations, "items"))
+    return tl::unexpected(aws::error_of(std::move(integrations)));
+  for (const auto& item : aws::json_items(*integrations, "items"))
     if (item.is_object())
       actual.integrations[aws::json_string(item.as_object(), "integrationId")] =
           integration_key(item.as_object());
   auto routes = backend.apigw2("GetRoutes", "GET", "/apis/" + id + "/routes");
   if (!routes)
-    return tl::unexpected(error_of(std::move(routes)));
+    return tl::unexpected(aws::error_of(std::move(routes)));
   bool any_auth = false;
-  for (const auto& item : items_of(*routes, "items"))
+  for (const auto& item : aws::json_items(*routes, "items"))
     if (item.is_object()) {
       const auto& o = item.as_object();
       actual.routes[aws::json_string(o, "routeKey")] = aws::json_string(o, "target");
@@ -577,8 +565,8 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
   if (!spec.authorizers.empty() || any_auth) {
     auto listed = backend.apigw2("GetAuthorizers", "GET", "/apis/" + id + "/authorizers");
     if (!listed)
-      return tl::unexpected(error_of(std::move(listed)));
-    for (const auto& item : items_of(*listed, "items"))
+      return tl::unexpected(aws::error_of(std::move(listed)));
+    for (const auto& item : aws::json_items(*listed, "items"))
       if (item.is_object())
         actual.authorizers[aws::json_string(item.as_object(), "name")] = {
             aws::json_string(item.as_object(), "authorizerId"),
@@ -586,8 +574,8 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
   }
   auto stages = backend.apigw2("GetStages", "GET", "/apis/" + id + "/stages");
   if (!stages)
-    return tl::unexpected(error_of(std::move(stages)));
-  for (const auto& item : items_of(*stages, "items")) {
+    return tl::unexpected(aws::error_of(std::move(stages)));
+  for (const auto& item : aws::json_items(*stages, "items")) {
     if (!item.is_object() || aws::json_string(item.as_object(), "stageName") != spec.stage)
       continue;
     actual.stage_exists = true;
@@ -756,7 +744,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     const json::value request(std::move(body));
     auto created = backend.apigw("CreateRestApi", "POST", "", &request);
     if (!created)
-      return tl::unexpected(error_of(std::move(created)));
+      return tl::unexpected(aws::error_of(std::move(created)));
     applied.id = created->is_object() ? aws::json_string(created->as_object(), "id") : "";
     if (applied.id.empty())
       return support::failf("CreateRestApi for {} returned no id", spec.logical_id);
@@ -764,8 +752,8 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     WISP_TRY(remove_copies(backend, spec, applied.id, log));
     auto listed = backend.apigw("GetResources", "GET", slash_segment(applied.id) + "/resources");
     if (!listed)
-      return tl::unexpected(error_of(std::move(listed)));
-    for (const auto& item : items_of(*listed))
+      return tl::unexpected(aws::error_of(std::move(listed)));
+    for (const auto& item : aws::json_items(*listed))
       if (item.is_object())
         resources[aws::json_string(item.as_object(), "path")] = {
             aws::json_string(item.as_object(), "id"),
@@ -805,7 +793,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
       const json::value body = json::object{{"patchOperations", std::move(ops)}};
       auto patched = backend.apigw("UpdateRestApi", "PATCH", "/" + id, &body);
       if (!patched)
-        return tl::unexpected(error_of(std::move(patched)));
+        return tl::unexpected(aws::error_of(std::move(patched)));
     }
   }
   // Resources, parents first.
@@ -823,7 +811,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
         backend.apigw("CreateResource", "POST",
                       "/" + id + "/resources/" + segment(resources.at(parent).id), &body);
     if (!created)
-      return tl::unexpected(error_of(std::move(created)));
+      return tl::unexpected(aws::error_of(std::move(created)));
     resources[path] = {
         created->is_object() ? aws::json_string(created->as_object(), "id") : "", path, {}};
   }
@@ -854,7 +842,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
          validation_text(existing->second) != validation_text(route, validator_ids))) {
       auto removed = backend.apigw("DeleteMethod", "DELETE", base);
       if (!removed && !removed.error().not_found())
-        return tl::unexpected(error_of(std::move(removed)));
+        return tl::unexpected(aws::error_of(std::move(removed)));
       resource.methods.erase(existing);
       existing = resource.methods.end();
     }
@@ -879,7 +867,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
       const json::value request = std::move(body);
       auto method = backend.apigw("PutMethod", "PUT", base, &request);
       if (!method)
-        return tl::unexpected(error_of(std::move(method)));
+        return tl::unexpected(aws::error_of(std::move(method)));
     }
     if (route.integration &&
         (existing == resource.methods.end() || existing->second.uri != route.integration_uri)) {
@@ -892,7 +880,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
           {"type", "AWS_PROXY"}, {"httpMethod", "POST"}, {"uri", route.integration_uri}};
       auto integration = backend.apigw("PutIntegration", "PUT", base + "/integration", &body);
       if (!integration)
-        return tl::unexpected(error_of(std::move(integration)));
+        return tl::unexpected(aws::error_of(std::move(integration)));
       log.step(fmt::format("{}: route {} {} → {}", spec.logical_id, route.method, route.path,
                            route.function_logical_id));
     }
@@ -909,7 +897,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
       auto removed = backend.apigw("DeleteResource", "DELETE",
                                    "/" + id + "/resources/" + segment(resource.id));
       if (!removed && !removed.error().not_found())
-        return tl::unexpected(error_of(std::move(removed)));
+        return tl::unexpected(aws::error_of(std::move(removed)));
       log.step(fmt::format("{}: removed {}", spec.logical_id, path));
       continue;
     }
@@ -924,7 +912,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
                                    "/" + id + "/resources/" + segment(resource.id) + "/methods/" +
                                        segment(method));
       if (!removed && !removed.error().not_found())
-        return tl::unexpected(error_of(std::move(removed)));
+        return tl::unexpected(aws::error_of(std::move(removed)));
       log.step(fmt::format("{}: removed route {} {}", spec.logical_id, method, path));
     }
   }
@@ -956,7 +944,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     const json::value body = request;
     auto deployment = backend.apigw("CreateDeployment", "POST", "/" + id + "/deployments", &body);
     if (!deployment)
-      return tl::unexpected(error_of(std::move(deployment)));
+      return tl::unexpected(aws::error_of(std::move(deployment)));
     const auto deployment_id =
         deployment->is_object() ? aws::json_string(deployment->as_object(), "id") : "";
     if (deployment_id.empty())
@@ -966,7 +954,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     if (canary) {
       auto stage = backend.apigw("GetStage", "GET", stage_path);
       if (!stage)
-        return tl::unexpected(error_of(std::move(stage)));
+        return tl::unexpected(aws::error_of(std::move(stage)));
       const auto* settings =
           stage->is_object() ? stage->as_object().if_contains("canarySettings") : nullptr;
       if (settings != nullptr && settings->is_object() &&
@@ -989,7 +977,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
                                           {"tags", json::object{{"wisp:stack", desired.stack}}}};
     auto created = backend.apigw("CreateStage", "POST", "/" + id + "/stages", &body);
     if (!created)
-      return tl::unexpected(error_of(std::move(created)));
+      return tl::unexpected(aws::error_of(std::move(created)));
     log.step(fmt::format("{}: stage {} created", spec.logical_id, spec.stage));
   } else {
     json::array ops;
@@ -999,7 +987,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     // Variables: compared with what the stage holds now (a dropped canary may have reset them).
     auto now = backend.apigw("GetStage", "GET", stage_path);
     if (!now)
-      return tl::unexpected(error_of(std::move(now)));
+      return tl::unexpected(aws::error_of(std::move(now)));
     const auto current =
         string_map(now->is_object() ? now->as_object().if_contains("variables") : nullptr);
     for (const auto& [k, v] : spec.variables)
@@ -1014,14 +1002,14 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
       const json::value body = json::object{{"patchOperations", std::move(ops)}};
       auto patched = backend.apigw("UpdateStage", "PATCH", stage_path, &body);
       if (!patched)
-        return tl::unexpected(error_of(std::move(patched)));
+        return tl::unexpected(aws::error_of(std::move(patched)));
       log.step(fmt::format("{}: stage {} updated", spec.logical_id, spec.stage));
     }
   }
   // Read back.
   auto stage = backend.apigw("GetStage", "GET", stage_path);
   if (!stage)
-    return tl::unexpected(error_of(std::move(stage)));
+    return tl::unexpected(aws::error_of(std::move(stage)));
   const auto& o = stage->is_object() ? stage->as_object() : json::object();
   if (!applied.canary_active && aws::json_string(o, "deploymentId") != applied.deployment_id)
     return support::failf("read-back: stage {} of {} serves deployment {}, not {}", spec.stage,
@@ -1051,7 +1039,7 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
     const json::value body = std::move(request);
     auto created = backend.apigw2("CreateApi", "POST", "/apis", &body);
     if (!created)
-      return tl::unexpected(error_of(std::move(created)));
+      return tl::unexpected(aws::error_of(std::move(created)));
     applied.id = created->is_object() ? aws::json_string(created->as_object(), "apiId") : "";
     if (applied.id.empty())
       return support::failf("CreateApi for {} returned no id", spec.logical_id);
@@ -1067,11 +1055,11 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
       const json::value body = json::object{{"corsConfiguration", *spec.cors}};
       auto updated = backend.apigw2("UpdateApi", "PATCH", "/apis/" + id, &body);
       if (!updated)
-        return tl::unexpected(error_of(std::move(updated)));
+        return tl::unexpected(aws::error_of(std::move(updated)));
     } else {
       auto removed = backend.apigw2("DeleteCorsConfiguration", "DELETE", "/apis/" + id + "/cors");
       if (!removed && !removed.error().not_found())
-        return tl::unexpected(error_of(std::move(removed)));
+        return tl::unexpected(aws::error_of(std::move(removed)));
     }
     log.step(
         fmt::format("{}: CORS configuration {}", spec.logical_id, spec.cors ? "set" : "removed"));
@@ -1116,7 +1104,7 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
       auto created =
           backend.apigw2("CreateIntegration", "POST", "/apis/" + id + "/integrations", &body);
       if (!created)
-        return tl::unexpected(error_of(std::move(created)));
+        return tl::unexpected(aws::error_of(std::move(created)));
       const auto integration_id =
           created->is_object() ? aws::json_string(created->as_object(), "integrationId") : "";
       integration = by_target.emplace(want, integration_id).first;
@@ -1135,7 +1123,7 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
       const json::value body = std::move(request);
       auto created = backend.apigw2("CreateRoute", "POST", "/apis/" + id + "/routes", &body);
       if (!created)
-        return tl::unexpected(error_of(std::move(created)));
+        return tl::unexpected(aws::error_of(std::move(created)));
       log.step(fmt::format("{}: route {} → {}", spec.logical_id, key, http_target_name(route)));
     } else if (existing->second != target || auth_differs) {
       json::object request{{"target", target}};
@@ -1144,7 +1132,7 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
       auto updated = backend.apigw2("UpdateRoute", "PATCH",
                                     "/apis/" + id + "/routes/" + segment(route_ids[key]), &body);
       if (!updated)
-        return tl::unexpected(error_of(std::move(updated)));
+        return tl::unexpected(aws::error_of(std::move(updated)));
       log.step(fmt::format("{}: route {} → {}", spec.logical_id, key, http_target_name(route)));
     }
   }
@@ -1155,7 +1143,7 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
     auto removed = backend.apigw2("DeleteRoute", "DELETE",
                                   "/apis/" + id + "/routes/" + segment(route_ids[key]));
     if (!removed && !removed.error().not_found())
-      return tl::unexpected(error_of(std::move(removed)));
+      return tl::unexpected(aws::error_of(std::move(removed)));
     log.step(fmt::format("{}: removed route {}", spec.logical_id, key));
   }
   for (const auto& [integration_id, target] : integrations) {
@@ -1179,14 +1167,14 @@ support::Status apply_http(const Backend& backend, const Desired& desired, const
                                           {"tags", json::object{{"wisp:stack", desired.stack}}}};
     auto created = backend.apigw2("CreateStage", "POST", "/apis/" + id + "/stages", &body);
     if (!created)
-      return tl::unexpected(error_of(std::move(created)));
+      return tl::unexpected(aws::error_of(std::move(created)));
     log.step(fmt::format("{}: stage {} created (AutoDeploy)", spec.logical_id, spec.stage));
   } else if (plan.stage_variables_changed) {
     const json::value body = json::object{{"stageVariables", variables}, {"autoDeploy", true}};
     auto updated = backend.apigw2("UpdateStage", "PATCH",
                                   "/apis/" + id + "/stages/" + segment(spec.stage), &body);
     if (!updated)
-      return tl::unexpected(error_of(std::move(updated)));
+      return tl::unexpected(aws::error_of(std::move(updated)));
     log.step(fmt::format("{}: stage {} updated", spec.logical_id, spec.stage));
   }
   // Read back routes and stage.
@@ -1225,7 +1213,7 @@ support::Status promote_api_canary(const Backend& backend, const std::string& ap
   const auto stage_path = slash_segment(api_id) + "/stages/" + segment(stage);
   auto current = backend.apigw("GetStage", "GET", stage_path);
   if (!current)
-    return tl::unexpected(error_of(std::move(current)));
+    return tl::unexpected(aws::error_of(std::move(current)));
   const auto* settings =
       current->is_object() ? current->as_object().if_contains("canarySettings") : nullptr;
   if (settings == nullptr || !settings->is_object())
@@ -1242,10 +1230,10 @@ support::Status promote_api_canary(const Backend& backend, const std::string& ap
   const json::value body = json::object{{"patchOperations", std::move(ops)}};
   auto patched = backend.apigw("UpdateStage", "PATCH", stage_path, &body);
   if (!patched)
-    return tl::unexpected(error_of(std::move(patched)));
+    return tl::unexpected(aws::error_of(std::move(patched)));
   auto after = backend.apigw("GetStage", "GET", stage_path);
   if (!after)
-    return tl::unexpected(error_of(std::move(after)));
+    return tl::unexpected(aws::error_of(std::move(after)));
   const auto& o = after->is_object() ? after->as_object() : json::object();
   if (aws::json_string(o, "deploymentId") != canary_deployment || o.contains("canarySettings"))
     return support::failf("read-back: stage {} of API {} does not serve the promoted canary "

@@ -21,18 +21,6 @@ namespace json = boost::json;
 
 namespace {
 
-const json::array& items_of(const json::value& v) {
-  static const json::array k_empty;
-  if (!v.is_object())
-    return k_empty;
-  const auto* items = v.as_object().if_contains("item");
-  return items != nullptr && items->is_array() ? items->as_array() : k_empty;
-}
-
-template <class T> support::Error error_of(T&& result) {
-  return support::Error(std::forward<T>(result).error());
-}
-
 // Pages of a GET /restapis/{id}/<what> listing.
 support::Result<json::array> list_all(const Backend& backend, std::string_view operation,
                                       const std::string& path) {
@@ -44,8 +32,8 @@ support::Result<json::array> list_all(const Backend& backend, std::string_view o
       query.emplace_back("position", position);
     auto listed = backend.apigw(operation, "GET", path, nullptr, query);
     if (!listed)
-      return tl::unexpected(error_of(std::move(listed)));
-    for (const auto& item : items_of(*listed))
+      return tl::unexpected(aws::error_of(std::move(listed)));
+    for (const auto& item : aws::json_items(*listed))
       out.push_back(item);
     position = listed->is_object() ? aws::json_string(listed->as_object(), "position") : "";
     if (position.empty())
@@ -214,7 +202,7 @@ apply_definition_extras(const Backend& backend, const ApiSpec& spec, const std::
       auto created =
           backend.apigw("CreateRequestValidator", "POST", base + "/requestvalidators", &body);
       if (!created)
-        return tl::unexpected(error_of(std::move(created)));
+        return tl::unexpected(aws::error_of(std::move(created)));
       const auto id = created->is_object() ? aws::json_string(created->as_object(), "id") : "";
       if (id.empty())
         return support::failf("CreateRequestValidator for {} of {} returned no id", validator.name,
@@ -233,7 +221,7 @@ apply_definition_extras(const Backend& backend, const ApiSpec& spec, const std::
       auto updated = backend.apigw("UpdateRequestValidator", "PATCH",
                                    base + "/requestvalidators/" + segment(it->second.id), &body);
       if (!updated)
-        return tl::unexpected(error_of(std::move(updated)));
+        return tl::unexpected(aws::error_of(std::move(updated)));
       log.step(fmt::format("{}: request validator {} updated", spec.logical_id, validator.name));
     }
   }
@@ -270,7 +258,7 @@ apply_definition_extras(const Backend& backend, const ApiSpec& spec, const std::
     if (it == actual.models.end()) {
       auto created = backend.apigw("CreateModel", "POST", base + "/models", &body);
       if (!created)
-        return tl::unexpected(error_of(std::move(created)));
+        return tl::unexpected(aws::error_of(std::move(created)));
       log.step(fmt::format("{}: model {} created", spec.logical_id, model->name));
       continue;
     }
@@ -291,11 +279,11 @@ apply_definition_extras(const Backend& backend, const ApiSpec& spec, const std::
       // No UpdateModel (moto): made again.
       auto removed = backend.apigw("DeleteModel", "DELETE", path);
       if (!removed && !removed.error().not_found())
-        return tl::unexpected(error_of(std::move(removed)));
+        return tl::unexpected(aws::error_of(std::move(removed)));
       updated = backend.apigw("CreateModel", "POST", base + "/models", &body);
     }
     if (!updated)
-      return tl::unexpected(error_of(std::move(updated)));
+      return tl::unexpected(aws::error_of(std::move(updated)));
     log.step(fmt::format("{}: model {} updated", spec.logical_id, model->name));
   }
   // Gateway responses.
@@ -307,7 +295,7 @@ apply_definition_extras(const Backend& backend, const ApiSpec& spec, const std::
     auto put = backend.apigw("PutGatewayResponse", "PUT",
                              base + "/gatewayresponses/" + segment(type), &body);
     if (!put)
-      return tl::unexpected(error_of(std::move(put)));
+      return tl::unexpected(aws::error_of(std::move(put)));
     log.step(fmt::format("{}: gateway response {} set", spec.logical_id, type));
   }
   return ids;
@@ -324,7 +312,7 @@ support::Status remove_definition_extras(const Backend& backend, const ApiSpec& 
     auto removed = backend.apigw("DeleteGatewayResponse", "DELETE",
                                  base + "/gatewayresponses/" + segment(type));
     if (!removed && !removed.error().not_found())
-      return tl::unexpected(error_of(std::move(removed)));
+      return tl::unexpected(aws::error_of(std::move(removed)));
     log.step(fmt::format("{}: gateway response {} back to API Gateway's default", spec.logical_id,
                          type));
   }
@@ -335,7 +323,7 @@ support::Status remove_definition_extras(const Backend& backend, const ApiSpec& 
       continue;
     auto removed = backend.apigw("DeleteModel", "DELETE", base + "/models/" + segment(name));
     if (!removed && !removed.error().not_found())
-      return tl::unexpected(error_of(std::move(removed)));
+      return tl::unexpected(aws::error_of(std::move(removed)));
     log.step(fmt::format("{}: model {} removed", spec.logical_id, name));
   }
   for (const auto& [name, validator] : actual.validators) {
@@ -345,7 +333,7 @@ support::Status remove_definition_extras(const Backend& backend, const ApiSpec& 
     auto removed = backend.apigw("DeleteRequestValidator", "DELETE",
                                  base + "/requestvalidators/" + segment(validator.id));
     if (!removed && !removed.error().not_found())
-      return tl::unexpected(error_of(std::move(removed)));
+      return tl::unexpected(aws::error_of(std::move(removed)));
     log.step(fmt::format("{}: request validator {} removed", spec.logical_id, name));
   }
   return {};

@@ -18,18 +18,6 @@ namespace json = boost::json;
 
 namespace {
 
-const json::array& items_of(const json::value& v) {
-  static const json::array k_empty;
-  if (!v.is_object())
-    return k_empty;
-  const auto* items = v.as_object().if_contains("item");
-  return items != nullptr && items->is_array() ? items->as_array() : k_empty;
-}
-
-template <class T> support::Error error_of(T&& result) {
-  return support::Error(std::forward<T>(result).error());
-}
-
 bool owned(const json::object& o, const std::string& stack) {
   const auto* tags = o.if_contains("tags");
   return tags != nullptr && tags->is_object() &&
@@ -47,8 +35,8 @@ support::Result<std::vector<UsagePlanActual>> owned_plans(const Backend& backend
       query.emplace_back("position", position);
     auto listed = backend.apigw_root("GetUsagePlans", "GET", "/usageplans", nullptr, query);
     if (!listed)
-      return tl::unexpected(error_of(std::move(listed)));
-    for (const auto& item : items_of(*listed)) {
+      return tl::unexpected(aws::error_of(std::move(listed)));
+    for (const auto& item : aws::json_items(*listed)) {
       if (!item.is_object() || !owned(item.as_object(), stack))
         continue;
       const auto& o = item.as_object();
@@ -78,8 +66,8 @@ support::Status read_key(const Backend& backend, const std::string& name, UsageP
   auto keys = backend.apigw_root("GetApiKeys", "GET", "/apikeys", nullptr,
                                  {{"name", name}, {"limit", "500"}});
   if (!keys)
-    return tl::unexpected(error_of(std::move(keys)));
-  for (const auto& item : items_of(*keys))
+    return tl::unexpected(aws::error_of(std::move(keys)));
+  for (const auto& item : aws::json_items(*keys))
     if (item.is_object() && aws::json_string(item.as_object(), "name") == name) {
       plan.key_id = aws::json_string(item.as_object(), "id");
       const auto* enabled = item.as_object().if_contains("enabled");
@@ -92,8 +80,8 @@ support::Status read_key(const Backend& backend, const std::string& name, UsageP
       backend.apigw_root("GetUsagePlanKeys", "GET", "/usageplans/" + segment(plan.id) + "/keys",
                          nullptr, {{"limit", "500"}});
   if (!linked)
-    return tl::unexpected(error_of(std::move(linked)));
-  for (const auto& item : items_of(*linked))
+    return tl::unexpected(aws::error_of(std::move(linked)));
+  for (const auto& item : aws::json_items(*linked))
     if (item.is_object() && aws::json_string(item.as_object(), "id") == plan.key_id)
       plan.key_linked = true;
   return {};
@@ -117,7 +105,7 @@ support::Status leave(const Backend& backend, const UsagePlanActual& plan, const
              {"op", "remove"}, {"path", "/apiStages"}, {"value", api_id + ":" + stage}}}}};
     auto patched = backend.apigw_root("UpdateUsagePlan", "PATCH", path, &body);
     if (!patched)
-      return tl::unexpected(error_of(std::move(patched)));
+      return tl::unexpected(aws::error_of(std::move(patched)));
     log.step(fmt::format("usage plan {}: stage {} of API {} removed", plan.name, stage, api_id));
     return {};
   }
@@ -125,10 +113,10 @@ support::Status leave(const Backend& backend, const UsagePlanActual& plan, const
   auto linked =
       backend.apigw_root("GetUsagePlanKeys", "GET", path + "/keys", nullptr, {{"limit", "500"}});
   if (!linked && !linked.error().not_found())
-    return tl::unexpected(error_of(std::move(linked)));
+    return tl::unexpected(aws::error_of(std::move(linked)));
   std::vector<std::string> keys;
   if (linked)
-    for (const auto& item : items_of(*linked))
+    for (const auto& item : aws::json_items(*linked))
       if (item.is_object() && aws::json_string(item.as_object(), "name").starts_with(stack + "-"))
         keys.push_back(aws::json_string(item.as_object(), "id"));
   // API Gateway refuses to delete a plan that still lists stages.
@@ -138,15 +126,15 @@ support::Status leave(const Backend& backend, const UsagePlanActual& plan, const
                                                                 {"value", api_id + ":" + stage}}}}};
   auto patched = backend.apigw_root("UpdateUsagePlan", "PATCH", path, &body);
   if (!patched && !patched.error().not_found())
-    return tl::unexpected(error_of(std::move(patched)));
+    return tl::unexpected(aws::error_of(std::move(patched)));
   auto removed = backend.apigw_root("DeleteUsagePlan", "DELETE", path);
   if (!removed && !removed.error().not_found())
-    return tl::unexpected(error_of(std::move(removed)));
+    return tl::unexpected(aws::error_of(std::move(removed)));
   log.step(fmt::format("usage plan {} removed", plan.name));
   for (const auto& key : keys) {
     auto gone = backend.apigw_root("DeleteApiKey", "DELETE", "/apikeys/" + segment(key));
     if (!gone && !gone.error().not_found())
-      return tl::unexpected(error_of(std::move(gone)));
+      return tl::unexpected(aws::error_of(std::move(gone)));
     log.step(fmt::format("API key {} removed", key));
   }
   return {};
@@ -254,7 +242,7 @@ support::Status apply_usage_plans(const Backend& backend, const ApiSpec& spec,
     const json::value request = std::move(body);
     auto created = backend.apigw_root("CreateUsagePlan", "POST", "/usageplans", &request);
     if (!created)
-      return tl::unexpected(error_of(std::move(created)));
+      return tl::unexpected(aws::error_of(std::move(created)));
     made.id = created->is_object() ? aws::json_string(created->as_object(), "id") : "";
     if (made.id.empty())
       return support::failf("CreateUsagePlan for {} returned no id", spec.logical_id);
@@ -273,7 +261,7 @@ support::Status apply_usage_plans(const Backend& backend, const ApiSpec& spec,
       auto patched = backend.apigw_root("UpdateUsagePlan", "PATCH",
                                         "/usageplans/" + segment(found->id), &body);
       if (!patched)
-        return tl::unexpected(error_of(std::move(patched)));
+        return tl::unexpected(aws::error_of(std::move(patched)));
       log.step(fmt::format("{}: usage plan {} updated", spec.logical_id, wanted.name));
     }
   }
@@ -282,7 +270,7 @@ support::Status apply_usage_plans(const Backend& backend, const ApiSpec& spec,
         json::object{{"name", wanted.key_name}, {"enabled", true}, {"tags", tags}};
     auto created = backend.apigw_root("CreateApiKey", "POST", "/apikeys", &body);
     if (!created)
-      return tl::unexpected(error_of(std::move(created)));
+      return tl::unexpected(aws::error_of(std::move(created)));
     found->key_id = created->is_object() ? aws::json_string(created->as_object(), "id") : "";
     if (found->key_id.empty())
       return support::failf("CreateApiKey for {} returned no id", spec.logical_id);
@@ -297,14 +285,14 @@ support::Status apply_usage_plans(const Backend& backend, const ApiSpec& spec,
     auto patched =
         backend.apigw_root("UpdateApiKey", "PATCH", "/apikeys/" + segment(found->key_id), &body);
     if (!patched)
-      return tl::unexpected(error_of(std::move(patched)));
+      return tl::unexpected(aws::error_of(std::move(patched)));
   }
   if (!found->key_linked) {
     const json::value body = json::object{{"keyId", found->key_id}, {"keyType", "API_KEY"}};
     auto linked = backend.apigw_root("CreateUsagePlanKey", "POST",
                                      "/usageplans/" + segment(found->id) + "/keys", &body);
     if (!linked)
-      return tl::unexpected(error_of(std::move(linked)));
+      return tl::unexpected(aws::error_of(std::move(linked)));
   }
   return {};
 }
