@@ -776,6 +776,12 @@ support::Result<Desired> build_desired(const sam::Model& model,
   // APIs.
   std::optional<UsagePlanSpec> shared_plan; // SAM's ServerlessUsagePlan: the first SHARED's
   for (const auto& api : model.apis) {
+    // A plain AWS::ApiGateway::RestApi or AWS::ApiGatewayV2::Api (written without SAM) is the
+    // infrastructure stack's, with its methods, deployment and stage: the loader models it
+    // for `wisp local`, but deploying it here too would make a second API beside the stack's.
+    if (const auto* resource = model.find_resource(api.logical_id);
+        resource != nullptr && !resource->type.starts_with("AWS::Serverless::"))
+      continue;
     ApiSpec spec;
     spec.stack = desired.stack;
     spec.logical_id = api.logical_id;
