@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -93,6 +94,8 @@ public:
         }
         return out;
       }
+      if (key == "Fn::Select")
+        return select(item.value(), context);
       return support::failf("{}: {} cannot be resolved before deploying", context, key);
     }
     return support::failf("{}: expected a string", context);
@@ -186,6 +189,52 @@ private:
       out += pattern[i];
     }
     return out;
+  }
+
+  // Fn::Select from a list written out or made by Fn::Split (how apps take a part of an ARN:
+  // `!Select [3, !Split ["/", !GetAtt Table.StreamArn]]`). A value of the stack not deployed
+  // yet stays pending (for the plan only).
+  support::Result<std::string> select(const json::value& argument, std::string_view context) const {
+    if (!argument.is_array() || argument.as_array().size() != 2)
+      return support::failf("{}: Fn::Select needs [index, list]", context);
+    const auto& args = argument.as_array();
+    WISP_TRY_ASSIGN(const auto index_text, text(args[0], context));
+    std::size_t index = 0;
+    const auto* first = index_text.data();
+    const auto* last = first + index_text.size();
+    if (const auto [end, ec] = std::from_chars(first, last, index);
+        ec != std::errc() || end != last)
+      return support::failf("{}: Fn::Select index {} is not a whole number", context, index_text);
+    std::vector<std::string> items;
+    const auto& list = args[1];
+    if (list.is_array()) {
+      for (const auto& item : list.as_array()) {
+        WISP_TRY_ASSIGN(auto value, text(item, context));
+        items.push_back(std::move(value));
+      }
+    } else if (const auto* split = list.is_object() && list.as_object().size() == 1
+                                       ? list.as_object().if_contains("Fn::Split")
+                                       : nullptr) {
+      if (!split->is_array() || split->as_array().size() != 2 ||
+          !split->as_array()[0].is_string() || split->as_array()[0].as_string().empty())
+        return support::failf("{}: Fn::Split needs [delimiter, string]", context);
+      const std::string delimiter(split->as_array()[0].as_string());
+      WISP_TRY_ASSIGN(const auto source, text(split->as_array()[1], context));
+      if (is_pending(source))
+        return source;
+      std::size_t at = 0;
+      for (auto next = source.find(delimiter); next != std::string::npos;
+           at = next + delimiter.size(), next = source.find(delimiter, at))
+        items.push_back(source.substr(at, next - at));
+      items.push_back(source.substr(at));
+    } else {
+      return support::failf("{}: Fn::Select of this list cannot be resolved before deploying",
+                            context);
+    }
+    if (index >= items.size())
+      return support::failf("{}: Fn::Select cannot select nonexistent value at index {}", context,
+                            index);
+    return items[index];
   }
 
   // A value of the infrastructure stack ("Table" or "Table.Arn"); pending before it deployed.
