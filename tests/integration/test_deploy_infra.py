@@ -1278,10 +1278,6 @@ class ImageFunctions(InfraTestCase):
         self.assertIsNone(self.aws("lambda", "get-function", "--function-name", "shop-Boxed", check=False))
 
 
-if __name__ == "__main__":
-    harness.main()
-
-
 def samtranslator_body(template_path, api, values):
     """The OpenAPI body aws-sam-translator makes for the API (its Cors, its events, its
     DefinitionBody), with Ref and Fn::Sub written in from `values` (see samtranslator_policy)."""
@@ -1578,6 +1574,21 @@ class ApiCors(InfraTestCase):
         # The template's own check says it first, with the line.
         self.assertIn("template.yaml:19:9: error: unknown property 'AllowOrigins' in Cors", proc.stderr)
 
+    def test_cors_without_allow_origin_allows_every_origin_as_samtranslator_does(self):
+        # Real apps write Cors with AllowMethods and AllowHeaders only: SAM's CorsProperties
+        # default AllowOrigin to "'*'" (the template loader refused this before).
+        template = self.write("app/template.yaml", REST_CORS.format(
+            cors="      Cors:\n        AllowMethods: \"'GET,POST,OPTIONS'\"\n"
+                 "        AllowHeaders: \"'Content-Type,X-Token'\"\n"))
+        self.deploy()
+        shop = self.rest_api("shop-Shop")
+        preflights = self.assert_preflights(template, "Shop", shop["id"], {"Origin": "'https://shop.example'"})
+        self.assertEqual(sorted(preflights), ["/items", "/items/{id}"])
+        for path, options in preflights.items():
+            parameters = options["x-amazon-apigateway-integration"]["responses"]["default"]["responseParameters"]
+            self.assertEqual(parameters["method.response.header.Access-Control-Allow-Origin"], "'*'", path)
+            self.assertEqual(parameters["method.response.header.Access-Control-Allow-Methods"], "'GET,POST,OPTIONS'")
+
     def http_api(self):
         return next(a for a in self.aws("apigatewayv2", "get-apis")["Items"] if a["Name"] == "shop-Web")
 
@@ -1847,3 +1858,140 @@ class IncludedDefinition(InfraTestCase):
                          self.aws("iam", "get-role", "--role-name", physical["ApiRole"])["Role"]["Arn"])
         self.assertTrue(integration["uri"].endswith("/" + physical["Jobs"].rsplit("/", 1)[1]))
         self.assertEqual(self.deploy_json()["status"], "no-change")
+
+
+RAW_API = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+  GatewayRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - {Effect: Allow, Principal: {Service: apigateway.amazonaws.com}, Action: sts:AssumeRole}
+      Policies:
+        - PolicyName: receive
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - {Effect: Allow, Action: sqs:ReceiveMessage, Resource: !GetAtt Jobs.Arn}
+  Gateway:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Name: raw-gateway
+  JobsPath:
+    Type: AWS::ApiGateway::Resource
+    Properties:
+      RestApiId: !Ref Gateway
+      ParentId: !GetAtt Gateway.RootResourceId
+      PathPart: jobs
+  ReceiveJobs:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Gateway
+      ResourceId: !Ref JobsPath
+      HttpMethod: GET
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS
+        IntegrationHttpMethod: POST
+        Credentials: !GetAtt GatewayRole.Arn
+        Uri: !Join ['', ['arn:aws:apigateway:', !Ref AWS::Region, ':sqs:path/', !Ref AWS::AccountId, '/', !GetAtt Jobs.QueueName]]
+        RequestParameters:
+          integration.request.header.Content-Type: "'application/x-www-form-urlencoded'"
+          integration.request.querystring.Action: "'ReceiveMessage'"
+        IntegrationResponses:
+          - StatusCode: '200'
+      MethodResponses:
+        - StatusCode: '200'
+{status}  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    DependsOn: [{depends}]
+    Properties:
+      RestApiId: !Ref Gateway
+  Stage:
+    Type: AWS::ApiGateway::Stage
+    Properties:
+      StageName: prod
+      RestApiId: !Ref Gateway
+      DeploymentId: !Ref Deployment
+"""
+
+RAW_API_STATUS = """\
+  Status:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      AutoPublishAlias: live
+  GetStatus:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Gateway
+      ResourceId: !GetAtt Gateway.RootResourceId
+      HttpMethod: GET
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Status.Arn}/invocations
+  StatusPermission:
+    Type: AWS::Lambda::Permission
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !GetAtt Status.Arn
+      Principal: apigateway.amazonaws.com
+      SourceArn: !Sub arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${Gateway}/*
+"""
+
+
+class RawApiGateway(InfraTestCase):
+    """A REST API written without SAM (AWS::ApiGateway::RestApi, Resource, Method,
+    Deployment, Stage) is the stack's, whole: wisp used to deploy it a second time itself
+    from the loader's model, and that copy had no methods when none integrated a function
+    (moto: "The REST API doesn't contain any methods")."""
+
+    def apis(self):
+        return self.aws("apigateway", "get-rest-apis")["items"]
+
+    def methods(self, api_id):
+        return {r["path"]: sorted(r.get("resourceMethods", {}))
+                for r in self.aws("apigateway", "get-resources", "--rest-api-id", api_id)["items"]}
+
+    def test_a_service_integration_only_api_is_the_stacks_and_deploys(self):
+        self.write("app/template.yaml", RAW_API.replace("{status}", "").replace("{depends}", "ReceiveJobs"))
+        self.deploy()
+        physical = self.stack_resources()
+        self.assertEqual([(a["id"], a["name"]) for a in self.apis()], [(physical["Gateway"], "raw-gateway")])
+        self.assertEqual(self.methods(physical["Gateway"]), {"/": [], "/jobs": ["GET"]})
+        # The template's one deployment (moto's CloudFormation reports no physical id for it and
+        # does not create its AWS::ApiGateway::Stage, see docs/deploy.md "Against moto").
+        deployments = self.aws("apigateway", "get-deployments", "--rest-api-id", physical["Gateway"])["items"]
+        self.assertEqual(len(deployments), 1)
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
+    def test_a_method_calling_a_function_gets_its_stage_alias_and_one_api_only(self):
+        self.write("app/template.yaml",
+                   RAW_API.replace("{status}", RAW_API_STATUS).replace("{depends}", "ReceiveJobs, GetStatus"))
+        out = self.deploy_json()
+        self.assertEqual(out["status"], "deployed")
+        physical = self.stack_resources()
+        self.assertEqual([a["id"] for a in self.apis()], [physical["Gateway"]])
+        self.assertEqual(self.methods(physical["Gateway"]), {"/": ["GET"], "/jobs": ["GET"]})
+        root = next(r["id"] for r in self.aws("apigateway", "get-resources", "--rest-api-id",
+                                                physical["Gateway"])["items"] if r["path"] == "/")
+        integration = self.aws("apigateway", "get-integration", "--rest-api-id", physical["Gateway"],
+                               "--resource-id", root, "--http-method", "GET")
+        alias = self.aws("lambda", "get-alias", "--function-name", "shop-Status", "--name", "live")
+        self.assertIn(f"/functions/{alias['AliasArn']}/invocations", integration["uri"])
+        again = self.deploy_json()
+        self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -422,6 +422,80 @@ Resources:
         mine = probe(path)
         self.assertEqual(mine["body"]["Resources"]["FnJobs"]["Properties"]["FunctionName"], {"Ref": "WispFnAlias"})
 
+    def test_an_apis_stage_named_by_sams_ref_is_its_stage_name_as_samtranslator_resolves_it(self):
+        # `!Ref Api.Stage` (a usage plan's stage) and `${Api.Stage}` (a WAF association's ARN):
+        # aws-sam-translator turns both into the Ref of the stage it generates, i.e. its name.
+        template = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Shop:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+  Plan:
+    Type: AWS::ApiGateway::UsagePlan
+    Properties:
+      ApiStages:
+        - ApiId: !Ref Shop
+          Stage: !Ref Shop.Stage
+  Guard:
+    Type: AWS::WAFv2::WebACLAssociation
+    Properties:
+      ResourceArn: !Sub arn:aws:apigateway:${AWS::Region}::/restapis/${Shop}/stages/${Shop.Stage}
+      WebACLArn: arn:aws:wafv2:us-east-1:123456789012:regional/webacl/guard/1
+"""
+        path = self.write("template.yaml", template)
+        sam = samtranslator(path)["Resources"]
+        stage_ref = sam["Plan"]["Properties"]["ApiStages"][0]["Stage"]
+        self.assertEqual(stage_ref, {"Ref": "Shopv1Stage"})
+        self.assertEqual(sam[stage_ref["Ref"]]["Properties"]["StageName"], "v1")
+        mine = probe(path, "--stage", "v1")
+        parameters = {p["key"]: p["value"] for p in mine["parameters"]}
+        self.assertEqual(parameters["WispShopStage"], "v1")
+        resources = mine["body"]["Resources"]
+        self.assertEqual(resources["Plan"]["Properties"]["ApiStages"][0]["Stage"], {"Ref": "WispShopStage"})
+        self.assertEqual(resources["Guard"]["Properties"]["ResourceArn"],
+                         {"Fn::Sub": "arn:aws:apigateway:us-east-1::/restapis/${WispShopId}/stages/${WispShopStage}"})
+        # Before the API exists, what names it waits for it.
+        self.assertEqual(sorted(mine["late"]), ["Guard", "Plan"])
+        created = probe(path, "--stage", "v1", "--api", "Shop=abc123")
+        self.assertEqual(created["late"], [])
+
+    def test_an_arn_the_template_qualifies_itself_is_the_functions_own(self):
+        # `${Fn.Arn}:live` names the alias already: the stack gets the function's unqualified
+        # ARN there (a stage alias ARN would read `...:live:live`), and the alias elsewhere.
+        template = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: s3://bucket/key.zip
+      Handler: app.handler
+      Runtime: python3.12
+      AutoPublishAlias: live
+  Invoke:
+    Type: AWS::Lambda::Permission
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !Sub '${Fn.Arn}:live'
+      Principal: apigateway.amazonaws.com
+  Plain:
+    Type: AWS::Lambda::Permission
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !Sub '${Fn.Arn}'
+      Principal: apigateway.amazonaws.com
+"""
+        path = self.write("template.yaml", template)
+        mine = probe(path)
+        parameters = {p["key"]: p["value"] for p in mine["parameters"]}
+        self.assertEqual(parameters["WispFnArn"], "arn:aws:lambda:us-east-1:123456789012:function:app-Fn")
+        self.assertEqual(parameters["WispFnAlias"], "arn:aws:lambda:us-east-1:123456789012:function:app-Fn:live")
+        resources = mine["body"]["Resources"]
+        self.assertEqual(resources["Invoke"]["Properties"]["FunctionName"], {"Fn::Sub": "${WispFnArn}:live"})
+        self.assertEqual(resources["Plain"]["Properties"]["FunctionName"], {"Fn::Sub": "${WispFnAlias}"})
+
     def test_no_echo_parameters_stay_out_of_the_template(self):
         template = """\
 Transform: AWS::Serverless-2016-10-31

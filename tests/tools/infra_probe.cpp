@@ -75,9 +75,14 @@ int main(int argc, char** argv) {
     w.exists = !fresh.contains(f.logical_id);
     in.functions.push_back(std::move(w));
   }
-  for (const auto& a : model->apis)
+  for (const auto& a : model->apis) {
+    // As the deployer: an API written without SAM is the stack's (build_desired skips it).
+    if (const auto* r = model->find_resource(a.logical_id);
+        r != nullptr && !r->type.starts_with("AWS::Serverless::"))
+      continue;
     in.apis.push_back({a.logical_id, a.kind == sam::ApiKind::rest ? "rest" : "http",
                        api_ids.contains(a.logical_id) ? api_ids[a.logical_id] : "", stage});
+  }
   auto stack = infra::generate(*model, in);
   if (!stack) {
     std::fprintf(stderr, "%s\n", stack.error().message.c_str());

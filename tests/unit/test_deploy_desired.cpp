@@ -224,6 +224,9 @@ TEST_CASE("desired: values of the infrastructure stack reach environment and pol
             - Effect: Allow
               Action: dynamodb:GetItem
               Resource: !Sub "${Table.Arn}/index/*"
+        - DynamoDBStreamReadPolicy:
+            TableName: !Ref Table
+            StreamName: !Select [3, !Split ["/", !GetAtt Table.StreamArn]]
 )");
   deploy::InfraValues infra;
   infra.ids = {"Table"};
@@ -234,7 +237,10 @@ TEST_CASE("desired: values of the infrastructure stack reach environment and pol
   CHECK(deploy::is_pending(pending.at("TABLE").as_string()));
   // Then the stack's outputs give them.
   infra.values = {{"Table", "shop-Table-X1"},
-                  {"Table.Arn", "arn:aws:dynamodb:eu-west-1:111122223333:table/shop-Table-X1"}};
+                  {"Table.Arn", "arn:aws:dynamodb:eu-west-1:111122223333:table/shop-Table-X1"},
+                  {"Table.StreamArn",
+                   "arn:aws:dynamodb:eu-west-1:111122223333:table/shop-Table-X1/stream/"
+                   "2026-12-04T00:00:00.000"}};
   auto after = app.desired({}, &infra);
   REQUIRE(after.has_value());
   const auto& variables = after->function("Worker")->config.at("Environment").at("Variables");
@@ -245,6 +251,9 @@ TEST_CASE("desired: values of the infrastructure stack reach environment and pol
             .find("table/shop-Table-X1/index/*") != std::string::npos);
   CHECK(role.inline_policies.at("WorkerRolePolicy1").at("Statement").at(0).at("Resource") ==
         "arn:aws:dynamodb:eu-west-1:111122223333:table/shop-Table-X1/index/*");
+  // Fn::Select of Fn::Split of a stack value (a policy template's StreamName).
+  CHECK(deploy::canonical_json(role.inline_policies.at("WorkerRolePolicy2"))
+            .find("table/shop-Table-X1/stream/2026-12-04T00:00:00.000") != std::string::npos);
   // The warning about resources wisp does not deploy is gone for what the stack holds.
   CHECK(std::none_of(after->warnings.begin(), after->warnings.end(), [](const std::string& w) {
     return w.find("Table (AWS::DynamoDB::Table)") != std::string::npos;

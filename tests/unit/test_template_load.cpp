@@ -446,6 +446,39 @@ Resources:
   CHECK(r.model.routes[2].authorizer == "Jwt");
 }
 
+TEST_CASE("a REST API's Cors without AllowOrigin allows every origin, as SAM's default") {
+  // aws-sam-translator's CorsProperties default AllowOrigin to "'*'"; the rest stay unset.
+  TemplateFixture t;
+  t.write("src/index.js", "");
+  const auto r = t.load(std::string(k_header) + R"(
+Resources:
+  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      Cors:
+        AllowMethods: "'GET,PUT'"
+        AllowHeaders: "'Content-Type'"
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: index.handler
+      Runtime: nodejs22.x
+      CodeUri: src/
+      Events:
+        Put: {Type: Api, Properties: {RestApiId: !Ref Rest, Path: /items, Method: put}}
+)");
+  INFO(joined(r));
+  REQUIRE_FALSE(r.diagnostics.has_errors());
+  const auto* rest = r.model.find_api("Rest");
+  REQUIRE(rest);
+  REQUIRE(rest->cors);
+  CHECK(rest->cors->allow_origins == std::vector<std::string>{"*"});
+  CHECK(rest->cors->allow_methods == std::vector<std::string>{"GET", "PUT"});
+  CHECK(rest->cors->allow_headers == std::vector<std::string>{"Content-Type"});
+  CHECK_FALSE(rest->cors->allow_credentials);
+}
+
 TEST_CASE("routes from an OpenAPI DefinitionBody with aws_proxy integrations") {
   TemplateFixture t;
   t.write("src/app.py", "");

@@ -18,10 +18,13 @@ namespace wisp::infra::detail {
 // One reference: {Ref: id}, {Fn::GetAtt: [id, attribute]} (or "id.attribute"), or ${id} /
 // ${id.attribute} inside a Fn::Sub string (the Sub's own variables excluded). `Ref` of
 // "F.Alias" (SAM's alias reference) is id "F", attribute "Alias" with `ref` true.
+// `qualified`: in a Fn::Sub string the reference is followed by ':' — the template qualifies
+// the ARN itself (`${Fn.Arn}:live`), so it wants the unqualified one.
 struct Reference {
   std::string id;
   std::string attribute;
   bool ref = true;
+  bool qualified = false;
 };
 
 // Calls `visit` for every reference to a resource in `value` (pseudo parameters skipped).

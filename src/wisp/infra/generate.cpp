@@ -243,6 +243,12 @@ private:
     };
     if (auto it = m_functions.find(r.id); it != m_functions.end()) {
       const auto& f = *it->second;
+      // `${Fn.Arn}:live` in a Fn::Sub: the template names the alias itself; the function's
+      // own ARN, not its stage alias's (which would read `...:live:live`).
+      if (r.attribute == "Arn" && r.qualified && f.alias_arn.ends_with(":" + f.alias))
+        return use(base + "Arn",
+                   Param{f.alias_arn.substr(0, f.alias_arn.size() - f.alias.size() - 1), false,
+                         !f.exists});
       if (r.attribute == "Alias" || r.attribute == "Arn" || (r.attribute.empty() && qualified))
         return alias_of(f);
       if (r.attribute.empty())
@@ -289,6 +295,11 @@ private:
                                         : fmt::format("https://{}.execute-api.{}.amazonaws.com",
                                                       api.id, m_in.region),
                          api.id.empty()});
+      // SAM's `!Ref Api.Stage` (and `${Api.Stage}` in Fn::Sub): the stage's name, as
+      // aws-sam-translator resolves it (to the Ref of the stage it generates); known once the
+      // API is, so what names it waits for the API like the API's id.
+      if (r.attribute == "Stage")
+        return use(base + "Stage", Param{api.stage, api.id.empty()});
       return support::failf("Fn::GetAtt {}.{}: not known for an API wisp deploys", r.id,
                             r.attribute);
     }

@@ -165,8 +165,9 @@ support::Status rewrite_references(json::value& value, const Rewriter& rewrite) 
         at = v.offset + v.length;
         std::optional<json::value> replacement;
         if (!(variables != nullptr && variables->contains(v.name)) && !pseudo(v.name)) {
-          WISP_TRY_ASSIGN(replacement,
-                          rewrite(split_name(v.name, v.name.find('.') == std::string::npos)));
+          auto reference = split_name(v.name, v.name.find('.') == std::string::npos);
+          reference.qualified = at < text.size() && text[at] == ':';
+          WISP_TRY_ASSIGN(replacement, rewrite(reference));
         }
         if (!replacement) {
           out.append(text, v.offset, v.length);

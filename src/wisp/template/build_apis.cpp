@@ -157,8 +157,9 @@ void Loader::build_api(const ResourceDecl& decl, const Node& properties, bool ht
       if (cors->is_scalar()) {
         value.allow_origins.push_back(strip_quotes(cors->text));
       } else if (cors->is_mapping() && !is_symbolic(*cors)) {
-        if (auto origin = as_string(cors->find("AllowOrigin")))
-          value.allow_origins.push_back(strip_quotes(*origin));
+        // Without AllowOrigin, SAM's CorsProperties default: "'*'".
+        const auto origin = as_string(cors->find("AllowOrigin"));
+        value.allow_origins.push_back(origin ? strip_quotes(*origin) : std::string("*"));
         if (auto methods = as_string(cors->find("AllowMethods")))
           value.allow_methods = split_trimmed(strip_quotes(*methods));
         if (auto headers = as_string(cors->find("AllowHeaders")))

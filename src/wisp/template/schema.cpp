@@ -449,12 +449,10 @@ constexpr P k_api_auth[] = {
 };
 constexpr ObjectSpec k_api_auth_spec{"Auth", k_api_auth};
 
+// AllowOrigin is optional: aws-sam-translator's CorsProperties defaults it to "'*'".
 constexpr P k_api_cors[] = {
-    {"AllowCredentials", T::boolean},
-    {"AllowHeaders", T::string},
-    {"AllowMethods", T::string},
-    {"AllowOrigin", T::string, nullptr, true},
-    {"MaxAge", T::string},
+    {"AllowCredentials", T::boolean}, {"AllowHeaders", T::string}, {"AllowMethods", T::string},
+    {"AllowOrigin", T::string},       {"MaxAge", T::string},
 };
 constexpr ObjectSpec k_api_cors_spec{"Cors", k_api_cors};
 
