@@ -444,13 +444,19 @@ support::Status definition_extras(const DeployResolver& resolver, const sam::Api
       WISP_TRY_ASSIGN(auto schema, resolver.deep(model.value(), where("model")));
       spec.models.push_back({std::string(model.key()), "application/json", std::move(schema)});
     }
-  if (const auto* validators = body.if_contains("x-amazon-apigateway-request-validators");
-      validators != nullptr) {
-    WISP_TRY_ASSIGN(const auto resolved,
-                    resolver.deep(*validators, where("x-amazon-apigateway-request-validators")));
+  // An extension of the body that must resolve to an object; null when the body has none.
+  const auto extension = [&](const char* key) -> support::Result<json::value> {
+    const auto* found = body.if_contains(key);
+    if (found == nullptr)
+      return json::value(nullptr);
+    WISP_TRY_ASSIGN(auto resolved, resolver.deep(*found, where(key)));
     if (!resolved.is_object())
-      return support::failf("{} is not an object", where("x-amazon-apigateway-request-validators"));
-    for (const auto& v : resolved.as_object()) {
+      return support::failf("{} is not an object", where(key));
+    return resolved;
+  };
+  WISP_TRY_ASSIGN(const auto validators, extension("x-amazon-apigateway-request-validators"));
+  if (validators.is_object()) {
+    for (const auto& v : validators.as_object()) {
       RestValidatorSpec validator;
       validator.name = std::string(v.key());
       if (v.value().is_object()) {
@@ -465,13 +471,9 @@ support::Status definition_extras(const DeployResolver& resolver, const sam::Api
       spec.validators.push_back(std::move(validator));
     }
   }
-  if (const auto* responses = body.if_contains("x-amazon-apigateway-gateway-responses");
-      responses != nullptr) {
-    WISP_TRY_ASSIGN(const auto resolved,
-                    resolver.deep(*responses, where("x-amazon-apigateway-gateway-responses")));
-    if (!resolved.is_object())
-      return support::failf("{} is not an object", where("x-amazon-apigateway-gateway-responses"));
-    for (const auto& r : resolved.as_object()) {
+  WISP_TRY_ASSIGN(const auto responses, extension("x-amazon-apigateway-gateway-responses"));
+  if (responses.is_object()) {
+    for (const auto& r : responses.as_object()) {
       json::object out;
       if (r.value().is_object()) {
         const auto& o = r.value().as_object();
