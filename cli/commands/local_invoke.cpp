@@ -57,7 +57,8 @@ public:
               "A durable function whose waits end as soon as it suspends"},
              {"wisp local invoke Child/Function",
               "A nested application's function (AWS::Serverless::Application with a local "
-              "Location) by its full path; its own logical id alone works when unique"}},
+              "Location, AWS::CloudFormation::Stack with a local TemplateURL) by its full "
+              "path; its own logical id alone works when unique"}},
             k_group_template | k_group_parameters | k_group_aws};
   }
 

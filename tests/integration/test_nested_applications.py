@@ -6,7 +6,8 @@ Shared.Outputs.LayerArn`: the layer another nested stack defines, read at /opt).
 stages nested functions under the build dir as SAM does (<build dir>/Service/Greeter) and local
 runs use that build. A missing child template and a template that includes itself are errors
 with file:line:col; a remote Location is skipped with a warning. Two levels down, a
-grandchild (by a file:// Location) runs as Mid/Leaf/Paint with a value passed down through both."""
+grandchild (by a file:// Location) runs as Mid/Leaf/Paint with a value passed down through both.
+An AWS::CloudFormation::Stack with a local TemplateURL runs the same way."""
 
 import json
 import os
@@ -312,6 +313,78 @@ Resources:
                       "'Missing', which child.yaml does not declare", proc.stderr)
         # The child's own errors name the child's file.
         self.assertTrue(re.search(r"child\.yaml:\d+:\d+: error:", proc.stderr), proc.stderr)
+
+
+class NestedCloudFormationStacks(WispTestCase):
+    """An AWS::CloudFormation::Stack whose TemplateURL is a local template runs like a nested
+    application (SAM CLI's sam_stack_provider treats both alike): the shape of
+    eventbridge-pipes-msk-to-lambda, whose function lives in a nested stack's pipes.yaml."""
+
+    PARENT = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Suffix: {Type: String, Default: orders}
+Resources:
+  Network:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: https://s3.amazonaws.com/some-bucket/vpc.yaml
+  Generated:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: !Join ['', ['https://', !GetAtt Assets.RegionalDomainName, '/child.yaml']]
+  Assets:
+    Type: AWS::S3::Bucket
+  Pipes:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: "./pipes.yaml"
+      Parameters:
+        Topic: !Sub 'shop-${Suffix}'
+"""
+
+    CHILD = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Topic: {Type: String}
+Resources:
+  Consumer:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Environment:
+        Variables: {TOPIC: !Ref Topic}
+"""
+
+    def test_a_local_template_url_runs_its_functions_under_the_stack_path(self):
+        harness.require_peer("python3", "runs the nested python function")
+        self.write("template.yaml", self.PARENT)
+        self.write("pipes.yaml", self.CHILD)
+        self.write("src/app.py", "import os\n\ndef handler(event, context):\n"
+                                 "    return {'topic': os.environ['TOPIC'], 'name': context.function_name}\n")
+        for name in ("Pipes/Consumer", "Consumer"):
+            proc = wisp("local", "invoke", name, cwd=self.tmp)
+            self.assertWisp(proc, 0)
+            self.assertEqual(json.loads(proc.stdout), {"topic": "shop-orders", "name": "Consumer"})
+        # The remote one and the one built with intrinsic functions: warned about, skipped.
+        self.assertRegex(proc.stderr, r"template\.yaml:9:20: warning: nested stack 'Network' is at "
+                                      r"https://s3\.amazonaws\.com/some-bucket/vpc\.yaml, not a "
+                                      r"local template: not run locally")
+        self.assertRegex(proc.stderr, r"template\.yaml:13:20: warning: nested stack 'Generated': its "
+                                      r"TemplateURL is not a literal path")
+        proc = wisp("validate", cwd=self.tmp)
+        self.assertWisp(proc, 0, stdout_has=["valid SAM template, with its nested application Pipes (2 warnings)"])
+
+    def test_a_missing_template_is_an_error_at_its_template_url(self):
+        self.write("template.yaml", self.PARENT)
+        proc = wisp("validate", cwd=self.tmp)
+        self.assertWisp(proc, 1)
+        self.assertIn("template.yaml:19:20: error: nested stack 'Pipes': its template pipes.yaml "
+                      "does not exist", proc.stderr)
 
 
 if __name__ == "__main__":

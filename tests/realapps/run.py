@@ -16,7 +16,8 @@ Not a CI test (the corpus is not in the repository): a measurement, like tests/b
 Each app (its whole pattern directory: a CodeUri may point outside the template's own) is
 copied to a scratch directory first, so the corpus is never written to. Functions with
 TenancyConfig are invoked with `--tenant-id`, as a SAM user invokes them. A nested
-application's functions (AWS::Serverless::Application with a local Location) are invoked from
+application's functions (AWS::Serverless::Application with a local Location, or
+AWS::CloudFormation::Stack with a local TemplateURL) are invoked from
 the parent template by their full path (`Child/Function`), as with SAM CLI; a template that
 another includes is not run on its own.
 
@@ -62,13 +63,17 @@ def _tag(loader, suffix, node):
 Loader.add_multi_constructor("!", _tag)
 
 
+NESTED = {"AWS::Serverless::Application": "Location", "AWS::CloudFormation::Stack": "TemplateURL"}
+
+
 def _nested_locations(path, doc):
-    """(logical id, child template path) of the nested applications with a local Location."""
+    """(logical id, child template path) of the nested applications with a local Location and
+    the nested stacks with a local TemplateURL."""
     out = []
     for logical_id, res in (doc.get("Resources") or {}).items():
-        if not isinstance(res, dict) or res.get("Type") != "AWS::Serverless::Application":
+        if not isinstance(res, dict) or res.get("Type") not in NESTED:
             continue
-        location = (res.get("Properties") or {}).get("Location")
+        location = (res.get("Properties") or {}).get(NESTED[res["Type"]])
         if not isinstance(location, str) or location.startswith(("s3://", "http://", "https://")):
             continue  # remote: SAM CLI and wisp skip it
         location = location[len("file://"):] if location.startswith("file://") else location
@@ -320,8 +325,8 @@ def _nested_child(work, rel_template):
                         text = h.read()
                 except OSError:
                     continue
-                if "AWS::Serverless::Application" in text and re.search(
-                        r"Location:\s*['\"]?(\./)?" + re.escape("/".join(parts[1:])), text):
+                if re.search(r"(Location|TemplateURL):\s*['\"]?(\./)?" + re.escape("/".join(parts[1:])),
+                             text):
                     return True
     return False
 

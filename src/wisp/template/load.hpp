@@ -59,7 +59,8 @@ struct LoadOptions {
   std::vector<std::filesystem::path> enclosing_templates;
 };
 
-// A nested application run locally (AWS::Serverless::Application with a local Location):
+// A nested application run locally (AWS::Serverless::Application with a local Location, or
+// AWS::CloudFormation::Stack with a local TemplateURL):
 // its functions, layers, APIs and routes are in the Model under this stack path
 // ("Child/Function", "Child/Grandchild/Function": SAM CLI's full path). Model::find_function
 // finds them by that full path, and by their own logical id when no other function has it.

@@ -121,8 +121,9 @@ private:
   void build_routes();
   void routes_from_definition(const Api& api, const Node& body);
 
-  // nested.cpp: AWS::Serverless::Application resources whose Location is a local template,
-  // loaded (recursively) and merged into the model under their stack path ("Child/Fn").
+  // nested.cpp: AWS::Serverless::Application resources whose Location (and
+  // AWS::CloudFormation::Stack resources whose TemplateURL) is a local template, loaded
+  // (recursively) and merged into the model under their stack path ("Child/Fn").
   void load_applications();
 
   // build_raw_apis.cpp

@@ -1,10 +1,12 @@
 // Nested applications run locally, as SAM CLI runs them (samcli/lib/providers/
-// sam_stack_provider.py): an AWS::Serverless::Application whose Location is a local template
-// path (relative to the parent's directory, or file://) is loaded with the values its parent's
+// sam_stack_provider.py): an AWS::Serverless::Application whose Location, or an
+// AWS::CloudFormation::Stack whose TemplateURL, is a local template path (relative to the
+// parent's directory, or file://) is loaded with the values its parent's
 // `Parameters:` pass (the child's Defaults for the rest), recursively, and its functions,
 // layers, APIs and routes join the model under their stack path: `Child/Function`,
 // `Child/Grandchild/Function` (SAM's full path). A remote Location (ApplicationId +
-// SemanticVersion, s3://, http(s)://) is skipped with a warning, as SAM CLI does.
+// SemanticVersion, s3://, http(s)://, a TemplateURL built with intrinsic functions) is
+// skipped with a warning, as SAM CLI does.
 //
 // A parameter that is `!GetAtt Sibling.Outputs.X` takes the value of the sibling's output:
 // a literal, or what a local run calls the resource the output names (a layer: a layer ARN
@@ -77,17 +79,20 @@ void Loader::load_applications() {
   struct Application {
     const ResourceDecl* decl = nullptr;
     const Node* properties = nullptr;
+    bool stack = false; // AWS::CloudFormation::Stack (TemplateURL), else an Application
   };
   std::vector<Application> applications;
   for (const auto* entry : m_resource_entries) {
     const auto it = m_scope.resources.find(entry->key);
-    if (it == m_scope.resources.end() || !it->second.included ||
-        it->second.type != "AWS::Serverless::Application")
+    if (it == m_scope.resources.end() || !it->second.included)
+      continue;
+    const bool stack = it->second.type == "AWS::CloudFormation::Stack";
+    if (!stack && it->second.type != "AWS::Serverless::Application")
       continue;
     const auto found = m_resolved_by_id.find(entry->key);
     if (found == m_resolved_by_id.end())
       continue;
-    applications.push_back(Application{&it->second, found->second});
+    applications.push_back(Application{&it->second, found->second, stack});
   }
   if (applications.empty())
     return;
@@ -110,9 +115,19 @@ void Loader::load_applications() {
       return;
     visiting.insert(id);
     loaded[id]; // loaded or skipped: its outputs stay empty unless it loads
-    const Node* location = app.properties->find("Location");
+    const char* const what = app.stack ? "nested stack" : "nested application";
+    const char* const key = app.stack ? "TemplateURL" : "Location";
+    const Node* location = app.properties->find(key);
     if (location == nullptr)
       return; // the schema check reports it
+    if (app.stack && !location->is_scalar()) {
+      // Built with intrinsic functions (CDK's templates): SAM CLI cannot tell where it is.
+      warning(location->mark, "nested-remote",
+              fmt::format("nested stack '{}': its TemplateURL is not a literal path: not run "
+                          "locally (as SAM CLI, which skips it)",
+                          id));
+      return;
+    }
     if (location->is_mapping()) {
       const auto* application_id = location->find("ApplicationId");
       warning(location->mark, "nested-remote",
@@ -129,9 +144,9 @@ void Loader::load_applications() {
     std::string text = location->text;
     if (is_remote(text)) {
       warning(location->mark, "nested-remote",
-              fmt::format("nested application '{}' is at {}, not a local template: not run "
+              fmt::format("{} '{}' is at {}, not a local template: not run "
                           "locally (as SAM CLI, which skips it)",
-                          id, text));
+                          what, id, text));
       return;
     }
     fs::path child_path;
@@ -146,13 +161,12 @@ void Loader::load_applications() {
     std::error_code ec;
     if (!fs::exists(child_path, ec)) {
       error(location->mark, "nested-missing",
-            fmt::format("nested application '{}': its template {} does not exist", id,
-                        child_shown.string()));
+            fmt::format("{} '{}': its template {} does not exist", what, id, child_shown.string()));
       return;
     }
     if (fs::is_directory(child_path, ec)) {
       error(location->mark, "nested-missing",
-            fmt::format("nested application '{}': Location {} is a directory, not a template", id,
+            fmt::format("{} '{}': {} {} is a directory, not a template", what, id, key,
                         child_shown.string()));
       return;
     }
@@ -165,8 +179,8 @@ void Loader::load_applications() {
         chain.push_back(path.lexically_relative(top).string());
       chain.push_back(canonical.lexically_relative(top).string());
       error(location->mark, "nested-cycle",
-            fmt::format("nested application '{}': {} includes itself ({})", id,
-                        child_shown.string(), support::join(chain, " → ")));
+            fmt::format("{} '{}': {} includes itself ({})", what, id, child_shown.string(),
+                        support::join(chain, " → ")));
       return;
     }
 
@@ -217,9 +231,9 @@ void Loader::load_applications() {
           options.parent_parameters.emplace_back(entry.key, *passed);
         } else {
           warning(value.mark, "nested-parameter",
-                  fmt::format("nested application '{}': the value of its parameter '{}' is "
+                  fmt::format("{} '{}': the value of its parameter '{}' is "
                               "known only to a deployed stack; the child template runs without it",
-                              id, entry.key));
+                              what, id, entry.key));
         }
       }
     }
