@@ -232,6 +232,7 @@ public:
       return fail(context, account.error());
 
     sam::LoadOptions load;
+    load.require_parameter_values = true; // as CloudFormation, before anything is sent
     load.region = (*client)->region();
     load.account_id = *account;
     load.stack_name = target.stack;

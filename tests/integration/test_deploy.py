@@ -334,6 +334,20 @@ class FirstDeploy(DeployTestCase):
         self.assertRegex(typo.stderr, r"template\.yaml:\d+:\d+: error: unknown deployment type "
                                       r"'Canary10Percent5Minute'; did you mean 'Canary10Percent5Minutes'\?")
         self.write_app("v1")
+        # A parameter with no Default and no value: CloudFormation's refusal, before any call.
+        with open(self.path("app/template.yaml")) as f:
+            template = f.read()
+        self.assertEqual(template.count("\nResources:"), 1)
+        self.write("app/template.yaml", template.replace(
+            "\nResources:", "\nParameters:\n  Owner:\n    Type: String\n  Team:\n    Type: String\n"
+                            "    Default: core\nResources:"))
+        line = template[:template.index("\nResources:")].count("\n") + 3
+        no_value = self.deploy(code=1)
+        self.assertIn(f"template.yaml:{line}:3: error: parameter 'Owner' has no value: it has no Default and "
+                      "--parameter-overrides does not set it (CloudFormation refuses the stack: "
+                      "\"Parameters: [Owner] must have values\")", no_value.stderr)
+        self.assertNotIn("'Team'", no_value.stderr)
+        self.write_app("v1")
         missing_bucket = wisp("deploy", "--endpoint-url", self.url, "--stack-name", STACK, "--s3-bucket",
                               "no-such-bucket", cwd=self.app)
         self.assertWisp(missing_bucket, 1, stderr_has="the bucket no-such-bucket does not exist")

@@ -597,6 +597,12 @@ void Loader::declare_parameters() {
           parameter.value = string_node(raw->mark, raw->text);
         }
         m_model.parameters[parameter.name] = raw->text;
+      } else if (m_options.require_parameter_values && default_value == nullptr) {
+        error(entry.key_mark, "parameter-value",
+              fmt::format("parameter '{}' has no value: it has no Default and "
+                          "--parameter-overrides does not set it (CloudFormation refuses the "
+                          "stack: \"Parameters: [{}] must have values\")",
+                          entry.key, entry.key));
       }
       if (parameter.no_echo)
         m_model.no_echo_parameters.insert(parameter.name);

@@ -42,6 +42,10 @@ struct LoadOptions {
   // local files). A handler file missing from an existing CodeUri is always a warning (SAM
   // never checks it: a layer or an exec wrapper may provide it).
   bool missing_code_is_error = true;
+  // A parameter with neither a Default nor a value from --parameter-overrides is an error
+  // (`wisp deploy`: CloudFormation refuses such a stack, "Parameters: [X] must have values");
+  // the local commands leave it unset (SAM CLI runs them so).
+  bool require_parameter_values = false;
   // The template's text, when it does not come from a file (tests, fuzzing, stdin);
   // template_path then only names it in diagnostics and gives the base directory.
   std::optional<std::string> template_text;
