@@ -614,6 +614,17 @@ export_values(const aws::Client& client, const std::string& stack, const StackSt
       return support::failf("stack {} has no output {} and no physical id for {} ({}): the "
                             "backend did not create it",
                             stack, e->output, e->logical_id, e->type);
+    if (e->type == "AWS::CloudFormation::Stack" && e->attribute.starts_with("Outputs.")) {
+      // A nested stack's output: read from the nested stack itself.
+      WISP_TRY_ASSIGN(auto nested, read_stack(client, it->second));
+      const auto name = e->attribute.substr(8);
+      auto found = nested.outputs.find(name);
+      if (!nested.exists || found == nested.outputs.end())
+        return support::failf("nested stack {} ({} of stack {}) has no output {}", it->second,
+                              e->logical_id, stack, name);
+      values[e->output] = found->second;
+      continue;
+    }
     auto value = derive(e->type, it->second, e->attribute, region, account);
     if (!value)
       return support::failf("stack {} has no output {}, and wisp cannot derive {}.{} of a {} from "
