@@ -619,9 +619,16 @@ export_values(const aws::Client& client, const std::string& stack, const StackSt
       WISP_TRY_ASSIGN(auto nested, read_stack(client, it->second));
       const auto name = e->attribute.substr(8);
       auto found = nested.outputs.find(name);
-      if (!nested.exists || found == nested.outputs.end())
-        return support::failf("nested stack {} ({} of stack {}) has no output {}", it->second,
-                              e->logical_id, stack, name);
+      if (!nested.exists || found == nested.outputs.end()) {
+        std::string reported;
+        for (const auto& [key, value] : nested.outputs)
+          reported += (reported.empty() ? "" : ", ") + key;
+        return support::failf("nested stack {} ({} of stack {}) reports no output {} (it reports "
+                              "{}): the backend did not compute it (did it create the resource "
+                              "the output names?)",
+                              it->second, e->logical_id, stack, name,
+                              reported.empty() ? "none" : reported);
+      }
       values[e->output] = found->second;
       continue;
     }
