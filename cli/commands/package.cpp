@@ -34,7 +34,10 @@ public:
             "([prefix/]<sha256>.zip; nothing is uploaded when the object is already there) and "
             "pushes images (PackageType Image, or --format oci) to --image-repository. Writes "
             "the template with CodeUri/ContentUri/ImageUri pointing at the artifacts (stdout "
-            "without --output-template-file). --output-dir exports instead of uploading.",
+            "without --output-template-file). Nested stacks with a local template "
+            "(AWS::CloudFormation::Stack TemplateURL, AWS::Serverless::Application Location) "
+            "have it uploaded ([prefix/]<sha256>.template) and their URL written in its place. "
+            "--output-dir exports instead of uploading.",
             {{"wisp package --s3-bucket my-artifacts --output-template-file packaged.yaml",
               "Upload zips and write the packaged template"},
              {"wisp package --output-dir dist", "Write <LogicalId>.zip files, upload nothing"},
