@@ -236,7 +236,7 @@ public:
     load.region = (*client)->region();
     load.account_id = *account;
     load.stack_name = target.stack;
-    load.nested_applications = false; // refused by deploy (not deployed by wisp yet)
+    load.nested_applications = false; // children: uploaded as nested stacks (infra/nested.cpp)
     const auto started = std::chrono::steady_clock::now();
     const auto since = [&] {
       return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -8,11 +8,14 @@
 #include <wisp/artifact/registry.hpp>
 #include <wisp/aws/client.hpp>
 #include <wisp/aws/s3.hpp>
+#include <wisp/infra/infra.hpp>
 #include <wisp/support/fs.hpp>
 #include <wisp/template/load.hpp>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace wisp::cli {
 
@@ -31,7 +34,10 @@ public:
             "([prefix/]<sha256>.zip; nothing is uploaded when the object is already there) and "
             "pushes images (PackageType Image, or --format oci) to --image-repository. Writes "
             "the template with CodeUri/ContentUri/ImageUri pointing at the artifacts (stdout "
-            "without --output-template-file). --output-dir exports instead of uploading.",
+            "without --output-template-file). Nested stacks with a local template "
+            "(AWS::CloudFormation::Stack TemplateURL, AWS::Serverless::Application Location) "
+            "have it uploaded ([prefix/]<sha256>.template) and their URL written in its place. "
+            "--output-dir exports instead of uploading.",
             {{"wisp package --s3-bucket my-artifacts --output-template-file packaged.yaml",
               "Upload zips and write the packaged template"},
              {"wisp package --output-dir dist", "Write <LogicalId>.zip files, upload nothing"},
@@ -73,7 +79,9 @@ public:
   int run(Context& context) override {
     int exit_code = 0;
     sam::LoadOptions load;
-    load.nested_applications = false; // not packaged by wisp yet: nothing of a child uploaded
+    // Children are read by infra::nested_templates (their templates uploaded as they are;
+    // a child's functions are refused), not loaded into the model.
+    load.nested_applications = false;
     auto model = load_template(context, std::move(load), exit_code);
     if (!model)
       return exit_code;
@@ -153,6 +161,42 @@ public:
                                const std::string& tag) {
       return artifact::pull_image(source, architecture, layout, tag, registry);
     };
+    // Nested stacks' local templates (no function of their own: refused, as by deploy):
+    // uploaded content-addressed, their URL written where the template names them.
+    std::vector<infra::NestedTemplate> nested_uploaded;
+    if (s3) {
+      auto nested = infra::nested_templates(*model, m_bucket, m_prefix, s3->region());
+      if (!nested) {
+        print_error(context, nested.error());
+        return static_cast<int>(nested.error().exit_code);
+      }
+      for (auto& t : nested->templates) {
+        auto head = aws::s3::head_object(*s3, m_bucket, t.key);
+        if (!head) {
+          print_error(context, support::Error(head.error()));
+          return 1;
+        }
+        if (m_force || !head->has_value() || (*head)->size != t.body.size()) {
+          aws::s3::PutOptions put;
+          put.content_type = "application/json";
+          if (auto stored = aws::s3::put_object(*s3, m_bucket, t.key, t.body, put); !stored) {
+            print_error(context, support::Error(stored.error()));
+            return 1;
+          }
+          nested_uploaded.push_back(t);
+        }
+      }
+      options.nested_urls = nested->urls;
+      for (const auto& t : nested->templates)
+        if (!quiet)
+          context.console.err(fmt::format(
+              "{} {:<24} {}\n",
+              std::any_of(nested_uploaded.begin(), nested_uploaded.end(),
+                          [&](const infra::NestedTemplate& u) { return u.key == t.key; })
+                  ? "uploaded"
+                  : "exists  ",
+              t.logical_id, t.url));
+    }
     auto result = artifact::package(*model, options);
     if (!result) {
       print_error(context, result.error());
@@ -176,7 +220,12 @@ public:
                                          {"location", a.location},
                                          {"sha256", a.sha256},
                                          {"uploaded", a.uploaded}});
-      json::object out{{"artifacts", std::move(artifacts)}, {"uploads", result->uploads}};
+      json::array templates;
+      for (const auto& [id, url] : options.nested_urls)
+        templates.push_back(json::object{{"logicalId", id}, {"location", url}});
+      json::object out{{"artifacts", std::move(artifacts)},
+                       {"nestedTemplates", std::move(templates)},
+                       {"uploads", result->uploads + nested_uploaded.size()}};
       if (!m_template_output.empty())
         out["template"] = m_template_output;
       else

@@ -358,6 +358,34 @@ class AgainstSamTranslator(WispTestCase):
             with self.subTest(policy=expected["PolicyName"]):
                 self.assertEqual(norm.norm(got), norm.norm(expected))
 
+    def test_a_nested_application_is_the_stack_samtranslator_makes_of_it(self):
+        # A Location already in S3 (as `sam package` / `wisp package` write it); a local one is
+        # uploaded first and named the same way (tests/integration/test_deploy_nested.py).
+        template = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+  Auth:
+    Type: AWS::Serverless::Application
+    DependsOn: [Topic]
+    Properties:
+      Location: https://s3.us-east-1.amazonaws.com/bucket/auth.template
+      Parameters:
+        Stage: prod
+        TopicArn: !Ref Topic
+      NotificationARNs: [!Ref Topic]
+      Tags:
+        team: auth
+      TimeoutInMinutes: 15
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !GetAtt Auth.Outputs.QueueName
+"""
+        mine, _ = self.compare(template, ["Auth", "Queue"])
+        self.assertEqual(mine["body"]["Resources"]["Auth"]["Type"], "AWS::CloudFormation::Stack")
+
 
 @unittest.skipUnless(os.path.exists(PROBE), f"PEER MISSING: {PROBE} was not built")
 class ReferencesBothWays(WispTestCase):

@@ -55,12 +55,12 @@ Outputs:
     Value: !GetAtt Hello.Arn
 )";
   const std::vector<ArtifactLocation> locations = {
-      {"Hello", "bucket", "p/aaa.zip", "", "", {}, {}},
-      {"Quoted", "bucket", "p/bbb.zip", "", "", {}, {}},
-      {"FromGlobals", "bucket", "p/ccc.zip", "", "", {}, {}},
-      {"Libs", "bucket", "p/ddd.zip", "", "", {}, {}},
-      {"Raw", "bucket", "p/eee.zip", "", "", {}, {}},
-      {"RawLayer", "bucket", "p/fff.zip", "", "", {}, {}},
+      {"Hello", "bucket", "p/aaa.zip", "", "", {}, {}, {}},
+      {"Quoted", "bucket", "p/bbb.zip", "", "", {}, {}, {}},
+      {"FromGlobals", "bucket", "p/ccc.zip", "", "", {}, {}, {}},
+      {"Libs", "bucket", "p/ddd.zip", "", "", {}, {}, {}},
+      {"Raw", "bucket", "p/eee.zip", "", "", {}, {}, {}},
+      {"RawLayer", "bucket", "p/fff.zip", "", "", {}, {}, {}},
   };
   auto out = rewrite_template(text, "template.yaml", locations);
   REQUIRE_MESSAGE(out, out.error().message);
@@ -120,9 +120,9 @@ TEST_CASE("packaged template: JSON, images, local paths") {
  "B": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "x"}},
  "Img": {"Type": "AWS::Lambda::Function", "Properties": {"PackageType": "Image"}}}})";
   auto out = rewrite_template(text, "t.json",
-                              {{"A", "", "", "", "artifacts/A.zip", {}, {}},
-                               {"B", "bk", "k.zip", "", "", {}, {}},
-                               {"Img", "", "", "127.0.0.1:5000/app:img-1", "", {}, {}}});
+                              {{"A", "", "", "", "artifacts/A.zip", {}, {}, {}},
+                               {"B", "bk", "k.zip", "", "", {}, {}, {}},
+                               {"Img", "", "", "127.0.0.1:5000/app:img-1", "", {}, {}, {}}});
   REQUIRE_MESSAGE(out, out.error().message);
   CHECK(
       *out ==
@@ -134,12 +134,12 @@ TEST_CASE("packaged template: JSON, images, local paths") {
 TEST_CASE("packaged template: problems are errors") {
   CHECK_FALSE(rewrite_template("Resources: [", "t.yaml", {}));
   auto missing = rewrite_template("Resources:\n  A:\n    Type: AWS::S3::Bucket\n", "t.yaml",
-                                  {{"B", "b", "k", "", "", {}, {}}});
+                                  {{"B", "b", "k", "", "", {}, {}, {}}});
   REQUIRE_FALSE(missing);
   CHECK(missing.error().message == "t.yaml: no resource B to point at its artifact");
   auto bucket =
       rewrite_template("Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties: {}\n",
-                       "t.yaml", {{"A", "b", "k", "", "", {}, {}}});
+                       "t.yaml", {{"A", "b", "k", "", "", {}, {}, {}}});
   REQUIRE_FALSE(bucket);
   CHECK(bucket.error().message ==
         "t.yaml: resource A of type AWS::S3::Bucket has no code to point at");
@@ -180,21 +180,24 @@ TEST_CASE("packaged template: a build's Handler and NODE_OPTIONS are written as 
                                 "",
                                 "",
                                 "app.handler",
-                                {{"NODE_OPTIONS", "--trace-warnings --enable-source-maps"}}},
+                                {{"NODE_OPTIONS", "--trace-warnings --enable-source-maps"}},
+                                {}},
                                {"NoVariables",
                                 "bk",
                                 "b.zip",
                                 "",
                                 "",
                                 "b.handler",
-                                {{"NODE_OPTIONS", " --enable-source-maps"}}},
+                                {{"NODE_OPTIONS", " --enable-source-maps"}},
+                                {}},
                                {"FromGlobals",
                                 "bk",
                                 "c.zip",
                                 "",
                                 "",
                                 "c.handler",
-                                {{"NODE_OPTIONS", " --enable-source-maps"}}}});
+                                {{"NODE_OPTIONS", " --enable-source-maps"}},
+                                {}}});
   REQUIRE_MESSAGE(out, out.error().message);
   CHECK(*out == R"(Resources:
   Existing:
@@ -224,10 +227,45 @@ TEST_CASE("packaged template: a build's Handler and NODE_OPTIONS are written as 
 
   const std::string json_text =
       R"({"Resources": {"A": {"Type": "AWS::Lambda::Function", "Properties": {"Code": "src/", "Handler": "h/a.handler"}}}})";
-  out = rewrite_template(json_text, "t.json",
-                         {{"A", "bk", "a.zip", "", "", "a.handler", {{"NODE_OPTIONS", " --x"}}}});
+  out =
+      rewrite_template(json_text, "t.json",
+                       {{"A", "bk", "a.zip", "", "", "a.handler", {{"NODE_OPTIONS", " --x"}}, {}}});
   REQUIRE_MESSAGE(out, out.error().message);
   CHECK(
       *out ==
       R"({"Resources": {"A": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {"Variables": {"NODE_OPTIONS": " --x"}}, "Code": {"S3Bucket": "bk", "S3Key": "a.zip"}, "Handler": "a.handler"}}}})");
+}
+
+TEST_CASE("packaged template: nested stacks point at their uploaded templates") {
+  const std::string text = R"(Resources:
+  App:
+    Type: AWS::Serverless::Application
+    Properties:
+      Location: ./child.yaml # the child
+  Raw:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: "./raw.yaml"
+)";
+  const std::string app_url = "https://s3.us-east-1.amazonaws.com/b/p/1.template";
+  const std::string raw_url = "https://s3.us-east-1.amazonaws.com/b/p/2.template";
+  auto out = rewrite_template(
+      text, "template.yaml",
+      {{"App", "", "", "", "", "", {}, app_url}, {"Raw", "", "", "", "", "", {}, raw_url}});
+  REQUIRE_MESSAGE(out, out.error().message);
+  CHECK(*out == R"(Resources:
+  App:
+    Type: AWS::Serverless::Application
+    Properties:
+      Location: https://s3.us-east-1.amazonaws.com/b/p/1.template # the child
+  Raw:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: "https://s3.us-east-1.amazonaws.com/b/p/2.template"
+)");
+  auto wrong = rewrite_template("Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties: {}\n",
+                                "t.yaml", {{"A", "", "", "", "", "", {}, app_url}});
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().message ==
+        "t.yaml: resource A of type AWS::S3::Bucket is not a nested stack");
 }

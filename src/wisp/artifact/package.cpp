@@ -241,6 +241,12 @@ support::Result<PackageResult> package(const sam::Model& model, const PackageOpt
           function.logical_id, result.artifacts.back().location));
   }
 
+  for (const auto& [id, url] : options.nested_urls) {
+    ArtifactLocation location;
+    location.logical_id = id;
+    location.template_url = url;
+    locations.push_back(std::move(location));
+  }
   WISP_TRY_ASSIGN(auto text, support::read_file(model.template_path, 64u * 1024 * 1024));
   const auto display = model.template_path.filename().string();
   WISP_TRY_ASSIGN(result.template_text, rewrite_template(text, display, locations));

@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,9 @@ struct PackageOptions {
   std::filesystem::path template_output; // where the packaged template will be written
   BuildOptions build;
   std::function<void(const std::string&)> on_progress;
+  // Nested stacks whose local template the caller uploaded: logical id → its URL (written
+  // into Location / TemplateURL of the packaged template, as `sam package` does).
+  std::map<std::string, std::string> nested_urls;
 
   // Where artifacts go when not exported (the CLI implements these over S3 and a
   // registry; tests may use anything).

@@ -195,7 +195,13 @@ support::Result<std::string> rewrite(std::string_view text, const std::string& f
     std::string value;                                        // a scalar value
     std::vector<std::pair<std::string, std::string>> mapping; // or a mapping value
     const bool s3 = !location.s3_bucket.empty();
-    if (type == "AWS::Serverless::Function") {
+    if (!location.template_url.empty()) {
+      if (type != "AWS::Serverless::Application" && type != "AWS::CloudFormation::Stack")
+        return support::failf("{}: resource {} of type {} is not a nested stack", file,
+                              location.logical_id, type);
+      property = type == "AWS::Serverless::Application" ? "Location" : "TemplateURL";
+      value = location.template_url;
+    } else if (type == "AWS::Serverless::Function") {
       if (!location.image_uri.empty()) {
         property = "ImageUri";
         value = location.image_uri;

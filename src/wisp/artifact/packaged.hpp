@@ -7,6 +7,8 @@
 //   AWS::Lambda::Function        Code: {S3Bucket: bucket, S3Key: key}   (Image: {ImageUri: uri})
 //   AWS::Serverless::LayerVersion ContentUri: s3://bucket/key
 //   AWS::Lambda::LayerVersion    Content: {S3Bucket: bucket, S3Key: key}
+//   AWS::Serverless::Application Location: https://s3.<region>.amazonaws.com/bucket/key
+//   AWS::CloudFormation::Stack   TemplateURL: (the same)    (a nested stack's uploaded template)
 // With a local location (package --output-dir), CodeUri/ContentUri name the file instead.
 // A missing property (e.g. CodeUri given in Globals) is added to the resource's
 // Properties. A build's Handler and Environment.Variables changes (esbuild bundles, source
@@ -32,6 +34,7 @@ struct ArtifactLocation {
   // entries (added, or replaced when present).
   std::string handler;
   std::vector<std::pair<std::string, std::string>> environment;
+  std::string template_url; // a nested stack's uploaded template
 };
 
 // `file` names the template in errors.

@@ -865,6 +865,22 @@ struct Engine {
   }
 };
 
+// Nested stacks' templates, before the stack that names them: each key is its content's digest,
+// so one already there holds these bytes and is not sent again.
+support::Status upload_nested(const aws::Client& client, const std::string& bucket,
+                              const std::vector<infra::NestedTemplate>& templates, Log& log) {
+  for (const auto& t : templates) {
+    WISP_TRY_ASSIGN(auto head, aws::s3::head_object(client, bucket, t.key));
+    if (head.has_value() && head->size == t.body.size())
+      continue;
+    aws::s3::PutOptions put;
+    put.content_type = "application/json";
+    WISP_TRY(aws::s3::put_object(client, bucket, t.key, t.body, put));
+    log.step(fmt::format("uploaded {} ({}) for nested stack {}", t.key, t.file, t.logical_id));
+  }
+  return {};
+}
+
 std::string qualified_hook(const Desired& desired, const std::string& logical_id) {
   const auto* hook = desired.function(logical_id);
   return hook == nullptr ? std::string() : hook->name + ":" + hook->alias;
@@ -911,6 +927,10 @@ support::Result<DeployResult> deploy(const sam::Model& model,
                        options.step_interval,
                        options.tags,
                        &infra};
+  // Nested stacks' local templates: uploaded (content-addressed) before the stack is deployed.
+  WISP_TRY_ASSIGN(const auto nested, infra::nested_templates(model, location.bucket,
+                                                             location.prefix, client->region()));
+  inputs.nested_urls = &nested.urls;
   WISP_TRY_ASSIGN(const auto s3_code, resolve_s3_code(backend, model, options.max_parallel));
   inputs.s3_code = &s3_code;
   WISP_TRY_ASSIGN(const auto images, resolve_images(backend, model, artifacts, options, log));
@@ -1082,7 +1102,12 @@ support::Result<DeployResult> deploy(const sam::Model& model,
 
   // Phase 0: the infrastructure stack (without what waits for new functions and APIs); the
   // functions are then planned again with its values (table names, queue ARNs, ...).
+  bool nested_uploaded = false;
   const auto deploy_infra = [&](const json::object& body) -> support::Status {
+    if (!nested_uploaded) {
+      WISP_TRY(upload_nested(*client, location.bucket, nested.templates, log));
+      nested_uploaded = true;
+    }
     infra::StackOptions so;
     so.name = stack_name;
     so.body = body;

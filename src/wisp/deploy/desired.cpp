@@ -446,6 +446,8 @@ support::Result<Desired> build_desired(const sam::Model& model,
   desired.region = inputs.region;
   desired.account = inputs.account;
   desired.location = inputs.location;
+  if (inputs.nested_urls != nullptr)
+    desired.nested_urls = *inputs.nested_urls;
   WISP_TRY(validate_stack_name(desired.stack));
   WISP_TRY(validate_stage_name(desired.stage));
   const PolicyContext policy_context{desired.region, desired.account, desired.stack};

@@ -210,6 +210,8 @@ struct Desired {
   std::vector<ApiSpec> apis;
   std::vector<LayerSpec> layers;
   std::vector<std::string> warnings;
+  // Nested stacks with a local template: logical id → the URL of its upload (nested.cpp).
+  std::map<std::string, std::string> nested_urls;
 
   [[nodiscard]] const FunctionSpec* function(std::string_view logical_id) const;
 };
@@ -241,6 +243,8 @@ struct DesiredInputs {
   const std::map<std::string, CodeSpec>* s3_code = nullptr;
   // PackageType Image functions: the image's digest (resolve_images), by logical id.
   const std::map<std::string, CodeSpec>* images = nullptr;
+  // Nested stacks' uploaded templates (infra::nested_templates), by logical id.
+  const std::map<std::string, std::string>* nested_urls = nullptr;
 };
 
 // The stage a deploy targets: --stage, else the functions' common AutoPublishAlias, else

@@ -30,8 +30,6 @@ const std::set<std::string, std::less<>> k_wisp_types = {
 
 // SAM resource types wisp cannot put in the stack yet: a clear error, never a silent skip.
 const std::map<std::string, std::string, std::less<>> k_refused = {
-    {"AWS::Serverless::Application",
-     "nested applications (AWS::Serverless::Application) are not deployed by wisp yet"},
     {"AWS::Serverless::Connector", "AWS::Serverless::Connector is not deployed by wisp yet; write "
                                    "the policies it stands for in Policies"},
     {"AWS::Serverless::GraphQLApi", "AWS::Serverless::GraphQLApi is not deployed by wisp yet"},
@@ -86,7 +84,15 @@ public:
       if (auto refused = k_refused.find(resource.type); refused != k_refused.end())
         return fail_at(resource.source,
                        fmt::format("{}: {}", resource.logical_id, refused->second));
-      if (resource.type == "AWS::Serverless::SimpleTable") {
+      const auto nested = m_in.nested_urls.find(resource.logical_id);
+      if (resource.type == "AWS::Serverless::Application") {
+        // A local Location is uploaded (nested_templates); a remote one is refused there.
+        json::object body{{"Type", resource.type}, {"Properties", resource.properties}};
+        application_to_stack(body,
+                             nested == m_in.nested_urls.end() ? std::string() : nested->second);
+        m_resources[resource.logical_id] = std::move(body);
+        m_out.sources[resource.logical_id] = resource.source;
+      } else if (resource.type == "AWS::Serverless::SimpleTable") {
         WISP_TRY(detail::expand_simple_table(resource, context));
       } else if (resource.type == "AWS::Serverless::StateMachine") {
         WISP_TRY(detail::expand_state_machine(resource, context));
@@ -97,6 +103,8 @@ public:
         json::object body{{"Type", resource.type}};
         if (!resource.properties.empty())
           body["Properties"] = resource.properties;
+        if (nested != m_in.nested_urls.end()) // a local TemplateURL, uploaded
+          body["Properties"].as_object()["TemplateURL"] = nested->second;
         if (!resource.metadata.empty())
           body["Metadata"] = resource.metadata;
         m_resources[resource.logical_id] = std::move(body);

@@ -68,6 +68,9 @@ struct Inputs {
   std::vector<WispName> roles;
   std::vector<WispName> alarms;
   std::vector<WispName> layers; // arn: the version ARN, empty when not published yet
+  // Nested stacks whose template is a local file (AWS::Serverless::Application's Location,
+  // AWS::CloudFormation::Stack's TemplateURL): logical id → the URL it was uploaded to.
+  std::map<std::string, std::string> nested_urls;
 };
 
 struct Parameter {
@@ -109,6 +112,38 @@ support::Result<StackTemplate> generate(const sam::Model& model, const Inputs& i
 // The ids of the resources wisp deploys itself (functions, APIs, layers, the roles and alarms
 // in `inputs`); everything else of the template goes into the stack.
 bool wisp_owned(const sam::Resource& resource, const Inputs& inputs);
+
+// --- nested stacks (nested.cpp) ---
+
+// A nested stack's template as uploaded: the local file read, its own local nested stacks
+// pointed at their uploads, `AWS::Serverless::Application` made the `AWS::CloudFormation::Stack`
+// aws-sam-translator makes of it, as JSON; its key is content-addressed.
+struct NestedTemplate {
+  std::string logical_id; // path from the root: "Child", "Child/Grandchild"
+  std::string file;       // as shown in messages
+  std::string key;        // object key in the deploy's bucket
+  std::string url;        // https://s3.<region>.amazonaws.com/<bucket>/<key> (as sam package)
+  std::string body;
+};
+
+struct NestedTemplates {
+  std::map<std::string, std::string> urls; // the root's nested stacks → their TemplateURL
+  std::vector<NestedTemplate> templates;   // every template to upload, children first
+};
+
+// The root template's nested stacks with a local template, recursively. Refused, with the
+// file:line:col of what is refused: a Location in the Serverless Application Repository
+// (ApplicationId), a missing or unreadable child template, a template that includes itself,
+// and a child that holds what wisp deploys itself (functions, APIs, layers) or other SAM
+// resources (wisp does not deploy those from a nested template yet).
+// An AWS::Serverless::Application made the AWS::CloudFormation::Stack aws-sam-translator
+// makes of it (TemplateURL `url`; empty: the Location as written).
+void application_to_stack(boost::json::object& resource, const std::string& url);
+
+support::Result<NestedTemplates> nested_templates(const sam::Model& model,
+                                                  const std::string& bucket,
+                                                  const std::string& prefix,
+                                                  const std::string& region);
 
 // --- SAM policy templates (the list aws-sam-translator knows) ---
 

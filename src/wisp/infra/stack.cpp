@@ -614,6 +614,24 @@ export_values(const aws::Client& client, const std::string& stack, const StackSt
       return support::failf("stack {} has no output {} and no physical id for {} ({}): the "
                             "backend did not create it",
                             stack, e->output, e->logical_id, e->type);
+    if (e->type == "AWS::CloudFormation::Stack" && e->attribute.starts_with("Outputs.")) {
+      // A nested stack's output: read from the nested stack itself.
+      WISP_TRY_ASSIGN(auto nested, read_stack(client, it->second));
+      const auto name = e->attribute.substr(8);
+      auto found = nested.outputs.find(name);
+      if (!nested.exists || found == nested.outputs.end()) {
+        std::string reported;
+        for (const auto& [key, value] : nested.outputs)
+          reported += (reported.empty() ? "" : ", ") + key;
+        return support::failf("nested stack {} ({} of stack {}) reports no output {} (it reports "
+                              "{}): the backend did not compute it (did it create the resource "
+                              "the output names?)",
+                              it->second, e->logical_id, stack, name,
+                              reported.empty() ? "none" : reported);
+      }
+      values[e->output] = found->second;
+      continue;
+    }
     auto value = derive(e->type, it->second, e->attribute, region, account);
     if (!value)
       return support::failf("stack {} has no output {}, and wisp cannot derive {}.{} of a {} from "

@@ -55,8 +55,8 @@ struct LoadOptions {
   // CloudFormation), where the parent declares the application, and the templates of the
   // stacks above it (a template that includes itself is an error).
   // Load nested applications' local templates into the model (the local commands, build,
-  // validate). `wisp package` and `wisp deploy` do not: they do not handle nested
-  // applications yet (deploy refuses them), so nothing of a child is built or uploaded.
+  // validate). `wisp package` and `wisp deploy` do not: they upload a child template as it is
+  // (infra::nested_templates, which refuses a child holding functions), never build it.
   bool nested_applications = true;
   std::vector<std::pair<std::string, std::string>> parent_parameters;
   SourceRef parent_source;

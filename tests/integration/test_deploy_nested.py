@@ -1,0 +1,252 @@
+"""wisp deploy and wisp package of an app with nested stacks, against moto_server's
+CloudFormation: an AWS::Serverless::Application (local Location) and an
+AWS::CloudFormation::Stack (local TemplateURL) whose children create a queue and a table and
+export them; a function whose environment is the children's outputs. Deployed (the child
+templates uploaded, content-addressed, the nested stacks in the app's infrastructure stack),
+checked with the aws CLI, redeployed with no change (no mutating call), with a changed child
+(one change set), deleted. Bad input: a child template missing, a child with a YAML error, a
+cycle, a child holding a function, an application from the Serverless Application
+Repository."""
+
+import json
+import subprocess
+
+import harness
+from aws_proxy import FaultProxy
+from harness import wisp
+from test_deploy_infra import MUTATING_CFN, InfraTestCase, cloudformation_actions, form
+
+STACK = "shop"
+
+ROOT = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Prefix:
+    Type: String
+    Default: shop
+Resources:
+  Messaging:
+    Type: AWS::Serverless::Application
+    Properties:
+      Location: ./messaging.yaml
+      Parameters:
+        QueueName: !Sub "${Prefix}-jobs"
+      Tags:
+        team: orders
+  Storage:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: ./storage/storage.yaml
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      AutoPublishAlias: live
+      Environment:
+        Variables:
+          QUEUE_URL: !GetAtt Messaging.Outputs.QueueUrl
+          TABLE: !GetAtt Storage.Outputs.TableName
+"""
+
+MESSAGING = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  QueueName:
+    Type: String
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Ref QueueName
+Outputs:
+  QueueUrl:
+    Value: !Ref Queue
+"""
+
+SPARE = """\
+  Spare:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub "${QueueName}-spare"
+"""
+
+STORAGE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      BillingMode: PAY_PER_REQUEST
+Outputs:
+  TableName:
+    Value: !Ref Table
+"""
+
+
+class NestedTestCase(InfraTestCase):
+    def write_app(self, messaging=MESSAGING, storage=STORAGE, root=ROOT):
+        self.write("app/template.yaml", root)
+        self.write("app/messaging.yaml", messaging)
+        self.write("app/storage/storage.yaml", storage)
+        self.write("app/worker/app.py", 'def handler(event, context):\n    return "v1"\n')
+
+    def nested_stacks(self):
+        stacks = self.aws("cloudformation", "describe-stacks")["Stacks"]
+        return {s["StackName"]: s for s in stacks if s["StackName"] != STACK}
+
+    def nested_stack(self, logical_id):
+        physical = self.stack_resources()[logical_id]
+        return self.aws("cloudformation", "describe-stacks", "--stack-name", physical)["Stacks"][0]
+
+
+class NestedApp(NestedTestCase):
+    def test_deploy_check_redeploy_change_and_delete(self):
+        first = self.deploy()
+        self.assertIn("Deployed in", first.stdout)
+        self.assertRegex(first.stderr, r"uploaded shop/[0-9a-f]{64}\.template \(messaging\.yaml\) for nested "
+                                       r"stack Messaging")
+        self.assertRegex(first.stderr, r"stack shop: \+ Messaging \(AWS::CloudFormation::Stack\)")
+
+        # The app's stack holds both nested stacks, each pointing at its uploaded template.
+        deployed = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
+        messaging = deployed["Resources"]["Messaging"]
+        self.assertEqual(messaging["Type"], "AWS::CloudFormation::Stack")
+        self.assertEqual(messaging["Properties"]["Parameters"], {"QueueName": "shop-jobs"})
+        self.assertEqual(messaging["Properties"]["Tags"],
+                         [{"Key": "lambda:createdBy", "Value": "SAM"}, {"Key": "team", "Value": "orders"}])
+        url = messaging["Properties"]["TemplateURL"]
+        prefix = "https://s3.us-east-1.amazonaws.com/wisp-managed-123456789012-us-east-1/"
+        self.assertTrue(url.startswith(prefix + "shop/") and url.endswith(".template"), url)
+        uploaded = json.loads(self.read_object(url[len(prefix):]))
+        self.assertNotIn("Transform", uploaded)  # nothing of SAM's left for CloudFormation to expand
+        self.assertEqual(uploaded["Resources"]["Queue"]["Properties"]["QueueName"], {"Ref": "QueueName"})
+
+        # The nested stacks and what they made.
+        queue_stack = self.nested_stack("Messaging")
+        self.assertEqual(queue_stack["StackStatus"], "CREATE_COMPLETE")
+        queue_url = {o["OutputKey"]: o["OutputValue"] for o in queue_stack["Outputs"]}["QueueUrl"]
+        self.assertTrue(queue_url.endswith("/shop-jobs"), queue_url)
+        self.assertIsNotNone(self.aws("sqs", "get-queue-url", "--queue-name", "shop-jobs"))
+        table_stack = self.nested_stack("Storage")
+        table = {o["OutputKey"]: o["OutputValue"] for o in table_stack["Outputs"]}["TableName"]
+        self.assertEqual(self.aws("dynamodb", "describe-table", "--table-name", table)["Table"]["TableStatus"],
+                         "ACTIVE")
+
+        # The function's environment: the nested stacks' real outputs.
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Worker:live")
+        self.assertEqual(config["Environment"]["Variables"], {"QUEUE_URL": queue_url, "TABLE": table})
+
+        # No change: no mutating call (the child templates' keys are their content: same URLs).
+        with FaultProxy(self.url) as proxy:
+            again = self.deploy_json(url=proxy.url)
+            self.assertEqual(again["status"], "no-change")
+            self.assertEqual(again["mutating_calls"], 0)
+            actions = cloudformation_actions(proxy)
+            self.assertFalse(MUTATING_CFN & set(actions), actions)
+            self.assertEqual([r for r in proxy.records if r["method"] not in ("GET", "HEAD") and
+                              form(r).get("Action") not in (None, "DescribeStacks", "GetTemplate",
+                                                            "ListStackResources", "GetCallerIdentity")], [])
+
+        # A changed child: a new upload, a new URL, one change set on the app's stack.
+        self.write_app(messaging=MESSAGING.replace("Outputs:\n", SPARE + "Outputs:\n"))
+        with FaultProxy(self.url) as proxy:
+            changed = self.deploy("--output", "json", url=proxy.url)
+            self.assertEqual(json.loads(changed.stdout)["status"], "deployed")
+            actions = cloudformation_actions(proxy)
+            self.assertEqual(actions.count("CreateChangeSet"), 1, actions)
+            self.assertEqual(actions.count("ExecuteChangeSet"), 1, actions)
+        self.assertRegex(changed.stderr, r"uploaded shop/[0-9a-f]{64}\.template \(messaging\.yaml\)")
+        self.assertNotRegex(changed.stderr, r"\(storage/storage\.yaml\)")  # unchanged: not sent again
+        now = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
+        self.assertNotEqual(now["Resources"]["Messaging"]["Properties"]["TemplateURL"], url)
+        self.assertEqual(now["Resources"]["Storage"], deployed["Resources"]["Storage"])
+        self.assertIsNotNone(self.aws("sqs", "get-queue-url", "--queue-name", "shop-jobs-spare"))
+        self.assertEqual(self.deploy_json()["status"], "no-change")
+
+        # Delete: the app's stack, and the nested stacks and their resources with it.
+        gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", "--output", "json",
+                    cwd=self.app)
+        self.assertWisp(gone, 0)
+        self.assertIn(f"stack {STACK}", json.loads(gone.stdout)["deleted"])
+        self.assertIsNone(self.aws("cloudformation", "describe-stacks", "--stack-name", STACK, check=False))
+        self.assertIsNone(self.aws("sqs", "get-queue-url", "--queue-name", "shop-jobs", check=False))
+        self.assertIsNone(self.aws("dynamodb", "describe-table", "--table-name", table, check=False))
+
+    def read_object(self, key):
+        out = self.path("object.json")
+        proc = subprocess.run(["aws", "--endpoint-url", self.url, "s3", "cp",
+                               f"s3://wisp-managed-123456789012-us-east-1/{key}", str(out)],
+                              capture_output=True, text=True, timeout=60, env=harness.env())
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(out, encoding="utf-8") as f:
+            return f.read()
+
+    def test_package_uploads_children_and_points_at_them(self):
+        self.aws("s3api", "create-bucket", "--bucket", "pkg-bucket")
+        packaged = wisp("package", "--endpoint-url", self.url, "--s3-bucket", "pkg-bucket", "--s3-prefix", "p",
+                        "--output", "json", cwd=self.app)
+        self.assertWisp(packaged, 0)
+        result = json.loads(packaged.stdout)
+        urls = {t["logicalId"]: t["location"] for t in result["nestedTemplates"]}
+        self.assertEqual(sorted(urls), ["Messaging", "Storage"])
+        body = result["templateBody"]
+        self.assertIn(f"      Location: {urls['Messaging']}\n", body)
+        self.assertIn(f"      TemplateURL: {urls['Storage']}\n", body)
+        self.assertIn('QueueName: !Sub "${Prefix}-jobs"', body)  # the rest as written
+        listed = self.aws("s3api", "list-objects-v2", "--bucket", "pkg-bucket", "--prefix", "p/")
+        keys = {o["Key"] for o in listed["Contents"]}
+        for url in urls.values():
+            self.assertIn(url.split("/pkg-bucket/", 1)[1], keys)
+        # The packaged template deploys as it is (its Locations are S3 URLs now).
+        self.write("app/packaged.yaml", body)
+        self.deploy("--template-file", "packaged.yaml")
+        self.assertEqual(self.nested_stack("Messaging")["StackStatus"], "CREATE_COMPLETE")
+
+
+class NestedBadInput(NestedTestCase):
+    def refused(self, pattern):
+        proc = self.deploy(code=1)
+        self.assertRegex(proc.stderr, pattern)
+        self.assertNotIn("Traceback", proc.stderr)
+        self.assertIsNone(self.aws("cloudformation", "describe-stacks", "--stack-name", STACK, check=False))
+        return proc
+
+    def test_missing_child_names_the_location(self):
+        self.write_app(root=ROOT.replace("./messaging.yaml", "./nothere.yaml"))
+        self.refused(r"template\.yaml:11:17: Messaging: nested template nothere\.yaml does not exist")
+
+    def test_child_yaml_error_names_the_child(self):
+        self.write_app(messaging="Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n   bad: [\n")
+        self.refused(r"template\.yaml:11:17: Messaging: nested template: messaging\.yaml:4:\d+: YAML syntax error")
+
+    def test_cycle(self):
+        self.write_app(messaging="Resources:\n  Loop:\n    Type: AWS::Serverless::Application\n    Properties:\n"
+                                 "      Location: ./storage/storage.yaml\n",
+                       storage="Resources:\n  Back:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n"
+                               "      TemplateURL: ../messaging.yaml\n")
+        self.refused(r"storage/storage\.yaml:5:20: Messaging/Loop/Back: nested template messaging\.yaml includes "
+                     r"itself")
+
+    def test_function_in_child_is_refused(self):
+        self.write_app(messaging="Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n"
+                                 "    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: .\n"
+                                 "      Handler: a.b\n      Runtime: python3.12\n")
+        self.refused(r"messaging\.yaml:3:3: Messaging/Fn \(AWS::Serverless::Function\) is in a nested template")
+
+    def test_application_from_the_repository_is_refused(self):
+        self.write_app(root=ROOT.replace(
+            "Location: ./messaging.yaml",
+            "Location:\n        ApplicationId: arn:aws:serverlessrepo:us-east-1:123456789012:applications/x\n"
+            "        SemanticVersion: 1.0.0"))
+        self.refused(r"template\.yaml:12:9: Messaging: a nested application from the Serverless Application "
+                     r"Repository")
+
+
+if __name__ == "__main__":
+    harness.main()
