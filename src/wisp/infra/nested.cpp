@@ -7,6 +7,7 @@
 
 #include <wisp/infra/infra.hpp>
 #include <wisp/support/hash.hpp>
+#include <wisp/support/http.hpp>
 #include <wisp/template/document.hpp>
 
 #include <boost/json/serialize.hpp>
@@ -53,21 +54,6 @@ std::string local_location(std::string_view type, const json::object& properties
   return std::string(value->as_string());
 }
 
-// "%20" → " " (file:// URLs).
-std::string unquote(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(text[i + 1]) != 0 &&
-        std::isxdigit(text[i + 2]) != 0) {
-      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 class Packer {
 public:
   Packer(std::string bucket, std::string prefix, std::string region)
@@ -80,9 +66,10 @@ public:
   support::Result<std::string> child(const std::string& path_id, const std::string& location,
                                      const fs::path& dir, const fs::path& shown_dir,
                                      const sam::SourceRef& where) {
-    fs::path relative = location.starts_with("file://")
-                            ? fs::path(unquote(std::string_view(location).substr(7)))
-                            : fs::path(location);
+    fs::path relative =
+        location.starts_with("file://")
+            ? fs::path(support::http::url_decode(std::string_view(location).substr(7)))
+            : fs::path(location);
     const fs::path path = (relative.is_absolute() ? relative : dir / relative).lexically_normal();
     const fs::path shown =
         (relative.is_absolute() ? relative : shown_dir / relative).lexically_normal();

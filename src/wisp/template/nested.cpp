@@ -14,6 +14,7 @@
 // does; a function: its name). A missing child template and a template that includes itself
 // are errors at the Location.
 
+#include <wisp/support/http.hpp>
 #include <wisp/support/strings.hpp>
 #include <wisp/template/build_support.hpp>
 #include <wisp/template/convert.hpp>
@@ -42,22 +43,6 @@ namespace {
 bool is_remote(std::string_view location) {
   return location.starts_with("s3://") || location.starts_with("http://") ||
          location.starts_with("https://");
-}
-
-// "%20" → " " (file:// URLs).
-std::string unquote(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
 }
 
 std::string prefixed(const std::string& prefix, const std::string& id) {
@@ -152,7 +137,7 @@ void Loader::load_applications() {
     fs::path child_path;
     fs::path child_shown;
     if (text.starts_with("file://")) {
-      child_path = unquote(std::string_view(text).substr(7));
+      child_path = support::http::url_decode(std::string_view(text).substr(7));
       child_shown = child_path;
     } else {
       child_path = (m_model.base_dir / text).lexically_normal();
