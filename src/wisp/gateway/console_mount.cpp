@@ -204,10 +204,7 @@ struct ConsoleMount::Impl : std::enable_shared_from_this<Impl> {
           self->site.close_all();
         return;
       }
-      // The tick reads the dashboard for its subscribers (none: it does nothing, and the
-      // feed's thread applies the buffer off the I/O thread).
-      if (self->site.subscribers() > 0)
-        self->feed->flush();
+      self->feed->flush(); // the buffered invocations first: the tick reads the dashboard
       self->site.tick(wall_ms());
       self->arm();
     });
