@@ -6,9 +6,8 @@
 // Contract
 // - Thread-safe; started()/finished()/log() are cheap and allocate nothing once the rings
 //   are full (a lock, a few counters, a histogram bucket, a ring slot whose strings are
-//   reused, a fixed table of trace roots): they run for every invocation, on the feed's
-//   thread or on whichever thread flushes it (feed.hpp; docs/benchmarks.md: the console's
-//   share).
+//   reused, a fixed table of trace roots): they run on the engine's completion path, on the
+//   gateway's I/O thread, for every invocation (docs/benchmarks.md: the console's share).
 // - Bounded memory whatever the traffic: per function a ring of recent invocations, a ring of
 //   recent log lines (by count and bytes), histograms, a per-second concurrency timeline of
 //   fixed length; recursion detection keeps a bounded set of trace roots.

@@ -175,15 +175,6 @@ struct ConsoleMount::Impl : std::enable_shared_from_this<Impl> {
              [this](std::string_view id) -> support::Result<std::string> { return profile(id); }),
         timer(host_.io.get_executor()) {}
 
-  ~Impl() {
-    // The engine holds its observers as long as it lives: the feed's thread stops here, and
-    // nothing reaches the dashboard once it has gone.
-    if (feed)
-      feed->detach();
-  }
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
-
   support::Result<std::string> profile(std::string_view id) {
     const auto it = host.functions.find(std::string(id));
     if (it == host.functions.end() || !it->second.ok)
@@ -204,7 +195,6 @@ struct ConsoleMount::Impl : std::enable_shared_from_this<Impl> {
           self->site.close_all();
         return;
       }
-      self->feed->flush(); // the buffered invocations first: the tick reads the dashboard
       self->site.tick(wall_ms());
       self->arm();
     });
@@ -213,7 +203,6 @@ struct ConsoleMount::Impl : std::enable_shared_from_this<Impl> {
   Host& host;
   const sam::Model& model;
   console::Dashboard dashboard;
-  std::shared_ptr<console::DashboardFeed> feed; // the engine's observer (it keeps one too)
   console::Site site;
   asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor> timer;
   JobThread worker; // last: joined first when the mount goes
@@ -231,8 +220,7 @@ support::Result<std::unique_ptr<ConsoleMount>> ConsoleMount::create(Host& host,
   options.app = model.description.empty() ? model.template_path.parent_path().filename().string()
                                           : model.description;
   auto impl = std::make_shared<Impl>(host, model, std::move(options));
-  impl->feed = std::make_shared<console::DashboardFeed>(impl->dashboard);
-  host.engine->add_observer(impl->feed);
+  host.engine->add_observer(std::make_shared<console::DashboardFeed>(impl->dashboard));
   return std::unique_ptr<ConsoleMount>(new ConsoleMount(std::move(impl)));
 }
 
@@ -296,8 +284,6 @@ void ConsoleMount::handle(Door& door, Exchange& ex) {
   auto durable = durable_api(impl.host.durable.get(), ex.request.method, ex.request.raw_path,
                              ex.request.raw_query, ex.request.body,
                              ex.request.header("X-Wisp-Console") == "1");
-  if (!durable)
-    impl.feed->flush(); // what the engine has buffered, so that the answer is exact
   auto response = durable ? std::move(*durable) : impl.site.handle(ex.request.method, target);
   const auto answer = [&door](Exchange& exchange, console::SiteResponse& r) {
     exchange.mapped.clear();
@@ -339,7 +325,6 @@ void ConsoleMount::handle(Door& door, Exchange& ex) {
       return;
     auto connection = std::make_shared<EventConnection>(std::move(socket), self->host.connections);
     connection->start();
-    self->feed->flush();
     self->site.subscribe(connection, wall_ms());
   };
   if (auto session = ex.session)
