@@ -8,7 +8,10 @@ that does no work: a request costs only the gateway's and the Runtime API's shar
 console's share (its observer on every invocation, its ticks) is as visible as it can be.
 
 With --rounds N the two configurations run side by side in each round (the machine's speed
-drifts within minutes) and the ratio is the median of the per-round ratios. Goal (issue 19):
+drifts within minutes), in turn first (odd rounds without the console first, even rounds with
+it: whatever favours the first or the second server of a round cancels out), and the ratio is
+the median of the per-round ratios, printed with their spread (lowest, quartiles, highest).
+Goal (issue 19):
 with the console streaming ≥ 0.95× the throughput without it. Memory: wisp's own RSS (not its
 workers') after each round with the console; bounded means it stops growing once the rings are
 full. Not run by CI.
@@ -73,6 +76,15 @@ def rss_mb(pid):
     return 0.0
 
 
+def quartiles(values):
+    """The first and third quartiles (statistics.quantiles' inclusive method; both the value
+    itself for one value)."""
+    if len(values) < 2:
+        return values[0], values[0]
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return q[0], q[2]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
@@ -102,7 +114,8 @@ def main():
     ratios, rows, memory = [], [], []
     for round_ in range(1, args.rounds + 1):
         results = {}
-        for console in (False, True):
+        order = (False, True) if round_ % 2 else (True, False)
+        for console in order:
             server = start(console)
             streams = []
             try:
@@ -125,17 +138,29 @@ def main():
                 server.stop()
         ratio = results[True]["rps"] / results[False]["rps"]
         ratios.append(ratio)
-        rows.append((round_, results[False], results[True], ratio))
+        rows.append((round_, "plain" if order[0] is False else "console", results[False],
+                     results[True], ratio))
 
-    print(f"{'round':>5}  {'no console req/s':>16}  {'console req/s':>13}  {'ratio':>6}  "
-          f"{'CPU µs/req':>17}  {'events':>6}  {'streamed':>9}")
-    for round_, plain, console, ratio in rows:
-        print(f"{round_:>5}  {plain['rps']:>16.0f}  {console['rps']:>13.0f}  {ratio:>6.3f}  "
-              f"{plain['cpu_us']:>7.1f} → {console['cpu_us']:>6.1f}  {console['events']:>6}  "
-              f"{console['stream_kb']:>6.0f} KB")
+    print(f"{'round':>5}  {'first':>7}  {'no console req/s':>16}  {'console req/s':>13}  "
+          f"{'ratio':>6}  {'CPU µs/req':>17}  {'events':>6}  {'streamed':>9}")
+    for round_, first, plain, console, ratio in rows:
+        print(f"{round_:>5}  {first:>7}  {plain['rps']:>16.0f}  {console['rps']:>13.0f}  "
+              f"{ratio:>6.3f}  {plain['cpu_us']:>7.1f} → {console['cpu_us']:>6.1f}  "
+              f"{console['events']:>6}  {console['stream_kb']:>6.0f} KB")
     median = statistics.median(ratios)
+    low, q1, q3, high = min(ratios), *quartiles(ratios), max(ratios)
     print(f"\nthroughput with the console streaming: {median:.3f}× without it "
-          f"(goal ≥ 0.95: {'met' if median >= 0.95 else 'NOT met'})")
+          f"(goal ≥ 0.95: {'met' if median >= 0.95 else 'NOT met'}); {len(ratios)} rounds, "
+          f"spread {low:.3f} [{q1:.3f} – {q3:.3f}] {high:.3f} (lowest [quartiles] highest)")
+    for first in ("plain", "console"):
+        mine = [row[4] for row in rows if row[1] == first]
+        if mine:
+            print(f"  rounds with {'no console' if first == 'plain' else 'the console'} first: "
+                  f"median {statistics.median(mine):.3f} ({len(mine)})")
+    plain_cpu = statistics.median(row[2]["cpu_us"] for row in rows)
+    console_cpu = statistics.median(row[3]["cpu_us"] for row in rows)
+    print(f"  CPU per request (wisp and its workers), median: {plain_cpu:.1f} µs without, "
+          f"{console_cpu:.1f} µs with the console ({console_cpu - plain_cpu:+.1f})")
     for i, (before, after) in enumerate(memory, 1):
         print(f"round {i}: wisp's RSS {before:.1f} MB → {after:.1f} MB after another "
               f"{args.duration} s of requests")
