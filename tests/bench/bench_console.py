@@ -159,6 +159,8 @@ def main():
         ratios.append(ratio)
         rows.append((round_, "plain" if order[0] is False else "console", results[False],
                      results[True], ratio))
+        print(f"round {round_} ({rows[-1][1]} first): {results[False]['rps']:.0f} → "
+              f"{results[True]['rps']:.0f} req/s, {ratio:.3f}", file=sys.stderr, flush=True)
 
     print(f"{'round':>5}  {'first':>7}  {'no console req/s':>16}  {'console req/s':>13}  "
           f"{'ratio':>6}  {'CPU µs/req':>17}  {'events':>6}  {'streamed':>9}")
