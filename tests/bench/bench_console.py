@@ -8,7 +8,12 @@ that does no work: a request costs only the gateway's and the Runtime API's shar
 console's share (its observer on every invocation, its ticks) is as visible as it can be.
 
 With --rounds N the two configurations run side by side in each round (the machine's speed
-drifts within minutes) and the ratio is the median of the per-round ratios. Goal (issue 19):
+drifts within minutes), in turn first (odd rounds without the console first, even rounds with
+it, or the other way round with --console-first: whatever favours the first or the second
+server of a round cancels out), and the ratio is the median of the per-round ratios, printed with
+their spread (lowest, quartiles, highest), the median of each order and the geometric mean of
+those two.
+Goal (issue 19):
 with the console streaming ≥ 0.95× the throughput without it. Memory: wisp's own RSS (not its
 workers') after each round with the console; bounded means it stops growing once the rings are
 full. Not run by CI.
@@ -73,11 +78,22 @@ def rss_mb(pid):
     return 0.0
 
 
+def quartiles(values):
+    """The first and third quartiles (statistics.quantiles' inclusive method; both the value
+    itself for one value)."""
+    if len(values) < 2:
+        return values[0], values[0]
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return q[0], q[2]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--console-first", action="store_true",
+                        help="round 1 (and every odd round) starts with the console's server")
     parser.add_argument("--wisp", default=os.path.join(SOURCE, "build", "release", "cli", "wisp"))
     args = parser.parse_args()
     args.wisp = os.path.abspath(args.wisp)  # the servers run in a scratch directory
@@ -100,42 +116,78 @@ def main():
         return Server("console" if console else "plain", argv, work, port, "/native")
 
     ratios, rows, memory = [], [], []
+
+    def stop(server):
+        server.stop()
+        # Its log store (tens of MB a run) is written back now, not during the next run.
+        os.sync()
+
     for round_ in range(1, args.rounds + 1):
         results = {}
-        for console in (False, True):
-            server = start(console)
-            streams = []
-            try:
-                wrk(server.url(), 2, args.connections, 2, parse=False)  # warm up
+        order = (False, True) if (round_ % 2 == 1) != args.console_first else (True, False)
+        held = None  # the console's server: its memory is checked once both runs are done
+        try:
+            for console in order:
+                server = start(console)
                 if console:
-                    streams = [EventStream(server.port) for _ in range(2)]
-                    time.sleep(0.5)
-                result = wrk(server.url(), 2, args.connections, args.duration, server.proc.pid)
-                if console:
-                    result["events"] = sum(s.events for s in streams)
-                    result["stream_kb"] = sum(s.bytes for s in streams) / 1024
-                    # Memory after as many invocations again (the rings are full by now).
-                    before = rss_mb(server.proc.pid)
-                    wrk(server.url(), 2, args.connections, args.duration, parse=False)
-                    memory.append((before, rss_mb(server.proc.pid)))
-                results[console] = result
-            finally:
-                for s in streams:
-                    s.close()
-                server.stop()
+                    held = server
+                streams = []
+                try:
+                    wrk(server.url(), 2, args.connections, 2, parse=False)  # warm up
+                    if console:
+                        streams = [EventStream(server.port) for _ in range(2)]
+                        time.sleep(0.5)
+                    result = wrk(server.url(), 2, args.connections, args.duration, server.proc.pid)
+                    if console:
+                        result["events"] = sum(s.events for s in streams)
+                        result["stream_kb"] = sum(s.bytes for s in streams) / 1024
+                    results[console] = result
+                finally:
+                    for s in streams:
+                        s.close()
+                    if not console:
+                        stop(server)
+            # Memory after as many invocations again (the rings are full by now), after the
+            # round's two measured runs (which stay side by side in time).
+            before = rss_mb(held.proc.pid)
+            wrk(held.url(), 2, args.connections, args.duration, parse=False)
+            memory.append((before, rss_mb(held.proc.pid)))
+        finally:
+            if held is not None:
+                stop(held)
         ratio = results[True]["rps"] / results[False]["rps"]
         ratios.append(ratio)
-        rows.append((round_, results[False], results[True], ratio))
+        rows.append((round_, "plain" if order[0] is False else "console", results[False],
+                     results[True], ratio))
+        print(f"round {round_} ({rows[-1][1]} first): {results[False]['rps']:.0f} → "
+              f"{results[True]['rps']:.0f} req/s, {ratio:.3f}", file=sys.stderr, flush=True)
 
-    print(f"{'round':>5}  {'no console req/s':>16}  {'console req/s':>13}  {'ratio':>6}  "
-          f"{'CPU µs/req':>17}  {'events':>6}  {'streamed':>9}")
-    for round_, plain, console, ratio in rows:
-        print(f"{round_:>5}  {plain['rps']:>16.0f}  {console['rps']:>13.0f}  {ratio:>6.3f}  "
-              f"{plain['cpu_us']:>7.1f} → {console['cpu_us']:>6.1f}  {console['events']:>6}  "
-              f"{console['stream_kb']:>6.0f} KB")
+    print(f"{'round':>5}  {'first':>7}  {'no console req/s':>16}  {'console req/s':>13}  "
+          f"{'ratio':>6}  {'CPU µs/req':>17}  {'events':>6}  {'streamed':>9}")
+    for round_, first, plain, console, ratio in rows:
+        print(f"{round_:>5}  {first:>7}  {plain['rps']:>16.0f}  {console['rps']:>13.0f}  "
+              f"{ratio:>6.3f}  {plain['cpu_us']:>7.1f} → {console['cpu_us']:>6.1f}  "
+              f"{console['events']:>6}  {console['stream_kb']:>6.0f} KB")
     median = statistics.median(ratios)
+    low, q1, q3, high = min(ratios), *quartiles(ratios), max(ratios)
     print(f"\nthroughput with the console streaming: {median:.3f}× without it "
-          f"(goal ≥ 0.95: {'met' if median >= 0.95 else 'NOT met'})")
+          f"(goal ≥ 0.95: {'met' if median >= 0.95 else 'NOT met'}); {len(ratios)} rounds, "
+          f"spread {low:.3f} [{q1:.3f} – {q3:.3f}] {high:.3f} (lowest [quartiles] highest)")
+    by_order = {}
+    for first in ("plain", "console"):
+        mine = [row[4] for row in rows if row[1] == first]
+        if mine:
+            by_order[first] = statistics.median(mine)
+            print(f"  rounds with {'no console' if first == 'plain' else 'the console'} first: "
+                  f"median {by_order[first]:.3f} ({len(mine)})")
+    if len(by_order) == 2:
+        # Whatever the second server of a round gains or loses cancels out in the geometric
+        # mean of the two orders' medians.
+        print(f"  both orders weighed alike: {(by_order['plain'] * by_order['console']) ** 0.5:.3f}")
+    plain_cpu = statistics.median(row[2]["cpu_us"] for row in rows)
+    console_cpu = statistics.median(row[3]["cpu_us"] for row in rows)
+    print(f"  CPU per request (wisp and its workers), median: {plain_cpu:.1f} µs without, "
+          f"{console_cpu:.1f} µs with the console ({console_cpu - plain_cpu:+.1f})")
     for i, (before, after) in enumerate(memory, 1):
         print(f"round {i}: wisp's RSS {before:.1f} MB → {after:.1f} MB after another "
               f"{args.duration} s of requests")

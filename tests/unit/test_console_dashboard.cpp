@@ -121,16 +121,54 @@ TEST_CASE("dashboard: concurrency over time, and changes since a cursor") {
   const auto& series = fn.at("concurrency").as_object();
   const auto& seconds = series.at("seconds").as_array();
   const auto& max = series.at("max").as_array();
-  REQUIRE(seconds.size() == 10);
+  // Fn was in the first changes (at t0's second): from the second before that on.
+  REQUIRE(seconds.size() == 5);
+  CHECK(seconds.front().to_number<std::int64_t>() == t0 / 1000 - 1);
   CHECK(seconds.back().to_number<std::int64_t>() == (t0 + 3000) / 1000);
   // Three in flight in t0's second and the next (one ends in it), two in the next two (one
   // ends in the last).
-  CHECK(max[5].to_number<int>() == 0);
-  CHECK(max[6].to_number<int>() == 3);
-  CHECK(max[7].to_number<int>() == 3);
-  CHECK(max[8].to_number<int>() == 2);
-  CHECK(max[9].to_number<int>() == 2);
+  CHECK(max[0].to_number<int>() == 0);
+  CHECK(max[1].to_number<int>() == 3);
+  CHECK(max[2].to_number<int>() == 3);
+  CHECK(max[3].to_number<int>() == 2);
+  CHECK(max[4].to_number<int>() == 2);
   CHECK(fn.at("inFlight").to_number<int>() == 1);
+  // The state has all of it.
+  const auto state = json::parse(board.state_json(t0 + 3000));
+  CHECK(function_of(state, "Fn").at("concurrency").at("seconds").as_array().size() == 10);
+  // Other was in the first changes only: its timeline comes whole.
+  CHECK(
+      function_of(json::parse(first), "Other").at("concurrency").at("seconds").as_array().size() ==
+      10);
+}
+
+TEST_CASE("dashboard: changes carry the newest invocations of all functions, up to a limit") {
+  auto o = options();
+  o.recent_invocations = 50;
+  o.changes_invocations = 4;
+  Dashboard board(o);
+  board.add_function(function("A"));
+  board.add_function(function("B"));
+  const std::int64_t t0 = 1'790'000'000'000;
+  std::uint64_t cursor = 0;
+  (void)board.changes_json(cursor, t0);
+  // A then B, alternating: the newest four are a3, b3, a4, b4.
+  for (int i = 0; i < 5; ++i) {
+    board.finished(invocation("A", "a" + std::to_string(i), t0 + 2 * i, 1, 1));
+    board.finished(invocation("B", "b" + std::to_string(i), t0 + 2 * i + 1, 1, 1));
+  }
+  auto changes = json::parse(board.changes_json(cursor, t0 + 20));
+  std::vector<std::string> ids;
+  for (const auto& i : changes.at("invocations").as_array())
+    ids.emplace_back(i.at("requestId").as_string());
+  CHECK(ids == std::vector<std::string>{"b4", "a4", "b3", "a3"});
+  // Fewer new than the limit: all of them.
+  board.finished(invocation("B", "b5", t0 + 30, 1, 1));
+  changes = json::parse(board.changes_json(cursor, t0 + 40));
+  REQUIRE(changes.at("invocations").as_array().size() == 1);
+  CHECK(changes.at("invocations").as_array()[0].at("requestId").as_string() == "b5");
+  // The state still has every function's ring.
+  CHECK(json::parse(board.state_json(t0 + 40)).at("invocations").as_array().size() == 11);
 }
 
 TEST_CASE("dashboard: bounded rings; logs of one request; projections") {

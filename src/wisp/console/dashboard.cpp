@@ -100,6 +100,9 @@ struct Dashboard::Function {
   std::size_t log_bytes = 0;
   std::vector<Second> timeline;
   std::int64_t last_second = -1;
+  // The second of the last `changes` event with this function (-1: none yet): the next sends
+  // its timeline from the second before on.
+  mutable std::int64_t sent_second = -1;
 
   Second& slot(std::int64_t second) {
     return timeline[static_cast<std::size_t>(second) % timeline.size()];
@@ -367,7 +370,10 @@ struct Render {
     return started_ms > 0 ? std::max(1.0, static_cast<double>(now_ms - started_ms) / 1000.0) : 0;
   }
 
-  json::object function(const Dashboard::Function& f, bool with_series) const {
+  // The whole timeline, or (`from_second` ≥ 0) its seconds from then on: what a `changes`
+  // event carries.
+  json::object function(const Dashboard::Function& f, bool with_series,
+                        std::int64_t from_second = -1) const {
     const auto& s = f.stats;
     const auto& info = f.info;
     json::object o;
@@ -413,7 +419,7 @@ struct Render {
       json::array throttles;
       const auto now_s = now_ms / 1000;
       const auto n = static_cast<std::int64_t>(f.timeline.size());
-      for (auto sec = now_s - n + 1; sec <= now_s; ++sec) {
+      for (auto sec = std::max(now_s - n + 1, from_second); sec <= now_s; ++sec) {
         const auto& slot = f.timeline[static_cast<std::size_t>(sec) % f.timeline.size()];
         seconds.push_back(sec);
         if (slot.second == sec) {
@@ -528,14 +534,28 @@ std::string Dashboard::changes_json(std::uint64_t& cursor, std::int64_t now_ms) 
   root["seq"] = m_seq;
   root["now"] = now_ms;
   json::array functions;
-  json::array invocations;
+  // The newest new invocations of all functions, newest first: each function's ring is in
+  // order, so the newest `limit` of them are among each one's newest `limit`.
+  const auto limit = m_options.changes_invocations;
+  std::vector<const Function::Recent*> fresh;
+  const auto now_s = now_ms / 1000;
   for (const auto& [id, f] : m_functions) {
     if (f->changed <= cursor)
       continue;
-    functions.push_back(render.function(*f, true));
-    for (auto i = f->recent.size(); i-- > 0 && f->recent[i].seq > cursor;)
-      invocations.push_back(invocation_json(f->recent[i].seq, f->recent[i].invocation));
+    const auto from = f->sent_second < 0 ? -1 : f->sent_second - 1;
+    f->sent_second = now_s;
+    functions.push_back(render.function(*f, true, from));
+    std::size_t taken = 0;
+    for (auto i = f->recent.size(); i-- > 0 && f->recent[i].seq > cursor && taken < limit; ++taken)
+      fresh.push_back(&f->recent[i]);
   }
+  const auto newest = std::min(limit, fresh.size());
+  std::partial_sort(fresh.begin(), fresh.begin() + static_cast<std::ptrdiff_t>(newest), fresh.end(),
+                    [](const auto* a, const auto* b) { return a->seq > b->seq; });
+  json::array invocations;
+  invocations.reserve(newest);
+  for (std::size_t i = 0; i < newest; ++i)
+    invocations.push_back(invocation_json(fresh[i]->seq, fresh[i]->invocation));
   render.costs(m_functions, root, functions);
   root["functions"] = std::move(functions);
   root["invocations"] = std::move(invocations);

@@ -71,10 +71,13 @@ struct DashboardOptions {
   std::string region = "us-east-1";
   std::string app;                      // the template's name/description for the header
   std::size_t recent_invocations = 200; // per function
-  std::size_t log_lines = 2000;         // per function
-  std::size_t log_bytes = 1024 * 1024;  // per function
-  int timeline_seconds = 600;           // concurrency over time
-  std::size_t trace_roots = 4096;       // remembered for recursion detection
+  // The newest invocations a `changes` event carries, all functions together: the page lists
+  // 60 (the ring's others are in `state`).
+  std::size_t changes_invocations = 60;
+  std::size_t log_lines = 2000;        // per function
+  std::size_t log_bytes = 1024 * 1024; // per function
+  int timeline_seconds = 600;          // concurrency over time
+  std::size_t trace_roots = 4096;      // remembered for recursion detection
 };
 
 class Dashboard {
@@ -95,8 +98,10 @@ public:
 
   // Everything the page shows, as JSON.
   [[nodiscard]] std::string state_json(std::int64_t now_ms) const;
-  // What changed since `cursor` (function figures and new invocations), or empty when
-  // nothing did; moves the cursor.
+  // What changed since `cursor`, or empty when nothing did; moves the cursor. The functions
+  // that changed, each with its concurrency timeline from the second before the last
+  // `changes` that had it (all of it the first time: the page merges by second), and the newest
+  // new invocations (at most `changes_invocations`, of all functions).
   [[nodiscard]] std::string changes_json(std::uint64_t& cursor, std::int64_t now_ms) const;
   // A request's log lines still in the ring (most recent invocations).
   [[nodiscard]] std::string logs_json(std::string_view function_id,

@@ -162,7 +162,7 @@ void Engine::Impl::notify_end(Invocation& inv, const InvokeResult& result, Worke
     if (const auto now_ns = worker->cpu_run_ns(); now_ns && *now_ns >= *inv.cpu_start_ns)
       record.cpu_ms = static_cast<double>(*now_ns - *inv.cpu_start_ns) / 1e6;
   }
-  if (worker != nullptr && wants_tmp)
+  if (worker != nullptr && wants_tmp && worker->tmp_due(result.duration_ms, Clock::now()))
     record.tmp_used_bytes = worker->tmp_used_bytes();
   record.request_bytes = inv.payload.size();
   record.response_bytes = result.streamed ? inv.streamed_bytes : result.body.size();

@@ -208,8 +208,14 @@ struct Worker : std::enable_shared_from_this<Worker> {
   // the I/O thread's path, a tenth of what a no-op invocation costs it). Guarded by the mutex.
   Clock::time_point cpu_sampled;
   static constexpr std::chrono::milliseconds k_cpu_sample{10};
-  bool in_layout = false;             // runs in Lambda's layout: a private /tmp
-  int tmp_fd = -1;                    // O_PATH of /proc/<pid>/root/tmp, opened when first asked
+  bool in_layout = false; // runs in Lambda's layout: a private /tmp
+  int tmp_fd = -1;        // O_PATH of /proc/<pid>/root/tmp, opened when first asked
+  // /tmp (for observers that want it) is measured after every invocation of 1 ms or more and
+  // after one of a worker's shorter ones per k_tmp_sample at most (an fstatfs on the I/O
+  // thread's path; a sub-millisecond invocation writes little). Touched only by the thread
+  // completing the worker's invocation (one at a time).
+  Clock::time_point tmp_sampled;
+  static constexpr std::chrono::milliseconds k_tmp_sample{10};
   std::shared_ptr<Connection> parked; // holds a /next request
   Invocation* current = nullptr;      // dispatched, not yet answered
   Invocation* bound = nullptr;        // waits for this worker's first /next
@@ -250,6 +256,13 @@ struct Worker : std::enable_shared_from_this<Worker> {
   // Bytes in use in the worker's private /tmp (a tmpfs in its mount namespace, reached through
   // /proc/<pid>/root); nullopt with host paths or once the process is gone.
   [[nodiscard]] std::optional<std::uint64_t> tmp_used_bytes(); // engine_pool.cpp
+  // Whether to measure /tmp after an invocation of `duration_ms` that ended at `now`.
+  [[nodiscard]] bool tmp_due(double duration_ms, Clock::time_point now) {
+    if (duration_ms < 1.0 && now - tmp_sampled < k_tmp_sample)
+      return false;
+    tmp_sampled = now;
+    return true;
+  }
 
   // Nanoseconds the main thread has spent on a CPU or waiting for one; nullopt if unknown.
   [[nodiscard]] std::optional<std::uint64_t> cpu_demand_ns() const {

@@ -5,8 +5,7 @@
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
-  const MAX_INVOCATIONS = 200;
-  const SHOWN_INVOCATIONS = 60;
+  const SHOWN_INVOCATIONS = 60; // a `changes` event carries at most the 60 newest
   const MIB = 1024 * 1024;
   const model = {
     functions: new Map(),
@@ -83,7 +82,7 @@
 
   function applyState(s) {
     model.functions = new Map(s.functions.map((f) => [f.id, f]));
-    model.invocations = s.invocations.sort((a, b) => a.seq - b.seq).slice(-MAX_INVOCATIONS);
+    model.invocations = s.invocations.sort((a, b) => a.seq - b.seq).slice(-SHOWN_INVOCATIONS);
     model.totals = s.totals;
     model.prices = s.prices;
     $('app').textContent = s.app || '';
@@ -95,13 +94,35 @@
     queueRender();
   }
 
+  // A `changes` event's concurrency timeline starts where the last one it was in ended:
+  // merged by second into what the page has, as long as the state's.
+  function mergeTimeline(old, recent) {
+    if (!old || !old.seconds.length || !recent) return recent;
+    const from = recent.seconds.length ? recent.seconds[0] : Infinity;
+    const keep = old.seconds.findIndex((s) => s >= from);
+    const cut = keep < 0 ? old.seconds.length : keep;
+    const merged = {
+      seconds: old.seconds.slice(0, cut).concat(recent.seconds),
+      max: old.max.slice(0, cut).concat(recent.max),
+      throttles: old.throttles.slice(0, cut).concat(recent.throttles),
+    };
+    const extra = merged.seconds.length - Math.max(old.seconds.length, recent.seconds.length);
+    if (extra > 0)
+      for (const key of ['seconds', 'max', 'throttles']) merged[key].splice(0, extra);
+    return merged;
+  }
+
   function applyChanges(c) {
-    for (const f of c.functions) model.functions.set(f.id, f);
+    for (const f of c.functions) {
+      const old = model.functions.get(f.id);
+      f.concurrency = mergeTimeline(old && old.concurrency, f.concurrency);
+      model.functions.set(f.id, f);
+    }
     const known = new Set(model.invocations.map((i) => i.seq));
     for (const i of c.invocations) if (!known.has(i.seq)) model.invocations.push(i);
     model.invocations.sort((a, b) => a.seq - b.seq);
-    if (model.invocations.length > MAX_INVOCATIONS)
-      model.invocations.splice(0, model.invocations.length - MAX_INVOCATIONS);
+    if (model.invocations.length > SHOWN_INVOCATIONS)
+      model.invocations.splice(0, model.invocations.length - SHOWN_INVOCATIONS);
     model.totals = c.totals;
     queueRender();
   }
