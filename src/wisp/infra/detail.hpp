@@ -42,6 +42,10 @@ support::Status rewrite_references(boost::json::value& value, const Rewriter& re
 // "Ab-c.d" → "Abcd": what can be part of a logical id or parameter name.
 std::string alphanumeric(std::string_view text);
 
+// "file:line:col: " before a message about what `where` points at ("file: " without a line,
+// nothing without a file).
+std::string source_prefix(const sam::SourceRef& where);
+
 // SAM's tag list from a Tags map: [{Key, Value}, ...] (keys sorted as SAM does).
 boost::json::array tag_list(const boost::json::value& tags);
 

@@ -53,10 +53,6 @@ void add(ExpandContext& c, const std::string& id, json::object body, const sam::
   c.sources[id] = source;
 }
 
-std::string where(const sam::SourceRef& s) {
-  return s.file.empty() ? std::string() : fmt::format("{}:{}:{}: ", s.file, s.line, s.column);
-}
-
 json::object assume_role(std::string_view service) {
   return json::object{
       {"Version", "2012-10-17"},
@@ -451,7 +447,7 @@ support::Result<bool> expand_function_event(const sam::Function& function,
   else
     return false;
   if (!done)
-    return support::failf("{}{}", where(event.source), done.error().message);
+    return support::failf("{}{}", source_prefix(event.source), done.error().message);
   return true;
 }
 
@@ -463,12 +459,13 @@ support::Status expand_simple_table(const sam::Resource& r, ExpandContext& c) {
     const auto* name = pk.if_contains("Name");
     const auto* type = pk.if_contains("Type");
     if (name == nullptr || type == nullptr)
-      return support::failf("{}{}: PrimaryKey needs Name and Type", where(r.source), r.logical_id);
+      return support::failf("{}{}: PrimaryKey needs Name and Type", source_prefix(r.source),
+                            r.logical_id);
     static const std::map<std::string, std::string, std::less<>> k_types{
         {"String", "S"}, {"Number", "N"}, {"Binary", "B"}};
     const auto t = type->is_string() ? k_types.find(type->as_string()) : k_types.end();
     if (t == k_types.end())
-      return support::failf("{}{}: Invalid 'Type' \"{}\".", where(r.source), r.logical_id,
+      return support::failf("{}{}: Invalid 'Type' \"{}\".", source_prefix(r.source), r.logical_id,
                             type->is_string() ? std::string(type->as_string())
                                               : json::serialize(*type));
     key = json::object{{"AttributeName", *name}, {"AttributeType", t->second}};
@@ -562,7 +559,7 @@ support::Status state_machine_event(const std::string& sm_id, const sam::EventSo
   if (event.type != "Schedule" && event.type != "EventBridgeRule" &&
       event.type != "CloudWatchEvent")
     return support::failf("{}{}: state machine events of type {} are not deployed by wisp yet",
-                          where(event.source), id, event.type);
+                          source_prefix(event.source), id, event.type);
   json::object rule;
   if (event.type == "Schedule") {
     if (!p.contains("Schedule"))
@@ -600,7 +597,7 @@ support::Status state_machine_event(const std::string& sm_id, const sam::EventSo
 support::Status expand_state_machine(const sam::Resource& r, ExpandContext& c) {
   const auto& p = r.properties;
   const auto fail = [&](std::string_view message) {
-    return support::failf("{}{}: {}", where(r.source), r.logical_id, message);
+    return support::failf("{}{}: {}", source_prefix(r.source), r.logical_id, message);
   };
   json::object sm;
   json::object substitutions;

@@ -5,6 +5,7 @@
 // an unchanged parent template. What wisp deploys itself (functions, APIs, layers) and the
 // other SAM resources are refused in a child: the child is deployed by CloudFormation alone.
 
+#include <wisp/infra/detail.hpp>
 #include <wisp/infra/infra.hpp>
 #include <wisp/support/hash.hpp>
 #include <wisp/support/http.hpp>
@@ -28,14 +29,6 @@ namespace {
 bool is_remote(std::string_view location) {
   return location.starts_with("s3://") || location.starts_with("http://") ||
          location.starts_with("https://");
-}
-
-std::string at(const sam::SourceRef& where) {
-  if (where.file.empty())
-    return {};
-  if (where.line == 0)
-    return where.file + ": ";
-  return fmt::format("{}:{}:{}: ", where.file, where.line, where.column);
 }
 
 bool wisp_type(std::string_view type) {
@@ -74,24 +67,25 @@ public:
         (relative.is_absolute() ? relative : shown_dir / relative).lexically_normal();
     std::error_code ec;
     if (!fs::exists(path, ec))
-      return support::failf("{}{}: nested template {} does not exist", at(where), path_id,
-                            shown.string());
-    if (fs::is_directory(path, ec))
-      return support::failf("{}{}: nested template {} is a directory, not a template", at(where),
+      return support::failf("{}{}: nested template {} does not exist", detail::source_prefix(where),
                             path_id, shown.string());
+    if (fs::is_directory(path, ec))
+      return support::failf("{}{}: nested template {} is a directory, not a template",
+                            detail::source_prefix(where), path_id, shown.string());
     auto canonical = fs::weakly_canonical(path, ec);
     if (ec)
       canonical = path;
     if (std::find(m_chain.begin(), m_chain.end(), canonical) != m_chain.end())
       return support::failf("{}{}: nested template {} includes itself (a cycle of nested stacks)",
-                            at(where), path_id, shown.string());
+                            detail::source_prefix(where), path_id, shown.string());
     std::map<std::string, sam::SourceRef, std::less<>> positions;
     auto read = sam::read_document_file(path, shown.string(), positions);
     if (!read)
-      return support::failf("{}{}: nested template: {}", at(where), path_id, read.error().message);
+      return support::failf("{}{}: nested template: {}", detail::source_prefix(where), path_id,
+                            read.error().message);
     if (!read->is_object())
-      return support::failf("{}{}: nested template {} is not a mapping", at(where), path_id,
-                            shown.string());
+      return support::failf("{}{}: nested template {} is not a mapping",
+                            detail::source_prefix(where), path_id, shown.string());
     m_chain.push_back(canonical);
     auto body = std::move(read->as_object());
     auto done =
@@ -138,7 +132,7 @@ public:
         return support::failf(
             "{}{}/{} ({}) is in a nested template: wisp deploys functions, APIs and layers of "
             "the root template only, not of nested stacks (move it to the root template)",
-            at(where(id)), path_id, id, type);
+            detail::source_prefix(where(id)), path_id, id, type);
       if (type == "AWS::Serverless::Application" || type == "AWS::CloudFormation::Stack") {
         auto* properties = resource.if_contains("Properties");
         if (properties == nullptr || !properties->is_object())
@@ -166,7 +160,7 @@ public:
       }
       if (type.starts_with("AWS::Serverless::"))
         return support::failf("{}{}/{}: {} in a nested template is not deployed by wisp yet",
-                              at(where(id)), path_id, id, type);
+                              detail::source_prefix(where(id)), path_id, id, type);
     }
     // Nothing of SAM's is left to transform.
     if (auto* transform = body.if_contains("Transform")) {
@@ -192,7 +186,7 @@ public:
     return support::failf("{}{}: a nested application from the Serverless Application "
                           "Repository (ApplicationId, SemanticVersion) is not deployed by wisp "
                           "(give Location a local template)",
-                          at(where), path_id);
+                          detail::source_prefix(where), path_id);
   }
 
 private:
@@ -212,9 +206,9 @@ void application_to_stack(json::object& resource, const std::string& url) {
   if (const auto* given = resource.if_contains("Properties"); given && given->is_object()) {
     const auto& p = given->as_object();
     json::array tags{json::object{{"Key", "lambda:createdBy"}, {"Value", "SAM"}}};
-    if (const auto* t = p.if_contains("Tags"); t && t->is_object())
-      for (const auto& tag : t->as_object())
-        tags.push_back(json::object{{"Key", tag.key()}, {"Value", tag.value()}});
+    if (const auto* t = p.if_contains("Tags"))
+      for (auto& tag : detail::tag_list(*t))
+        tags.push_back(std::move(tag));
     if (const auto* location = p.if_contains("Location");
         url.empty() && location && location->is_string())
       properties["TemplateURL"] = *location;

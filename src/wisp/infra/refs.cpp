@@ -199,6 +199,14 @@ std::string alphanumeric(std::string_view text) {
   return out;
 }
 
+std::string source_prefix(const sam::SourceRef& where) {
+  if (where.file.empty())
+    return {};
+  if (where.line == 0)
+    return where.file + ": ";
+  return fmt::format("{}:{}:{}: ", where.file, where.line, where.column);
+}
+
 json::array tag_list(const json::value& tags) {
   json::array out;
   if (!tags.is_object())

@@ -101,9 +101,7 @@ events_since(const aws::Client& client, const std::string& stack, const std::str
 
 std::string where(const StackOptions& options, const std::string& logical_id) {
   auto it = options.sources.find(logical_id);
-  if (it == options.sources.end() || it->second.file.empty())
-    return {};
-  return fmt::format("{}:{}:{}: ", it->second.file, it->second.line, it->second.column);
+  return it == options.sources.end() ? std::string() : detail::source_prefix(it->second);
 }
 
 // The first failure among `events` (cancellations caused by it skipped).
