@@ -10,6 +10,7 @@
 #include <wisp/support/hash.hpp>
 #include <wisp/support/http.hpp>
 #include <wisp/template/document.hpp>
+#include <wisp/template/load.hpp>
 
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -26,11 +27,6 @@ namespace json = boost::json;
 
 namespace {
 
-bool is_remote(std::string_view location) {
-  return location.starts_with("s3://") || location.starts_with("http://") ||
-         location.starts_with("https://");
-}
-
 bool wisp_type(std::string_view type) {
   return type == "AWS::Serverless::Function" || type == "AWS::Lambda::Function" ||
          type == "AWS::Serverless::Api" || type == "AWS::Serverless::HttpApi" ||
@@ -38,10 +34,10 @@ bool wisp_type(std::string_view type) {
 }
 
 // The local template a nested stack names, or empty when it names none (remote, intrinsic).
-std::string local_location(std::string_view type, const json::object& properties) {
-  const char* key = type == "AWS::Serverless::Application" ? "Location" : "TemplateURL";
+// `key`: sam::nested_template_property of its type.
+std::string local_location(const json::object& properties, const char* key) {
   const auto* value = properties.if_contains(key);
-  if (value == nullptr || !value->is_string() || is_remote(value->as_string()))
+  if (value == nullptr || !value->is_string() || sam::is_remote_template(value->as_string()))
     return {};
   return std::string(value->as_string());
 }
@@ -133,7 +129,7 @@ public:
             "{}{}/{} ({}) is in a nested template: wisp deploys functions, APIs and layers of "
             "the root template only, not of nested stacks (move it to the root template)",
             detail::source_prefix(where(id)), path_id, id, type);
-      if (type == "AWS::Serverless::Application" || type == "AWS::CloudFormation::Stack") {
+      if (const char* key = sam::nested_template_property(type)) {
         auto* properties = resource.if_contains("Properties");
         if (properties == nullptr || !properties->is_object())
           continue;
@@ -143,13 +139,11 @@ public:
           if (location != nullptr && location->is_object())
             return refuse_repository(path_id + "/" + id, where(id + "/Location"));
         }
-        const auto local = local_location(type, props);
+        const auto local = local_location(props, key);
         std::string url;
         if (!local.empty()) {
           WISP_TRY_ASSIGN(url,
-                          child(path_id + "/" + id, local, dir, shown_dir,
-                                where(id + (type == "AWS::CloudFormation::Stack" ? "/TemplateURL"
-                                                                                 : "/Location"))));
+                          child(path_id + "/" + id, local, dir, shown_dir, where(id + "/" + key)));
         }
         if (type == "AWS::Serverless::Application") {
           application_to_stack(resource, url);
@@ -231,8 +225,8 @@ support::Result<NestedTemplates> nested_templates(const sam::Model& model,
   bool read = false;
   std::string shown;
   for (const auto& resource : model.resources) {
-    if (resource.type != "AWS::Serverless::Application" &&
-        resource.type != "AWS::CloudFormation::Stack")
+    const char* key = sam::nested_template_property(resource.type);
+    if (key == nullptr)
       continue;
     shown = resource.source.file;
     if (!read && !model.template_path.empty()) {
@@ -240,15 +234,13 @@ support::Result<NestedTemplates> nested_templates(const sam::Model& model,
       (void)sam::read_document_file(model.template_path, shown, positions);
       read = true;
     }
-    const char* key =
-        resource.type == "AWS::Serverless::Application" ? "/Location" : "/TemplateURL";
-    auto it = positions.find(resource.logical_id + key);
+    auto it = positions.find(resource.logical_id + "/" + key);
     const auto where = it == positions.end() ? resource.source : it->second;
     if (resource.type == "AWS::Serverless::Application")
       if (const auto* location = resource.properties.if_contains("Location");
           location && location->is_object())
         return Packer::refuse_repository(resource.logical_id, where);
-    const auto local = local_location(resource.type, resource.properties);
+    const auto local = local_location(resource.properties, key);
     if (local.empty())
       continue;
     WISP_TRY_ASSIGN(auto url, packer.child(resource.logical_id, local, model.base_dir,

@@ -68,6 +68,13 @@ struct LoadOptions {
 // its functions, layers, APIs and routes are in the Model under this stack path
 // ("Child/Function", "Child/Grandchild/Function": SAM CLI's full path). Model::find_function
 // finds them by that full path, and by their own logical id when no other function has it.
+// The property that names a nested stack's template: "Location" of an
+// AWS::Serverless::Application, "TemplateURL" of an AWS::CloudFormation::Stack; nullptr for
+// any other type. The loader (run locally) and infra (package, deploy) read both alike.
+const char* nested_template_property(std::string_view type);
+// A template location that is not a local file: s3://, http://, https://.
+bool is_remote_template(std::string_view location);
+
 struct NestedStack {
   std::string stack_path;              // "Child", "Child/Grandchild"
   std::filesystem::path template_path; // absolute

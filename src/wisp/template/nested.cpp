@@ -39,11 +39,6 @@ namespace wisp::sam::detail {
 
 namespace {
 
-bool is_remote(std::string_view location) {
-  return location.starts_with("s3://") || location.starts_with("http://") ||
-         location.starts_with("https://");
-}
-
 std::string prefixed(const std::string& prefix, const std::string& id) {
   return id.empty() ? id : prefix + id;
 }
@@ -63,20 +58,20 @@ void Loader::load_applications() {
   struct Application {
     const ResourceDecl* decl = nullptr;
     const Node* properties = nullptr;
-    bool stack = false; // AWS::CloudFormation::Stack (TemplateURL), else an Application
+    const char* key = nullptr; // the property naming its template
   };
   std::vector<Application> applications;
   for (const auto* entry : m_resource_entries) {
     const auto it = m_scope.resources.find(entry->key);
     if (it == m_scope.resources.end() || !it->second.included)
       continue;
-    const bool stack = it->second.type == "AWS::CloudFormation::Stack";
-    if (!stack && it->second.type != "AWS::Serverless::Application")
+    const char* key = nested_template_property(it->second.type);
+    if (key == nullptr)
       continue;
     const auto found = m_resolved_by_id.find(entry->key);
     if (found == m_resolved_by_id.end())
       continue;
-    applications.push_back(Application{&it->second, found->second, stack});
+    applications.push_back(Application{&it->second, found->second, key});
   }
   if (applications.empty())
     return;
@@ -99,12 +94,13 @@ void Loader::load_applications() {
       return;
     visiting.insert(id);
     loaded[id]; // loaded or skipped: its outputs stay empty unless it loads
-    const char* const what = app.stack ? "nested stack" : "nested application";
-    const char* const key = app.stack ? "TemplateURL" : "Location";
+    const char* const key = app.key;
+    const bool stack = std::string_view(key) == "TemplateURL"; // AWS::CloudFormation::Stack
+    const char* const what = stack ? "nested stack" : "nested application";
     const Node* location = app.properties->find(key);
     if (location == nullptr)
       return; // the schema check reports it
-    if (app.stack && !location->is_scalar()) {
+    if (stack && !location->is_scalar()) {
       // Built with intrinsic functions (CDK's templates): SAM CLI cannot tell where it is.
       warning(location->mark, "nested-remote",
               fmt::format("nested stack '{}': its TemplateURL is not a literal path: not run "
@@ -126,7 +122,7 @@ void Loader::load_applications() {
     if (!location->is_scalar())
       return;
     std::string text = location->text;
-    if (is_remote(text)) {
+    if (is_remote_template(text)) {
       warning(location->mark, "nested-remote",
               fmt::format("{} '{}' is at {}, not a local template: not run "
                           "locally (as SAM CLI, which skips it)",
@@ -310,3 +306,20 @@ void Loader::load_applications() {
 }
 
 } // namespace wisp::sam::detail
+
+namespace wisp::sam {
+
+const char* nested_template_property(std::string_view type) {
+  if (type == "AWS::Serverless::Application")
+    return "Location";
+  if (type == "AWS::CloudFormation::Stack")
+    return "TemplateURL";
+  return nullptr;
+}
+
+bool is_remote_template(std::string_view location) {
+  return location.starts_with("s3://") || location.starts_with("http://") ||
+         location.starts_with("https://");
+}
+
+} // namespace wisp::sam
