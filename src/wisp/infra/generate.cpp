@@ -125,6 +125,8 @@ public:
     // Function event sources.
     for (const auto& function : m_model.functions)
       for (const auto& event : function.events) {
+        if (function.logical_id.find('/') != std::string::npos)
+          break; // a nested stack's function: its events are that stack's (nested_generate.cpp)
         WISP_TRY_ASSIGN(const bool done, detail::expand_function_event(function, event, context));
         if (done)
           m_out.deployed_events.insert(function.logical_id + "." + event.name);
@@ -237,7 +239,7 @@ private:
 
   support::Result<std::optional<json::value>> rewrite(const Reference& r, bool qualified,
                                                       std::set<std::string>& used) {
-    if (m_resources.contains(r.id))
+    if (m_resources.contains(r.id) || m_in.parameters.contains(r.id))
       return std::nullopt;
     const auto use = [&](const std::string& key, Param param) -> std::optional<json::value> {
       used.insert(key);
@@ -628,7 +630,9 @@ bool wisp_owned(const sam::Resource& resource, const Inputs& inputs) {
 }
 
 support::Result<StackTemplate> generate(const sam::Model& model, const Inputs& inputs) {
-  return Generator(model, inputs).run();
+  WISP_TRY_ASSIGN(auto stack, Generator(model, inputs).run());
+  WISP_TRY(detail::generate_children(model, inputs, stack, generate));
+  return stack;
 }
 
 } // namespace wisp::infra
