@@ -236,7 +236,9 @@ public:
     load.region = (*client)->region();
     load.account_id = *account;
     load.stack_name = target.stack;
-    load.nested_applications = false; // children: uploaded as nested stacks (infra/nested.cpp)
+    // Children: uploaded as nested stacks (infra/nested.cpp); their functions, layers and
+    // APIs are deployed as `Child/Fn`, as `wisp local` runs them.
+    load.nested_applications = true;
     const auto started = std::chrono::steady_clock::now();
     const auto since = [&] {
       return std::chrono::duration_cast<std::chrono::milliseconds>(
