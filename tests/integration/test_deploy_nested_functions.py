@@ -4,7 +4,7 @@ and eventbridge-pipes-msk-to-lambda): a child application with a layer whose ARN
 a child with a function triggered by the child's queue, reading the child's SimpleTable (`!Ref`
 in its environment and a DynamoDBReadPolicy), using the layer through
 `!GetAtt Layers.Outputs.LayerArn`, given the parent's parameter; a raw IAM role of the child that
-names the child function. The child functions are deployed by wisp (named with their stack
+names the child function; a child function whose Role is a role of the child. The child functions are deployed by wisp (named with their stack
 path); the child's other resources are in its nested stack, whose template wisp generates.
 Checked resource by resource with the aws CLI; redeployed with no change (no mutating call), with
 a code change (code update only), deleted. Bad input: a function two levels down."""
@@ -95,6 +95,26 @@ Resources:
           Properties:
             Queue: !GetAtt Jobs.Arn
             BatchSize: 5
+  Reporter:
+    Type: AWS::Serverless::Function
+    Properties:
+      InlineCode: "def handler(event, context):\n    return 1\n"
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt ReportRole.Arn
+  ReportRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+      Policies:
+        - PolicyName: Read
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - {Effect: Allow, Action: dynamodb:GetItem, Resource: !GetAtt Orders.Arn}
   PipeRole:
     Type: AWS::IAM::Role
     Properties:
@@ -219,6 +239,15 @@ class NestedFunctions(InfraTestCase):
         self.assertRegex(queue, r"^shop-Orders-.*-Jobs-")
         self.assertIsNotNone(self.aws("sqs", "get-queue-url", "--queue-name", queue))
 
+        # A child function whose Role is the child's IAM role: wisp makes that role too (named with
+        # the stack path), with the real table ARN; the child stack does not hold it.
+        reporter = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Orders-Reporter")
+        self.assertEqual(reporter["Role"], "arn:aws:iam::123456789012:role/shop-Orders-ReportRole")
+        self.assertNotIn("ReportRole", child["Resources"])
+        read = self.aws("iam", "get-role-policy", "--role-name", "shop-Orders-ReportRole", "--policy-name",
+                        "Read")["PolicyDocument"]
+        self.assertEqual(read["Statement"][0]["Resource"], f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}")
+
         # status sees the child function.
         status = wisp("deploy", "status", "--endpoint-url", self.url, "--stack-name", STACK, "--output", "json",
                       cwd=self.app)
@@ -245,11 +274,19 @@ class NestedFunctions(InfraTestCase):
             self.assertTrue(any(p.endswith("/shop-Orders-Worker/code") for p in lambda_calls), lambda_calls)
             self.assertFalse(any(p.endswith("/configuration") for p in lambda_calls), lambda_calls)
 
+        # rollback knows the child function by its path.
+        back = wisp("rollback", "--endpoint-url", self.url, "--stack-name", STACK, "--stage", "live", "--function",
+                    "Orders/Worker", "--to", "1", cwd=self.app)
+        self.assertWisp(back, 0)
+        alias = self.aws("lambda", "get-alias", "--function-name", "shop-Orders-Worker", "--name", "live")
+        self.assertEqual(alias["FunctionVersion"], "1")
+
         # Delete: the child functions, the layer's versions, the stacks.
         gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", "--output", "json",
                     cwd=self.app)
         self.assertWisp(gone, 0)
         self.assertIsNone(self.aws("lambda", "get-function", "--function-name", "shop-Orders-Worker", check=False))
+        self.assertIsNone(self.aws("iam", "get-role", "--role-name", "shop-Orders-ReportRole", check=False))
         self.assertIsNone(self.aws("cloudformation", "describe-stacks", "--stack-name", STACK, check=False))
         self.assertIsNone(self.aws("dynamodb", "describe-table", "--table-name", table, check=False))
 

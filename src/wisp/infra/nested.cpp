@@ -370,10 +370,20 @@ support::Status Packer::generate(const sam::Resource& parent, const std::string&
     child.urls[r.logical_id] = std::move(url);
   }
 
-  // Its functions, layers and APIs, as the root's resources `Child/X`.
+  // Its functions, layers and APIs, as the root's resources `Child/X`, and the IAM roles of
+  // the child its functions take as their Role (wisp makes those, as the root's).
+  std::set<std::string> roles;
+  for (const auto& r : model->resources)
+    if (wisp_type(r.type))
+      if (const auto* role = r.properties.if_contains("Role"))
+        detail::for_each_reference(*role, [&](const detail::Reference& ref) {
+          if (const auto* target = model->find_resource(ref.id);
+              target != nullptr && target->type == "AWS::IAM::Role")
+            roles.insert(ref.id);
+        });
   std::set<std::string> used_unknown;
   for (const auto& r : model->resources) {
-    if (!wisp_type(r.type))
+    if (!wisp_type(r.type) && !roles.contains(r.logical_id))
       continue;
     sam::Resource merged = r;
     merged.logical_id = id + "/" + r.logical_id;
@@ -384,7 +394,7 @@ support::Status Packer::generate(const sam::Resource& parent, const std::string&
         [&](const detail::Reference& ref) -> support::Result<std::optional<json::value>> {
           if (const auto* target = model->find_resource(ref.id)) {
             const auto prefixed = id + "/" + ref.id;
-            if (wisp_type(target->type)) {
+            if (wisp_type(target->type) || roles.contains(ref.id)) {
               if (ref.ref)
                 return json::value(json::object{
                     {"Ref", ref.attribute.empty() ? prefixed : prefixed + "." + ref.attribute}});

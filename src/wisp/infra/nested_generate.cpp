@@ -129,6 +129,11 @@ support::Status generate_children(
         l.logical_id = l.logical_id.substr(prefix.size());
         in.layers.push_back(std::move(l));
       }
+    for (auto r : inputs.roles)
+      if (own(r.logical_id)) {
+        r.logical_id = r.logical_id.substr(prefix.size());
+        in.roles.push_back(std::move(r));
+      }
     for (const auto& item : child.declarations)
       in.parameters.emplace(item.key());
     auto generated = generate_one(*child.model, in);
