@@ -246,7 +246,11 @@ public:
           .count();
     };
     int exit_code = 0;
-    auto model = load_template(context, std::move(load), exit_code);
+    // What the loader says of nested applications for a local run (a value only a deployed
+    // stack knows, a remote template not run) does not hold here: CloudFormation passes the
+    // value, and deploys the remote template.
+    auto model =
+        load_template(context, std::move(load), exit_code, {"nested-parameter", "nested-remote"});
     if (!model)
       return exit_code;
     context.console.debug_log(fmt::format("template loaded in {} ms", since()));
