@@ -69,6 +69,8 @@ Parameters:
 Resources:
   Jobs:
     Type: AWS::SQS::Queue
+    Properties:
+      Tags: [{Key: stack, Value: !Sub "${AWS::StackName}-jobs"}]
   Orders:
     Type: AWS::Serverless::SimpleTable
     Properties:
@@ -86,6 +88,7 @@ Resources:
         Variables:
           TABLE: !Ref Orders
           PREFIX: !Ref Prefix
+          STACK: !Ref AWS::StackName
       Policies:
         - DynamoDBReadPolicy:
             TableName: !Ref Orders
@@ -220,7 +223,13 @@ class NestedFunctions(InfraTestCase):
         outputs = {o["OutputKey"]: o["OutputValue"] for o in orders.get("Outputs", [])}
         table = outputs["WispRefOrders"]
         self.assertEqual(table, "shop-orders")
-        self.assertEqual(config["Environment"]["Variables"], {"TABLE": table, "PREFIX": "shop"})
+        variables = config["Environment"]["Variables"]
+        self.assertEqual({k: v for k, v in variables.items() if k != "STACK"}, {"TABLE": table, "PREFIX": "shop"})
+        # AWS::StackName in the child is the nested stack's own name, CloudFormation's to choose, read from
+        # it (moto replaces a nested stack on each update, so the one read after the first change set is gone).
+        self.assertRegex(variables["STACK"], r"^shop-Orders-[A-Z0-9]{12}$")
+        self.assertEqual(child["Resources"]["Jobs"]["Properties"]["Tags"],
+                         [{"Key": "stack", "Value": {"Fn::Join": ["", [{"Ref": "AWS::StackName"}, "-jobs"]]}}])
         self.assertEqual(self.aws("dynamodb", "describe-table", "--table-name", table)["Table"]["TableStatus"],
                          "ACTIVE")
         role = config["Role"].rsplit("/", 1)[1]
@@ -253,6 +262,14 @@ class NestedFunctions(InfraTestCase):
                       cwd=self.app)
         self.assertWisp(status, 0)
         self.assertIn("Orders/Worker", status.stdout)
+
+        # moto replaced the Orders nested stack in the second change set (AWS updates it in place): the next
+        # deploy gives the function the name of the one there now, read from it again.
+        settled = self.deploy_json()
+        self.assertEqual(settled["status"], "deployed")
+        now = self.nested_stack("Orders")["StackName"]
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Orders-Worker:live")
+        self.assertEqual(config["Environment"]["Variables"]["STACK"], now)
 
         # No change: no mutating call.
         with FaultProxy(self.url) as proxy:

@@ -58,6 +58,10 @@ struct GeneratedChild {
   boost::json::object declarations;         // its Parameters section as written
   std::set<std::string> unknown_parameters; // passed a value known only to a deployed stack
   std::map<std::string, std::string> urls;  // its own local nested stacks → their uploads
+  // What the child's load took for AWS::StackName (the nested stack's name is CloudFormation's):
+  // a stand-in, made `!Ref AWS::StackName` again in its template.
+  std::string stack_name;
+  bool wants_stack_name = false; // its functions name it: the output WispStackName
 };
 
 struct NestedTemplates {

@@ -332,7 +332,10 @@ support::Status Packer::generate(const sam::Resource& parent, const std::string&
   options.template_text = json::serialize(stripped);
   options.region = m_region;
   options.account_id = account;
-  options.stack_name = stack + "-" + id;
+  // A stand-in for the nested stack's name (CloudFormation names it): made `!Ref
+  // AWS::StackName` again in the template, the child's output `WispStackName` for its functions.
+  child.stack_name = "WispStackName" + support::sha256_hex(stack + "/" + id).substr(0, 12);
+  options.stack_name = child.stack_name;
   options.nested_applications = false;
   options.check_code = false;
   options.missing_code_is_error = false;
@@ -430,6 +433,10 @@ support::Status Packer::generate(const sam::Resource& parent, const std::string&
     if (!done)
       return support::failf("{}{}: {}", detail::source_prefix(r.source), merged.logical_id,
                             done.error().message);
+    if (detail::replace_text(
+            properties, child.stack_name,
+            json::object{{"Fn::GetAtt", json::array{json::value(id), "Outputs.WispStackName"}}}))
+      child.wants_stack_name = true;
     merged.properties = std::move(properties.as_object());
     out.resources.push_back(std::move(merged));
   }

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 namespace wisp::infra::detail {
 
@@ -44,6 +45,11 @@ json::object* resource_of(json::object& t, const std::string& id) {
 // wisp reads, and a placeholder when nothing is left for CloudFormation (a child holding only
 // a layer): a template needs one resource.
 void finish_child(json::object& t, const GeneratedChild& child, const std::string& root_stack) {
+  {
+    json::value whole = std::move(t);
+    replace_text(whole, child.stack_name, json::object{{"Ref", "AWS::StackName"}});
+    t = std::move(whole.as_object());
+  }
   auto& declared = t["Parameters"];
   if (!declared.is_object())
     declared = json::object();
@@ -55,13 +61,16 @@ void finish_child(json::object& t, const GeneratedChild& child, const std::strin
   if (!resources.is_object() || resources.as_object().empty())
     resources = json::object{
         {"WispPlaceholder", json::object{{"Type", "AWS::CloudFormation::WaitConditionHandle"}}}};
-  if (!child.unknown_parameters.empty()) {
+  if (!child.unknown_parameters.empty() || child.wants_stack_name) {
     auto& outputs = t["Outputs"];
     if (!outputs.is_object())
       outputs = json::object();
     for (const auto& name : child.unknown_parameters)
       outputs.as_object()["WispParam" + alphanumeric(name)] =
           json::object{{"Value", json::object{{"Ref", name}}}};
+    if (child.wants_stack_name)
+      outputs.as_object()["WispStackName"] =
+          json::object{{"Value", json::object{{"Ref", "AWS::StackName"}}}};
   }
   t["Description"] = fmt::format("Nested stack {} of {} (made by wisp deploy from {})",
                                  child.logical_id, root_stack, child.file);
@@ -89,6 +98,71 @@ std::set<std::string> declared_names(const json::object& t) {
 
 } // namespace
 
+bool replace_text(json::value& value, const std::string& text, const json::object& reference) {
+  if (text.empty())
+    return false;
+  std::string in_sub; // the reference as Fn::Sub writes it
+  if (const auto* ref = reference.if_contains("Ref"); ref && ref->is_string())
+    in_sub = "${" + std::string(ref->as_string()) + "}";
+  else if (const auto* att = reference.if_contains("Fn::GetAtt");
+           att && att->is_array() && att->as_array().size() == 2)
+    in_sub = fmt::format("${{{}.{}}}", std::string_view(att->as_array()[0].as_string()),
+                         std::string_view(att->as_array()[1].as_string()));
+  bool found = false;
+  const auto replace_in = [&](std::string s, std::string_view with) {
+    for (auto at = s.find(text); at != std::string::npos; at = s.find(text, at + with.size())) {
+      s.replace(at, text.size(), with);
+      found = true;
+    }
+    return s;
+  };
+  const std::function<void(json::value&)> walk = [&](json::value& v) {
+    if (v.is_string()) {
+      const std::string s(v.as_string());
+      if (s.find(text) == std::string::npos)
+        return;
+      found = true;
+      json::array parts;
+      std::size_t at = 0;
+      for (auto pos = s.find(text); pos != std::string::npos; pos = s.find(text, at)) {
+        if (pos > at)
+          parts.emplace_back(s.substr(at, pos - at));
+        parts.emplace_back(reference);
+        at = pos + text.size();
+      }
+      if (at < s.size())
+        parts.emplace_back(s.substr(at));
+      v = parts.size() == 1 ? parts[0]
+                            : json::value(json::object{{"Fn::Join", json::array{"", parts}}});
+      return;
+    }
+    if (v.is_array()) {
+      for (auto& item : v.as_array())
+        walk(item);
+      return;
+    }
+    if (!v.is_object())
+      return;
+    auto& object = v.as_object();
+    if (object.size() == 1 && object.begin()->key() == "Fn::Sub" && !in_sub.empty()) {
+      auto& argument = object.begin()->value();
+      json::value* pattern = &argument;
+      if (argument.is_array() && !argument.as_array().empty()) {
+        pattern = &argument.as_array()[0];
+        for (std::size_t i = 1; i < argument.as_array().size(); ++i)
+          walk(argument.as_array()[i]);
+      }
+      if (pattern->is_string())
+        *pattern = replace_in(std::string(pattern->as_string()), in_sub);
+      return;
+    }
+    for (auto& item : object)
+      walk(item.value());
+  };
+  walk(value);
+  return found;
+}
+
 support::Status generate_children(
     const sam::Model& model, const Inputs& inputs, StackTemplate& out,
     const std::function<support::Result<StackTemplate>(const sam::Model&, const Inputs&)>&
@@ -105,7 +179,7 @@ support::Status generate_children(
   std::map<std::string, Parameter> added; // root parameters for the children
   for (const auto& child : nested.generated) {
     Inputs in;
-    in.stack = inputs.stack + "-" + child.logical_id; // the stand-in AWS::StackId of its load
+    in.stack = child.stack_name; // what its load took for AWS::StackName (and AWS::StackId's)
     in.stage = inputs.stage;
     in.region = inputs.region;
     in.account = inputs.account;
