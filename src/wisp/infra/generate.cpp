@@ -472,6 +472,24 @@ private:
     for (const auto& e : m_out.exports)
       if (late.contains(e.logical_id)) {
         const auto& from = m_export_from[e.output];
+        // The new function the resource waits for, when it is not the one that needs it.
+        std::string waits_for;
+        for (const auto& key : m_used[e.logical_id])
+          for (const auto& f : m_in.functions) {
+            const auto base = "Wisp" + detail::alphanumeric(f.logical_id);
+            if (!f.exists && f.logical_id != from && (key == base + "Alias" || key == base + "Arn"))
+              waits_for = f.logical_id;
+          }
+        if (!waits_for.empty())
+          return fail_at(m_out.sources[e.logical_id],
+                         fmt::format("{} and {} need each other: {} names {}{}, which must exist "
+                                     "before {} is created, and {} ({}) can only be created after "
+                                     "{}, a function this deploy creates; deploy {} first (without "
+                                     "{}), or pass the value as a parameter",
+                                     from, e.logical_id, from, e.logical_id,
+                                     e.attribute.empty() ? "" : "." + e.attribute, from,
+                                     e.logical_id, m_out.types[e.logical_id], waits_for, waits_for,
+                                     from));
         return fail_at(m_out.sources[e.logical_id],
                        fmt::format("{} and {} need each other: {} names {}{}, and {} ({}) can only "
                                    "be created after {} exists; pass the value as a parameter or "
