@@ -7,7 +7,8 @@ in its environment and a DynamoDBReadPolicy), using the layer through
 names the child function; a child function whose Role is a role of the child. The child functions are deployed by wisp (named with their stack
 path); the child's other resources are in its nested stack, whose template wisp generates.
 Checked resource by resource with the aws CLI; redeployed with no change (no mutating call), with
-a code change (code update only), deleted. Bad input: a function two levels down."""
+a code change (code update only), deleted. Bad input: a function two levels down, a SAM resource wisp does not deploy
+in a child (at its file:line:col)."""
 
 import json
 
@@ -323,6 +324,23 @@ class NestedFunctions(InfraTestCase):
                                       r"nested stack of a nested stack")
         self.assertIsNone(self.aws("cloudformation", "describe-stacks", "--stack-name", STACK, check=False))
 
+
+    def test_sam_resource_wisp_does_not_deploy_is_refused_at_its_position(self):
+        self.write("app/orders/template.yaml", ORDERS.replace("Outputs:\n", CONNECTOR + "Outputs:\n"))
+        proc = self.deploy(code=1)
+        self.assertRegex(proc.stderr, r"orders/template\.yaml:\d+:3: Link: AWS::Serverless::Connector is not deployed by "
+                                      r"wisp yet.* \(in nested stack Orders\)")
+        self.assertIsNone(self.aws("cloudformation", "describe-stacks", "--stack-name", STACK, check=False))
+
+
+CONNECTOR = """\
+  Link:
+    Type: AWS::Serverless::Connector
+    Properties:
+      Source: {Id: Worker}
+      Destination: {Id: Orders}
+      Permissions: [Read]
+"""
 
 if __name__ == "__main__":
     harness.main()

@@ -211,9 +211,12 @@ support::Status generate_children(
     for (const auto& item : child.declarations)
       in.parameters.emplace(item.key());
     auto generated = generate_one(*child.model, in);
-    if (!generated)
-      return support::failf("nested stack {} ({}): {}", child.logical_id, child.file,
-                            generated.error().message);
+    if (!generated) {
+      const auto& message = generated.error().message;
+      if (message.starts_with(child.file + ":")) // file:line:col first
+        return support::failf("{} (in nested stack {})", message, child.logical_id);
+      return support::failf("nested stack {} ({}): {}", child.logical_id, child.file, message);
+    }
     auto& ct = *generated;
     finish_child(ct.body, child, inputs.stack);
     finish_child(ct.early, child, inputs.stack);
