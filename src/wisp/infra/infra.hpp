@@ -166,15 +166,15 @@ bool wisp_owned(const sam::Resource& resource, const Inputs& inputs);
 
 // --- nested stacks (nested.cpp) ---
 
-// The root template's nested stacks with a local template, recursively. Refused, with the
-// file:line:col of what is refused: a Location in the Serverless Application Repository
-// (ApplicationId), a missing or unreadable child template, a template that includes itself,
-// and a child that holds what wisp deploys itself (functions, APIs, layers) or other SAM
-// resources (wisp does not deploy those from a nested template yet).
 // An AWS::Serverless::Application made the AWS::CloudFormation::Stack aws-sam-translator
 // makes of it (TemplateURL `url`; empty: the Location as written).
 void application_to_stack(boost::json::object& resource, const std::string& url);
 
+// The root template's nested stacks with a local template, recursively (`wisp package`).
+// Refused, with the file:line:col of what is refused: a Location in the Serverless Application
+// Repository (ApplicationId), a missing or unreadable child template, a template that includes
+// itself, and a child that holds what wisp deploys itself (functions, APIs, layers) or other
+// SAM resources (package uploads templates as they are; deploy generates those).
 support::Result<NestedTemplates> nested_templates(const sam::Model& model,
                                                   const std::string& bucket,
                                                   const std::string& prefix,

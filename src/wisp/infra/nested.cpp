@@ -2,8 +2,12 @@
 // template (its own nested stacks first) is uploaded to the deploy's bucket under a
 // content-addressed key, and the parent's TemplateURL (AWS::CloudFormation::Stack) or Location
 // (AWS::Serverless::Application) names that upload. An unchanged child gives the same URL, so
-// an unchanged parent template. What wisp deploys itself (functions, APIs, layers) and the
-// other SAM resources are refused in a child: the child is deployed by CloudFormation alone.
+// an unchanged parent template. A child of the root holding what wisp deploys itself
+// (functions, APIs, layers) or other SAM resources is, for `wisp deploy`, loaded a second time
+// with its parameters left references (GeneratedChild) and its template generated with the
+// root's stack (nested_generate.cpp); its functions, layers and APIs join the root's as
+// `Child/Fn`, their references into the child rewritten to what wisp can read (the child's
+// outputs). `wisp package`, and deploy two levels down, refuse them.
 
 #include <wisp/infra/detail.hpp>
 #include <wisp/infra/infra.hpp>
