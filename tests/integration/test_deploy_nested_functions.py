@@ -3,7 +3,7 @@ moto_server's CloudFormation and Lambda (shaped like the corpus apps lambda-laye
 and eventbridge-pipes-msk-to-lambda): a child application with a layer whose ARN is an output;
 a child with a function triggered by the child's queue, reading the child's SimpleTable (`!Ref`
 in its environment and a DynamoDBReadPolicy), using the layer through
-`!GetAtt Layers.Outputs.LayerArn`, given the parent's parameter; a raw IAM role of the child that
+`!GetAtt Layers.Outputs.LayerArn`, given the parent's parameter; a state machine calling it; a raw IAM role of the child that
 names the child function; a child function whose Role is a role of the child. The child functions are deployed by wisp (named with their stack
 path); the child's other resources are in its nested stack, whose template wisp generates.
 Checked resource by resource with the aws CLI; redeployed with no change (no mutating call), with
@@ -99,6 +99,15 @@ Resources:
           Properties:
             Queue: !GetAtt Jobs.Arn
             BatchSize: 5
+  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition:
+        StartAt: Work
+        States:
+          Work: {Type: Task, Resource: !GetAtt Worker.Arn, End: true}
+      Policies:
+        - LambdaInvokePolicy: {FunctionName: !Ref Worker}
   Reporter:
     Type: AWS::Serverless::Function
     Properties:
@@ -202,6 +211,14 @@ class NestedFunctions(InfraTestCase):
         self.assertEqual(child["Resources"]["PipeRole"]["Properties"]["Policies"][0]["PolicyDocument"]
                          ["Statement"][0]["Resource"], {"Ref": "WispWorkerAlias"})
         self.assertEqual(child["Parameters"]["Prefix"], {"Type": "String", "Default": "nobody"})
+        # The child's state machine calls the function's stage alias; its role may invoke the function.
+        flow = child["Resources"]["Flow"]
+        self.assertEqual(flow["Type"], "AWS::StepFunctions::StateMachine")
+        self.assertEqual(flow["Properties"]["DefinitionSubstitutions"],
+                         {"definition_substitution_1": {"Ref": "WispWorkerAlias"}})
+        self.assertEqual(child["Resources"]["FlowRole"]["Type"], "AWS::IAM::Role")
+        machines = self.aws("stepfunctions", "list-state-machines")["stateMachines"]
+        self.assertEqual(len(machines), 1, machines)
         # The child's SimpleTable is what aws-sam-translator makes of it, its parameter left a parameter.
         sam = samtranslator(self.write("sam/orders.yaml", ORDERS.replace("CodeUri: ./worker",
                                                                           "CodeUri: s3://b/worker.zip")))
