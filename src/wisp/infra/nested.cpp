@@ -81,7 +81,9 @@ std::optional<std::string> known_value(const json::value& value) {
     for (const auto& item : value.as_array()) {
       if (!item.is_string())
         return std::nullopt;
-      joined += (joined.empty() ? "" : ",") + std::string(item.as_string());
+      if (!joined.empty())
+        joined += ',';
+      joined += item.as_string();
     }
     return joined;
   }
