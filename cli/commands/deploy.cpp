@@ -236,7 +236,9 @@ public:
     load.region = (*client)->region();
     load.account_id = *account;
     load.stack_name = target.stack;
-    load.nested_applications = false; // children: uploaded as nested stacks (infra/nested.cpp)
+    // Children: uploaded as nested stacks (infra/nested.cpp); their functions, layers and
+    // APIs are deployed as `Child/Fn`, as `wisp local` runs them.
+    load.nested_applications = true;
     const auto started = std::chrono::steady_clock::now();
     const auto since = [&] {
       return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -244,7 +246,11 @@ public:
           .count();
     };
     int exit_code = 0;
-    auto model = load_template(context, std::move(load), exit_code);
+    // What the loader says of nested applications for a local run (a value only a deployed
+    // stack knows, a remote template not run) does not hold here: CloudFormation passes the
+    // value, and deploys the remote template.
+    auto model =
+        load_template(context, std::move(load), exit_code, {"nested-parameter", "nested-remote"});
     if (!model)
       return exit_code;
     context.console.debug_log(fmt::format("template loaded in {} ms", since()));

@@ -8,17 +8,22 @@
 #include <wisp/template/load.hpp>
 
 #include <optional>
+#include <set>
+#include <string>
 
 namespace wisp::cli {
 
+// `quiet`: warning codes not shown (what holds for a local run only).
 inline std::optional<sam::Model> load_template(Context& context, sam::LoadOptions options,
-                                               int& exit_code) {
+                                               int& exit_code,
+                                               const std::set<std::string>& quiet = {}) {
   options.template_path = context.global.template_file;
   options.parameter_overrides = context.global.parameter_overrides;
   support::Diagnostics warnings;
   auto model = sam::load_model(options, &warnings);
   for (const auto& warning : warnings.items())
-    context.console.err(support::render(warning, {context.console.color_err, false}));
+    if (!quiet.contains(warning.code))
+      context.console.err(support::render(warning, {context.console.color_err, false}));
   if (!model) {
     print_error(context, model.error());
     exit_code = static_cast<int>(model.error().exit_code);

@@ -161,7 +161,7 @@ public:
                                const std::string& tag) {
       return artifact::pull_image(source, architecture, layout, tag, registry);
     };
-    // Nested stacks' local templates (no function of their own: refused, as by deploy):
+    // Nested stacks' local templates (a function of their own is refused; deploy deploys it):
     // uploaded content-addressed, their URL written where the template names them.
     std::vector<infra::NestedTemplate> nested_uploaded;
     if (s3) {

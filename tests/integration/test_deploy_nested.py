@@ -5,8 +5,8 @@ export them; a function whose environment is the children's outputs. Deployed (t
 templates uploaded, content-addressed, the nested stacks in the app's infrastructure stack),
 checked with the aws CLI, redeployed with no change (no mutating call), with a changed child
 (one change set), deleted. Bad input: a child template missing, a child with a YAML error, a
-cycle, a child holding a function, an application from the Serverless Application
-Repository."""
+cycle, an application from the Serverless Application Repository (a child holding functions:
+test_deploy_nested_functions.py)."""
 
 import json
 import subprocess
@@ -219,25 +219,21 @@ class NestedBadInput(NestedTestCase):
 
     def test_missing_child_names_the_location(self):
         self.write_app(root=ROOT.replace("./messaging.yaml", "./nothere.yaml"))
-        self.refused(r"template\.yaml:11:17: Messaging: nested template nothere\.yaml does not exist")
+        self.refused(r"template\.yaml:11:17: error: nested application 'Messaging': its template nothere\.yaml does "
+                     r"not exist")
 
     def test_child_yaml_error_names_the_child(self):
         self.write_app(messaging="Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n   bad: [\n")
-        self.refused(r"template\.yaml:11:17: Messaging: nested template: messaging\.yaml:4:\d+: YAML syntax error")
+        self.refused(r"messaging\.yaml:4:\d+: error: YAML syntax error")
 
     def test_cycle(self):
-        self.write_app(messaging="Resources:\n  Loop:\n    Type: AWS::Serverless::Application\n    Properties:\n"
+        self.write_app(messaging="Transform: AWS::Serverless-2016-10-31\nParameters:\n  QueueName:\n    Type: String\n"
+                                 "Resources:\n  Loop:\n    Type: AWS::Serverless::Application\n    Properties:\n"
                                  "      Location: ./storage/storage.yaml\n",
                        storage="Resources:\n  Back:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n"
                                "      TemplateURL: ../messaging.yaml\n")
-        self.refused(r"storage/storage\.yaml:5:20: Messaging/Loop/Back: nested template messaging\.yaml includes "
-                     r"itself")
-
-    def test_function_in_child_is_refused(self):
-        self.write_app(messaging="Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n"
-                                 "    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: .\n"
-                                 "      Handler: a.b\n      Runtime: python3.12\n")
-        self.refused(r"messaging\.yaml:3:3: Messaging/Fn \(AWS::Serverless::Function\) is in a nested template")
+        self.refused(r"storage/storage\.yaml:5:20: error: nested stack 'Back': messaging\.yaml includes itself "
+                     r"\(template\.yaml → messaging\.yaml → storage/storage\.yaml → messaging\.yaml\)")
 
     def test_application_from_the_repository_is_refused(self):
         self.write_app(root=ROOT.replace(

@@ -2,6 +2,8 @@
 
 #include <wisp/support/hash.hpp>
 
+#include <algorithm>
+
 namespace wisp::aws {
 
 std::string shorten_name(std::string_view name, std::size_t max) {
@@ -20,6 +22,8 @@ std::string function_name(std::string_view stack, std::string_view logical_id,
   std::string name(stack);
   name += '-';
   name += logical_id;
+  // A nested stack's function `Child/Fn`: `<stack>-Child-Fn`.
+  std::replace(name.begin(), name.end(), '/', '-');
   return shorten_name(name, k_function_name_max);
 }
 

@@ -888,7 +888,7 @@ std::string qualified_hook(const Desired& desired, const std::string& logical_id
 
 } // namespace
 
-support::Result<DeployResult> deploy(const sam::Model& model,
+support::Result<DeployResult> deploy(const sam::Model& loaded_model,
                                      const artifact::BuildReport& artifacts,
                                      std::shared_ptr<const aws::Client> client,
                                      const DeployOptions& options, Reporter& reporter) {
@@ -915,6 +915,16 @@ support::Result<DeployResult> deploy(const sam::Model& model,
   }
   WISP_TRY_ASSIGN(auto location, resolve_location(options.target, account, client->region()));
 
+  // Nested stacks' local templates: uploaded (content-addressed) before the stack is deployed;
+  // those holding functions are generated, their functions, layers and APIs deployed here.
+  WISP_TRY_ASSIGN(auto nested_templates, infra::nested_templates_for_deploy(
+                                             loaded_model, location.bucket, location.prefix,
+                                             client->region(), options.target.stack, account));
+  const auto nested = std::make_shared<const infra::NestedTemplates>(std::move(nested_templates));
+  const sam::Model merged_model =
+      nested->resources.empty() ? sam::Model() : infra::with_nested(loaded_model, *nested);
+  const sam::Model& model = nested->resources.empty() ? loaded_model : merged_model;
+
   // Names first (values of the infrastructure stack pending): what the stack template needs.
   InfraValues infra{};
   for (const auto& resource : model.resources)
@@ -927,10 +937,8 @@ support::Result<DeployResult> deploy(const sam::Model& model,
                        options.step_interval,
                        options.tags,
                        &infra};
-  // Nested stacks' local templates: uploaded (content-addressed) before the stack is deployed.
-  WISP_TRY_ASSIGN(const auto nested, infra::nested_templates(model, location.bucket,
-                                                             location.prefix, client->region()));
-  inputs.nested_urls = &nested.urls;
+  inputs.nested_urls = &nested->urls;
+  inputs.nested = nested;
   WISP_TRY_ASSIGN(const auto s3_code, resolve_s3_code(backend, model, options.max_parallel));
   inputs.s3_code = &s3_code;
   WISP_TRY_ASSIGN(const auto images, resolve_images(backend, model, artifacts, options, log));
@@ -1105,9 +1113,10 @@ support::Result<DeployResult> deploy(const sam::Model& model,
   bool nested_uploaded = false;
   const auto deploy_infra = [&](const json::object& body) -> support::Status {
     if (!nested_uploaded) {
-      WISP_TRY(upload_nested(*client, location.bucket, nested.templates, log));
+      WISP_TRY(upload_nested(*client, location.bucket, nested->templates, log));
       nested_uploaded = true;
     }
+    WISP_TRY(upload_nested(*client, location.bucket, stack.uploads, log));
     infra::StackOptions so;
     so.name = stack_name;
     so.body = body;

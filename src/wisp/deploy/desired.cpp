@@ -448,6 +448,7 @@ support::Result<Desired> build_desired(const sam::Model& model,
   desired.location = inputs.location;
   if (inputs.nested_urls != nullptr)
     desired.nested_urls = *inputs.nested_urls;
+  desired.nested = inputs.nested;
   WISP_TRY(validate_stack_name(desired.stack));
   WISP_TRY(validate_stage_name(desired.stage));
   const PolicyContext policy_context{desired.region, desired.account, desired.stack};
@@ -748,6 +749,12 @@ support::Result<Desired> build_desired(const sam::Model& model,
     LayerSpec spec;
     spec.logical_id = layer.logical_id;
     spec.name = !layer.layer_name.empty() ? layer.layer_name : layer.logical_id;
+    // A nested stack's layer without a LayerName (the loader names it by its own id): named
+    // with its stack path, `Child-Layer`, unique across children.
+    if (const auto slash = layer.logical_id.rfind('/');
+        slash != std::string::npos && spec.name == layer.logical_id.substr(slash + 1))
+      spec.name = layer.logical_id;
+    std::replace(spec.name.begin(), spec.name.end(), '/', '-');
     spec.runtimes = layer.compatible_runtimes;
     spec.architectures = layer.compatible_architectures;
     if (!layer.content_s3_uri.empty()) {

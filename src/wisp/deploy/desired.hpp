@@ -7,6 +7,7 @@
 #include <wisp/deploy/policy.hpp>
 #include <wisp/deploy/shift.hpp>
 #include <wisp/deploy/state.hpp>
+#include <wisp/infra/infra.hpp>
 #include <wisp/support/error.hpp>
 #include <wisp/template/model.hpp>
 
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -212,6 +214,8 @@ struct Desired {
   std::vector<std::string> warnings;
   // Nested stacks with a local template: logical id → the URL of its upload (nested.cpp).
   std::map<std::string, std::string> nested_urls;
+  // Nested stacks whose templates wisp generates (their functions are `Child/Fn` here).
+  std::shared_ptr<const infra::NestedTemplates> nested = nullptr;
 
   [[nodiscard]] const FunctionSpec* function(std::string_view logical_id) const;
 };
@@ -245,6 +249,7 @@ struct DesiredInputs {
   const std::map<std::string, CodeSpec>* images = nullptr;
   // Nested stacks' uploaded templates (infra::nested_templates), by logical id.
   const std::map<std::string, std::string>* nested_urls = nullptr;
+  std::shared_ptr<const infra::NestedTemplates> nested = nullptr;
 };
 
 // The stage a deploy targets: --stage, else the functions' common AutoPublishAlias, else

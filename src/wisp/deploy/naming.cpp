@@ -4,10 +4,19 @@
 
 namespace wisp::deploy {
 
+namespace {
+// A nested stack's resource `Child/Fn` is named with its stack path: `Child-Fn`.
+std::string path_name(std::string_view logical_id) {
+  std::string out(logical_id);
+  std::replace(out.begin(), out.end(), '/', '-');
+  return out;
+}
+} // namespace
+
 std::string role_name(std::string_view stack, std::string_view logical_id) {
   std::string name(stack);
   name += '-';
-  name += logical_id;
+  name += path_name(logical_id);
   name += "-role";
   return aws::shorten_name(name, k_role_name_max);
 }
@@ -15,7 +24,7 @@ std::string role_name(std::string_view stack, std::string_view logical_id) {
 std::string resource_name(std::string_view stack, std::string_view logical_id, std::size_t max) {
   std::string name(stack);
   name += '-';
-  name += logical_id;
+  name += path_name(logical_id);
   return aws::shorten_name(name, max);
 }
 

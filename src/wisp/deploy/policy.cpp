@@ -81,6 +81,12 @@ std::string managed_policy_arn(std::string_view name_or_arn, std::string_view re
 
 namespace {
 
+// A nested stack's function `Child/Fn`: its role's policies are named as SAM names them in
+// the child (`FnRolePolicy0`; IAM refuses '/').
+std::string_view own_id(std::string_view logical_id) {
+  return logical_id.substr(logical_id.rfind('/') + 1);
+}
+
 std::string describe_unresolved(const json::value& value) {
   if (value.is_object() && !value.as_object().empty())
     return std::string(value.as_object().begin()->key());
@@ -222,7 +228,7 @@ support::Result<RoleDocument> function_role(const sam::Function& function,
       json::object document = object;
       if (!document.contains("Version"))
         document["Version"] = "2012-10-17";
-      role.inline_policies[fmt::format("{}RolePolicy{}", function.logical_id, i)] =
+      role.inline_policies[fmt::format("{}RolePolicy{}", own_id(function.logical_id), i)] =
           std::move(document);
       continue;
     }
@@ -234,7 +240,7 @@ support::Result<RoleDocument> function_role(const sam::Function& function,
     auto statements = expand_policy_template(item.key(), item.value(), context);
     if (!statements)
       return support::failf("{}: {}", where(i), statements.error().message);
-    role.inline_policies[fmt::format("{}RolePolicy{}", function.logical_id, i)] =
+    role.inline_policies[fmt::format("{}RolePolicy{}", own_id(function.logical_id), i)] =
         json::object{{"Version", "2012-10-17"}, {"Statement", std::move(*statements)}};
   }
   role.managed.assign(managed.begin(), managed.end());

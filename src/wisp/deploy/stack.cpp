@@ -17,6 +17,7 @@ infra::Inputs infra_inputs(const sam::Model& model, const Desired& desired,
   in.region = desired.region;
   in.account = desired.account;
   in.nested_urls = desired.nested_urls;
+  in.nested = desired.nested;
   for (const auto& f : desired.functions) {
     infra::WispFunction w;
     w.logical_id = f.logical_id;

@@ -73,4 +73,18 @@ support::Status expand_state_machine(const sam::Resource& resource, ExpandContex
 support::Result<bool> expand_function_event(const sam::Function& function,
                                             const sam::EventSource& event, ExpandContext& context);
 
+// Every occurrence of `text` inside the strings of `value` becomes `reference` (a {Ref} or
+// {Fn::GetAtt} object): a whole string is the reference, a part of one a Fn::Join, inside a
+// Fn::Sub pattern `${...}`. True when there was one.
+bool replace_text(boost::json::value& value, const std::string& text,
+                  const boost::json::object& reference);
+
+// nested_generate.cpp: the templates of the nested stacks in `inputs.nested` that wisp
+// generates, each with `generate_one`; the parent's stack resources pointed at their uploads
+// (`out.uploads`) and passed wisp's values.
+support::Status generate_children(
+    const sam::Model& model, const Inputs& inputs, StackTemplate& out,
+    const std::function<support::Result<StackTemplate>(const sam::Model&, const Inputs&)>&
+        generate_one);
+
 } // namespace wisp::infra::detail

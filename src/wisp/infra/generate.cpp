@@ -125,6 +125,8 @@ public:
     // Function event sources.
     for (const auto& function : m_model.functions)
       for (const auto& event : function.events) {
+        if (function.logical_id.find('/') != std::string::npos)
+          break; // a nested stack's function: its events are that stack's (nested_generate.cpp)
         WISP_TRY_ASSIGN(const bool done, detail::expand_function_event(function, event, context));
         if (done)
           m_out.deployed_events.insert(function.logical_id + "." + event.name);
@@ -237,7 +239,7 @@ private:
 
   support::Result<std::optional<json::value>> rewrite(const Reference& r, bool qualified,
                                                       std::set<std::string>& used) {
-    if (m_resources.contains(r.id))
+    if (m_resources.contains(r.id) || m_in.parameters.contains(r.id))
       return std::nullopt;
     const auto use = [&](const std::string& key, Param param) -> std::optional<json::value> {
       used.insert(key);
@@ -470,6 +472,24 @@ private:
     for (const auto& e : m_out.exports)
       if (late.contains(e.logical_id)) {
         const auto& from = m_export_from[e.output];
+        // The new function the resource waits for, when it is not the one that needs it.
+        std::string waits_for;
+        for (const auto& key : m_used[e.logical_id])
+          for (const auto& f : m_in.functions) {
+            const auto base = "Wisp" + detail::alphanumeric(f.logical_id);
+            if (!f.exists && f.logical_id != from && (key == base + "Alias" || key == base + "Arn"))
+              waits_for = f.logical_id;
+          }
+        if (!waits_for.empty())
+          return fail_at(m_out.sources[e.logical_id],
+                         fmt::format("{} and {} need each other: {} names {}{}, which must exist "
+                                     "before {} is created, and {} ({}) can only be created after "
+                                     "{}, a function this deploy creates; deploy {} first (without "
+                                     "{}), or pass the value as a parameter",
+                                     from, e.logical_id, from, e.logical_id,
+                                     e.attribute.empty() ? "" : "." + e.attribute, from,
+                                     e.logical_id, m_out.types[e.logical_id], waits_for, waits_for,
+                                     from));
         return fail_at(m_out.sources[e.logical_id],
                        fmt::format("{} and {} need each other: {} names {}{}, and {} ({}) can only "
                                    "be created after {} exists; pass the value as a parameter or "
@@ -628,7 +648,9 @@ bool wisp_owned(const sam::Resource& resource, const Inputs& inputs) {
 }
 
 support::Result<StackTemplate> generate(const sam::Model& model, const Inputs& inputs) {
-  return Generator(model, inputs).run();
+  WISP_TRY_ASSIGN(auto stack, Generator(model, inputs).run());
+  WISP_TRY(detail::generate_children(model, inputs, stack, generate));
+  return stack;
 }
 
 } // namespace wisp::infra

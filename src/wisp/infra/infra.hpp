@@ -27,11 +27,54 @@
 #include <boost/json/value.hpp>
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace wisp::infra {
+
+// A nested stack's template as uploaded: the local file read, its own local nested stacks
+// pointed at their uploads, `AWS::Serverless::Application` made the `AWS::CloudFormation::Stack`
+// aws-sam-translator makes of it, as JSON; its key is content-addressed.
+struct NestedTemplate {
+  std::string logical_id; // path from the root: "Child", "Child/Grandchild"
+  std::string file;       // as shown in messages
+  std::string key;        // object key in the deploy's bucket
+  std::string url;        // https://s3.<region>.amazonaws.com/<bucket>/<key> (as sam package)
+  std::string body;
+};
+
+// A child of the root template that holds what wisp deploys (functions, layers, APIs) or SAM
+// resources: wisp deploys its functions, layers and APIs (as `Child/Fn`, the model `wisp local`
+// runs), and generates its template (the rest, SAM's expansions, references into wisp's side as
+// its parameters) with the root's stack template (nested_generate.cpp).
+struct GeneratedChild {
+  std::string logical_id; // in the root template
+  std::string file;       // as shown in messages
+  // The child loaded with its own parameters left as references (Defaults dropped; those a
+  // Condition reads take the value the parent passes).
+  std::shared_ptr<const sam::Model> model;
+  boost::json::object declarations;         // its Parameters section as written
+  std::set<std::string> unknown_parameters; // passed a value known only to a deployed stack
+  std::map<std::string, std::string> urls;  // its own local nested stacks → their uploads
+  // What the child's load took for AWS::StackName (the nested stack's name is CloudFormation's):
+  // a stand-in, made `!Ref AWS::StackName` again in its template.
+  std::string stack_name;
+  bool wants_stack_name = false; // its functions name it: the output WispStackName
+};
+
+struct NestedTemplates {
+  std::map<std::string, std::string> urls; // the root's nested stacks → their TemplateURL
+  std::vector<NestedTemplate> templates;   // every template to upload, children first
+  std::vector<GeneratedChild> generated;
+  // The generated children's functions, layers and APIs as resources of the root template
+  // (`Child/Fn`), their references into the child made readable by wisp's side: a child
+  // resource → the child's output (`!GetAtt Child.Outputs.WispRefTable`), a parameter → its
+  // value, or the child's output `WispParam<Name>` when only the deployed stack knows it.
+  std::vector<sam::Resource> resources;
+  std::string bucket, prefix, region; // where generated templates go
+};
 
 // What wisp deploys that the infrastructure may name.
 struct WispFunction {
@@ -71,6 +114,12 @@ struct Inputs {
   // Nested stacks whose template is a local file (AWS::Serverless::Application's Location,
   // AWS::CloudFormation::Stack's TemplateURL): logical id → the URL it was uploaded to.
   std::map<std::string, std::string> nested_urls;
+  // Nested stacks whose template holds what wisp deploys (functions, layers, APIs) or SAM
+  // resources: their templates are generated with the stack's (nested_generate.cpp).
+  std::shared_ptr<const NestedTemplates> nested;
+  // Names the template declares as parameters that stay references (a nested template's own
+  // parameters, passed by its parent).
+  std::set<std::string> parameters;
 };
 
 struct Parameter {
@@ -101,6 +150,8 @@ struct StackTemplate {
   std::vector<std::string> warnings;
   // Function event sources deployed in the stack (so deploy no longer warns about them).
   std::set<std::string> deployed_events; // "Function.Event"
+  // Generated nested templates (early and final forms) to upload before the stack deploys.
+  std::vector<NestedTemplate> uploads;
 
   [[nodiscard]] bool empty() const;
   // The stack must be deployed twice (before and after the functions phase).
@@ -115,35 +166,30 @@ bool wisp_owned(const sam::Resource& resource, const Inputs& inputs);
 
 // --- nested stacks (nested.cpp) ---
 
-// A nested stack's template as uploaded: the local file read, its own local nested stacks
-// pointed at their uploads, `AWS::Serverless::Application` made the `AWS::CloudFormation::Stack`
-// aws-sam-translator makes of it, as JSON; its key is content-addressed.
-struct NestedTemplate {
-  std::string logical_id; // path from the root: "Child", "Child/Grandchild"
-  std::string file;       // as shown in messages
-  std::string key;        // object key in the deploy's bucket
-  std::string url;        // https://s3.<region>.amazonaws.com/<bucket>/<key> (as sam package)
-  std::string body;
-};
-
-struct NestedTemplates {
-  std::map<std::string, std::string> urls; // the root's nested stacks → their TemplateURL
-  std::vector<NestedTemplate> templates;   // every template to upload, children first
-};
-
-// The root template's nested stacks with a local template, recursively. Refused, with the
-// file:line:col of what is refused: a Location in the Serverless Application Repository
-// (ApplicationId), a missing or unreadable child template, a template that includes itself,
-// and a child that holds what wisp deploys itself (functions, APIs, layers) or other SAM
-// resources (wisp does not deploy those from a nested template yet).
 // An AWS::Serverless::Application made the AWS::CloudFormation::Stack aws-sam-translator
 // makes of it (TemplateURL `url`; empty: the Location as written).
 void application_to_stack(boost::json::object& resource, const std::string& url);
 
+// The root template's nested stacks with a local template, recursively (`wisp package`).
+// Refused, with the file:line:col of what is refused: a Location in the Serverless Application
+// Repository (ApplicationId), a missing or unreadable child template, a template that includes
+// itself, and a child that holds what wisp deploys itself (functions, APIs, layers) or other
+// SAM resources (package uploads templates as they are; deploy generates those).
 support::Result<NestedTemplates> nested_templates(const sam::Model& model,
                                                   const std::string& bucket,
                                                   const std::string& prefix,
                                                   const std::string& region);
+
+// `model` with the generated children's functions, layers and APIs as its resources
+// (NestedTemplates::resources), the functions' Policies taken from them.
+sam::Model with_nested(const sam::Model& model, const NestedTemplates& nested);
+
+// The same for `wisp deploy`: a child that holds functions, layers, APIs or SAM resources is
+// not refused but generated (NestedTemplates::generated); `stack`, `account`: the deploy's.
+support::Result<NestedTemplates>
+nested_templates_for_deploy(const sam::Model& model, const std::string& bucket,
+                            const std::string& prefix, const std::string& region,
+                            const std::string& stack, const std::string& account);
 
 // --- SAM policy templates (the list aws-sam-translator knows) ---
 

@@ -177,6 +177,11 @@ support::Status rewrite_references(json::value& value, const Rewriter& rewrite) 
                    replacement->as_object().at("Ref").is_string()) {
           out += fmt::format("${{{}}}",
                              std::string_view(replacement->as_object().at("Ref").as_string()));
+        } else if (auto att = replacement->is_object() && replacement->as_object().size() == 1
+                                  ? getatt_of(replacement->as_object().begin()->value())
+                                  : std::nullopt;
+                   att && replacement->as_object().begin()->key() == "Fn::GetAtt") {
+          out += fmt::format("${{{}.{}}}", att->id, att->attribute);
         } else {
           return support::failf("${{{}}} cannot be rewritten inside Fn::Sub", v.name);
         }

@@ -55,8 +55,9 @@ struct LoadOptions {
   // CloudFormation), where the parent declares the application, and the templates of the
   // stacks above it (a template that includes itself is an error).
   // Load nested applications' local templates into the model (the local commands, build,
-  // validate). `wisp package` and `wisp deploy` do not: they upload a child template as it is
-  // (infra::nested_templates, which refuses a child holding functions), never build it.
+  // validate, deploy — which deploys the children's functions, layers and APIs and generates
+  // their templates: infra::nested_templates_for_deploy). `wisp package` does not: it uploads a
+  // child template as it is (infra::nested_templates, which refuses a child holding functions).
   bool nested_applications = true;
   std::vector<std::pair<std::string, std::string>> parent_parameters;
   SourceRef parent_source;
