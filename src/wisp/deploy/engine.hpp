@@ -56,6 +56,7 @@ struct RestMethodActual {
   bool api_key_required = false;
   std::string request_validator_id;
   std::string request_models; // canonical JSON of requestModels; empty: none
+  std::string responses;      // method responses, as method_responses_text gives them
 };
 
 struct AuthorizerActual {
