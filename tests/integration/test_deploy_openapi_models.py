@@ -101,6 +101,9 @@ Resources:
                   schema:
                     type: array
                     items: {{$ref: '#/definitions/Item'}}
+                '404':
+                  description: none
+                  schema: {{$ref: '#/definitions/Empty'}}
               x-amazon-apigateway-integration:
                 type: mock
                 requestTemplates: {{application/json: '{{"statusCode": 201}}'}}
@@ -159,6 +162,12 @@ class InlineSchemas(InfraTestCase):
         # The inline schema's reference to a model of the body is the API's model URL.
         self.assertEqual(json.loads(legacy_models[made]["schema"])["items"]["$ref"],
                          f"https://apigateway.amazonaws.com/restapis/{legacy_id}/models/Item")
+
+        # API Gateway's own Empty model, named and not defined: every REST API has it (moto's does
+        # not, so wisp makes it there).
+        self.assertEqual(self.method(legacy_id, legacy_resources["/items"], "POST", "404")["responseModels"],
+                         {"application/json": "Empty"})
+        self.assertEqual(json.loads(legacy_models["Empty"]["schema"])["title"], "Empty Schema")
 
         again = self.deploy_json()
         self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))

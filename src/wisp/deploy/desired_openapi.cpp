@@ -660,6 +660,21 @@ support::Status definition_extras(const DeployResolver& resolver, const sam::Api
         out["responseModels"] = std::move(models);
     }
   }
+  // API Gateway's own models, named without being defined.
+  const auto add_builtin = [&](const json::value& model) {
+    const std::string name(model.as_string());
+    if (builtin_model(name) && std::none_of(spec.models.begin(), spec.models.end(),
+                                            [&](const RestModelSpec& m) { return m.name == name; }))
+      spec.models.push_back({name, "application/json", builtin_model_schema(name), true});
+  };
+  for (const auto& route : spec.routes) {
+    for (const auto& [type, model] : route.request_models)
+      add_builtin(model);
+    for (const auto& [code, response] : route.method_responses)
+      if (const auto* models = response.if_contains("responseModels"))
+        for (const auto& [type, model] : models->as_object())
+          add_builtin(model);
+  }
   const auto defined = [&](const json::value& model) {
     return std::any_of(spec.models.begin(), spec.models.end(),
                        [&](const RestModelSpec& s) { return s.name == model.as_string(); });
@@ -690,3 +705,23 @@ support::Status definition_extras(const DeployResolver& resolver, const sam::Api
 }
 
 } // namespace wisp::deploy::detail
+
+namespace wisp::deploy {
+
+// CreateRestApi makes these two (the old client-side importer's log shows it removing them,
+// amazon-archives/aws-apigateway-importer#126: "Removing default model Error", "... Empty").
+bool builtin_model(std::string_view name) {
+  return name == "Empty" || name == "Error";
+}
+
+boost::json::value builtin_model_schema(std::string_view name) {
+  boost::json::object schema{{"$schema", "http://json-schema.org/draft-04/schema#"},
+                             {"title", name == "Error" ? "Error Schema" : "Empty Schema"},
+                             {"type", "object"}};
+  if (name == "Error")
+    schema["properties"] =
+        boost::json::object{{"message", boost::json::object{{"type", "string"}}}};
+  return schema;
+}
+
+} // namespace wisp::deploy
