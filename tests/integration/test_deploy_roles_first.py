@@ -81,6 +81,11 @@ class RolesFirst(InfraTestCase):
                                 r"only be created after ExecRole exists \(a role wisp creates after the "
                                 r"stack's first change set; IAM checks that a role exists\)")
 
+        # --dry-run says which role goes first, and makes nothing.
+        dry = self.deploy("--dry-run")
+        self.assertRegex(dry.stdout, rf"\+ role +{STACK}-ExecRole +before the stack \(the stack names it\)")
+        self.assertIsNone(self.aws("iam", "get-role", "--role-name", f"{STACK}-ExecRole", check=False))
+
         proc = self.deploy()
         self.assertIn(f"role {STACK}-ExecRole created before the stack", proc.stdout + proc.stderr)
         physical = self.stack_resources()

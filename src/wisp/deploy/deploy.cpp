@@ -1002,6 +1002,7 @@ support::Result<DeployResult> deploy(const sam::Model& model,
     stack_changed = stack.split() || !infra::unchanged(stack_state, stack.body, stack.parameters);
     plan_stack(snap.plan, stack_name, stack_state, stack, stack_changed,
                options.dry_run && stack_changed ? &dry_changes : nullptr);
+    mark_roles_first(snap.plan, desired, roles_first);
     return {};
   };
   if (options.dry_run && !stack.empty()) {

@@ -250,6 +250,9 @@ stack_template(const sam::Model& model, const Desired& desired,
 support::Status create_roles_first(const Backend& backend, const Desired& desired,
                                    const std::vector<std::string>& roles, Log& log);
 
+// Says so on those roles' plan lines ("before the stack").
+void mark_roles_first(Plan& plan, const Desired& desired, const std::vector<std::string>& roles);
+
 // --- layers of the template (layers.cpp) ---
 
 struct LayerState {

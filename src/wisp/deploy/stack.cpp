@@ -5,9 +5,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 
 namespace wisp::deploy {
+
+namespace {
+constexpr const char* k_before_the_stack = "before the stack (the stack names it)";
+} // namespace
 
 infra::Inputs infra_inputs(const sam::Model& model, const Desired& desired,
                            const std::set<std::string>& existing_aliases,
@@ -118,6 +123,15 @@ support::Status create_roles_first(const Backend& backend, const Desired& desire
                          role.name));
   }
   return {};
+}
+
+void mark_roles_first(Plan& plan, const Desired& desired, const std::vector<std::string>& roles) {
+  for (const auto& id : roles)
+    for (auto& change : plan.changes)
+      if (change.kind == "role" && change.name == desired.roles.at(id).name &&
+          std::find(change.details.begin(), change.details.end(), k_before_the_stack) ==
+              change.details.end())
+        change.details.emplace_back(k_before_the_stack);
 }
 
 InfraValues infra_values(const infra::StackTemplate& stack,
