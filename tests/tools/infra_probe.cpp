@@ -4,7 +4,8 @@
 //
 //   wisp_infra_probe TEMPLATE [--stack NAME] [--stage STAGE] [--new FUNCTION]... [--api ID=apiid]
 //
-// Functions named with --new do not exist yet (their triggers are late). Prints
+// Functions and roles (an AWS::IAM::Role a function uses) named with --new do not exist yet
+// (their triggers, and what names the roles, are late). Prints
 // {"body", "early", "late", "parameters", "exports", "warnings"}; exit 1 with the error.
 
 #include <wisp/aws/names.hpp>
@@ -70,7 +71,8 @@ int main(int argc, char** argv) {
     } else if (!f.role.logical_id.empty()) {
       in.roles.push_back(
           {f.role.logical_id, in.stack + "-" + f.role.logical_id,
-           fmt::format("arn:aws:iam::{}:role/{}-{}", in.account, in.stack, f.role.logical_id)});
+           fmt::format("arn:aws:iam::{}:role/{}-{}", in.account, in.stack, f.role.logical_id),
+           !fresh.contains(f.role.logical_id)});
     }
     w.exists = !fresh.contains(f.logical_id);
     in.functions.push_back(std::move(w));

@@ -1,5 +1,6 @@
 #include <wisp/deploy/desired.hpp>
 #include <wisp/support/fs.hpp>
+#include <wisp/support/hash.hpp>
 #include <wisp/template/load.hpp>
 
 #include <boost/json.hpp>
@@ -258,4 +259,93 @@ TEST_CASE("desired: values of the infrastructure stack reach environment and pol
   CHECK(std::none_of(after->warnings.begin(), after->warnings.end(), [](const std::string& w) {
     return w.find("Table (AWS::DynamoDB::Table)") != std::string::npos;
   }));
+}
+
+namespace {
+
+std::string orders_api(const std::string& request_schema, const std::string& response_ref) {
+  return std::string(k_functions) + R"(  Orders:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      DefinitionBody:
+        openapi: '3.0.1'
+        info: {title: orders, version: '1'}
+        components:
+          schemas:
+            Item: {type: object}
+        paths:
+          /orders:
+            post:
+              requestBody:
+                content:
+                  application/json:
+                    schema: )" +
+         request_schema + R"(
+              responses:
+                '200':
+                  description: ok
+                  content:
+                    application/json:
+                      schema: {$ref: ')" +
+         response_ref + R"('}
+                '500': {description: failed}
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Hello.Arn}/invocations
+)";
+}
+
+const deploy::ApiSpec* api_named(const deploy::Desired& d, const std::string& id) {
+  for (const auto& api : d.apis)
+    if (api.logical_id == id)
+      return &api;
+  return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("desired: inline OpenAPI schemas become models named by where they are") {
+  App app(orders_api("{type: object, required: [sku]}", "#/components/schemas/Item"));
+  auto d = app.desired();
+  REQUIRE(d.has_value());
+  const auto* api = api_named(*d, "Orders");
+  REQUIRE(api != nullptr);
+  const auto route = std::find_if(api->routes.begin(), api->routes.end(),
+                                  [](const deploy::RouteSpec& r) { return r.path == "/orders"; });
+  REQUIRE(route != api->routes.end());
+  // MODEL and the first six hex digits of the SHA-256 of the schema's place.
+  const auto name =
+      "MODEL" + support::sha256_hex("POST /orders request application/json").substr(0, 6);
+  CHECK(route->request_models.at("application/json") == json::value(name));
+  const auto model = std::find_if(api->models.begin(), api->models.end(),
+                                  [&](const deploy::RestModelSpec& m) { return m.name == name; });
+  REQUIRE(model != api->models.end());
+  CHECK(model->schema.at("required") == json::array{"sku"});
+  // A $ref response schema names the body's model; a response without a body has none.
+  CHECK(route->method_responses.at("200").at("responseModels") ==
+        json::object{{"application/json", "Item"}});
+  CHECK(route->method_responses.at("500").empty());
+  CHECK(d->warnings.empty());
+  // Another schema in the same place: the same model name (the model is updated, not replaced).
+  App changed(orders_api("{type: object, required: [sku, count]}", "#/components/schemas/Item"));
+  auto again = changed.desired();
+  REQUIRE(again.has_value());
+  const auto* api2 = api_named(*again, "Orders");
+  CHECK(std::any_of(api2->models.begin(), api2->models.end(),
+                    [&](const deploy::RestModelSpec& m) { return m.name == name; }));
+  CHECK(api2->definition_digest != api->definition_digest);
+  // API Gateway's own Empty may be named without being defined; another undefined one is an error.
+  App empty(orders_api("{type: object}", "#/components/schemas/Empty"));
+  auto with_empty = empty.desired();
+  REQUIRE(with_empty.has_value());
+  const auto* api3 = api_named(*with_empty, "Orders");
+  CHECK(std::any_of(api3->models.begin(), api3->models.end(),
+                    [](const deploy::RestModelSpec& m) { return m.name == "Empty" && m.builtin; }));
+  App missing(orders_api("{type: object}", "#/components/schemas/Nope"));
+  auto refused = missing.desired();
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().message.find("response 200 names model Nope, which the body does not "
+                                     "define") != std::string::npos);
 }

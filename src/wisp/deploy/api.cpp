@@ -74,6 +74,30 @@ std::string validation_text(const RestMethodActual& method) {
   return method.request_validator_id + "|" + method.request_models;
 }
 
+// A method's responses by status code, each with its responseModels and responseParameters
+// when it has them (what API Gateway reports and what the route wants, alike), as canonical
+// JSON.
+std::string method_responses_text(const json::object& responses) {
+  json::object out;
+  for (const auto& [code, response] : responses) {
+    json::object kept;
+    if (response.is_object())
+      for (const char* key : {"responseModels", "responseParameters"})
+        if (const auto* v = response.as_object().if_contains(key);
+            v != nullptr && v->is_object() && !v->as_object().empty())
+          kept[key] = *v;
+    out[code] = std::move(kept);
+  }
+  return out.empty() ? std::string() : canonical_json(out);
+}
+
+std::string method_responses_text(const RouteSpec& route) {
+  json::object responses;
+  for (const auto& [code, body] : route.method_responses)
+    responses[code] = body;
+  return method_responses_text(responses);
+}
+
 std::string cors_text(const ApiSpec& spec) {
   return spec.cors ? canonical_json(*spec.cors) : std::string();
 }
@@ -484,6 +508,9 @@ support::Result<ApiActual> read_api(const Backend& backend, const ApiSpec& spec,
               if (const auto* models = mo.if_contains("requestModels");
                   models != nullptr && models->is_object() && !models->as_object().empty())
                 method.request_models = canonical_json(*models);
+              if (const auto* responses = mo.if_contains("methodResponses");
+                  responses != nullptr && responses->is_object())
+                method.responses = method_responses_text(responses->as_object());
             }
             resource.methods[std::string(m.key())] = std::move(method);
           }
@@ -650,6 +677,9 @@ ApiPlan plan_api(const ApiSpec& spec, ApiActual actual) {
       else if (validation_text(method->second) != validation_text(route, validator_ids))
         plan.details.push_back(
             fmt::format("~ route {} {} (request validation)", route.method, route.path));
+      else if (method->second.responses != method_responses_text(route))
+        plan.details.push_back(
+            fmt::format("~ route {} {} (method responses)", route.method, route.path));
     }
     for (const auto& [path, resource] : a.resources) {
       for (const auto& [method, m] : resource.methods) {
@@ -839,7 +869,8 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
                                : existing->second.authorization_type) +
                               "|" + existing->second.authorizer_id ||
          existing->second.api_key_required != route.api_key_required ||
-         validation_text(existing->second) != validation_text(route, validator_ids))) {
+         validation_text(existing->second) != validation_text(route, validator_ids) ||
+         existing->second.responses != method_responses_text(route))) {
       auto removed = backend.apigw("DeleteMethod", "DELETE", base);
       if (!removed && !removed.error().not_found())
         return tl::unexpected(aws::error_of(std::move(removed)));
@@ -881,6 +912,15 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
       auto integration = backend.apigw("PutIntegration", "PUT", base + "/integration", &body);
       if (!integration)
         return tl::unexpected(aws::error_of(std::move(integration)));
+      // The body's method responses of a Lambda proxy operation, with a new method.
+      if (existing == resource.methods.end())
+        for (const auto& [code, response] : route.method_responses) {
+          const json::value request = response;
+          auto put = backend.apigw("PutMethodResponse", "PUT", base + "/responses/" + segment(code),
+                                   &request);
+          if (!put)
+            return tl::unexpected(aws::error_of(std::move(put)));
+        }
       log.step(fmt::format("{}: route {} {} → {}", spec.logical_id, route.method, route.path,
                            route.function_logical_id));
     }

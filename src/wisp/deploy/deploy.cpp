@@ -955,8 +955,7 @@ support::Result<DeployResult> deploy(const sam::Model& loaded_model,
     WISP_TRY_ASSIGN(desired, build_desired(model, artifacts, inputs));
   }
   const auto& stack_name = options.target.stack;
-  WISP_TRY_ASSIGN(auto stack,
-                  infra::generate(model, infra_inputs(model, desired, {}, {}, layer_arns)));
+  WISP_TRY_ASSIGN(auto stack, stack_template(model, desired, {}, {}, layer_arns));
   infra::StackState stack_state;
   std::map<std::string, std::string> stack_outputs;
   if (!stack.empty()) {
@@ -1000,22 +999,24 @@ support::Result<DeployResult> deploy(const sam::Model& loaded_model,
     return ids;
   };
   bool stack_changed = false;
+  std::vector<std::string> roles_first; // made before the stack: it names them
   std::vector<infra::ResourceChange> dry_changes;
   const auto plan_infra = [&]() -> support::Status {
     plan_layers(snap.plan, layers);
     if (stack.empty())
       return {};
-    WISP_TRY_ASSIGN(stack, infra::generate(model, infra_inputs(model, desired, existing(snap),
-                                                               api_ids(snap), layer_arns)));
+    WISP_TRY_ASSIGN(stack, stack_template(model, desired, existing(snap), api_ids(snap), layer_arns,
+                                          &roles_first));
     stack_changed = stack.split() || !infra::unchanged(stack_state, stack.body, stack.parameters);
     plan_stack(snap.plan, stack_name, stack_state, stack, stack_changed,
                options.dry_run && stack_changed ? &dry_changes : nullptr);
+    mark_roles_first(snap.plan, desired, roles_first);
     return {};
   };
   if (options.dry_run && !stack.empty()) {
     // The change set's own account of what would change, beside wisp's plan.
-    WISP_TRY_ASSIGN(stack, infra::generate(model, infra_inputs(model, desired, existing(snap),
-                                                               api_ids(snap), layer_arns)));
+    WISP_TRY_ASSIGN(stack,
+                    stack_template(model, desired, existing(snap), api_ids(snap), layer_arns));
     if (stack.split() || !infra::unchanged(stack_state, stack.body, stack.parameters)) {
       infra::StackOptions so;
       so.name = stack_name;
@@ -1147,12 +1148,14 @@ support::Result<DeployResult> deploy(const sam::Model& loaded_model,
     for (const auto& layer : layers)
       layer_arns[layer.spec.logical_id] = layer.arn;
     if (!stack.empty()) {
-      WISP_TRY_ASSIGN(stack, infra::generate(model, infra_inputs(model, desired, existing(snap),
-                                                                 api_ids(snap), layer_arns)));
+      WISP_TRY_ASSIGN(stack, stack_template(model, desired, existing(snap), api_ids(snap),
+                                            layer_arns, &roles_first));
     }
   }
-  if (stack_changed)
+  if (stack_changed) {
+    WISP_TRY(create_roles_first(backend, desired, roles_first, log));
     WISP_TRY(deploy_infra(stack.early));
+  }
   if (stack_changed || publish) {
     infra = infra_values(stack, stack_outputs);
     WISP_TRY_ASSIGN(desired, build_desired(model, artifacts, inputs));

@@ -1156,6 +1156,18 @@ support::Result<Desired> build_desired(const sam::Model& model,
           extras.push_back(json::array{json::value(r.method), json::value(r.path),
                                        json::value(r.request_validator),
                                        json::value(canonical_json(r.request_models))});
+      // Method responses the body adds (a Lambda proxy's), and response models.
+      for (const auto& r : spec.routes)
+        if (std::any_of(r.method_responses.begin(), r.method_responses.end(),
+                        [&](const auto& response) {
+                          return !r.integration || response.second.contains("responseModels");
+                        })) {
+          json::object responses;
+          for (const auto& [code, body] : r.method_responses)
+            responses[code] = body;
+          extras.push_back(json::array{"responses", json::value(r.method), json::value(r.path),
+                                       json::value(canonical_json(responses))});
+        }
       if (!extras.empty())
         digest_input.push_back(json::array{"definition", std::move(extras)});
     }

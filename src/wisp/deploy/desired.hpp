@@ -133,7 +133,14 @@ struct RestModelSpec {
   std::string name;
   std::string content_type = "application/json";
   boost::json::value schema; // as written (references to other models by #/... pointers)
+  // API Gateway's own Empty or Error model, which every REST API has from its creation, named
+  // by the body without defining it: created only where the API lacks it, never changed.
+  bool builtin = false;
 };
+
+// The models API Gateway gives every REST API it creates, and their schemas.
+bool builtin_model(std::string_view name);
+boost::json::value builtin_model_schema(std::string_view name);
 
 // x-amazon-apigateway-request-validators.
 struct RestValidatorSpec {

@@ -4,12 +4,16 @@
 
 #include <wisp/deploy/desired_detail.hpp>
 
+#include <wisp/support/hash.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <set>
+#include <tuple>
 
 namespace wisp::deploy::detail {
 
@@ -410,6 +414,37 @@ const json::object* body_operation(const json::object& body, const std::string& 
   return nullptr;
 }
 
+// A response or request body written as a "$ref" to the body's shared ones
+// (#/components/responses/X, #/responses/X, #/components/requestBodies/X): what it names;
+// anything else as it is.
+const json::value* shared(const json::object& body, const json::value* value) {
+  if (value == nullptr || !value->is_object())
+    return value;
+  const auto* ref = value->as_object().if_contains("$ref");
+  if (ref == nullptr || !ref->is_string())
+    return value;
+  const std::string_view text = ref->as_string();
+  for (const auto& [prefix, section, key] :
+       {std::tuple{std::string_view("#/components/responses/"), "components", "responses"},
+        std::tuple{std::string_view("#/components/requestBodies/"), "components", "requestBodies"},
+        std::tuple{std::string_view("#/responses/"), "", "responses"}}) {
+    if (!text.starts_with(prefix))
+      continue;
+    const json::object* holder = &body;
+    if (*section != '\0') {
+      const auto* s = body.if_contains(section);
+      if (s == nullptr || !s->is_object())
+        return nullptr;
+      holder = &s->as_object();
+    }
+    const auto* k = holder->if_contains(key);
+    if (k == nullptr || !k->is_object())
+      return nullptr;
+    return k->as_object().if_contains(text.substr(prefix.size()));
+  }
+  return value;
+}
+
 // The model a "$ref" names (#/definitions/X, #/components/schemas/X), or empty.
 std::string model_reference(const json::value* schema) {
   if (schema == nullptr || !schema->is_object())
@@ -422,6 +457,22 @@ std::string model_reference(const json::value* schema) {
     if (text.starts_with(prefix))
       return std::string(text.substr(prefix.size()));
   return {};
+}
+
+// The name of the model made of an inline schema: "MODEL" and the first six hex digits of the
+// SHA-256 of where the schema is ("POST /pets request application/json", "GET /pets
+// response 200 application/json"), two more digits while another model has that name. The
+// import names such models MODEL<6 hex> (aws/aws-sdk#468: MODELd2a00d); what it hashes is not
+// published, so the name is wisp's own, of the same form, and stays the same while the schema
+// changes (a changed schema updates its model).
+std::string inline_model_name(const std::string& place,
+                              const std::function<bool(const std::string&)>& taken) {
+  const auto hex = support::sha256_hex(place);
+  for (std::size_t digits = 6;; digits += 2) {
+    auto name = "MODEL" + hex.substr(0, std::min(digits, hex.size()));
+    if (!taken(name) || digits >= hex.size())
+      return name;
+  }
 }
 
 } // namespace
@@ -490,13 +541,44 @@ support::Status definition_extras(const DeployResolver& resolver, const sam::Api
   if (const auto* v = body.if_contains("x-amazon-apigateway-request-validator");
       v != nullptr && v->is_string())
     default_validator = std::string(v->as_string());
-  std::vector<std::string> consumes{"application/json"};
-  if (const auto* c = body.if_contains("consumes"); c != nullptr && c->is_array()) {
-    consumes.clear();
-    for (const auto& t : c->as_array())
+  const auto media_types = [](const json::value* list, std::vector<std::string> fallback) {
+    if (list == nullptr || !list->is_array())
+      return fallback;
+    std::vector<std::string> out;
+    for (const auto& t : list->as_array())
       if (t.is_string())
-        consumes.emplace_back(t.as_string());
-  }
+        out.emplace_back(t.as_string());
+    return out;
+  };
+  const auto consumes = media_types(body.if_contains("consumes"), {"application/json"});
+  const auto produces = media_types(body.if_contains("produces"), {"application/json"});
+  // The model a request or response body's schema names: a $ref to a model of the body, or an
+  // inline schema made into a model of its own (as the import does; see inline_model_name).
+  const auto model_for = [&](const RouteSpec& route, const json::value* schema,
+                             const std::string& type,
+                             const std::string& place) -> support::Result<std::string> {
+    if (schema == nullptr || !schema->is_object())
+      return std::string();
+    auto named = model_reference(schema);
+    if (!named.empty())
+      return named;
+    if (schema->as_object().contains("$ref")) {
+      warnings.push_back(fmt::format("{} {} {}: the {} schema's $ref {} is not a model of the body "
+                                     "(#/definitions/X, #/components/schemas/X): no model",
+                                     api.logical_id, route.method, route.path, place,
+                                     json::serialize(schema->as_object().at("$ref"))));
+      return std::string();
+    }
+    WISP_TRY_ASSIGN(auto resolved, resolver.deep(*schema, where("schema")));
+    auto name = inline_model_name(
+        fmt::format("{} {} {} {}", route.method, route.path, place, type),
+        [&](const std::string& candidate) {
+          return std::any_of(spec.models.begin(), spec.models.end(),
+                             [&](const RestModelSpec& m) { return m.name == candidate; });
+        });
+    spec.models.push_back({name, type, std::move(resolved)});
+    return name;
+  };
   for (auto& route : spec.routes) {
     route.request_validator = default_validator;
     const auto* operation = body_operation(body, route.method, route.path);
@@ -512,40 +594,91 @@ support::Status definition_extras(const DeployResolver& resolver, const sam::Api
         if (!p.is_object() || p.as_object().if_contains("in") == nullptr ||
             p.as_object().at("in") != json::value("body"))
           continue;
-        const auto model = model_reference(p.as_object().if_contains("schema"));
-        if (model.empty()) {
-          warnings.push_back(fmt::format("{} {} {}: an inline request body schema is not made "
-                                         "into a model by wisp (a $ref to a definition is)",
-                                         api.logical_id, route.method, route.path));
-          continue;
+        for (const auto& type : media_types(operation->if_contains("consumes"), consumes)) {
+          WISP_TRY_ASSIGN(auto model,
+                          model_for(route, p.as_object().if_contains("schema"), type, "request"));
+          if (!model.empty())
+            route.request_models[type] = model;
         }
-        auto types = consumes;
-        if (const auto* c = operation->if_contains("consumes"); c != nullptr && c->is_array()) {
-          types.clear();
-          for (const auto& t : c->as_array())
-            if (t.is_string())
-              types.emplace_back(t.as_string());
-        }
-        for (const auto& type : types)
-          route.request_models[type] = model;
       }
     // OpenAPI 3: requestBody.content.<type>.schema.
-    if (const auto* request = operation->if_contains("requestBody");
+    if (const auto* request = shared(body, operation->if_contains("requestBody"));
         request != nullptr && request->is_object())
       if (const auto* content = request->as_object().if_contains("content");
           content != nullptr && content->is_object())
         for (const auto& type : content->as_object()) {
-          const auto model = model_reference(
-              type.value().is_object() ? type.value().as_object().if_contains("schema") : nullptr);
-          if (model.empty()) {
-            warnings.push_back(fmt::format("{} {} {}: an inline request body schema is not "
-                                           "made into a model by wisp (a $ref to a schema is)",
-                                           api.logical_id, route.method, route.path));
-            continue;
-          }
-          route.request_models[type.key()] = model;
+          WISP_TRY_ASSIGN(auto model, model_for(route,
+                                                type.value().is_object()
+                                                    ? type.value().as_object().if_contains("schema")
+                                                    : nullptr,
+                                                std::string(type.key()), "request"));
+          if (!model.empty())
+            route.request_models[type.key()] = model;
         }
+    // Method responses: each status code of the operation's responses (a Lambda proxy
+    // integration's too), its headers as response parameters and its body's schema as the
+    // response model (OpenAPI 3: content.<type>.schema; swagger 2: schema, for each type the
+    // operation produces).
+    const auto* operation_responses = operation->if_contains("responses");
+    if (operation_responses == nullptr || !operation_responses->is_object())
+      continue;
+    const auto types = media_types(operation->if_contains("produces"), produces);
+    for (const auto& item : operation_responses->as_object()) {
+      const std::string code(item.key());
+      if (code.size() != 3 || !std::all_of(code.begin(), code.end(), ::isdigit))
+        continue;
+      auto& out = route.method_responses[code];
+      const auto* response = shared(body, &item.value());
+      if (response == nullptr || !response->is_object())
+        continue;
+      const auto& o = response->as_object();
+      if (const auto* headers = o.if_contains("headers");
+          headers != nullptr && headers->is_object())
+        for (const auto& h : headers->as_object()) {
+          if (!out.contains("responseParameters"))
+            out["responseParameters"] = json::object{};
+          out["responseParameters"].as_object().emplace(
+              "method.response.header." + std::string(h.key()), false);
+        }
+      json::object models;
+      const auto add = [&](const json::value* schema, const std::string& type) -> support::Status {
+        WISP_TRY_ASSIGN(auto model, model_for(route, schema, type, "response " + code));
+        if (!model.empty())
+          models[type] = model;
+        return {};
+      };
+      if (const auto* content = o.if_contains("content");
+          content != nullptr && content->is_object())
+        for (const auto& type : content->as_object())
+          WISP_TRY(add(type.value().is_object() ? type.value().as_object().if_contains("schema")
+                                                : nullptr,
+                       std::string(type.key())));
+      if (const auto* schema = o.if_contains("schema"))
+        for (const auto& type : types)
+          WISP_TRY(add(schema, type));
+      if (!models.empty())
+        out["responseModels"] = std::move(models);
+    }
   }
+  // API Gateway's own models, named without being defined.
+  const auto add_builtin = [&](const json::value& model) {
+    const std::string name(model.as_string());
+    if (builtin_model(name) && std::none_of(spec.models.begin(), spec.models.end(),
+                                            [&](const RestModelSpec& m) { return m.name == name; }))
+      spec.models.push_back({name, "application/json", builtin_model_schema(name), true});
+  };
+  for (const auto& route : spec.routes) {
+    for (const auto& [type, model] : route.request_models)
+      add_builtin(model);
+    for (const auto& [code, response] : route.method_responses)
+      if (const auto* models = response.if_contains("responseModels"))
+        for (const auto& [type, model] : models->as_object())
+          add_builtin(model);
+  }
+  const auto defined = [&](const json::value& model) {
+    return std::any_of(spec.models.begin(), spec.models.end(),
+                       [&](const RestModelSpec& s) { return s.name == model.as_string(); });
+  };
   for (const auto& route : spec.routes) {
     if (!route.request_validator.empty() &&
         std::none_of(spec.validators.begin(), spec.validators.end(),
@@ -554,14 +687,41 @@ support::Status definition_extras(const DeployResolver& resolver, const sam::Api
                             "x-amazon-apigateway-request-validators",
                             api.logical_id, route.method, route.path, route.request_validator);
     for (const auto& [type, model] : route.request_models)
-      if (std::none_of(spec.models.begin(), spec.models.end(),
-                       [&, &m = model](const RestModelSpec& s) { return s.name == m.as_string(); }))
+      if (!defined(model))
         return support::failf("{} {} {}: the request body names model {}, which the body does "
                               "not define",
                               api.logical_id, route.method, route.path,
                               std::string_view(model.as_string()));
+    for (const auto& [code, response] : route.method_responses)
+      if (const auto* models = response.if_contains("responseModels"))
+        for (const auto& [type, model] : models->as_object())
+          if (!defined(model))
+            return support::failf("{} {} {}: response {} names model {}, which the body does "
+                                  "not define",
+                                  api.logical_id, route.method, route.path, code,
+                                  std::string_view(model.as_string()));
   }
   return {};
 }
 
 } // namespace wisp::deploy::detail
+
+namespace wisp::deploy {
+
+// CreateRestApi makes these two (the old client-side importer's log shows it removing them,
+// amazon-archives/aws-apigateway-importer#126: "Removing default model Error", "... Empty").
+bool builtin_model(std::string_view name) {
+  return name == "Empty" || name == "Error";
+}
+
+boost::json::value builtin_model_schema(std::string_view name) {
+  boost::json::object schema{{"$schema", "http://json-schema.org/draft-04/schema#"},
+                             {"title", name == "Error" ? "Error Schema" : "Empty Schema"},
+                             {"type", "object"}};
+  if (name == "Error")
+    schema["properties"] =
+        boost::json::object{{"message", boost::json::object{{"type", "string"}}}};
+  return schema;
+}
+
+} // namespace wisp::deploy

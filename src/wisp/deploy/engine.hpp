@@ -56,6 +56,7 @@ struct RestMethodActual {
   bool api_key_required = false;
   std::string request_validator_id;
   std::string request_models; // canonical JSON of requestModels; empty: none
+  std::string responses;      // method responses, as method_responses_text gives them
 };
 
 struct AuthorizerActual {
@@ -230,6 +231,27 @@ infra::Inputs infra_inputs(const sam::Model& model, const Desired& desired,
                            const std::set<std::string>& existing_aliases,
                            const std::map<std::string, std::string>& api_ids,
                            const std::map<std::string, std::string>& layer_arns);
+
+// The stack's template for what exists (infra::generate). When the stack and wisp's side need
+// each other only because a role wisp makes does not exist before the stack (an AWS::IAM::Role
+// of the template or a function's own role that a stack resource names: IAM checks that a
+// role exists), the template is the one with those roles made first, and `roles_first` names
+// them (keys of desired.roles); otherwise it is empty and a cycle stays generate's error.
+support::Result<infra::StackTemplate>
+stack_template(const sam::Model& model, const Desired& desired,
+               const std::set<std::string>& existing,
+               const std::map<std::string, std::string>& api_ids,
+               const std::map<std::string, std::string>& layer_arns,
+               std::vector<std::string>* roles_first = nullptr);
+
+// Creates those roles with their trust policy and wisp's tag, before the stack: their
+// managed and inline policies (which may name the stack's resources) and the digest tag come
+// in the roles phase, after it, as for any role.
+support::Status create_roles_first(const Backend& backend, const Desired& desired,
+                                   const std::vector<std::string>& roles, Log& log);
+
+// Says so on those roles' plan lines ("before the stack").
+void mark_roles_first(Plan& plan, const Desired& desired, const std::vector<std::string>& roles);
 
 // --- layers of the template (layers.cpp) ---
 

@@ -147,13 +147,16 @@ std::vector<std::string> plan_definition_extras(const ApiSpec& spec, const ApiAc
     auto it = actual.models.find(model.name);
     if (it == actual.models.end())
       lines.push_back("+ model " + model.name);
+    else if (model.builtin)
+      continue;
     else if (it->second.content_type != model.content_type ||
              it->second.schema != schema_text(model, actual.id))
       lines.push_back("~ model " + model.name);
   }
   for (const auto& [name, model] : actual.models) {
     (void)model;
-    if (std::none_of(spec.models.begin(), spec.models.end(),
+    if (!builtin_model(name) &&
+        std::none_of(spec.models.begin(), spec.models.end(),
                      [&](const RestModelSpec& m) { return m.name == name; }))
       lines.push_back("- model " + name);
   }
@@ -262,8 +265,8 @@ apply_definition_extras(const Backend& backend, const ApiSpec& spec, const std::
       log.step(fmt::format("{}: model {} created", spec.logical_id, model->name));
       continue;
     }
-    if (it->second.content_type == model->content_type &&
-        it->second.schema == schema_text(*model, api_id))
+    if (model->builtin || (it->second.content_type == model->content_type &&
+                           it->second.schema == schema_text(*model, api_id)))
       continue;
     const auto path = base + "/models/" + segment(model->name);
     // The content type is fixed at creation; a new one means a new model.
@@ -318,8 +321,9 @@ support::Status remove_definition_extras(const Backend& backend, const ApiSpec& 
   }
   for (const auto& [name, model] : actual.models) {
     (void)model;
-    if (std::any_of(spec.models.begin(), spec.models.end(),
-                    [&](const RestModelSpec& m) { return m.name == name; }))
+    // API Gateway's own Empty and Error stay (every REST API has them).
+    if (builtin_model(name) || std::any_of(spec.models.begin(), spec.models.end(),
+                                           [&](const RestModelSpec& m) { return m.name == name; }))
       continue;
     auto removed = backend.apigw("DeleteModel", "DELETE", base + "/models/" + segment(name));
     if (!removed && !removed.error().not_found())

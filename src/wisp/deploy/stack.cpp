@@ -5,7 +5,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace wisp::deploy {
+
+namespace {
+constexpr const char* k_before_the_stack = "before the stack (the stack names it)";
+} // namespace
 
 infra::Inputs infra_inputs(const sam::Model& model, const Desired& desired,
                            const std::set<std::string>& existing_aliases,
@@ -30,6 +37,7 @@ infra::Inputs infra_inputs(const sam::Model& model, const Desired& desired,
         w.role_arn = it->second.arn;
       }
     w.exists = existing_aliases.contains(f.logical_id);
+    w.role_exists = existing_aliases.contains("role:" + f.logical_id);
     in.functions.push_back(std::move(w));
   }
   for (const auto& a : desired.apis) {
@@ -54,6 +62,77 @@ infra::Inputs infra_inputs(const sam::Model& model, const Desired& desired,
            fmt::format("arn:{}:cloudwatch:{}:{}:alarm:{}", partition(desired.region),
                        desired.region, desired.account, alarm.name)});
   return in;
+}
+
+support::Result<infra::StackTemplate> stack_template(
+    const sam::Model& model, const Desired& desired, const std::set<std::string>& existing,
+    const std::map<std::string, std::string>& api_ids,
+    const std::map<std::string, std::string>& layer_arns, std::vector<std::string>* roles_first) {
+  if (roles_first != nullptr)
+    roles_first->clear();
+  auto stack = infra::generate(model, infra_inputs(model, desired, existing, api_ids, layer_arns));
+  if (stack)
+    return stack;
+  // The roles wisp makes that do not exist yet and whose trust policy names nothing of the
+  // stack: the template again as if they did.
+  auto with_roles = existing;
+  std::vector<std::string> candidates;
+  for (const auto& [id, role] : desired.roles)
+    if (!existing.contains("role:" + id) && !is_pending(canonical_json(role.document.trust))) {
+      with_roles.insert("role:" + id);
+      candidates.push_back(id);
+    }
+  if (candidates.empty())
+    return stack;
+  auto again =
+      infra::generate(model, infra_inputs(model, desired, with_roles, api_ids, layer_arns));
+  if (!again)
+    return stack;
+  // Of those, the ones the stack names (a parameter for the role's ARN or name).
+  std::set<std::string> keys;
+  for (const auto& p : again->parameters)
+    keys.insert(p.key);
+  std::vector<std::string> named;
+  for (const auto& id : candidates) {
+    // A function's own role is FnRole to the template (SAM's name); an AWS::IAM::Role its id.
+    const auto* resource = model.find_resource(id);
+    const bool own = resource != nullptr && resource->type != "AWS::IAM::Role";
+    std::string base = "Wisp";
+    for (char c : own ? id + "Role" : id)
+      if (std::isalnum(static_cast<unsigned char>(c)) != 0)
+        base += c;
+    if (keys.contains(base + "Arn") || keys.contains(base + "Name"))
+      named.push_back(id);
+  }
+  if (named.empty())
+    return stack;
+  if (roles_first != nullptr)
+    *roles_first = std::move(named);
+  return again;
+}
+
+support::Status create_roles_first(const Backend& backend, const Desired& desired,
+                                   const std::vector<std::string>& roles, Log& log) {
+  for (const auto& id : roles) {
+    const auto& role = desired.roles.at(id);
+    auto created =
+        backend.create_role(role.name, role.document.trust, {{"wisp:stack", desired.stack}});
+    if (!created && !created.error().is("EntityAlreadyExists"))
+      return tl::unexpected(aws::error_of(std::move(created)));
+    log.step(fmt::format("role {} created before the stack (the stack names it; its policies "
+                         "follow the stack)",
+                         role.name));
+  }
+  return {};
+}
+
+void mark_roles_first(Plan& plan, const Desired& desired, const std::vector<std::string>& roles) {
+  for (const auto& id : roles)
+    for (auto& change : plan.changes)
+      if (change.kind == "role" && change.name == desired.roles.at(id).name &&
+          std::find(change.details.begin(), change.details.end(), k_before_the_stack) ==
+              change.details.end())
+        change.details.emplace_back(k_before_the_stack);
 }
 
 InfraValues infra_values(const infra::StackTemplate& stack,

@@ -59,6 +59,7 @@ struct Param {
   bool needs_function = false; // a function alias this deploy creates
   bool needs_role = false;     // a role this deploy creates (after the stack's first change set)
   bool no_echo = false;
+  std::string of{}; // the logical id of what of wisp's side it is the value of
 };
 
 class Generator {
@@ -231,6 +232,8 @@ private:
   json::value parameter(const std::string& key, Param param) {
     auto [it, inserted] = m_params.emplace(key, param);
     if (!inserted) {
+      if (it->second.of.empty())
+        it->second.of = param.of;
       it->second.unknown = it->second.unknown || param.unknown;
       it->second.needs_function = it->second.needs_function || param.needs_function;
     }
@@ -243,13 +246,16 @@ private:
       return std::nullopt;
     const auto use = [&](const std::string& key, Param param) -> std::optional<json::value> {
       used.insert(key);
+      if (param.of.empty())
+        param.of = r.id;
       return parameter(key, std::move(param));
     };
     const auto base = "Wisp" + detail::alphanumeric(r.id);
     // A function, its stage alias (SAM's "<F>Alias<alias>" and "F.Alias"), its role.
     const auto alias_of = [&](const WispFunction& f) {
-      return use("Wisp" + detail::alphanumeric(f.logical_id) + "Alias",
-                 Param{f.alias_arn, false, !f.exists});
+      Param alias{f.alias_arn, false, !f.exists};
+      alias.of = f.logical_id;
+      return use("Wisp" + detail::alphanumeric(f.logical_id) + "Alias", std::move(alias));
     };
     if (auto it = m_functions.find(r.id); it != m_functions.end()) {
       const auto& f = *it->second;
@@ -272,9 +278,9 @@ private:
         return alias_of(f);
       if (r.id == f.logical_id + "Role" && !f.role_name.empty()) {
         if (r.attribute == "Arn")
-          return use(base + "Arn", Param{f.role_arn, false, false, !f.exists});
+          return use(base + "Arn", Param{f.role_arn, false, false, !f.exists && !f.role_exists});
         if (r.attribute.empty())
-          return use(base + "Name", Param{f.role_name, false, false, !f.exists});
+          return use(base + "Name", Param{f.role_name, false, false, !f.exists && !f.role_exists});
       }
     }
     for (const auto* things : {&m_roles, &m_alarms}) {
@@ -436,14 +442,26 @@ private:
             names[id].insert(r.id);
         });
     }
+    // Why a late resource waits: what of wisp's side it names and why that matters, or the
+    // late resource of the stack it names (why empty).
+    std::map<std::string, std::pair<std::string, std::string>> waits_for;
     const auto late_by_params = [&](const std::string& id, const json::value& body) {
       const auto type = type_of(body);
       for (const auto& key : m_used[id]) {
         const auto& p = m_params[key];
-        if (p.unknown || p.needs_role) // IAM checks that a role exists (policies, assumers)
+        if (p.unknown || p.needs_role) { // IAM checks that a role exists (policies, assumers)
+          waits_for[id] = {p.of, p.needs_role
+                                     ? "a role wisp creates after the stack's first change set; "
+                                       "IAM checks that a role exists"
+                                     : "known only after wisp's functions phase"};
           return true;
-        if (p.needs_function && (k_needs_function.contains(type) || type.starts_with("Custom::")))
+        }
+        if (p.needs_function && (k_needs_function.contains(type) || type.starts_with("Custom::"))) {
+          waits_for[id] = {p.of, fmt::format("a function wisp creates after the stack's first "
+                                             "change set; {} checks that it exists",
+                                             type)};
           return true;
+        }
       }
       return false;
     };
@@ -460,8 +478,10 @@ private:
           continue;
         bool is_late = false;
         for (const auto& other : names[id])
-          if (late.contains(other) && !notification_only(item.value(), other))
+          if (late.contains(other) && !notification_only(item.value(), other)) {
             is_late = true;
+            waits_for.emplace(id, std::pair{other, std::string()});
+          }
         if (is_late) {
           late.insert(id);
           grew = true;
@@ -472,31 +492,28 @@ private:
     for (const auto& e : m_out.exports)
       if (late.contains(e.logical_id)) {
         const auto& from = m_export_from[e.output];
-        // The new function the resource waits for, when it is not the one that needs it.
-        std::string waits_for;
-        for (const auto& key : m_used[e.logical_id])
-          for (const auto& f : m_in.functions) {
-            const auto base = "Wisp" + detail::alphanumeric(f.logical_id);
-            if (!f.exists && f.logical_id != from && (key == base + "Alias" || key == base + "Arn"))
-              waits_for = f.logical_id;
-          }
-        if (!waits_for.empty())
-          return fail_at(m_out.sources[e.logical_id],
-                         fmt::format("{} and {} need each other: {} names {}{}, which must exist "
-                                     "before {} is created, and {} ({}) can only be created after "
-                                     "{}, a function this deploy creates; deploy {} first (without "
-                                     "{}), or pass the value as a parameter",
-                                     from, e.logical_id, from, e.logical_id,
-                                     e.attribute.empty() ? "" : "." + e.attribute, from,
-                                     e.logical_id, m_out.types[e.logical_id], waits_for, waits_for,
-                                     from));
+        // The chain from the exported resource to what of wisp's side it waits for.
+        std::string chain;
+        std::set<std::string> seen;
+        for (std::string at = e.logical_id; seen.insert(at).second;) {
+          auto it = waits_for.find(at);
+          if (it == waits_for.end())
+            break;
+          const auto& [target, why] = it->second;
+          chain += fmt::format("{}{} exists{}", chain.empty() ? "" : ", and that after ", target,
+                               why.empty() ? "" : " (" + why + ")");
+          if (!why.empty())
+            break;
+          at = target;
+        }
         return fail_at(m_out.sources[e.logical_id],
                        fmt::format("{} and {} need each other: {} names {}{}, and {} ({}) can only "
-                                   "be created after {} exists; pass the value as a parameter or "
-                                   "give the resource a fixed name",
+                                   "be created after {}; pass the value as a parameter or give "
+                                   "the resource a fixed name",
                                    from, e.logical_id, from, e.logical_id,
                                    e.attribute.empty() ? "" : "." + e.attribute, e.logical_id,
-                                   m_out.types[e.logical_id], from));
+                                   m_out.types[e.logical_id],
+                                   chain.empty() ? from + " exists" : chain));
       }
 
     const auto assemble = [&](bool early) {

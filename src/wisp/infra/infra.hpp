@@ -84,7 +84,8 @@ struct WispFunction {
   std::string alias_arn; // arn:...:function:name:alias
   std::string role_name; // the role wisp makes for it (empty when Role is given)
   std::string role_arn;
-  bool exists = true; // its alias exists before this deploy
+  bool exists = true;       // its alias exists before this deploy
+  bool role_exists = false; // its role exists before the stack (made first, or already there)
 };
 
 struct WispApi {
