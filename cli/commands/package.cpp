@@ -36,7 +36,9 @@ public:
             "the template with CodeUri/ContentUri/ImageUri pointing at the artifacts (stdout "
             "without --output-template-file). Nested stacks with a local template "
             "(AWS::CloudFormation::Stack TemplateURL, AWS::Serverless::Application Location) "
-            "have it uploaded ([prefix/]<sha256>.template) and their URL written in its place. "
+            "have it uploaded ([prefix/]<sha256>.template) and their URL written in its place; "
+            "a child holding functions or layers is packaged first as the root is (its "
+            "artifacts uploaded and written into it). "
             "--output-dir exports instead of uploading.",
             {{"wisp package --s3-bucket my-artifacts --output-template-file packaged.yaml",
               "Upload zips and write the packaged template"},
@@ -240,7 +242,8 @@ public:
       context.console.out(result->template_text);
     else
       context.console.err(fmt::format("Packaged template: {} ({} upload{})\n", m_template_output,
-                                      result->uploads, result->uploads == 1 ? "" : "s"));
+                                      result->uploads + nested_uploaded.size(),
+                                      result->uploads + nested_uploaded.size() == 1 ? "" : "s"));
     return 0;
   }
 

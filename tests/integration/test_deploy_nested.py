@@ -381,6 +381,15 @@ class NestedPackageCode(NestedTestCase):
         self.assertFalse(any(a["uploaded"] for a in again["artifacts"]), again["artifacts"])
         self.assertEqual(self.objects(), before)
 
+        # wisp deploy of the packaged template passes the uploaded child to CloudFormation as written (its
+        # functions are the nested stack's, for CloudFormation's SAM transform: moto has none, so only the check
+        # that the app's stack names the uploaded child).
+        self.write("app/packaged.yaml", body)
+        self.deploy("--template-file", "packaged.yaml")
+        deployed = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
+        self.assertEqual(deployed["Resources"]["Orders"]["Properties"]["TemplateURL"], urls["Orders"])
+        self.assertEqual(deployed["Resources"]["Orders"]["Properties"]["Parameters"], {"Stage": "prod"})
+
         # A changed function in the child: a new zip, so a new child template and a new Location.
         self.write("app/orders/worker/app.py", WORKER_CODE + "# v2\n")
         changed = self.package()
