@@ -6,7 +6,10 @@ templates uploaded, content-addressed, the nested stacks in the app's infrastruc
 checked with the aws CLI, redeployed with no change (no mutating call), with a changed child
 (one change set), deleted. Bad input: a child template missing, a child with a YAML error, a
 cycle, an application from the Serverless Application Repository (a child holding functions:
-test_deploy_nested_functions.py)."""
+test_deploy_nested_functions.py). wisp package of a child holding a function, a layer and a
+nested stack with a function of its own (NestedPackageCode): packaged recursively as sam package
+does, checked object by object in moto's S3 and through aws-sam-translator, packaged again with
+nothing uploaded; a child's CodeUri missing named at the child's file:line:col."""
 
 import json
 import subprocess
