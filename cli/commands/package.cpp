@@ -8,7 +8,7 @@
 #include <wisp/artifact/registry.hpp>
 #include <wisp/aws/client.hpp>
 #include <wisp/aws/s3.hpp>
-#include <wisp/infra/infra.hpp>
+#include <wisp/infra/nested_package.hpp>
 #include <wisp/support/fs.hpp>
 #include <wisp/template/load.hpp>
 
@@ -36,7 +36,9 @@ public:
             "the template with CodeUri/ContentUri/ImageUri pointing at the artifacts (stdout "
             "without --output-template-file). Nested stacks with a local template "
             "(AWS::CloudFormation::Stack TemplateURL, AWS::Serverless::Application Location) "
-            "have it uploaded ([prefix/]<sha256>.template) and their URL written in its place. "
+            "have it uploaded ([prefix/]<sha256>.template) and their URL written in its place; "
+            "a child holding functions or layers is packaged first as the root is (its "
+            "artifacts uploaded and written into it). "
             "--output-dir exports instead of uploading.",
             {{"wisp package --s3-bucket my-artifacts --output-template-file packaged.yaml",
               "Upload zips and write the packaged template"},
@@ -79,8 +81,8 @@ public:
   int run(Context& context) override {
     int exit_code = 0;
     sam::LoadOptions load;
-    // Children are read by infra::nested_templates (their templates uploaded as they are;
-    // a child's functions are refused), not loaded into the model.
+    // Children are read by infra::nested_templates (uploaded as they are, or packaged as the
+    // root is when they hold code: package_tree), not loaded into the model.
     load.nested_applications = false;
     auto model = load_template(context, std::move(load), exit_code);
     if (!model)
@@ -161,15 +163,18 @@ public:
                                const std::string& tag) {
       return artifact::pull_image(source, architecture, layout, tag, registry);
     };
-    // Nested stacks' local templates (a function of their own is refused; deploy deploys it):
-    // uploaded content-addressed, their URL written where the template names them.
+    // Nested stacks' local templates: a child holding code packaged as the root (its
+    // artifacts uploaded first), then every template uploaded content-addressed, children
+    // first, and their URLs written where the templates name them.
+    m_root_build_dir = artifact::resolve_build_dir(*model, options.build.build_dir);
+    auto tree = package_tree(context, *model, options, s3.get(), {}, {});
+    if (!tree) {
+      print_error(context, tree.error());
+      return static_cast<int>(tree.error().exit_code);
+    }
     std::vector<infra::NestedTemplate> nested_uploaded;
     if (s3) {
-      auto nested = infra::nested_templates(*model, m_bucket, m_prefix, s3->region());
-      if (!nested) {
-        print_error(context, nested.error());
-        return static_cast<int>(nested.error().exit_code);
-      }
+      const auto* nested = &tree->nested;
       for (auto& t : nested->templates) {
         auto head = aws::s3::head_object(*s3, m_bucket, t.key);
         if (!head) {
@@ -186,7 +191,6 @@ public:
           nested_uploaded.push_back(t);
         }
       }
-      options.nested_urls = nested->urls;
       for (const auto& t : nested->templates)
         if (!quiet)
           context.console.err(fmt::format(
@@ -197,11 +201,7 @@ public:
                   : "exists  ",
               t.logical_id, t.url));
     }
-    auto result = artifact::package(*model, options);
-    if (!result) {
-      print_error(context, result.error());
-      return static_cast<int>(result.error().exit_code);
-    }
+    auto* result = &tree->result;
     for (const auto& w : result->warnings)
       context.console.warning(w);
     if (!m_template_output.empty() &&
@@ -221,7 +221,7 @@ public:
                                          {"sha256", a.sha256},
                                          {"uploaded", a.uploaded}});
       json::array templates;
-      for (const auto& [id, url] : options.nested_urls)
+      for (const auto& [id, url] : tree->nested.urls)
         templates.push_back(json::object{{"logicalId", id}, {"location", url}});
       json::object out{{"artifacts", std::move(artifacts)},
                        {"nestedTemplates", std::move(templates)},
@@ -242,11 +242,74 @@ public:
       context.console.out(result->template_text);
     else
       context.console.err(fmt::format("Packaged template: {} ({} upload{})\n", m_template_output,
-                                      result->uploads, result->uploads == 1 ? "" : "s"));
+                                      result->uploads + nested_uploaded.size(),
+                                      result->uploads + nested_uploaded.size() == 1 ? "" : "s"));
     return 0;
   }
 
 private:
+  struct Tree {
+    artifact::PackageResult result;
+    infra::NestedTemplates nested;
+  };
+
+  // `model` (the root, or a child at stack path `path` below the templates `chain`) packaged:
+  // its nested stacks' templates first (a child holding code packaged by this, recursively:
+  // its artifacts uploaded and named in its template, as `sam package` does), then its own
+  // artifacts. A child's artifacts are listed as `Child/Fn`; its builds are kept under
+  // <build dir>/.nested/<path>.
+  support::Result<Tree> package_tree(Context& context, const sam::Model& model,
+                                     artifact::PackageOptions options, aws::Client* s3,
+                                     const std::string& path, const std::vector<fs::path>& chain) {
+    Tree tree;
+    std::vector<artifact::PackagedArtifact> below;
+    std::vector<std::string> warnings;
+    std::size_t uploads = 0;
+    if (s3 != nullptr) {
+      const auto package_child =
+          [&](const infra::ChildToPackage& child) -> support::Result<infra::PackagedChild> {
+        sam::LoadOptions load;
+        std::error_code ec;
+        load.template_path = fs::exists(child.shown, ec) ? fs::path(child.shown) : child.path;
+        load.nested_applications = false;
+        load.region = s3->region();
+        support::Diagnostics child_warnings;
+        auto loaded = sam::load_model(load, &child_warnings);
+        for (const auto& warning : child_warnings.items())
+          context.console.err(support::render(warning, {context.console.color_err, false}));
+        if (!loaded)
+          return tl::unexpected(loaded.error());
+        auto child_options = options;
+        child_options.build.build_dir = m_root_build_dir / ".nested" / child.logical_id;
+        child_options.template_output.clear();
+        child_options.nested_urls.clear();
+        WISP_TRY_ASSIGN(auto packaged, package_tree(context, *loaded, child_options, s3,
+                                                    child.logical_id, child.chain));
+        // Its id in `model` ("Audit" of "Orders/Audit"): what it lists is below it already.
+        const auto id = path.empty() ? child.logical_id : child.logical_id.substr(path.size() + 1);
+        for (auto& a : packaged.result.artifacts) {
+          a.logical_id = id + "/" + a.logical_id;
+          below.push_back(std::move(a));
+        }
+        for (auto& w : packaged.result.warnings)
+          warnings.push_back(id + ": " + w);
+        uploads += packaged.result.uploads;
+        return infra::PackagedChild{std::move(packaged.result.template_text),
+                                    std::move(packaged.nested.templates)};
+      };
+      WISP_TRY_ASSIGN(tree.nested, infra::nested_templates(model, m_bucket, m_prefix, s3->region(),
+                                                           package_child, path, chain));
+      options.nested_urls = tree.nested.urls;
+    }
+    WISP_TRY_ASSIGN(tree.result, artifact::package(model, options));
+    tree.result.artifacts.insert(tree.result.artifacts.begin(),
+                                 std::make_move_iterator(below.begin()),
+                                 std::make_move_iterator(below.end()));
+    tree.result.warnings.insert(tree.result.warnings.begin(), warnings.begin(), warnings.end());
+    tree.result.uploads += uploads;
+    return tree;
+  }
+
   std::string m_output_dir;
   std::string m_bucket;
   std::string m_prefix;
@@ -258,6 +321,7 @@ private:
   bool m_force = false;
   bool m_oci_archive = false;
   std::string m_build_dir;
+  fs::path m_root_build_dir;
 };
 
 } // namespace

@@ -6,7 +6,10 @@ templates uploaded, content-addressed, the nested stacks in the app's infrastruc
 checked with the aws CLI, redeployed with no change (no mutating call), with a changed child
 (one change set), deleted. Bad input: a child template missing, a child with a YAML error, a
 cycle, an application from the Serverless Application Repository (a child holding functions:
-test_deploy_nested_functions.py)."""
+test_deploy_nested_functions.py). wisp package of a child holding a function, a layer and a
+nested stack with a function of its own (NestedPackageCode): packaged recursively as sam package
+does, checked object by object in moto's S3 and through aws-sam-translator, packaged again with
+nothing uploaded; a child's CodeUri missing named at the child's file:line:col."""
 
 import json
 import subprocess
@@ -15,6 +18,7 @@ import harness
 from aws_proxy import FaultProxy
 from harness import wisp
 from test_deploy_infra import MUTATING_CFN, InfraTestCase, cloudformation_actions, form
+from test_infra import samtranslator
 
 STACK = "shop"
 
@@ -207,6 +211,201 @@ class NestedApp(NestedTestCase):
         self.write("app/packaged.yaml", body)
         self.deploy("--template-file", "packaged.yaml")
         self.assertEqual(self.nested_stack("Messaging")["StackStatus"], "CREATE_COMPLETE")
+
+
+CODE_ROOT = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Orders:
+    Type: AWS::Serverless::Application
+    Properties:
+      Location: ./orders/template.yaml
+      Parameters:
+        Stage: prod
+"""
+
+# A child with a function and a layer of its own (SAM resources, kept for SAM's transform), and
+# a nested stack of its own whose template holds a function too.
+CODE_CHILD = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage:
+    Type: String
+Globals:
+  Function:
+    Runtime: python3.12
+Resources:
+  Common:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: layer/
+      CompatibleRuntimes: [python3.12]
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/   # the worker
+      Handler: app.handler
+      Layers: [!Ref Common]
+      Environment:
+        Variables:
+          STAGE: !Ref Stage
+  Audit:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: audit/template.yaml
+Outputs:
+  FunctionName:
+    Value: !Ref Worker
+"""
+
+AUDIT = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Auditor:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Runtime: python3.12
+      Handler: audit.handler
+"""
+
+WORKER_CODE = 'import lib\ndef handler(event, context):\n    return lib.VALUE\n'
+LAYER_CODE = 'VALUE = "from the layer"\n'
+AUDIT_CODE = 'def handler(event, context):\n    return "audited"\n'
+
+
+def sam_yaml(text):
+    """A template's YAML as aws-sam-translator reads it (its yaml_parse: `!Ref` as {"Ref": ...})."""
+    code = ("import json, sys\nfrom samtranslator.yaml_helper import yaml_parse\n"
+            "print(json.dumps(yaml_parse(sys.stdin.read())))\n")
+    proc = subprocess.run(["python3", "-c", code], input=text, capture_output=True, text=True, timeout=60,
+                          env=harness.env())
+    if proc.returncode != 0:
+        raise AssertionError(f"yaml_parse failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout)
+
+
+class NestedPackageCode(NestedTestCase):
+    """wisp package of a child holding code, as `sam package` does it: the child's artifacts uploaded and named
+    in the child's template, the child's own nested stacks likewise, then the child uploaded."""
+
+    def write_app(self, child=CODE_CHILD):
+        self.write("app/template.yaml", CODE_ROOT)
+        self.write("app/orders/template.yaml", child)
+        self.write("app/orders/worker/app.py", WORKER_CODE)
+        self.write("app/orders/layer/python/lib.py", LAYER_CODE)
+        self.write("app/orders/audit/template.yaml", AUDIT)
+        self.write("app/orders/audit/src/audit.py", AUDIT_CODE)
+
+    def package(self, code=0):
+        proc = wisp("package", "--endpoint-url", self.url, "--s3-bucket", "pkg-bucket", "--s3-prefix", "p",
+                    "--output", "json", cwd=self.app, timeout=180)
+        self.assertWisp(proc, code)
+        return json.loads(proc.stdout) if code == 0 else proc
+
+    def objects(self):
+        listed = self.aws("s3api", "list-objects-v2", "--bucket", "pkg-bucket")
+        return {o["Key"]: o["ETag"] for o in listed.get("Contents", [])}
+
+    def fetch(self, location, name):
+        """The object an s3:// or https:// location names, as bytes."""
+        if location.startswith("https://"):
+            prefix = "https://s3.us-east-1.amazonaws.com/pkg-bucket/"
+            self.assertTrue(location.startswith(prefix), location)
+            key = location[len(prefix):]
+        else:
+            self.assertTrue(location.startswith("s3://pkg-bucket/"), location)
+            key = location[len("s3://pkg-bucket/"):]
+        out = self.path(name)
+        proc = subprocess.run(["aws", "--endpoint-url", self.url, "s3", "cp", f"s3://pkg-bucket/{key}", str(out)],
+                              capture_output=True, text=True, timeout=60, env=harness.env())
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(out, "rb") as f:
+            return f.read()
+
+    def zip_files(self, location, name):
+        import io
+        import zipfile
+        with zipfile.ZipFile(io.BytesIO(self.fetch(location, name))) as z:
+            return {n: z.read(n).decode() for n in z.namelist() if not n.endswith("/")}
+
+    def test_child_with_function_and_layer_is_packaged_recursively(self):
+        self.aws("s3api", "create-bucket", "--bucket", "pkg-bucket")
+        result = self.package()
+        urls = {t["logicalId"]: t["location"] for t in result["nestedTemplates"]}
+        self.assertEqual(list(urls), ["Orders"])
+        self.assertRegex(urls["Orders"], r"^https://s3\.us-east-1\.amazonaws\.com/pkg-bucket/p/[0-9a-f]{64}\.template$")
+        body = result["templateBody"]
+        self.assertIn(f"      Location: {urls['Orders']}\n", body)
+        self.assertIn("        Stage: prod\n", body)  # the rest as written
+        artifacts = {a["logicalId"]: a for a in result["artifacts"]}
+        self.assertEqual(sorted(artifacts), ["Orders/Audit/Auditor", "Orders/Common", "Orders/Worker"])
+        self.assertTrue(all(a["uploaded"] for a in artifacts.values()), artifacts)
+
+        # The child as uploaded: its text with only the code locations changed, SAM's transform kept.
+        child_text = self.fetch(urls["Orders"], "child.yaml").decode()
+        child = sam_yaml(child_text)
+        self.assertEqual(child["Transform"], "AWS::Serverless-2016-10-31")
+        self.assertIn("# the worker", child_text)
+        resources = child["Resources"]
+        worker_uri = resources["Worker"]["Properties"]["CodeUri"]
+        layer_uri = resources["Common"]["Properties"]["ContentUri"]
+        self.assertEqual(worker_uri, artifacts["Orders/Worker"]["location"])
+        self.assertEqual(layer_uri, artifacts["Orders/Common"]["location"])
+        self.assertRegex(worker_uri, r"^s3://pkg-bucket/p/[0-9a-f]{64}\.zip$")
+        self.assertEqual(self.zip_files(worker_uri, "worker.zip"), {"app.py": WORKER_CODE})
+        self.assertEqual(self.zip_files(layer_uri, "layer.zip"), {"python/lib.py": LAYER_CODE})
+
+        # Its own nested stack: packaged the same way, its URL in the child's TemplateURL.
+        audit_url = resources["Audit"]["Properties"]["TemplateURL"]
+        self.assertRegex(audit_url, r"^https://s3\.us-east-1\.amazonaws\.com/pkg-bucket/p/[0-9a-f]{64}\.template$")
+        audit = sam_yaml(self.fetch(audit_url, "audit.yaml").decode())
+        auditor_uri = audit["Resources"]["Auditor"]["Properties"]["CodeUri"]
+        self.assertEqual(auditor_uri, artifacts["Orders/Audit/Auditor"]["location"])
+        self.assertEqual(self.zip_files(auditor_uri, "auditor.zip"), {"audit.py": AUDIT_CODE})
+
+        # aws-sam-translator takes the packaged child: the function and layer read the uploaded zips.
+        sam = samtranslator(self.write("sam/child.yaml", child_text))
+        function = sam["Resources"]["Worker"]
+        self.assertEqual(function["Properties"]["Code"],
+                         {"S3Bucket": "pkg-bucket", "S3Key": worker_uri[len("s3://pkg-bucket/"):]})
+        layers = [r for r in sam["Resources"].values() if r["Type"] == "AWS::Lambda::LayerVersion"]
+        self.assertEqual([r["Properties"]["Content"] for r in layers],
+                         [{"S3Bucket": "pkg-bucket", "S3Key": layer_uri[len("s3://pkg-bucket/"):]}])
+        self.assertEqual(sam["Resources"]["Audit"]["Properties"]["TemplateURL"], audit_url)
+
+        # Packaged again: the same bytes, nothing uploaded.
+        before = self.objects()
+        again = self.package()
+        self.assertEqual(again["templateBody"], body)
+        self.assertEqual(again["uploads"], 0)
+        self.assertFalse(any(a["uploaded"] for a in again["artifacts"]), again["artifacts"])
+        self.assertEqual(self.objects(), before)
+
+        # wisp deploy of the packaged template passes the uploaded child to CloudFormation as written (its
+        # functions are the nested stack's, for CloudFormation's SAM transform: moto has none, so only the check
+        # that the app's stack names the uploaded child).
+        self.write("app/packaged.yaml", body)
+        self.deploy("--template-file", "packaged.yaml")
+        deployed = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
+        self.assertEqual(deployed["Resources"]["Orders"]["Properties"]["TemplateURL"], urls["Orders"])
+        self.assertEqual(deployed["Resources"]["Orders"]["Properties"]["Parameters"], {"Stage": "prod"})
+
+        # A changed function in the child: a new zip, so a new child template and a new Location.
+        self.write("app/orders/worker/app.py", WORKER_CODE + "# v2\n")
+        changed = self.package()
+        self.assertNotEqual(changed["nestedTemplates"], result["nestedTemplates"])
+        self.assertEqual([a["logicalId"] for a in changed["artifacts"] if a["uploaded"]], ["Orders/Worker"])
+
+    def test_child_code_uri_missing_names_the_child(self):
+        self.write_app(child=CODE_CHILD.replace("CodeUri: worker/", "CodeUri: nothere/"))
+        self.aws("s3api", "create-bucket", "--bucket", "pkg-bucket")
+        proc = self.package(code=1)
+        self.assertRegex(proc.stderr, r"orders/template\.yaml:\d+:\d+: .*nothere")
+        self.assertNotIn("Traceback", proc.stderr)
+        self.assertEqual(self.objects(), {})  # nothing uploaded
 
 
 class NestedBadInput(NestedTestCase):

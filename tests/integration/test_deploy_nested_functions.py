@@ -342,13 +342,15 @@ class NestedFunctions(InfraTestCase):
         self.assertIsNone(self.aws("cloudformation", "describe-stacks", "--stack-name", STACK, check=False))
 
 
-    def test_package_still_refuses_a_child_with_functions(self):
-        # package uploads templates as they are: a child's layer would be left to a SAM transform.
+    def test_package_packages_children_with_functions(self):
+        # package packages each child as sam package does (test_deploy_nested.py NestedPackageCode has the rest).
         self.aws("s3api", "create-bucket", "--bucket", "pkg-bucket")
-        proc = wisp("package", "--endpoint-url", self.url, "--s3-bucket", "pkg-bucket", cwd=self.app)
-        self.assertWisp(proc, 1)
-        self.assertRegex(proc.stderr, r"layers/template\.yaml:4:3: Layers/Common \(AWS::Serverless::LayerVersion\) is "
-                                      r"in a nested template")
+        proc = wisp("package", "--endpoint-url", self.url, "--s3-bucket", "pkg-bucket", "--output", "json",
+                    cwd=self.app)
+        self.assertWisp(proc, 0)
+        result = json.loads(proc.stdout)
+        self.assertEqual(sorted(a["logicalId"] for a in result["artifacts"]), ["Layers/Common", "Orders/Worker"])
+        self.assertEqual(sorted(t["logicalId"] for t in result["nestedTemplates"]), ["Layers", "Orders"])
 
     def test_sam_resource_wisp_does_not_deploy_is_refused_at_its_position(self):
         self.write("app/orders/template.yaml", ORDERS.replace("Outputs:\n", CONNECTOR + "Outputs:\n"))

@@ -7,10 +7,12 @@
 // with its parameters left references (GeneratedChild) and its template generated with the
 // root's stack (nested_generate.cpp); its functions, layers and APIs join the root's as
 // `Child/Fn`, their references into the child rewritten to what wisp can read (the child's
-// outputs). `wisp package`, and deploy two levels down, refuse them.
+// outputs). `wisp package` packages such a child as `sam package` does (the caller uploads its
+// artifacts and gives back its packaged text: PackageChild); deploy two levels down refuses it.
 
 #include <wisp/infra/detail.hpp>
 #include <wisp/infra/infra.hpp>
+#include <wisp/infra/nested_package.hpp>
 #include <wisp/support/hash.hpp>
 #include <wisp/support/http.hpp>
 #include <wisp/template/document.hpp>
@@ -96,7 +98,9 @@ public:
       : m_bucket(std::move(bucket)), m_prefix(std::move(prefix)), m_region(std::move(region)) {}
 
   NestedTemplates out;
-  bool deploy = false; // generate the root's children that hold functions (wisp deploy)
+  bool deploy = false;         // generate the root's children that hold functions (wisp deploy)
+  PackageChild package_child;  // wisp package: package a child that holds code
+  std::vector<fs::path> chain; // the templates above the one packed
   std::string stack;
   std::string account;
 
@@ -139,7 +143,7 @@ public:
     auto canonical = fs::weakly_canonical(path, ec);
     if (ec)
       canonical = path;
-    if (std::find(m_chain.begin(), m_chain.end(), canonical) != m_chain.end())
+    if (std::find(chain.begin(), chain.end(), canonical) != chain.end())
       return support::failf("{}{}: nested template {} includes itself (a cycle of nested stacks)",
                             detail::source_prefix(where), path_id, shown.string());
     std::map<std::string, sam::SourceRef, std::less<>> positions;
@@ -150,17 +154,30 @@ public:
     if (!read->is_object())
       return support::failf("{}{}: nested template {} is not a mapping",
                             detail::source_prefix(where), path_id, shown.string());
-    m_chain.push_back(canonical);
-    auto body = std::move(read->as_object());
-    auto done =
-        rewrite(path_id, body, positions, path.parent_path(), shown.parent_path(), shown.string());
-    m_chain.pop_back();
-    if (!done)
-      return tl::unexpected(done.error());
     NestedTemplate t;
     t.logical_id = path_id;
     t.file = shown.string();
-    t.body = json::serialize(body);
+    chain.push_back(canonical);
+    if (!deploy && package_child && needs_generation(*read)) {
+      // Code of its own (or SAM resources): packaged as the root is, SAM's Transform kept.
+      auto packaged = package_child(ChildToPackage{path_id, path, shown.string(), chain});
+      chain.pop_back();
+      if (!packaged)
+        return tl::unexpected(packaged.error());
+      for (auto& below : packaged->templates)
+        if (std::none_of(out.templates.begin(), out.templates.end(),
+                         [&](const NestedTemplate& o) { return o.key == below.key; }))
+          out.templates.push_back(std::move(below));
+      t.body = std::move(packaged->text);
+    } else {
+      auto body = std::move(read->as_object());
+      auto done = rewrite(path_id, body, positions, path.parent_path(), shown.parent_path(),
+                          shown.string());
+      chain.pop_back();
+      if (!done)
+        return tl::unexpected(done.error());
+      t.body = json::serialize(body);
+    }
     const auto name = support::sha256_hex(t.body) + ".template";
     t.key = m_prefix.empty() ? name : m_prefix + "/" + name;
     t.url = fmt::format("https://s3.{}.amazonaws.com/{}/{}", m_region, m_bucket, t.key);
@@ -266,7 +283,6 @@ private:
   std::string m_bucket;
   std::string m_prefix;
   std::string m_region;
-  std::vector<fs::path> m_chain;
 };
 
 support::Status Packer::generate(const sam::Resource& parent, const std::string& location,
@@ -480,7 +496,8 @@ void application_to_stack(json::object& resource, const std::string& url) {
 
 namespace {
 
-support::Result<NestedTemplates> pack(const sam::Model& model, Packer& packer) {
+support::Result<NestedTemplates> pack(const sam::Model& model, Packer& packer,
+                                      const std::string& stack_path = {}) {
   std::map<std::string, sam::SourceRef, std::less<>> positions;
   bool read = false;
   std::string shown;
@@ -496,10 +513,12 @@ support::Result<NestedTemplates> pack(const sam::Model& model, Packer& packer) {
     }
     auto it = positions.find(resource.logical_id + "/" + key);
     const auto where = it == positions.end() ? resource.source : it->second;
+    const auto path_id =
+        stack_path.empty() ? resource.logical_id : stack_path + "/" + resource.logical_id;
     if (resource.type == "AWS::Serverless::Application")
       if (const auto* location = resource.properties.if_contains("Location");
           location && location->is_object())
-        return Packer::refuse_repository(resource.logical_id, where);
+        return Packer::refuse_repository(path_id, where);
     const auto local = local_location(resource.properties, key);
     if (local.empty())
       continue;
@@ -518,7 +537,7 @@ support::Result<NestedTemplates> pack(const sam::Model& model, Packer& packer) {
         }
       }
     }
-    WISP_TRY_ASSIGN(auto url, packer.child(resource.logical_id, local, model.base_dir,
+    WISP_TRY_ASSIGN(auto url, packer.child(path_id, local, model.base_dir,
                                            fs::path(shown).parent_path(), where));
     packer.out.urls[resource.logical_id] = std::move(url);
   }
@@ -531,8 +550,17 @@ support::Result<NestedTemplates> nested_templates(const sam::Model& model,
                                                   const std::string& bucket,
                                                   const std::string& prefix,
                                                   const std::string& region) {
+  return nested_templates(model, bucket, prefix, region, PackageChild());
+}
+
+support::Result<NestedTemplates>
+nested_templates(const sam::Model& model, const std::string& bucket, const std::string& prefix,
+                 const std::string& region, const PackageChild& package_child,
+                 const std::string& stack_path, const std::vector<fs::path>& chain) {
   Packer packer(bucket, prefix, region);
-  return pack(model, packer);
+  packer.package_child = package_child;
+  packer.chain = chain;
+  return pack(model, packer, stack_path);
 }
 
 support::Result<NestedTemplates>

@@ -57,7 +57,7 @@ struct LoadOptions {
   // Load nested applications' local templates into the model (the local commands, build,
   // validate, deploy — which deploys the children's functions, layers and APIs and generates
   // their templates: infra::nested_templates_for_deploy). `wisp package` does not: it uploads a
-  // child template as it is (infra::nested_templates, which refuses a child holding functions).
+  // child as it is, or packages it when it holds code (infra::nested_templates, PackageChild).
   bool nested_applications = true;
   std::vector<std::pair<std::string, std::string>> parent_parameters;
   SourceRef parent_source;
