@@ -1993,5 +1993,73 @@ class RawApiGateway(InfraTestCase):
         self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
 
 
-if __name__ == "__main__":
+# Shaped like serverless-patterns' apigw-translate: an OpenAPI body whose AWS integration
+# calls a service with the stack's role (so the API is created after the stack), and an output
+# naming the API.
+TRANSLATE_API = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Words:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: Prod
+      DefinitionBody:
+        openapi: 3.0.1
+        info: {title: words, version: 1.0}
+        paths:
+          /translate:
+            post:
+              x-amazon-apigateway-integration:
+                type: aws
+                uri: !Sub arn:aws:apigateway:${AWS::Region}:translate:action/TranslateText
+                httpMethod: POST
+                credentials: !GetAtt Caller.Arn
+                responses:
+                  default: {statusCode: 200}
+  Caller:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {Service: apigateway.amazonaws.com}
+            Action: sts:AssumeRole
+Outputs:
+  WordsUrl:
+    Value: !Sub "https://${Words}.execute-api.${AWS::Region}.${AWS::URLSuffix}/Prod/translate"
+"""
+
+
+class UnchangedRedeploy(InfraTestCase):
+    def test_an_output_naming_a_new_api_is_deployed_with_it_and_not_again(self):
+        self.write("app/template.yaml", TRANSLATE_API)
+        first = self.deploy_json()
+        self.assertEqual(first["status"], "deployed")
+        api = next(a for a in self.aws("apigateway", "get-rest-apis")["items"] if a["name"] == "shop-Words")
+        # The first deploy leaves the stack whole: the output names the API it created.
+        body = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
+        self.assertEqual(body["Outputs"]["WordsUrl"]["Value"],
+                         {"Fn::Sub": "https://${WispWordsId}.execute-api.us-east-1.amazonaws.com/Prod/translate"})
+        stack = self.aws("cloudformation", "describe-stacks", "--stack-name", STACK)["Stacks"][0]
+        self.assertEqual({p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["WispWordsId"],
+                         api["id"])
+        # Nothing changed: no mutating call, CloudFormation's included, as the proxy saw them.
+        with FaultProxy(self.url) as proxy:
+            again = self.deploy_json(url=proxy.url)
+            self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
+            self.assertFalse(MUTATING_CFN & set(cloudformation_actions(proxy)))
+            self.assertEqual([r["method"] for r in proxy.records if r["method"] not in ("GET", "HEAD") and
+                              form(r).get("Action") not in ("DescribeStacks", "GetTemplate", "ListStackResources",
+                                                            "GetCallerIdentity", "DescribeStackResources")], [])
+        # A real change of the output is still seen: one change set.
+        self.write("app/template.yaml", TRANSLATE_API.replace("/Prod/translate", "/Prod/words"))
+        with FaultProxy(self.url) as proxy:
+            changed = self.deploy_json(url=proxy.url)
+            self.assertEqual(changed["status"], "deployed")
+            self.assertEqual(cloudformation_actions(proxy).count("ExecuteChangeSet"), 1)
+        body = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
+        self.assertTrue(body["Outputs"]["WordsUrl"]["Value"]["Fn::Sub"].endswith("/Prod/words"))
+
+    if __name__ == "__main__":
     harness.main()
