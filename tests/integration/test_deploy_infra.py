@@ -2061,5 +2061,26 @@ class UnchangedRedeploy(InfraTestCase):
         body = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
         self.assertTrue(body["Outputs"]["WordsUrl"]["Value"]["Fn::Sub"].endswith("/Prod/words"))
 
+    def test_a_resource_without_properties_keeps_its_physical_id_through_a_second_change_set(self):
+        # Shaped like apigw-cloudwatch: a log group declared without Properties that the API's
+        # access log names; the first deploy runs two change sets (the output waits for the
+        # API). moto keeps such a resource as `Properties: {}` and took the second change set
+        # for an update of it, which lost the log group; wisp sends `Properties: {}` itself.
+        template = TRANSLATE_API.replace("      StageName: Prod\n", """\
+      StageName: Prod
+      AccessLogSetting:
+        DestinationArn: !GetAtt Logs.Arn
+        Format: $context.requestId
+""").replace("  Caller:\n", "  Logs:\n    Type: AWS::Logs::LogGroup\n  Caller:\n")
+        self.write("app/template.yaml", template)
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        logs = self.stack_resources()["Logs"]
+        self.assertTrue(logs)
+        self.assertIn(logs, [g["logGroupName"] for g in self.aws("logs", "describe-log-groups")["logGroups"]])
+        body = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
+        self.assertIn("WordsUrl", body["Outputs"])
+        again = self.deploy_json()
+        self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
+
     if __name__ == "__main__":
     harness.main()

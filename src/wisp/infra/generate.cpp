@@ -526,6 +526,11 @@ private:
         json::value body = item.value();
         if (early)
           strip_late(body, late);
+        // `Properties: {}` where the template has none: the same resource to CloudFormation;
+        // moto stores it so and then takes every later change set for a change of it (one
+        // without an update, e.g. a log group, then loses its physical id).
+        if (auto& attrs = body.as_object(); !attrs.contains("Properties"))
+          attrs["Properties"] = json::object();
         resources[id] = std::move(body);
         // Parameters of what stays.
         detail::for_each_reference(resources[id], [&](const Reference& r) {
