@@ -2082,5 +2082,39 @@ class UnchangedRedeploy(InfraTestCase):
         again = self.deploy_json()
         self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
 
-    if __name__ == "__main__":
+    def test_binary_media_types_are_patched_with_json_pointer_escapes(self):
+        # API Gateway's documentation: PATCH /restapis/ID with
+        # {"op": "add", "path": "/binaryMediaTypes/image~1jpeg"} (`/` escaped as `~1`).
+        template = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Files:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: Prod
+      BinaryMediaTypes: [{types}]
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      Events:
+        Get:
+          Type: Api
+          Properties: {{RestApiId: !Ref Files, Path: /files, Method: get}}
+"""
+        self.write("app/template.yaml", template.format(types="image~1png"))
+        self.deploy()
+        self.write("app/template.yaml", template.format(types="image~1png, application~1pdf"))
+        with FaultProxy(self.url) as proxy:
+            self.deploy(url=proxy.url)
+            patches = [json.loads(r["body"]) for r in proxy.records
+                       if r["method"] == "PATCH" and re.fullmatch(r"/restapis/[^/]+", r["path"])]
+        paths = [op["path"] for p in patches for op in p["patchOperations"] if op["op"] == "add"]
+        self.assertIn("/binaryMediaTypes/application~1pdf", paths)
+        self.assertFalse([p for p in paths if "%" in p], paths)
+
+
+if __name__ == "__main__":
     harness.main()
