@@ -2116,5 +2116,27 @@ Resources:
         self.assertFalse([p for p in paths if "%" in p], paths)
 
 
+class GeneratorWarnings(InfraTestCase):
+    def test_what_the_stacks_generator_leaves_out_is_warned_like_the_rest(self):
+        template = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      AutoPublishAlias: live
+      Definition:
+        StartAt: Done
+        States:
+          Done: {Type: Pass, End: true}
+      Policies: []
+"""
+        self.write("app/template.yaml", template)
+        warning = "Flow: AutoPublishAlias/DeploymentPreference of a state machine are not deployed by wisp yet"
+        proc = self.deploy("--dry-run")
+        self.assertIn(f"warning: {warning}", proc.stderr)
+        out = self.deploy_json("--dry-run")
+        self.assertTrue([w for w in out["warnings"] if w.startswith(warning)], out["warnings"])
+
 if __name__ == "__main__":
     harness.main()
