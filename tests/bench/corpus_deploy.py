@@ -10,10 +10,13 @@ one record per app.
 
 Usage: tests/bench/corpus_deploy.py [--wisp build/ci/cli/wisp] [--corpus DIR] [--limit N]
                                     [--json out.json] [--only NAME] [--apps FILE] [--start N]
-                                    [--jobs N]
+                                    [--jobs N] [--redeploy]
 
 --apps FILE deploys only the apps FILE names (one a line); --jobs N deploys N apps at a time,
-each against its own moto_server.
+each against its own moto_server. --redeploy deploys every app that exits 0 a second time,
+unchanged, through a recording proxy (tests/integration/aws_proxy.py), and records the
+mutating calls that second deploy made, as the proxy saw them: every request but GET/HEAD
+whose action (query `Action=` or JSON `X-Amz-Target`) is not a Describe/Get/List read.
 """
 
 import argparse
@@ -27,13 +30,17 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 import harness  # noqa: E402  (sets the safe AWS environment)
+from aws_proxy import FaultProxy  # noqa: E402
 from test_deploy_infra import MotoForInfra  # noqa: E402
+
+READS = ("Describe", "Get", "List", "Head")
 
 
 def apps(corpus):
@@ -70,7 +77,54 @@ def stack_facts(url):
     return {"stack": stack["StackStatus"], "stack_resources": len(resources)}
 
 
-def run(wisp, corpus, name, template, moto, timeout):
+def service_of(record):
+    """The signing service of a recorded request (its Authorization header's scope)."""
+    m = re.search(r"Credential=[^/]*/[^/]*/[^/]*/([^/]*)/", record["headers"].get("authorization", ""))
+    return m.group(1) if m else "?"
+
+
+def mutating(records):
+    """The recorded requests that can change something: service and action (or method and path)."""
+    out = []
+    for r in records:
+        if r["method"] in ("GET", "HEAD"):
+            continue
+        action = r["target"].rsplit(".", 1)[-1] if r["target"] else ""
+        if not action and r["body"] and "x-www-form-urlencoded" in r["headers"].get("content-type", ""):
+            try:
+                action = dict(urllib.parse.parse_qsl(r["body"].decode())).get("Action", "")
+            except UnicodeDecodeError:
+                action = ""
+        if action.startswith(READS):
+            continue
+        out.append(f"{service_of(r)}:{action or r['method'] + ' ' + r['path']}")
+    return out
+
+
+def redeploy(wisp, template, moto, cwd, timeout):
+    """The same app deployed again with nothing changed, through a recording proxy."""
+    with FaultProxy(moto.url) as proxy:
+        try:
+            proc = subprocess.run([wisp, "deploy", "--endpoint-url", proxy.url, "--stack-name", "corpus",
+                                   "--resolve-s3", "-t", template, "--no-fail-on-empty-changeset",
+                                   "--output", "json"],
+                                  cwd=cwd, capture_output=True, text=True, timeout=timeout, env=harness.env())
+        except subprocess.TimeoutExpired:
+            return {"redeploy_exit": -1}
+        with proxy.lock:
+            records = list(proxy.records)
+    calls = mutating(records)
+    record = {"redeploy_exit": proc.returncode, "redeploy_mutating": len(calls), "redeploy_calls": calls}
+    try:
+        record["redeploy_status"] = json.loads(proc.stdout).get("status", "")
+    except ValueError:
+        pass
+    if proc.returncode != 0:
+        record["redeploy_error"] = classify(proc.stderr)
+    return record
+
+
+def run(wisp, corpus, name, template, moto, timeout, again=False):
     tmp = tempfile.mkdtemp(prefix="corpus-")
     try:
         shutil.copytree(os.path.join(corpus, name), os.path.join(tmp, "app"), symlinks=True)
@@ -92,6 +146,8 @@ def run(wisp, corpus, name, template, moto, timeout):
         record["skipped_events"] = len(re.findall(r"event sources are not deployed", stderr))
         if code == 0:
             record.update(stack_facts(moto.url))
+            if again:
+                record.update(redeploy(wisp, template, moto, os.path.join(tmp, "app"), timeout))
         return record
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -108,6 +164,8 @@ def main():
     parser.add_argument("--json", default="")
     parser.add_argument("--apps", default="", help="a file naming the apps to deploy, one a line")
     parser.add_argument("--jobs", type=int, default=1, help="apps deployed at a time (one moto each)")
+    parser.add_argument("--redeploy", action="store_true",
+                        help="deploy each app that exits 0 again, unchanged, and record its mutating calls")
     args = parser.parse_args()
     wanted = None
     if args.apps:
@@ -133,10 +191,13 @@ def main():
                 if not todo:
                     return
                 name, template = todo.pop(0)
-            record = run(args.wisp, args.corpus, name, template, moto, args.timeout)
+            record = run(args.wisp, args.corpus, name, template, moto, args.timeout, args.redeploy)
             with lock:
                 records.append(record)
                 status = "ok" if record["exit"] == 0 else record.get("error", "")
+                if "redeploy_exit" in record:
+                    status += f"; again: exit {record['redeploy_exit']}, {record.get('redeploy_mutating', '?')} " \
+                              f"mutating {sorted(set(record.get('redeploy_calls', [])))[:4]}"
                 print(f"{len(records):4d} {name:60.60s} {record['exit']:3d} {record['seconds']:6.1f}s {status}",
                       flush=True)
 
@@ -158,6 +219,14 @@ def main():
     print(f"\n{total} apps: {len(ok)} exit 0 ({100 * len(ok) / max(total, 1):.0f}%), {len(clean)} of them "
           f"with nothing skipped ({100 * len(clean) / max(total, 1):.0f}%); {len(stacked)} with an "
           f"infrastructure stack ({sum(r['stack_resources'] for r in stacked)} resources)")
+    if args.redeploy:
+        again = [r for r in ok if "redeploy_exit" in r]
+        quiet = [r for r in again if r["redeploy_exit"] == 0 and r.get("redeploy_mutating") == 0]
+        print(f"deployed again unchanged: {len(again)}; {len(quiet)} made no mutating call")
+        for r in again:
+            if r not in quiet:
+                print(f"  {r['app']}: exit {r['redeploy_exit']}, {r.get('redeploy_mutating', '?')} mutating: "
+                      f"{', '.join(sorted(set(r.get('redeploy_calls', []))))} {r.get('redeploy_error', '')}")
     reasons = collections.Counter(r.get("error", "") for r in records if r["exit"] != 0)
     for reason, count in reasons.most_common(40):
         print(f"{count:4d}  {reason}")

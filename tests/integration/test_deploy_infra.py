@@ -1993,5 +1993,150 @@ class RawApiGateway(InfraTestCase):
         self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
 
 
+# Shaped like serverless-patterns' apigw-translate: an OpenAPI body whose AWS integration
+# calls a service with the stack's role (so the API is created after the stack), and an output
+# naming the API.
+TRANSLATE_API = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Words:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: Prod
+      DefinitionBody:
+        openapi: 3.0.1
+        info: {title: words, version: 1.0}
+        paths:
+          /translate:
+            post:
+              x-amazon-apigateway-integration:
+                type: aws
+                uri: !Sub arn:aws:apigateway:${AWS::Region}:translate:action/TranslateText
+                httpMethod: POST
+                credentials: !GetAtt Caller.Arn
+                responses:
+                  default: {statusCode: 200}
+  Caller:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {Service: apigateway.amazonaws.com}
+            Action: sts:AssumeRole
+Outputs:
+  WordsUrl:
+    Value: !Sub "https://${Words}.execute-api.${AWS::Region}.${AWS::URLSuffix}/Prod/translate"
+"""
+
+
+class UnchangedRedeploy(InfraTestCase):
+    def test_an_output_naming_a_new_api_is_deployed_with_it_and_not_again(self):
+        self.write("app/template.yaml", TRANSLATE_API)
+        first = self.deploy_json()
+        self.assertEqual(first["status"], "deployed")
+        api = next(a for a in self.aws("apigateway", "get-rest-apis")["items"] if a["name"] == "shop-Words")
+        # The first deploy leaves the stack whole: the output names the API it created.
+        body = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
+        self.assertEqual(body["Outputs"]["WordsUrl"]["Value"],
+                         {"Fn::Sub": "https://${WispWordsId}.execute-api.us-east-1.amazonaws.com/Prod/translate"})
+        stack = self.aws("cloudformation", "describe-stacks", "--stack-name", STACK)["Stacks"][0]
+        self.assertEqual({p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["WispWordsId"],
+                         api["id"])
+        # Nothing changed: no mutating call, CloudFormation's included, as the proxy saw them.
+        with FaultProxy(self.url) as proxy:
+            again = self.deploy_json(url=proxy.url)
+            self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
+            self.assertFalse(MUTATING_CFN & set(cloudformation_actions(proxy)))
+            self.assertEqual([r["method"] for r in proxy.records if r["method"] not in ("GET", "HEAD") and
+                              form(r).get("Action") not in ("DescribeStacks", "GetTemplate", "ListStackResources",
+                                                            "GetCallerIdentity", "DescribeStackResources")], [])
+        # A real change of the output is still seen: one change set.
+        self.write("app/template.yaml", TRANSLATE_API.replace("/Prod/translate", "/Prod/words"))
+        with FaultProxy(self.url) as proxy:
+            changed = self.deploy_json(url=proxy.url)
+            self.assertEqual(changed["status"], "deployed")
+            self.assertEqual(cloudformation_actions(proxy).count("ExecuteChangeSet"), 1)
+        body = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
+        self.assertTrue(body["Outputs"]["WordsUrl"]["Value"]["Fn::Sub"].endswith("/Prod/words"))
+
+    def test_a_resource_without_properties_keeps_its_physical_id_through_a_second_change_set(self):
+        # Shaped like apigw-cloudwatch: a log group declared without Properties that the API's
+        # access log names; the first deploy runs two change sets (the output waits for the
+        # API). moto keeps such a resource as `Properties: {}` and took the second change set
+        # for an update of it, which lost the log group; wisp sends `Properties: {}` itself.
+        template = TRANSLATE_API.replace("      StageName: Prod\n", """\
+      StageName: Prod
+      AccessLogSetting:
+        DestinationArn: !GetAtt Logs.Arn
+        Format: $context.requestId
+""").replace("  Caller:\n", "  Logs:\n    Type: AWS::Logs::LogGroup\n  Caller:\n")
+        self.write("app/template.yaml", template)
+        self.assertEqual(self.deploy_json()["status"], "deployed")
+        logs = self.stack_resources()["Logs"]
+        self.assertTrue(logs)
+        self.assertIn(logs, [g["logGroupName"] for g in self.aws("logs", "describe-log-groups")["logGroups"]])
+        body = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
+        self.assertIn("WordsUrl", body["Outputs"])
+        again = self.deploy_json()
+        self.assertEqual((again["status"], again["mutating_calls"]), ("no-change", 0))
+
+    def test_binary_media_types_are_patched_with_json_pointer_escapes(self):
+        # API Gateway's documentation: PATCH /restapis/ID with
+        # {"op": "add", "path": "/binaryMediaTypes/image~1jpeg"} (`/` escaped as `~1`).
+        template = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Files:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: Prod
+      BinaryMediaTypes: [{types}]
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/
+      Runtime: python3.12
+      Handler: app.handler
+      Events:
+        Get:
+          Type: Api
+          Properties: {{RestApiId: !Ref Files, Path: /files, Method: get}}
+"""
+        self.write("app/template.yaml", template.format(types="image~1png"))
+        self.deploy()
+        self.write("app/template.yaml", template.format(types="image~1png, application~1pdf"))
+        with FaultProxy(self.url) as proxy:
+            self.deploy(url=proxy.url)
+            patches = [json.loads(r["body"]) for r in proxy.records
+                       if r["method"] == "PATCH" and re.fullmatch(r"/restapis/[^/]+", r["path"])]
+        paths = [op["path"] for p in patches for op in p["patchOperations"] if op["op"] == "add"]
+        self.assertIn("/binaryMediaTypes/application~1pdf", paths)
+        self.assertFalse([p for p in paths if "%" in p], paths)
+
+
+class GeneratorWarnings(InfraTestCase):
+    def test_what_the_stacks_generator_leaves_out_is_warned_like_the_rest(self):
+        template = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      AutoPublishAlias: live
+      Definition:
+        StartAt: Done
+        States:
+          Done: {Type: Pass, End: true}
+      Policies: []
+"""
+        self.write("app/template.yaml", template)
+        warning = "Flow: AutoPublishAlias/DeploymentPreference of a state machine are not deployed by wisp yet"
+        proc = self.deploy("--dry-run")
+        self.assertIn(f"warning: {warning}", proc.stderr)
+        out = self.deploy_json("--dry-run")
+        self.assertTrue([w for w in out["warnings"] if w.startswith(warning)], out["warnings"])
+
 if __name__ == "__main__":
     harness.main()

@@ -489,6 +489,49 @@ Resources:
         created = probe(path, "--stage", "v1", "--api", "Shop=abc123")
         self.assertEqual(created["late"], [])
 
+    def test_an_output_naming_a_new_api_waits_for_it_and_is_in_the_final_template(self):
+        # Shaped like serverless-patterns' apigw-translate: the API's integration names the
+        # stack's role (so the API is created after the stack), and an output names the API.
+        # Before, the output was left out of both templates until the API existed: the first
+        # deploy left the stack without it, and the next deploy (nothing changed) updated it.
+        template = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Shop:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+  Caller:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {Service: apigateway.amazonaws.com}
+            Action: sts:AssumeRole
+Outputs:
+  Endpoint:
+    Value: !Sub "https://${Shop}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1/items"
+  CallerArn:
+    Value: !GetAtt Caller.Arn
+"""
+        path = self.write("template.yaml", template)
+        mine = probe(path, "--stage", "v1")
+        endpoint = {"Value": {"Fn::Sub": "https://${WispShopId}.execute-api.us-east-1.amazonaws.com/v1/items"}}
+        # Early (before the API exists): without the output, nor the parameter it names.
+        self.assertNotIn("Endpoint", mine["early"]["Outputs"])
+        self.assertIn("CallerArn", mine["early"]["Outputs"])
+        self.assertNotIn("Parameters", mine["early"])
+        # Final: with it, so the stack is deployed twice (split) on the deploy that creates the API.
+        self.assertEqual(mine["body"]["Outputs"]["Endpoint"], endpoint)
+        self.assertEqual(mine["body"]["Parameters"], {"WispShopId": {"Type": "String"}})
+        self.assertNotEqual(mine["early"], mine["body"])
+        # Once the API exists: one template, the same as the final one above.
+        created = probe(path, "--stage", "v1", "--api", "Shop=abc123")
+        self.assertEqual(created["early"], created["body"])
+        self.assertEqual(created["body"], mine["body"])
+        self.assertEqual({p["key"]: p["value"] for p in created["parameters"]}["WispShopId"], "abc123")
+
     def test_an_arn_the_template_qualifies_itself_is_the_functions_own(self):
         # `${Fn.Arn}:live` names the alias already: the stack gets the function's unqualified
         # ARN there (a stage alias ARN would read `...:live:live`), and the alias elsewhere.

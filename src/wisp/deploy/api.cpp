@@ -21,6 +21,15 @@ namespace json = boost::json;
 
 namespace {
 
+// A media type as a patch path segment: JSON Pointer's escapes (`~` as `~0`, `/` as `~1`), as
+// API Gateway's documentation writes `/binaryMediaTypes/image~1jpeg`.
+std::string pointer_segment(std::string_view text) {
+  std::string out;
+  for (char c : text)
+    out += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+  return out;
+}
+
 std::map<std::string, std::string> string_map(const json::value* v) {
   std::map<std::string, std::string> out;
   if (v != nullptr && v->is_object())
@@ -812,12 +821,12 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
     if (binary != actual_binary) {
       for (const auto& t : actual_binary)
         if (std::find(binary.begin(), binary.end(), t) == binary.end())
-          ops.push_back(json::object{
-              {"op", "remove"}, {"path", "/binaryMediaTypes/" + support::http::url_encode(t)}});
+          ops.push_back(
+              json::object{{"op", "remove"}, {"path", "/binaryMediaTypes/" + pointer_segment(t)}});
       for (const auto& t : binary)
         if (std::find(actual_binary.begin(), actual_binary.end(), t) == actual_binary.end())
-          ops.push_back(json::object{
-              {"op", "add"}, {"path", "/binaryMediaTypes/" + support::http::url_encode(t)}});
+          ops.push_back(
+              json::object{{"op", "add"}, {"path", "/binaryMediaTypes/" + pointer_segment(t)}});
     }
     if (!ops.empty()) {
       const json::value body = json::object{{"patchOperations", std::move(ops)}};

@@ -1034,6 +1034,8 @@ support::Result<DeployResult> deploy(const sam::Model& loaded_model,
     }
   }
   WISP_TRY(plan_infra());
+  for (const auto& warning : stack.warnings)
+    log.warning(warning);
   reporter.plan(snap.plan);
   result.plan = snap.plan;
   for (const auto& f : snap.functions)

@@ -169,7 +169,9 @@ public:
 
     // Values wisp's side needs: outputs.
     WISP_TRY(collect_exports());
-    // The template's own Outputs, when everything they name is in the stack.
+    // The template's own Outputs, when everything they name is in the stack. One naming what
+    // exists only after the functions phase (a new API's id) is late: the early template goes
+    // without it, the final one has it, so the next deploy finds the stack as it wants it.
     json::object outputs;
     for (const auto& item : m_model.outputs) {
       if (!item.value().is_object() || item.value().as_object().contains("Condition"))
@@ -184,9 +186,7 @@ public:
         return replaced ? std::move(replaced)
                         : support::Result<std::optional<json::value>>(std::nullopt);
       });
-      if (!done || !ok || std::any_of(used.begin(), used.end(), [&](const std::string& p) {
-            return m_params[p].unknown;
-          }))
+      if (!done || !ok)
         continue;
       outputs[item.key()] = std::move(output);
       m_output_uses[std::string(item.key())] = std::move(used);
@@ -526,6 +526,11 @@ private:
         json::value body = item.value();
         if (early)
           strip_late(body, late);
+        // `Properties: {}` where the template has none: the same resource to CloudFormation;
+        // moto stores it so and then takes every later change set for a change of it (one
+        // without an update, e.g. a log group, then loses its physical id).
+        if (auto& attrs = body.as_object(); !attrs.contains("Properties"))
+          attrs["Properties"] = json::object();
         resources[id] = std::move(body);
         // Parameters of what stays.
         detail::for_each_reference(resources[id], [&](const Reference& r) {
@@ -568,7 +573,7 @@ private:
       return t;
     };
     m_out.body = assemble(false);
-    m_out.early = late.empty() ? m_out.body : assemble(true);
+    m_out.early = assemble(true); // equal to body when nothing waits
     for (const auto& [key, p] : m_params)
       m_out.parameters.push_back({key, p.value, p.no_echo});
     return {};
