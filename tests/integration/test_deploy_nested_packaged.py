@@ -126,6 +126,8 @@ class NestedPackagedDeploy(NestedTestCase):
         physical = self.stack_resources()["Orders"]
         generated = self.aws("cloudformation", "get-template", "--stack-name", physical)["TemplateBody"]
         self.assertEqual(sorted(generated["Resources"]), ["Jobs"])
+        # Read into the app's .wisp/nested (a stable name: the Description must not change between deploys).
+        self.assertIn("made by wisp deploy from .wisp/nested/Orders.template", generated["Description"])
 
         # No change: no mutating call (the child is read again, GETs only).
         with FaultProxy(self.url) as proxy:

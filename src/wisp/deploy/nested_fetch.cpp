@@ -118,6 +118,8 @@ FetchedTemplates fetch_nested_templates(const aws::Client& client, const fs::pat
   std::string rewritten = *text;
   bool changed = false;
   const std::string endpoint = client.endpoint(aws::Service::s3);
+  fs::path dir;
+  fs::path shown_dir; // as the root's Location names it
   for (const auto& item : resources->as_object()) {
     if (!item.value().is_object())
       continue;
@@ -143,9 +145,20 @@ FetchedTemplates fetch_nested_templates(const aws::Client& client, const fs::pat
                       id, url));
       continue;
     }
-    if (!out.dir)
-      out.dir.emplace("wisp-nested");
-    const fs::path file = out.dir->path() / (id + ".template");
+    // Beside the app's builds (.wisp/nested/<Id>.template, named so in the loader's messages
+    // and in the generated child's Description, which must not change from one deploy to the
+    // next); in a temp dir when the app's directory cannot be written.
+    if (dir.empty()) {
+      std::error_code ec;
+      dir = template_path.parent_path() / ".wisp" / "nested";
+      shown_dir = fs::path(".wisp") / "nested";
+      if (!fs::create_directories(dir, ec) && ec) {
+        out.dir.emplace("wisp-nested");
+        dir = out.dir->path();
+        shown_dir = dir;
+      }
+    }
+    const fs::path file = dir / (id + ".template");
     auto got =
         aws::s3::get_object_to_file(client, object->bucket, object->key, file, object->version);
     if (!got || !*got) {
@@ -172,7 +185,7 @@ FetchedTemplates fetch_nested_templates(const aws::Client& client, const fs::pat
     const auto at = rewritten.find(url, from);
     if (at == std::string::npos)
       continue;
-    rewritten.replace(at, url.size(), file.string());
+    rewritten.replace(at, url.size(), (shown_dir / (id + ".template")).generic_string());
     changed = true;
     out.fetched.push_back(fmt::format("{}: {}", id, url));
   }

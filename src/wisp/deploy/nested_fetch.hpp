@@ -2,8 +2,9 @@
 // `wisp deploy` of a packaged template (src/wisp/deploy/nested_fetch.cpp): a nested stack whose
 // Location/TemplateURL is a URL naming an object in the S3 of the backend wisp deploys to (as
 // `sam package` and `wisp package` write them) and whose template holds what wisp deploys itself
-// (functions, layers, APIs, SAM resources) is downloaded before the template is loaded, and the
-// root's text given to the loader names the local copy instead, so the child is deployed as a
+// (functions, layers, APIs, SAM resources) is downloaded before the template is loaded (to
+// .wisp/nested/<Id>.template beside the template), and the root's text given to the loader
+// names the local copy instead, so the child is deployed as a
 // local child is. Other children's URLs stay as written (CloudFormation reads them).
 
 #include <wisp/aws/client.hpp>
@@ -37,7 +38,8 @@ struct FetchedTemplates {
   std::string text;
   std::vector<std::string> fetched;  // "Child: <url>"
   std::vector<std::string> warnings; // children passed as written that wisp could not read
-  std::optional<support::TempDir> dir;
+  std::optional<support::TempDir>
+      dir; // where they are when the app's .wisp/nested cannot be written
 };
 
 // Reads the root template at `template_path` and fetches its children as said above. Never
