@@ -4,7 +4,8 @@ Location its https URL); deploying that packaged template — from a directory h
 else — reads the child from the backend's S3 and deploys its function and layer with wisp's
 engine, as for a local child (`<stack>-Orders-Worker` with its stage alias, its code the
 packaged zip). Redeployed with no change (no mutating call), deleted. A packaged child holding
-only CloudFormation resources keeps its URL as written. Against moto_server, checked with the
+only CloudFormation resources keeps its URL as written; one wisp cannot read (no such bucket) is
+passed as written with a warning naming it (--dry-run). Against moto_server, checked with the
 aws CLI."""
 
 import base64
@@ -153,6 +154,14 @@ class NestedPackagedDeploy(NestedTestCase):
         self.assertEqual(root["Resources"]["Orders"]["Properties"]["TemplateURL"], url)
         self.assertIsNotNone(self.aws("sqs", "get-queue-url", "--queue-name", "shop-packaged-jobs"))
         self.assertTrue(re.match("^" + URL + "$", url), url)
+
+    def test_child_wisp_cannot_read_is_passed_as_written_with_a_warning(self):
+        missing = "https://s3.us-east-1.amazonaws.com/no-such-bucket/p/child.template"
+        self.write("app/template.yaml", CODE_ROOT.replace("./orders/template.yaml", missing))
+        dry = self.deploy("--dry-run")
+        self.assertIn(f"warning: nested stack Orders: its template {missing} could not be read", dry.stderr)
+        self.assertIn("passed to CloudFormation as written", dry.stderr)
+        self.assertNotIn("read nested template", dry.stderr)
 
 
 if __name__ == "__main__":
