@@ -7,6 +7,7 @@
 #include <wisp/artifact/build.hpp>
 #include <wisp/deploy/backend.hpp>
 #include <wisp/deploy/deploy.hpp>
+#include <wisp/deploy/nested_fetch.hpp>
 #include <wisp/deploy/shift.hpp>
 #include <wisp/support/strings.hpp>
 #include <wisp/template/load.hpp>
@@ -245,6 +246,16 @@ public:
                  std::chrono::steady_clock::now() - started)
           .count();
     };
+    // A packaged template's children (`https://s3...` URLs, as `sam package` and `wisp package`
+    // write them) that hold functions, layers or APIs: read from the backend's S3 and deployed
+    // as local children are (the loader is given the root's text naming the local copies).
+    auto path = sam::resolve_template_path(context.global.template_file);
+    auto fetched =
+        path ? deploy::fetch_nested_templates(**client, *path) : deploy::FetchedTemplates{};
+    if (!fetched.text.empty()) {
+      load.template_path = *path;
+      load.template_text = fetched.text;
+    }
     int exit_code = 0;
     // What the loader says of nested applications for a local run (a value only a deployed
     // stack knows, a remote template not run) does not hold here: CloudFormation passes the
@@ -256,6 +267,10 @@ public:
     context.console.debug_log(fmt::format("template loaded in {} ms", since()));
 
     ConsoleReporter reporter(context);
+    for (const auto& child : fetched.fetched)
+      reporter.step(fmt::format("read nested template {}", child));
+    for (const auto& warning : fetched.warnings)
+      reporter.warning(warning);
     artifact::BuildOptions build;
     build.build_dir = context.global.config_build_dir; // where `wisp build` puts builds
     build.cached = true;

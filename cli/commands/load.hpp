@@ -17,7 +17,8 @@ namespace wisp::cli {
 inline std::optional<sam::Model> load_template(Context& context, sam::LoadOptions options,
                                                int& exit_code,
                                                const std::set<std::string>& quiet = {}) {
-  options.template_path = context.global.template_file;
+  if (!options.template_text) // else the caller names the file its text stands for
+    options.template_path = context.global.template_file;
   options.parameter_overrides = context.global.parameter_overrides;
   support::Diagnostics warnings;
   auto model = sam::load_model(options, &warnings);

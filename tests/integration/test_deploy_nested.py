@@ -384,14 +384,17 @@ class NestedPackageCode(NestedTestCase):
         self.assertFalse(any(a["uploaded"] for a in again["artifacts"]), again["artifacts"])
         self.assertEqual(self.objects(), before)
 
-        # wisp deploy of the packaged template passes the uploaded child to CloudFormation as written (its
-        # functions are the nested stack's, for CloudFormation's SAM transform: moto has none, so only the check
-        # that the app's stack names the uploaded child).
+        # wisp deploy of the packaged template reads the uploaded child back and deploys its function with
+        # wisp's engine (test_deploy_nested_packaged.py checks it in full): the app's stack names the child
+        # template wisp generated, not the packaged one.
         self.write("app/packaged.yaml", body)
-        self.deploy("--template-file", "packaged.yaml")
+        deployed_proc = self.deploy("--template-file", "packaged.yaml")
+        self.assertIn(f"read nested template Orders: {urls['Orders']}", deployed_proc.stderr)
         deployed = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
-        self.assertEqual(deployed["Resources"]["Orders"]["Properties"]["TemplateURL"], urls["Orders"])
-        self.assertEqual(deployed["Resources"]["Orders"]["Properties"]["Parameters"], {"Stage": "prod"})
+        self.assertRegex(deployed["Resources"]["Orders"]["Properties"]["TemplateURL"],
+                         r"/wisp-managed-123456789012-us-east-1/shop/[0-9a-f]{64}\.template$")
+        self.assertEqual(deployed["Resources"]["Orders"]["Properties"]["Parameters"]["Stage"], "prod")
+        self.assertIsNotNone(self.aws("lambda", "get-alias", "--function-name", "shop-Orders-Worker", "--name", "live"))
 
         # A changed function in the child: a new zip, so a new child template and a new Location.
         self.write("app/orders/worker/app.py", WORKER_CODE + "# v2\n")

@@ -1,0 +1,168 @@
+"""wisp deploy of a packaged template (issue 15): `wisp package` uploads a nested child holding
+code as `sam package` does (its zips in S3, its template content-addressed, the parent's
+Location its https URL); deploying that packaged template — from a directory holding nothing
+else — reads the child from the backend's S3 and deploys its function and layer with wisp's
+engine, as for a local child (`<stack>-Orders-Worker` with its stage alias, its code the
+packaged zip). Redeployed with no change (no mutating call), deleted. A packaged child holding
+only CloudFormation resources keeps its URL as written; one wisp cannot read (no such bucket) is
+passed as written with a warning naming it (--dry-run). Against moto_server, checked with the
+aws CLI."""
+
+import base64
+import hashlib
+import json
+import re
+import subprocess
+
+import harness
+from aws_proxy import FaultProxy
+from harness import wisp
+from test_deploy_infra import MUTATING_CFN, cloudformation_actions
+from test_deploy_nested import CODE_ROOT, LAYER_CODE, WORKER_CODE, NestedTestCase
+
+STACK = "shop"
+
+# NestedPackageCode's child, without its nested stack holding a function (two levels down: refused).
+CHILD = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage:
+    Type: String
+Globals:
+  Function:
+    Runtime: python3.12
+Resources:
+  Common:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: layer/
+      CompatibleRuntimes: [python3.12]
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: worker/   # the worker
+      Handler: app.handler
+      Layers: [!Ref Common]
+      Environment:
+        Variables:
+          STAGE: !Ref Stage
+  Jobs:
+    Type: AWS::SQS::Queue
+Outputs:
+  FunctionName:
+    Value: !Ref Worker
+"""
+
+QUEUE_ONLY = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: shop-packaged-jobs
+"""
+
+URL = r"https://s3\.us-east-1\.amazonaws\.com/pkg-bucket/p/[0-9a-f]{64}\.template"
+
+
+class NestedPackagedDeploy(NestedTestCase):
+    def write_app(self, child=CHILD):
+        self.write("src/template.yaml", CODE_ROOT)
+        self.write("src/orders/template.yaml", child)
+        self.write("src/orders/worker/app.py", WORKER_CODE)
+        self.write("src/orders/layer/python/lib.py", LAYER_CODE)
+
+    def package(self):
+        """The packaged template, written alone into the deploy's directory (self.app)."""
+        self.aws("s3api", "create-bucket", "--bucket", "pkg-bucket")
+        proc = wisp("package", "--endpoint-url", self.url, "--s3-bucket", "pkg-bucket", "--s3-prefix", "p",
+                    "--output", "json", cwd=self.path("src"), timeout=180)
+        self.assertWisp(proc, 0)
+        result = json.loads(proc.stdout)
+        self.write("app/template.yaml", result["templateBody"])
+        return result
+
+    def object_bytes(self, bucket, key, name):
+        out = self.path(name)
+        self.aws_cp(f"s3://{bucket}/{key}", out)
+        with open(out, "rb") as f:
+            return f.read()
+
+    def aws_cp(self, source, target):
+        proc = subprocess.run(["aws", "--endpoint-url", self.url, "s3", "cp", source, str(target)],
+                              capture_output=True, text=True, timeout=60, env=harness.env())
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def test_packaged_child_functions_are_wisps(self):
+        self.write_app()
+        packaged = self.package()
+        url = {t["logicalId"]: t["location"] for t in packaged["nestedTemplates"]}["Orders"]
+        self.assertRegex(url, "^" + URL + "$")
+        worker_zip = {a["logicalId"]: a["location"] for a in packaged["artifacts"]}["Orders/Worker"]
+
+        first = self.deploy()
+        self.assertIn("Deployed in", first.stdout)
+        self.assertIn(f"read nested template Orders: {url}", first.stderr)
+
+        # The child's function and layer: wisp's, named with the stack path, with the stage alias.
+        config = self.aws("lambda", "get-function-configuration", "--function-name", "shop-Orders-Worker:live")
+        self.assertEqual(config["Environment"]["Variables"], {"STAGE": "prod"})
+        layers = self.aws("lambda", "list-layer-versions", "--layer-name", "Orders-Common")["LayerVersions"]
+        self.assertEqual([layer["Arn"] for layer in config["Layers"]], [layers[0]["LayerVersionArn"]])
+        alias = self.aws("lambda", "get-alias", "--function-name", "shop-Orders-Worker", "--name", "live")
+        self.assertRegex(alias["FunctionVersion"], r"^[0-9]+$")
+        # Its code is the packaged zip, as uploaded by wisp package.
+        key = worker_zip[len("s3://pkg-bucket/"):]
+        digest = base64.b64encode(hashlib.sha256(self.object_bytes("pkg-bucket", key, "worker.zip")).digest())
+        self.assertEqual(config["CodeSha256"], digest.decode())
+
+        # The nested stack: the child's queue, its template generated by wisp (no function in it).
+        root = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
+        template_url = root["Resources"]["Orders"]["Properties"]["TemplateURL"]
+        self.assertNotEqual(template_url, url)
+        self.assertRegex(template_url, r"/wisp-managed-123456789012-us-east-1/shop/[0-9a-f]{64}\.template$")
+        child = self.nested_stack("Orders")
+        self.assertEqual(child["StackStatus"], "CREATE_COMPLETE")
+        physical = self.stack_resources()["Orders"]
+        generated = self.aws("cloudformation", "get-template", "--stack-name", physical)["TemplateBody"]
+        self.assertEqual(sorted(generated["Resources"]), ["Jobs"])
+        # Read into the app's .wisp/nested (a stable name: the Description must not change between deploys).
+        self.assertIn("made by wisp deploy from .wisp/nested/Orders.template", generated["Description"])
+
+        # No change: no mutating call (the child is read again, GETs only).
+        with FaultProxy(self.url) as proxy:
+            again = self.deploy_json(url=proxy.url)
+            self.assertEqual(again["status"], "no-change")
+            self.assertEqual(again["mutating_calls"], 0)
+            self.assertFalse(MUTATING_CFN & set(cloudformation_actions(proxy)))
+            self.assertTrue(any(r["method"] == "GET" and r["path"].startswith("/pkg-bucket/p/")
+                                for r in proxy.records), [r["path"] for r in proxy.records])
+
+        gone = wisp("delete", "--endpoint-url", self.url, "--stack-name", STACK, "--no-prompts", cwd=self.app)
+        self.assertWisp(gone, 0)
+        self.assertIsNone(self.aws("lambda", "get-function", "--function-name", "shop-Orders-Worker", check=False))
+        self.assertIsNone(self.aws("cloudformation", "describe-stacks", "--stack-name", STACK, check=False))
+
+    def test_packaged_child_without_code_keeps_its_url(self):
+        self.write_app(child=QUEUE_ONLY)
+        packaged = self.package()
+        url = {t["logicalId"]: t["location"] for t in packaged["nestedTemplates"]}["Orders"]
+        first = self.deploy()
+        self.assertNotIn("read nested template", first.stderr)
+        root = self.aws("cloudformation", "get-template", "--stack-name", STACK)["TemplateBody"]
+        self.assertEqual(root["Resources"]["Orders"]["Properties"]["TemplateURL"], url)
+        self.assertIsNotNone(self.aws("sqs", "get-queue-url", "--queue-name", "shop-packaged-jobs"))
+        self.assertTrue(re.match("^" + URL + "$", url), url)
+
+    def test_child_wisp_cannot_read_is_passed_as_written_with_a_warning(self):
+        missing = "https://s3.us-east-1.amazonaws.com/no-such-bucket/p/child.template"
+        self.write("app/template.yaml", CODE_ROOT.replace("./orders/template.yaml", missing))
+        dry = self.deploy("--dry-run")
+        self.assertIn(f"warning: nested stack Orders: its template {missing} could not be read", dry.stderr)
+        self.assertIn("passed to CloudFormation as written", dry.stderr)
+        self.assertNotIn("read nested template", dry.stderr)
+
+
+if __name__ == "__main__":
+    harness.main()
