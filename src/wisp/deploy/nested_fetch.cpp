@@ -8,6 +8,7 @@
 #include <wisp/deploy/nested_fetch.hpp>
 
 #include <wisp/aws/s3.hpp>
+#include <wisp/infra/infra.hpp>
 #include <wisp/support/http.hpp>
 #include <wisp/template/document.hpp>
 #include <wisp/template/load.hpp>
@@ -31,26 +32,6 @@ bool s3_host(std::string_view host) {
       const auto name = host.substr(0, host.size() - suffix.size());
       return name == "s3" || name.starts_with("s3.") || name.starts_with("s3-");
     }
-  return false;
-}
-
-bool holds_wisp_resources(const json::value& document) {
-  if (!document.is_object())
-    return false;
-  const auto* resources = document.as_object().if_contains("Resources");
-  if (resources == nullptr || !resources->is_object())
-    return false;
-  for (const auto& item : resources->as_object()) {
-    if (!item.value().is_object())
-      continue;
-    const auto* type = item.value().as_object().if_contains("Type");
-    if (type == nullptr || !type->is_string())
-      continue;
-    const std::string_view t = type->as_string();
-    if (t == "AWS::Lambda::Function" || t == "AWS::Lambda::LayerVersion" ||
-        (t.starts_with("AWS::Serverless::") && t != "AWS::Serverless::Application"))
-      return true;
-  }
   return false;
 }
 
@@ -170,7 +151,7 @@ FetchedTemplates fetch_nested_templates(const aws::Client& client, const fs::pat
       continue;
     }
     auto child = sam::read_document_file(file);
-    if (!child || !holds_wisp_resources(*child))
+    if (!child || !infra::needs_generation(*child))
       continue; // CloudFormation deploys it as it is
     // The URL as written, at its position (the line the loader reports).
     const auto where = positions.find(id + "/" + key);

@@ -171,15 +171,11 @@ bool wisp_owned(const sam::Resource& resource, const Inputs& inputs);
 // makes of it (TemplateURL `url`; empty: the Location as written).
 void application_to_stack(boost::json::object& resource, const std::string& url);
 
-// The root template's nested stacks with a local template, recursively (`wisp package`).
-// Refused, with the file:line:col of what is refused: a Location in the Serverless Application
-// Repository (ApplicationId), a missing or unreadable child template, a template that includes
-// itself, and a child that holds what wisp deploys itself (functions, APIs, layers) or other
-// SAM resources (package uploads templates as they are; deploy generates those).
-support::Result<NestedTemplates> nested_templates(const sam::Model& model,
-                                                  const std::string& bucket,
-                                                  const std::string& prefix,
-                                                  const std::string& region);
+// True when a template holds what wisp deploys itself (functions, layers, APIs) or SAM
+// resources other than nested applications: `wisp deploy` generates such a child's template
+// (nested_generate.cpp), `wisp package` packages it as `sam package` does (nested_package.hpp),
+// and a packaged one is read back from S3 for deploy (deploy/nested_fetch.hpp).
+bool needs_generation(const boost::json::value& document);
 
 // `model` with the generated children's functions, layers and APIs as its resources
 // (NestedTemplates::resources), the functions' Policies taken from them.

@@ -51,27 +51,6 @@ std::string local_location(const json::object& properties, const char* key) {
   return std::string(value->as_string());
 }
 
-// True when a template holds what wisp deploys itself or SAM resources other than nested
-// applications: `wisp deploy` generates such a child's template (nested_generate.cpp).
-bool needs_generation(const json::value& document) {
-  if (!document.is_object())
-    return false;
-  const auto* resources = document.as_object().if_contains("Resources");
-  if (resources == nullptr || !resources->is_object())
-    return false;
-  for (const auto& item : resources->as_object()) {
-    if (!item.value().is_object())
-      continue;
-    const auto* type = item.value().as_object().if_contains("Type");
-    if (type == nullptr || !type->is_string())
-      continue;
-    const std::string_view t = type->as_string();
-    if (wisp_type(t) || (t.starts_with("AWS::Serverless::") && t != "AWS::Serverless::Application"))
-      return true;
-  }
-  return false;
-}
-
 // A value a parent passes to a child's parameter, as text when it is known before deploying.
 std::optional<std::string> known_value(const json::value& value) {
   if (value.is_string())
@@ -546,11 +525,23 @@ support::Result<NestedTemplates> pack(const sam::Model& model, Packer& packer,
 
 } // namespace
 
-support::Result<NestedTemplates> nested_templates(const sam::Model& model,
-                                                  const std::string& bucket,
-                                                  const std::string& prefix,
-                                                  const std::string& region) {
-  return nested_templates(model, bucket, prefix, region, PackageChild());
+bool needs_generation(const json::value& document) {
+  if (!document.is_object())
+    return false;
+  const auto* resources = document.as_object().if_contains("Resources");
+  if (resources == nullptr || !resources->is_object())
+    return false;
+  for (const auto& item : resources->as_object()) {
+    if (!item.value().is_object())
+      continue;
+    const auto* type = item.value().as_object().if_contains("Type");
+    if (type == nullptr || !type->is_string())
+      continue;
+    const std::string_view t = type->as_string();
+    if (wisp_type(t) || (t.starts_with("AWS::Serverless::") && t != "AWS::Serverless::Application"))
+      return true;
+  }
+  return false;
 }
 
 support::Result<NestedTemplates>
