@@ -188,26 +188,18 @@ support::Status generate_children(
     const auto own = [&](const std::string& id) {
       return id.starts_with(prefix) && id.find('/', prefix.size()) == std::string::npos;
     };
-    for (auto f : inputs.functions)
-      if (own(f.logical_id)) {
-        f.logical_id = f.logical_id.substr(prefix.size());
-        in.functions.push_back(std::move(f));
-      }
-    for (auto a : inputs.apis)
-      if (own(a.logical_id)) {
-        a.logical_id = a.logical_id.substr(prefix.size());
-        in.apis.push_back(std::move(a));
-      }
-    for (auto l : inputs.layers)
-      if (own(l.logical_id)) {
-        l.logical_id = l.logical_id.substr(prefix.size());
-        in.layers.push_back(std::move(l));
-      }
-    for (auto r : inputs.roles)
-      if (own(r.logical_id)) {
-        r.logical_id = r.logical_id.substr(prefix.size());
-        in.roles.push_back(std::move(r));
-      }
+    // The child's own (not a grandchild's), with the id it has in the child.
+    const auto take = [&](const auto& from, auto& to) {
+      for (auto item : from)
+        if (own(item.logical_id)) {
+          item.logical_id = item.logical_id.substr(prefix.size());
+          to.push_back(std::move(item));
+        }
+    };
+    take(inputs.functions, in.functions);
+    take(inputs.apis, in.apis);
+    take(inputs.layers, in.layers);
+    take(inputs.roles, in.roles);
     for (const auto& item : child.declarations)
       in.parameters.emplace(item.key());
     auto generated = generate_one(*child.model, in);
