@@ -15,15 +15,19 @@ std::string shorten_name(std::string_view name, std::size_t max) {
   return out;
 }
 
+std::string path_name(std::string_view logical_id) {
+  std::string out(logical_id);
+  std::replace(out.begin(), out.end(), '/', '-');
+  return out;
+}
+
 std::string function_name(std::string_view stack, std::string_view logical_id,
                           std::string_view explicit_name) {
   if (!explicit_name.empty())
     return std::string(explicit_name);
   std::string name(stack);
   name += '-';
-  name += logical_id;
-  // A nested stack's function `Child/Fn`: `<stack>-Child-Fn`.
-  std::replace(name.begin(), name.end(), '/', '-');
+  name += path_name(logical_id); // a nested stack's `Child/Fn`: `<stack>-Child-Fn`
   return shorten_name(name, k_function_name_max);
 }
 

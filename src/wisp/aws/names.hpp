@@ -16,6 +16,9 @@ inline constexpr std::size_t k_function_name_max = 64;
 // of its SHA-256.
 std::string shorten_name(std::string_view name, std::size_t max);
 
+// A nested stack's resource `Child/Fn` in a physical name: `Child-Fn` (names refuse '/').
+std::string path_name(std::string_view logical_id);
+
 std::string function_name(std::string_view stack, std::string_view logical_id,
                           std::string_view explicit_name = {});
 

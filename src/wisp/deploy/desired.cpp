@@ -754,7 +754,7 @@ support::Result<Desired> build_desired(const sam::Model& model,
     if (const auto slash = layer.logical_id.rfind('/');
         slash != std::string::npos && spec.name == layer.logical_id.substr(slash + 1))
       spec.name = layer.logical_id;
-    std::replace(spec.name.begin(), spec.name.end(), '/', '-');
+    spec.name = aws::path_name(spec.name);
     spec.runtimes = layer.compatible_runtimes;
     spec.architectures = layer.compatible_architectures;
     if (!layer.content_s3_uri.empty()) {

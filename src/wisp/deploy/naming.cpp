@@ -1,22 +1,11 @@
 #include <wisp/deploy/naming.hpp>
 
-#include <algorithm>
-
 namespace wisp::deploy {
-
-namespace {
-// A nested stack's resource `Child/Fn` is named with its stack path: `Child-Fn`.
-std::string path_name(std::string_view logical_id) {
-  std::string out(logical_id);
-  std::replace(out.begin(), out.end(), '/', '-');
-  return out;
-}
-} // namespace
 
 std::string role_name(std::string_view stack, std::string_view logical_id) {
   std::string name(stack);
   name += '-';
-  name += path_name(logical_id);
+  name += aws::path_name(logical_id);
   name += "-role";
   return aws::shorten_name(name, k_role_name_max);
 }
@@ -24,7 +13,7 @@ std::string role_name(std::string_view stack, std::string_view logical_id) {
 std::string resource_name(std::string_view stack, std::string_view logical_id, std::size_t max) {
   std::string name(stack);
   name += '-';
-  name += path_name(logical_id);
+  name += aws::path_name(logical_id);
   return aws::shorten_name(name, max);
 }
 
