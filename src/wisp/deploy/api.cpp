@@ -393,6 +393,19 @@ apply_authorizers(const Backend& backend, const ApiSpec& spec, const std::string
   return ids;
 }
 
+// PutMethodResponse for each of the route's method responses (the method exists).
+support::Status put_method_responses(const Backend& backend, const std::string& base,
+                                     const RouteSpec& route) {
+  for (const auto& [code, response] : route.method_responses) {
+    const json::value request = response;
+    auto put =
+        backend.apigw("PutMethodResponse", "PUT", base + "/responses/" + segment(code), &request);
+    if (!put)
+      return tl::unexpected(aws::error_of(std::move(put)));
+  }
+  return {};
+}
+
 // PutIntegration, then its responses and the method's, of an integration that is not a
 // Lambda proxy (the method exists).
 support::Status put_other_integration(const Backend& backend, const std::string& base,
@@ -401,13 +414,7 @@ support::Status put_other_integration(const Backend& backend, const std::string&
   auto integration = backend.apigw("PutIntegration", "PUT", base + "/integration", &body);
   if (!integration)
     return tl::unexpected(aws::error_of(std::move(integration)));
-  for (const auto& [code, response] : route.method_responses) {
-    const json::value request = response;
-    auto put =
-        backend.apigw("PutMethodResponse", "PUT", base + "/responses/" + segment(code), &request);
-    if (!put)
-      return tl::unexpected(aws::error_of(std::move(put)));
-  }
+  WISP_TRY(put_method_responses(backend, base, route));
   for (const auto& [code, response] : route.integration_responses) {
     const json::value request = response;
     auto put = backend.apigw("PutIntegrationResponse", "PUT",
@@ -923,13 +930,7 @@ support::Status apply_rest(const Backend& backend, const Desired& desired, const
         return tl::unexpected(aws::error_of(std::move(integration)));
       // The body's method responses of a Lambda proxy operation, with a new method.
       if (existing == resource.methods.end())
-        for (const auto& [code, response] : route.method_responses) {
-          const json::value request = response;
-          auto put = backend.apigw("PutMethodResponse", "PUT", base + "/responses/" + segment(code),
-                                   &request);
-          if (!put)
-            return tl::unexpected(aws::error_of(std::move(put)));
-        }
+        WISP_TRY(put_method_responses(backend, base, route));
       log.step(fmt::format("{}: route {} {} → {}", spec.logical_id, route.method, route.path,
                            route.function_logical_id));
     }
