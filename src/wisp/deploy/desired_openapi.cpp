@@ -552,6 +552,10 @@ support::Status definition_extras(const DeployResolver& resolver, const sam::Api
   };
   const auto consumes = media_types(body.if_contains("consumes"), {"application/json"});
   const auto produces = media_types(body.if_contains("produces"), {"application/json"});
+  const auto has_model = [&](std::string_view name) {
+    return std::any_of(spec.models.begin(), spec.models.end(),
+                       [&](const RestModelSpec& m) { return m.name == name; });
+  };
   // The model a request or response body's schema names: a $ref to a model of the body, or an
   // inline schema made into a model of its own (as the import does; see inline_model_name).
   const auto model_for = [&](const RouteSpec& route, const json::value* schema,
@@ -570,12 +574,8 @@ support::Status definition_extras(const DeployResolver& resolver, const sam::Api
       return std::string();
     }
     WISP_TRY_ASSIGN(auto resolved, resolver.deep(*schema, where("schema")));
-    auto name = inline_model_name(
-        fmt::format("{} {} {} {}", route.method, route.path, place, type),
-        [&](const std::string& candidate) {
-          return std::any_of(spec.models.begin(), spec.models.end(),
-                             [&](const RestModelSpec& m) { return m.name == candidate; });
-        });
+    auto name = inline_model_name(fmt::format("{} {} {} {}", route.method, route.path, place, type),
+                                  has_model);
     spec.models.push_back({name, type, std::move(resolved)});
     return name;
   };
@@ -663,8 +663,7 @@ support::Status definition_extras(const DeployResolver& resolver, const sam::Api
   // API Gateway's own models, named without being defined.
   const auto add_builtin = [&](const json::value& model) {
     const std::string name(model.as_string());
-    if (builtin_model(name) && std::none_of(spec.models.begin(), spec.models.end(),
-                                            [&](const RestModelSpec& m) { return m.name == name; }))
+    if (builtin_model(name) && !has_model(name))
       spec.models.push_back({name, "application/json", builtin_model_schema(name), true});
   };
   for (const auto& route : spec.routes) {
@@ -676,8 +675,7 @@ support::Status definition_extras(const DeployResolver& resolver, const sam::Api
           add_builtin(model);
   }
   const auto defined = [&](const json::value& model) {
-    return std::any_of(spec.models.begin(), spec.models.end(),
-                       [&](const RestModelSpec& s) { return s.name == model.as_string(); });
+    return has_model(std::string_view(model.as_string()));
   };
   for (const auto& route : spec.routes) {
     if (!route.request_validator.empty() &&
